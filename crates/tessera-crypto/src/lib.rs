@@ -1,0 +1,31 @@
+//! Tessera's cryptography, in one place so it can be reviewed in one place.
+//!
+//! - [`random`]: the injected source of randomness, and the 256-bit secrets made from it.
+//! - [`hash`]: keyed SHA-256 (HMAC) for generated secrets — microseconds to verify, which keeps
+//!   slow hashes off hot paths — and the stored-hash format that names its algorithm.
+//! - [`password`]: argon2id for secrets a person chose, whose entropy is unknown.
+//! - [`master`]: the master key (from the environment or a 0600 file) and the sub-keys derived
+//!   from it with HKDF, one per purpose.
+//!
+//! This crate knows nothing of storage, HTTP or the domain; it only turns bytes into bytes.
+
+pub mod hash;
+pub mod master;
+pub mod password;
+pub mod random;
+
+pub use hash::{HashKey, StoredHash};
+pub use master::{MasterKey, MasterKeyError};
+pub use password::{Argon2Params, PasswordHasher};
+pub use random::{generate_secret, secret_hint, SecretRng, SeededRng, SystemRng};
+
+/// Errors of this crate. Messages never contain key material.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the system random number generator failed")]
+    Random,
+    #[error("password hashing failed: {0}")]
+    Password(String),
+    #[error("a stored hash is malformed")]
+    MalformedHash,
+}

@@ -1,0 +1,87 @@
+//! The audit log's vocabulary: who did what to which object, when, from where, with a
+//! before/after picture that never holds a secret (the service layer builds those pictures
+//! from the public views of objects, which carry no secrets).
+
+use crate::clock::Timestamp;
+use crate::org::OrgId;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// `api_key`, `user`, `cli` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: String,
+}
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal),+ $(,)?) => {
+        /// What happened. The names are stable: filters and alerting use them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum AuditAction { $($variant),+ }
+
+        impl AuditAction {
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(AuditAction::$variant => $name),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|a| a.as_str() == s)
+            }
+        }
+    };
+}
+
+actions! {
+    SystemBootstrapped = "system.bootstrapped",
+    OrgCreated = "organization.created",
+    UserCreated = "user.created",
+    ApiKeyCreated = "api_key.created",
+    ApiKeyRevoked = "api_key.revoked",
+    RoleCreated = "role.created",
+}
+
+impl Serialize for AuditAction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// An event about to be recorded (the store assigns the id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEvent {
+    pub org_id: Option<OrgId>,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub created_at: Timestamp,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    /// Increases with every event; `before=` pages by it.
+    pub id: i64,
+    pub org_id: Option<OrgId>,
+    pub actor: Actor,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}

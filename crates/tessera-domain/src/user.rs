@@ -1,0 +1,155 @@
+//! People: members of an organization who log in to authorize apps and, with a role, to the
+//! console. The password hash never appears in these types; the store keeps it beside them.
+
+use crate::clock::Timestamp;
+use crate::error::FieldError;
+use crate::org::OrgId;
+use crate::permission::RoleName;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct UserId(pub Uuid);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A login name, unique within its organization. Stored lowercase so that `Alice` and
+/// `alice` cannot be two people. 1 to 64 of `a-z 0-9 . _ @ + -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let s = s.trim().to_lowercase();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-')
+            });
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(FieldError::new(
+                "username",
+                "must be 1 to 64 characters of letters, digits, '.', '_', '@', '+' or '-'",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Username {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address, checked for shape only (one `@`, a dot in the domain, no spaces);
+/// deliverability is not our business here.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let s = s.trim();
+        let bad = || FieldError::new("email", format!("'{s}' is not an e-mail address"));
+        let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || s.len() > 254
+            || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(bad());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Minimum length of a password a person chooses.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Checks a chosen password's length; its content is the person's business.
+pub fn check_password(p: &str) -> Result<(), FieldError> {
+    if p.chars().count() < MIN_PASSWORD_LEN {
+        return Err(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
+    }
+    if p.len() > 1024 {
+        return Err(FieldError::new("password", "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+/// A member of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub username: Username,
+    pub email: Option<Email>,
+    pub name: Option<String>,
+    pub roles: Vec<RoleName>,
+    /// Holds every permission in every organization.
+    pub is_system_admin: bool,
+    pub is_active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn usernames_are_lowercased() {
+        assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse("a b").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert!(Email::parse("a@example.com").is_ok());
+        for bad in ["a", "@x.io", "a@", "a@b", "a@@b.c", "a b@c.d", "a@.c", "a@c."] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("long enough").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn username_parse_is_idempotent(s in "[A-Za-z0-9._@+-]{1,64}") {
+            let u = Username::parse(&s).unwrap();
+            prop_assert_eq!(Username::parse(u.as_str()).unwrap(), u);
+        }
+    }
+}

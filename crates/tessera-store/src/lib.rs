@@ -1,0 +1,243 @@
+//! Storage behind traits. Business code sees [`Store`] and [`Tx`], never a pool or a dialect.
+//!
+//! Two implementations: SQLite (the embedded default: WAL, `busy_timeout`, foreign keys) and
+//! PostgreSQL, selected by the URL given to [`connect`]. Each has its own migrations, embedded
+//! in the binary. Both run the same portable SQL (numbered `$N` parameters, `RETURNING`,
+//! millisecond integers for time, JSON arrays as text), stamped out for each driver by one
+//! macro in [`sql`], so the two cannot drift; [`conformance`] is the one suite both must pass.
+//!
+//! Every service call is one transaction: [`Store::begin`] for changes (on SQLite a
+//! `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing on
+//! lock upgrade), [`Store::read`] for reads.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tessera_domain::{
+    ApiKey, ApiKeyId, AuditEvent, NewAuditEvent, OrgId, OrgSlug, Organization, PermissionSet,
+    RoleName, Timestamp, User, UserId, Username,
+};
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod migrations;
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+/// Storage failures. Database text is kept for the log, never shown to callers.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (duplicate slug, username, id…).
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    /// A value in the database could not be read back into a domain type.
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+                constraint: db
+                    .constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| db.message().to_owned()),
+            },
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A user as stored, with the password hash that the domain type deliberately lacks.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+/// A custom role of an organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomRole {
+    pub org_id: OrgId,
+    pub name: RoleName,
+    pub permissions: PermissionSet,
+    pub created_at: Timestamp,
+}
+
+/// An API key with the hash it is looked up by.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub key: ApiKey,
+    pub key_hash: String,
+}
+
+/// Which audit events to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub limit: u32,
+    /// Only events with an id below this one (the previous page's last id).
+    pub before: Option<i64>,
+    pub action: Option<String>,
+    /// Matches the actor's name.
+    pub actor: Option<String>,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub org_id: Option<OrgId>,
+    pub kind: String,
+    pub key: String,
+}
+
+/// A database: hands out transactions.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    fn backend(&self) -> Backend;
+    /// Applies the embedded migrations of this backend.
+    async fn migrate(&self) -> Result<()>;
+    /// A transaction that will write.
+    async fn begin(&self) -> Result<Box<dyn Tx>>;
+    /// A transaction that only reads.
+    async fn read(&self) -> Result<Box<dyn Tx>>;
+    /// Whether the database answers (readiness).
+    async fn ping(&self) -> Result<()>;
+    async fn close(&self);
+}
+
+/// One transaction and every repository in it. Dropped without [`Tx::commit`], it rolls back.
+/// Every lookup of an organization's object takes the organization id: there is no way to
+/// ask for another organization's object by accident.
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> Result<()>;
+
+    // Organizations.
+    async fn insert_org(&mut self, org: &Organization) -> Result<()>;
+    async fn find_org(&mut self, id: OrgId) -> Result<Option<Organization>>;
+    async fn find_org_by_slug(&mut self, slug: &OrgSlug) -> Result<Option<Organization>>;
+    async fn list_orgs(&mut self) -> Result<Vec<Organization>>;
+    async fn count_orgs(&mut self) -> Result<i64>;
+
+    // Users.
+    async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()>;
+    async fn find_user(&mut self, org: OrgId, id: UserId) -> Result<Option<UserRecord>>;
+    async fn find_user_by_username(
+        &mut self,
+        org: OrgId,
+        username: &Username,
+    ) -> Result<Option<UserRecord>>;
+    async fn list_users(&mut self, org: OrgId) -> Result<Vec<User>>;
+
+    // Custom roles.
+    async fn insert_role(&mut self, role: &CustomRole) -> Result<()>;
+    async fn find_role(&mut self, org: OrgId, name: &RoleName) -> Result<Option<CustomRole>>;
+    async fn list_roles(&mut self, org: OrgId) -> Result<Vec<CustomRole>>;
+
+    // API keys. `org` is `None` for system-wide keys.
+    async fn insert_api_key(&mut self, key: &ApiKey, key_hash: &str) -> Result<()>;
+    /// The key with this hash, of any organization: authentication does not know the
+    /// organization before it knows the key.
+    async fn find_api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;
+    async fn find_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId) -> Result<Option<ApiKey>>;
+    async fn list_api_keys(&mut self, org: Option<OrgId>) -> Result<Vec<ApiKey>>;
+    /// Marks the key revoked; false when there was no such unrevoked key.
+    async fn revoke_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId, at: Timestamp)
+        -> Result<bool>;
+    async fn touch_api_key(&mut self, id: ApiKeyId, at: Timestamp) -> Result<()>;
+
+    // Audit log.
+    async fn insert_audit(&mut self, event: &NewAuditEvent) -> Result<i64>;
+    async fn list_audit(&mut self, org: OrgId, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// System-wide events (no organization), for system administrators.
+    async fn list_system_audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEvent>>;
+
+    // Change feed.
+    async fn record_change(
+        &mut self,
+        org: Option<OrgId>,
+        kind: &str,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<()>;
+    async fn changes_since(&mut self, seq: i64, limit: u32) -> Result<Vec<Change>>;
+    async fn last_change_seq(&mut self) -> Result<i64>;
+    async fn prune_changes(&mut self, older_than: Timestamp) -> Result<u64>;
+}
+
+/// Pool and timeout settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a writer waits for another writer's lock (SQLite) or for a pooled connection.
+    pub busy_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            busy_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// Opens the database named by `url`: `sqlite://…` or `postgres://…` (`postgresql://…`).
+/// Does not migrate.
+pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url, opts).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url, opts).await?))
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "unsupported database URL '{}': use sqlite://PATH or postgres://…",
+            redact_url(url)
+        )))
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,536 @@
+//! The portable SQL shared by both backends, and the conversions between rows and domain
+//! types. [`impl_tx!`] stamps the [`crate::Tx`] implementation out for one sqlx driver; the
+//! SQL text is the same for both (SQLite accepts PostgreSQL's `$N` parameters, `RETURNING`
+//! and `IS NOT DISTINCT FROM`). Where a dialect truly differs, the backend module overrides
+//! that one method instead of branching here.
+
+use tessera_domain::{PermissionSet, RoleName};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+pub(crate) fn corrupt(table: &'static str, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        reason: reason.to_string(),
+    }
+}
+
+pub(crate) fn uuid(table: &'static str, s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| corrupt(table, e))
+}
+
+pub(crate) fn roles_to_json(roles: &[RoleName]) -> String {
+    serde_json::to_string(&roles.iter().map(RoleName::as_str).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn roles_from_json(table: &'static str, s: &str) -> Result<Vec<RoleName>, StoreError> {
+    let names: Vec<String> = serde_json::from_str(s).map_err(|e| corrupt(table, e))?;
+    names
+        .iter()
+        .map(|n| RoleName::parse(n).map_err(|e| corrupt(table, e)))
+        .collect()
+}
+
+pub(crate) fn perms_to_json(p: PermissionSet) -> String {
+    serde_json::to_string(&p.names()).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn perms_from_json(table: &'static str, s: &str) -> Result<PermissionSet, StoreError> {
+    let names: Vec<String> = serde_json::from_str(s).map_err(|e| corrupt(table, e))?;
+    let mut set = PermissionSet::EMPTY;
+    for n in &names {
+        set = set.union(PermissionSet::parse_item(n).map_err(|e| corrupt(table, e))?);
+    }
+    Ok(set)
+}
+
+pub(crate) fn json_opt(
+    table: &'static str,
+    s: Option<String>,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt(table, e)))
+        .transpose()
+}
+
+pub(crate) const ORG_COLS: &str = "id, slug, name, created_at, updated_at";
+pub(crate) const USER_COLS: &str = "id, org_id, username, email, name, password_hash, roles, \
+     is_system_admin, is_active, created_at, updated_at";
+pub(crate) const KEY_COLS: &str = "id, org_id, name, key_hash, hint, roles, permissions, \
+     created_at, last_used_at, revoked_at";
+pub(crate) const AUDIT_COLS: &str = "id, org_id, actor_type, actor_id, actor_name, action, \
+     target_type, target_id, ip, request_id, before_state, after_state, created_at";
+
+/// Implements [`crate::Tx`] for `$tx` (a wrapper of `sqlx::Transaction<'static, $db>`).
+macro_rules! impl_tx {
+    ($tx:ident, $db:ty, $row:ty) => {
+        use async_trait::async_trait;
+        use sqlx::Row as _;
+        use tessera_domain::clock::{from_millis, to_millis};
+        use tessera_domain::{
+            Actor, ApiKey, ApiKeyId, ApiKeyName, AuditEvent, Email, NewAuditEvent, OrgId,
+            OrgSlug, Organization, RoleName, Timestamp, User, UserId, Username,
+        };
+        use $crate::sql::*;
+        use $crate::{ApiKeyRecord, AuditQuery, Change, CustomRole, Result, UserRecord};
+
+        /// A transaction on this backend.
+        pub struct $tx {
+            pub(crate) tx: sqlx::Transaction<'static, $db>,
+        }
+
+        fn org_row(r: &$row) -> Result<Organization> {
+            let t = "organizations";
+            Ok(Organization {
+                id: OrgId(uuid(t, &r.try_get::<String, _>("id")?)?),
+                slug: OrgSlug::parse(&r.try_get::<String, _>("slug")?).map_err(|e| corrupt(t, e))?,
+                name: r.try_get("name")?,
+                created_at: from_millis(r.try_get("created_at")?),
+                updated_at: from_millis(r.try_get("updated_at")?),
+            })
+        }
+
+        fn user_row(r: &$row) -> Result<UserRecord> {
+            let t = "users";
+            let email: Option<String> = r.try_get("email")?;
+            Ok(UserRecord {
+                user: User {
+                    id: UserId(uuid(t, &r.try_get::<String, _>("id")?)?),
+                    org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                    username: Username::parse(&r.try_get::<String, _>("username")?)
+                        .map_err(|e| corrupt(t, e))?,
+                    email: email
+                        .map(|e| Email::parse(&e).map_err(|e| corrupt(t, e)))
+                        .transpose()?,
+                    name: r.try_get("name")?,
+                    roles: roles_from_json(t, &r.try_get::<String, _>("roles")?)?,
+                    is_system_admin: r.try_get("is_system_admin")?,
+                    is_active: r.try_get("is_active")?,
+                    created_at: from_millis(r.try_get("created_at")?),
+                    updated_at: from_millis(r.try_get("updated_at")?),
+                },
+                password_hash: r.try_get("password_hash")?,
+            })
+        }
+
+        fn key_row(r: &$row) -> Result<ApiKeyRecord> {
+            let t = "api_keys";
+            let org: Option<String> = r.try_get("org_id")?;
+            Ok(ApiKeyRecord {
+                key: ApiKey {
+                    id: ApiKeyId(uuid(t, &r.try_get::<String, _>("id")?)?),
+                    org_id: org.map(|o| uuid(t, &o).map(OrgId)).transpose()?,
+                    name: ApiKeyName::parse(&r.try_get::<String, _>("name")?)
+                        .map_err(|e| corrupt(t, e))?,
+                    hint: r.try_get("hint")?,
+                    roles: roles_from_json(t, &r.try_get::<String, _>("roles")?)?,
+                    permissions: perms_from_json(t, &r.try_get::<String, _>("permissions")?)?,
+                    created_at: from_millis(r.try_get("created_at")?),
+                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis),
+                    revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_millis),
+                },
+                key_hash: r.try_get("key_hash")?,
+            })
+        }
+
+        fn role_row(r: &$row) -> Result<CustomRole> {
+            let t = "roles";
+            Ok(CustomRole {
+                org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                name: RoleName::parse(&r.try_get::<String, _>("name")?).map_err(|e| corrupt(t, e))?,
+                permissions: perms_from_json(t, &r.try_get::<String, _>("permissions")?)?,
+                created_at: from_millis(r.try_get("created_at")?),
+            })
+        }
+
+        fn audit_row(r: &$row) -> Result<AuditEvent> {
+            let t = "audit_events";
+            let org: Option<String> = r.try_get("org_id")?;
+            Ok(AuditEvent {
+                id: r.try_get("id")?,
+                org_id: org.map(|o| uuid(t, &o).map(OrgId)).transpose()?,
+                actor: Actor {
+                    kind: r.try_get("actor_type")?,
+                    id: r.try_get("actor_id")?,
+                    name: r.try_get("actor_name")?,
+                },
+                action: r.try_get("action")?,
+                target_type: r.try_get("target_type")?,
+                target_id: r.try_get("target_id")?,
+                ip: r.try_get("ip")?,
+                request_id: r.try_get("request_id")?,
+                before: json_opt(t, r.try_get("before_state")?)?,
+                after: json_opt(t, r.try_get("after_state")?)?,
+                created_at: from_millis(r.try_get("created_at")?),
+            })
+        }
+
+        fn org_param(org: Option<OrgId>) -> Option<String> {
+            org.map(|o| o.0.to_string())
+        }
+
+        #[async_trait]
+        impl $crate::Tx for $tx {
+            async fn commit(self: Box<Self>) -> Result<()> {
+                self.tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_org(&mut self, org: &Organization) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO organizations (id, slug, name, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(org.id.0.to_string())
+                .bind(org.slug.as_str())
+                .bind(&org.name)
+                .bind(to_millis(org.created_at))
+                .bind(to_millis(org.updated_at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_org(&mut self, id: OrgId) -> Result<Option<Organization>> {
+                let q = format!("SELECT {ORG_COLS} FROM organizations WHERE id = $1");
+                sqlx::query(&q)
+                    .bind(id.0.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| org_row(&r))
+                    .transpose()
+            }
+
+            async fn find_org_by_slug(&mut self, slug: &OrgSlug) -> Result<Option<Organization>> {
+                let q = format!("SELECT {ORG_COLS} FROM organizations WHERE slug = $1");
+                sqlx::query(&q)
+                    .bind(slug.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| org_row(&r))
+                    .transpose()
+            }
+
+            async fn list_orgs(&mut self) -> Result<Vec<Organization>> {
+                let q = format!("SELECT {ORG_COLS} FROM organizations ORDER BY slug");
+                sqlx::query(&q)
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .iter()
+                    .map(org_row)
+                    .collect()
+            }
+
+            async fn count_orgs(&mut self) -> Result<i64> {
+                Ok(sqlx::query("SELECT COUNT(*) AS n FROM organizations")
+                    .fetch_one(&mut *self.tx)
+                    .await?
+                    .try_get("n")?)
+            }
+
+            async fn insert_user(&mut self, u: &User, password_hash: Option<&str>) -> Result<()> {
+                let q = format!(
+                    "INSERT INTO users ({USER_COLS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                );
+                sqlx::query(&q)
+                    .bind(u.id.0.to_string())
+                    .bind(u.org_id.0.to_string())
+                    .bind(u.username.as_str())
+                    .bind(u.email.as_ref().map(Email::as_str))
+                    .bind(u.name.as_deref())
+                    .bind(password_hash)
+                    .bind(roles_to_json(&u.roles))
+                    .bind(u.is_system_admin)
+                    .bind(u.is_active)
+                    .bind(to_millis(u.created_at))
+                    .bind(to_millis(u.updated_at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn find_user(&mut self, org: OrgId, id: UserId) -> Result<Option<UserRecord>> {
+                let q = format!("SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2");
+                sqlx::query(&q)
+                    .bind(org.0.to_string())
+                    .bind(id.0.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| user_row(&r))
+                    .transpose()
+            }
+
+            async fn find_user_by_username(
+                &mut self,
+                org: OrgId,
+                username: &Username,
+            ) -> Result<Option<UserRecord>> {
+                let q =
+                    format!("SELECT {USER_COLS} FROM users WHERE org_id = $1 AND username = $2");
+                sqlx::query(&q)
+                    .bind(org.0.to_string())
+                    .bind(username.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| user_row(&r))
+                    .transpose()
+            }
+
+            async fn list_users(&mut self, org: OrgId) -> Result<Vec<User>> {
+                let q = format!("SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY username");
+                sqlx::query(&q)
+                    .bind(org.0.to_string())
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .iter()
+                    .map(|r| user_row(r).map(|u| u.user))
+                    .collect()
+            }
+
+            async fn insert_role(&mut self, role: &CustomRole) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO roles (org_id, name, permissions, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(role.org_id.0.to_string())
+                .bind(role.name.as_str())
+                .bind(perms_to_json(role.permissions))
+                .bind(to_millis(role.created_at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_role(&mut self, org: OrgId, name: &RoleName) -> Result<Option<CustomRole>> {
+                sqlx::query(
+                    "SELECT org_id, name, permissions, created_at FROM roles \
+                     WHERE org_id = $1 AND name = $2",
+                )
+                .bind(org.0.to_string())
+                .bind(name.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .map(|r| role_row(&r))
+                .transpose()
+            }
+
+            async fn list_roles(&mut self, org: OrgId) -> Result<Vec<CustomRole>> {
+                sqlx::query(
+                    "SELECT org_id, name, permissions, created_at FROM roles \
+                     WHERE org_id = $1 ORDER BY name",
+                )
+                .bind(org.0.to_string())
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(role_row)
+                .collect()
+            }
+
+            async fn insert_api_key(&mut self, k: &ApiKey, key_hash: &str) -> Result<()> {
+                let q = format!(
+                    "INSERT INTO api_keys ({KEY_COLS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                );
+                sqlx::query(&q)
+                    .bind(k.id.0.to_string())
+                    .bind(org_param(k.org_id))
+                    .bind(k.name.as_str())
+                    .bind(key_hash)
+                    .bind(&k.hint)
+                    .bind(roles_to_json(&k.roles))
+                    .bind(perms_to_json(k.permissions))
+                    .bind(to_millis(k.created_at))
+                    .bind(k.last_used_at.map(to_millis))
+                    .bind(k.revoked_at.map(to_millis))
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn find_api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
+                let q = format!("SELECT {KEY_COLS} FROM api_keys WHERE key_hash = $1");
+                sqlx::query(&q)
+                    .bind(key_hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| key_row(&r))
+                    .transpose()
+            }
+
+            async fn find_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId) -> Result<Option<ApiKey>> {
+                let q = format!(
+                    "SELECT {KEY_COLS} FROM api_keys WHERE id = $1 AND org_id IS NOT DISTINCT FROM $2"
+                );
+                sqlx::query(&q)
+                    .bind(id.0.to_string())
+                    .bind(org_param(org))
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| key_row(&r).map(|k| k.key))
+                    .transpose()
+            }
+
+            async fn list_api_keys(&mut self, org: Option<OrgId>) -> Result<Vec<ApiKey>> {
+                let q = format!(
+                    "SELECT {KEY_COLS} FROM api_keys WHERE org_id IS NOT DISTINCT FROM $1 \
+                     ORDER BY created_at DESC, id"
+                );
+                sqlx::query(&q)
+                    .bind(org_param(org))
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .iter()
+                    .map(|r| key_row(r).map(|k| k.key))
+                    .collect()
+            }
+
+            async fn revoke_api_key(
+                &mut self,
+                org: Option<OrgId>,
+                id: ApiKeyId,
+                at: Timestamp,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $1 \
+                     WHERE id = $2 AND org_id IS NOT DISTINCT FROM $3 AND revoked_at IS NULL",
+                )
+                .bind(to_millis(at))
+                .bind(id.0.to_string())
+                .bind(org_param(org))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn touch_api_key(&mut self, id: ApiKeyId, at: Timestamp) -> Result<()> {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                    .bind(to_millis(at))
+                    .bind(id.0.to_string())
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_audit(&mut self, e: &NewAuditEvent) -> Result<i64> {
+                let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
+                let row = sqlx::query(
+                    "INSERT INTO audit_events (org_id, actor_type, actor_id, actor_name, action, \
+                     target_type, target_id, ip, request_id, before_state, after_state, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                )
+                .bind(org_param(e.org_id))
+                .bind(&e.actor.kind)
+                .bind(e.actor.id.as_deref())
+                .bind(&e.actor.name)
+                .bind(e.action.as_str())
+                .bind(&e.target_type)
+                .bind(e.target_id.as_deref())
+                .bind(e.ip.as_deref())
+                .bind(e.request_id.as_deref())
+                .bind(json(&e.before))
+                .bind(json(&e.after))
+                .bind(to_millis(e.created_at))
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(row.try_get("id")?)
+            }
+
+            async fn list_audit(&mut self, org: OrgId, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
+                let sql = format!(
+                    "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id = $1 \
+                     AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR action = $3) \
+                     AND ($4 IS NULL OR actor_name = $4) ORDER BY id DESC LIMIT $5"
+                );
+                sqlx::query(&sql)
+                    .bind(org.0.to_string())
+                    .bind(q.before)
+                    .bind(q.action.as_deref())
+                    .bind(q.actor.as_deref())
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .iter()
+                    .map(audit_row)
+                    .collect()
+            }
+
+            async fn list_system_audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
+                let sql = format!(
+                    "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id IS NULL \
+                     AND ($1 IS NULL OR id < $1) AND ($2 IS NULL OR action = $2) \
+                     AND ($3 IS NULL OR actor_name = $3) ORDER BY id DESC LIMIT $4"
+                );
+                sqlx::query(&sql)
+                    .bind(q.before)
+                    .bind(q.action.as_deref())
+                    .bind(q.actor.as_deref())
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .iter()
+                    .map(audit_row)
+                    .collect()
+            }
+
+            async fn record_change(
+                &mut self,
+                org: Option<OrgId>,
+                kind: &str,
+                key: &str,
+                at: Timestamp,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO changes (org_id, kind, key, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(org_param(org))
+                .bind(kind)
+                .bind(key)
+                .bind(to_millis(at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn changes_since(&mut self, seq: i64, limit: u32) -> Result<Vec<Change>> {
+                sqlx::query(
+                    "SELECT seq, org_id, kind, key FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(seq)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(|r| {
+                    let org: Option<String> = r.try_get("org_id")?;
+                    Ok(Change {
+                        seq: r.try_get("seq")?,
+                        org_id: org.map(|o| uuid("changes", &o).map(OrgId)).transpose()?,
+                        kind: r.try_get("kind")?,
+                        key: r.try_get("key")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn last_change_seq(&mut self) -> Result<i64> {
+                Ok(sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM changes")
+                    .fetch_one(&mut *self.tx)
+                    .await?
+                    .try_get("n")?)
+            }
+
+            async fn prune_changes(&mut self, older_than: Timestamp) -> Result<u64> {
+                Ok(sqlx::query("DELETE FROM changes WHERE created_at < $1")
+                    .bind(to_millis(older_than))
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_tx;
