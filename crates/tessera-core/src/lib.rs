@@ -1,1 +1,193 @@
-//! placeholder
+//! Tessera's use cases: the one service layer that the HTTP API, GraphQL, the console and the
+//! CLI all call, so that they can never disagree.
+//!
+//! Every public method takes a [`Context`] (who is asking, from where), checks the permission
+//! it needs, does its work in one store transaction, and writes the audit event of a change in
+//! that same transaction. Faces parse input into domain types and render results; they hold no
+//! business rules. Time and randomness come from the injected [`Clock`] and [`SecretRng`].
+
+pub mod api_keys;
+pub mod audit;
+pub mod bootstrap;
+pub mod error;
+pub mod orgs;
+pub mod users;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tessera_crypto::{Argon2Params, HashKey, MasterKey, PasswordHasher, SecretRng};
+use tessera_domain::{
+    ApiKeyId, AuditAction, Clock, NewAuditEvent, OrgId, Organization, Permission, Principal,
+    Timestamp,
+};
+use tessera_store::{Store, Tx};
+
+pub use error::{CoreError, CoreResult};
+
+/// Who is calling, and from where: carried into every audit event.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub principal: Principal,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Context {
+    pub fn new(principal: Principal) -> Self {
+        Self {
+            principal,
+            ip: None,
+            request_id: None,
+        }
+    }
+
+    /// The command line: a system administrator by virtue of holding the data dir.
+    pub fn cli() -> Self {
+        Self::new(Principal::cli())
+    }
+
+    pub fn system() -> Self {
+        Self::new(Principal::system())
+    }
+}
+
+/// Settings of the service layer.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub argon2: Argon2Params,
+    /// Minimum time between two writes of an API key's `lastUsedAt`.
+    pub last_used_interval: time::Duration,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            argon2: Argon2Params::default(),
+            last_used_interval: time::Duration::minutes(1),
+        }
+    }
+}
+
+/// The services, with everything they depend on. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Services {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: Arc<dyn SecretRng>,
+    pub(crate) key_hash: HashKey,
+    pub(crate) passwords: PasswordHasher,
+    pub(crate) config: CoreConfig,
+    /// When each API key's last use was last written, to write it at most once per interval.
+    pub(crate) last_used_written: Mutex<HashMap<ApiKeyId, Timestamp>>,
+}
+
+impl Services {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn SecretRng>,
+        master: &MasterKey,
+        config: CoreConfig,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            rng,
+            key_hash: HashKey::new(&master.derive("api-key-hash")),
+            passwords: PasswordHasher::new(config.argon2),
+            config,
+            last_used_written: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Now, to the millisecond: the precision the store keeps, so that what a call returns
+    /// equals what a later read returns.
+    pub fn now(&self) -> Timestamp {
+        let t = self.clock.now();
+        t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(t)
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ready(&self) -> CoreResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Resolves an organization by slug for a caller who must hold `perm` in it. An
+    /// organization the caller cannot see does not exist for them (404, not 403).
+    pub(crate) async fn org_for(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Context,
+        slug: &str,
+        perm: Option<Permission>,
+    ) -> CoreResult<Organization> {
+        let not_found = || CoreError::not_found("organization", slug);
+        let slug = tessera_domain::OrgSlug::parse(slug).map_err(|_| not_found())?;
+        let org = tx.find_org_by_slug(&slug).await?.ok_or_else(not_found)?;
+        if !ctx.principal.can_see_org(org.id) {
+            return Err(not_found());
+        }
+        if let Some(p) = perm {
+            if !ctx.principal.has(org.id, p) {
+                return Err(CoreError::Forbidden(p));
+            }
+        }
+        Ok(org)
+    }
+
+    /// Records an audit event in the caller's transaction, so that the change and its record
+    /// commit or roll back together.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Context,
+        org: Option<OrgId>,
+        action: AuditAction,
+        target_type: &str,
+        target_id: Option<String>,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> CoreResult<()> {
+        tx.insert_audit(&NewAuditEvent {
+            org_id: org,
+            actor: ctx.principal.actor(),
+            action,
+            target_type: target_type.into(),
+            target_id,
+            ip: ctx.ip.clone(),
+            request_id: ctx.request_id.clone(),
+            before,
+            after,
+            created_at: self.now(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Hashes a chosen password off the async executor: argon2id takes tens of milliseconds.
+    pub(crate) async fn hash_password(&self, password: String) -> CoreResult<String> {
+        let hasher = self.passwords.clone();
+        let rng = Arc::clone(&self.rng);
+        tokio::task::spawn_blocking(move || hasher.hash(&password, rng.as_ref()))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?
+            .map_err(|e| CoreError::Internal(e.to_string()))
+    }
+}
+
+/// The JSON picture of an object for the audit log's before/after. Only public views are
+/// passed here, and those carry no secrets.
+pub(crate) fn snapshot<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
+}

@@ -1,1 +1,141 @@
-//! placeholder
+//! Tessera's HTTP faces on axum: operations endpoints (`/healthz`, `/readyz`, `/metrics`) and
+//! the admin REST API, with the middleware stack and the one mapping of service errors to
+//! HTTP responses ([`error`]).
+//!
+//! Handlers are thin: they parse the request into service input, call one
+//! `tessera_core::Services` method and render its result. Business rules live in the service
+//! layer, never here. Route paths are constants in [`paths`].
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod metrics;
+pub mod ops;
+pub mod paths;
+pub mod system;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use http::{HeaderName, StatusCode};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::{
+    SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use tessera_core::Services;
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The externally visible base URL; issuers derive from it.
+    pub public_url: String,
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8700".into(),
+            request_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub config: Arc<WebConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(services: Arc<Services>, config: WebConfig) -> Self {
+        Self {
+            services,
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::new()),
+        }
+    }
+}
+
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application with its middleware.
+///
+/// Layers wrap from the bottom up, so a request meets them in this order: request id is set
+/// (or kept from the caller), secrets in headers are marked sensitive before anything can log
+/// them, the trace span opens (with the request id), the request is counted, the body limit
+/// and the timeout apply, and the route runs; on the way out the request id is copied to the
+/// response.
+pub fn router(state: AppState) -> Router {
+    let admin = admin::router();
+    Router::new()
+        .merge(ops::router())
+        .nest(paths::ADMIN_BASE, admin.clone())
+        .nest(paths::ADMIN_ALIAS_BASE, admin)
+        .nest(paths::SYSTEM_BASE, system::router())
+        .fallback(error::not_found_fallback)
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, COOKIE]))
+                .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &http::Request<_>| {
+                            let id = req
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            // The path only: query strings can carry codes and tokens.
+                            tracing::info_span!(
+                                "http.request",
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                                request_id = %id,
+                            )
+                        })
+                        .on_response(
+                            tower_http::trace::DefaultOnResponse::new()
+                                .level(tracing::Level::INFO),
+                        ),
+                )
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::track,
+                ))
+                .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    state.config.request_timeout,
+                ))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,149 @@
+//! Members of an organization. Passwords are hashed with argon2id before they reach the
+//! store and never appear in a log, an audit event or a response.
+
+use secrecy::{ExposeSecret, SecretString};
+use tessera_domain::error::Collector;
+use tessera_domain::user::check_password;
+use tessera_domain::{AuditAction, Email, OrgId, Permission, RoleName, User, UserId, Username};
+use tessera_store::{StoreError, Tx};
+use uuid::Uuid;
+
+use crate::{snapshot, Context, CoreError, CoreResult, Services};
+
+/// The input of [`Services::create_user`], as the faces received it.
+#[derive(Debug, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub password: Option<SecretString>,
+    pub roles: Vec<String>,
+}
+
+impl Services {
+    pub async fn create_user(&self, ctx: &Context, org: &str, input: NewUser) -> CoreResult<User> {
+        let mut c = Collector::new();
+        let username = c.take(Username::parse(&input.username));
+        let email = input
+            .email
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+            .and_then(|e| c.take(Email::parse(e)));
+        let name = match input.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => c.take(tessera_domain::org::parse_display_name(n, "name")),
+            None => None,
+        };
+        if let Some(p) = &input.password {
+            c.take(check_password(p.expose_secret()));
+        }
+        let roles: Vec<RoleName> = input
+            .roles
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]")))))
+            .collect();
+        c.finish()?;
+        let username = username.ok_or_else(|| CoreError::invalid("username", "is required"))?;
+
+        let password_hash = match input.password {
+            Some(p) => Some(self.hash_password(p.expose_secret().to_owned()).await?),
+            None => None,
+        };
+        let mut tx = self.store.begin().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::UsersCreate))
+            .await?;
+        self.check_roles(tx.as_mut(), org.id, &roles).await?;
+        let now = self.now();
+        let user = User {
+            id: UserId(Uuid::new_v4()),
+            org_id: org.id,
+            username,
+            email,
+            name,
+            roles,
+            is_system_admin: false,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        self.insert_user(tx.as_mut(), ctx, &user, password_hash.as_deref())
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub(crate) async fn insert_user(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Context,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> CoreResult<()> {
+        match tx.insert_user(user, password_hash).await {
+            Err(StoreError::Conflict { .. }) => {
+                return Err(CoreError::Conflict(format!(
+                    "user '{}' already exists in this organization",
+                    user.username
+                )))
+            }
+            other => other?,
+        }
+        self.audit(
+            tx,
+            ctx,
+            Some(user.org_id),
+            AuditAction::UserCreated,
+            "user",
+            Some(user.id.to_string()),
+            None,
+            snapshot(user),
+        )
+        .await
+    }
+
+    pub async fn list_users(&self, ctx: &Context, org: &str) -> CoreResult<Vec<User>> {
+        let mut tx = self.store.read().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::UsersRead))
+            .await?;
+        Ok(tx.list_users(org.id).await?)
+    }
+
+    /// Every role must be built in or defined in the organization.
+    pub(crate) async fn check_roles(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        roles: &[RoleName],
+    ) -> CoreResult<()> {
+        let mut c = Collector::new();
+        for (i, r) in roles.iter().enumerate() {
+            if r.builtin().is_none() && tx.find_role(org, r).await?.is_none() {
+                c.push(tessera_domain::FieldError::new(
+                    format!("roles[{i}]"),
+                    format!("unknown role '{r}': use owner, admin, viewer or a custom role of the organization"),
+                ));
+            }
+        }
+        Ok(c.finish()?)
+    }
+
+    /// The permissions that a set of roles grants in an organization.
+    pub(crate) async fn role_permissions(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        roles: &[RoleName],
+    ) -> CoreResult<tessera_domain::PermissionSet> {
+        let mut set = tessera_domain::PermissionSet::EMPTY;
+        for r in roles {
+            if let Some(b) = r.builtin() {
+                set = set.union(b.permissions());
+            } else if let Some(custom) = tx.find_role(org, r).await? {
+                set = set.union(custom.permissions);
+            }
+        }
+        Ok(set)
+    }
+}

@@ -1,0 +1,65 @@
+//! Who is calling the admin API: a bearer API key (`Authorization: Bearer sk_live_…`) turned
+//! into a service-layer [`Context`] with the caller's address and the request id. Permission
+//! checks happen in the service layer, not here.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use http::header::AUTHORIZATION;
+use http::request::Parts;
+use tessera_core::Context;
+
+use crate::error::ApiError;
+use crate::{AppState, REQUEST_ID};
+
+/// An authenticated caller of the admin API.
+pub struct Caller(pub Context);
+
+/// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1; the scheme is
+/// case-insensitive).
+pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization header: send 'Authorization: Bearer sk_live_…'"))?
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header: expected 'Bearer TOKEN'"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::unauthorized(
+            "unsupported authorization scheme: use 'Bearer'",
+        ));
+    }
+    Ok(token.trim())
+}
+
+/// Where the request came from, and its id, for the audit log.
+pub fn request_origin(parts: &Parts) -> (Option<String>, Option<String>) {
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let request_id = parts
+        .headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (ip, request_id)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?;
+        let principal = state.services.authenticate_api_key(token).await?;
+        let (ip, request_id) = request_origin(parts);
+        Ok(Caller(Context {
+            principal,
+            ip,
+            request_id,
+        }))
+    }
+}

@@ -1,0 +1,131 @@
+//! The one place where errors become HTTP responses.
+//!
+//! Admin and connections APIs answer with
+//! `{"error": …, "error_description": …, "details": [{"field": …, "message": …}]}`.
+//! Internal errors are logged with the request id and answered with a generic message: the
+//! caller never sees database or library text.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::{header, StatusCode};
+use serde::Serialize;
+use tessera_core::CoreError;
+use tessera_domain::FieldError;
+
+/// An error on its way to becoming a response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: String,
+    pub details: Vec<FieldError>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    details: &'a [FieldError],
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+            details: vec![],
+        }
+    }
+
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            description: format!("{field}: {message}"),
+            details: vec![FieldError::new(field, message)],
+        }
+    }
+
+    pub fn unauthorized(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", description)
+    }
+
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", description)
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Validation(v) => Self {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_request",
+                description: v.to_string(),
+                details: v.errors,
+            },
+            CoreError::NotFound { .. } => Self::not_found(e.to_string()),
+            CoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            CoreError::Unauthenticated(m) => Self::unauthorized(m),
+            CoreError::Forbidden(p) => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("missing permission {p}"),
+            ),
+            CoreError::SystemAdminOnly(what) => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("only a system administrator may {what}"),
+            ),
+            CoreError::Store(tessera_store::StoreError::Unavailable(m)) => {
+                tracing::error!(error = %m, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the database is not reachable; try again shortly",
+                )
+            }
+            CoreError::Store(_) | CoreError::Internal(_) => {
+                // Logged inside the request's span, which carries the request id.
+                tracing::error!(error = %e, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error; the request id in the X-Request-Id header identifies it in the server log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: self.code,
+            error_description: &self.description,
+            details: &self.details,
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer realm=\"tessera\""),
+            );
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Unknown paths answer in the same error format.
+pub async fn not_found_fallback(uri: http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}

@@ -1,0 +1,21 @@
+//! Every route path in one place, used by the router, templates and tests alike.
+
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const METRICS: &str = "/metrics";
+
+/// The admin API of an organization.
+pub const ADMIN_BASE: &str = "/orgs/{org}/api/v1/admin";
+/// The same admin API under the short alias.
+pub const ADMIN_ALIAS_BASE: &str = "/t/{org}/api/v1/admin";
+/// System-wide administration (system administrators only).
+pub const SYSTEM_BASE: &str = "/api/v1/system";
+
+// Relative to the admin bases.
+pub const AUDIT_LOG: &str = "/audit-log";
+pub const API_KEYS: &str = "/api-keys";
+pub const API_KEY: &str = "/api-keys/{id}";
+pub const USERS: &str = "/users";
+
+// Relative to the system base.
+pub const ORGANIZATIONS: &str = "/organizations";

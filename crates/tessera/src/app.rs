@@ -1,0 +1,116 @@
+//! Wiring: the master key, the store (migrated), the services, the first-start bootstrap, and
+//! the HTTP server with graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret;
+use tessera_core::{CoreConfig, Services};
+use tessera_crypto::{MasterKey, SystemRng};
+use tessera_domain::SystemClock;
+use tessera_store::{Store, StoreOptions};
+
+use crate::config::Config;
+
+/// An opened database with its services.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub services: Arc<Services>,
+}
+
+/// The master key: `TESSERA_MASTER_KEY`, or the 0600 key file in the data dir.
+pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    match &config.master_key {
+        Some(k) => Ok(MasterKey::from_encoded(k.expose_secret())?),
+        None => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create data directory {}", config.data_dir.display())
+            })?;
+            Ok(MasterKey::load_or_create(
+                &config.data_dir.join("master.key"),
+                &SystemRng::new(),
+            )?)
+        }
+    }
+}
+
+/// Opens and migrates the database, and bootstraps it on first use (printing the
+/// administrator's credentials once, on stderr).
+pub async fn open(config: &Config) -> anyhow::Result<App> {
+    let master = master_key(config)?;
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let store = tessera_store::connect(&config.database_url, &StoreOptions::default()).await?;
+    store.migrate().await?;
+    let services = Arc::new(Services::new(
+        Arc::clone(&store),
+        Arc::new(SystemClock),
+        Arc::new(SystemRng::new()),
+        &master,
+        CoreConfig {
+            argon2: config.argon2,
+            ..CoreConfig::default()
+        },
+    ));
+    if let Some(b) = services.bootstrap().await? {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "\nTessera is set up. Sign in as the system administrator (this password is shown only once):\n  console:  {}/login\n  org:      {}\n  username: {}\n  password: {}\n",
+            config.public_url,
+            b.org,
+            b.username,
+            b.password.expose_secret()
+        );
+    }
+    Ok(App { store, services })
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests and closes the
+/// database.
+pub async fn serve(config: &Config) -> anyhow::Result<()> {
+    let app = open(config).await?;
+    let state = tessera_web::AppState::new(
+        Arc::clone(&app.services),
+        tessera_web::WebConfig {
+            public_url: config.public_url.clone(),
+            request_timeout: config.request_timeout,
+            body_limit: config.body_limit,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, public_url = %config.public_url, "listening");
+    eprintln!("Tessera listening on http://{addr} (public URL {})", config.public_url);
+    tessera_web::serve(listener, tessera_web::router(state), shutdown_signal()).await?;
+    tracing::info!("shutting down");
+    app.store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,303 @@
+//! The command line. Management commands work directly on the database (no server needed,
+//! and safe while one runs on the same data dir) and print machine-readable output on stdout:
+//! JSON, or a bare secret where noted. Errors are one line on stderr and a non-zero exit.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use tessera_core::api_keys::{KeyScope, NewApiKey};
+use tessera_core::users::NewUser;
+use tessera_core::{Context, CoreError};
+
+use crate::config::{self, Overrides};
+
+/// Tessera: a multi-tenant OAuth 2.0 / OpenID Connect authorization server.
+///
+/// With no command, `tessera` runs the server (`tessera serve`) on SQLite in ./tessera-data.
+/// The first start on an empty database creates the organization `default` and the system
+/// administrator `admin`, and prints the password once on stderr.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Directory for the SQLite database and the master key file.
+    #[arg(long, global = true, env = "TESSERA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default <data-dir>/tessera.db) or postgres://USER:PASS@HOST/DB.
+    #[arg(long, global = true, env = "TESSERA_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// TOML configuration file (precedence: defaults < file < environment < flags).
+    #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "TESSERA_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default command).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit (serve also migrates on start).
+    Migrate,
+    /// Organizations (tenants).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// API keys for the admin API.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Users (members of an organization).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Externally visible base URL; issuers derive from it. Default http://<listen>.
+    #[arg(long, env = "TESSERA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization; prints it as JSON.
+    Create {
+        /// URL name: [a-z0-9][a-z0-9-]{1,62}, e.g. acme-corp.
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List organizations as JSON.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; prints the key (sk_live_…) alone on one line. It is shown only once.
+    Create {
+        /// Organization slug the key acts in.
+        #[arg(long, required_unless_present = "system", conflicts_with = "system")]
+        org: Option<String>,
+        /// A system-wide key, acting as a system administrator in every organization.
+        #[arg(long)]
+        system: bool,
+        /// A label for the key.
+        #[arg(long)]
+        name: String,
+        /// Role to grant (owner, admin, viewer or a custom role); repeatable.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Permission to grant directly (e.g. audit-log:read, users:*); repeatable.
+        #[arg(long = "permission", value_name = "PERM")]
+        permissions: Vec<String>,
+    },
+    /// List an organization's keys as JSON (never the keys themselves).
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a key by id; it stops working at once.
+    Revoke {
+        #[arg(long)]
+        org: String,
+        /// The key's id (from `api-key list`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints it as JSON.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Role to grant; repeatable.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+    },
+    /// List an organization's users as JSON.
+    List {
+        #[arg(long)]
+        org: String,
+    },
+}
+
+/// Parses the command line, runs the command, and turns any error into one line on stderr.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line naming the problem.
+fn describe(e: &anyhow::Error) -> String {
+    if let Some(core) = e.downcast_ref::<CoreError>() {
+        return match core {
+            CoreError::Validation(v) => format!("invalid input: {v}"),
+            CoreError::Store(s) => format!("database: {s}"),
+            other => other.to_string(),
+        };
+    }
+    format!("{e:#}").replace('\n', " ")
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let serve_args = match &cli.command {
+        Some(Command::Serve(a)) => Some(a),
+        None => None,
+        _ => None,
+    };
+    let overrides = Overrides {
+        config: cli.global.config.clone(),
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
+        listen: serve_args
+            .and_then(|a| a.listen.clone())
+            .or_else(|| std::env::var("TESSERA_LISTEN").ok()),
+        public_url: serve_args
+            .and_then(|a| a.public_url.clone())
+            .or_else(|| std::env::var("TESSERA_PUBLIC_URL").ok()),
+        log_format: cli.global.log_format.clone(),
+        log_level: None,
+    };
+    let config = config::load(&overrides)?;
+    let is_server = matches!(cli.command, None | Some(Command::Serve(_)));
+    crate::telemetry::init(
+        config.log_format,
+        config.log_level.as_deref(),
+        if is_server { "info" } else { "warn" },
+    );
+
+    let Some(command) = cli.command else {
+        return crate::app::serve(&config).await;
+    };
+    if let Command::Serve(_) = command {
+        return crate::app::serve(&config).await;
+    }
+    let app = crate::app::open(&config).await?;
+    let s = &app.services;
+    let ctx = Context::cli();
+    let result = match command {
+        Command::Serve(_) => Ok(()),
+        Command::Migrate => {
+            eprintln!("database is up to date");
+            Ok(())
+        }
+        Command::Org(OrgCommand::Create { slug, name }) => {
+            let org = s.create_org(&ctx, &slug, name.as_deref()).await?;
+            print_json(&org)
+        }
+        Command::Org(OrgCommand::List) => print_json(&s.list_orgs(&ctx).await?),
+        Command::ApiKey(ApiKeyCommand::Create {
+            org,
+            system,
+            name,
+            roles,
+            permissions,
+        }) => {
+            let scope = match (org, system) {
+                (_, true) => KeyScope::System,
+                (Some(o), false) => KeyScope::Org(o),
+                (None, false) => anyhow::bail!("give --org SLUG or --system"),
+            };
+            let created = s
+                .create_api_key(
+                    &ctx,
+                    NewApiKey {
+                        scope,
+                        name,
+                        roles,
+                        permissions,
+                    },
+                )
+                .await?;
+            println!("{}", created.secret.expose_secret());
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::List { org }) => print_json(&s.list_api_keys(&ctx, &org).await?),
+        Command::ApiKey(ApiKeyCommand::Revoke { org, id }) => {
+            print_json(&s.revoke_api_key(&ctx, &org, &id).await?)
+        }
+        Command::User(UserCommand::Create {
+            org,
+            username,
+            email,
+            name,
+            password_stdin,
+            roles,
+        }) => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let user = s
+                .create_user(
+                    &ctx,
+                    &org,
+                    NewUser {
+                        username,
+                        email,
+                        name,
+                        password,
+                        roles,
+                    },
+                )
+                .await?;
+            print_json(&user)
+        }
+        Command::User(UserCommand::List { org }) => print_json(&s.list_users(&ctx, &org).await?),
+    };
+    app.store.close().await;
+    result
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    let mut buf = String::new();
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+    let line = buf.lines().next().unwrap_or("").to_owned();
+    Ok(SecretString::from(line))
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}

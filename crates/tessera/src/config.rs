@@ -1,0 +1,213 @@
+//! Layered configuration: built-in defaults < TOML file (`--config` / `TESSERA_CONFIG`) <
+//! environment (`TESSERA_*`) < command-line flags. Flags and environment arrive together
+//! through clap (a flag wins over its variable); the file fills what both left open.
+//! Unknown keys in the file are errors, so a typo cannot silently do nothing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The file's shape. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    #[serde(default)]
+    pub server: FileServer,
+    #[serde(default)]
+    pub log: FileLog,
+    #[serde(default)]
+    pub security: FileSecurity,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileServer {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub request_timeout_secs: Option<u64>,
+    pub body_limit_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLog {
+    /// `text` or `json`.
+    pub format: Option<String>,
+    /// A tracing filter, e.g. `info` or `tessera=debug,info`.
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSecurity {
+    pub argon2_memory_kib: Option<u32>,
+    pub argon2_iterations: Option<u32>,
+    pub argon2_parallelism: Option<u32>,
+}
+
+/// Values from flags or the environment (clap merged those two).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub request_timeout: std::time::Duration,
+    pub body_limit: usize,
+    pub log_format: LogFormat,
+    pub log_level: Option<String>,
+    pub argon2: tessera_crypto::Argon2Params,
+    /// From `TESSERA_MASTER_KEY`; otherwise the key file in the data dir is used.
+    pub master_key: Option<SecretString>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+pub const DEFAULT_DATA_DIR: &str = "./tessera-data";
+
+/// Reads the file named by the overrides (if any) and merges the layers.
+pub fn load(o: &Overrides) -> anyhow::Result<Config> {
+    let file = match &o.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    merge(o, file, std::env::var("TESSERA_MASTER_KEY").ok())
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid config file {}: {}",
+            path.display(),
+            e.to_string().replace('\n', " ").trim()
+        )
+    })
+}
+
+/// The layering itself, without touching the process environment (testable).
+pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow::Result<Config> {
+    let data_dir = o
+        .data_dir
+        .clone()
+        .or(f.data_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let database_url = o.database_url.clone().or(f.database_url).unwrap_or_else(|| {
+        format!("sqlite://{}", data_dir.join("tessera.db").display())
+    });
+    let listen_s = o
+        .listen
+        .clone()
+        .or(f.server.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.into());
+    let listen: SocketAddr = listen_s
+        .parse()
+        .with_context(|| format!("invalid listen address '{listen_s}': expected HOST:PORT such as 127.0.0.1:8700"))?;
+    let public_url = o
+        .public_url
+        .clone()
+        .or(f.server.public_url)
+        .unwrap_or_else(|| format!("http://{listen}"));
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        bail!("invalid public URL '{public_url}': it must start with http:// or https://");
+    }
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    let log_format = match o
+        .log_format
+        .clone()
+        .or(f.log.format)
+        .as_deref()
+        .unwrap_or("text")
+    {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => bail!("invalid log format '{other}': use text or json"),
+    };
+    let defaults = tessera_crypto::Argon2Params::default();
+    let argon2 = tessera_crypto::Argon2Params {
+        memory_kib: f.security.argon2_memory_kib.unwrap_or(defaults.memory_kib),
+        iterations: f.security.argon2_iterations.unwrap_or(defaults.iterations),
+        parallelism: f.security.argon2_parallelism.unwrap_or(defaults.parallelism),
+    };
+    Ok(Config {
+        data_dir,
+        database_url,
+        listen,
+        public_url,
+        request_timeout: std::time::Duration::from_secs(f.server.request_timeout_secs.unwrap_or(30)),
+        body_limit: f.server.body_limit_bytes.unwrap_or(1024 * 1024),
+        log_format,
+        log_level: o.log_level.clone().or(f.log.level),
+        argon2,
+        master_key: master_key.filter(|k| !k.is_empty()).map(SecretString::from),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn file(s: &str) -> FileConfig {
+        toml::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = merge(&Overrides::default(), FileConfig::default(), None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8700");
+        assert_eq!(c.public_url, "http://127.0.0.1:8700");
+        assert_eq!(c.database_url, "sqlite://./tessera-data/tessera.db");
+    }
+
+    #[test]
+    fn file_beats_defaults_and_overrides_beat_file() {
+        let f = || file("data_dir = \"/srv/t\"\n[server]\nlisten = \"0.0.0.0:9000\"\npublic_url = \"https://id.example.com/\"\n");
+        let c = merge(&Overrides::default(), f(), None).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.public_url, "https://id.example.com");
+        assert_eq!(c.database_url, "sqlite:///srv/t/tessera.db");
+        let o = Overrides {
+            listen: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        let c = merge(&o, f(), None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:1");
+        assert_eq!(c.public_url, "https://id.example.com");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = toml::from_str::<FileConfig>("[server]\nlisen = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+        let o = Overrides {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        };
+        let e = merge(&o, FileConfig::default(), None).unwrap_err();
+        assert!(e.to_string().contains("invalid listen address 'nowhere'"), "{e}");
+    }
+}
