@@ -1,1 +1,231 @@
-//! placeholder
+//! Test support: a real Tessera HTTP server on 127.0.0.1:0 with a fresh database, and fresh
+//! databases for the store conformance suite.
+//!
+//! The backend comes from `TESSERA_TEST_BACKEND` (`sqlite`, the default, or `postgres`).
+//! PostgreSQL needs `TESSERA_TEST_PG_URL`, an administrative URL of a throw-away server (the
+//! test command starts one). When `TESSERA_TEST_REQUIRE_PG=1` (set by the test command) a
+//! missing PostgreSQL is a failure, never a silent skip.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use sqlx::Connection;
+use tessera_core::{CoreConfig, Services};
+use tessera_crypto::{Argon2Params, MasterKey, SystemRng};
+use tessera_domain::SystemClock;
+use tessera_store::{Store, StoreOptions};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend chosen for this test run.
+pub fn backend() -> Backend {
+    match std::env::var("TESSERA_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// The administrative URL of the test PostgreSQL server, if there is one. Panics when the
+/// test command requires PostgreSQL and it is missing.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("TESSERA_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("TESSERA_TEST_REQUIRE_PG").as_deref() == Ok("1") {
+                panic!("TESSERA_TEST_REQUIRE_PG=1 but TESSERA_TEST_PG_URL is not set: PostgreSQL tests cannot be skipped");
+            }
+            None
+        }
+    }
+}
+
+/// A fresh, empty database and what keeps it alive.
+pub struct FreshDb {
+    pub url: String,
+    /// The data dir (also holds the SQLite file).
+    pub dir: tempfile::TempDir,
+}
+
+/// A new empty SQLite database in a temporary directory.
+pub fn fresh_sqlite() -> FreshDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+    FreshDb { url, dir }
+}
+
+/// A new empty PostgreSQL database on the test server.
+pub async fn fresh_postgres(admin_url: &str) -> FreshDb {
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {admin_url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let _ = conn.close().await;
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("admin URL ends with a database name");
+    FreshDb {
+        url: format!("{base}/{name}"),
+        dir: tempfile::tempdir().expect("temp dir"),
+    }
+}
+
+/// A fresh database on the backend of this test run.
+pub async fn fresh_db() -> FreshDb {
+    match backend() {
+        Backend::Sqlite => fresh_sqlite(),
+        Backend::Postgres => {
+            let admin = pg_admin_url().expect(
+                "TESSERA_TEST_BACKEND=postgres needs TESSERA_TEST_PG_URL (run ./scripts/test)",
+            );
+            fresh_postgres(&admin).await
+        }
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub services: Arc<Services>,
+    pub store: Arc<dyn Store>,
+    pub http: reqwest::Client,
+    pub db: FreshDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh database of this run's backend, bootstrapped as on a first
+    /// start, with cheap argon2 parameters.
+    pub async fn start() -> Self {
+        let db = fresh_db().await;
+        let store = tessera_store::connect(&db.url, &StoreOptions::default())
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        let master = MasterKey::from_bytes([7; 32]);
+        let services = Arc::new(Services::new(
+            Arc::clone(&store),
+            Arc::new(SystemClock),
+            Arc::new(SystemRng::new()),
+            &master,
+            CoreConfig {
+                argon2: Argon2Params::testing(),
+                ..CoreConfig::default()
+            },
+        ));
+        services.bootstrap().await.expect("bootstrap");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
+        let state = tessera_web::AppState::new(
+            Arc::clone(&services),
+            tessera_web::WebConfig {
+                public_url: base.clone(),
+                ..Default::default()
+            },
+        );
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = tessera_web::router(state);
+        let task = tokio::spawn(async move {
+            let _ = tessera_web::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Self {
+            base,
+            services,
+            store,
+            http: reqwest::Client::new(),
+            db,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A new system-wide API key, made through the service layer as the CLI would.
+    pub async fn system_key(&self) -> String {
+        self.key(tessera_core::api_keys::KeyScope::System, &[], &[])
+            .await
+    }
+
+    /// A new key of an organization with the given roles and permissions.
+    pub async fn org_key(&self, org: &str, roles: &[&str], permissions: &[&str]) -> String {
+        self.key(
+            tessera_core::api_keys::KeyScope::Org(org.into()),
+            roles,
+            permissions,
+        )
+        .await
+    }
+
+    async fn key(
+        &self,
+        scope: tessera_core::api_keys::KeyScope,
+        roles: &[&str],
+        permissions: &[&str],
+    ) -> String {
+        use secrecy::ExposeSecret;
+        let created = self
+            .services
+            .create_api_key(
+                &tessera_core::Context::cli(),
+                tessera_core::api_keys::NewApiKey {
+                    scope,
+                    name: "test".into(),
+                    roles: roles.iter().map(|s| s.to_string()).collect(),
+                    permissions: permissions.iter().map(|s| s.to_string()).collect(),
+                },
+            )
+            .await
+            .expect("create key");
+        created.secret.expose_secret().to_owned()
+    }
+
+    /// Creates an organization through the service layer.
+    pub async fn org(&self, slug: &str) {
+        self.services
+            .create_org(&tessera_core::Context::cli(), slug, None)
+            .await
+            .expect("create org");
+    }
+
+    /// Stops the server and waits until it has drained.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        self.store.close().await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Unused-import guard for crates the kit re-exports to tests.
+pub use reqwest;
+pub use serde_json;

@@ -1,1 +1,9 @@
-//! End-to-end tests.
+//! End-to-end tests: one test binary. Servers run on 127.0.0.1:0 with fresh databases; the
+//! backend is SQLite unless `TESSERA_TEST_BACKEND=postgres` (the test command runs the whole
+//! suite once per backend).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin_api;
+mod cli;
+mod conformance;
+mod support;

@@ -1,0 +1,286 @@
+//! The real `tessera` binary: a server process and management commands on the same data dir,
+//! bootstrap output, restarts, graceful shutdown, and the one-line errors of bad input.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tessera_testkit::{backend, fresh_db, Backend, FreshDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// Runs `tessera` against the test database with extra arguments.
+fn tessera(db: &FreshDb, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--data-dir").arg(db.dir.path());
+    if backend() == Backend::Postgres {
+        c.arg("--database-url").arg(&db.url);
+    }
+    c.args(args)
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_CONFIG")
+        .env_remove("TESSERA_MASTER_KEY")
+        .env("TESSERA_LOG", "warn");
+    c
+}
+
+fn run(db: &FreshDb, args: &[&str]) -> Output {
+    tessera(db, args).stdin(Stdio::null()).output().expect("run tessera")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A server process and the lines it wrote to stderr before it was ready.
+struct Server {
+    child: Child,
+    base: String,
+    early: Vec<String>,
+}
+
+impl Server {
+    fn start(db: &FreshDb) -> Server {
+        let mut child = tessera(db, &["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn server");
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    // Nobody listens any more; keep draining so the server never blocks.
+                }
+            }
+        });
+        let mut early = vec![];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("server did not start; stderr so far: {early:?}"));
+            if let Some(rest) = line.strip_prefix("Tessera listening on ") {
+                let base = rest.split_whitespace().next().unwrap().to_owned();
+                return Server { child, base, early };
+            }
+            early.push(line);
+        }
+    }
+
+    fn password(&self) -> Option<String> {
+        self.early
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("password: ").map(str::to_owned))
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "graceful shutdown exits 0, got {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn get(base: &str, path: &str, key: &str) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// The scenario of the foundation issue, end to end, against a live server.
+#[tokio::test]
+async fn management_commands_work_against_a_running_server_and_survive_restart() {
+    let db = fresh_db().await;
+    let server = Server::start(&db);
+    let password = server.password().expect("bootstrap prints the admin password");
+    assert!(password.len() >= 20, "{password}");
+    assert!(server.early.iter().any(|l| l.contains("username: admin")));
+    assert!(server.early.iter().any(|l| l.contains("/login")));
+
+    let o = run(&db, &["org", "create", "acme-corp", "--name", "Acme Corp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let org: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(org["slug"], "acme-corp");
+    assert_eq!(org["name"], "Acme Corp");
+
+    let o = run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "ci", "--role", "admin"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let key = stdout(&o).trim().to_owned();
+    assert!(key.starts_with("sk_live_") && !key.contains('\n'), "{key}");
+    let viewer = stdout(&run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "ro", "--role", "viewer"])).trim().to_owned();
+    let other = stdout(&run(&db, &["api-key", "create", "--org", "default", "--name", "d", "--role", "owner"])).trim().to_owned();
+
+    // The running server sees the CLI's changes at once (well within a second).
+    let (st, log) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &key).await;
+    assert_eq!(st, 200, "{log}");
+    let (st, _) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &other).await;
+    assert_eq!(st, 404, "another organization's key");
+    let res = reqwest::Client::new()
+        .post(format!("{}/orgs/acme-corp/api/v1/admin/users", server.base))
+        .bearer_auth(&viewer)
+        .json(&serde_json::json!({"username": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "viewer cannot write");
+
+    // Users with a password from stdin; the password is never printed.
+    let mut child = tessera(&db, &["user", "create", "--org", "acme-corp", "--username", "bob", "--email", "bob@example.com", "--password-stdin", "--role", "viewer"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long secret passphrase\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("passphrase") && !stderr(&o).contains("passphrase"));
+
+    // Revocation through the CLI takes effect on the server within one second.
+    let keys: serde_json::Value = serde_json::from_str(&stdout(&run(&db, &["api-key", "list", "--org", "acme-corp"]))).unwrap();
+    let ro_id = keys.as_array().unwrap().iter().find(|k| k["name"] == "ro").unwrap()["id"].as_str().unwrap().to_owned();
+    let o = run(&db, &["api-key", "revoke", "--org", "acme-corp", &ro_id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t0 = Instant::now();
+    loop {
+        let (st, _) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &viewer).await;
+        if st == 401 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(1), "revocation not seen within 1 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    server.stop();
+
+    // Restart: nothing lost, no second bootstrap.
+    let server = Server::start(&db);
+    assert_eq!(server.password(), None, "bootstrap happens once");
+    let (st, log) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &key).await;
+    assert_eq!(st, 200);
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["api_key.revoked", "user.created", "api_key.created", "api_key.created", "organization.created"]);
+    let (st, log) = get(&server.base, "/orgs/default/api/v1/admin/audit-log", &other).await;
+    assert_eq!(st, 200);
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["api_key.created", "system.bootstrapped", "user.created", "organization.created"]);
+    let orgs: serde_json::Value = serde_json::from_str(&stdout(&run(&db, &["org", "list"]))).unwrap();
+    assert_eq!(orgs.as_array().unwrap().len(), 2);
+    server.stop();
+
+    // The master key file is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(db.dir.path().join("master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// One line on stderr, naming the problem, and a non-zero exit.
+fn assert_fails_with(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "should fail: {}", stdout(o));
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(lines.len(), 1, "one error line: {err}");
+    assert!(lines[0].contains(needle), "expected '{needle}' in: {err}");
+}
+
+#[tokio::test]
+async fn bad_input_fails_with_one_clear_line() {
+    let db = fresh_db().await;
+    assert!(run(&db, &["org", "create", "acme-corp"]).status.success());
+    assert_fails_with(&run(&db, &["org", "create", "Acme_Corp"]), "invalid slug 'Acme_Corp'");
+    assert_fails_with(&run(&db, &["org", "create", "acme-corp"]), "organization 'acme-corp' already exists");
+    assert_fails_with(
+        &run(&db, &["api-key", "create", "--org", "nope", "--name", "x", "--role", "admin"]),
+        "organization 'nope' not found",
+    );
+    assert_fails_with(
+        &run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "x", "--role", "wizard"]),
+        "unknown role 'wizard'",
+    );
+    assert_fails_with(
+        &run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "x", "--permission", "everything"]),
+        "unknown permission 'everything'",
+    );
+    // A system key prints just the key.
+    let o = run(&db, &["api-key", "create", "--system", "--name", "root"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 1);
+
+    let cfg = db.dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
+    assert_fails_with(
+        &run(&db, &["--config", cfg.to_str().unwrap(), "org", "list"]),
+        "invalid config file",
+    );
+    std::fs::write(&cfg, "this is = = not toml").unwrap();
+    assert_fails_with(&run(&db, &["--config", cfg.to_str().unwrap(), "org", "list"]), "invalid config file");
+    assert_fails_with(
+        &run(&db, &["--config", "/nonexistent/tessera.toml", "org", "list"]),
+        "cannot read config file /nonexistent/tessera.toml",
+    );
+}
+
+#[tokio::test]
+async fn unreachable_database_at_start_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args(["--data-dir", dir.path().to_str().unwrap(), "--database-url", "postgres://tessera:secret@127.0.0.1:1/tessera", "serve"])
+        .env("TESSERA_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_fails_with(&o, "cannot connect to postgres://tessera:***@127.0.0.1:1/tessera");
+    assert!(!stderr(&o).contains("secret"));
+}
+
+#[tokio::test]
+async fn configuration_layers_file_env_and_flags() {
+    let db = fresh_db().await;
+    let cfg = db.dir.path().join("tessera.toml");
+    // The file says one port, the environment another, the flag a third: the flag wins.
+    std::fs::write(&cfg, "[server]\nlisten = \"127.0.0.1:1\"\npublic_url = \"https://id.example.com\"\n").unwrap();
+    let mut cmd = tessera(&db, &["--config", cfg.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"]);
+    cmd.env("TESSERA_LISTEN", "127.0.0.1:2").stderr(Stdio::piped()).stdout(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = loop {
+        let l = lines.next().expect("server output").unwrap();
+        if l.starts_with("Tessera listening on ") {
+            break l;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("(public URL https://id.example.com)"), "file value kept: {line}");
+    assert!(!line.contains(":1 ") && !line.contains(":2 "), "flag beats env and file: {line}");
+}
