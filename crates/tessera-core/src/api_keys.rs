@@ -43,18 +43,26 @@ pub struct CreatedApiKey {
 }
 
 impl Services {
-    pub async fn create_api_key(&self, ctx: &Context, input: NewApiKey) -> CoreResult<CreatedApiKey> {
+    pub async fn create_api_key(
+        &self,
+        ctx: &Context,
+        input: NewApiKey,
+    ) -> CoreResult<CreatedApiKey> {
         let mut c = Collector::new();
         let name = c.take(ApiKeyName::parse(&input.name));
         let roles: Vec<RoleName> = input
             .roles
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]")))))
+            .filter_map(|(i, r)| {
+                c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]"))))
+            })
             .collect();
         let mut direct = PermissionSet::EMPTY;
         for (i, p) in input.permissions.iter().enumerate() {
-            if let Some(s) = c.take(PermissionSet::parse_item(p).map_err(|e| e.at(format!("permissions[{i}]")))) {
+            if let Some(s) =
+                c.take(PermissionSet::parse_item(p).map_err(|e| e.at(format!("permissions[{i}]"))))
+            {
                 direct = direct.union(s);
             }
         }
@@ -140,7 +148,9 @@ impl Services {
         let rec = tx.find_api_key_by_hash(&hash).await?.ok_or_else(bad)?;
         let key = rec.key;
         if key.revoked_at.is_some() {
-            return Err(CoreError::Unauthenticated("API key has been revoked".into()));
+            return Err(CoreError::Unauthenticated(
+                "API key has been revoked".into(),
+            ));
         }
         let permissions = match key.org_id {
             Some(org) => self
@@ -209,7 +219,9 @@ impl Services {
             .ok_or_else(not_found)?;
         let now = self.now();
         if !tx.revoke_api_key(Some(org.id), key_id, now).await? {
-            return Err(CoreError::Conflict(format!("API key '{id}' is already revoked")));
+            return Err(CoreError::Conflict(format!(
+                "API key '{id}' is already revoked"
+            )));
         }
         let after = ApiKey {
             revoked_at: Some(now),

@@ -62,7 +62,8 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        self.insert_user(tx.as_mut(), &ctx, &admin, Some(&hash)).await?;
+        self.insert_user(tx.as_mut(), &ctx, &admin, Some(&hash))
+            .await?;
         self.audit(
             tx.as_mut(),
             &ctx,

@@ -29,7 +29,12 @@ impl Services {
             .as_deref()
             .filter(|e| !e.trim().is_empty())
             .and_then(|e| c.take(Email::parse(e)));
-        let name = match input.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let name = match input
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             Some(n) => c.take(tessera_domain::org::parse_display_name(n, "name")),
             None => None,
         };
@@ -40,7 +45,9 @@ impl Services {
             .roles
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]")))))
+            .filter_map(|(i, r)| {
+                c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]"))))
+            })
             .collect();
         c.finish()?;
         let username = username.ok_or_else(|| CoreError::invalid("username", "is required"))?;

@@ -119,7 +119,16 @@ mod tests {
         for ok in ["acme-corp", "default", "a1", "0rg", "a-"] {
             assert!(OrgSlug::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "-acme", "Acme", "acme_corp", "acme corp", "ä-org", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "a",
+            "-acme",
+            "Acme",
+            "acme_corp",
+            "acme corp",
+            "ä-org",
+            &"a".repeat(64),
+        ] {
             assert!(OrgSlug::parse(bad).is_err(), "{bad}");
         }
     }
@@ -141,7 +150,10 @@ mod tests {
 
     #[test]
     fn display_names() {
-        assert_eq!(OrgName::parse("  Acme  ").map(|n| n.0), Ok("Acme".to_owned()));
+        assert_eq!(
+            OrgName::parse("  Acme  ").map(|n| n.0),
+            Ok("Acme".to_owned())
+        );
         assert!(OrgName::parse("   ").is_err());
         assert!(OrgName::parse(&"x".repeat(201)).is_err());
         assert!(OrgName::parse("a\nb").is_err());

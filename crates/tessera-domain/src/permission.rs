@@ -279,7 +279,9 @@ mod tests {
         assert!(!viewer.contains(Permission::ConnectionsToken));
         assert!(Role::Owner.permissions().contains(Permission::UsersDelete));
         assert!(!Role::Admin.permissions().contains(Permission::UsersDelete));
-        assert!(Role::Admin.permissions().contains(Permission::ApiKeysCreate));
+        assert!(Role::Admin
+            .permissions()
+            .contains(Permission::ApiKeysCreate));
         assert_eq!(
             RoleName::parse("viewer").unwrap().builtin(),
             Some(Role::Viewer)

@@ -132,7 +132,9 @@ async fn users_and_roles(store: &dyn Store) {
     let mut tx = store.begin().await.unwrap();
     tx.insert_org(&a).await.unwrap();
     tx.insert_org(&b).await.unwrap();
-    tx.insert_user(&alice, Some("$argon2id$fake")).await.unwrap();
+    tx.insert_user(&alice, Some("$argon2id$fake"))
+        .await
+        .unwrap();
     // The same name in another organization is another person.
     tx.insert_user(&user(b.id, "alice"), None).await.unwrap();
     tx.insert_role(&CustomRole {
@@ -209,18 +211,36 @@ async fn api_keys(store: &dyn Store) {
     assert_eq!(rec.key, ka);
     assert_eq!(rec.key_hash, "hmac-sha256$a");
     assert!(tx.find_api_key_by_hash("nope").await.unwrap().is_none());
-    assert_eq!(tx.find_api_key(Some(a.id), ka.id).await.unwrap(), Some(ka.clone()));
+    assert_eq!(
+        tx.find_api_key(Some(a.id), ka.id).await.unwrap(),
+        Some(ka.clone())
+    );
     assert_eq!(tx.find_api_key(Some(b.id), ka.id).await.unwrap(), None);
     assert_eq!(tx.find_api_key(None, ka.id).await.unwrap(), None);
-    assert_eq!(tx.find_api_key(None, ks.id).await.unwrap(), Some(ks.clone()));
-    assert_eq!(tx.list_api_keys(Some(a.id)).await.unwrap(), vec![ka.clone()]);
+    assert_eq!(
+        tx.find_api_key(None, ks.id).await.unwrap(),
+        Some(ks.clone())
+    );
+    assert_eq!(
+        tx.list_api_keys(Some(a.id)).await.unwrap(),
+        vec![ka.clone()]
+    );
     assert!(tx.list_api_keys(Some(b.id)).await.unwrap().is_empty());
     assert!(tx.list_api_keys(None).await.unwrap().contains(&ks));
 
     tx.touch_api_key(ka.id, t(9_000)).await.unwrap();
-    assert!(!tx.revoke_api_key(Some(b.id), ka.id, t(9_500)).await.unwrap());
-    assert!(tx.revoke_api_key(Some(a.id), ka.id, t(10_000)).await.unwrap());
-    assert!(!tx.revoke_api_key(Some(a.id), ka.id, t(11_000)).await.unwrap());
+    assert!(!tx
+        .revoke_api_key(Some(b.id), ka.id, t(9_500))
+        .await
+        .unwrap());
+    assert!(tx
+        .revoke_api_key(Some(a.id), ka.id, t(10_000))
+        .await
+        .unwrap());
+    assert!(!tx
+        .revoke_api_key(Some(a.id), ka.id, t(11_000))
+        .await
+        .unwrap());
     let after = tx.find_api_key(Some(a.id), ka.id).await.unwrap().unwrap();
     assert_eq!(after.last_used_at, Some(t(9_000)));
     assert_eq!(after.revoked_at, Some(t(10_000)));
@@ -246,16 +266,26 @@ async fn audit_log(store: &dyn Store) {
             AuditAction::ApiKeyCreated
         };
         ids.push(
-            tx.insert_audit(&event(Some(a.id), action, if i < 3 { "cli" } else { "bob" }, 20_000 + i))
-                .await
-                .unwrap(),
+            tx.insert_audit(&event(
+                Some(a.id),
+                action,
+                if i < 3 { "cli" } else { "bob" },
+                20_000 + i,
+            ))
+            .await
+            .unwrap(),
         );
     }
     tx.insert_audit(&event(Some(b.id), AuditAction::OrgCreated, "cli", 30_000))
         .await
         .unwrap();
     let sys = tx
-        .insert_audit(&event(None, AuditAction::SystemBootstrapped, "system", 40_000))
+        .insert_audit(&event(
+            None,
+            AuditAction::SystemBootstrapped,
+            "system",
+            40_000,
+        ))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -263,7 +293,13 @@ async fn audit_log(store: &dyn Store) {
 
     let mut tx = store.read().await.unwrap();
     let all = tx
-        .list_audit(a.id, &AuditQuery { limit: 100, ..Default::default() })
+        .list_audit(
+            a.id,
+            &AuditQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(all.len(), 5, "only this organization's events");
@@ -273,26 +309,50 @@ async fn audit_log(store: &dyn Store) {
     assert_eq!(all[0].created_at, t(20_004));
 
     let page = tx
-        .list_audit(a.id, &AuditQuery { limit: 2, before: Some(ids[3]), ..Default::default() })
+        .list_audit(
+            a.id,
+            &AuditQuery {
+                limit: 2,
+                before: Some(ids[3]),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[2], ids[1]]);
+    assert_eq!(
+        page.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
 
     let users = tx
         .list_audit(
             a.id,
-            &AuditQuery { limit: 100, action: Some("user.created".into()), ..Default::default() },
+            &AuditQuery {
+                limit: 100,
+                action: Some("user.created".into()),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     assert_eq!(users.len(), 3);
     let bob = tx
-        .list_audit(a.id, &AuditQuery { limit: 100, actor: Some("bob".into()), ..Default::default() })
+        .list_audit(
+            a.id,
+            &AuditQuery {
+                limit: 100,
+                actor: Some("bob".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(bob.len(), 2);
     let system = tx
-        .list_system_audit(&AuditQuery { limit: 100, ..Default::default() })
+        .list_system_audit(&AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(system.iter().any(|e| e.id == sys));
@@ -302,13 +362,20 @@ async fn audit_log(store: &dyn Store) {
 async fn change_feed(store: &dyn Store) {
     let mut tx = store.begin().await.unwrap();
     let start = tx.last_change_seq().await.unwrap();
-    tx.record_change(None, "api_key", "k1", t(1_000)).await.unwrap();
-    tx.record_change(None, "api_key", "k2", t(50_000)).await.unwrap();
+    tx.record_change(None, "api_key", "k1", t(1_000))
+        .await
+        .unwrap();
+    tx.record_change(None, "api_key", "k2", t(50_000))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
     let seen = tx.changes_since(start, 10).await.unwrap();
-    assert_eq!(seen.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["k1", "k2"]);
+    assert_eq!(
+        seen.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+        ["k1", "k2"]
+    );
     assert_eq!(tx.last_change_seq().await.unwrap(), seen[1].seq);
     assert_eq!(tx.changes_since(start, 1).await.unwrap().len(), 1);
     assert!(tx.prune_changes(t(2_000)).await.unwrap() >= 1);

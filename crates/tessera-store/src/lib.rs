@@ -163,8 +163,12 @@ pub trait Tx: Send {
     async fn find_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId) -> Result<Option<ApiKey>>;
     async fn list_api_keys(&mut self, org: Option<OrgId>) -> Result<Vec<ApiKey>>;
     /// Marks the key revoked; false when there was no such unrevoked key.
-    async fn revoke_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId, at: Timestamp)
-        -> Result<bool>;
+    async fn revoke_api_key(
+        &mut self,
+        org: Option<OrgId>,
+        id: ApiKeyId,
+        at: Timestamp,
+    ) -> Result<bool>;
     async fn touch_api_key(&mut self, id: ApiKeyId, at: Timestamp) -> Result<()>;
 
     // Audit log.

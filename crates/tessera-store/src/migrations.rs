@@ -44,8 +44,7 @@ impl<'s> MigrationSource<'s> for Source {
 }
 
 mod futures_core_shim {
-    pub type BoxFuture<'a, T> =
-        std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 }
 
 pub(crate) async fn migrator(list: Embedded) -> Result<Migrator, crate::StoreError> {

@@ -20,7 +20,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| {
-                StoreError::Unavailable(format!("cannot connect to {}: {e}", crate::redact_url(url)))
+                StoreError::Unavailable(format!(
+                    "cannot connect to {}: {e}",
+                    crate::redact_url(url)
+                ))
             })?;
         Ok(Self { pool })
     }

@@ -21,12 +21,16 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
         .headers
         .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing Authorization header: send 'Authorization: Bearer sk_live_…'"))?
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing Authorization header: send 'Authorization: Bearer sk_live_…'",
+            )
+        })?
         .to_str()
         .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header: expected 'Bearer TOKEN'"))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::unauthorized("malformed Authorization header: expected 'Bearer TOKEN'")
+    })?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::unauthorized(
             "unsupported authorization scheme: use 'Bearer'",

@@ -23,11 +23,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             )),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
                 "invalid JSON body: {}",
-                e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+                e.body_text().trim_start_matches(
+                    "Failed to deserialize the JSON body into the target type: "
+                )
             ))),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::bad_request(format!(
                 "malformed JSON body: {}",
-                e.body_text().trim_start_matches("Failed to parse the request body as JSON: ")
+                e.body_text()
+                    .trim_start_matches("Failed to parse the request body as JSON: ")
             ))),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
@@ -43,12 +46,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
-                format!(
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::bad_request(format!(
                     "invalid query string: {}",
-                    e.body_text().trim_start_matches("Failed to deserialize query string: ")
-                ),
-            )),
+                    e.body_text()
+                        .trim_start_matches("Failed to deserialize query string: ")
+                )))
+            }
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
     }

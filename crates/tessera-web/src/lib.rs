@@ -89,7 +89,10 @@ pub fn router(state: AppState) -> Router {
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, COOKIE]))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    AUTHORIZATION,
+                    COOKIE,
+                ]))
                 .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
                 .layer(
                     TraceLayer::new_for_http()
@@ -108,8 +111,7 @@ pub fn router(state: AppState) -> Router {
                             )
                         })
                         .on_response(
-                            tower_http::trace::DefaultOnResponse::new()
-                                .level(tracing::Level::INFO),
+                            tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
                         ),
                 )
                 .layer(axum::middleware::from_fn_with_state(

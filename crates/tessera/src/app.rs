@@ -87,7 +87,10 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %config.public_url, "listening");
-    eprintln!("Tessera listening on http://{addr} (public URL {})", config.public_url);
+    eprintln!(
+        "Tessera listening on http://{addr} (public URL {})",
+        config.public_url
+    );
     tessera_web::serve(listener, tessera_web::router(state), shutdown_signal()).await?;
     tracing::info!("shutting down");
     app.store.close().await;

@@ -34,7 +34,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TESSERA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: sqlite://PATH (default <data-dir>/tessera.db) or postgres://USER:PASS@HOST/DB.
-    #[arg(long, global = true, env = "TESSERA_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// TOML configuration file (precedence: defaults < file < environment < flags).
     #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "FILE")]
@@ -149,7 +155,10 @@ pub enum UserCommand {
 /// Parses the command line, runs the command, and turns any error into one line on stderr.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -250,7 +259,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("{}", created.secret.expose_secret());
             Ok(())
         }
-        Command::ApiKey(ApiKeyCommand::List { org }) => print_json(&s.list_api_keys(&ctx, &org).await?),
+        Command::ApiKey(ApiKeyCommand::List { org }) => {
+            print_json(&s.list_api_keys(&ctx, &org).await?)
+        }
         Command::ApiKey(ApiKeyCommand::Revoke { org, id }) => {
             print_json(&s.revoke_api_key(&ctx, &org, &id).await?)
         }

@@ -115,17 +115,19 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
         .clone()
         .or(f.data_dir)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    let database_url = o.database_url.clone().or(f.database_url).unwrap_or_else(|| {
-        format!("sqlite://{}", data_dir.join("tessera.db").display())
-    });
+    let database_url = o
+        .database_url
+        .clone()
+        .or(f.database_url)
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.db").display()));
     let listen_s = o
         .listen
         .clone()
         .or(f.server.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.into());
-    let listen: SocketAddr = listen_s
-        .parse()
-        .with_context(|| format!("invalid listen address '{listen_s}': expected HOST:PORT such as 127.0.0.1:8700"))?;
+    let listen: SocketAddr = listen_s.parse().with_context(|| {
+        format!("invalid listen address '{listen_s}': expected HOST:PORT such as 127.0.0.1:8700")
+    })?;
     let public_url = o
         .public_url
         .clone()
@@ -150,14 +152,19 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
     let argon2 = tessera_crypto::Argon2Params {
         memory_kib: f.security.argon2_memory_kib.unwrap_or(defaults.memory_kib),
         iterations: f.security.argon2_iterations.unwrap_or(defaults.iterations),
-        parallelism: f.security.argon2_parallelism.unwrap_or(defaults.parallelism),
+        parallelism: f
+            .security
+            .argon2_parallelism
+            .unwrap_or(defaults.parallelism),
     };
     Ok(Config {
         data_dir,
         database_url,
         listen,
         public_url,
-        request_timeout: std::time::Duration::from_secs(f.server.request_timeout_secs.unwrap_or(30)),
+        request_timeout: std::time::Duration::from_secs(
+            f.server.request_timeout_secs.unwrap_or(30),
+        ),
         body_limit: f.server.body_limit_bytes.unwrap_or(1024 * 1024),
         log_format,
         log_level: o.log_level.clone().or(f.log.level),
@@ -185,7 +192,9 @@ mod tests {
 
     #[test]
     fn file_beats_defaults_and_overrides_beat_file() {
-        let f = || file("data_dir = \"/srv/t\"\n[server]\nlisten = \"0.0.0.0:9000\"\npublic_url = \"https://id.example.com/\"\n");
+        let f = || {
+            file("data_dir = \"/srv/t\"\n[server]\nlisten = \"0.0.0.0:9000\"\npublic_url = \"https://id.example.com/\"\n")
+        };
         let c = merge(&Overrides::default(), f(), None).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(c.public_url, "https://id.example.com");
@@ -208,6 +217,9 @@ mod tests {
             ..Default::default()
         };
         let e = merge(&o, FileConfig::default(), None).unwrap_err();
-        assert!(e.to_string().contains("invalid listen address 'nowhere'"), "{e}");
+        assert!(
+            e.to_string().contains("invalid listen address 'nowhere'"),
+            "{e}"
+        );
     }
 }

@@ -52,10 +52,16 @@ async fn missing_wrong_and_revoked_keys_are_401() {
     let path = format!("{ACME}/audit-log");
     let res = call(&s, Method::GET, &path, None, None).await;
     assert_eq!(res.status(), 401);
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
     let (_, v) = json(res).await;
     assert_eq!(v["error"], "unauthorized");
-    assert!(v["error_description"].as_str().unwrap().contains("Authorization"));
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization"));
 
     let wrong = format!("sk_live_{}", "A".repeat(43));
     let (st, v) = json(call(&s, Method::GET, &path, Some(&wrong), None).await).await;
@@ -66,8 +72,23 @@ async fn missing_wrong_and_revoked_keys_are_401() {
 
     let admin = s.org_key("acme-corp", &["admin"], &[]).await;
     let victim = s.org_key("acme-corp", &["viewer"], &[]).await;
-    assert_eq!(call(&s, Method::GET, &path, Some(&victim), None).await.status(), 200);
-    let (_, keys) = json(call(&s, Method::GET, &format!("{ACME}/api-keys"), Some(&admin), None).await).await;
+    assert_eq!(
+        call(&s, Method::GET, &path, Some(&victim), None)
+            .await
+            .status(),
+        200
+    );
+    let (_, keys) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/api-keys"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     let victim_id = keys
         .as_array()
         .unwrap()
@@ -77,12 +98,29 @@ async fn missing_wrong_and_revoked_keys_are_401() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = call(&s, Method::DELETE, &format!("{ACME}/api-keys/{victim_id}"), Some(&admin), None).await;
+    let res = call(
+        &s,
+        Method::DELETE,
+        &format!("{ACME}/api-keys/{victim_id}"),
+        Some(&admin),
+        None,
+    )
+    .await;
     assert_eq!(res.status(), 204);
     let (st, v) = json(call(&s, Method::GET, &path, Some(&victim), None).await).await;
     assert_eq!(st, 401, "revoked at once");
     assert_eq!(v["error_description"], "API key has been revoked");
-    let (st, _) = json(call(&s, Method::DELETE, &format!("{ACME}/api-keys/{victim_id}"), Some(&admin), None).await).await;
+    let (st, _) = json(
+        call(
+            &s,
+            Method::DELETE,
+            &format!("{ACME}/api-keys/{victim_id}"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 409, "already revoked");
 }
 
@@ -92,17 +130,44 @@ async fn another_organizations_key_gets_404() {
     s.org("globex").await;
     let globex = s.org_key("globex", &["owner"], &[]).await;
     for path in ["audit-log", "api-keys", "users"] {
-        let (st, v) = json(call(&s, Method::GET, &format!("{ACME}/{path}"), Some(&globex), None).await).await;
+        let (st, v) = json(
+            call(
+                &s,
+                Method::GET,
+                &format!("{ACME}/{path}"),
+                Some(&globex),
+                None,
+            )
+            .await,
+        )
+        .await;
         assert_eq!(st, 404, "{path}");
         assert_eq!(v["error"], "not_found");
     }
     let (st, _) = json(
-        call(&s, Method::POST, &format!("{ACME}/api-keys"), Some(&globex), Some(json!({"name": "x", "roles": ["viewer"]}))).await,
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/api-keys"),
+            Some(&globex),
+            Some(json!({"name": "x", "roles": ["viewer"]})),
+        )
+        .await,
     )
     .await;
     assert_eq!(st, 404);
     // And a missing organization looks the same as a hidden one.
-    let (st, _) = json(call(&s, Method::GET, "/orgs/nope/api/v1/admin/audit-log", Some(&globex), None).await).await;
+    let (st, _) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/nope/api/v1/admin/audit-log",
+            Some(&globex),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 404);
 }
 
@@ -111,17 +176,43 @@ async fn viewer_reads_but_gets_403_naming_the_permission_on_writes() {
     let s = server_with_acme().await;
     let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
     for path in ["audit-log", "api-keys", "users"] {
-        assert_eq!(call(&s, Method::GET, &format!("{ACME}/{path}"), Some(&viewer), None).await.status(), 200, "{path}");
+        assert_eq!(
+            call(
+                &s,
+                Method::GET,
+                &format!("{ACME}/{path}"),
+                Some(&viewer),
+                None
+            )
+            .await
+            .status(),
+            200,
+            "{path}"
+        );
     }
     let (st, v) = json(
-        call(&s, Method::POST, &format!("{ACME}/api-keys"), Some(&viewer), Some(json!({"name": "x", "roles": ["viewer"]}))).await,
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/api-keys"),
+            Some(&viewer),
+            Some(json!({"name": "x", "roles": ["viewer"]})),
+        )
+        .await,
     )
     .await;
     assert_eq!(st, 403);
     assert_eq!(v["error"], "forbidden");
     assert_eq!(v["error_description"], "missing permission api-keys:create");
     let (st, v) = json(
-        call(&s, Method::POST, &format!("{ACME}/users"), Some(&viewer), Some(json!({"username": "bob"}))).await,
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/users"),
+            Some(&viewer),
+            Some(json!({"username": "bob"})),
+        )
+        .await,
     )
     .await;
     assert_eq!(st, 403);
@@ -129,7 +220,17 @@ async fn viewer_reads_but_gets_403_naming_the_permission_on_writes() {
 
     // A key without audit-log:read cannot read the log.
     let narrow = s.org_key("acme-corp", &[], &["users:read"]).await;
-    let (st, v) = json(call(&s, Method::GET, &format!("{ACME}/audit-log"), Some(&narrow), None).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log"),
+            Some(&narrow),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 403);
     assert_eq!(v["error_description"], "missing permission audit-log:read");
 }
@@ -137,15 +238,34 @@ async fn viewer_reads_but_gets_403_naming_the_permission_on_writes() {
 #[tokio::test]
 async fn keys_cannot_grant_more_than_their_holder_has() {
     let s = server_with_acme().await;
-    let limited = s.org_key("acme-corp", &["viewer"], &["api-keys:create"]).await;
+    let limited = s
+        .org_key("acme-corp", &["viewer"], &["api-keys:create"])
+        .await;
     let (st, v) = json(
-        call(&s, Method::POST, &format!("{ACME}/api-keys"), Some(&limited), Some(json!({"name": "x", "roles": ["owner"]}))).await,
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/api-keys"),
+            Some(&limited),
+            Some(json!({"name": "x", "roles": ["owner"]})),
+        )
+        .await,
     )
     .await;
     assert_eq!(st, 403);
-    assert!(v["error_description"].as_str().unwrap().starts_with("missing permission"));
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .starts_with("missing permission"));
     let (st, _) = json(
-        call(&s, Method::POST, &format!("{ACME}/api-keys"), Some(&limited), Some(json!({"name": "x", "roles": ["viewer"]}))).await,
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/api-keys"),
+            Some(&limited),
+            Some(json!({"name": "x", "roles": ["viewer"]})),
+        )
+        .await,
     )
     .await;
     assert_eq!(st, 201);
@@ -169,15 +289,46 @@ async fn api_key_created_over_http_is_shown_once_and_audited() {
     assert_eq!(st, 201, "{created}");
     let key = created["key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("sk_live_") && key.len() == 51, "{key}");
-    assert_eq!(created["hint"].as_str().unwrap(), format!("…{}", &key[47..]));
-    assert_eq!(created["permissions"], json!(["users:read", "users:create", "users:edit", "users:delete"]));
+    assert_eq!(
+        created["hint"].as_str().unwrap(),
+        format!("…{}", &key[47..])
+    );
+    assert_eq!(
+        created["permissions"],
+        json!(["users:read", "users:create", "users:edit", "users:delete"])
+    );
     assert_eq!(created["orgId"].as_str().map(str::len), Some(36));
 
     // The new key works, and is never shown again.
-    assert_eq!(call(&s, Method::GET, &format!("{ACME}/users"), Some(&key), None).await.status(), 200);
-    let listing = call(&s, Method::GET, &format!("{ACME}/api-keys"), Some(&admin), None).await.text().await.unwrap();
+    assert_eq!(
+        call(&s, Method::GET, &format!("{ACME}/users"), Some(&key), None)
+            .await
+            .status(),
+        200
+    );
+    let listing = call(
+        &s,
+        Method::GET,
+        &format!("{ACME}/api-keys"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
     assert!(!listing.contains(&key[8..]), "listing never holds a key");
-    let (_, log) = json(call(&s, Method::GET, &format!("{ACME}/audit-log"), Some(&admin), None).await).await;
+    let (_, log) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     let text = log.to_string();
     assert!(!text.contains(&key[8..]), "audit never holds a key");
     let ev = log
@@ -196,8 +347,24 @@ async fn api_key_created_over_http_is_shown_once_and_audited() {
     // lastUsedAt is recorded (off the request path).
     let mut used = Value::Null;
     for _ in 0..50 {
-        let (_, keys) = json(call(&s, Method::GET, &format!("{ACME}/api-keys"), Some(&admin), None).await).await;
-        used = keys.as_array().unwrap().iter().find(|k| k["name"] == "deploy bot").unwrap()["lastUsedAt"].clone();
+        let (_, keys) = json(
+            call(
+                &s,
+                Method::GET,
+                &format!("{ACME}/api-keys"),
+                Some(&admin),
+                None,
+            )
+            .await,
+        )
+        .await;
+        used = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "deploy bot")
+            .unwrap()["lastUsedAt"]
+            .clone();
         if !used.is_null() {
             break;
         }
@@ -211,40 +378,157 @@ async fn bad_input_is_a_400_naming_the_field() {
     let s = server_with_acme().await;
     let admin = s.org_key("acme-corp", &["owner"], &[]).await;
     let path = format!("{ACME}/api-keys");
-    let (st, v) = json(call(&s, Method::POST, &path, Some(&admin), Some(json!({"name": "x", "roles": ["viewer"], "colour": "red"}))).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&admin),
+            Some(json!({"name": "x", "roles": ["viewer"], "colour": "red"})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400);
     assert_eq!(v["error"], "invalid_request");
-    assert!(v["error_description"].as_str().unwrap().contains("unknown field `colour`"), "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `colour`"),
+        "{v}"
+    );
 
-    let (st, v) = json(call(&s, Method::POST, &path, Some(&admin), Some(json!({"name": "", "roles": ["viewer", "boss", "Bad Role"]}))).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&admin),
+            Some(json!({"name": "", "roles": ["viewer", "boss", "Bad Role"]})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400);
-    let fields: Vec<&str> = v["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = v["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["name", "roles[2]"], "{v}");
-    let (st, v) = json(call(&s, Method::POST, &path, Some(&admin), Some(json!({"name": "x", "roles": ["boss"]}))).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&admin),
+            Some(json!({"name": "x", "roles": ["boss"]})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400);
     assert_eq!(v["details"][0]["field"], "roles[0]");
-    assert!(v["details"][0]["message"].as_str().unwrap().contains("unknown role 'boss'"));
-    let (st, v) = json(call(&s, Method::POST, &path, Some(&admin), Some(json!({"name": "x", "permissions": ["oauth-clients:fly"]}))).await).await;
+    assert!(v["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown role 'boss'"));
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&admin),
+            Some(json!({"name": "x", "permissions": ["oauth-clients:fly"]})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400);
     assert_eq!(v["details"][0]["field"], "permissions[0]");
 
-    let res = s.http.post(s.url(&path)).bearer_auth(&admin).body("{not json").header("content-type", "application/json").send().await.unwrap();
+    let res = s
+        .http
+        .post(s.url(&path))
+        .bearer_auth(&admin)
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
     let (st, v) = json(res).await;
     assert_eq!(st, 400);
-    assert!(v["error_description"].as_str().unwrap().starts_with("malformed JSON body"), "{v}");
-    let (st, v) = json(call(&s, Method::GET, &format!("{ACME}/audit-log?limit=abc"), Some(&admin), None).await).await;
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed JSON body"),
+        "{v}"
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log?limit=abc"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400);
-    assert!(v["error_description"].as_str().unwrap().contains("limit"), "{v}");
-    let (st, v) = json(call(&s, Method::GET, &format!("{ACME}/audit-log?limit=0"), Some(&admin), None).await).await;
-    assert_eq!((st, v["details"][0]["field"].as_str()), (400, Some("limit")));
+    assert!(
+        v["error_description"].as_str().unwrap().contains("limit"),
+        "{v}"
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log?limit=0"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, v["details"][0]["field"].as_str()),
+        (400, Some("limit"))
+    );
 
-    let (st, v) = json(call(&s, Method::POST, &format!("{ACME}/users"), Some(&admin), Some(json!({"username": "bob smith", "email": "nope", "password": "short"}))).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/users"),
+            Some(&admin),
+            Some(json!({"username": "bob smith", "email": "nope", "password": "short"})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400);
-    let fields: Vec<&str> = v["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = v["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["username", "email", "password"], "{v}");
 
     let big = "x".repeat(2 * 1024 * 1024);
-    let res = s.http.post(s.url(&path)).bearer_auth(&admin).header("content-type", "application/json").body(big).send().await.unwrap();
+    let res = s
+        .http
+        .post(s.url(&path))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413, "body limit");
     let (st, v) = json(call(&s, Method::GET, "/no/such/route", None, None).await).await;
     assert_eq!((st, v["error"].as_str()), (404, Some("not_found")));
@@ -255,16 +539,43 @@ async fn users_are_created_without_echoing_passwords_and_are_unique() {
     let s = server_with_acme().await;
     let admin = s.org_key("acme-corp", &["admin"], &[]).await;
     let body = json!({"username": "Alice", "email": "alice@example.com", "name": "Alice A", "password": "correct horse battery", "roles": ["viewer"]});
-    let res = call(&s, Method::POST, &format!("{ACME}/users"), Some(&admin), Some(body.clone())).await;
+    let res = call(
+        &s,
+        Method::POST,
+        &format!("{ACME}/users"),
+        Some(&admin),
+        Some(body.clone()),
+    )
+    .await;
     let (st, v) = json(res).await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["username"], "alice");
     assert!(!v.to_string().contains("correct horse"));
     assert!(!v.to_string().contains("argon2"));
-    let (st, v) = json(call(&s, Method::POST, &format!("{ACME}/users"), Some(&admin), Some(body)).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/users"),
+            Some(&admin),
+            Some(body),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 409);
     assert_eq!(v["error"], "conflict");
-    let (_, log) = json(call(&s, Method::GET, &format!("{ACME}/audit-log?action=user.created"), Some(&admin), None).await).await;
+    let (_, log) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log?action=user.created"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(log.as_array().unwrap().len(), 1);
     assert!(!log.to_string().contains("correct horse"));
 }
@@ -273,8 +584,28 @@ async fn users_are_created_without_echoing_passwords_and_are_unique() {
 async fn alias_base_serves_the_same_api() {
     let s = server_with_acme().await;
     let admin = s.org_key("acme-corp", &["admin"], &[]).await;
-    let (a, x) = json(call(&s, Method::GET, "/t/acme-corp/api/v1/admin/audit-log", Some(&admin), None).await).await;
-    let (b, y) = json(call(&s, Method::GET, &format!("{ACME}/audit-log"), Some(&admin), None).await).await;
+    let (a, x) = json(
+        call(
+            &s,
+            Method::GET,
+            "/t/acme-corp/api/v1/admin/audit-log",
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let (b, y) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!((a, b), (200, 200));
     assert_eq!(x, y);
 }
@@ -283,25 +614,81 @@ async fn alias_base_serves_the_same_api() {
 async fn audit_log_pages_newest_first_and_records_bootstrap() {
     let s = TestServer::start().await;
     let root = s.system_key().await;
-    let (st, log) = json(call(&s, Method::GET, "/orgs/default/api/v1/admin/audit-log", Some(&root), None).await).await;
+    let (st, log) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/default/api/v1/admin/audit-log",
+            Some(&root),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 200);
-    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["system.bootstrapped", "user.created", "organization.created"]);
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "system.bootstrapped",
+            "user.created",
+            "organization.created"
+        ]
+    );
 
     for i in 0..5 {
         s.services
-            .create_user(&tessera_core::Context::cli(), "default", tessera_core::users::NewUser { username: format!("u{i}"), ..Default::default() })
+            .create_user(
+                &tessera_core::Context::cli(),
+                "default",
+                tessera_core::users::NewUser {
+                    username: format!("u{i}"),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
     }
-    let res = call(&s, Method::GET, "/orgs/default/api/v1/admin/audit-log?limit=3", Some(&root), None).await;
+    let res = call(
+        &s,
+        Method::GET,
+        "/orgs/default/api/v1/admin/audit-log?limit=3",
+        Some(&root),
+        None,
+    )
+    .await;
     let next = res.headers()["x-next-before"].to_str().unwrap().to_owned();
     let (_, page1) = json(res).await;
-    let ids1: Vec<i64> = page1.as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    let ids1: Vec<i64> = page1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids1.len(), 3);
     assert!(ids1.windows(2).all(|w| w[0] > w[1]), "newest first");
-    let (_, page2) = json(call(&s, Method::GET, &format!("/orgs/default/api/v1/admin/audit-log?limit=3&before={next}"), Some(&root), None).await).await;
-    let ids2: Vec<i64> = page2.as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    let (_, page2) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("/orgs/default/api/v1/admin/audit-log?limit=3&before={next}"),
+            Some(&root),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let ids2: Vec<i64> = page2
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids2.len(), 3);
     assert!(ids2[0] < ids1[2]);
 }
@@ -312,21 +699,76 @@ async fn organizations_are_managed_by_system_administrators_only() {
     let root = s.system_key().await;
     let owner = s.org_key("acme-corp", &["owner"], &[]).await;
     let path = "/api/v1/system/organizations";
-    let (st, v) = json(call(&s, Method::POST, path, Some(&owner), Some(json!({"slug": "initech"}))).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            path,
+            Some(&owner),
+            Some(json!({"slug": "initech"})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 403);
-    assert_eq!(v["error_description"], "only a system administrator may create organizations");
-    let (st, v) = json(call(&s, Method::POST, path, Some(&root), Some(json!({"slug": "initech", "name": "Initech"}))).await).await;
+    assert_eq!(
+        v["error_description"],
+        "only a system administrator may create organizations"
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            path,
+            Some(&root),
+            Some(json!({"slug": "initech", "name": "Initech"})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["slug"], "initech");
-    let (st, v) = json(call(&s, Method::POST, path, Some(&root), Some(json!({"slug": "initech"}))).await).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            path,
+            Some(&root),
+            Some(json!({"slug": "initech"})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 409);
-    assert_eq!(v["error_description"], "organization 'initech' already exists");
-    let (st, v) = json(call(&s, Method::POST, path, Some(&root), Some(json!({"slug": "Bad_Slug"}))).await).await;
+    assert_eq!(
+        v["error_description"],
+        "organization 'initech' already exists"
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            path,
+            Some(&root),
+            Some(json!({"slug": "Bad_Slug"})),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400);
     assert_eq!(v["details"][0]["field"], "slug");
     let (_, all) = json(call(&s, Method::GET, path, Some(&root), None).await).await;
     assert_eq!(all.as_array().unwrap().len(), 3);
     let (_, mine) = json(call(&s, Method::GET, path, Some(&owner), None).await).await;
-    let slugs: Vec<&str> = mine.as_array().unwrap().iter().map(|o| o["slug"].as_str().unwrap()).collect();
-    assert_eq!(slugs, ["acme-corp"], "an organization's key sees only its organization");
+    let slugs: Vec<&str> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        slugs,
+        ["acme-corp"],
+        "an organization's key sees only its organization"
+    );
 }

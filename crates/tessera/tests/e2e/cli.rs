@@ -26,7 +26,10 @@ fn tessera(db: &FreshDb, args: &[&str]) -> Command {
 }
 
 fn run(db: &FreshDb, args: &[&str]) -> Output {
-    tessera(db, args).stdin(Stdio::null()).output().expect("run tessera")
+    tessera(db, args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tessera")
 }
 
 fn stdout(o: &Output) -> String {
@@ -45,6 +48,8 @@ struct Server {
 }
 
 impl Server {
+    // The child is waited for in `stop` or in `Drop`.
+    #[allow(clippy::zombie_processes)]
     fn start(db: &FreshDb) -> Server {
         let mut child = tessera(db, &["serve", "--listen", "127.0.0.1:0"])
             .stderr(Stdio::piped())
@@ -120,7 +125,9 @@ async fn get(base: &str, path: &str, key: &str) -> (u16, serde_json::Value) {
 async fn management_commands_work_against_a_running_server_and_survive_restart() {
     let db = fresh_db().await;
     let server = Server::start(&db);
-    let password = server.password().expect("bootstrap prints the admin password");
+    let password = server
+        .password()
+        .expect("bootstrap prints the admin password");
     assert!(password.len() >= 20, "{password}");
     assert!(server.early.iter().any(|l| l.contains("username: admin")));
     assert!(server.early.iter().any(|l| l.contains("/login")));
@@ -131,17 +138,55 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
     assert_eq!(org["slug"], "acme-corp");
     assert_eq!(org["name"], "Acme Corp");
 
-    let o = run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "ci", "--role", "admin"]);
+    let o = run(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "ci",
+            "--role",
+            "admin",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let key = stdout(&o).trim().to_owned();
     assert!(key.starts_with("sk_live_") && !key.contains('\n'), "{key}");
-    let viewer = stdout(&run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "ro", "--role", "viewer"])).trim().to_owned();
-    let other = stdout(&run(&db, &["api-key", "create", "--org", "default", "--name", "d", "--role", "owner"])).trim().to_owned();
+    let viewer = stdout(&run(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "ro",
+            "--role",
+            "viewer",
+        ],
+    ))
+    .trim()
+    .to_owned();
+    let other = stdout(&run(
+        &db,
+        &[
+            "api-key", "create", "--org", "default", "--name", "d", "--role", "owner",
+        ],
+    ))
+    .trim()
+    .to_owned();
 
     // The running server sees the CLI's changes at once (well within a second).
     let (st, log) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &key).await;
     assert_eq!(st, 200, "{log}");
-    let (st, _) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &other).await;
+    let (st, _) = get(
+        &server.base,
+        "/orgs/acme-corp/api/v1/admin/audit-log",
+        &other,
+    )
+    .await;
     assert_eq!(st, 404, "another organization's key");
     let res = reqwest::Client::new()
         .post(format!("{}/orgs/acme-corp/api/v1/admin/users", server.base))
@@ -153,29 +198,69 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
     assert_eq!(res.status(), 403, "viewer cannot write");
 
     // Users with a password from stdin; the password is never printed.
-    let mut child = tessera(&db, &["user", "create", "--org", "acme-corp", "--username", "bob", "--email", "bob@example.com", "--password-stdin", "--role", "viewer"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let mut child = tessera(
+        &db,
+        &[
+            "user",
+            "create",
+            "--org",
+            "acme-corp",
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+            "--role",
+            "viewer",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long secret passphrase\n")
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a long secret passphrase\n").unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stdout(&o).contains("passphrase") && !stderr(&o).contains("passphrase"));
 
     // Revocation through the CLI takes effect on the server within one second.
-    let keys: serde_json::Value = serde_json::from_str(&stdout(&run(&db, &["api-key", "list", "--org", "acme-corp"]))).unwrap();
-    let ro_id = keys.as_array().unwrap().iter().find(|k| k["name"] == "ro").unwrap()["id"].as_str().unwrap().to_owned();
+    let keys: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &db,
+        &["api-key", "list", "--org", "acme-corp"],
+    )))
+    .unwrap();
+    let ro_id = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "ro")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let o = run(&db, &["api-key", "revoke", "--org", "acme-corp", &ro_id]);
     assert!(o.status.success(), "{}", stderr(&o));
     let t0 = Instant::now();
     loop {
-        let (st, _) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &viewer).await;
+        let (st, _) = get(
+            &server.base,
+            "/orgs/acme-corp/api/v1/admin/audit-log",
+            &viewer,
+        )
+        .await;
         if st == 401 {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(1), "revocation not seen within 1 s");
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "revocation not seen within 1 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -186,13 +271,41 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
     assert_eq!(server.password(), None, "bootstrap happens once");
     let (st, log) = get(&server.base, "/orgs/acme-corp/api/v1/admin/audit-log", &key).await;
     assert_eq!(st, 200);
-    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["api_key.revoked", "user.created", "api_key.created", "api_key.created", "organization.created"]);
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "api_key.revoked",
+            "user.created",
+            "api_key.created",
+            "api_key.created",
+            "organization.created"
+        ]
+    );
     let (st, log) = get(&server.base, "/orgs/default/api/v1/admin/audit-log", &other).await;
     assert_eq!(st, 200);
-    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["api_key.created", "system.bootstrapped", "user.created", "organization.created"]);
-    let orgs: serde_json::Value = serde_json::from_str(&stdout(&run(&db, &["org", "list"]))).unwrap();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "api_key.created",
+            "system.bootstrapped",
+            "user.created",
+            "organization.created"
+        ]
+    );
+    let orgs: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&db, &["org", "list"]))).unwrap();
     assert_eq!(orgs.as_array().unwrap().len(), 2);
     server.stop();
 
@@ -200,7 +313,10 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(db.dir.path().join("master.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(db.dir.path().join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
@@ -218,18 +334,53 @@ fn assert_fails_with(o: &Output, needle: &str) {
 async fn bad_input_fails_with_one_clear_line() {
     let db = fresh_db().await;
     assert!(run(&db, &["org", "create", "acme-corp"]).status.success());
-    assert_fails_with(&run(&db, &["org", "create", "Acme_Corp"]), "invalid slug 'Acme_Corp'");
-    assert_fails_with(&run(&db, &["org", "create", "acme-corp"]), "organization 'acme-corp' already exists");
     assert_fails_with(
-        &run(&db, &["api-key", "create", "--org", "nope", "--name", "x", "--role", "admin"]),
+        &run(&db, &["org", "create", "Acme_Corp"]),
+        "invalid slug 'Acme_Corp'",
+    );
+    assert_fails_with(
+        &run(&db, &["org", "create", "acme-corp"]),
+        "organization 'acme-corp' already exists",
+    );
+    assert_fails_with(
+        &run(
+            &db,
+            &[
+                "api-key", "create", "--org", "nope", "--name", "x", "--role", "admin",
+            ],
+        ),
         "organization 'nope' not found",
     );
     assert_fails_with(
-        &run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "x", "--role", "wizard"]),
+        &run(
+            &db,
+            &[
+                "api-key",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
+                "x",
+                "--role",
+                "wizard",
+            ],
+        ),
         "unknown role 'wizard'",
     );
     assert_fails_with(
-        &run(&db, &["api-key", "create", "--org", "acme-corp", "--name", "x", "--permission", "everything"]),
+        &run(
+            &db,
+            &[
+                "api-key",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
+                "x",
+                "--permission",
+                "everything",
+            ],
+        ),
         "unknown permission 'everything'",
     );
     // A system key prints just the key.
@@ -244,9 +395,15 @@ async fn bad_input_fails_with_one_clear_line() {
         "invalid config file",
     );
     std::fs::write(&cfg, "this is = = not toml").unwrap();
-    assert_fails_with(&run(&db, &["--config", cfg.to_str().unwrap(), "org", "list"]), "invalid config file");
     assert_fails_with(
-        &run(&db, &["--config", "/nonexistent/tessera.toml", "org", "list"]),
+        &run(&db, &["--config", cfg.to_str().unwrap(), "org", "list"]),
+        "invalid config file",
+    );
+    assert_fails_with(
+        &run(
+            &db,
+            &["--config", "/nonexistent/tessera.toml", "org", "list"],
+        ),
         "cannot read config file /nonexistent/tessera.toml",
     );
 }
@@ -255,11 +412,20 @@ async fn bad_input_fails_with_one_clear_line() {
 async fn unreachable_database_at_start_is_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(BIN)
-        .args(["--data-dir", dir.path().to_str().unwrap(), "--database-url", "postgres://tessera:secret@127.0.0.1:1/tessera", "serve"])
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--database-url",
+            "postgres://tessera:secret@127.0.0.1:1/tessera",
+            "serve",
+        ])
         .env("TESSERA_LOG", "warn")
         .output()
         .unwrap();
-    assert_fails_with(&o, "cannot connect to postgres://tessera:***@127.0.0.1:1/tessera");
+    assert_fails_with(
+        &o,
+        "cannot connect to postgres://tessera:***@127.0.0.1:1/tessera",
+    );
     assert!(!stderr(&o).contains("secret"));
 }
 
@@ -268,9 +434,24 @@ async fn configuration_layers_file_env_and_flags() {
     let db = fresh_db().await;
     let cfg = db.dir.path().join("tessera.toml");
     // The file says one port, the environment another, the flag a third: the flag wins.
-    std::fs::write(&cfg, "[server]\nlisten = \"127.0.0.1:1\"\npublic_url = \"https://id.example.com\"\n").unwrap();
-    let mut cmd = tessera(&db, &["--config", cfg.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"]);
-    cmd.env("TESSERA_LISTEN", "127.0.0.1:2").stderr(Stdio::piped()).stdout(Stdio::null());
+    std::fs::write(
+        &cfg,
+        "[server]\nlisten = \"127.0.0.1:1\"\npublic_url = \"https://id.example.com\"\n",
+    )
+    .unwrap();
+    let mut cmd = tessera(
+        &db,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    cmd.env("TESSERA_LISTEN", "127.0.0.1:2")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let line = loop {
@@ -281,6 +462,12 @@ async fn configuration_layers_file_env_and_flags() {
     };
     let _ = child.kill();
     let _ = child.wait();
-    assert!(line.contains("(public URL https://id.example.com)"), "file value kept: {line}");
-    assert!(!line.contains(":1 ") && !line.contains(":2 "), "flag beats env and file: {line}");
+    assert!(
+        line.contains("(public URL https://id.example.com)"),
+        "file value kept: {line}"
+    );
+    assert!(
+        !line.contains(":1 ") && !line.contains(":2 "),
+        "flag beats env and file: {line}"
+    );
 }

@@ -37,7 +37,10 @@ async fn unreachable_database_is_a_clear_error() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("cannot connect to postgres://u:***@127.0.0.1:1/x"), "{e}");
+    assert!(
+        e.contains("cannot connect to postgres://u:***@127.0.0.1:1/x"),
+        "{e}"
+    );
     assert!(!e.contains("pw"), "password redacted: {e}");
     let e = tessera_store::connect("mysql://x", &StoreOptions::default())
         .await
@@ -59,9 +62,14 @@ async fn concurrent_sqlite_writers_queue_instead_of_failing() {
         tasks.push(tokio::spawn(async move {
             let mut tx = store.begin().await.unwrap();
             let n = tx.last_change_seq().await.unwrap();
-            tx.record_change(None, "test", &format!("{i}-{n}"), tessera_domain::clock::from_millis(1))
-                .await
-                .unwrap();
+            tx.record_change(
+                None,
+                "test",
+                &format!("{i}-{n}"),
+                tessera_domain::clock::from_millis(1),
+            )
+            .await
+            .unwrap();
             tx.commit().await.unwrap();
         }));
     }
