@@ -12,7 +12,7 @@ use tessera_domain::api_key::API_KEY_PREFIX;
 use tessera_domain::error::Collector;
 use tessera_domain::{
     ApiKey, ApiKeyId, ApiKeyName, AuditAction, FieldError, Permission, PermissionSet, Principal,
-    PrincipalKind, RoleName,
+    PrincipalKind,
 };
 use uuid::Uuid;
 
@@ -50,14 +50,7 @@ impl Services {
     ) -> CoreResult<CreatedApiKey> {
         let mut c = Collector::new();
         let name = c.take(ApiKeyName::parse(&input.name));
-        let roles: Vec<RoleName> = input
-            .roles
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]"))))
-            })
-            .collect();
+        let roles = crate::users::parse_roles(&input.roles, &mut c);
         let mut direct = PermissionSet::EMPTY;
         for (i, p) in input.permissions.iter().enumerate() {
             if let Some(s) =
@@ -95,14 +88,8 @@ impl Services {
                     .org_for(tx.as_mut(), ctx, slug, Some(Permission::ApiKeysCreate))
                     .await?;
                 self.check_roles(tx.as_mut(), org.id, &roles).await?;
-                // Nobody hands out more than they hold.
-                let granted = self
-                    .role_permissions(tx.as_mut(), org.id, &roles)
-                    .await?
-                    .union(direct);
-                if let Some(p) = granted.iter().find(|p| !ctx.principal.has(org.id, *p)) {
-                    return Err(CoreError::Forbidden(p));
-                }
+                self.check_grantable(tx.as_mut(), ctx, org.id, &roles, direct)
+                    .await?;
                 Some(org)
             }
         };

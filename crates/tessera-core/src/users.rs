@@ -4,7 +4,9 @@
 use secrecy::{ExposeSecret, SecretString};
 use tessera_domain::error::Collector;
 use tessera_domain::user::check_password;
-use tessera_domain::{AuditAction, Email, OrgId, Permission, RoleName, User, UserId, Username};
+use tessera_domain::{
+    AuditAction, Email, OrgId, Permission, PermissionSet, RoleName, User, UserId, Username,
+};
 use tessera_store::{StoreError, Tx};
 use uuid::Uuid;
 
@@ -18,6 +20,15 @@ pub struct NewUser {
     pub name: Option<String>,
     pub password: Option<SecretString>,
     pub roles: Vec<String>,
+}
+
+/// Parses role names, recording each bad one under its index (`roles[2]`).
+pub(crate) fn parse_roles(names: &[String], c: &mut Collector) -> Vec<RoleName> {
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]")))))
+        .collect()
 }
 
 impl Services {
@@ -41,14 +52,7 @@ impl Services {
         if let Some(p) = &input.password {
             c.take(check_password(p.expose_secret()));
         }
-        let roles: Vec<RoleName> = input
-            .roles
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                c.take(RoleName::parse(r).map_err(|e| e.at(format!("roles[{i}]"))))
-            })
-            .collect();
+        let roles = parse_roles(&input.roles, &mut c);
         c.finish()?;
         let username = username.ok_or_else(|| CoreError::invalid("username", "is required"))?;
 
@@ -61,6 +65,8 @@ impl Services {
             .org_for(tx.as_mut(), ctx, org, Some(Permission::UsersCreate))
             .await?;
         self.check_roles(tx.as_mut(), org.id, &roles).await?;
+        self.check_grantable(tx.as_mut(), ctx, org.id, &roles, PermissionSet::EMPTY)
+            .await?;
         let now = self.now();
         let user = User {
             id: UserId(Uuid::new_v4()),
@@ -134,6 +140,23 @@ impl Services {
             }
         }
         Ok(c.finish()?)
+    }
+
+    /// Nobody hands out more than they hold: every permission that `roles` and `direct` grant
+    /// must be the caller's own.
+    pub(crate) async fn check_grantable(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Context,
+        org: OrgId,
+        roles: &[RoleName],
+        direct: PermissionSet,
+    ) -> CoreResult<()> {
+        let granted = self.role_permissions(tx, org, roles).await?.union(direct);
+        match granted.iter().find(|p| !ctx.principal.has(org, *p)) {
+            Some(p) => Err(CoreError::Forbidden(p)),
+            None => Ok(()),
+        }
     }
 
     /// The permissions that a set of roles grants in an organization.

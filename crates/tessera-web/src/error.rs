@@ -129,3 +129,47 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub async fn not_found_fallback(uri: http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
+
+/// Middleware: responses that the framework layers make on their own (405 from the router,
+/// 408 from the timeout, 413 from the body limit) get the API's JSON error body too, so that
+/// every error a client sees has one shape.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (code, description) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("method {method} is not allowed on {path}"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "invalid_request",
+            "the request body is too large".to_owned(),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "temporarily_unavailable",
+            "the request took too long and was abandoned".to_owned(),
+        ),
+        s if s.is_server_error() => ("server_error", "internal error".to_owned()),
+        _ => (
+            "invalid_request",
+            status.canonical_reason().unwrap_or("error").to_owned(),
+        ),
+    };
+    let mut out = ApiError::new(status, code, description).into_response();
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}

@@ -32,7 +32,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 e.body_text()
                     .trim_start_matches("Failed to parse the request body as JSON: ")
             ))),
-            Err(e) => Err(ApiError::bad_request(e.body_text())),
+            Err(e) => Err(ApiError::new(e.status(), "invalid_request", e.body_text())),
         }
     }
 }

@@ -75,8 +75,9 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 ///
 /// Layers wrap from the bottom up, so a request meets them in this order: request id is set
 /// (or kept from the caller), secrets in headers are marked sensitive before anything can log
-/// them, the trace span opens (with the request id), the request is counted, the body limit
-/// and the timeout apply, and the route runs; on the way out the request id is copied to the
+/// them, the trace span opens (with the request id), the request is counted, errors made by
+/// the layers below get the JSON error body, the body limit and the timeout apply, and the
+/// route runs; on the way out the request id is copied to the
 /// response.
 pub fn router(state: AppState) -> Router {
     let admin = admin::router();
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
                     state.clone(),
                     metrics::track,
                 ))
+                .layer(axum::middleware::from_fn(error::json_errors))
                 .layer(RequestBodyLimitLayer::new(state.config.body_limit))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,

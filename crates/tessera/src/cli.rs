@@ -48,12 +48,18 @@ pub struct GlobalArgs {
     /// Log format: text or json.
     #[arg(long, global = true, env = "TESSERA_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// Address the server listens on [default: 127.0.0.1:8700].
+    #[arg(long, global = true, env = "TESSERA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Externally visible base URL; issuers derive from it [default: http://<listen>].
+    #[arg(long, global = true, env = "TESSERA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default command).
-    Serve(ServeArgs),
+    Serve,
     /// Apply database migrations and exit (serve also migrates on start).
     Migrate,
     /// Organizations (tenants).
@@ -65,16 +71,6 @@ pub enum Command {
     /// Users (members of an organization).
     #[command(subcommand)]
     User(UserCommand),
-}
-
-#[derive(Debug, Args, Default)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "TESSERA_LISTEN", value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// Externally visible base URL; issuers derive from it. Default http://<listen>.
-    #[arg(long, env = "TESSERA_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,43 +183,32 @@ fn describe(e: &anyhow::Error) -> String {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
-    let serve_args = match &cli.command {
-        Some(Command::Serve(a)) => Some(a),
-        None => None,
-        _ => None,
-    };
     let overrides = Overrides {
         config: cli.global.config.clone(),
         data_dir: cli.global.data_dir.clone(),
         database_url: cli.global.database_url.clone(),
-        listen: serve_args
-            .and_then(|a| a.listen.clone())
-            .or_else(|| std::env::var("TESSERA_LISTEN").ok()),
-        public_url: serve_args
-            .and_then(|a| a.public_url.clone())
-            .or_else(|| std::env::var("TESSERA_PUBLIC_URL").ok()),
+        listen: cli.global.listen.clone(),
+        public_url: cli.global.public_url.clone(),
         log_format: cli.global.log_format.clone(),
         log_level: None,
     };
     let config = config::load(&overrides)?;
-    let is_server = matches!(cli.command, None | Some(Command::Serve(_)));
+    let is_server = matches!(cli.command, None | Some(Command::Serve));
     crate::telemetry::init(
         config.log_format,
         config.log_level.as_deref(),
         if is_server { "info" } else { "warn" },
     );
 
-    let Some(command) = cli.command else {
-        return crate::app::serve(&config).await;
+    let command = match cli.command {
+        None | Some(Command::Serve) => return crate::app::serve(&config).await,
+        Some(c) => c,
     };
-    if let Command::Serve(_) = command {
-        return crate::app::serve(&config).await;
-    }
     let app = crate::app::open(&config).await?;
     let s = &app.services;
     let ctx = Context::cli();
     let result = match command {
-        Command::Serve(_) => Ok(()),
+        Command::Serve => Ok(()),
         Command::Migrate => {
             eprintln!("database is up to date");
             Ok(())

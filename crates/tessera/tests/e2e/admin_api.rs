@@ -529,7 +529,23 @@ async fn bad_input_is_a_400_naming_the_field() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 413, "body limit");
+    let (st, v) = json(res).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (413, Some("invalid_request")),
+        "body limit"
+    );
+    let res = call(
+        &s,
+        Method::PUT,
+        &format!("{ACME}/audit-log"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(res.headers().contains_key("allow"));
+    let (st, v) = json(res).await;
+    assert_eq!((st, v["error"].as_str()), (405, Some("method_not_allowed")));
     let (st, v) = json(call(&s, Method::GET, "/no/such/route", None, None).await).await;
     assert_eq!((st, v["error"].as_str()), (404, Some("not_found")));
 }
@@ -550,6 +566,20 @@ async fn users_are_created_without_echoing_passwords_and_are_unique() {
     let (st, v) = json(res).await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["username"], "alice");
+    // Creating a user is no way around the grant rules: no role beyond the caller's own.
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{ACME}/users"),
+            Some(&admin),
+            Some(json!({"username": "carol", "roles": ["owner"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 403);
+    assert_eq!(v["error_description"], "missing permission users:delete");
     assert!(!v.to_string().contains("correct horse"));
     assert!(!v.to_string().contains("argon2"));
     let (st, v) = json(

@@ -1,0 +1,768 @@
+//! OAuth clients: the applications registered with an organization, and the rules that make a
+//! registration valid. Every rule here yields a [`FieldError`] that names the field as the
+//! API spells it (`redirectUris[1]`), so REST, GraphQL, console and CLI report the same thing.
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::clock::Timestamp;
+use crate::error::{Collector, FieldError, ValidationError};
+use crate::org::OrgId;
+
+/// A client identifier: a generated UUID, or an id chosen at creation (1 to 128 of
+/// `A-Z a-z 0-9 . _ ~ -`, the RFC 3986 unreserved set, so it never needs escaping in a URL or
+/// in HTTP Basic authentication).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let ok = !s.is_empty()
+            && s.len() <= 128
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(FieldError::new(
+                "clientId",
+                "must be 1 to 128 characters of letters, digits, '.', '_', '~' or '-'",
+            ))
+        }
+    }
+
+    /// A new random id (UUID v4).
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The grant types Tessera knows (RFC 6749 §4, RFC 8628, RFC 8693).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantType {
+    AuthorizationCode,
+    ClientCredentials,
+    RefreshToken,
+    Password,
+    DeviceCode,
+    TokenExchange,
+}
+
+impl GrantType {
+    pub const ALL: &'static [GrantType] = &[
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+        GrantType::Password,
+        GrantType::DeviceCode,
+        GrantType::TokenExchange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Password => "password",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "grantTypes",
+                    format!(
+                        "unknown grant type '{s}': use one of {}",
+                        Self::ALL
+                            .iter()
+                            .map(|g| g.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// Grants a client without a secret must never have: they would let anyone who knows the
+    /// client id act as the client (RFC 9700 §2.4, §4.14).
+    pub fn needs_confidential_client(self) -> bool {
+        matches!(self, GrantType::ClientCredentials | GrantType::Password)
+    }
+}
+
+impl Serialize for GrantType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for GrantType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        GrantType::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// A scope token (RFC 6749 §3.3): one or more of `%x21 / %x23-5B / %x5D-7E` — printable
+/// ASCII without space, `"` and `\`. Otherwise free: `openid`, `admin.read`,
+/// `octo_api.read_only` are all scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Scope(String);
+
+impl Scope {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let ok = !s.is_empty()
+            && s.len() <= 200
+            && s.bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(FieldError::new(
+                "allowedScopes",
+                format!("'{s}' is not a scope token (RFC 6749 §3.3): printable ASCII without spaces, '\"' or '\\'"),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Schemes that must never be a redirect target: they run code or read files.
+const FORBIDDEN_SCHEMES: &[&str] = &["javascript", "data", "file", "vbscript", "about", "blob"];
+
+/// A registered redirect URI, kept exactly as registered: matching is by exact string
+/// comparison (RFC 9700 §4.1.3), so `/callback` and `/callback/` are different registrations.
+///
+/// Rules: absolute, no fragment (RFC 6749 §3.1.2), `https`, or `http` only on a loopback host
+/// (RFC 8252 §7.3), or a private-use scheme such as `myapp://callback` (RFC 8252 §7.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| FieldError::new("redirectUris", format!("'{s}' {m}"));
+        if s.len() > 2000 {
+            return Err(err("is longer than 2000 characters"));
+        }
+        if s.trim() != s || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err("contains white space"));
+        }
+        if s.contains('#') {
+            return Err(err("must not contain a fragment ('#')"));
+        }
+        let url = Url::parse(s).map_err(|_| err("is not an absolute URI"))?;
+        match url.scheme() {
+            "https" if url.host().is_none() => return Err(err("has no host")),
+            "http" if !is_loopback_host(&url) => return Err(err(
+                "must use https (http is allowed only for loopback: 127.0.0.1, [::1], localhost)",
+            )),
+            scheme if FORBIDDEN_SCHEMES.contains(&scheme) => {
+                return Err(err(&format!("uses the forbidden scheme '{scheme}:'")));
+            }
+            _ => {}
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` is this registration. Exact, except that the port of a loopback
+    /// `http` redirect may vary (RFC 8252 §7.3: native apps bind an ephemeral port).
+    pub fn matches(&self, presented: &str) -> bool {
+        if self.0 == presented {
+            return true;
+        }
+        let (Ok(reg), Ok(got)) = (Url::parse(&self.0), Url::parse(presented)) else {
+            return false;
+        };
+        reg.scheme() == "http"
+            && got.scheme() == "http"
+            && is_loopback_host(&reg)
+            && reg.host() == got.host()
+            && reg.path() == got.path()
+            && reg.query() == got.query()
+            && got.fragment().is_none()
+            && reg.username() == got.username()
+            && got.password().is_none()
+            && !presented.contains('#')
+            // The raw strings must agree apart from the port, so no normalisation sneaks in.
+            && strip_port(&self.0) == strip_port(presented)
+    }
+}
+
+fn strip_port(s: &str) -> String {
+    // scheme://host:port/rest -> scheme://host/rest
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let host = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => &authority[..i],
+        _ => authority,
+    };
+    format!("{scheme}://{host}{path}")
+}
+
+/// A CORS origin (RFC 6454): `scheme://host[:port]`, no path, no trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CorsOrigin(String);
+
+impl CorsOrigin {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| FieldError::new("allowedCorsOrigins", format!("'{s}' {m}"));
+        if s.ends_with('/') {
+            return Err(err("must not end with a slash"));
+        }
+        let url = Url::parse(s).map_err(|_| err("is not an origin (scheme://host[:port])"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(err("must use http or https"));
+        }
+        if url.host().is_none() {
+            return Err(err("has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(err("must not contain user information"));
+        }
+        if url.query().is_some() || url.fragment().is_some() || s.contains('?') || s.contains('#') {
+            return Err(err("must not contain a query or fragment"));
+        }
+        // `Url` adds "/" as the path of a bare origin; anything more is a path.
+        if url.path() != "/" {
+            return Err(err("must not contain a path"));
+        }
+        if url.origin().ascii_serialization() != s {
+            return Err(err(
+                "is not in origin form (lowercase scheme and host, no default port)",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An optional https (or loopback http) URL such as `clientUri` and `logoUri`.
+pub fn parse_web_url(s: &str, field: &str) -> Result<String, FieldError> {
+    let url = Url::parse(s)
+        .map_err(|_| FieldError::new(field, format!("'{s}' is not an absolute URL")))?;
+    match url.scheme() {
+        "https" => Ok(s.to_owned()),
+        "http" if is_loopback_host(&url) => Ok(s.to_owned()),
+        _ => Err(FieldError::new(field, format!("'{s}' must use https"))),
+    }
+}
+
+/// Bounds of token lifetimes, in seconds.
+pub const ACCESS_TOKEN_LIFETIME: std::ops::RangeInclusive<i64> = 60..=86_400;
+pub const REFRESH_TOKEN_LIFETIME: std::ops::RangeInclusive<i64> = 60..=31_536_000;
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: i64 = 3_600;
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME: i64 = 2_592_000;
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
+
+/// Metadata of one live client secret; never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretInfo {
+    pub id: String,
+    /// The last four characters, e.g. `…x9Qa`.
+    pub hint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// The editable settings of a client, valid by construction (see [`ClientSettings::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSettings {
+    pub name: String,
+    pub description: Option<String>,
+    pub is_confidential: bool,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub allowed_cors_origins: Vec<CorsOrigin>,
+    pub allowed_scopes: Vec<Scope>,
+    pub grant_types: Vec<GrantType>,
+    pub is_active: bool,
+    pub require_pkce: bool,
+    pub require_consent: bool,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub access_token_lifetime: i64,
+    pub refresh_token_lifetime: i64,
+}
+
+/// Client settings as received, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub is_confidential: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_cors_origins: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub is_active: bool,
+    pub require_pkce: bool,
+    pub require_consent: bool,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub access_token_lifetime: i64,
+    pub refresh_token_lifetime: i64,
+}
+
+impl Default for ClientInput {
+    /// The documented defaults: confidential, `authorization_code` + `refresh_token`,
+    /// PKCE and consent required, one hour / thirty days.
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            description: None,
+            is_confidential: true,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            allowed_cors_origins: vec![],
+            allowed_scopes: vec![],
+            grant_types: vec![
+                GrantType::AuthorizationCode.as_str().into(),
+                GrantType::RefreshToken.as_str().into(),
+            ],
+            is_active: true,
+            require_pkce: true,
+            require_consent: true,
+            client_uri: None,
+            logo_uri: None,
+            access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
+            refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
+        }
+    }
+}
+
+/// Parses a list, naming each bad element `field[i]` and each duplicate.
+fn parse_list<T: PartialEq>(
+    c: &mut Collector,
+    field: &str,
+    items: &[String],
+    parse: impl Fn(&str) -> Result<T, FieldError>,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for (i, raw) in items.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        match parse(raw) {
+            Ok(v) => {
+                if let Some(j) = out.iter().position(|o| *o == v) {
+                    c.push(FieldError::new(
+                        at,
+                        format!("'{raw}' is listed twice (also {field}[{j}])"),
+                    ));
+                } else {
+                    out.push(v);
+                }
+            }
+            Err(e) => c.push(e.at(at)),
+        }
+    }
+    out
+}
+
+impl ClientSettings {
+    /// Applies every rule at once, reporting every bad field.
+    pub fn validate(input: &ClientInput) -> Result<Self, ValidationError> {
+        let mut c = Collector::new();
+        let name = input.name.trim();
+        if name.is_empty() {
+            c.push(FieldError::new("name", "is required"));
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            c.push(FieldError::new(
+                "name",
+                format!("must be at most {MAX_NAME_CHARS} characters"),
+            ));
+        } else if name.chars().any(char::is_control) {
+            c.push(FieldError::new(
+                "name",
+                "must not contain control characters",
+            ));
+        }
+        let description = input
+            .description
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+        {
+            c.push(FieldError::new(
+                "description",
+                format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        let redirect_uris = parse_list(
+            &mut c,
+            "redirectUris",
+            &input.redirect_uris,
+            RedirectUri::parse,
+        );
+        let post_logout_redirect_uris = parse_list(
+            &mut c,
+            "postLogoutRedirectUris",
+            &input.post_logout_redirect_uris,
+            RedirectUri::parse,
+        );
+        let allowed_cors_origins = parse_list(
+            &mut c,
+            "allowedCorsOrigins",
+            &input.allowed_cors_origins,
+            CorsOrigin::parse,
+        );
+        let allowed_scopes =
+            parse_list(&mut c, "allowedScopes", &input.allowed_scopes, Scope::parse);
+        let grant_types = parse_list(&mut c, "grantTypes", &input.grant_types, GrantType::parse);
+        if input.grant_types.is_empty() {
+            c.push(FieldError::new(
+                "grantTypes",
+                "give at least one grant type",
+            ));
+        }
+        if !input.is_confidential {
+            for (i, g) in input.grant_types.iter().enumerate() {
+                if let Ok(g) = GrantType::parse(g) {
+                    if g.needs_confidential_client() {
+                        c.push(FieldError::new(
+                            format!("grantTypes[{i}]"),
+                            format!("a public client cannot use {}: it has no secret to authenticate with", g.as_str()),
+                        ));
+                    }
+                }
+            }
+        }
+        let interactive = grant_types.contains(&GrantType::AuthorizationCode);
+        if interactive && input.redirect_uris.is_empty() {
+            c.push(FieldError::new(
+                "redirectUris",
+                "give at least one redirect URI for the authorization_code grant",
+            ));
+        }
+        let client_uri = input
+            .client_uri
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .and_then(|u| c.take(parse_web_url(u, "clientUri")));
+        let logo_uri = input
+            .logo_uri
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .and_then(|u| c.take(parse_web_url(u, "logoUri")));
+        if !ACCESS_TOKEN_LIFETIME.contains(&input.access_token_lifetime) {
+            c.push(FieldError::new(
+                "accessTokenLifetime",
+                format!(
+                    "must be between {} and {} seconds",
+                    ACCESS_TOKEN_LIFETIME.start(),
+                    ACCESS_TOKEN_LIFETIME.end()
+                ),
+            ));
+        }
+        if !REFRESH_TOKEN_LIFETIME.contains(&input.refresh_token_lifetime) {
+            c.push(FieldError::new(
+                "refreshTokenLifetime",
+                format!(
+                    "must be between {} and {} seconds",
+                    REFRESH_TOKEN_LIFETIME.start(),
+                    REFRESH_TOKEN_LIFETIME.end()
+                ),
+            ));
+        }
+        c.finish()?;
+        Ok(Self {
+            name: name.to_owned(),
+            description,
+            is_confidential: input.is_confidential,
+            redirect_uris,
+            post_logout_redirect_uris,
+            allowed_cors_origins,
+            allowed_scopes,
+            grant_types,
+            is_active: input.is_active,
+            // PKCE is always required of public clients (RFC 9700 §2.1.1).
+            require_pkce: input.require_pkce || !input.is_confidential,
+            require_consent: input.require_consent,
+            client_uri,
+            logo_uri,
+            access_token_lifetime: input.access_token_lifetime,
+            refresh_token_lifetime: input.refresh_token_lifetime,
+        })
+    }
+}
+
+/// A registered client, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub org_id: OrgId,
+    pub id: ClientId,
+    pub settings: ClientSettings,
+    pub secrets: Vec<SecretInfo>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn input() -> ClientInput {
+        ClientInput {
+            name: "App".into(),
+            redirect_uris: vec!["https://app.example.com/callback".into()],
+            ..ClientInput::default()
+        }
+    }
+
+    fn fields(e: ValidationError) -> Vec<String> {
+        e.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        for ok in [
+            "https://example.com/callback",
+            "https://example.com/callback/",
+            "http://127.0.0.1:8080/cb",
+            "http://localhost/cb",
+            "http://[::1]:9/cb",
+            "myapp://callback",
+            "com.example.app:/oauth2redirect",
+            "https://example.com/cb?x=1",
+        ] {
+            assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/callback",
+            "example.com/callback",
+            "https://example.com/cb#frag",
+            "https://example.com/cb#",
+            "http://example.com/cb",
+            "http://127.0.0.2.example.com/cb",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://exa mple.com/",
+            " https://example.com/cb",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redirect_matching_is_exact_but_for_loopback_ports() {
+        let r = RedirectUri::parse("https://example.com/callback").unwrap();
+        assert!(r.matches("https://example.com/callback"));
+        for no in [
+            "https://example.com/callback/",
+            "https://example.com/callbackx",
+            "https://example.com/callback?x",
+            "https://example.com/callback#x",
+            "https://EXAMPLE.com/callback",
+            "https://example.com:443/callback",
+        ] {
+            assert!(!r.matches(no), "{no}");
+        }
+        let l = RedirectUri::parse("http://127.0.0.1:8080/cb").unwrap();
+        assert!(l.matches("http://127.0.0.1:51234/cb"));
+        assert!(l.matches("http://127.0.0.1/cb"));
+        assert!(!l.matches("http://127.0.0.1:51234/cb/"));
+        assert!(!l.matches("http://localhost:8080/cb"));
+        assert!(!l.matches("http://127.0.0.1:1/cb?x=1"));
+    }
+
+    #[test]
+    fn cors_origins() {
+        for ok in [
+            "https://app.example.com",
+            "http://localhost:3000",
+            "https://a.b:8443",
+        ] {
+            assert!(CorsOrigin::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "app.example.com",
+            "ftp://x.y",
+            "https://u:p@x.y",
+            "https://x.y?q",
+            "https://X.Y",
+            "https://x.y:443",
+        ] {
+            assert!(CorsOrigin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_and_grants() {
+        for ok in [
+            "openid",
+            "profile",
+            "admin.read",
+            "octo_api.read_only",
+            "https://api/x:read",
+        ] {
+            assert!(Scope::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "quo\"te", "back\\slash", "tab\t", "é"] {
+            assert!(Scope::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            GrantType::parse("urn:ietf:params:oauth:grant-type:device_code"),
+            Ok(GrantType::DeviceCode)
+        );
+        assert!(GrantType::parse("implicit").is_err());
+    }
+
+    #[test]
+    fn settings_report_every_bad_field() {
+        let bad = ClientInput {
+            name: " ".into(),
+            is_confidential: false,
+            redirect_uris: vec![
+                "https://a.example/cb".into(),
+                "https://a.example/cb#x".into(),
+                "https://a.example/cb".into(),
+            ],
+            allowed_cors_origins: vec!["https://a.example/".into()],
+            allowed_scopes: vec!["ok".into(), "not ok".into()],
+            grant_types: vec![
+                "authorization_code".into(),
+                "client_credentials".into(),
+                "magic".into(),
+            ],
+            access_token_lifetime: 0,
+            refresh_token_lifetime: i64::MAX,
+            ..ClientInput::default()
+        };
+        assert_eq!(
+            fields(ClientSettings::validate(&bad).unwrap_err()),
+            [
+                "name",
+                "redirectUris[1]",
+                "redirectUris[2]",
+                "allowedCorsOrigins[0]",
+                "allowedScopes[1]",
+                "grantTypes[2]",
+                "grantTypes[1]",
+                "accessTokenLifetime",
+                "refreshTokenLifetime"
+            ]
+        );
+    }
+
+    #[test]
+    fn public_clients_and_redirects() {
+        let mut i = input();
+        i.is_confidential = false;
+        i.require_pkce = false;
+        let s = ClientSettings::validate(&i).unwrap();
+        assert!(s.require_pkce, "public clients always need PKCE");
+        i.grant_types = vec!["password".into()];
+        assert_eq!(
+            fields(ClientSettings::validate(&i).unwrap_err()),
+            ["grantTypes[0]"]
+        );
+
+        let m2m = ClientInput {
+            name: "Backend".into(),
+            grant_types: vec!["client_credentials".into()],
+            ..ClientInput::default()
+        };
+        assert!(
+            ClientSettings::validate(&m2m).is_ok(),
+            "no redirect needed without authorization_code"
+        );
+        let mut web = m2m.clone();
+        web.grant_types = vec!["authorization_code".into()];
+        assert_eq!(
+            fields(ClientSettings::validate(&web).unwrap_err()),
+            ["redirectUris"]
+        );
+        let mut long = input();
+        long.name = "x".repeat(201);
+        assert_eq!(
+            fields(ClientSettings::validate(&long).unwrap_err()),
+            ["name"]
+        );
+    }
+
+    #[test]
+    fn client_ids() {
+        assert!(ClientId::parse("tessera-cli").is_ok());
+        assert!(ClientId::parse("my.app_1~x").is_ok());
+        for bad in ["", "a b", "a:b", "ä", &"x".repeat(129)] {
+            assert!(ClientId::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ClientId::generate().as_str().len(), 36);
+    }
+
+    proptest! {
+        #[test]
+        fn redirect_parse_never_panics_and_rejects_fragments(s in ".{0,80}") {
+            let r = RedirectUri::parse(&s);
+            if s.contains('#') { prop_assert!(r.is_err()); }
+            if let Ok(r) = r { prop_assert!(r.matches(&s)); }
+        }
+
+        #[test]
+        fn https_paths_round_trip(path in "[a-z0-9/._-]{0,40}") {
+            let s = format!("https://example.com/{path}");
+            let r = RedirectUri::parse(&s).unwrap();
+            prop_assert_eq!(r.as_str(), s.as_str());
+            let longer = format!("{}x", s);
+            prop_assert!(!r.matches(&longer));
+        }
+
+        #[test]
+        fn scope_tokens(s in "[!#-\\[\\]-~]{1,50}") {
+            prop_assert!(Scope::parse(&s).is_ok());
+        }
+    }
+}
