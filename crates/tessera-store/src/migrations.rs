@@ -6,17 +6,31 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE: Embedded = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+pub(crate) const SQLITE: Embedded = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "oauth clients",
+        include_str!("../migrations/sqlite/0002_oauth_clients.sql"),
+    ),
+];
 
-pub(crate) const POSTGRES: Embedded = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+pub(crate) const POSTGRES: Embedded = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "oauth clients",
+        include_str!("../migrations/postgres/0002_oauth_clients.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Source(Embedded);
