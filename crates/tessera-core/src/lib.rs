@@ -9,6 +9,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bootstrap;
+pub mod clients;
 pub mod error;
 pub mod orgs;
 pub mod users;
@@ -76,10 +77,15 @@ pub struct Services {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn SecretRng>,
     pub(crate) key_hash: HashKey,
+    /// Keys the hashes of generated client secrets; separate from the API key hash key so one
+    /// kind of secret can never be replayed as the other.
+    pub(crate) client_hash: HashKey,
     pub(crate) passwords: PasswordHasher,
     pub(crate) config: CoreConfig,
     /// When each API key's last use was last written, to write it at most once per interval.
     pub(crate) last_used_written: Mutex<HashMap<ApiKeyId, Timestamp>>,
+    /// The same for client secrets, by secret id.
+    pub(crate) secret_used_written: Mutex<HashMap<String, Timestamp>>,
 }
 
 impl Services {
@@ -95,9 +101,11 @@ impl Services {
             clock,
             rng,
             key_hash: HashKey::new(&master.derive("api-key-hash")),
+            client_hash: HashKey::new(&master.derive("client-secret-hash")),
             passwords: PasswordHasher::new(config.argon2),
             config,
             last_used_written: Mutex::new(HashMap::new()),
+            secret_used_written: Mutex::new(HashMap::new()),
         }
     }
 

@@ -44,6 +44,13 @@ actions! {
     ApiKeyCreated = "api_key.created",
     ApiKeyRevoked = "api_key.revoked",
     RoleCreated = "role.created",
+    OauthClientCreated = "oauth_client.created",
+    OauthClientUpdated = "oauth_client.updated",
+    OauthClientEnabled = "oauth_client.enabled",
+    OauthClientDisabled = "oauth_client.disabled",
+    OauthClientDeleted = "oauth_client.deleted",
+    OauthClientSecretRegenerated = "oauth_client.secret_regenerated",
+    OauthClientSecretSet = "oauth_client.secret_set",
 }
 
 impl Serialize for AuditAction {

@@ -547,6 +547,117 @@ pub struct OAuthClient {
     pub updated_at: Timestamp,
 }
 
+impl OAuthClient {
+    /// `public` or `confidential`, derived from `isConfidential`.
+    pub fn client_type(&self) -> &'static str {
+        if self.settings.is_confidential {
+            "confidential"
+        } else {
+            "public"
+        }
+    }
+
+    /// The same client without secret metadata: the picture the audit log keeps.
+    pub fn without_secrets(&self) -> Self {
+        Self {
+            secrets: vec![],
+            ..self.clone()
+        }
+    }
+
+    /// The settings as input again (for partial updates and round trips).
+    pub fn to_input(&self) -> ClientInput {
+        let s = &self.settings;
+        let strings = |v: &[RedirectUri]| v.iter().map(|u| u.as_str().to_owned()).collect();
+        ClientInput {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            is_confidential: s.is_confidential,
+            redirect_uris: strings(&s.redirect_uris),
+            post_logout_redirect_uris: strings(&s.post_logout_redirect_uris),
+            allowed_cors_origins: s
+                .allowed_cors_origins
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .collect(),
+            allowed_scopes: s
+                .allowed_scopes
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .collect(),
+            grant_types: s
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            is_active: s.is_active,
+            require_pkce: s.require_pkce,
+            require_consent: s.require_consent,
+            client_uri: s.client_uri.clone(),
+            logo_uri: s.logo_uri.clone(),
+            access_token_lifetime: s.access_token_lifetime,
+            refresh_token_lifetime: s.refresh_token_lifetime,
+        }
+    }
+}
+
+/// The wire form shared by REST, the CLI and the audit log (interfaces.md, "The OAuth client
+/// object"): camelCase, `clientType` derived, secrets as metadata only.
+impl Serialize for OAuthClient {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            id: &'a ClientId,
+            name: &'a str,
+            description: Option<&'a str>,
+            client_type: &'static str,
+            is_confidential: bool,
+            redirect_uris: &'a [RedirectUri],
+            post_logout_redirect_uris: &'a [RedirectUri],
+            allowed_cors_origins: &'a [CorsOrigin],
+            allowed_scopes: &'a [Scope],
+            grant_types: &'a [GrantType],
+            is_active: bool,
+            require_pkce: bool,
+            require_consent: bool,
+            client_uri: Option<&'a str>,
+            logo_uri: Option<&'a str>,
+            access_token_lifetime: i64,
+            refresh_token_lifetime: i64,
+            secrets: &'a [SecretInfo],
+            #[serde(with = "time::serde::rfc3339")]
+            created_at: Timestamp,
+            #[serde(with = "time::serde::rfc3339")]
+            updated_at: Timestamp,
+        }
+        let s = &self.settings;
+        Wire {
+            id: &self.id,
+            name: &s.name,
+            description: s.description.as_deref(),
+            client_type: self.client_type(),
+            is_confidential: s.is_confidential,
+            redirect_uris: &s.redirect_uris,
+            post_logout_redirect_uris: &s.post_logout_redirect_uris,
+            allowed_cors_origins: &s.allowed_cors_origins,
+            allowed_scopes: &s.allowed_scopes,
+            grant_types: &s.grant_types,
+            is_active: s.is_active,
+            require_pkce: s.require_pkce,
+            require_consent: s.require_consent,
+            client_uri: s.client_uri.as_deref(),
+            logo_uri: s.logo_uri.as_deref(),
+            access_token_lifetime: s.access_token_lifetime,
+            refresh_token_lifetime: s.refresh_token_lifetime,
+            secrets: &self.secrets,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .serialize(ser)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -731,6 +842,40 @@ mod tests {
             fields(ClientSettings::validate(&long).unwrap_err()),
             ["name"]
         );
+    }
+
+    #[test]
+    fn wire_form_matches_the_interface() {
+        let c = OAuthClient {
+            org_id: OrgId(uuid::Uuid::nil()),
+            id: ClientId::parse("mobile").unwrap(),
+            settings: ClientSettings::validate(&ClientInput {
+                name: "Mobile App".into(),
+                is_confidential: false,
+                redirect_uris: vec!["myapp://callback".into()],
+                allowed_scopes: vec!["openid".into(), "profile".into()],
+                ..ClientInput::default()
+            })
+            .unwrap(),
+            secrets: vec![],
+            created_at: crate::clock::from_millis(1_768_478_400_000),
+            updated_at: crate::clock::from_millis(1_768_478_400_000),
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "id": "mobile", "name": "Mobile App", "description": null,
+                "clientType": "public", "isConfidential": false,
+                "redirectUris": ["myapp://callback"], "postLogoutRedirectUris": [],
+                "allowedCorsOrigins": [], "allowedScopes": ["openid", "profile"],
+                "grantTypes": ["authorization_code", "refresh_token"], "isActive": true,
+                "requirePkce": true, "requireConsent": true, "clientUri": null, "logoUri": null,
+                "accessTokenLifetime": 3600, "refreshTokenLifetime": 2592000, "secrets": [],
+                "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"
+            })
+        );
+        assert_eq!(ClientSettings::validate(&c.to_input()).unwrap(), c.settings);
     }
 
     #[test]

@@ -603,7 +603,7 @@ macro_rules! impl_tx {
                     .try_get("n")?;
                 let q = format!(
                     "SELECT {CLIENT_COLS} FROM oauth_clients WHERE {filter} \
-                     ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+                     ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
                 );
                 let mut clients = sqlx::query(&q)
                     .bind(org.0.to_string())

@@ -2,37 +2,101 @@
 //! body, an unknown field (request types deny them) or a wrong type is a 400 that says what
 //! was wrong.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// `axum::Json` with our rejection.
+/// `axum::Json` with our rejection: every problem names the field it is about (`isActive`,
+/// `redirectUris[1]`), including unknown and missing fields.
 pub struct Json<T>(pub T);
+
+/// Drops serde_json's " at line L column C" suffix: the field path says more.
+fn clean(msg: &str) -> &str {
+    msg.rsplit_once(" at line ").map_or(msg, |(m, _)| m)
+}
+
+/// The field a serde message is about when the path is the enclosing object.
+fn named_field(msg: &str) -> Option<&str> {
+    let rest = msg
+        .strip_prefix("missing field `")
+        .or_else(|| msg.strip_prefix("unknown field `"))?;
+    rest.split('`').next()
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::bad_request(
+        let is_json = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim();
+                mime == "application/json" || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::bad_request(
                 "expected a JSON body with Content-Type: application/json",
-            )),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
-                "invalid JSON body: {}",
-                e.body_text().trim_start_matches(
-                    "Failed to deserialize the JSON body into the target type: "
-                )
-            ))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::bad_request(format!(
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "invalid_request", e.body_text()))?;
+        parse(&bytes).map(Json)
+    }
+}
+
+/// A JSON body that may be left out entirely (then `T::default()`).
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let has_type = req.headers().contains_key(http::header::CONTENT_TYPE);
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "invalid_request", e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !has_type {
+            return Err(ApiError::bad_request(
+                "expected a JSON body with Content-Type: application/json",
+            ));
+        }
+        parse(&bytes).map(OptionalJson)
+    }
+}
+
+/// Parses a JSON document, naming the field of any error.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(ApiError::bad_request(format!(
                 "malformed JSON body: {}",
-                e.body_text()
-                    .trim_start_matches("Failed to parse the request body as JSON: ")
+                clean(&e.to_string())
             ))),
-            Err(e) => Err(ApiError::new(e.status(), "invalid_request", e.body_text())),
+        },
+        Err(e) => {
+            let inner = e.inner();
+            let msg = clean(&inner.to_string()).to_owned();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::bad_request(format!("malformed JSON body: {msg}")));
+            }
+            let path = e.path().to_string();
+            let field = if path == "." {
+                named_field(&msg).unwrap_or("body").to_owned()
+            } else {
+                path
+            };
+            Err(ApiError::invalid_field(&field, msg))
         }
     }
 }

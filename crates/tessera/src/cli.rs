@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tessera_core::api_keys::{KeyScope, NewApiKey};
 use tessera_core::users::NewUser;
 use tessera_core::{Context, CoreError};
+use tessera_domain::client::ClientInput;
 
 use crate::config::{self, Overrides};
 
@@ -71,6 +72,45 @@ pub enum Command {
     /// Users (members of an organization).
     #[command(subcommand)]
     User(UserCommand),
+    /// OAuth clients (applications registered with an organization).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints it as JSON, with its `secret` (shown only this once) when it
+    /// is confidential.
+    Create {
+        #[arg(long)]
+        org: String,
+        /// Display name, shown on consent screens.
+        #[arg(long)]
+        name: String,
+        /// The client id to register (default: a generated UUID).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// A public client (no secret; PKCE required) instead of a confidential one.
+        #[arg(long)]
+        public: bool,
+        /// Redirect URI, matched exactly; repeatable.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Grant type; repeatable [default: authorization_code and refresh_token].
+        #[arg(long = "grant-type", value_name = "GRANT")]
+        grant_types: Vec<String>,
+        /// Scope the client may request; repeatable.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
+    /// List an organization's clients as JSON (never their secrets).
+    List {
+        #[arg(long)]
+        org: String,
+        /// Match the client id or name.
+        #[arg(long)]
+        q: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,6 +319,58 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             print_json(&user)
         }
         Command::User(UserCommand::List { org }) => print_json(&s.list_users(&ctx, &org).await?),
+        Command::Client(ClientCommand::Create {
+            org,
+            name,
+            client_id,
+            public,
+            redirect_uris,
+            grant_types,
+            scopes,
+        }) => {
+            let defaults = ClientInput::default();
+            let input = ClientInput {
+                name,
+                is_confidential: !public,
+                redirect_uris,
+                grant_types: if grant_types.is_empty() {
+                    defaults.grant_types.clone()
+                } else {
+                    grant_types
+                },
+                allowed_scopes: scopes,
+                ..defaults
+            };
+            let created = s
+                .create_client(&ctx, &org, client_id.as_deref(), input)
+                .await?;
+            let mut v = serde_json::to_value(&created.client)?;
+            if let Some(secret) = &created.secret {
+                v["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());
+            }
+            print_json(&v)
+        }
+        Command::Client(ClientCommand::List { org, q }) => {
+            let mut all = vec![];
+            let mut offset = 0;
+            loop {
+                let (page, total) = s
+                    .list_clients(
+                        &ctx,
+                        &org,
+                        q.clone(),
+                        tessera_core::clients::MAX_CLIENT_PAGE,
+                        offset,
+                    )
+                    .await?;
+                offset += tessera_core::clients::MAX_CLIENT_PAGE;
+                all.extend(page);
+                if i64::from(offset) >= total {
+                    break;
+                }
+            }
+            print_json(&all)
+        }
     };
     app.store.close().await;
     result

@@ -20,8 +20,11 @@ use crate::error::ApiResult;
 use crate::json::{Json, Query};
 use crate::{paths, AppState};
 
+pub mod clients;
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(clients::router())
         .route(paths::AUDIT_LOG, get(audit_log))
         .route(paths::API_KEYS, get(list_api_keys).post(create_api_key))
         .route(paths::API_KEY, delete(revoke_api_key))

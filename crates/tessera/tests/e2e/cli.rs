@@ -388,6 +388,88 @@ async fn bad_input_fails_with_one_clear_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 1);
 
+    // Clients: the secret is printed once, with the client.
+    let o = run(
+        &db,
+        &[
+            "client",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "Backend",
+            "--client-id",
+            "backend",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "admin.read",
+            "--scope",
+            "admin.write",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(c["id"], "backend");
+    assert_eq!(c["clientType"], "confidential");
+    assert!(c["secret"].as_str().unwrap().starts_with("cs_live_"));
+    let listed = stdout(&run(&db, &["client", "list", "--org", "acme-corp"]));
+    assert!(
+        listed.contains("\"backend\"") && !listed.contains("cs_live_"),
+        "{listed}"
+    );
+    assert_fails_with(
+        &run(
+            &db,
+            &[
+                "client",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
+                "Pub",
+                "--public",
+                "--grant-type",
+                "client_credentials",
+            ],
+        ),
+        "grantTypes[0]: a public client cannot use client_credentials",
+    );
+    assert_fails_with(
+        &run(
+            &db,
+            &[
+                "client",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
+                "Web",
+                "--redirect-uri",
+                "https://a.example/cb#x",
+            ],
+        ),
+        "redirectUris[0]",
+    );
+    assert_fails_with(
+        &run(
+            &db,
+            &[
+                "client",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
+                "Backend",
+                "--client-id",
+                "backend",
+                "--grant-type",
+                "client_credentials",
+            ],
+        ),
+        "client id 'backend' already exists",
+    );
+
     let cfg = db.dir.path().join("bad.toml");
     std::fs::write(&cfg, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
     assert_fails_with(

@@ -5,5 +5,6 @@
 
 mod admin_api;
 mod cli;
+mod clients;
 mod conformance;
 mod support;

@@ -1,0 +1,572 @@
+//! The OAuth client registry: create, read, list and search, replace and patch, enable and
+//! disable, delete, and secrets (generated, regenerated with an optional grace period, or
+//! chosen by the operator).
+//!
+//! Generated secrets (`cs_live_` + 256 bits) are stored as a keyed SHA-256 and verified in
+//! microseconds; operator-chosen secrets, whose entropy is unknown, are stored with argon2id.
+//! A secret is returned once, by the call that made it, and never again. Audit pictures are
+//! taken without secret metadata.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use tessera_crypto::{generate_secret, secret_hint, StoredHash};
+use tessera_domain::client::{ClientId, ClientInput, ClientSettings, OAuthClient, SecretInfo};
+use tessera_domain::{AuditAction, FieldError, OrgId, Permission, Timestamp};
+use tessera_store::{ClientQuery, ClientSecretRecord, StoreError, Tx};
+use uuid::Uuid;
+
+use crate::{snapshot, Context, CoreError, CoreResult, Services};
+
+/// The prefix of generated client secrets.
+pub const CLIENT_SECRET_PREFIX: &str = "cs_live_";
+/// Shortest operator-chosen secret.
+pub const MIN_CHOSEN_SECRET_CHARS: usize = 16;
+/// Longest grace period for a replaced secret: 30 days.
+pub const MAX_SECRET_GRACE_SECONDS: i64 = 2_592_000;
+/// Largest page of the client list.
+pub const MAX_CLIENT_PAGE: u32 = 200;
+
+/// A change that may have produced a secret, which the caller shows once.
+#[derive(Debug)]
+pub struct ClientWithSecret {
+    pub client: OAuthClient,
+    pub secret: Option<SecretString>,
+}
+
+/// A partial update: `None` leaves a field as it is. For nullable fields, `Some(None)` clears.
+#[derive(Debug, Default, Clone)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub is_confidential: Option<bool>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub allowed_cors_origins: Option<Vec<String>>,
+    pub allowed_scopes: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+    pub require_pkce: Option<bool>,
+    pub require_consent: Option<bool>,
+    pub client_uri: Option<Option<String>>,
+    pub logo_uri: Option<Option<String>>,
+    pub access_token_lifetime: Option<i64>,
+    pub refresh_token_lifetime: Option<i64>,
+}
+
+impl ClientPatch {
+    fn apply(self, mut i: ClientInput) -> ClientInput {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { i.$f = v; } )* };
+        }
+        set!(
+            name,
+            description,
+            is_confidential,
+            redirect_uris,
+            post_logout_redirect_uris,
+            allowed_cors_origins,
+            allowed_scopes,
+            grant_types,
+            is_active,
+            require_pkce,
+            require_consent,
+            client_uri,
+            logo_uri,
+            access_token_lifetime,
+            refresh_token_lifetime
+        );
+        i
+    }
+}
+
+/// How to replace a client's secret.
+#[derive(Debug, Default)]
+pub struct SecretChange {
+    /// Keep the previous secrets alive this many seconds (otherwise they die at once).
+    pub previous_secret_valid_for: Option<i64>,
+    /// An operator-chosen secret instead of a generated one.
+    pub secret: Option<SecretString>,
+}
+
+fn client_not_found(id: &str) -> CoreError {
+    CoreError::not_found("client", id)
+}
+
+fn parse_client_id(id: &str) -> CoreResult<ClientId> {
+    ClientId::parse(id).map_err(|_| client_not_found(id))
+}
+
+impl Services {
+    /// Registers a client. A confidential client gets a generated secret, returned once.
+    pub async fn create_client(
+        &self,
+        ctx: &Context,
+        org: &str,
+        client_id: Option<&str>,
+        input: ClientInput,
+    ) -> CoreResult<ClientWithSecret> {
+        let mut tx = self.store.begin().await?;
+        // Permission first: who may not create learns nothing about the rules.
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsCreate))
+            .await?;
+        let id = client_id.map(ClientId::parse).transpose();
+        let settings = ClientSettings::validate(&input);
+        let (id, settings) = match (id, settings) {
+            (Ok(id), Ok(s)) => (id.unwrap_or_else(ClientId::generate), s),
+            (Err(e), Ok(_)) => return Err(e.into()),
+            (Ok(_), Err(v)) => return Err(v.into()),
+            (Err(e), Err(mut v)) => {
+                v.errors.insert(0, e);
+                return Err(v.into());
+            }
+        };
+        let now = self.now();
+        let mut client = OAuthClient {
+            org_id: org.id,
+            id,
+            settings,
+            secrets: vec![],
+            created_at: now,
+            updated_at: now,
+        };
+        match tx.insert_client(&client).await {
+            Err(StoreError::Conflict { .. }) => {
+                return Err(CoreError::Conflict(format!(
+                    "client id '{}' already exists in this organization",
+                    client.id
+                )))
+            }
+            other => other?,
+        }
+        let secret = if client.settings.is_confidential {
+            let (secret, info) = self
+                .add_generated_secret(tx.as_mut(), &client, None)
+                .await?;
+            client.secrets.push(info);
+            Some(secret)
+        } else {
+            None
+        };
+        self.audit(
+            tx.as_mut(),
+            ctx,
+            Some(org.id),
+            AuditAction::OauthClientCreated,
+            "oauth_client",
+            Some(client.id.to_string()),
+            None,
+            snapshot(&client.without_secrets()),
+        )
+        .await?;
+        tx.record_change(Some(org.id), "oauth_client", client.id.as_str(), now)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(org = %org.slug, client_id = %client.id, "client created");
+        Ok(ClientWithSecret { client, secret })
+    }
+
+    pub async fn get_client(&self, ctx: &Context, org: &str, id: &str) -> CoreResult<OAuthClient> {
+        let mut tx = self.store.read().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsRead))
+            .await?;
+        let client = tx
+            .find_client(org.id, &parse_client_id(id)?)
+            .await?
+            .ok_or_else(|| client_not_found(id))?;
+        Ok(self.live_secrets_only(client))
+    }
+
+    /// One page of clients, newest first, and how many match in all.
+    pub async fn list_clients(
+        &self,
+        ctx: &Context,
+        org: &str,
+        q: Option<String>,
+        limit: u32,
+        offset: u32,
+    ) -> CoreResult<(Vec<OAuthClient>, i64)> {
+        if limit == 0 || limit > MAX_CLIENT_PAGE {
+            return Err(CoreError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_CLIENT_PAGE}"),
+            ));
+        }
+        let mut tx = self.store.read().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsRead))
+            .await?;
+        let q = q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let (clients, total) = tx
+            .list_clients(org.id, &ClientQuery { q, limit, offset })
+            .await?;
+        Ok((
+            clients
+                .into_iter()
+                .map(|c| self.live_secrets_only(c))
+                .collect(),
+            total,
+        ))
+    }
+
+    /// Replaces every editable setting (PUT).
+    pub async fn replace_client(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: &str,
+        input: ClientInput,
+    ) -> CoreResult<ClientWithSecret> {
+        self.change_client(ctx, org, id, |_| Ok(input)).await
+    }
+
+    /// Changes the given settings only (PATCH), e.g. `isActive: false` to disable.
+    pub async fn patch_client(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: &str,
+        patch: ClientPatch,
+    ) -> CoreResult<ClientWithSecret> {
+        self.change_client(ctx, org, id, |current| Ok(patch.apply(current.to_input())))
+            .await
+    }
+
+    async fn change_client(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: &str,
+        new_input: impl FnOnce(&OAuthClient) -> CoreResult<ClientInput>,
+    ) -> CoreResult<ClientWithSecret> {
+        let client_id = parse_client_id(id)?;
+        let mut tx = self.store.begin().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsEdit))
+            .await?;
+        let before = tx
+            .find_client(org.id, &client_id)
+            .await?
+            .ok_or_else(|| client_not_found(id))?;
+        let settings = ClientSettings::validate(&new_input(&before)?)?;
+        let now = self.now();
+        let mut after = OAuthClient {
+            settings,
+            updated_at: now,
+            ..before.clone()
+        };
+        tx.update_client(&after).await?;
+
+        // A public client holds no secret; a client made confidential gets one, shown once.
+        let mut secret = None;
+        if !after.settings.is_confidential {
+            for s in &before.secrets {
+                tx.delete_client_secret(org.id, &s.id).await?;
+            }
+            after.secrets.clear();
+        } else if !before.settings.is_confidential {
+            let (s, info) = self.add_generated_secret(tx.as_mut(), &after, None).await?;
+            after.secrets = vec![info];
+            secret = Some(s);
+        }
+
+        let (b, a) = (before.without_secrets(), after.without_secrets());
+        let active_changed = b.settings.is_active != a.settings.is_active;
+        let mut other_changes = b.clone();
+        other_changes.settings.is_active = a.settings.is_active;
+        if other_changes.settings != a.settings {
+            self.audit(
+                tx.as_mut(),
+                ctx,
+                Some(org.id),
+                AuditAction::OauthClientUpdated,
+                "oauth_client",
+                Some(id.to_owned()),
+                snapshot(&b),
+                snapshot(&a),
+            )
+            .await?;
+        }
+        if active_changed {
+            let action = if a.settings.is_active {
+                AuditAction::OauthClientEnabled
+            } else {
+                AuditAction::OauthClientDisabled
+            };
+            self.audit(
+                tx.as_mut(),
+                ctx,
+                Some(org.id),
+                action,
+                "oauth_client",
+                Some(id.to_owned()),
+                snapshot(&serde_json::json!({"isActive": b.settings.is_active})),
+                snapshot(&serde_json::json!({"isActive": a.settings.is_active})),
+            )
+            .await?;
+        }
+        tx.record_change(Some(org.id), "oauth_client", id, now)
+            .await?;
+        tx.commit().await?;
+        Ok(ClientWithSecret {
+            client: self.live_secrets_only(after),
+            secret,
+        })
+    }
+
+    /// Deletes a client and its secrets; every token it holds stops working.
+    pub async fn delete_client(&self, ctx: &Context, org: &str, id: &str) -> CoreResult<()> {
+        let client_id = parse_client_id(id)?;
+        let mut tx = self.store.begin().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsDelete))
+            .await?;
+        let before = tx
+            .find_client(org.id, &client_id)
+            .await?
+            .ok_or_else(|| client_not_found(id))?;
+        tx.delete_client(org.id, &client_id).await?;
+        self.audit(
+            tx.as_mut(),
+            ctx,
+            Some(org.id),
+            AuditAction::OauthClientDeleted,
+            "oauth_client",
+            Some(id.to_owned()),
+            snapshot(&before.without_secrets()),
+            None,
+        )
+        .await?;
+        tx.record_change(Some(org.id), "oauth_client", id, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A new secret for a confidential client: generated (and returned once) or chosen by the
+    /// operator. The previous secrets die at once, or after `previous_secret_valid_for`.
+    pub async fn change_client_secret(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: &str,
+        change: SecretChange,
+    ) -> CoreResult<ClientWithSecret> {
+        let client_id = parse_client_id(id)?;
+        let mut c = tessera_domain::error::Collector::new();
+        if let Some(g) = change.previous_secret_valid_for {
+            if !(1..=MAX_SECRET_GRACE_SECONDS).contains(&g) {
+                c.push(FieldError::new(
+                    "previousSecretValidFor",
+                    format!("must be between 1 and {MAX_SECRET_GRACE_SECONDS} seconds"),
+                ));
+            }
+        }
+        if let Some(s) = &change.secret {
+            let s = s.expose_secret();
+            if s.chars().count() < MIN_CHOSEN_SECRET_CHARS || s.len() > 512 {
+                c.push(FieldError::new(
+                    "secret",
+                    format!("must be {MIN_CHOSEN_SECRET_CHARS} to 512 characters"),
+                ));
+            } else if s.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
+                c.push(FieldError::new("secret", "must not contain white space"));
+            }
+        }
+        c.finish()?;
+        // Hash a chosen secret before the transaction: argon2id is slow on purpose.
+        let chosen_hash = match &change.secret {
+            Some(s) => Some(self.hash_password(s.expose_secret().to_owned()).await?),
+            None => None,
+        };
+
+        let mut tx = self.store.begin().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsEdit))
+            .await?;
+        let mut client = tx
+            .find_client(org.id, &client_id)
+            .await?
+            .ok_or_else(|| client_not_found(id))?;
+        if !client.settings.is_confidential {
+            return Err(CoreError::invalid(
+                "isConfidential",
+                "a public client has no secret; make it confidential first",
+            ));
+        }
+        let now = self.now();
+        let grace_until = change
+            .previous_secret_valid_for
+            .map(|g| now + time::Duration::seconds(g));
+        for old in tx.client_secrets(org.id, &client_id).await? {
+            match grace_until {
+                Some(until) if old.info.expires_at.is_none_or(|e| e > until) => {
+                    tx.set_client_secret_expiry(org.id, &old.info.id, Some(until))
+                        .await?;
+                }
+                Some(_) => {}
+                None => {
+                    tx.delete_client_secret(org.id, &old.info.id).await?;
+                }
+            }
+        }
+        let (secret, action) = match (chosen_hash, change.secret) {
+            (Some(hash), Some(chosen)) => {
+                let info = SecretInfo {
+                    id: Uuid::new_v4().to_string(),
+                    hint: secret_hint(chosen.expose_secret()),
+                    created_at: now,
+                    expires_at: None,
+                    last_used_at: None,
+                };
+                tx.insert_client_secret(&ClientSecretRecord {
+                    org_id: org.id,
+                    client_id: client_id.clone(),
+                    info,
+                    secret_hash: hash,
+                })
+                .await?;
+                (None, AuditAction::OauthClientSecretSet)
+            }
+            _ => {
+                let (s, _) = self
+                    .add_generated_secret(tx.as_mut(), &client, None)
+                    .await?;
+                (Some(s), AuditAction::OauthClientSecretRegenerated)
+            }
+        };
+        client.updated_at = now;
+        tx.update_client(&client).await?;
+        self.audit(
+            tx.as_mut(),
+            ctx,
+            Some(org.id),
+            action,
+            "oauth_client",
+            Some(id.to_owned()),
+            None,
+            snapshot(&serde_json::json!({
+                "previousSecretValidFor": change.previous_secret_valid_for,
+            })),
+        )
+        .await?;
+        tx.record_change(Some(org.id), "oauth_client", id, now)
+            .await?;
+        client.secrets = tx
+            .client_secrets(org.id, &client_id)
+            .await?
+            .into_iter()
+            .map(|s| s.info)
+            .collect();
+        tx.commit().await?;
+        Ok(ClientWithSecret {
+            client: self.live_secrets_only(client),
+            secret,
+        })
+    }
+
+    /// Checks a presented client secret against the client's live secrets. Generated secrets
+    /// cost one HMAC; only a chosen secret pays for argon2id. `lastUsedAt` is written later,
+    /// at most once a minute per secret, off the request path.
+    pub async fn verify_client_secret(
+        self: &Arc<Self>,
+        org: OrgId,
+        client_id: &ClientId,
+        presented: &str,
+    ) -> CoreResult<bool> {
+        let secrets = {
+            let mut tx = self.store.read().await?;
+            tx.client_secrets(org, client_id).await?
+        };
+        let now = self.now();
+        let generated = presented.starts_with(CLIENT_SECRET_PREFIX);
+        for s in secrets {
+            if s.info.expires_at.is_some_and(|e| e <= now) {
+                continue;
+            }
+            let stored = StoredHash::parse(&s.secret_hash)
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
+            let ok = match &stored {
+                StoredHash::HmacSha256(_) => stored
+                    .verify(presented, &self.client_hash, &self.passwords)
+                    .map_err(|e| CoreError::Internal(e.to_string()))?,
+                // A generated secret is never checked against argon2: it cannot match, and
+                // the hot path must not pay for a slow hash.
+                StoredHash::Argon2(phc) if !generated => {
+                    let hasher = self.passwords.clone();
+                    let (p, phc) = (presented.to_owned(), phc.clone());
+                    tokio::task::spawn_blocking(move || hasher.verify(&p, &phc))
+                        .await
+                        .map_err(|e| CoreError::Internal(e.to_string()))?
+                        .map_err(|e| CoreError::Internal(e.to_string()))?
+                }
+                StoredHash::Argon2(_) => false,
+            };
+            if ok {
+                self.note_secret_use(org, s.info.id, now);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn note_secret_use(self: &Arc<Self>, org: OrgId, secret_id: String, now: Timestamp) {
+        {
+            let Ok(mut seen) = self.secret_used_written.lock() else {
+                return;
+            };
+            if let Some(last) = seen.get(&secret_id) {
+                if now - *last < self.config.last_used_interval {
+                    return;
+                }
+            }
+            seen.insert(secret_id.clone(), now);
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let result = async {
+                let mut tx = this.store.begin().await?;
+                tx.touch_client_secret(org, &secret_id, now).await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "could not record client secret use");
+            }
+        });
+    }
+
+    async fn add_generated_secret(
+        &self,
+        tx: &mut dyn Tx,
+        client: &OAuthClient,
+        expires_at: Option<Timestamp>,
+    ) -> CoreResult<(SecretString, SecretInfo)> {
+        let secret = generate_secret(self.rng.as_ref(), CLIENT_SECRET_PREFIX)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let info = SecretInfo {
+            id: Uuid::new_v4().to_string(),
+            hint: secret_hint(secret.expose_secret()),
+            created_at: self.now(),
+            expires_at,
+            last_used_at: None,
+        };
+        tx.insert_client_secret(&ClientSecretRecord {
+            org_id: client.org_id,
+            client_id: client.id.clone(),
+            info: info.clone(),
+            secret_hash: self.client_hash.hash(secret.expose_secret()),
+        })
+        .await?;
+        Ok((secret, info))
+    }
+
+    /// Expired secrets are history, not metadata a caller needs.
+    fn live_secrets_only(&self, mut c: OAuthClient) -> OAuthClient {
+        let now = self.now();
+        c.secrets.retain(|s| s.expires_at.is_none_or(|e| e > now));
+        c
+    }
+}

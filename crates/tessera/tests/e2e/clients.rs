@@ -1,0 +1,807 @@
+//! The OAuth client registry over REST: every row of the admin API table for clients, the
+//! seeds' examples verbatim, the validation rules, secrets shown once, audit, permissions and
+//! organization isolation.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tessera_domain::client::ClientId;
+use tessera_testkit::TestServer;
+
+use crate::support::{call, json};
+
+const T: &str = "/t/acme-corp/api/v1/admin/oauth-clients";
+const O: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
+
+async fn setup() -> (TestServer, String) {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let key = s.org_key("acme-corp", &["admin"], &[]).await;
+    (s, key)
+}
+
+async fn verify(s: &TestServer, client_id: &str, secret: &str) -> bool {
+    let org = s
+        .services
+        .get_org(&tessera_core::Context::cli(), "acme-corp", None)
+        .await
+        .unwrap();
+    s.services
+        .verify_client_secret(org.id, &ClientId::parse(client_id).unwrap(), secret)
+        .await
+        .unwrap()
+}
+
+fn fields(v: &Value) -> Vec<String> {
+    v["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn seed_examples_work_verbatim_on_the_alias() {
+    let (s, key) = setup().await;
+    // "Create Confidential Client"
+    let (st, c) = json(
+        call(
+            &s,
+            Method::POST,
+            T,
+            Some(&key),
+            Some(json!({
+                "name": "Backend Service",
+                "redirectUris": ["https://api.example.com/callback"],
+                "isConfidential": true,
+                "grantTypes": ["client_credentials"],
+                "allowedScopes": ["admin.read", "admin.write"]
+            })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    let secret = c["secret"].as_str().unwrap();
+    assert!(
+        secret.starts_with("cs_live_") && secret.len() == 8 + 43,
+        "{secret}"
+    );
+    assert_eq!(c["clientType"], "confidential");
+    assert_eq!(c["grantTypes"], json!(["client_credentials"]));
+    assert_eq!(c["allowedScopes"], json!(["admin.read", "admin.write"]));
+    assert_eq!(
+        uuid::Uuid::parse_str(c["id"].as_str().unwrap()).map(|u| u.get_version_num()),
+        Ok(4)
+    );
+    assert_eq!(c["secrets"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        c["secrets"][0]["hint"].as_str().unwrap(),
+        format!("…{}", &secret[secret.len() - 4..])
+    );
+    assert!(verify(&s, c["id"].as_str().unwrap(), secret).await);
+
+    // "Create Public Client (SPA)"
+    let (st, spa) = json(
+        call(
+            &s,
+            Method::POST,
+            T,
+            Some(&key),
+            Some(json!({
+                "name": "React Dashboard",
+                "isConfidential": false,
+                "redirectUris": [
+                    "http://localhost:3000/callback",
+                    "https://dashboard.example.com/callback"
+                ],
+                "grantTypes": ["authorization_code", "refresh_token"],
+                "allowedScopes": ["openid", "profile"]
+            })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{spa}");
+    assert_eq!(spa.get("secret"), None, "a public client has no secret");
+    assert_eq!(spa["clientType"], "public");
+    assert_eq!(spa["requirePkce"], true);
+    assert_eq!(spa["secrets"], json!([]));
+    let fields_expected = [
+        "id",
+        "name",
+        "description",
+        "clientType",
+        "isConfidential",
+        "redirectUris",
+        "postLogoutRedirectUris",
+        "allowedCorsOrigins",
+        "allowedScopes",
+        "grantTypes",
+        "isActive",
+        "requirePkce",
+        "requireConsent",
+        "clientUri",
+        "logoUri",
+        "accessTokenLifetime",
+        "refreshTokenLifetime",
+        "secrets",
+        "createdAt",
+        "updatedAt",
+    ];
+    let mut got: Vec<&str> = spa
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    got.sort_unstable();
+    let mut want = fields_expected.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn the_secret_is_shown_once_and_nowhere_else() {
+    let (s, key) = setup().await;
+    let (_, c) = json(
+        call(
+            &s,
+            Method::POST,
+            O,
+            Some(&key),
+            Some(json!({"name": "App", "redirectUris": ["https://a.example/cb"]})),
+        )
+        .await,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let secret = c["secret"].as_str().unwrap().to_owned();
+    let tail = &secret[8..];
+    for path in [
+        format!("{O}/{id}"),
+        O.to_owned(),
+        "/orgs/acme-corp/api/v1/admin/audit-log".to_owned(),
+    ] {
+        let text = call(&s, Method::GET, &path, Some(&key), None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!text.contains(tail), "{path} leaks the secret");
+        assert!(!text.contains("\"secret\""), "{path} has a secret field");
+    }
+    let (_, regen) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{O}/{id}/secret"),
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let new = regen["secret"].as_str().unwrap();
+    let text = call(
+        &s,
+        Method::GET,
+        "/orgs/acme-corp/api/v1/admin/audit-log",
+        Some(&key),
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(!text.contains(&new[8..]), "audit never holds a secret");
+    assert!(!text.contains("hmac-sha256"), "nor a hash");
+}
+
+#[tokio::test]
+async fn rules_are_400s_naming_the_field() {
+    let (s, key) = setup().await;
+    let post = |body: Value| {
+        let s = &s;
+        let key = key.clone();
+        async move { json(call(s, Method::POST, O, Some(&key), Some(body)).await).await }
+    };
+    let (st, v) = post(json!({"name": "Pub", "isConfidential": false, "redirectUris": ["https://a.example/cb"], "grantTypes": ["authorization_code", "client_credentials"]})).await;
+    assert_eq!(st, 400);
+    assert_eq!(fields(&v), ["grantTypes[1]"]);
+    assert!(v["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("public client"));
+    let (_, v) = post(json!({"name": "Pub", "isConfidential": false, "redirectUris": [], "grantTypes": ["password"]})).await;
+    assert_eq!(fields(&v), ["grantTypes[0]"]);
+
+    let (st, v) = post(json!({"name": "App", "redirectUris": [
+        "https://a.example/cb", "https://a.example/cb#frag", "http://evil.example/cb",
+        "relative/cb", "https://a.example/cb", "javascript:alert(1)"
+    ]}))
+    .await;
+    assert_eq!(st, 400);
+    assert_eq!(
+        fields(&v),
+        [
+            "redirectUris[1]",
+            "redirectUris[2]",
+            "redirectUris[3]",
+            "redirectUris[4]",
+            "redirectUris[5]"
+        ],
+        "{v}"
+    );
+
+    let (_, v) = post(json!({"name": "App", "redirectUris": ["https://a.example/cb"],
+        "allowedCorsOrigins": ["https://a.example/", "https://a.example/path", "https://ok.example"],
+        "allowedScopes": ["openid", "profile", "admin.read", "octo_api.read_only", "has space", "quo\"te"],
+        "grantTypes": ["authorization_code", "implicit"],
+        "accessTokenLifetime": 0, "refreshTokenLifetime": -5,
+        "clientUri": "ftp://x.example"})).await;
+    assert_eq!(
+        fields(&v),
+        [
+            "allowedCorsOrigins[0]",
+            "allowedCorsOrigins[1]",
+            "allowedScopes[4]",
+            "allowedScopes[5]",
+            "grantTypes[1]",
+            "clientUri",
+            "accessTokenLifetime",
+            "refreshTokenLifetime"
+        ],
+        "{v}"
+    );
+    let (_, v) =
+        post(json!({"name": "x".repeat(201), "redirectUris": ["https://a.example/cb"]})).await;
+    assert_eq!(fields(&v), ["name"]);
+    let (_, v) = post(json!({"name": "  ", "redirectUris": ["https://a.example/cb"]})).await;
+    assert_eq!(fields(&v), ["name"]);
+    let (_, v) = post(json!({"redirectUris": []})).await;
+    assert_eq!(fields(&v), ["name"], "missing name: {v}");
+    let (_, v) = post(json!({"name": "App"})).await;
+    assert_eq!(fields(&v), ["redirectUris"], "missing redirectUris: {v}");
+    let (_, v) = post(json!({"name": "App", "redirectUris": []})).await;
+    assert_eq!(
+        fields(&v),
+        ["redirectUris"],
+        "authorization_code needs a redirect URI: {v}"
+    );
+    let (st, _) =
+        post(json!({"name": "M2M", "redirectUris": [], "grantTypes": ["client_credentials"]}))
+            .await;
+    assert_eq!(st, 201, "no redirect needed without authorization_code");
+    let (_, v) = post(json!({"name": "App", "redirectUris": [], "colour": "red"})).await;
+    assert_eq!(fields(&v), ["colour"]);
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("unknown field `colour`"));
+    let (_, v) =
+        post(json!({"name": "App", "redirectUris": ["https://a.example/cb"], "isActive": "yes"}))
+            .await;
+    assert_eq!(fields(&v), ["isActive"], "{v}");
+    let (_, v) = post(json!({"name": "App", "redirectUris": ["https://a.example/cb", 7]})).await;
+    assert_eq!(fields(&v), ["redirectUris[1]"], "{v}");
+    let (_, v) = post(json!({"name": "App", "redirectUris": [], "grantTypes": ["client_credentials"], "clientId": "has space"})).await;
+    assert_eq!(fields(&v), ["clientId"]);
+}
+
+#[tokio::test]
+async fn trailing_slash_is_another_registration() {
+    let (s, key) = setup().await;
+    let (st, c) = json(call(&s, Method::POST, O, Some(&key), Some(json!({"name": "App", "redirectUris": ["https://a.example/callback", "https://a.example/callback/"]}))).await).await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(
+        c["redirectUris"],
+        json!(["https://a.example/callback", "https://a.example/callback/"])
+    );
+}
+
+#[tokio::test]
+async fn chosen_ids_are_unique_and_immutable() {
+    let (s, key) = setup().await;
+    let body = json!({"name": "CLI", "clientId": "acme-cli", "isConfidential": false, "redirectUris": ["http://127.0.0.1:9000/cb"]});
+    let (st, c) = json(call(&s, Method::POST, O, Some(&key), Some(body.clone())).await).await;
+    assert_eq!((st, c["id"].as_str()), (201, Some("acme-cli")));
+    let (st, v) = json(call(&s, Method::POST, O, Some(&key), Some(body)).await).await;
+    assert_eq!(st, 409);
+    assert_eq!(
+        v["error_description"],
+        "client id 'acme-cli' already exists in this organization"
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{O}/acme-cli"),
+            Some(&key),
+            Some(json!({"clientId": "renamed"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, fields(&v)), (400, vec!["clientId".to_owned()]));
+    // A GET body sent back as a PUT is accepted (read-only fields are ignored).
+    let (_, mut got) =
+        json(call(&s, Method::GET, &format!("{O}/acme-cli"), Some(&key), None).await).await;
+    got["name"] = json!("CLI v2");
+    let (st, put) = json(
+        call(
+            &s,
+            Method::PUT,
+            &format!("{O}/acme-cli"),
+            Some(&key),
+            Some(got.clone()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{put}");
+    assert_eq!(put["name"], "CLI v2");
+    got["id"] = json!("other");
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PUT,
+            &format!("{O}/acme-cli"),
+            Some(&key),
+            Some(got),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, fields(&v)), (400, vec!["id".to_owned()]));
+}
+
+#[tokio::test]
+async fn list_searches_pages_and_counts() {
+    let (s, key) = setup().await;
+    for i in 0..12 {
+        let name = if i % 3 == 0 {
+            format!("Mobile App {i}")
+        } else {
+            format!("Service {i}")
+        };
+        let (st, _) = json(call(&s, Method::POST, O, Some(&key), Some(json!({"name": name, "clientId": format!("client-{i:02}"), "redirectUris": [], "grantTypes": ["client_credentials"]}))).await).await;
+        assert_eq!(st, 201);
+    }
+    let res = call(
+        &s,
+        Method::GET,
+        &format!("{O}?limit=5&offset=0"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(res.headers()["x-total-count"], "12");
+    let (_, page1) = json(res).await;
+    let ids: Vec<&str> = page1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "client-11",
+            "client-10",
+            "client-09",
+            "client-08",
+            "client-07"
+        ],
+        "newest first"
+    );
+    let (_, page3) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{O}?limit=5&offset=10"),
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(page3.as_array().unwrap().len(), 2);
+    let res = call(&s, Method::GET, &format!("{O}?q=mobile"), Some(&key), None).await;
+    assert_eq!(res.headers()["x-total-count"], "4");
+    let res = call(
+        &s,
+        Method::GET,
+        &format!("{O}?q=CLIENT-0"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(res.headers()["x-total-count"], "10", "by id, any case");
+    let (st, v) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{O}?limit=1000"),
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, fields(&v)), (400, vec!["limit".to_owned()]));
+    let (st, _) =
+        json(call(&s, Method::GET, &format!("{O}?sort=name"), Some(&key), None).await).await;
+    assert_eq!(st, 400, "unknown query parameters are refused");
+}
+
+#[tokio::test]
+async fn enable_disable_replace_and_delete_are_audited_at_once() {
+    let (s, key) = setup().await;
+    let (_, c) = json(call(&s, Method::POST, O, Some(&key), Some(json!({"name": "App", "redirectUris": ["https://a.example/cb"], "allowedScopes": ["openid"]}))).await).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let one = format!("{O}/{id}");
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &one,
+            Some(&key),
+            Some(json!({"isActive": false})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, v["isActive"].as_bool()), (200, Some(false)));
+    assert_eq!(v["name"], "App", "the rest is unchanged");
+    assert_eq!(v.get("secret"), None);
+    let (_, got) = json(call(&s, Method::GET, &one, Some(&key), None).await).await;
+    assert_eq!(got["isActive"], false, "reflected at once");
+    let (_, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &one,
+            Some(&key),
+            Some(json!({"isActive": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["isActive"], true);
+
+    let (st, v) = json(call(&s, Method::PUT, &one, Some(&key), Some(json!({"name": "App 2", "redirectUris": ["https://a.example/cb2"], "description": "d"}))).await).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["redirectUris"], json!(["https://a.example/cb2"]));
+    assert_eq!(v["allowedScopes"], json!([]), "PUT replaces");
+    assert_eq!(v["createdAt"], c["createdAt"]);
+    assert_eq!(
+        v["secrets"].as_array().unwrap().len(),
+        1,
+        "the secret survives an edit"
+    );
+    let (_, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &one,
+            Some(&key),
+            Some(json!({"description": null})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["description"], Value::Null);
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &one,
+            Some(&key),
+            Some(json!({"redirectUris": ["https://a.example/cb#x"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, fields(&v)), (400, vec!["redirectUris[0]".to_owned()]));
+
+    assert_eq!(
+        call(&s, Method::DELETE, &one, Some(&key), None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        call(&s, Method::GET, &one, Some(&key), None).await.status(),
+        404
+    );
+    assert_eq!(
+        call(&s, Method::DELETE, &one, Some(&key), None)
+            .await
+            .status(),
+        404
+    );
+
+    let (_, log) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/audit-log?limit=20",
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["targetId"] == id.as_str())
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "oauth_client.deleted",
+            "oauth_client.updated",
+            "oauth_client.updated",
+            "oauth_client.enabled",
+            "oauth_client.disabled",
+            "oauth_client.created"
+        ]
+    );
+    let updated = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "oauth_client.updated")
+        .unwrap();
+    assert_eq!(updated["before"]["name"], "App 2");
+    assert_eq!(updated["after"]["description"], Value::Null);
+    assert_eq!(
+        updated["before"]["secrets"],
+        json!([]),
+        "audit pictures carry no secret metadata"
+    );
+    let created = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "oauth_client.created")
+        .unwrap();
+    assert_eq!(created["after"]["name"], "App");
+    assert_eq!(created["actor"]["type"], "api_key");
+}
+
+#[tokio::test]
+async fn secrets_regenerate_with_grace_or_are_chosen() {
+    let (s, key) = setup().await;
+    let (_, c) = json(call(&s, Method::POST, O, Some(&key), Some(json!({"name": "Backend", "redirectUris": [], "grantTypes": ["client_credentials"]}))).await).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let first = c["secret"].as_str().unwrap().to_owned();
+    let path = format!("{O}/{id}/secret");
+
+    // Plain regeneration: the old secret dies at once.
+    let (st, r) = json(call(&s, Method::POST, &path, Some(&key), None).await).await;
+    assert_eq!(st, 200, "{r}");
+    let second = r["secret"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert!(!verify(&s, &id, &first).await);
+    assert!(verify(&s, &id, &second).await);
+    assert_eq!(r["secrets"].as_array().unwrap().len(), 1);
+
+    // With a grace period both work, and the old one shows its expiry.
+    let (_, r) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&key),
+            Some(json!({"previousSecretValidFor": 3600})),
+        )
+        .await,
+    )
+    .await;
+    let third = r["secret"].as_str().unwrap().to_owned();
+    assert!(verify(&s, &id, &second).await);
+    assert!(verify(&s, &id, &third).await);
+    let secrets = r["secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 2);
+    assert!(secrets[0]["expiresAt"].is_string());
+    assert!(secrets[1]["expiresAt"].is_null());
+
+    // lastUsedAt is recorded off the request path.
+    let mut used = Value::Null;
+    for _ in 0..50 {
+        let (_, got) =
+            json(call(&s, Method::GET, &format!("{O}/{id}"), Some(&key), None).await).await;
+        used = got["secrets"][1]["lastUsedAt"].clone();
+        if used.is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(used.is_string(), "lastUsedAt recorded");
+
+    // An operator-chosen secret: hashed with argon2id, not echoed.
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&key),
+            Some(json!({"secret": "short"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, fields(&v)), (400, vec!["secret".to_owned()]));
+    let (st, r) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&key),
+            Some(json!({"secret": "my-own-very-long-secret-value"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r.get("secret"), None, "the operator knows it already");
+    assert!(verify(&s, &id, "my-own-very-long-secret-value").await);
+    assert!(
+        !verify(&s, &id, &third).await,
+        "previous secrets die at once"
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&key),
+            Some(json!({"previousSecretValidFor": 0})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, fields(&v)),
+        (400, vec!["previousSecretValidFor".to_owned()])
+    );
+
+    let (_, log) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/audit-log?action=oauth_client.secret_set",
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    assert!(!log.to_string().contains("my-own-very-long"));
+
+    // Public clients have no secret to regenerate; making one confidential issues one.
+    let (_, p) = json(call(&s, Method::POST, O, Some(&key), Some(json!({"name": "SPA", "isConfidential": false, "redirectUris": ["https://a.example/cb"]}))).await).await;
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{O}/{pid}/secret"),
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, fields(&v)), (400, vec!["isConfidential".to_owned()]));
+    let (_, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{O}/{pid}"),
+            Some(&key),
+            Some(json!({"isConfidential": true})),
+        )
+        .await,
+    )
+    .await;
+    let issued = v["secret"].as_str().unwrap();
+    assert!(verify(&s, &pid, issued).await);
+    let (_, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{O}/{pid}"),
+            Some(&key),
+            Some(json!({"isConfidential": false})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["secrets"], json!([]), "a public client keeps no secret");
+    assert!(!verify(&s, &pid, issued).await);
+}
+
+#[tokio::test]
+async fn permissions_and_organizations_are_enforced() {
+    let (s, key) = setup().await;
+    let (_, c) = json(
+        call(
+            &s,
+            Method::POST,
+            O,
+            Some(&key),
+            Some(json!({"name": "App", "redirectUris": ["https://a.example/cb"]})),
+        )
+        .await,
+    )
+    .await;
+    let one = format!("{O}/{}", c["id"].as_str().unwrap());
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    assert_eq!(
+        call(&s, Method::GET, O, Some(&viewer), None).await.status(),
+        200
+    );
+    assert_eq!(
+        call(&s, Method::GET, &one, Some(&viewer), None)
+            .await
+            .status(),
+        200
+    );
+    for (method, path, body, perm) in [
+        (
+            Method::POST,
+            O.to_owned(),
+            Some(json!({"name": "x", "redirectUris": []})),
+            "oauth-clients:create",
+        ),
+        (
+            Method::PATCH,
+            one.clone(),
+            Some(json!({"isActive": false})),
+            "oauth-clients:edit",
+        ),
+        (
+            Method::PUT,
+            one.clone(),
+            Some(json!({"name": "x", "redirectUris": ["https://a.example/cb"]})),
+            "oauth-clients:edit",
+        ),
+        (
+            Method::POST,
+            format!("{one}/secret"),
+            None,
+            "oauth-clients:edit",
+        ),
+        (Method::DELETE, one.clone(), None, "oauth-clients:delete"),
+    ] {
+        let (st, v) = json(call(&s, method.clone(), &path, Some(&viewer), body).await).await;
+        assert_eq!(st, 403, "{method} {path}");
+        assert_eq!(v["error_description"], format!("missing permission {perm}"));
+    }
+    s.org("globex").await;
+    let globex = s.org_key("globex", &["owner"], &[]).await;
+    let theirs = one.replace("acme-corp", "globex");
+    let (st, v) = json(call(&s, Method::GET, &theirs, Some(&globex), None).await).await;
+    assert_eq!(st, 404, "another organization's client: {v}");
+    assert_eq!(
+        call(&s, Method::DELETE, &theirs, Some(&globex), None)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        call(&s, Method::GET, &one, Some(&globex), None)
+            .await
+            .status(),
+        404
+    );
+}
