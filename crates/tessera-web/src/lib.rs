@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod paths;
 pub mod system;

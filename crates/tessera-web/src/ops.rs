@@ -14,6 +14,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::HEALTHZ, get(healthz))
         .route(paths::READYZ, get(readyz))
         .route(paths::METRICS, get(metrics))
+        .route(paths::OPENAPI, get(openapi))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -41,6 +42,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document(),
     )
         .into_response()
 }

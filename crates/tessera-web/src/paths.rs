@@ -3,6 +3,8 @@
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
+/// The admin API's OpenAPI document.
+pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// The admin API of an organization.
 pub const ADMIN_BASE: &str = "/orgs/{org}/api/v1/admin";

@@ -17,18 +17,47 @@ pub fn router() -> Router<AppState> {
     Router::new().route(paths::ORGANIZATIONS, get(list_orgs).post(create_org))
 }
 
-async fn list_orgs(State(state): State<AppState>, Caller(ctx): Caller) -> ApiResult<Response> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/system/organizations",
+    tag = "system",
+    operation_id = "listOrganizations",
+    responses(
+        (status = 200, description = "Every organization for a system administrator; otherwise the caller's own", body = Vec<crate::openapi::OrganizationSchema>),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn list_orgs(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
     Ok(axum::Json(state.services.list_orgs(&ctx).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateOrg {
+pub(crate) struct CreateOrg {
+    /// `[a-z0-9][a-z0-9-]{1,62}`, e.g. `acme-corp`.
     slug: String,
+    /// Display name (defaults to the slug).
     name: Option<String>,
 }
 
-async fn create_org(
+#[utoipa::path(
+    post,
+    path = "/api/v1/system/organizations",
+    tag = "system",
+    operation_id = "createOrganization",
+    request_body = CreateOrg,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::OrganizationSchema),
+        (status = 400, description = "Bad slug or name", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Not a system administrator", body = crate::openapi::ErrorSchema),
+        (status = 409, description = "The slug exists", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn create_org(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Json(body): Json<CreateOrg>,

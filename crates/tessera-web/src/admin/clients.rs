@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{Json, OptionalJson, Query};
 use crate::{paths, AppState};
+use utoipa::{IntoParams, ToSchema};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,17 +30,36 @@ pub fn router() -> Router<AppState> {
         .route(paths::OAUTH_CLIENT_SECRET, post(secret))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+pub(crate) struct ListParams {
+    /// Matches the client id or name, case-insensitively.
     q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u32>,
+    /// Clients to skip (default 0).
     offset: Option<u32>,
 }
 
 /// `GET …/oauth-clients?q=&limit=&offset=`: the page as a JSON array, the total in
 /// `X-Total-Count`.
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api/v1/admin/oauth-clients",
+    tag = "oauth-clients",
+    operation_id = "listOauthClients",
+    params(("org" = String, Path, description = "Organization slug"), ListParams),
+    responses(
+        (status = 200, description = "One page of clients, newest first", body = Vec<crate::openapi::ClientSchema>,
+            headers(("X-Total-Count" = i64, description = "How many clients match in all"))),
+        (status = 400, description = "Bad query parameter", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,
@@ -62,9 +82,9 @@ async fn list(
 }
 
 /// The settings of a create or replace request; absent optional fields take the defaults.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ClientBody {
+pub(crate) struct ClientBody {
     /// Only on create: the id to register instead of a generated UUID.
     client_id: Option<String>,
     /// Only on replace: the client's own id, accepted so that a GET body can be sent back.
@@ -85,12 +105,16 @@ struct ClientBody {
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
     // Read-only fields of the client object, ignored so that a GET body can be sent back.
+    #[schema(ignore)]
     #[serde(default, rename = "clientType")]
     _client_type: IgnoredAny,
+    #[schema(ignore)]
     #[serde(default, rename = "secrets")]
     _secrets: IgnoredAny,
+    #[schema(ignore)]
     #[serde(default, rename = "createdAt")]
     _created_at: IgnoredAny,
+    #[schema(ignore)]
     #[serde(default, rename = "updatedAt")]
     _updated_at: IgnoredAny,
 }
@@ -132,7 +156,23 @@ fn with_secret(status: StatusCode, r: ClientWithSecret) -> Response {
 }
 
 /// `POST …/oauth-clients`: 201 with the client and, for a confidential client, its secret.
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/api/v1/admin/oauth-clients",
+    tag = "oauth-clients",
+    operation_id = "createOauthClient",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = ClientBody,
+    responses(
+        (status = 201, description = "Created; a confidential client's secret is in `secret`, this once", body = crate::openapi::ClientWithSecretSchema),
+        (status = 400, description = "A rule was broken; `details` names each field", body = crate::openapi::ErrorSchema),
+        (status = 409, description = "The chosen client id exists", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn create(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,
@@ -152,7 +192,20 @@ async fn create(
     Ok(with_secret(StatusCode::CREATED, r))
 }
 
-async fn read(
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    tag = "oauth-clients",
+    operation_id = "getOauthClient",
+    params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "The client, never its secret", body = crate::openapi::ClientSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn read(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,
@@ -177,7 +230,22 @@ fn check_same_id(path_id: &str, body: &[(&str, &Option<String>)]) -> ApiResult<(
 }
 
 /// `PUT …/oauth-clients/{id}`: replace every editable setting.
-async fn replace(
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    tag = "oauth-clients",
+    operation_id = "replaceOauthClient",
+    params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
+    request_body = ClientBody,
+    responses(
+        (status = 200, description = "Replaced; `secret` is present only if the client just became confidential", body = crate::openapi::ClientWithSecretSchema),
+        (status = 400, description = "A rule was broken; `details` names each field", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn replace(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,
@@ -196,13 +264,15 @@ fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Only the fields given change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PatchBody {
+pub(crate) struct PatchBody {
     id: Option<String>,
     client_id: Option<String>,
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
     is_confidential: Option<bool>,
     redirect_uris: Option<Vec<String>>,
@@ -214,23 +284,44 @@ struct PatchBody {
     require_pkce: Option<bool>,
     require_consent: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     client_uri: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     logo_uri: Option<Option<String>>,
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
+    #[schema(ignore)]
     #[serde(default, rename = "clientType")]
     _client_type: IgnoredAny,
+    #[schema(ignore)]
     #[serde(default, rename = "secrets")]
     _secrets: IgnoredAny,
+    #[schema(ignore)]
     #[serde(default, rename = "createdAt")]
     _created_at: IgnoredAny,
+    #[schema(ignore)]
     #[serde(default, rename = "updatedAt")]
     _updated_at: IgnoredAny,
 }
 
 /// `PATCH …/oauth-clients/{id}`: change only the given fields, e.g. `{"isActive": false}`.
-async fn patch(
+#[utoipa::path(
+    patch,
+    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    tag = "oauth-clients",
+    operation_id = "updateOauthClient",
+    params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "Updated, e.g. enabled or disabled with `isActive`", body = crate::openapi::ClientWithSecretSchema),
+        (status = 400, description = "A rule was broken; `details` names each field", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn patch(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,
@@ -259,7 +350,20 @@ async fn patch(
 }
 
 /// `DELETE …/oauth-clients/{id}`: 204.
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    tag = "oauth-clients",
+    operation_id = "deleteOauthClient",
+    params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 204, description = "Deleted; its tokens stop working at once"),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn remove(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,
@@ -268,16 +372,34 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SecretBody {
+pub(crate) struct SecretBody {
+    /// Keep the previous secrets alive this many seconds (1 to 2592000); otherwise they die at once.
     previous_secret_valid_for: Option<i64>,
+    /// An operator-chosen secret (16 to 512 characters, stored with argon2id) instead of a generated one.
+    #[schema(value_type = Option<String>)]
     secret: Option<SecretString>,
 }
 
 /// `POST …/oauth-clients/{id}/secret`: a new generated secret (returned once), or the
 /// operator's own `secret`; `previousSecretValidFor` keeps the old ones alive that long.
-async fn secret(
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}/secret",
+    tag = "oauth-clients",
+    operation_id = "regenerateOauthClientSecret",
+    params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
+    request_body(content = Option<SecretBody>, description = "Optional; an empty body regenerates"),
+    responses(
+        (status = 200, description = "The client with its live secrets; a generated secret is in `secret`, this once", body = crate::openapi::ClientWithSecretSchema),
+        (status = 400, description = "Bad grace period or secret, or a public client", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn secret(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,

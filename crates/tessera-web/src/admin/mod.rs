@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::{Json, Query};
 use crate::{paths, AppState};
+use utoipa::{IntoParams, ToSchema};
 
 pub mod clients;
 
@@ -31,17 +32,37 @@ pub fn router() -> Router<AppState> {
         .route(paths::USERS, get(list_users).post(create_user))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct AuditParams {
+pub(crate) struct AuditParams {
+    /// Page size, 1 to 500 (default 50).
     limit: Option<u32>,
+    /// Only events older than this id.
     before: Option<i64>,
+    /// Only this action, e.g. `oauth_client.created`.
     action: Option<String>,
+    /// Only this actor name.
     actor: Option<String>,
 }
 
 /// `GET …/audit-log?limit=&before=`: newest first; the next page is `before=<last id>`.
-async fn audit_log(
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api/v1/admin/audit-log",
+    tag = "audit-log",
+    operation_id = "listAuditEvents",
+    params(("org" = String, Path, description = "Organization slug"), AuditParams),
+    responses(
+        (status = 200, description = "Events, newest first", body = Vec<crate::openapi::AuditEventSchema>,
+            headers(("X-Next-Before" = i64, description = "Pass as `before` for the next page; absent on the last page"))),
+        (status = 400, description = "Bad query parameter", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn audit_log(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,
@@ -72,7 +93,20 @@ async fn audit_log(
     Ok(res)
 }
 
-async fn list_api_keys(
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api/v1/admin/api-keys",
+    tag = "api-keys",
+    operation_id = "listApiKeys",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses(
+        (status = 200, description = "The organization's keys, never the keys themselves", body = Vec<crate::openapi::ApiKeySchema>),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn list_api_keys(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,
@@ -81,18 +115,35 @@ async fn list_api_keys(
     Ok(axum::Json(keys).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateApiKey {
+pub(crate) struct CreateApiKey {
     name: String,
+    /// Built-in (`owner`, `admin`, `viewer`) or custom roles.
     #[serde(default)]
     roles: Vec<String>,
+    /// Permissions granted directly, e.g. `audit-log:read` or `users:*`.
     #[serde(default)]
     permissions: Vec<String>,
 }
 
 /// `POST …/api-keys`: 201 with the key's metadata and, this once, the key itself.
-async fn create_api_key(
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/api/v1/admin/api-keys",
+    tag = "api-keys",
+    operation_id = "createApiKey",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = CreateApiKey,
+    responses(
+        (status = 201, description = "Created; the key is in `key`, this once", body = crate::openapi::ApiKeyWithKeySchema),
+        (status = 400, description = "Bad name, role or permission", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn create_api_key(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,
@@ -115,7 +166,21 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
-async fn revoke_api_key(
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/api/v1/admin/api-keys/{id}",
+    tag = "api-keys",
+    operation_id = "revokeApiKey",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked; it stops working at once"),
+        (status = 409, description = "Already revoked", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn revoke_api_key(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,
@@ -124,7 +189,20 @@ async fn revoke_api_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_users(
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api/v1/admin/users",
+    tag = "users",
+    operation_id = "listUsers",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses(
+        (status = 200, description = "The organization's members", body = Vec<crate::openapi::UserSchema>),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn list_users(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,
@@ -132,18 +210,36 @@ async fn list_users(
     Ok(axum::Json(state.services.list_users(&ctx, &org).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateUser {
+pub(crate) struct CreateUser {
     username: String,
     email: Option<String>,
     name: Option<String>,
+    /// At least 8 characters; stored with argon2id, never returned.
+    #[schema(value_type = Option<String>)]
     password: Option<SecretString>,
     #[serde(default)]
     roles: Vec<String>,
 }
 
-async fn create_user(
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/api/v1/admin/users",
+    tag = "users",
+    operation_id = "createUser",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::UserSchema),
+        (status = 400, description = "A bad field, named in `details`", body = crate::openapi::ErrorSchema),
+        (status = 409, description = "The username exists", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,

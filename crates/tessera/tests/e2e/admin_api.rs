@@ -27,6 +27,10 @@ async fn operations_endpoints_answer() {
     let text = res.text().await.unwrap();
     assert!(text.contains("tessera_http_requests_total"), "{text}");
     assert!(text.contains("status=\"2xx\""), "{text}");
+    let (st, doc) = json(call(&s, Method::GET, "/api/v1/openapi.json", None, None).await).await;
+    assert_eq!(st, 200);
+    assert_eq!(doc["info"]["title"], "Tessera admin API");
+    assert!(doc["paths"]["/orgs/{org}/api/v1/admin/oauth-clients"]["post"].is_object());
     s.stop().await;
 }
 
