@@ -45,13 +45,19 @@ struct Server {
     child: Child,
     base: String,
     early: Vec<String>,
+    rest: mpsc::Receiver<String>,
 }
 
 impl Server {
+    fn start(db: &FreshDb) -> Server {
+        Self::start_with(db, "warn")
+    }
+
     // The child is waited for in `stop` or in `Drop`.
     #[allow(clippy::zombie_processes)]
-    fn start(db: &FreshDb) -> Server {
+    fn start_with(db: &FreshDb, log: &str) -> Server {
         let mut child = tessera(db, &["serve", "--listen", "127.0.0.1:0"])
+            .env("TESSERA_LOG", log)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -73,7 +79,12 @@ impl Server {
                 .unwrap_or_else(|_| panic!("server did not start; stderr so far: {early:?}"));
             if let Some(rest) = line.strip_prefix("Tessera listening on ") {
                 let base = rest.split_whitespace().next().unwrap().to_owned();
-                return Server { child, base, early };
+                return Server {
+                    child,
+                    base,
+                    early,
+                    rest: rx,
+                };
             }
             early.push(line);
         }
@@ -83,6 +94,13 @@ impl Server {
         self.early
             .iter()
             .find_map(|l| l.trim().strip_prefix("password: ").map(str::to_owned))
+    }
+
+    /// Everything the server wrote to stderr: before it was ready, and since.
+    fn log(&self) -> String {
+        let mut all = self.early.clone();
+        all.extend(self.rest.try_iter());
+        all.join("\n")
     }
 
     /// SIGTERM, then wait for a clean exit.
@@ -552,4 +570,76 @@ async fn configuration_layers_file_env_and_flags() {
         !line.contains(":1 ") && !line.contains(":2 "),
         "flag beats env and file: {line}"
     );
+}
+
+/// With debug logging on, no API key, client secret or password reaches the server's log.
+#[tokio::test]
+async fn secrets_never_reach_the_server_log() {
+    let db = fresh_db().await;
+    let server = Server::start_with(&db, "debug");
+    let password = server.password().unwrap();
+    assert!(run(&db, &["org", "create", "acme-corp"]).status.success());
+    let key = stdout(&run(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "ci",
+            "--role",
+            "admin",
+        ],
+    ))
+    .trim()
+    .to_owned();
+    let http = reqwest::Client::new();
+    let c: serde_json::Value = http
+        .post(format!("{}/orgs/acme-corp/api/v1/admin/oauth-clients", server.base))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"name": "Backend", "redirectUris": [], "grantTypes": ["client_credentials"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = c["secret"].as_str().unwrap().to_owned();
+    let id = c["id"].as_str().unwrap();
+    let r: serde_json::Value = http
+        .post(format!(
+            "{}/orgs/acme-corp/api/v1/admin/oauth-clients/{id}/secret",
+            server.base
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = r["secret"].as_str().unwrap().to_owned();
+    let res = http
+        .post(format!("{}/orgs/acme-corp/api/v1/admin/users", server.base))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"username": "eve", "password": "a-very-secret-passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = server.log();
+    assert!(log.contains("http.request"), "debug logging was on: {log}");
+    for secret in [
+        &key[8..],
+        &first[8..],
+        &second[8..],
+        "a-very-secret-passphrase",
+    ] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    // The bootstrap password is printed once, before the server is ready, and never again.
+    assert_eq!(log.matches(&password).count(), 1);
+    server.stop();
 }
