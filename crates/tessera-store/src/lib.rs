@@ -130,6 +130,23 @@ pub struct ClientQuery {
     pub offset: u32,
 }
 
+/// A signing key as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// The `kid`.
+    pub id: String,
+    pub org_id: OrgId,
+    /// `ES256`, `RS256` or `EdDSA`.
+    pub alg: String,
+    /// Sealed by the vault.
+    pub private_key: String,
+    /// The public JWK, as JSON text.
+    pub public_jwk: String,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+    pub publish_until: Option<Timestamp>,
+}
+
 /// A database: hands out transactions.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -223,6 +240,36 @@ pub trait Tx: Send {
         secret_id: &str,
         at: Timestamp,
     ) -> Result<()>;
+
+    // Signing keys.
+    async fn insert_signing_key(&mut self, key: &SigningKeyRecord) -> Result<()>;
+    /// The organization's keys that are active or still published at `now`, oldest first.
+    async fn published_signing_keys(
+        &mut self,
+        org: OrgId,
+        now: Timestamp,
+    ) -> Result<Vec<SigningKeyRecord>>;
+    /// Retires every active key of `alg`, publishing it until `publish_until`.
+    async fn retire_signing_keys(
+        &mut self,
+        org: OrgId,
+        alg: &str,
+        at: Timestamp,
+        publish_until: Timestamp,
+    ) -> Result<u64>;
+
+    // Revoked access tokens.
+    /// Records a revocation; true when it is new.
+    async fn revoke_token(
+        &mut self,
+        org: OrgId,
+        jti: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<bool>;
+    async fn is_token_revoked(&mut self, org: OrgId, jti: &str) -> Result<bool>;
+    /// Forgets revocations of tokens that have expired anyway.
+    async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64>;
 
     // Audit log.
     async fn insert_audit(&mut self, event: &NewAuditEvent) -> Result<i64>;

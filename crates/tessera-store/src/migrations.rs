@@ -17,6 +17,11 @@ pub(crate) const SQLITE: Embedded = &[
         "oauth clients",
         include_str!("../migrations/sqlite/0002_oauth_clients.sql"),
     ),
+    (
+        3,
+        "tokens",
+        include_str!("../migrations/sqlite/0003_tokens.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -29,6 +34,11 @@ pub(crate) const POSTGRES: Embedded = &[
         2,
         "oauth clients",
         include_str!("../migrations/postgres/0002_oauth_clients.sql"),
+    ),
+    (
+        3,
+        "tokens",
+        include_str!("../migrations/postgres/0003_tokens.sql"),
     ),
 ];
 

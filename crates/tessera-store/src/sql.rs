@@ -283,6 +283,20 @@ macro_rules! impl_tx {
             }};
         }
 
+        fn signing_key_row(r: &$row) -> Result<$crate::SigningKeyRecord> {
+            let t = "signing_keys";
+            Ok($crate::SigningKeyRecord {
+                id: r.try_get("id")?,
+                org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                alg: r.try_get("alg")?,
+                private_key: r.try_get("private_key")?,
+                public_jwk: r.try_get("public_jwk")?,
+                created_at: from_millis(r.try_get("created_at")?),
+                retired_at: r.try_get::<Option<i64>, _>("retired_at")?.map(from_millis),
+                publish_until: r.try_get::<Option<i64>, _>("publish_until")?.map(from_millis),
+            })
+        }
+
         fn org_param(org: Option<OrgId>) -> Option<String> {
             org.map(|o| o.0.to_string())
         }
@@ -720,6 +734,100 @@ macro_rules! impl_tx {
                     .execute(&mut *self.tx)
                     .await?;
                 Ok(())
+            }
+
+            async fn insert_signing_key(&mut self, k: &$crate::SigningKeyRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO signing_keys (id, org_id, alg, private_key, public_jwk, created_at, \
+                     retired_at, publish_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&k.id)
+                .bind(k.org_id.0.to_string())
+                .bind(&k.alg)
+                .bind(&k.private_key)
+                .bind(&k.public_jwk)
+                .bind(to_millis(k.created_at))
+                .bind(k.retired_at.map(to_millis))
+                .bind(k.publish_until.map(to_millis))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn published_signing_keys(
+                &mut self,
+                org: OrgId,
+                now: Timestamp,
+            ) -> Result<Vec<$crate::SigningKeyRecord>> {
+                sqlx::query(
+                    "SELECT id, org_id, alg, private_key, public_jwk, created_at, retired_at, \
+                     publish_until FROM signing_keys WHERE org_id = $1 \
+                     AND (retired_at IS NULL OR publish_until > $2) ORDER BY created_at, id",
+                )
+                .bind(org.0.to_string())
+                .bind(to_millis(now))
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(signing_key_row)
+                .collect()
+            }
+
+            async fn retire_signing_keys(
+                &mut self,
+                org: OrgId,
+                alg: &str,
+                at: Timestamp,
+                publish_until: Timestamp,
+            ) -> Result<u64> {
+                Ok(sqlx::query(
+                    "UPDATE signing_keys SET retired_at = $3, publish_until = $4 \
+                     WHERE org_id = $1 AND alg = $2 AND retired_at IS NULL",
+                )
+                .bind(org.0.to_string())
+                .bind(alg)
+                .bind(to_millis(at))
+                .bind(to_millis(publish_until))
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected())
+            }
+
+            async fn revoke_token(
+                &mut self,
+                org: OrgId,
+                jti: &str,
+                expires_at: Timestamp,
+                at: Timestamp,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO revoked_tokens (org_id, jti, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, jti) DO NOTHING",
+                )
+                .bind(org.0.to_string())
+                .bind(jti)
+                .bind(to_millis(expires_at))
+                .bind(to_millis(at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn is_token_revoked(&mut self, org: OrgId, jti: &str) -> Result<bool> {
+                Ok(sqlx::query("SELECT 1 AS one FROM revoked_tokens WHERE org_id = $1 AND jti = $2")
+                    .bind(org.0.to_string())
+                    .bind(jti)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .is_some())
+            }
+
+            async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64> {
+                Ok(sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected())
             }
 
             async fn insert_audit(&mut self, e: &NewAuditEvent) -> Result<i64> {
