@@ -10,12 +10,13 @@
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
-use tessera_crypto::{generate_secret, secret_hint, StoredHash};
+use tessera_crypto::{generate_secret, secret_hint};
 use tessera_domain::client::{ClientId, ClientInput, ClientSettings, OAuthClient, SecretInfo};
 use tessera_domain::{AuditAction, FieldError, OrgId, Permission, Timestamp};
 use tessera_store::{ClientQuery, ClientSecretRecord, StoreError, Tx};
 use uuid::Uuid;
 
+use crate::cache::CHANGE_CLIENT;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
 /// The prefix of generated client secrets.
@@ -160,9 +161,12 @@ impl Services {
             snapshot(&client.without_secrets()),
         )
         .await?;
-        tx.record_change(Some(org.id), "oauth_client", client.id.as_str(), now)
+        tx.record_change(Some(org.id), CHANGE_CLIENT, client.id.as_str(), now)
             .await?;
         tx.commit().await?;
+        self.caches
+            .clients
+            .invalidate(&(org.id, client.id.to_string()));
         tracing::info!(org = %org.slug, client_id = %client.id, "client created");
         Ok(ClientWithSecret { client, secret })
     }
@@ -307,9 +311,10 @@ impl Services {
             )
             .await?;
         }
-        tx.record_change(Some(org.id), "oauth_client", id, now)
+        tx.record_change(Some(org.id), CHANGE_CLIENT, id, now)
             .await?;
         tx.commit().await?;
+        self.caches.clients.invalidate(&(org.id, id.to_owned()));
         Ok(ClientWithSecret {
             client: self.live_secrets_only(after),
             secret,
@@ -339,9 +344,10 @@ impl Services {
             None,
         )
         .await?;
-        tx.record_change(Some(org.id), "oauth_client", id, self.now())
+        tx.record_change(Some(org.id), CHANGE_CLIENT, id, self.now())
             .await?;
         tx.commit().await?;
+        self.caches.clients.invalidate(&(org.id, id.to_owned()));
         Ok(())
     }
 
@@ -452,7 +458,7 @@ impl Services {
             })),
         )
         .await?;
-        tx.record_change(Some(org.id), "oauth_client", id, now)
+        tx.record_change(Some(org.id), CHANGE_CLIENT, id, now)
             .await?;
         client.secrets = tx
             .client_secrets(org.id, &client_id)
@@ -461,58 +467,14 @@ impl Services {
             .map(|s| s.info)
             .collect();
         tx.commit().await?;
+        self.caches.clients.invalidate(&(org.id, id.to_owned()));
         Ok(ClientWithSecret {
             client: self.live_secrets_only(client),
             secret,
         })
     }
 
-    /// Checks a presented client secret against the client's live secrets. Generated secrets
-    /// cost one HMAC; only a chosen secret pays for argon2id. `lastUsedAt` is written later,
-    /// at most once a minute per secret, off the request path.
-    pub async fn verify_client_secret(
-        self: &Arc<Self>,
-        org: OrgId,
-        client_id: &ClientId,
-        presented: &str,
-    ) -> CoreResult<bool> {
-        let secrets = {
-            let mut tx = self.store.read().await?;
-            tx.client_secrets(org, client_id).await?
-        };
-        let now = self.now();
-        let generated = presented.starts_with(CLIENT_SECRET_PREFIX);
-        for s in secrets {
-            if s.info.expires_at.is_some_and(|e| e <= now) {
-                continue;
-            }
-            let stored = StoredHash::parse(&s.secret_hash)
-                .map_err(|e| CoreError::Internal(e.to_string()))?;
-            let ok = match &stored {
-                StoredHash::HmacSha256(_) => stored
-                    .verify(presented, &self.client_hash, &self.passwords)
-                    .map_err(|e| CoreError::Internal(e.to_string()))?,
-                // A generated secret is never checked against argon2: it cannot match, and
-                // the hot path must not pay for a slow hash.
-                StoredHash::Argon2(phc) if !generated => {
-                    let hasher = self.passwords.clone();
-                    let (p, phc) = (presented.to_owned(), phc.clone());
-                    tokio::task::spawn_blocking(move || hasher.verify(&p, &phc))
-                        .await
-                        .map_err(|e| CoreError::Internal(e.to_string()))?
-                        .map_err(|e| CoreError::Internal(e.to_string()))?
-                }
-                StoredHash::Argon2(_) => false,
-            };
-            if ok {
-                self.note_secret_use(org, s.info.id, now);
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    fn note_secret_use(self: &Arc<Self>, org: OrgId, secret_id: String, now: Timestamp) {
+    pub(crate) fn note_secret_use(self: &Arc<Self>, org: OrgId, secret_id: String, now: Timestamp) {
         {
             let Ok(mut seen) = self.secret_used_written.lock() else {
                 return;

@@ -9,15 +9,18 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bootstrap;
+pub mod cache;
 pub mod clients;
 pub mod error;
+pub mod keys;
 pub mod orgs;
+pub mod tokens;
 pub mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tessera_crypto::{Argon2Params, HashKey, MasterKey, PasswordHasher, SecretRng};
+use tessera_crypto::{Argon2Params, HashKey, MasterKey, PasswordHasher, SecretRng, Vault};
 use tessera_domain::{
     ApiKeyId, AuditAction, Clock, NewAuditEvent, OrgId, Organization, Permission, Principal,
     Timestamp,
@@ -56,6 +59,8 @@ impl Context {
 /// Settings of the service layer.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
+    /// The externally visible base URL; every issuer is `{public_url}/orgs/{slug}`.
+    pub public_url: String,
     pub argon2: Argon2Params,
     /// Minimum time between two writes of an API key's `lastUsedAt`.
     pub last_used_interval: time::Duration,
@@ -64,6 +69,7 @@ pub struct CoreConfig {
 impl Default for CoreConfig {
     fn default() -> Self {
         Self {
+            public_url: "http://127.0.0.1:8700".into(),
             argon2: Argon2Params::default(),
             last_used_interval: time::Duration::minutes(1),
         }
@@ -81,6 +87,9 @@ pub struct Services {
     /// kind of secret can never be replayed as the other.
     pub(crate) client_hash: HashKey,
     pub(crate) passwords: PasswordHasher,
+    /// Seals private keys and other secrets at rest.
+    pub(crate) vault: Vault,
+    pub(crate) caches: cache::Caches,
     pub(crate) config: CoreConfig,
     /// When each API key's last use was last written, to write it at most once per interval.
     pub(crate) last_used_written: Mutex<HashMap<ApiKeyId, Timestamp>>,
@@ -95,18 +104,21 @@ impl Services {
         rng: Arc<dyn SecretRng>,
         master: &MasterKey,
         config: CoreConfig,
-    ) -> Self {
-        Self {
+    ) -> CoreResult<Self> {
+        let vault = Vault::new(master, &[]).map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok(Self {
             store,
             clock,
             rng,
             key_hash: HashKey::new(&master.derive("api-key-hash")),
             client_hash: HashKey::new(&master.derive("client-secret-hash")),
             passwords: PasswordHasher::new(config.argon2),
+            vault,
+            caches: cache::Caches::new(),
             config,
             last_used_written: Mutex::new(HashMap::new()),
             secret_used_written: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -68,13 +68,12 @@ impl SigningKey {
     pub fn generate(alg: Alg, kid: String) -> Result<(Self, Vec<u8>), CryptoError> {
         let rng = SystemRandom::new();
         let pkcs8 = match alg {
-            Alg::ES256 => EcdsaKeyPair::generate_pkcs8(
-                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                &rng,
-            )
-            .map_err(|_| CryptoError::Key)?
-            .as_ref()
-            .to_vec(),
+            Alg::ES256 => {
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(|_| CryptoError::Key)?
+                    .as_ref()
+                    .to_vec()
+            }
             Alg::RS256 => RsaKeyPair::generate(KeySize::Rsa2048)
                 .and_then(|k| k.as_der())
                 .map_err(|_| CryptoError::Key)?
@@ -161,7 +160,9 @@ impl SigningKey {
                     "e": b64(pk.exponent().big_endian_without_leading_zero()),
                 })
             }
-            Inner::Ed(k) => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(k.public_key().as_ref())}),
+            Inner::Ed(k) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(k.public_key().as_ref())})
+            }
         };
         jwk["kid"] = json!(self.kid);
         jwk["alg"] = json!(self.alg.as_str());
@@ -237,7 +238,9 @@ pub fn verify(token: &str, key: &VerifyingKey) -> Result<Verified, CryptoError> 
     {
         return Err(CryptoError::BadToken);
     }
-    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| CryptoError::BadToken)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| CryptoError::BadToken)?;
     let signed = &token[..h.len() + 1 + p.len()];
     if !key.verify(signed.as_bytes(), &sig) {
         return Err(CryptoError::BadToken);
@@ -272,7 +275,10 @@ mod tests {
             let mut parts: Vec<&str> = t.split('.').collect();
             let other = URL_SAFE_NO_PAD.encode(json!({"sub": "y", "n": 1}).to_string());
             parts[1] = &other;
-            assert!(verify(&parts.join("."), &key.verifying_key()).is_err(), "{alg:?}");
+            assert!(
+                verify(&parts.join("."), &key.verifying_key()).is_err(),
+                "{alg:?}"
+            );
         }
     }
 
@@ -283,7 +289,10 @@ mod tests {
         let t = a.sign_jwt("at+jwt", &json!({})).unwrap();
         assert!(verify(&t, &b.verifying_key()).is_err());
         let (r, _) = SigningKey::generate(Alg::EdDSA, "a".into()).unwrap();
-        assert!(verify(&t, &r.verifying_key()).is_err(), "alg must match the key");
+        assert!(
+            verify(&t, &r.verifying_key()).is_err(),
+            "alg must match the key"
+        );
         assert!(verify("a.b", &a.verifying_key()).is_err());
         assert!(verify("not a token", &a.verifying_key()).is_err());
     }

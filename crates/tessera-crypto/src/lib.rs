@@ -19,9 +19,9 @@ pub mod random;
 pub mod vault;
 
 pub use hash::{HashKey, StoredHash};
+pub use jws::{Alg, SigningKey, VerifyingKey};
 pub use master::{MasterKey, MasterKeyError};
 pub use password::{Argon2Params, PasswordHasher};
-pub use jws::{Alg, SigningKey, VerifyingKey};
 pub use random::{generate_secret, secret_hint, SecretRng, SeededRng, SystemRng};
 pub use vault::{RowId, Vault};
 

@@ -56,7 +56,10 @@ impl std::fmt::Debug for Vault {
 fn ring_key(master: &MasterKey) -> Result<RingKey, CryptoError> {
     let bytes = master.derive("vault-aes-256-gcm");
     let fingerprint = master.derive("vault-key-id");
-    let id: String = fingerprint[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let id: String = fingerprint[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let unbound = UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| CryptoError::Vault)?;
     Ok(RingKey {
         id,
@@ -178,10 +181,19 @@ mod tests {
         let old = MasterKey::from_bytes([1; 32]);
         let new = MasterKey::from_bytes([2; 32]);
         let rng = SystemRng::new();
-        let sealed = Vault::new(&old, &[]).unwrap().seal(row("k"), b"x", &rng).unwrap();
+        let sealed = Vault::new(&old, &[])
+            .unwrap()
+            .seal(row("k"), b"x", &rng)
+            .unwrap();
         let ring = Vault::new(&new, &[&old]).unwrap();
         assert_eq!(ring.open(row("k"), &sealed).unwrap(), b"x");
-        assert!(Vault::new(&new, &[]).unwrap().open(row("k"), &sealed).is_err());
-        assert_ne!(ring.current_key_id(), Vault::new(&old, &[]).unwrap().current_key_id());
+        assert!(Vault::new(&new, &[])
+            .unwrap()
+            .open(row("k"), &sealed)
+            .is_err());
+        assert_ne!(
+            ring.current_key_id(),
+            Vault::new(&old, &[]).unwrap().current_key_id()
+        );
     }
 }

@@ -51,6 +51,8 @@ actions! {
     OauthClientDeleted = "oauth_client.deleted",
     OauthClientSecretRegenerated = "oauth_client.secret_regenerated",
     OauthClientSecretSet = "oauth_client.secret_set",
+    SigningKeysRotated = "signing_keys.rotated",
+    TokenRevoked = "token.revoked",
 }
 
 impl Serialize for AuditAction {

@@ -9,6 +9,8 @@ use crate::permission::{Permission, PermissionSet};
 pub enum PrincipalKind {
     ApiKey(crate::api_key::ApiKeyId),
     User(crate::user::UserId),
+    /// An OAuth client calling a protocol endpoint, by client id.
+    OAuthClient(String),
     /// The `tessera` command line, run by whoever can read the data dir.
     Cli,
     /// Tessera itself (bootstrap, background jobs).
@@ -40,6 +42,17 @@ impl Principal {
         }
     }
 
+    /// An OAuth client of `org`, which holds no admin permission.
+    pub fn oauth_client(org: OrgId, client_id: &str) -> Self {
+        Self {
+            kind: PrincipalKind::OAuthClient(client_id.to_owned()),
+            name: client_id.to_owned(),
+            org_id: Some(org),
+            is_system_admin: false,
+            permissions: PermissionSet::EMPTY,
+        }
+    }
+
     pub fn system() -> Self {
         Self {
             kind: PrincipalKind::System,
@@ -64,6 +77,7 @@ impl Principal {
         let (kind, id) = match &self.kind {
             PrincipalKind::ApiKey(id) => ("api_key", Some(id.to_string())),
             PrincipalKind::User(id) => ("user", Some(id.to_string())),
+            PrincipalKind::OAuthClient(id) => ("oauth_client", Some(id.clone())),
             PrincipalKind::Cli => ("cli", None),
             PrincipalKind::System => ("system", None),
         };

@@ -113,22 +113,27 @@ impl TestServer {
             .expect("connect");
         store.migrate().await.expect("migrate");
         let master = MasterKey::from_bytes([7; 32]);
-        let services = Arc::new(Services::new(
-            Arc::clone(&store),
-            Arc::new(SystemClock),
-            Arc::new(SystemRng::new()),
-            &master,
-            CoreConfig {
-                argon2: Argon2Params::testing(),
-                ..CoreConfig::default()
-            },
-        ));
-        services.bootstrap().await.expect("bootstrap");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
+        let services = Arc::new(
+            Services::new(
+                Arc::clone(&store),
+                Arc::new(SystemClock),
+                Arc::new(SystemRng::new()),
+                &master,
+                CoreConfig {
+                    public_url: base.clone(),
+                    argon2: Argon2Params::testing(),
+                    ..CoreConfig::default()
+                },
+            )
+            .expect("services"),
+        );
+        services.bootstrap().await.expect("bootstrap");
+        services.spawn_change_poller(std::time::Duration::from_millis(100));
         let state = tessera_web::AppState::new(
             Arc::clone(&services),
             tessera_web::WebConfig {

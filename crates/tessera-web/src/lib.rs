@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod json;
 pub mod metrics;
+pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod paths;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
     let admin = admin::router();
     Router::new()
         .merge(ops::router())
+        .merge(oauth::router())
         .nest(paths::ADMIN_BASE, admin.clone())
         .nest(paths::ADMIN_ALIAS_BASE, admin)
         .nest(paths::SYSTEM_BASE, system::router())

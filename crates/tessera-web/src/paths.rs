@@ -24,3 +24,14 @@ pub const OAUTH_CLIENT_SECRET: &str = "/oauth-clients/{client_id}/secret";
 
 // Relative to the system base.
 pub const ORGANIZATIONS: &str = "/organizations";
+
+// Protocol endpoints (full paths).
+pub const OIDC_DISCOVERY: &str = "/orgs/{org}/.well-known/openid-configuration";
+/// RFC 8414 §3: the well-known segment goes before the issuer's path.
+pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server/orgs/{org}";
+/// The same document under the organization's own path.
+pub const AS_METADATA_WELL_KNOWN_FIRST: &str = "/orgs/{org}/.well-known/oauth-authorization-server";
+pub const JWKS: &str = "/orgs/{org}/api/v1/oauth/jwks";
+pub const TOKEN: &str = "/orgs/{org}/api/v1/oauth/token";
+pub const INTROSPECT: &str = "/orgs/{org}/api/v1/oauth/introspect";
+pub const REVOKE: &str = "/orgs/{org}/api/v1/oauth/revoke";

@@ -51,10 +51,11 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
         Arc::new(SystemRng::new()),
         &master,
         CoreConfig {
+            public_url: config.public_url.clone(),
             argon2: config.argon2,
             ..CoreConfig::default()
         },
-    ));
+    )?);
     if let Some(b) = services.bootstrap().await? {
         use std::io::Write;
         let mut err = std::io::stderr().lock();
@@ -82,6 +83,9 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
             body_limit: config.body_limit,
         },
     );
+    // Caches of this process follow changes made by other processes within a second.
+    app.services
+        .spawn_change_poller(std::time::Duration::from_millis(250));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -75,6 +75,19 @@ pub enum Command {
     /// OAuth clients (applications registered with an organization).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make new signing keys (ES256, RS256, EdDSA) active for an organization; the old ones
+    /// stay published in the JWKS until their tokens expire. Prints the new key ids as JSON.
+    Rotate {
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -349,6 +362,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 v["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());
             }
             print_json(&v)
+        }
+        Command::Keys(KeysCommand::Rotate { org }) => {
+            let kids = s.rotate_keys(&ctx, &org).await?;
+            print_json(&serde_json::json!({ "kids": kids }))
         }
         Command::Client(ClientCommand::List { org, q }) => {
             let mut all = vec![];

@@ -1,0 +1,130 @@
+//! Caches of the token path — organizations by slug, clients with their secret hashes, signing
+//! keys, and revocations — and the change feed that keeps them true across processes.
+//!
+//! The service layer drops an entry right after the transaction that changed it commits, so
+//! this process never serves a stale client or key. Other processes (more nodes, the CLI) write
+//! a row to the `changes` table in the same transaction; every process polls that table a few
+//! times a second ([`Services::spawn_change_poller`]) and drops what changed, so a change made
+//! anywhere takes effect everywhere within a second. A short TTL on every entry is the last
+//! line of defence.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+use tessera_domain::client::OAuthClient;
+use tessera_domain::{OrgId, Organization};
+use tessera_store::{Change, ClientSecretRecord};
+
+use crate::keys::OrgKeys;
+use crate::Services;
+
+/// A client and what authenticating it needs.
+#[derive(Debug)]
+pub struct CachedClient {
+    pub client: OAuthClient,
+    pub secrets: Vec<ClientSecretRecord>,
+}
+
+/// Change kinds written to the feed.
+pub(crate) const CHANGE_CLIENT: &str = "oauth_client";
+pub(crate) const CHANGE_KEYS: &str = "signing_keys";
+pub(crate) const CHANGE_REVOKED: &str = "revoked_token";
+
+pub(crate) struct Caches {
+    pub orgs: Cache<String, Organization>,
+    /// `None` remembers that a client does not exist.
+    pub clients: Cache<(OrgId, String), Option<Arc<CachedClient>>>,
+    pub keys: Cache<OrgId, Arc<OrgKeys>>,
+    pub revoked: Cache<(OrgId, String), bool>,
+}
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Caches")
+    }
+}
+
+impl Caches {
+    pub fn new() -> Self {
+        // The TTL only backs up the change feed; entries are dropped on change.
+        let ttl = Duration::from_secs(60);
+        Self {
+            orgs: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+            clients: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(ttl)
+                .build(),
+            keys: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+            revoked: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    pub fn apply(&self, c: &Change) {
+        let Some(org) = c.org_id else { return };
+        match c.kind.as_str() {
+            CHANGE_CLIENT => self.clients.invalidate(&(org, c.key.clone())),
+            CHANGE_KEYS => self.keys.invalidate(&org),
+            CHANGE_REVOKED => self.revoked.invalidate(&(org, c.key.clone())),
+            _ => {}
+        }
+    }
+}
+
+impl Services {
+    /// Polls the change feed every `every` and drops what changed elsewhere. Runs until the
+    /// process ends.
+    pub fn spawn_change_poller(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut last = loop {
+                match async { this.store.read().await?.last_change_seq().await }.await {
+                    Ok(seq) => break seq,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change feed unavailable; retrying");
+                        tokio::time::sleep(every).await;
+                    }
+                }
+            };
+            let mut ticks: u64 = 0;
+            loop {
+                tokio::time::sleep(every).await;
+                ticks += 1;
+                let batch =
+                    async { this.store.read().await?.changes_since(last, 1000).await }.await;
+                match batch {
+                    Ok(changes) => {
+                        for c in &changes {
+                            this.caches.apply(c);
+                            last = last.max(c.seq);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not read the change feed"),
+                }
+                // About every ten minutes: forget old changes and expired revocations.
+                if ticks.is_multiple_of(2400) {
+                    let now = this.now();
+                    let r = async {
+                        let mut tx = this.store.begin().await?;
+                        tx.prune_changes(now - time::Duration::hours(1)).await?;
+                        tx.prune_revoked_tokens(now).await?;
+                        tx.commit().await
+                    }
+                    .await;
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "could not prune the change feed");
+                    }
+                }
+            }
+        })
+    }
+}

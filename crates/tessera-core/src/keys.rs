@@ -1,0 +1,177 @@
+//! Signing keys per organization: one active key per algorithm (ES256 for access tokens,
+//! RS256 always present for id_tokens, EdDSA available), private parts sealed by the vault,
+//! a `kid` per key. Rotation retires the active keys and makes new ones; a retired key stays
+//! in the JWKS until every token it could have signed has expired.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tessera_crypto::jws::{Alg, SigningKey, VerifyingKey};
+use tessera_crypto::RowId;
+use tessera_domain::client::ACCESS_TOKEN_LIFETIME;
+use tessera_domain::{AuditAction, OrgId, Organization, Permission};
+use tessera_store::{SigningKeyRecord, Tx};
+use uuid::Uuid;
+
+use crate::cache::CHANGE_KEYS;
+use crate::{snapshot, Context, CoreError, CoreResult, Services};
+
+/// The keys of one organization, ready to sign and verify.
+#[derive(Debug)]
+pub struct OrgKeys {
+    /// The newest active key of each algorithm.
+    pub active: HashMap<Alg, Arc<SigningKey>>,
+    /// Every published key, by kid.
+    pub verifying: HashMap<String, VerifyingKey>,
+    /// The JWKS document (RFC 7517 §5).
+    pub jwks: serde_json::Value,
+}
+
+/// How long a retired key stays published: the longest token lifetime, plus clock skew.
+fn publish_window() -> time::Duration {
+    time::Duration::seconds(*ACCESS_TOKEN_LIFETIME.end() + 300)
+}
+
+fn key_row<'a>(org: &'a str, kid: &'a str) -> RowId<'a> {
+    RowId {
+        org,
+        table: "signing_keys",
+        row: kid,
+        column: "private_key",
+    }
+}
+
+impl Services {
+    /// The organization's keys, from the cache or the database; missing active keys are made.
+    pub(crate) async fn org_keys(&self, org: OrgId) -> CoreResult<Arc<OrgKeys>> {
+        if let Some(k) = self.caches.keys.get(&org) {
+            return Ok(k);
+        }
+        let mut records = {
+            let mut tx = self.store.read().await?;
+            tx.published_signing_keys(org, self.now()).await?
+        };
+        let missing: Vec<Alg> = Alg::ALL
+            .into_iter()
+            .filter(|a| {
+                !records
+                    .iter()
+                    .any(|r| r.alg == a.as_str() && r.retired_at.is_none())
+            })
+            .collect();
+        if !missing.is_empty() {
+            let mut tx = self.store.begin().await?;
+            // Another process may have made them meanwhile.
+            let now_published = tx.published_signing_keys(org, self.now()).await?;
+            for alg in missing {
+                if !now_published
+                    .iter()
+                    .any(|r| r.alg == alg.as_str() && r.retired_at.is_none())
+                {
+                    self.insert_new_key(tx.as_mut(), org, alg).await?;
+                }
+            }
+            records = tx.published_signing_keys(org, self.now()).await?;
+            tx.commit().await?;
+        }
+        let keys = Arc::new(self.load_keys(org, &records)?);
+        self.caches.keys.insert(org, Arc::clone(&keys));
+        Ok(keys)
+    }
+
+    fn load_keys(&self, org: OrgId, records: &[SigningKeyRecord]) -> CoreResult<OrgKeys> {
+        let org_s = org.to_string();
+        let mut active: HashMap<Alg, Arc<SigningKey>> = HashMap::new();
+        let mut verifying = HashMap::new();
+        let mut jwks = vec![];
+        // Oldest first, so the newest active key of an algorithm wins.
+        for r in records {
+            let Some(alg) = Alg::parse(&r.alg) else {
+                continue;
+            };
+            let pkcs8 = self
+                .vault
+                .open(key_row(&org_s, &r.id), &r.private_key)
+                .map_err(|e| CoreError::Internal(format!("signing key {}: {e}", r.id)))?;
+            let key = SigningKey::from_pkcs8(alg, r.id.clone(), &pkcs8)
+                .map_err(|e| CoreError::Internal(format!("signing key {}: {e}", r.id)))?;
+            verifying.insert(r.id.clone(), key.verifying_key());
+            jwks.push(key.public_jwk());
+            if r.retired_at.is_none() {
+                active.insert(alg, Arc::new(key));
+            }
+        }
+        Ok(OrgKeys {
+            active,
+            verifying,
+            jwks: serde_json::json!({ "keys": jwks }),
+        })
+    }
+
+    async fn insert_new_key(&self, tx: &mut dyn Tx, org: OrgId, alg: Alg) -> CoreResult<String> {
+        let kid = Uuid::new_v4().simple().to_string();
+        let k = kid.clone();
+        // RSA key generation takes a while: not on the async executor.
+        let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg, k))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let sealed = self
+            .vault
+            .seal(key_row(&org.to_string(), &kid), &pkcs8, self.rng.as_ref())
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let now = self.now();
+        tx.insert_signing_key(&SigningKeyRecord {
+            id: kid.clone(),
+            org_id: org,
+            alg: alg.as_str().into(),
+            private_key: sealed,
+            public_jwk: key.public_jwk().to_string(),
+            created_at: now,
+            retired_at: None,
+            publish_until: None,
+        })
+        .await?;
+        tx.record_change(Some(org), CHANGE_KEYS, &org.to_string(), now)
+            .await?;
+        Ok(kid)
+    }
+
+    /// The public keys of an organization (JWKS).
+    pub async fn jwks(&self, org: &Organization) -> CoreResult<serde_json::Value> {
+        Ok(self.org_keys(org.id).await?.jwks.clone())
+    }
+
+    /// Makes new active keys for every algorithm; the old ones stay published until their
+    /// tokens have expired. Every process signs with the new keys within a second.
+    pub async fn rotate_keys(&self, ctx: &Context, org: &str) -> CoreResult<Vec<String>> {
+        let mut tx = self.store.begin().await?;
+        let org = self.org_for(tx.as_mut(), ctx, org, None).await?;
+        if !ctx.principal.is_system_admin
+            && !ctx.principal.has(org.id, Permission::OauthClientsEdit)
+        {
+            return Err(CoreError::Forbidden(Permission::OauthClientsEdit));
+        }
+        let now = self.now();
+        let mut kids = vec![];
+        for alg in Alg::ALL {
+            tx.retire_signing_keys(org.id, alg.as_str(), now, now + publish_window())
+                .await?;
+            kids.push(self.insert_new_key(tx.as_mut(), org.id, alg).await?);
+        }
+        self.audit(
+            tx.as_mut(),
+            ctx,
+            Some(org.id),
+            AuditAction::SigningKeysRotated,
+            "signing_keys",
+            Some(org.slug.to_string()),
+            None,
+            snapshot(&serde_json::json!({ "kids": kids })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.caches.keys.invalidate(&org.id);
+        Ok(kids)
+    }
+}

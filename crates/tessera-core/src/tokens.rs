@@ -1,0 +1,552 @@
+//! The token endpoint's machine half: client authentication (RFC 6749 §2.3), the
+//! `client_credentials` grant (§4.4), JWT access tokens (RFC 9068), introspection (RFC 7662)
+//! and revocation (RFC 7009).
+//!
+//! The hot path touches no database in the steady state: the organization, the client with its
+//! secret hashes, the signing key and revocations come from caches that the change feed keeps
+//! true. A generated secret costs one HMAC, a token one ES256 signature. Nothing is written per
+//! token; `lastUsedAt` of a secret is written at most once a minute, after the response.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde_json::{json, Value};
+use tessera_crypto::jws::{self, Alg};
+use tessera_crypto::random::random_bytes;
+use tessera_crypto::StoredHash;
+use tessera_domain::client::{ClientId, GrantType};
+use tessera_domain::clock::to_millis;
+use tessera_domain::{AuditAction, OrgId, OrgSlug, Organization, Principal};
+
+use crate::cache::{CachedClient, CHANGE_REVOKED};
+use crate::clients::CLIENT_SECRET_PREFIX;
+use crate::{Context, CoreError, CoreResult, Services};
+
+/// RFC 6749 §5.2 errors (and RFC 7009 / 7662 uses of them).
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 401; `basic` says whether the client tried HTTP Basic (then `WWW-Authenticate: Basic`).
+    #[error("{message}")]
+    InvalidClient { message: String, basic: bool },
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    ServerError(String),
+}
+
+impl OAuthError {
+    /// The RFC's `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::NotFound(_) => "not_found",
+            Self::ServerError(_) => "server_error",
+        }
+    }
+}
+
+impl From<CoreError> for OAuthError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::NotFound { .. } => Self::NotFound(e.to_string()),
+            other => {
+                tracing::error!(error = %other, "token endpoint failure");
+                Self::ServerError("internal error".into())
+            }
+        }
+    }
+}
+
+impl From<tessera_store::StoreError> for OAuthError {
+    fn from(e: tessera_store::StoreError) -> Self {
+        CoreError::from(e).into()
+    }
+}
+
+pub type OAuthResult<T> = Result<T, OAuthError>;
+
+/// How the client presented itself (RFC 6749 §2.3).
+#[derive(Debug, Clone)]
+pub enum ClientAuth {
+    /// `Authorization: Basic` with the form-urlencoded id and secret (§2.3.1).
+    Basic { client_id: String, secret: String },
+    /// `client_id` and `client_secret` in the body.
+    Post { client_id: String, secret: String },
+    /// A public client: `client_id` only.
+    None { client_id: String },
+}
+
+impl ClientAuth {
+    fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id } => client_id,
+        }
+    }
+
+    fn is_basic(&self) -> bool {
+        matches!(self, Self::Basic { .. })
+    }
+}
+
+/// Decodes an HTTP Basic credential: base64 of `id:secret`, each form-urlencoded first
+/// (RFC 6749 §2.3.1), so `:` and non-ASCII survive in ids and secrets.
+pub fn parse_basic(header_value: &str) -> OAuthResult<(String, String)> {
+    let bad = |m: &str| OAuthError::InvalidClient {
+        message: format!("malformed Basic credentials: {m}"),
+        basic: true,
+    };
+    let (scheme, b64) = header_value
+        .split_once(' ')
+        .ok_or_else(|| bad("no scheme"))?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad("expected the Basic scheme"));
+    }
+    let raw = STANDARD.decode(b64.trim()).map_err(|_| bad("not base64"))?;
+    let raw = String::from_utf8(raw).map_err(|_| bad("not UTF-8"))?;
+    let (id, secret) = raw.split_once(':').ok_or_else(|| bad("no ':'"))?;
+    let decode = |s: &str| -> OAuthResult<String> {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(|| bad("bad encoding"))
+    };
+    Ok((decode(id)?, decode(secret)?))
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, serde::Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+fn invalid_client(auth: &ClientAuth, m: &str) -> OAuthError {
+    OAuthError::InvalidClient {
+        message: m.into(),
+        basic: auth.is_basic(),
+    }
+}
+
+impl Services {
+    /// The issuer of an organization: `{public_url}/orgs/{slug}`.
+    pub fn issuer(&self, slug: &OrgSlug) -> String {
+        format!("{}/orgs/{}", self.config.public_url, slug)
+    }
+
+    /// An organization by slug for the protocol endpoints (no caller to check; cached).
+    pub async fn protocol_org(&self, slug: &str) -> OAuthResult<Organization> {
+        if let Some(o) = self.caches.orgs.get(slug) {
+            return Ok(o);
+        }
+        let nf = || OAuthError::NotFound(format!("organization '{slug}' not found"));
+        let parsed = OrgSlug::parse(slug).map_err(|_| nf())?;
+        let org = {
+            let mut tx = self.store.read().await?;
+            tx.find_org_by_slug(&parsed).await?
+        }
+        .ok_or_else(nf)?;
+        self.caches.orgs.insert(slug.to_owned(), org.clone());
+        Ok(org)
+    }
+
+    /// The client with its secrets, cached; `None` when it does not exist.
+    pub(crate) async fn cached_client(
+        &self,
+        org: OrgId,
+        client_id: &str,
+    ) -> OAuthResult<Option<Arc<CachedClient>>> {
+        let key = (org, client_id.to_owned());
+        if let Some(c) = self.caches.clients.get(&key) {
+            return Ok(c);
+        }
+        let Ok(id) = ClientId::parse(client_id) else {
+            return Ok(None);
+        };
+        let loaded = {
+            let mut tx = self.store.read().await?;
+            match tx.find_client(org, &id).await? {
+                Some(client) => {
+                    let secrets = tx.client_secrets(org, &id).await?;
+                    Some(Arc::new(CachedClient { client, secrets }))
+                }
+                None => None,
+            }
+        };
+        self.caches.clients.insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Authenticates the client of a token, introspection or revocation request.
+    pub async fn authenticate_client(
+        self: &Arc<Self>,
+        org: &Organization,
+        auth: &ClientAuth,
+    ) -> OAuthResult<Arc<CachedClient>> {
+        let client = self
+            .cached_client(org.id, auth.client_id())
+            .await?
+            .ok_or_else(|| invalid_client(auth, "unknown client"))?;
+        match auth {
+            ClientAuth::None { .. } => {
+                if client.client.settings.is_confidential {
+                    return Err(invalid_client(auth, "client authentication required"));
+                }
+            }
+            ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. } => {
+                if !client.client.settings.is_confidential {
+                    return Err(invalid_client(
+                        auth,
+                        "a public client has no secret; send client_id only",
+                    ));
+                }
+                if !self.check_secret(org.id, &client, secret).await? {
+                    return Err(invalid_client(auth, "invalid client credentials"));
+                }
+            }
+        }
+        Ok(client)
+    }
+
+    /// Checks a presented secret against the client's live secrets (as the token endpoint
+    /// does); false for an unknown client.
+    pub async fn verify_client_secret(
+        self: &Arc<Self>,
+        org: OrgId,
+        client_id: &ClientId,
+        presented: &str,
+    ) -> CoreResult<bool> {
+        let client = self
+            .cached_client(org, client_id.as_str())
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        match client {
+            Some(c) => self
+                .check_secret(org, &c, presented)
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string())),
+            None => Ok(false),
+        }
+    }
+
+    async fn check_secret(
+        self: &Arc<Self>,
+        org: OrgId,
+        client: &CachedClient,
+        presented: &str,
+    ) -> OAuthResult<bool> {
+        let now = self.now();
+        let generated = presented.starts_with(CLIENT_SECRET_PREFIX);
+        for s in &client.secrets {
+            if s.info.expires_at.is_some_and(|e| e <= now) {
+                continue;
+            }
+            let Ok(stored) = StoredHash::parse(&s.secret_hash) else {
+                continue;
+            };
+            let ok = match &stored {
+                StoredHash::HmacSha256(_) => stored
+                    .verify(presented, &self.client_hash, &self.passwords)
+                    .unwrap_or(false),
+                // Only a chosen secret pays for argon2id, and off the executor.
+                StoredHash::Argon2(phc) if !generated => {
+                    let hasher = self.passwords.clone();
+                    let (p, phc) = (presented.to_owned(), phc.clone());
+                    tokio::task::spawn_blocking(move || hasher.verify(&p, &phc).unwrap_or(false))
+                        .await
+                        .unwrap_or(false)
+                }
+                StoredHash::Argon2(_) => false,
+            };
+            if ok {
+                self.note_secret_use(org, s.info.id.clone(), now);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// `grant_type=client_credentials` (RFC 6749 §4.4).
+    pub async fn client_credentials(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        scope: Option<&str>,
+        resource: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
+        let org = self.protocol_org(org_slug).await?;
+        let cached = self.authenticate_client(&org, auth).await?;
+        let c = &cached.client;
+        if !c.settings.is_active {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client is disabled".into(),
+            ));
+        }
+        if !c.settings.is_confidential {
+            return Err(OAuthError::UnauthorizedClient(
+                "public clients cannot use client_credentials".into(),
+            ));
+        }
+        if !c
+            .settings
+            .grant_types
+            .contains(&GrantType::ClientCredentials)
+        {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client may not use the client_credentials grant".into(),
+            ));
+        }
+        // RFC 6749 §3.3: requested ⊆ allowed; absent means everything the client may have.
+        let allowed: Vec<&str> = c
+            .settings
+            .allowed_scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let granted: Vec<&str> = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            None => allowed.clone(),
+            Some(requested) => {
+                let mut out: Vec<&str> = vec![];
+                for s in requested.split(' ').filter(|s| !s.is_empty()) {
+                    if !allowed.contains(&s) {
+                        return Err(OAuthError::InvalidScope(format!(
+                            "scope '{s}' is not allowed for this client"
+                        )));
+                    }
+                    if !out.contains(&s) {
+                        out.push(s);
+                    }
+                }
+                out
+            }
+        };
+        let issuer = self.issuer(&org.slug);
+        let audience = match resource {
+            // RFC 8707: a resource indicator is an absolute URI without a fragment.
+            Some(r) => {
+                let ok = url::Url::parse(r).is_ok() && !r.contains('#');
+                if !ok {
+                    return Err(OAuthError::InvalidRequest(
+                        "resource must be an absolute URI without a fragment".into(),
+                    ));
+                }
+                r.to_owned()
+            }
+            None => issuer.clone(),
+        };
+        let lifetime = c.settings.access_token_lifetime;
+        let scope_str = granted.join(" ");
+        let token = self
+            .sign_access_token(
+                &org,
+                &issuer,
+                c.id.as_str(),
+                c.id.as_str(),
+                &audience,
+                &scope_str,
+                lifetime,
+            )
+            .await?;
+        Ok(TokenResponse {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            scope: (!scope_str.is_empty()).then_some(scope_str),
+        })
+    }
+
+    /// An RFC 9068 access token, signed with the organization's active ES256 key.
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_access_token(
+        &self,
+        org: &Organization,
+        issuer: &str,
+        subject: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &str,
+        lifetime: i64,
+    ) -> OAuthResult<String> {
+        let keys = self.org_keys(org.id).await?;
+        let key = keys
+            .active
+            .get(&Alg::ES256)
+            .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?;
+        let jti_bytes: [u8; 16] =
+            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        let now = to_millis(self.now()) / 1000;
+        let mut claims = json!({
+            "iss": issuer,
+            "sub": subject,
+            "aud": audience,
+            "client_id": client_id,
+            "jti": URL_SAFE_NO_PAD.encode(jti_bytes),
+            "iat": now,
+            "exp": now + lifetime,
+        });
+        if !scope.is_empty() {
+            claims["scope"] = json!(scope);
+        }
+        key.sign_jwt("at+jwt", &claims)
+            .map_err(|e| OAuthError::ServerError(e.to_string()))
+    }
+
+    /// The claims of an access token if it is active in this organization right now: its
+    /// signature verifies with one of the organization's keys, it is unexpired, it was issued
+    /// here, its client still exists, and it was not revoked.
+    async fn active_claims(&self, org: &Organization, token: &str) -> OAuthResult<Option<Value>> {
+        let Some(kid) = jws::peek_kid(token) else {
+            return Ok(None);
+        };
+        let keys = self.org_keys(org.id).await?;
+        // A token signed by another organization's key finds no key here.
+        let Some(vk) = keys.verifying.get(&kid) else {
+            return Ok(None);
+        };
+        let Ok(v) = jws::verify(token, vk) else {
+            return Ok(None);
+        };
+        if v.header["typ"] != "at+jwt" {
+            return Ok(None);
+        }
+        let claims = v.claims;
+        let now = to_millis(self.now()) / 1000;
+        let exp = claims["exp"].as_i64().unwrap_or(0);
+        if exp <= now || claims["iss"].as_str() != Some(&self.issuer(&org.slug)) {
+            return Ok(None);
+        }
+        let Some(client_id) = claims["client_id"].as_str() else {
+            return Ok(None);
+        };
+        // A deleted client's tokens stop working at once.
+        if self.cached_client(org.id, client_id).await?.is_none() {
+            return Ok(None);
+        }
+        let Some(jti) = claims["jti"].as_str() else {
+            return Ok(None);
+        };
+        if self.is_revoked(org.id, jti).await? {
+            return Ok(None);
+        }
+        Ok(Some(claims))
+    }
+
+    async fn is_revoked(&self, org: OrgId, jti: &str) -> OAuthResult<bool> {
+        let key = (org, jti.to_owned());
+        if let Some(r) = self.caches.revoked.get(&key) {
+            return Ok(r);
+        }
+        let r = {
+            let mut tx = self.store.read().await?;
+            tx.is_token_revoked(org, jti).await?
+        };
+        self.caches.revoked.insert(key, r);
+        Ok(r)
+    }
+
+    /// RFC 7662 introspection. The caller must be a confidential client of the organization.
+    /// Anything not active is `{"active": false}` and nothing else.
+    pub async fn introspect(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        token: &str,
+    ) -> OAuthResult<Value> {
+        let org = self.protocol_org(org_slug).await?;
+        let caller = self.authenticate_client(&org, auth).await?;
+        if !caller.client.settings.is_confidential {
+            return Err(invalid_client(
+                auth,
+                "introspection needs a confidential client",
+            ));
+        }
+        let Some(c) = self.active_claims(&org, token).await? else {
+            return Ok(json!({"active": false}));
+        };
+        let mut out = json!({
+            "active": true,
+            "token_type": "Bearer",
+            "client_id": c["client_id"],
+            "sub": c["sub"],
+            "aud": c["aud"],
+            "iss": c["iss"],
+            "exp": c["exp"],
+            "iat": c["iat"],
+            "jti": c["jti"],
+        });
+        if let Some(s) = c.get("scope") {
+            out["scope"] = s.clone();
+        }
+        Ok(out)
+    }
+
+    /// RFC 7009 revocation. Revoking an unknown, expired or already revoked token succeeds
+    /// (§2.2); a token issued to another client is refused.
+    pub async fn revoke(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        token: &str,
+        ip: Option<String>,
+        request_id: Option<String>,
+    ) -> OAuthResult<()> {
+        let org = self.protocol_org(org_slug).await?;
+        let caller = self.authenticate_client(&org, auth).await?;
+        let Some(c) = self.active_claims(&org, token).await? else {
+            return Ok(());
+        };
+        if c["client_id"].as_str() != Some(caller.client.id.as_str()) {
+            return Err(OAuthError::UnauthorizedClient(
+                "the token was not issued to this client".into(),
+            ));
+        }
+        let jti = c["jti"].as_str().unwrap_or_default().to_owned();
+        let exp = tessera_domain::clock::from_millis(c["exp"].as_i64().unwrap_or(0) * 1000);
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if tx.revoke_token(org.id, &jti, exp, now).await? {
+            tx.record_change(Some(org.id), CHANGE_REVOKED, &jti, now)
+                .await?;
+            let actor = Context {
+                principal: Principal::oauth_client(org.id, caller.client.id.as_str()),
+                ip,
+                request_id,
+            };
+            self.audit(
+                tx.as_mut(),
+                &actor,
+                Some(org.id),
+                AuditAction::TokenRevoked,
+                "access_token",
+                Some(jti.clone()),
+                None,
+                None,
+            )
+            .await
+            .map_err(OAuthError::from)?;
+        }
+        tx.commit().await?;
+        self.caches.revoked.insert((org.id, jti), true);
+        Ok(())
+    }
+}
