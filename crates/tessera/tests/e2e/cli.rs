@@ -643,3 +643,67 @@ async fn secrets_never_reach_the_server_log() {
     assert_eq!(log.matches(&password).count(), 1);
     server.stop();
 }
+
+/// Keys rotated by another process (the CLI) are used by a running server within a second.
+#[tokio::test]
+async fn changes_made_by_another_process_take_effect_within_a_second() {
+    let db = fresh_db().await;
+    let server = Server::start(&db);
+    assert!(run(&db, &["org", "create", "acme-corp"]).status.success());
+    let o = run(
+        &db,
+        &[
+            "client",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "Backend",
+            "--client-id",
+            "backend",
+            "--grant-type",
+            "client_credentials",
+        ],
+    );
+    let secret = serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let token = || async {
+        let v: serde_json::Value = http
+            .post(format!("{}/orgs/acme-corp/api/v1/oauth/token", server.base))
+            .basic_auth("backend", Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    };
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    let first = token().await;
+    let o = run(&db, &["keys", "rotate", "--org", "acme-corp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kids: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let t0 = Instant::now();
+    loop {
+        let t = token().await;
+        if kid(&t) != kid(&first) {
+            assert!(kids["kids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k.as_str() == Some(&kid(&t))));
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "the server still signs with the old key"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    server.stop();
+}

@@ -8,3 +8,4 @@ mod cli;
 mod clients;
 mod conformance;
 mod support;
+mod tokens;
