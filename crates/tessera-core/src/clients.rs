@@ -361,6 +361,12 @@ impl Services {
         change: SecretChange,
     ) -> CoreResult<ClientWithSecret> {
         let client_id = parse_client_id(id)?;
+        // Permission first: who may not edit learns nothing about the rules.
+        {
+            let mut tx = self.store.read().await?;
+            self.org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsEdit))
+                .await?;
+        }
         let mut c = tessera_domain::error::Collector::new();
         if let Some(g) = change.previous_secret_valid_for {
             if !(1..=MAX_SECRET_GRACE_SECONDS).contains(&g) {
