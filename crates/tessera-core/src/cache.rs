@@ -99,8 +99,17 @@ impl Services {
             loop {
                 tokio::time::sleep(every).await;
                 ticks += 1;
-                let batch =
-                    async { this.store.read().await?.changes_since(last, 1000).await }.await;
+                // Look back a few seconds as well: on PostgreSQL a change can commit after one
+                // with a later number. Dropping an entry twice is harmless.
+                let since = this.now() - time::Duration::seconds(5);
+                let batch = async {
+                    this.store
+                        .read()
+                        .await?
+                        .recent_changes(last, since, 1000)
+                        .await
+                }
+                .await;
                 match batch {
                     Ok(changes) => {
                         for c in &changes {

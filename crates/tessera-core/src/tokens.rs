@@ -480,6 +480,11 @@ impl Services {
                 "introspection needs a confidential client",
             ));
         }
+        if !caller.client.settings.is_active {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client is disabled".into(),
+            ));
+        }
         let Some(c) = self.active_claims(&org, token).await? else {
             return Ok(json!({"active": false}));
         };

@@ -626,6 +626,18 @@ async fn change_feed(store: &dyn Store) {
     );
     assert_eq!(tx.last_change_seq().await.unwrap(), seen[1].seq);
     assert_eq!(tx.changes_since(start, 1).await.unwrap().len(), 1);
+    let last = seen[1].seq;
+    let recent = tx.recent_changes(last, t(40_000), 10).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+        ["k2"],
+        "look-back by time"
+    );
+    assert!(tx
+        .recent_changes(last, t(60_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(tx.prune_changes(t(2_000)).await.unwrap() >= 1);
     let rest = tx.changes_since(start, 10).await.unwrap();
     assert_eq!(rest.len(), 1);

@@ -286,6 +286,15 @@ pub trait Tx: Send {
         at: Timestamp,
     ) -> Result<()>;
     async fn changes_since(&mut self, seq: i64, limit: u32) -> Result<Vec<Change>>;
+    /// Changes after `seq`, and every change recorded since `since` whatever its number:
+    /// on PostgreSQL a transaction can commit after one that took a later sequence number, so
+    /// readers look back a few seconds rather than trust the sequence alone.
+    async fn recent_changes(
+        &mut self,
+        seq: i64,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Change>>;
     async fn last_change_seq(&mut self) -> Result<i64>;
     async fn prune_changes(&mut self, older_than: Timestamp) -> Result<u64>;
 }

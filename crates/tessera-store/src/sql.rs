@@ -911,10 +911,21 @@ macro_rules! impl_tx {
             }
 
             async fn changes_since(&mut self, seq: i64, limit: u32) -> Result<Vec<Change>> {
+                self.recent_changes(seq, from_millis(i64::MAX), limit).await
+            }
+
+            async fn recent_changes(
+                &mut self,
+                seq: i64,
+                since: Timestamp,
+                limit: u32,
+            ) -> Result<Vec<Change>> {
                 sqlx::query(
-                    "SELECT seq, org_id, kind, key FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    "SELECT seq, org_id, kind, key FROM changes WHERE seq > $1 OR created_at >= $2 \
+                     ORDER BY seq LIMIT $3",
                 )
                 .bind(seq)
+                .bind(to_millis(since))
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.tx)
                 .await?

@@ -479,7 +479,10 @@ async fn introspection_is_authoritative() {
     .await;
     assert_eq!(res.status(), 401);
 
-    // A disabled client's tokens stay active until they expire.
+    // A disabled client's tokens stay active until they expire; a disabled client cannot
+    // introspect.
+    let (rs_id, rs_secret) = client(&st.s, &st.admin, json!({"name": "Resource server", "redirectUris": [], "grantTypes": ["client_credentials"]})).await;
+    let rs_secret = rs_secret.unwrap();
     call(
         &st.s,
         Method::PATCH,
@@ -488,7 +491,30 @@ async fn introspection_is_authoritative() {
         Some(json!({"isActive": false})),
     )
     .await;
-    assert_eq!(introspect(&st, INTROSPECT, &tok).await["active"], true);
+    let res = form(
+        &st.s,
+        INTROSPECT,
+        Some((&rs_id, &rs_secret)),
+        &[("token", &tok)],
+    )
+    .await;
+    assert_eq!(json(res).await.1["active"], true);
+    let res = form(
+        &st.s,
+        INTROSPECT,
+        Some((&st.id, &st.secret)),
+        &[("token", &tok)],
+    )
+    .await;
+    assert_eq!(json(res).await.1["error"], "unauthorized_client");
+    call(
+        &st.s,
+        Method::PATCH,
+        &format!("{ADMIN}/{}", st.id),
+        Some(&st.admin),
+        Some(json!({"isActive": true})),
+    )
+    .await;
 
     // A token of another organization is inactive here, even with the same client id.
     st.s.org("globex").await;
