@@ -14,6 +14,7 @@ pub mod clients;
 pub mod error;
 pub mod keys;
 pub mod orgs;
+pub mod roles;
 pub mod tokens;
 pub mod users;
 

@@ -138,6 +138,16 @@ pub struct UserSchema {
     pub updated_at: String,
 }
 
+/// A role: built in, or defined by the organization.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Role)]
+pub struct RoleSchema {
+    pub name: String,
+    pub permissions: Vec<String>,
+    pub built_in: bool,
+}
+
 #[derive(Serialize, ToSchema)]
 #[schema(as = Actor)]
 pub struct ActorSchema {
@@ -218,13 +228,15 @@ impl Modify for BearerAuth {
         crate::admin::revoke_api_key,
         crate::admin::list_users,
         crate::admin::create_user,
+        crate::admin::list_roles,
+        crate::admin::create_role,
         crate::system::list_orgs,
         crate::system::create_org,
     ),
     components(schemas(
         ErrorSchema, FieldErrorSchema, ClientSchema, ClientWithSecretSchema, SecretSchema,
         ClientType, ApiKeySchema, ApiKeyWithKeySchema, UserSchema, AuditEventSchema,
-        ActorSchema, OrganizationSchema,
+        ActorSchema, OrganizationSchema, RoleSchema,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = [])),

@@ -78,6 +78,29 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Roles: the built-in owner, admin and viewer, and custom ones.
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Define a custom role; prints it as JSON.
+    Create {
+        #[arg(long)]
+        org: String,
+        /// 1 to 63 of a-z 0-9 - _ . (not owner, admin or viewer).
+        #[arg(long)]
+        name: String,
+        /// Permission the role grants (e.g. oauth-clients:read, users:*); repeatable.
+        #[arg(long = "permission", value_name = "PERM", required = true)]
+        permissions: Vec<String>,
+    },
+    /// List the built-in and custom roles as JSON.
+    List {
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -363,6 +386,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             print_json(&v)
         }
+        Command::Role(RoleCommand::Create {
+            org,
+            name,
+            permissions,
+        }) => print_json(&s.create_role(&ctx, &org, &name, &permissions).await?),
+        Command::Role(RoleCommand::List { org }) => print_json(&s.list_roles(&ctx, &org).await?),
         Command::Keys(KeysCommand::Rotate { org }) => {
             let kids = s.rotate_keys(&ctx, &org).await?;
             print_json(&serde_json::json!({ "kids": kids }))

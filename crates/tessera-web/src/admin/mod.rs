@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::API_KEYS, get(list_api_keys).post(create_api_key))
         .route(paths::API_KEY, delete(revoke_api_key))
         .route(paths::USERS, get(list_users).post(create_user))
+        .route(paths::ROLES, get(list_roles).post(create_role))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -260,4 +261,63 @@ pub(crate) async fn create_user(
         )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user)).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api/v1/admin/roles",
+    tag = "users",
+    operation_id = "listRoles",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses(
+        (status = 200, description = "Built-in roles, then the organization's custom roles", body = Vec<crate::openapi::RoleSchema>),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn list_roles(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    Ok(axum::Json(state.services.list_roles(&ctx, &org).await?).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateRole {
+    /// 1 to 63 of `a-z 0-9 - _ .`; not a built-in role's name.
+    name: String,
+    /// Permissions, e.g. `oauth-clients:read` or `users:*`.
+    permissions: Vec<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/api/v1/admin/roles",
+    tag = "users",
+    operation_id = "createRole",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = CreateRole,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::RoleSchema),
+        (status = 400, description = "A bad field, named in `details`", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema),
+        (status = 409, description = "The role exists", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn create_role(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Caller(ctx): Caller,
+    Json(body): Json<CreateRole>,
+) -> ApiResult<Response> {
+    let role = state
+        .services
+        .create_role(&ctx, &org, &body.name, &body.permissions)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(role)).into_response())
 }

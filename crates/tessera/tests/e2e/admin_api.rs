@@ -806,3 +806,149 @@ async fn organizations_are_managed_by_system_administrators_only() {
         "an organization's key sees only its organization"
     );
 }
+
+#[tokio::test]
+async fn custom_roles_grant_their_permissions() {
+    let s = server_with_acme().await;
+    let owner = s.org_key("acme-corp", &["owner"], &[]).await;
+    let path = format!("{ACME}/roles");
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&owner),
+            Some(
+                json!({"name": "auditor", "permissions": ["audit-log:read", "oauth-clients:read"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        v,
+        json!({"name": "auditor", "permissions": ["oauth-clients:read", "audit-log:read"], "builtIn": false})
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&owner),
+            Some(json!({"name": "auditor", "permissions": ["audit-log:read"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, v["error"].as_str()), (409, Some("conflict")));
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&owner),
+            Some(json!({"name": "admin", "permissions": ["audit-log:read"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, v["details"][0]["field"].as_str()), (400, Some("name")));
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&owner),
+            Some(json!({"name": "x", "permissions": ["audit-log:read", "nope"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, v["details"][0]["field"].as_str()),
+        (400, Some("permissions[1]"))
+    );
+    let (_, roles) = json(call(&s, Method::GET, &path, Some(&owner), None).await).await;
+    let names: Vec<&str> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["owner", "admin", "viewer", "auditor"]);
+
+    // A key with the custom role can do exactly what the role says.
+    let auditor = s.org_key("acme-corp", &["auditor"], &[]).await;
+    assert_eq!(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log"),
+            Some(&auditor),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/oauth-clients"),
+            Some(&auditor),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/users"),
+            Some(&auditor),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, v["error_description"].as_str()),
+        (403, Some("missing permission users:read"))
+    );
+
+    // Nobody defines a role with more than they hold.
+    let editor = s
+        .org_key("acme-corp", &[], &["users:edit", "users:read"])
+        .await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            &path,
+            Some(&editor),
+            Some(json!({"name": "boss", "permissions": ["api-keys:create"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, v["error_description"].as_str()),
+        (403, Some("missing permission api-keys:create"))
+    );
+    let (_, log) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{ACME}/audit-log?action=role.created"),
+            Some(&owner),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(log.as_array().unwrap().len(), 1);
+}

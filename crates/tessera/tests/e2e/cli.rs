@@ -401,6 +401,54 @@ async fn bad_input_fails_with_one_clear_line() {
         ),
         "unknown permission 'everything'",
     );
+    // Custom roles, then keys that hold them.
+    let o = run(
+        &db,
+        &[
+            "role",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "ops",
+            "--permission",
+            "audit-log:read",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "ops",
+            "--role",
+            "ops"
+        ]
+    )
+    .status
+    .success());
+    assert_fails_with(
+        &run(
+            &db,
+            &[
+                "role",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
+                "viewer",
+                "--permission",
+                "audit-log:read",
+            ],
+        ),
+        "'viewer' is a built-in role",
+    );
+    let roles = stdout(&run(&db, &["role", "list", "--org", "acme-corp"]));
+    assert!(roles.contains("\"ops\""), "{roles}");
     // A system key prints just the key.
     let o = run(&db, &["api-key", "create", "--system", "--name", "root"]);
     assert!(o.status.success(), "{}", stderr(&o));
