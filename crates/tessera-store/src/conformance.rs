@@ -84,6 +84,118 @@ pub async fn run_all(store: &dyn Store) {
     transactions(store).await;
     oauth_clients(store).await;
     signing_keys_and_revocations(store).await;
+    interactive_flows(store).await;
+}
+
+async fn interactive_flows(store: &dyn Store) {
+    use crate::{AuthCode, LoginSession, PendingRequest};
+    let a = org("conf-flows-a");
+    let b = org("conf-flows-b");
+    let u = user(a.id, "flow-user");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.insert_org(&b).await.unwrap();
+    tx.insert_user(&u, None).await.unwrap();
+    let session = LoginSession {
+        id_hash: "sess-hash".into(),
+        org_id: a.id,
+        user_id: u.id,
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(90_000),
+        ended_at: None,
+    };
+    tx.insert_session(&session).await.unwrap();
+    let pending = PendingRequest {
+        id: "req-1".into(),
+        org_id: a.id,
+        params: "{\"client_id\":\"x\"}".into(),
+        csrf: "csrf-1".into(),
+        created_at: t(1_000),
+        expires_at: t(2_000),
+    };
+    tx.insert_pending(&pending).await.unwrap();
+    let code = AuthCode {
+        code_hash: "code-hash".into(),
+        org_id: a.id,
+        client_id: "web".into(),
+        user_id: u.id,
+        redirect_uri: "https://a.example/cb".into(),
+        scope: "openid profile".into(),
+        nonce: Some("n-1".into()),
+        code_challenge: Some("challenge".into()),
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(61_000),
+        redeemed_at: None,
+        access_jti: None,
+        access_expires: None,
+    };
+    tx.insert_code(&code).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.find_session(a.id, "sess-hash").await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(tx.find_session(b.id, "sess-hash").await.unwrap(), None);
+    assert!(tx.end_session(a.id, "sess-hash", t(5_000)).await.unwrap());
+    assert!(!tx.end_session(a.id, "sess-hash", t(6_000)).await.unwrap());
+    assert_eq!(
+        tx.find_session(a.id, "sess-hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at,
+        Some(t(5_000))
+    );
+
+    assert_eq!(tx.find_pending(a.id, "req-1").await.unwrap(), Some(pending));
+    assert_eq!(tx.find_pending(b.id, "req-1").await.unwrap(), None);
+    assert!(tx.delete_pending(a.id, "req-1").await.unwrap());
+    assert_eq!(tx.find_pending(a.id, "req-1").await.unwrap(), None);
+
+    assert_eq!(
+        tx.find_code(a.id, "code-hash").await.unwrap(),
+        Some(code.clone())
+    );
+    assert_eq!(tx.find_code(b.id, "code-hash").await.unwrap(), None);
+    assert!(!tx.redeem_code(b.id, "code-hash", t(2_000)).await.unwrap());
+    assert!(
+        tx.redeem_code(a.id, "code-hash", t(2_000)).await.unwrap(),
+        "first redemption wins"
+    );
+    assert!(
+        !tx.redeem_code(a.id, "code-hash", t(3_000)).await.unwrap(),
+        "only once"
+    );
+    tx.set_code_token(a.id, "code-hash", "jti-9", t(9_000))
+        .await
+        .unwrap();
+    let redeemed = tx.find_code(a.id, "code-hash").await.unwrap().unwrap();
+    assert_eq!(redeemed.redeemed_at, Some(t(2_000)));
+    assert_eq!(redeemed.access_jti.as_deref(), Some("jti-9"));
+
+    assert_eq!(tx.find_consent(a.id, u.id, "web").await.unwrap(), None);
+    tx.upsert_consent(a.id, u.id, "web", &["openid".into()], t(1_000))
+        .await
+        .unwrap();
+    tx.upsert_consent(
+        a.id,
+        u.id,
+        "web",
+        &["openid".into(), "email".into()],
+        t(2_000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        tx.find_consent(a.id, u.id, "web").await.unwrap(),
+        Some(vec!["openid".to_owned(), "email".to_owned()])
+    );
+    assert_eq!(tx.find_consent(b.id, u.id, "web").await.unwrap(), None);
+    tx.commit().await.unwrap();
 }
 
 async fn signing_keys_and_revocations(store: &dyn Store) {

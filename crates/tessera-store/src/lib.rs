@@ -147,6 +147,50 @@ pub struct SigningKeyRecord {
     pub publish_until: Option<Timestamp>,
 }
 
+/// A login session (the cookie's hash is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSession {
+    pub id_hash: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// An authorization request waiting for login or consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRequest {
+    pub id: String,
+    pub org_id: OrgId,
+    /// The validated request, as JSON.
+    pub params: String,
+    pub csrf: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// An authorization code (the code's hash is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub org_id: OrgId,
+    pub client_id: String,
+    pub user_id: UserId,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub redeemed_at: Option<Timestamp>,
+    /// The access token issued for it, to revoke on a second redemption.
+    pub access_jti: Option<String>,
+    pub access_expires: Option<Timestamp>,
+}
+
 /// A database: hands out transactions.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -270,6 +314,39 @@ pub trait Tx: Send {
     async fn is_token_revoked(&mut self, org: OrgId, jti: &str) -> Result<bool>;
     /// Forgets revocations of tokens that have expired anyway.
     async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64>;
+
+    // Interactive flows.
+    async fn insert_session(&mut self, s: &LoginSession) -> Result<()>;
+    async fn find_session(&mut self, org: OrgId, id_hash: &str) -> Result<Option<LoginSession>>;
+    async fn end_session(&mut self, org: OrgId, id_hash: &str, at: Timestamp) -> Result<bool>;
+    async fn insert_pending(&mut self, p: &PendingRequest) -> Result<()>;
+    async fn find_pending(&mut self, org: OrgId, id: &str) -> Result<Option<PendingRequest>>;
+    async fn delete_pending(&mut self, org: OrgId, id: &str) -> Result<bool>;
+    async fn insert_code(&mut self, c: &AuthCode) -> Result<()>;
+    async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<AuthCode>>;
+    /// Marks a code redeemed; true only for the one caller that redeems it first.
+    async fn redeem_code(&mut self, org: OrgId, code_hash: &str, at: Timestamp) -> Result<bool>;
+    async fn set_code_token(
+        &mut self,
+        org: OrgId,
+        code_hash: &str,
+        jti: &str,
+        expires: Timestamp,
+    ) -> Result<()>;
+    async fn find_consent(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        client_id: &str,
+    ) -> Result<Option<Vec<String>>>;
+    async fn upsert_consent(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        client_id: &str,
+        scopes: &[String],
+        at: Timestamp,
+    ) -> Result<()>;
 
     // Audit log.
     async fn insert_audit(&mut self, event: &NewAuditEvent) -> Result<i64>;

@@ -22,6 +22,11 @@ pub(crate) const SQLITE: Embedded = &[
         "tokens",
         include_str!("../migrations/sqlite/0003_tokens.sql"),
     ),
+    (
+        4,
+        "interactive flows",
+        include_str!("../migrations/sqlite/0004_interactive.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -39,6 +44,11 @@ pub(crate) const POSTGRES: Embedded = &[
         3,
         "tokens",
         include_str!("../migrations/postgres/0003_tokens.sql"),
+    ),
+    (
+        4,
+        "interactive flows",
+        include_str!("../migrations/postgres/0004_interactive.sql"),
     ),
 ];
 

@@ -297,6 +297,39 @@ macro_rules! impl_tx {
             })
         }
 
+        fn session_row(r: &$row) -> Result<$crate::LoginSession> {
+            let t = "login_sessions";
+            Ok($crate::LoginSession {
+                id_hash: r.try_get("id_hash")?,
+                org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                user_id: UserId(uuid(t, &r.try_get::<String, _>("user_id")?)?),
+                auth_time: from_millis(r.try_get("auth_time")?),
+                created_at: from_millis(r.try_get("created_at")?),
+                expires_at: from_millis(r.try_get("expires_at")?),
+                ended_at: r.try_get::<Option<i64>, _>("ended_at")?.map(from_millis),
+            })
+        }
+
+        fn code_row(r: &$row) -> Result<$crate::AuthCode> {
+            let t = "auth_codes";
+            Ok($crate::AuthCode {
+                code_hash: r.try_get("code_hash")?,
+                org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                client_id: r.try_get("client_id")?,
+                user_id: UserId(uuid(t, &r.try_get::<String, _>("user_id")?)?),
+                redirect_uri: r.try_get("redirect_uri")?,
+                scope: r.try_get("scope")?,
+                nonce: r.try_get("nonce")?,
+                code_challenge: r.try_get("code_challenge")?,
+                auth_time: from_millis(r.try_get("auth_time")?),
+                created_at: from_millis(r.try_get("created_at")?),
+                expires_at: from_millis(r.try_get("expires_at")?),
+                redeemed_at: r.try_get::<Option<i64>, _>("redeemed_at")?.map(from_millis),
+                access_jti: r.try_get("access_jti")?,
+                access_expires: r.try_get::<Option<i64>, _>("access_expires")?.map(from_millis),
+            })
+        }
+
         fn org_param(org: Option<OrgId>) -> Option<String> {
             org.map(|o| o.0.to_string())
         }
@@ -828,6 +861,217 @@ macro_rules! impl_tx {
                     .execute(&mut *self.tx)
                     .await?
                     .rows_affected())
+            }
+
+            async fn insert_session(&mut self, x: &$crate::LoginSession) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO login_sessions (id_hash, org_id, user_id, auth_time, created_at, \
+                     expires_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&x.id_hash)
+                .bind(x.org_id.0.to_string())
+                .bind(x.user_id.0.to_string())
+                .bind(to_millis(x.auth_time))
+                .bind(to_millis(x.created_at))
+                .bind(to_millis(x.expires_at))
+                .bind(x.ended_at.map(to_millis))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_session(&mut self, org: OrgId, id_hash: &str) -> Result<Option<$crate::LoginSession>> {
+                sqlx::query(
+                    "SELECT id_hash, org_id, user_id, auth_time, created_at, expires_at, ended_at \
+                     FROM login_sessions WHERE org_id = $1 AND id_hash = $2",
+                )
+                .bind(org.0.to_string())
+                .bind(id_hash)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .map(|r| session_row(&r))
+                .transpose()
+            }
+
+            async fn end_session(&mut self, org: OrgId, id_hash: &str, at: Timestamp) -> Result<bool> {
+                Ok(sqlx::query(
+                    "UPDATE login_sessions SET ended_at = $3 WHERE org_id = $1 AND id_hash = $2 \
+                     AND ended_at IS NULL",
+                )
+                .bind(org.0.to_string())
+                .bind(id_hash)
+                .bind(to_millis(at))
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected()
+                    == 1)
+            }
+
+            async fn insert_pending(&mut self, p: &$crate::PendingRequest) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO auth_requests (id, org_id, params, csrf, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&p.id)
+                .bind(p.org_id.0.to_string())
+                .bind(&p.params)
+                .bind(&p.csrf)
+                .bind(to_millis(p.created_at))
+                .bind(to_millis(p.expires_at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_pending(&mut self, org: OrgId, id: &str) -> Result<Option<$crate::PendingRequest>> {
+                let row = sqlx::query(
+                    "SELECT id, org_id, params, csrf, created_at, expires_at FROM auth_requests \
+                     WHERE org_id = $1 AND id = $2",
+                )
+                .bind(org.0.to_string())
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                row.map(|r| {
+                    let t = "auth_requests";
+                    Ok($crate::PendingRequest {
+                        id: r.try_get("id")?,
+                        org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                        params: r.try_get("params")?,
+                        csrf: r.try_get("csrf")?,
+                        created_at: from_millis(r.try_get("created_at")?),
+                        expires_at: from_millis(r.try_get("expires_at")?),
+                    })
+                })
+                .transpose()
+            }
+
+            async fn delete_pending(&mut self, org: OrgId, id: &str) -> Result<bool> {
+                Ok(sqlx::query("DELETE FROM auth_requests WHERE org_id = $1 AND id = $2")
+                    .bind(org.0.to_string())
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    == 1)
+            }
+
+            async fn insert_code(&mut self, c: &$crate::AuthCode) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
+                     scope, nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, \
+                     access_jti, access_expires) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(&c.code_hash)
+                .bind(c.org_id.0.to_string())
+                .bind(&c.client_id)
+                .bind(c.user_id.0.to_string())
+                .bind(&c.redirect_uri)
+                .bind(&c.scope)
+                .bind(c.nonce.as_deref())
+                .bind(c.code_challenge.as_deref())
+                .bind(to_millis(c.auth_time))
+                .bind(to_millis(c.created_at))
+                .bind(to_millis(c.expires_at))
+                .bind(c.redeemed_at.map(to_millis))
+                .bind(c.access_jti.as_deref())
+                .bind(c.access_expires.map(to_millis))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<$crate::AuthCode>> {
+                sqlx::query(
+                    "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
+                     code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
+                     access_expires FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
+                )
+                .bind(org.0.to_string())
+                .bind(code_hash)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .map(|r| code_row(&r))
+                .transpose()
+            }
+
+            async fn redeem_code(&mut self, org: OrgId, code_hash: &str, at: Timestamp) -> Result<bool> {
+                Ok(sqlx::query(
+                    "UPDATE auth_codes SET redeemed_at = $3 WHERE org_id = $1 AND code_hash = $2 \
+                     AND redeemed_at IS NULL",
+                )
+                .bind(org.0.to_string())
+                .bind(code_hash)
+                .bind(to_millis(at))
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected()
+                    == 1)
+            }
+
+            async fn set_code_token(
+                &mut self,
+                org: OrgId,
+                code_hash: &str,
+                jti: &str,
+                expires: Timestamp,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE auth_codes SET access_jti = $3, access_expires = $4 \
+                     WHERE org_id = $1 AND code_hash = $2",
+                )
+                .bind(org.0.to_string())
+                .bind(code_hash)
+                .bind(jti)
+                .bind(to_millis(expires))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_consent(
+                &mut self,
+                org: OrgId,
+                user: UserId,
+                client_id: &str,
+            ) -> Result<Option<Vec<String>>> {
+                let row = sqlx::query(
+                    "SELECT scopes FROM consents WHERE org_id = $1 AND user_id = $2 AND client_id = $3",
+                )
+                .bind(org.0.to_string())
+                .bind(user.0.to_string())
+                .bind(client_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                row.map(|r| {
+                    let s: String = r.try_get("scopes")?;
+                    serde_json::from_str(&s).map_err(|e| corrupt("consents", e))
+                })
+                .transpose()
+            }
+
+            async fn upsert_consent(
+                &mut self,
+                org: OrgId,
+                user: UserId,
+                client_id: &str,
+                scopes: &[String],
+                at: Timestamp,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO consents (org_id, user_id, client_id, scopes, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, user_id, client_id) \
+                     DO UPDATE SET scopes = excluded.scopes, created_at = excluded.created_at",
+                )
+                .bind(org.0.to_string())
+                .bind(user.0.to_string())
+                .bind(client_id)
+                .bind(serde_json::to_string(scopes).unwrap_or_else(|_| "[]".into()))
+                .bind(to_millis(at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
             }
 
             async fn insert_audit(&mut self, e: &NewAuditEvent) -> Result<i64> {
