@@ -8,6 +8,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod authorize;
 pub mod bootstrap;
 pub mod cache;
 pub mod clients;
@@ -87,6 +88,11 @@ pub struct Services {
     /// Keys the hashes of generated client secrets; separate from the API key hash key so one
     /// kind of secret can never be replayed as the other.
     pub(crate) client_hash: HashKey,
+    /// Keys the hashes of login sessions and authorization codes.
+    pub(crate) handle_hash: HashKey,
+    /// An argon2id hash of nothing anyone knows, checked when a login names an unknown user,
+    /// so that the answer takes as long as for a real one.
+    pub(crate) dummy_hash: String,
     pub(crate) passwords: PasswordHasher,
     /// Seals private keys and other secrets at rest.
     pub(crate) vault: Vault,
@@ -107,13 +113,21 @@ impl Services {
         config: CoreConfig,
     ) -> CoreResult<Self> {
         let vault = Vault::new(master, &[]).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let passwords = PasswordHasher::new(config.argon2);
+        let nothing: [u8; 16] = tessera_crypto::random::random_bytes(rng.as_ref())
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let dummy_hash = passwords
+            .hash(&format!("{nothing:?}"), rng.as_ref())
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
         Ok(Self {
             store,
             clock,
             rng,
             key_hash: HashKey::new(&master.derive("api-key-hash")),
             client_hash: HashKey::new(&master.derive("client-secret-hash")),
-            passwords: PasswordHasher::new(config.argon2),
+            handle_hash: HashKey::new(&master.derive("session-and-code-hash")),
+            dummy_hash,
+            passwords,
             vault,
             caches: cache::Caches::new(),
             config,

@@ -41,6 +41,12 @@ pub enum OAuthError {
     InvalidScope(String),
     #[error("{0}")]
     NotFound(String),
+    /// RFC 6750 §3.1: a bearer token that is not active (401).
+    #[error("{0}")]
+    InvalidToken(String),
+    /// RFC 6750 §3.1: the token lacks a needed scope (403).
+    #[error("{0}")]
+    InsufficientScope(String),
     #[error("{0}")]
     ServerError(String),
 }
@@ -56,6 +62,8 @@ impl OAuthError {
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
             Self::NotFound(_) => "not_found",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::InsufficientScope(_) => "insufficient_scope",
             Self::ServerError(_) => "server_error",
         }
     }
@@ -139,6 +147,10 @@ pub struct TokenResponse {
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 fn invalid_client(auth: &ClientAuth, m: &str) -> OAuthError {
@@ -372,6 +384,8 @@ impl Services {
             token_type: "Bearer",
             expires_in: lifetime,
             scope: (!scope_str.is_empty()).then_some(scope_str),
+            refresh_token: None,
+            id_token: None,
         })
     }
 
@@ -387,20 +401,40 @@ impl Services {
         scope: &str,
         lifetime: i64,
     ) -> OAuthResult<String> {
+        let jti_bytes: [u8; 16] =
+            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        let jti = URL_SAFE_NO_PAD.encode(jti_bytes);
+        self.sign_access_token_with(
+            org, issuer, subject, client_id, audience, scope, lifetime, &jti,
+        )
+        .await
+    }
+
+    /// The same with a `jti` chosen by the caller (who may have recorded it first).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn sign_access_token_with(
+        &self,
+        org: &Organization,
+        issuer: &str,
+        subject: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &str,
+        lifetime: i64,
+        jti: &str,
+    ) -> OAuthResult<String> {
         let keys = self.org_keys(org.id).await?;
         let key = keys
             .active
             .get(&Alg::ES256)
             .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?;
-        let jti_bytes: [u8; 16] =
-            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
         let now = to_millis(self.now()) / 1000;
         let mut claims = json!({
             "iss": issuer,
             "sub": subject,
             "aud": audience,
             "client_id": client_id,
-            "jti": URL_SAFE_NO_PAD.encode(jti_bytes),
+            "jti": jti,
             "iat": now,
             "exp": now + lifetime,
         });
@@ -414,7 +448,11 @@ impl Services {
     /// The claims of an access token if it is active in this organization right now: its
     /// signature verifies with one of the organization's keys, it is unexpired, it was issued
     /// here, its client still exists, and it was not revoked.
-    async fn active_claims(&self, org: &Organization, token: &str) -> OAuthResult<Option<Value>> {
+    pub(crate) async fn active_claims(
+        &self,
+        org: &Organization,
+        token: &str,
+    ) -> OAuthResult<Option<Value>> {
         let Some(kid) = jws::peek_kid(token) else {
             return Ok(None);
         };

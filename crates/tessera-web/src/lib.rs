@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod paths;
 pub mod system;
 

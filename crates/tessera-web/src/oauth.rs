@@ -23,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route(paths::TOKEN, post(token))
         .route(paths::INTROSPECT, post(introspect))
         .route(paths::REVOKE, post(revoke))
+        .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
+        .route(paths::LOGIN, post(login))
+        .route(paths::CONSENT, post(consent))
+        .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
 }
 
 /// An RFC 6749 §5.2 error response.
@@ -38,7 +42,10 @@ impl IntoResponse for ProtocolError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = match &e {
-            OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+            OAuthError::InvalidClient { .. } | OAuthError::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            OAuthError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             OAuthError::NotFound(_) => StatusCode::NOT_FOUND,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -55,12 +62,22 @@ impl IntoResponse for ProtocolError {
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if let OAuthError::InvalidClient { .. } = e {
+        match &e {
             // RFC 6749 §5.2: a 401 names the authentication scheme.
-            h.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"tessera\""),
-            );
+            OAuthError::InvalidClient { .. } => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"tessera\""),
+                );
+            }
+            // RFC 6750 §3.
+            OAuthError::InvalidToken(_) | OAuthError::InsufficientScope(_) => {
+                let v = format!("Bearer realm=\"tessera\", error=\"{}\"", e.code());
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    h.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            _ => {}
         }
         res
     }
@@ -170,6 +187,16 @@ async fn token(
             s.client_credentials(&org, &auth, form.get("scope"), form.get("resource"))
                 .await?
         }
+        "authorization_code" => {
+            s.authorization_code(
+                &org,
+                &auth,
+                form.require("code")?,
+                form.get("redirect_uri"),
+                form.get("code_verifier"),
+            )
+            .await?
+        }
         other => {
             return Err(ProtocolError(OAuthError::UnsupportedGrantType(format!(
                 "unsupported grant type '{other}'"
@@ -223,13 +250,22 @@ fn metadata(issuer: &str) -> Value {
         "jwks_uri": format!("{issuer}/api/v1/oauth/jwks"),
         "introspection_endpoint": format!("{issuer}/api/v1/oauth/introspect"),
         "revocation_endpoint": format!("{issuer}/api/v1/oauth/revoke"),
-        "grant_types_supported": ["client_credentials"],
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": auth_methods,
+        "authorization_endpoint": format!("{issuer}/api/v1/oauth/authorize"),
+        "userinfo_endpoint": format!("{issuer}/api/v1/oauth/userinfo"),
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "scopes_supported": ["openid", "profile", "email"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "name", "preferred_username", "email", "email_verified"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "userinfo_signing_alg_values_supported": [],
     })
 }
 
@@ -272,4 +308,245 @@ async fn jwks(State(state): State<AppState>, Path(org): Path<String>) -> Protoco
         HeaderValue::from_static("public, max-age=60"),
     );
     Ok(res)
+}
+
+const SESSION_COOKIE: &str = "tessera_session";
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Renders what comes next in the flow.
+fn next_response(org: &str, next: tessera_core::authorize::Next) -> Response {
+    use tessera_core::authorize::Next;
+    match next {
+        Next::Redirect(url) => redirect(&url),
+        Next::Login {
+            request_id,
+            csrf,
+            client_name,
+            error,
+            username,
+        } => crate::pages::login(
+            &paths::for_org(paths::LOGIN, org),
+            &client_name,
+            &request_id,
+            &csrf,
+            error.as_deref(),
+            username.as_deref(),
+        ),
+        Next::Consent {
+            request_id,
+            csrf,
+            client_name,
+            scopes,
+        } => crate::pages::consent(
+            &paths::for_org(paths::CONSENT, org),
+            &client_name,
+            &request_id,
+            &csrf,
+            &scopes,
+        ),
+    }
+}
+
+fn redirect(url: &str) -> Response {
+    match HeaderValue::from_str(url) {
+        Ok(v) => {
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            res.headers_mut().insert(header::LOCATION, v);
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            res
+        }
+        Err(_) => crate::pages::error("The redirect address is not valid."),
+    }
+}
+
+fn flow_error(e: tessera_core::authorize::AuthorizeError) -> Response {
+    use tessera_core::authorize::AuthorizeError;
+    match e {
+        AuthorizeError::Page(m) => crate::pages::error(&m),
+        AuthorizeError::Redirect(url) => redirect(&url),
+    }
+}
+
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+async fn authorize_with(
+    state: &AppState,
+    org: &str,
+    params: Vec<(String, String)>,
+    headers: &HeaderMap,
+) -> Response {
+    let cookie = session_cookie(headers);
+    match state
+        .services
+        .authorize(org, &params, cookie.as_deref())
+        .await
+    {
+        Ok(next) => next_response(org, next),
+        Err(e) => flow_error(e),
+    }
+}
+
+/// `GET …/oauth/authorize` (RFC 6749 §4.1.1).
+async fn authorize_get(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    uri: http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let params = pairs(uri.query().unwrap_or("").as_bytes());
+    authorize_with(&state, &org, params, &headers).await
+}
+
+/// `POST …/oauth/authorize`: the same request as a form (OIDC Core §3.1.2.1).
+async fn authorize_post(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    authorize_with(&state, &org, pairs(&body), &headers).await
+}
+
+fn field<'a>(p: &'a [(String, String)], name: &str) -> &'a str {
+    p.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// `POST /orgs/{org}/login`: the login form.
+async fn login(State(state): State<AppState>, Path(org): Path<String>, body: Bytes) -> Response {
+    let p = pairs(&body);
+    let result = state
+        .services
+        .login(
+            &org,
+            field(&p, "request"),
+            field(&p, "csrf_token"),
+            field(&p, "username"),
+            field(&p, "password"),
+        )
+        .await;
+    match result {
+        Ok((next, session)) => {
+            let mut res = next_response(&org, next);
+            if let Some(s) = session {
+                let secure = if state.config.public_url.starts_with("https://") {
+                    "; Secure"
+                } else {
+                    ""
+                };
+                let cookie = format!(
+                    "{SESSION_COOKIE}={}; Path=/orgs/{org}; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                    s.value, s.max_age
+                );
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            res
+        }
+        Err(e) => flow_error(e),
+    }
+}
+
+/// `POST /orgs/{org}/consent`: `decision=allow|deny`.
+async fn consent(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = pairs(&body);
+    let allow = match field(&p, "decision") {
+        "allow" => true,
+        "deny" => false,
+        _ => return crate::pages::error("The decision must be allow or deny."),
+    };
+    let cookie = session_cookie(&headers);
+    match state
+        .services
+        .consent(
+            &org,
+            field(&p, "request"),
+            field(&p, "csrf_token"),
+            allow,
+            cookie.as_deref(),
+        )
+        .await
+    {
+        Ok(next) => next_response(&org, next),
+        Err(e) => flow_error(e),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+async fn userinfo_with(
+    state: &AppState,
+    org: &str,
+    token: Option<String>,
+) -> ProtocolResult<Response> {
+    let token = token.ok_or_else(|| {
+        ProtocolError(OAuthError::InvalidToken(
+            "send the access token as a Bearer token".into(),
+        ))
+    })?;
+    let v = state.services.userinfo(org, &token).await?;
+    Ok(no_store(Json(v).into_response()))
+}
+
+/// `GET …/oauth/userinfo` with `Authorization: Bearer` (OIDC Core §5.3.1).
+async fn userinfo_get(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> ProtocolResult<Response> {
+    userinfo_with(&state, &org, bearer(&headers)).await
+}
+
+/// `POST …/oauth/userinfo`: the header, or `access_token` in a form body (RFC 6750 §2.2).
+async fn userinfo_post(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ProtocolResult<Response> {
+    let from_body = if body.is_empty() {
+        None
+    } else {
+        Form::parse(&headers, &body)?
+            .get("access_token")
+            .map(str::to_owned)
+    };
+    let token = match (bearer(&headers), from_body) {
+        (Some(_), Some(_)) => return Err(invalid_request("send the access token one way only")),
+        (a, b) => a.or(b),
+    };
+    userinfo_with(&state, &org, token).await
 }

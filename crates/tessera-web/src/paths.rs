@@ -36,3 +36,14 @@ pub const JWKS: &str = "/orgs/{org}/api/v1/oauth/jwks";
 pub const TOKEN: &str = "/orgs/{org}/api/v1/oauth/token";
 pub const INTROSPECT: &str = "/orgs/{org}/api/v1/oauth/introspect";
 pub const REVOKE: &str = "/orgs/{org}/api/v1/oauth/revoke";
+pub const AUTHORIZE: &str = "/orgs/{org}/api/v1/oauth/authorize";
+pub const USERINFO: &str = "/orgs/{org}/api/v1/oauth/userinfo";
+/// Where the login form posts.
+pub const LOGIN: &str = "/orgs/{org}/login";
+/// Where the consent form posts.
+pub const CONSENT: &str = "/orgs/{org}/consent";
+
+/// A path with its `{org}` filled in.
+pub fn for_org(path: &str, org: &str) -> String {
+    path.replace("{org}", org)
+}

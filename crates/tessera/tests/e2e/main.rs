@@ -7,5 +7,6 @@ mod admin_api;
 mod cli;
 mod clients;
 mod conformance;
+mod flows;
 mod support;
 mod tokens;

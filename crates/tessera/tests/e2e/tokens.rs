@@ -711,13 +711,22 @@ async fn discovery_documents_list_what_is_implemented() {
         d["revocation_endpoint"],
         format!("{issuer}/api/v1/oauth/revoke")
     );
-    assert_eq!(d["grant_types_supported"], json!(["client_credentials"]));
+    assert_eq!(
+        d["grant_types_supported"],
+        json!(["authorization_code", "client_credentials"])
+    );
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!(["client_secret_basic", "client_secret_post", "none"])
     );
+    assert_eq!(
+        d["authorization_endpoint"],
+        format!("{issuer}/api/v1/oauth/authorize")
+    );
+    assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     assert!(
-        d.get("authorization_endpoint").is_none(),
+        d.get("device_authorization_endpoint").is_none(),
         "not implemented yet, so not listed"
     );
     assert_eq!(docs[1], docs[0]);

@@ -1,0 +1,857 @@
+//! The interactive flow: the authorization endpoint (RFC 6749 §4.1, PKCE RFC 7636, OIDC Core
+//! §3.1.2), login and consent, authorization codes and their redemption at the token
+//! endpoint, id_tokens (OIDC Core §2, §3.1.3.7) and userinfo (§5.3).
+//!
+//! Rules kept here (RFC 9700): an unknown client or unregistered redirect URI gets an error
+//! page, never a redirect; redirect URIs match exactly; PKCE is S256 only and required for
+//! public clients and clients that ask for it; codes are single-use, live 60 seconds, are bound
+//! to client, redirect URI and verifier, and a second redemption revokes what the first
+//! issued; every authorization response carries `iss` (RFC 9207).
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use tessera_crypto::jws::Alg;
+use tessera_crypto::random::random_bytes;
+use tessera_domain::client::{GrantType, OAuthClient};
+use tessera_domain::clock::to_millis;
+use tessera_domain::{OrgId, Organization, Timestamp, UserId, Username};
+use tessera_store::{AuthCode, LoginSession, PendingRequest};
+
+use crate::cache::CHANGE_REVOKED;
+use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
+use crate::Services;
+
+/// How long an authorization code lives (RFC 9700 §4.1.2 asks for short).
+pub const CODE_LIFETIME_SECONDS: i64 = 60;
+/// How long a login session lasts.
+pub const SESSION_LIFETIME_SECONDS: i64 = 12 * 3600;
+/// How long a pending authorization request waits for login or consent.
+const PENDING_LIFETIME_SECONDS: i64 = 15 * 60;
+
+/// A validated authorization request, kept while the user logs in or decides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+}
+
+/// Why an authorization request cannot go on.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Shown to the user as an error page: the client or its redirect URI cannot be trusted,
+    /// so nothing is sent anywhere.
+    Page(String),
+    /// Sent back to the client's redirect URI (RFC 6749 §4.1.2.1).
+    Redirect(String),
+}
+
+/// What the user sees next.
+#[derive(Debug)]
+pub enum Next {
+    /// Go to this URL (the client's redirect URI with a code or an error).
+    Redirect(String),
+    Login {
+        request_id: String,
+        csrf: String,
+        client_name: String,
+        error: Option<String>,
+        username: Option<String>,
+    },
+    Consent {
+        request_id: String,
+        csrf: String,
+        client_name: String,
+        scopes: Vec<String>,
+    },
+}
+
+/// A session cookie to set: its value is the only copy of the session handle.
+#[derive(Debug)]
+pub struct NewSession {
+    pub value: String,
+    pub max_age: i64,
+}
+
+fn add_params(uri: &str, params: &[(&str, &str)]) -> String {
+    let mut out = uri.to_owned();
+    let mut sep = if uri.contains('?') { '&' } else { '?' };
+    for (k, v) in params {
+        out.push(sep);
+        sep = '&';
+        out.push_str(k);
+        out.push('=');
+        out.extend(url::form_urlencoded::byte_serialize(v.as_bytes()));
+    }
+    out
+}
+
+/// `BASE64URL(SHA-256(verifier))` (RFC 7636 §4.2, S256).
+fn s256(verifier: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+impl Services {
+    fn random_handle(&self) -> Result<String, OAuthError> {
+        let b: [u8; 32] =
+            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        Ok(URL_SAFE_NO_PAD.encode(b))
+    }
+
+    fn error_redirect(
+        &self,
+        org: &Organization,
+        req_uri: &str,
+        state: Option<&str>,
+        error: &str,
+        description: &str,
+    ) -> String {
+        let iss = self.issuer(&org.slug);
+        let mut p: Vec<(&str, &str)> = vec![("error", error), ("error_description", description)];
+        if let Some(s) = state {
+            p.push(("state", s));
+        }
+        p.push(("iss", &iss));
+        add_params(req_uri, &p)
+    }
+
+    /// The current login session of the cookie, if it is alive.
+    async fn live_session(
+        &self,
+        org: OrgId,
+        cookie: Option<&str>,
+    ) -> OAuthResult<Option<LoginSession>> {
+        let Some(c) = cookie else { return Ok(None) };
+        let hash = self.handle_hash.hash(c);
+        let s = {
+            let mut tx = self.store.read().await?;
+            tx.find_session(org, &hash).await?
+        };
+        let now = self.now();
+        Ok(s.filter(|s| s.ended_at.is_none() && s.expires_at > now))
+    }
+
+    /// `GET/POST …/oauth/authorize`.
+    pub async fn authorize(
+        self: &Arc<Self>,
+        org_slug: &str,
+        params: &[(String, String)],
+        cookie: Option<&str>,
+    ) -> Result<Next, AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        for (i, (k, _)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(seen, _)| seen == k) {
+                return Err(page(&format!("The parameter '{k}' is repeated.")));
+            }
+        }
+        let client_id = get("client_id").ok_or_else(|| page("The request has no client_id."))?;
+        let cached = self
+            .cached_client(org.id, client_id)
+            .await
+            .map_err(|_| page("The server could not look up the client."))?
+            .ok_or_else(|| page("The client is not known."))?;
+        let client = &cached.client;
+        if !client.settings.is_active {
+            return Err(page("The client is disabled."));
+        }
+        // Exact matching; the port of a loopback redirect may vary (RFC 8252 §7.3).
+        let redirect_uri = match get("redirect_uri") {
+            Some(r) => {
+                if !client.settings.redirect_uris.iter().any(|u| u.matches(r)) {
+                    return Err(page("The redirect_uri is not registered for this client."));
+                }
+                r.to_owned()
+            }
+            None if client.settings.redirect_uris.len() == 1 => {
+                client.settings.redirect_uris[0].as_str().to_owned()
+            }
+            None => return Err(page("The request needs a redirect_uri.")),
+        };
+        let state = get("state").map(str::to_owned);
+        let redirect_err = |error: &str, description: &str| {
+            AuthorizeError::Redirect(self.error_redirect(
+                &org,
+                &redirect_uri,
+                state.as_deref(),
+                error,
+                description,
+            ))
+        };
+        match get("response_type") {
+            Some("code") => {}
+            Some(_) => {
+                return Err(redirect_err(
+                    "unsupported_response_type",
+                    "only response_type=code is supported",
+                ))
+            }
+            None => return Err(redirect_err("invalid_request", "response_type is required")),
+        }
+        if !client
+            .settings
+            .grant_types
+            .contains(&GrantType::AuthorizationCode)
+        {
+            return Err(redirect_err(
+                "unauthorized_client",
+                "the client may not use the authorization code grant",
+            ));
+        }
+        let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
+            (Some(c), Some("S256")) => {
+                if c.len() != 43 || URL_SAFE_NO_PAD.decode(c).is_err() {
+                    return Err(redirect_err(
+                        "invalid_request",
+                        "code_challenge must be a base64url SHA-256 (43 characters)",
+                    ));
+                }
+                Some(c.to_owned())
+            }
+            (Some(_), _) => {
+                return Err(redirect_err(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(redirect_err(
+                    "invalid_request",
+                    "code_challenge is required with code_challenge_method",
+                ))
+            }
+            (None, None) => None,
+        };
+        if code_challenge.is_none()
+            && (client.settings.require_pkce || !client.settings.is_confidential)
+        {
+            return Err(redirect_err(
+                "invalid_request",
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ));
+        }
+        let allowed: Vec<&str> = client
+            .settings
+            .allowed_scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let mut scopes: Vec<String> = vec![];
+        for s in get("scope")
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+        {
+            if !allowed.contains(&s) {
+                return Err(redirect_err(
+                    "invalid_scope",
+                    &format!("scope '{s}' is not allowed for this client"),
+                ));
+            }
+            if !scopes.iter().any(|x| x == s) {
+                scopes.push(s.to_owned());
+            }
+        }
+        let prompt: Vec<String> = get("prompt")
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+            return Err(redirect_err(
+                "invalid_request",
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        let max_age = match get("max_age") {
+            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
+                redirect_err("invalid_request", "max_age must be a non-negative integer")
+            })?),
+            None => None,
+        };
+        let req = AuthRequest {
+            client_id: client.id.to_string(),
+            redirect_uri: redirect_uri.clone(),
+            scopes,
+            state: state.clone(),
+            nonce: get("nonce").map(str::to_owned),
+            code_challenge,
+            prompt,
+            max_age,
+            login_hint: get("login_hint").map(str::to_owned),
+        };
+        let session = self
+            .live_session(org.id, cookie)
+            .await
+            .map_err(|_| page("The server could not read the session."))?;
+        let now = self.now();
+        let fresh_enough = |s: &LoginSession| match req.max_age {
+            Some(m) => (now - s.auth_time).whole_seconds() <= m,
+            None => true,
+        };
+        let wants_login = req.prompt.iter().any(|p| p == "login");
+        match session {
+            Some(s) if fresh_enough(&s) && !wants_login => {
+                self.after_login(&org, client, req, s.user_id, s.auth_time, None)
+                    .await
+            }
+            _ => {
+                if req.prompt.iter().any(|p| p == "none") {
+                    return Err(redirect_err("login_required", "the user is not logged in"));
+                }
+                let (request_id, csrf) = self
+                    .save_pending(&org, &req, None)
+                    .await
+                    .map_err(|_| page("The server could not save the request."))?;
+                Ok(Next::Login {
+                    request_id,
+                    csrf,
+                    client_name: client.settings.name.clone(),
+                    error: None,
+                    username: req.login_hint.clone(),
+                })
+            }
+        }
+    }
+
+    async fn save_pending(
+        &self,
+        org: &Organization,
+        req: &AuthRequest,
+        id: Option<(String, String)>,
+    ) -> OAuthResult<(String, String)> {
+        if let Some(existing) = id {
+            return Ok(existing);
+        }
+        let id = self.random_handle()?;
+        let csrf = self.random_handle()?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.insert_pending(&PendingRequest {
+            id: id.clone(),
+            org_id: org.id,
+            params: serde_json::to_string(req)
+                .map_err(|e| OAuthError::ServerError(e.to_string()))?,
+            csrf: csrf.clone(),
+            created_at: now,
+            expires_at: now + time::Duration::seconds(PENDING_LIFETIME_SECONDS),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok((id, csrf))
+    }
+
+    /// Consent, then the code; `pending` is the saved request when there is one.
+    async fn after_login(
+        &self,
+        org: &Organization,
+        client: &OAuthClient,
+        req: AuthRequest,
+        user: UserId,
+        auth_time: Timestamp,
+        pending: Option<(String, String)>,
+    ) -> Result<Next, AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let needs_consent = if client.settings.require_consent {
+            let stored = {
+                let mut tx = self
+                    .store
+                    .read()
+                    .await
+                    .map_err(|_| page("The server could not read consent."))?;
+                tx.find_consent(org.id, user, client.id.as_str())
+                    .await
+                    .map_err(|_| page("The server could not read consent."))?
+            };
+            let covered = stored.is_some_and(|s| req.scopes.iter().all(|x| s.contains(x)));
+            !covered || req.prompt.iter().any(|p| p == "consent")
+        } else {
+            false
+        };
+        if needs_consent {
+            if req.prompt.iter().any(|p| p == "none") {
+                return Err(AuthorizeError::Redirect(self.error_redirect(
+                    org,
+                    &req.redirect_uri,
+                    req.state.as_deref(),
+                    "consent_required",
+                    "the user has not consented",
+                )));
+            }
+            let (request_id, csrf) = self
+                .save_pending(org, &req, pending)
+                .await
+                .map_err(|_| page("The server could not save the request."))?;
+            return Ok(Next::Consent {
+                request_id,
+                csrf,
+                client_name: client.settings.name.clone(),
+                scopes: req.scopes.clone(),
+            });
+        }
+        let url = self
+            .issue_code(org, &req, user, auth_time, pending.map(|p| p.0))
+            .await
+            .map_err(|_| page("The server could not issue a code."))?;
+        Ok(Next::Redirect(url))
+    }
+
+    async fn issue_code(
+        &self,
+        org: &Organization,
+        req: &AuthRequest,
+        user: UserId,
+        auth_time: Timestamp,
+        pending: Option<String>,
+    ) -> OAuthResult<String> {
+        let code = self.random_handle()?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.insert_code(&AuthCode {
+            code_hash: self.handle_hash.hash(&code),
+            org_id: org.id,
+            client_id: req.client_id.clone(),
+            user_id: user,
+            redirect_uri: req.redirect_uri.clone(),
+            scope: req.scopes.join(" "),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            auth_time,
+            created_at: now,
+            expires_at: now + time::Duration::seconds(CODE_LIFETIME_SECONDS),
+            redeemed_at: None,
+            access_jti: None,
+            access_expires: None,
+        })
+        .await?;
+        if let Some(p) = pending {
+            tx.delete_pending(org.id, &p).await?;
+        }
+        tx.commit().await?;
+        let iss = self.issuer(&org.slug);
+        let mut p: Vec<(&str, &str)> = vec![("code", &code)];
+        if let Some(s) = &req.state {
+            p.push(("state", s));
+        }
+        p.push(("iss", &iss));
+        Ok(add_params(&req.redirect_uri, &p))
+    }
+
+    async fn load_pending(
+        &self,
+        org: &Organization,
+        request_id: &str,
+        csrf: &str,
+    ) -> Result<(AuthRequest, Arc<crate::cache::CachedClient>), AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let p = {
+            let mut tx = self
+                .store
+                .read()
+                .await
+                .map_err(|_| page("The server could not read the request."))?;
+            tx.find_pending(org.id, request_id)
+                .await
+                .map_err(|_| page("The server could not read the request."))?
+        }
+        .filter(|p| p.expires_at > self.now())
+        .ok_or_else(|| {
+            page("This sign-in request has expired. Start again from the application.")
+        })?;
+        if !bool::from(p.csrf.as_bytes().ct_eq(csrf.as_bytes())) {
+            return Err(page(
+                "The form could not be verified. Start again from the application.",
+            ));
+        }
+        let req: AuthRequest =
+            serde_json::from_str(&p.params).map_err(|_| page("The request is corrupt."))?;
+        let client = self
+            .cached_client(org.id, &req.client_id)
+            .await
+            .map_err(|_| page("The server could not look up the client."))?
+            .filter(|c| c.client.settings.is_active)
+            .ok_or_else(|| page("The client is no longer available."))?;
+        Ok((req, client))
+    }
+
+    /// `POST /orgs/{org}/login`: checks the password, starts a session, goes on with the flow.
+    pub async fn login(
+        self: &Arc<Self>,
+        org_slug: &str,
+        request_id: &str,
+        csrf: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        let (req, client) = self.load_pending(&org, request_id, csrf).await?;
+        let retry = |error: &str| Next::Login {
+            request_id: request_id.to_owned(),
+            csrf: csrf.to_owned(),
+            client_name: client.client.settings.name.clone(),
+            error: Some(error.to_owned()),
+            username: Some(username.to_owned()),
+        };
+        let user = match Username::parse(username) {
+            Ok(u) => {
+                let mut tx = self
+                    .store
+                    .read()
+                    .await
+                    .map_err(|_| page("The server could not read the user."))?;
+                tx.find_user_by_username(org.id, &u)
+                    .await
+                    .map_err(|_| page("The server could not read the user."))?
+            }
+            Err(_) => None,
+        };
+        // The same slow hash runs whether or not the user exists, so timing tells nothing.
+        let phc = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let hasher = self.passwords.clone();
+        let pw = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || hasher.verify(&pw, &phc).unwrap_or(false))
+            .await
+            .unwrap_or(false);
+        let Some(user) = user.filter(|u| ok && u.user.is_active && u.password_hash.is_some())
+        else {
+            return Ok((retry("Invalid username or password."), None));
+        };
+        let value = self
+            .random_handle()
+            .map_err(|_| page("The server could not start a session."))?;
+        let now = self.now();
+        let session = LoginSession {
+            id_hash: self.handle_hash.hash(&value),
+            org_id: org.id,
+            user_id: user.user.id,
+            auth_time: now,
+            created_at: now,
+            expires_at: now + time::Duration::seconds(SESSION_LIFETIME_SECONDS),
+            ended_at: None,
+        };
+        {
+            let mut tx = self
+                .store
+                .begin()
+                .await
+                .map_err(|_| page("The server could not start a session."))?;
+            tx.insert_session(&session)
+                .await
+                .map_err(|_| page("The server could not start a session."))?;
+            tx.commit()
+                .await
+                .map_err(|_| page("The server could not start a session."))?;
+        }
+        let next = self
+            .after_login(
+                &org,
+                &client.client,
+                req,
+                user.user.id,
+                now,
+                Some((request_id.to_owned(), csrf.to_owned())),
+            )
+            .await?;
+        Ok((
+            next,
+            Some(NewSession {
+                value,
+                max_age: SESSION_LIFETIME_SECONDS,
+            }),
+        ))
+    }
+
+    /// `POST /orgs/{org}/consent`: `allow` remembers the consent and issues the code; `deny`
+    /// sends `access_denied` back.
+    pub async fn consent(
+        self: &Arc<Self>,
+        org_slug: &str,
+        request_id: &str,
+        csrf: &str,
+        allow: bool,
+        cookie: Option<&str>,
+    ) -> Result<Next, AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        let (req, _client) = self.load_pending(&org, request_id, csrf).await?;
+        let session = self
+            .live_session(org.id, cookie)
+            .await
+            .map_err(|_| page("The server could not read the session."))?
+            .ok_or_else(|| page("You are not signed in. Start again from the application."))?;
+        if !allow {
+            let mut tx = self
+                .store
+                .begin()
+                .await
+                .map_err(|_| page("The server failed."))?;
+            tx.delete_pending(org.id, request_id)
+                .await
+                .map_err(|_| page("The server failed."))?;
+            tx.commit().await.map_err(|_| page("The server failed."))?;
+            return Ok(Next::Redirect(self.error_redirect(
+                &org,
+                &req.redirect_uri,
+                req.state.as_deref(),
+                "access_denied",
+                "the user denied the request",
+            )));
+        }
+        {
+            let mut tx = self
+                .store
+                .begin()
+                .await
+                .map_err(|_| page("The server failed."))?;
+            tx.upsert_consent(
+                org.id,
+                session.user_id,
+                &req.client_id,
+                &req.scopes,
+                self.now(),
+            )
+            .await
+            .map_err(|_| page("The server failed."))?;
+            tx.commit().await.map_err(|_| page("The server failed."))?;
+        }
+        let url = self
+            .issue_code(
+                &org,
+                &req,
+                session.user_id,
+                session.auth_time,
+                Some(request_id.to_owned()),
+            )
+            .await
+            .map_err(|_| page("The server could not issue a code."))?;
+        Ok(Next::Redirect(url))
+    }
+
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5).
+    pub async fn authorization_code(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
+        let org = self.protocol_org(org_slug).await?;
+        let cached = self.authenticate_client(&org, auth).await?;
+        let client = &cached.client;
+        if !client.settings.is_active {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client is disabled".into(),
+            ));
+        }
+        if !client
+            .settings
+            .grant_types
+            .contains(&GrantType::AuthorizationCode)
+        {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client may not use the authorization code grant".into(),
+            ));
+        }
+        let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
+        let hash = self.handle_hash.hash(code);
+        let now = self.now();
+        let jti_bytes: [u8; 16] =
+            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        let jti = URL_SAFE_NO_PAD.encode(jti_bytes);
+        let lifetime = client.settings.access_token_lifetime;
+        let access_expires = now + time::Duration::seconds(lifetime);
+        let mut tx = self.store.begin().await?;
+        let found = tx
+            .find_code(org.id, &hash)
+            .await?
+            .ok_or_else(|| bad("the code is not valid"))?;
+        if found.client_id != client.id.as_str() {
+            return Err(bad("the code was issued to another client"));
+        }
+        // One redemption only: a second one revokes what the first issued (RFC 6749 §4.1.2).
+        if !tx.redeem_code(org.id, &hash, now).await? {
+            if let (Some(j), Some(exp)) = (&found.access_jti, found.access_expires) {
+                if tx.revoke_token(org.id, j, exp, now).await? {
+                    tx.record_change(Some(org.id), CHANGE_REVOKED, j, now)
+                        .await?;
+                }
+                tx.commit().await?;
+                self.caches.revoked.insert((org.id, j.clone()), true);
+            }
+            return Err(bad("the code has already been used"));
+        }
+        if found.expires_at <= now {
+            return Err(bad("the code has expired"));
+        }
+        if redirect_uri != Some(found.redirect_uri.as_str()) {
+            return Err(bad("redirect_uri does not match the authorization request"));
+        }
+        match (&found.code_challenge, verifier) {
+            (Some(challenge), Some(v)) => {
+                if !valid_verifier(v) || !bool::from(s256(v).as_bytes().ct_eq(challenge.as_bytes()))
+                {
+                    return Err(bad("the code_verifier does not match the code_challenge"));
+                }
+            }
+            (Some(_), None) => return Err(bad("code_verifier is required")),
+            (None, Some(_)) => return Err(bad("the authorization request had no code_challenge")),
+            (None, None) => {}
+        }
+        tx.set_code_token(org.id, &hash, &jti, access_expires)
+            .await?;
+        tx.commit().await?;
+
+        let issuer = self.issuer(&org.slug);
+        let sub = found.user_id.to_string();
+        let access_token = self
+            .sign_access_token_with(
+                &org,
+                &issuer,
+                &sub,
+                client.id.as_str(),
+                &issuer,
+                &found.scope,
+                lifetime,
+                &jti,
+            )
+            .await?;
+        let scopes: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
+        let id_token = if scopes.contains(&"openid") {
+            Some(
+                self.sign_id_token(&org, &issuer, &sub, client, &found, &access_token, lifetime)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            scope: (!found.scope.is_empty()).then(|| found.scope.clone()),
+            id_token,
+            refresh_token: None,
+        })
+    }
+
+    /// An id_token (OIDC Core §2), RS256 by default, with `at_hash` (§3.1.3.6).
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_id_token(
+        &self,
+        org: &Organization,
+        issuer: &str,
+        sub: &str,
+        client: &OAuthClient,
+        code: &AuthCode,
+        access_token: &str,
+        lifetime: i64,
+    ) -> OAuthResult<String> {
+        let keys = self.org_keys(org.id).await?;
+        let key = Arc::clone(
+            keys.active
+                .get(&Alg::RS256)
+                .ok_or_else(|| OAuthError::ServerError("no RS256 key".into()))?,
+        );
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+        let at_hash = URL_SAFE_NO_PAD.encode(&d.as_ref()[..16]);
+        let now = to_millis(self.now()) / 1000;
+        let mut claims = json!({
+            "iss": issuer,
+            "sub": sub,
+            "aud": client.id.as_str(),
+            "azp": client.id.as_str(),
+            "iat": now,
+            "exp": now + lifetime,
+            "auth_time": to_millis(code.auth_time) / 1000,
+            "at_hash": at_hash,
+        });
+        if let Some(n) = &code.nonce {
+            claims["nonce"] = json!(n);
+        }
+        // RSA signing takes about a millisecond: off the async executor.
+        tokio::task::spawn_blocking(move || key.sign_jwt("JWT", &claims))
+            .await
+            .map_err(|e| OAuthError::ServerError(e.to_string()))?
+            .map_err(|e| OAuthError::ServerError(e.to_string()))
+    }
+
+    /// `GET/POST …/oauth/userinfo` (OIDC Core §5.3): claims by scope.
+    pub async fn userinfo(&self, org_slug: &str, access_token: &str) -> OAuthResult<Value> {
+        let org = self.protocol_org(org_slug).await?;
+        let claims = self
+            .active_claims(&org, access_token)
+            .await?
+            .ok_or_else(|| OAuthError::InvalidToken("the access token is not active".into()))?;
+        let scopes: Vec<&str> = claims["scope"].as_str().unwrap_or("").split(' ').collect();
+        if !scopes.contains(&"openid") {
+            return Err(OAuthError::InsufficientScope(
+                "the token lacks the openid scope".into(),
+            ));
+        }
+        let sub = claims["sub"].as_str().unwrap_or_default();
+        let user_id = uuid::Uuid::parse_str(sub)
+            .map(UserId)
+            .map_err(|_| OAuthError::InvalidToken("the token has no user".into()))?;
+        let user = {
+            let mut tx = self.store.read().await?;
+            tx.find_user(org.id, user_id).await?
+        }
+        .filter(|u| u.user.is_active)
+        .ok_or_else(|| OAuthError::InvalidToken("the user no longer exists".into()))?
+        .user;
+        let mut out = json!({ "sub": sub });
+        if scopes.contains(&"profile") {
+            out["preferred_username"] = json!(user.username.as_str());
+            if let Some(n) = &user.name {
+                out["name"] = json!(n);
+            }
+        }
+        if scopes.contains(&"email") {
+            if let Some(e) = &user.email {
+                out["email"] = json!(e.as_str());
+                out["email_verified"] = json!(false);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,175 @@
+//! The pages of the interactive flow: login, consent and the error page. Server-rendered
+//! HTML with no script; every form carries its CSRF token; every page forbids framing
+//! (`frame-ancestors 'none'`), sends no referrer and is not cached.
+//!
+//! Form fields are named as the interface fixes them: `username` and `password` on the login
+//! form; submit buttons named `decision` with `allow` and `deny` on the consent form.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f6f8;margin:0;display:flex;\
+min-height:100vh;align-items:center;justify-content:center}main{background:#fff;padding:2rem;\
+border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.1);width:100%;max-width:22rem}h1{font-size:1.25rem;\
+margin-top:0}label{display:block;margin:.75rem 0 .25rem}input[type=text],input[type=password]{width:100%;\
+box-sizing:border-box;padding:.5rem;border:1px solid #ccd;border-radius:4px}button{margin-top:1rem;\
+padding:.5rem 1rem;border:0;border-radius:4px;background:#2554c7;color:#fff;font-size:1rem;cursor:pointer}\
+button.secondary{background:#e4e6eb;color:#222;margin-left:.5rem}.error{color:#b00020}ul{padding-left:1.2rem}";
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        escape(title)
+    );
+    let mut res = (status, Html(html)).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// The login form, posting to `action`.
+pub fn login(
+    action: &str,
+    client_name: &str,
+    request_id: &str,
+    csrf: &str,
+    error: Option<&str>,
+    username: Option<&str>,
+) -> Response {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error}\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+         <label for=\"username\">Username</label>\
+         <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Sign in</button></form>",
+        client = escape(client_name),
+        action = escape(action),
+        request = escape(request_id),
+        csrf = escape(csrf),
+        username = escape(username.unwrap_or("")),
+    );
+    page(StatusCode::OK, "Sign in", &body)
+}
+
+/// The consent form: the scopes asked for, allow or deny.
+pub fn consent(
+    action: &str,
+    client_name: &str,
+    request_id: &str,
+    csrf: &str,
+    scopes: &[String],
+) -> Response {
+    let items: String = if scopes.is_empty() {
+        "<li>basic access</li>".to_owned()
+    } else {
+        scopes
+            .iter()
+            .map(|s| format!("<li><code>{}</code></li>", escape(s)))
+            .collect()
+    };
+    let body = format!(
+        "<h1>Allow access?</h1><p><strong>{client}</strong> asks for:</p><ul>{items}</ul>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
+        client = escape(client_name),
+        action = escape(action),
+        request = escape(request_id),
+        csrf = escape(csrf),
+    );
+    page(StatusCode::OK, "Allow access", &body)
+}
+
+/// An error the user must see, because sending it to the client is not safe.
+pub fn error(message: &str) -> Response {
+    let body = format!(
+        "<h1>Sign-in request refused</h1><p class=\"error\">{}</p>",
+        escape(message)
+    );
+    page(StatusCode::BAD_REQUEST, "Sign-in request refused", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(r: Response) -> String {
+        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_page_renders_escaped_with_its_headers() {
+        let evil = "<script>alert(1)</script>\"'&";
+        for r in [
+            login("/orgs/a/login", evil, "r", "c", Some(evil), Some(evil)),
+            consent("/orgs/a/consent", evil, "r", "c", &[evil.to_owned()]),
+            error(evil),
+        ] {
+            let h = r.headers().clone();
+            assert!(h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"));
+            assert_eq!(h["referrer-policy"], "no-referrer");
+            assert_eq!(h["cache-control"], "no-store");
+            let html = body(r).await;
+            assert!(!html.contains("<script>"), "{html}");
+            assert!(html.contains("&lt;script&gt;"));
+        }
+        let html = body(login("/x", "App", "req-1", "tok-1", None, None)).await;
+        for needle in [
+            "name=\"username\"",
+            "name=\"password\"",
+            "name=\"csrf_token\" value=\"tok-1\"",
+            "name=\"request\" value=\"req-1\"",
+        ] {
+            assert!(html.contains(needle), "{needle}");
+        }
+        let html = body(consent("/x", "App", "r", "t", &["openid".into()])).await;
+        assert!(html.contains("name=\"decision\" value=\"allow\""));
+        assert!(html.contains("name=\"decision\" value=\"deny\""));
+    }
+}

@@ -1,0 +1,582 @@
+//! The interactive flow over real HTTP, as a browser and a relying party would drive it:
+//! authorize, the login and consent forms, the code redeemed with PKCE, the id_token checked
+//! with an independent library, userinfo, and the security behaviours of quality.md.
+
+use base64::Engine;
+use reqwest::{redirect::Policy, Method, StatusCode};
+use serde_json::{json, Value};
+use tessera_testkit::TestServer;
+
+use crate::support::{call, json};
+
+const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
+const AUTHORIZE: &str = "/orgs/acme-corp/api/v1/oauth/authorize";
+const TOKEN: &str = "/orgs/acme-corp/api/v1/oauth/token";
+const REDIRECT: &str = "https://app.example.com/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9d8yJk0ZQ5Y5hR5u5cXQ2wbYc-long-enough";
+
+fn sha256(b: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(b).to_vec()
+}
+
+fn challenge(v: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256(v.as_bytes()))
+}
+
+struct Flow {
+    s: TestServer,
+    admin: String,
+    /// A browser: no automatic redirects, cookies by hand.
+    browser: reqwest::Client,
+    client_id: String,
+}
+
+async fn setup(extra: Value) -> Flow {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    s.services
+        .create_user(
+            &tessera_core::Context::cli(),
+            "acme-corp",
+            tessera_core::users::NewUser {
+                username: "alice".into(),
+                email: Some("alice@example.com".into()),
+                name: Some("Alice Liddell".into()),
+                password: Some(secrecy::SecretString::from("correct horse battery")),
+                roles: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let mut body = json!({"name": "Dashboard", "isConfidential": false, "redirectUris": [REDIRECT, "http://127.0.0.1:8400/cb"], "allowedScopes": ["openid", "profile", "email"]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (st, c) = json(call(&s, Method::POST, ADMIN, Some(&admin), Some(body)).await).await;
+    assert_eq!(st, 201, "{c}");
+    let browser = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    Flow {
+        client_id: c["id"].as_str().unwrap().to_owned(),
+        s,
+        admin,
+        browser,
+    }
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn location(res: &reqwest::Response) -> url::Url {
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "expected a redirect");
+    url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+fn query(u: &url::Url, k: &str) -> Option<String> {
+    u.query_pairs()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl Flow {
+    fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
+        let ch = challenge(VERIFIER);
+        let mut p: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &self.client_id),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid profile email"),
+            ("state", "st-123"),
+            ("nonce", "nonce-456"),
+            ("code_challenge", &ch),
+            ("code_challenge_method", "S256"),
+        ];
+        for (k, v) in extra {
+            p.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                p.push((k, v));
+            }
+        }
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(p)
+            .finish();
+        self.s.url(&format!("{AUTHORIZE}?{q}"))
+    }
+
+    async fn get(&self, url: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut r = self.browser.get(url);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.send().await.unwrap()
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> reqwest::Response {
+        let mut r = self.browser.post(self.s.url(path)).form(form);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.send().await.unwrap()
+    }
+
+    /// Authorize, log in, consent: the code and the session cookie.
+    async fn code(&self, extra: &[(&str, &str)]) -> (String, String) {
+        let res = self.get(&self.authorize_url(extra), None).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        let html = res.text().await.unwrap();
+        let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+        let res = self
+            .post(
+                "/orgs/acme-corp/login",
+                &[
+                    ("request", &req),
+                    ("csrf_token", &csrf),
+                    ("username", "alice"),
+                    ("password", "correct horse battery"),
+                ],
+                None,
+            )
+            .await;
+        let cookie = res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly"));
+        let html = res.text().await.unwrap();
+        assert!(html.contains("name=\"decision\" value=\"allow\""), "{html}");
+        let res = self
+            .post(
+                "/orgs/acme-corp/consent",
+                &[
+                    ("request", &req),
+                    ("csrf_token", &csrf),
+                    ("decision", "allow"),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        let loc = location(&res);
+        assert_eq!(query(&loc, "state").as_deref(), Some("st-123"));
+        assert_eq!(query(&loc, "iss"), Some(self.s.url("/orgs/acme-corp")));
+        (query(&loc, "code").unwrap(), cookie)
+    }
+
+    async fn redeem(&self, code: &str, verifier: &str) -> (u16, Value) {
+        let res = self
+            .s
+            .http
+            .post(self.s.url(TOKEN))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", &self.client_id),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .unwrap();
+        json(res).await
+    }
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_issues_verifiable_tokens() {
+    let f = setup(json!({})).await;
+    let (code, cookie) = f.code(&[]).await;
+    let (st, t) = f.redeem(&code, VERIFIER).await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["scope"], "openid profile email");
+    let access = t["access_token"].as_str().unwrap();
+    let id_token = t["id_token"].as_str().unwrap();
+
+    // The id_token, checked by an independent library against the JWKS.
+    let set: jsonwebtoken::jwk::JwkSet =
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/api/v1/oauth/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(set.find(header.kid.as_deref().unwrap()).unwrap())
+            .unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[&f.client_id]);
+    v.set_issuer(&[f.s.url("/orgs/acme-corp")]);
+    let claims = jsonwebtoken::decode::<Value>(id_token, &key, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["nonce"], "nonce-456");
+    assert_eq!(claims["azp"], f.client_id.as_str());
+    assert!(claims["auth_time"].is_i64());
+    let digest = sha256(access.as_bytes());
+    assert_eq!(
+        claims["at_hash"],
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    );
+
+    // userinfo by scope, with the header and in a form body.
+    let (st, u) = json(
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/api/v1/oauth/userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{u}");
+    assert_eq!(u["sub"], claims["sub"]);
+    assert_eq!(u["preferred_username"], "alice");
+    assert_eq!(u["name"], "Alice Liddell");
+    assert_eq!(u["email"], "alice@example.com");
+    let (st, u2) = json(
+        f.s.http
+            .post(f.s.url("/orgs/acme-corp/api/v1/oauth/userinfo"))
+            .form(&[("access_token", access)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, &u2), (200, &u));
+    let res =
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/api/v1/oauth/userinfo"))
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+
+    // With the session and remembered consent, the next authorization is one redirect.
+    let res = f
+        .get(&f.authorize_url(&[("state", "second")]), Some(&cookie))
+        .await;
+    let loc = location(&res);
+    assert!(loc.as_str().starts_with(REDIRECT));
+    assert_eq!(query(&loc, "state").as_deref(), Some("second"));
+    assert!(query(&loc, "code").is_some());
+}
+
+#[tokio::test]
+async fn codes_are_single_use_and_a_replay_revokes_the_first_token() {
+    let f = setup(json!({})).await;
+    let (code, _) = f.code(&[]).await;
+    let (st, t) = f.redeem(&code, VERIFIER).await;
+    assert_eq!(st, 200);
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let (st, e) = f.redeem(&code, VERIFIER).await;
+    assert_eq!((st, e["error"].as_str()), (400, Some("invalid_grant")));
+    let res =
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/api/v1/oauth/userinfo"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 401, "the first redemption's token is revoked");
+}
+
+#[tokio::test]
+async fn fifty_parallel_redemptions_have_exactly_one_winner() {
+    let f = setup(json!({})).await;
+    let (code, _) = f.code(&[]).await;
+    let mut tasks = vec![];
+    for _ in 0..50 {
+        let http = f.s.http.clone();
+        let url = f.s.url(TOKEN);
+        let (code, id) = (code.clone(), f.client_id.clone());
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("client_id", &id),
+                    ("code_verifier", VERIFIER),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => ok += 1,
+            400 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn pkce_is_enforced() {
+    let f = setup(json!({})).await;
+    let (code, _) = f.code(&[]).await;
+    let (st, e) = f
+        .redeem(&code, "wrong-verifier-wrong-verifier-wrong-verifier-x")
+        .await;
+    assert_eq!((st, e["error"].as_str()), (400, Some("invalid_grant")));
+    // A public client without a challenge: refused at the authorization endpoint.
+    let res = f
+        .get(
+            &f.authorize_url(&[("code_challenge", ""), ("code_challenge_method", "")]),
+            None,
+        )
+        .await;
+    let loc = location(&res);
+    assert_eq!(query(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(query(&loc, "state").as_deref(), Some("st-123"));
+    let res = f
+        .get(
+            &f.authorize_url(&[("code_challenge_method", "plain")]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        query(&location(&res), "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn untrusted_clients_and_redirects_get_an_error_page_never_a_redirect() {
+    let f = setup(json!({})).await;
+    for extra in [
+        vec![("redirect_uri", "https://app.example.com/callback/")],
+        vec![("redirect_uri", "https://app.example.com/callbackx")],
+        vec![("redirect_uri", "https://app.example.com/callback?x=1")],
+        vec![("redirect_uri", "https://evil.example.com/callback")],
+        vec![("client_id", "unknown-client")],
+    ] {
+        let res = f.get(&f.authorize_url(&extra), None).await;
+        assert_eq!(res.status(), 400, "{extra:?}");
+        assert!(res.headers().get("location").is_none());
+        assert!(res.headers().get("access-control-allow-origin").is_none());
+    }
+    // The port of a loopback redirect may vary.
+    let res = f
+        .get(
+            &f.authorize_url(&[("redirect_uri", "http://127.0.0.1:51234/cb")]),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // A disabled client: error page.
+    call(
+        &f.s,
+        Method::PATCH,
+        &format!("{ADMIN}/{}", f.client_id),
+        Some(&f.admin),
+        Some(json!({"isActive": false})),
+    )
+    .await;
+    let res = f.get(&f.authorize_url(&[]), None).await;
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn prompt_none_login_errors_and_denial() {
+    let f = setup(json!({})).await;
+    let res = f.get(&f.authorize_url(&[("prompt", "none")]), None).await;
+    let loc = location(&res);
+    assert_eq!(query(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(query(&loc, "state").as_deref(), Some("st-123"));
+    assert_eq!(query(&loc, "iss"), Some(f.s.url("/orgs/acme-corp")));
+
+    // A wrong password shows the form again with the message.
+    let html = f
+        .get(&f.authorize_url(&[]), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "alice"),
+                ("password", "wrong"),
+            ],
+            None,
+        )
+        .await;
+    assert!(res.headers().get("set-cookie").is_none());
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid username or password."));
+    // A forged CSRF token is refused.
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", "forged"),
+                ("username", "alice"),
+                ("password", "correct horse battery"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    // Deny sends access_denied.
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "alice"),
+                ("password", "correct horse battery"),
+            ],
+            None,
+        )
+        .await;
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = f
+        .post(
+            "/orgs/acme-corp/consent",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("decision", "deny"),
+            ],
+            Some(&cookie),
+        )
+        .await;
+    let loc = location(&res);
+    assert_eq!(query(&loc, "error").as_deref(), Some("access_denied"));
+    // Logged in but without consent, prompt=none asks for it.
+    let res = f
+        .get(&f.authorize_url(&[("prompt", "none")]), Some(&cookie))
+        .await;
+    assert_eq!(
+        query(&location(&res), "error").as_deref(),
+        Some("consent_required")
+    );
+}
+
+#[tokio::test]
+async fn clients_without_consent_skip_it_and_confidential_clients_authenticate() {
+    let f =
+        setup(json!({"isConfidential": true, "requireConsent": false, "requirePkce": false})).await;
+    let (_, c) = json(
+        call(
+            &f.s,
+            Method::POST,
+            &format!("{ADMIN}/{}/secret", f.client_id),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let secret = c["secret"].as_str().unwrap().to_owned();
+    let html = f
+        .get(
+            &f.authorize_url(&[("code_challenge", ""), ("code_challenge_method", "")]),
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "alice"),
+                ("password", "correct horse battery"),
+            ],
+            None,
+        )
+        .await;
+    let code = query(&location(&res), "code").unwrap();
+    // Without the secret: invalid_client; with it, and without PKCE (none was sent): tokens.
+    let res =
+        f.s.http
+            .post(f.s.url(TOKEN))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", &f.client_id),
+            ])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 401);
+    let res =
+        f.s.http
+            .post(f.s.url(TOKEN))
+            .basic_auth(&f.client_id, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+            .await
+            .unwrap();
+    let (st, e) = json(res).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a verifier for a code issued without PKCE"
+    );
+}
