@@ -110,7 +110,13 @@ fn valid_verifier(v: &str) -> bool {
 }
 
 impl Services {
-    fn random_handle(&self) -> Result<String, OAuthError> {
+    pub(crate) fn random_jti(&self) -> Result<String, OAuthError> {
+        let b: [u8; 16] =
+            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        Ok(URL_SAFE_NO_PAD.encode(b))
+    }
+
+    pub(crate) fn random_handle(&self) -> Result<String, OAuthError> {
         let b: [u8; 32] =
             random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
         Ok(URL_SAFE_NO_PAD.encode(b))
@@ -755,11 +761,39 @@ impl Services {
                 &jti,
             )
             .await?;
-        let scopes: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
-        let id_token = if scopes.contains(&"openid") {
+        let id_token = if found.scope.split(' ').any(|s| s == "openid") {
             Some(
-                self.sign_id_token(&org, &issuer, &sub, client, &found, &access_token, lifetime)
-                    .await?,
+                self.sign_id_token(
+                    &org,
+                    &issuer,
+                    &sub,
+                    client,
+                    found.auth_time,
+                    found.nonce.as_deref(),
+                    &access_token,
+                    lifetime,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        // A refresh token when the client may use the refresh_token grant.
+        let refresh_token = if client
+            .settings
+            .grant_types
+            .contains(&GrantType::RefreshToken)
+        {
+            Some(
+                self.issue_refresh(
+                    org.id,
+                    client,
+                    found.user_id,
+                    &found.scope,
+                    found.auth_time,
+                    None,
+                )
+                .await?,
             )
         } else {
             None
@@ -770,19 +804,20 @@ impl Services {
             expires_in: lifetime,
             scope: (!found.scope.is_empty()).then(|| found.scope.clone()),
             id_token,
-            refresh_token: None,
+            refresh_token,
         })
     }
 
     /// An id_token (OIDC Core §2), RS256 by default, with `at_hash` (§3.1.3.6).
     #[allow(clippy::too_many_arguments)]
-    async fn sign_id_token(
+    pub(crate) async fn sign_id_token(
         &self,
         org: &Organization,
         issuer: &str,
         sub: &str,
         client: &OAuthClient,
-        code: &AuthCode,
+        auth_time: Timestamp,
+        nonce: Option<&str>,
         access_token: &str,
         lifetime: i64,
     ) -> OAuthResult<String> {
@@ -802,10 +837,10 @@ impl Services {
             "azp": client.id.as_str(),
             "iat": now,
             "exp": now + lifetime,
-            "auth_time": to_millis(code.auth_time) / 1000,
+            "auth_time": to_millis(auth_time) / 1000,
             "at_hash": at_hash,
         });
-        if let Some(n) = &code.nonce {
+        if let Some(n) = nonce {
             claims["nonce"] = json!(n);
         }
         // RSA signing takes about a millisecond: off the async executor.

@@ -15,6 +15,7 @@ pub mod clients;
 pub mod error;
 pub mod keys;
 pub mod orgs;
+pub mod refresh;
 pub mod roles;
 pub mod tokens;
 pub mod users;
@@ -64,6 +65,9 @@ pub struct CoreConfig {
     /// The externally visible base URL; every issuer is `{public_url}/orgs/{slug}`.
     pub public_url: String,
     pub argon2: Argon2Params,
+    /// Seconds during which a just-spent refresh token may be presented again (concurrent
+    /// refreshes) without revoking its family. 0: any reuse revokes.
+    pub refresh_grace_seconds: i64,
     /// Minimum time between two writes of an API key's `lastUsedAt`.
     pub last_used_interval: time::Duration,
 }
@@ -73,6 +77,7 @@ impl Default for CoreConfig {
         Self {
             public_url: "http://127.0.0.1:8700".into(),
             argon2: Argon2Params::default(),
+            refresh_grace_seconds: 0,
             last_used_interval: time::Duration::minutes(1),
         }
     }

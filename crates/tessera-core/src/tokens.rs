@@ -524,7 +524,10 @@ impl Services {
             ));
         }
         let Some(c) = self.active_claims(&org, token).await? else {
-            return Ok(json!({"active": false}));
+            return Ok(self
+                .refresh_claims(&org, token)
+                .await?
+                .unwrap_or_else(|| json!({"active": false})));
         };
         let mut out = json!({
             "active": true,
@@ -556,6 +559,9 @@ impl Services {
         let org = self.protocol_org(org_slug).await?;
         let caller = self.authenticate_client(&org, auth).await?;
         let Some(c) = self.active_claims(&org, token).await? else {
+            // Not an access token: perhaps a refresh token (RFC 7009 §2.1).
+            self.revoke_refresh(&org, caller.client.id.as_str(), token)
+                .await?;
             return Ok(());
         };
         if c["client_id"].as_str() != Some(caller.client.id.as_str()) {

@@ -195,6 +195,53 @@ async fn interactive_flows(store: &dyn Store) {
         Some(vec!["openid".to_owned(), "email".to_owned()])
     );
     assert_eq!(tx.find_consent(b.id, u.id, "web").await.unwrap(), None);
+
+    let rt = |hash: &str| crate::RefreshToken {
+        token_hash: hash.into(),
+        org_id: a.id,
+        family_id: "fam-1".into(),
+        client_id: "web".into(),
+        user_id: u.id,
+        scope: "openid".into(),
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(100_000),
+        used_at: None,
+        revoked_at: None,
+    };
+    tx.insert_refresh(&rt("rt-1")).await.unwrap();
+    tx.insert_refresh(&rt("rt-2")).await.unwrap();
+    assert_eq!(
+        tx.find_refresh(a.id, "rt-1").await.unwrap(),
+        Some(rt("rt-1"))
+    );
+    assert_eq!(tx.find_refresh(b.id, "rt-1").await.unwrap(), None);
+    assert!(
+        tx.use_refresh(a.id, "rt-1", t(2_000)).await.unwrap(),
+        "first use wins"
+    );
+    assert!(
+        !tx.use_refresh(a.id, "rt-1", t(3_000)).await.unwrap(),
+        "spent"
+    );
+    assert_eq!(
+        tx.revoke_refresh_family(a.id, "fam-1", t(4_000))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        !tx.use_refresh(a.id, "rt-2", t(5_000)).await.unwrap(),
+        "revoked"
+    );
+    assert_eq!(
+        tx.find_refresh(a.id, "rt-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(t(4_000))
+    );
     tx.commit().await.unwrap();
 }
 

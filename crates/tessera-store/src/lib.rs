@@ -191,6 +191,23 @@ pub struct AuthCode {
     pub access_expires: Option<Timestamp>,
 }
 
+/// A refresh token (its hash is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub org_id: OrgId,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: UserId,
+    pub scope: String,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+    /// The family's absolute end: refreshing never extends it.
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// A database: hands out transactions.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -347,6 +364,19 @@ pub trait Tx: Send {
         scopes: &[String],
         at: Timestamp,
     ) -> Result<()>;
+
+    // Refresh tokens.
+    async fn insert_refresh(&mut self, t: &RefreshToken) -> Result<()>;
+    async fn find_refresh(&mut self, org: OrgId, token_hash: &str) -> Result<Option<RefreshToken>>;
+    /// Spends a token; true only for the one caller that spends it first.
+    async fn use_refresh(&mut self, org: OrgId, token_hash: &str, at: Timestamp) -> Result<bool>;
+    /// Revokes every token of a family; how many were still unrevoked.
+    async fn revoke_refresh_family(
+        &mut self,
+        org: OrgId,
+        family_id: &str,
+        at: Timestamp,
+    ) -> Result<u64>;
 
     // Audit log.
     async fn insert_audit(&mut self, event: &NewAuditEvent) -> Result<i64>;

@@ -27,6 +27,11 @@ pub(crate) const SQLITE: Embedded = &[
         "interactive flows",
         include_str!("../migrations/sqlite/0004_interactive.sql"),
     ),
+    (
+        5,
+        "refresh tokens",
+        include_str!("../migrations/sqlite/0005_refresh_tokens.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -49,6 +54,11 @@ pub(crate) const POSTGRES: Embedded = &[
         4,
         "interactive flows",
         include_str!("../migrations/postgres/0004_interactive.sql"),
+    ),
+    (
+        5,
+        "refresh tokens",
+        include_str!("../migrations/postgres/0005_refresh_tokens.sql"),
     ),
 ];
 

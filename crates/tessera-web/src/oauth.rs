@@ -187,6 +187,15 @@ async fn token(
             s.client_credentials(&org, &auth, form.get("scope"), form.get("resource"))
                 .await?
         }
+        "refresh_token" => {
+            s.refresh(
+                &org,
+                &auth,
+                form.require("refresh_token")?,
+                form.get("scope"),
+            )
+            .await?
+        }
         "authorization_code" => {
             s.authorization_code(
                 &org,
@@ -252,12 +261,12 @@ fn metadata(issuer: &str) -> Value {
         "revocation_endpoint": format!("{issuer}/api/v1/oauth/revoke"),
         "authorization_endpoint": format!("{issuer}/api/v1/oauth/authorize"),
         "userinfo_endpoint": format!("{issuer}/api/v1/oauth/userinfo"),
-        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "scopes_supported": ["openid", "profile", "email"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "name", "preferred_username", "email", "email_verified"],
         "prompt_values_supported": ["none", "login", "consent"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

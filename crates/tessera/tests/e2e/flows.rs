@@ -167,6 +167,11 @@ impl Flow {
             .to_str()
             .unwrap()
             .contains("HttpOnly"));
+        if res.status() == StatusCode::SEE_OTHER {
+            // Consent was given before: straight back to the client.
+            let loc = location(&res);
+            return (query(&loc, "code").unwrap(), cookie);
+        }
         let html = res.text().await.unwrap();
         assert!(html.contains("name=\"decision\" value=\"allow\""), "{html}");
         let res = self
@@ -578,5 +583,222 @@ async fn clients_without_consent_skip_it_and_confidential_clients_authenticate()
         (st, e["error"].as_str()),
         (400, Some("invalid_grant")),
         "a verifier for a code issued without PKCE"
+    );
+}
+
+async fn refresh(f: &Flow, token: &str) -> (u16, Value) {
+    let res =
+        f.s.http
+            .post(f.s.url(TOKEN))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token),
+                ("client_id", &f.client_id),
+            ])
+            .send()
+            .await
+            .unwrap();
+    json(res).await
+}
+
+fn claims(id_token: &str) -> Value {
+    let payload = id_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let f = setup(json!({})).await;
+    let (code, _) = f.code(&[]).await;
+    let (_, t0) = f.redeem(&code, VERIFIER).await;
+    let r0 = t0["refresh_token"]
+        .as_str()
+        .expect("a refresh token for a client with the grant")
+        .to_owned();
+    let (st, t1) = refresh(&f, &r0).await;
+    assert_eq!(st, 200, "{t1}");
+    let r1 = t1["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r0, r1, "rotated on every use");
+    // The refreshed id_token keeps iss, sub, aud, azp and auth_time (OIDC Core §12.2).
+    let (c0, c1) = (
+        claims(t0["id_token"].as_str().unwrap()),
+        claims(t1["id_token"].as_str().unwrap()),
+    );
+    for k in ["iss", "sub", "aud", "azp", "auth_time"] {
+        assert_eq!(c0[k], c1[k], "{k}");
+    }
+    // Narrowing the scope is allowed, widening is not.
+    let (st, t2) = json(
+        f.s.http
+            .post(f.s.url(TOKEN))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &r1),
+                ("client_id", &f.client_id),
+                ("scope", "openid"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, t2["scope"].as_str()), (200, Some("openid")));
+    let r2 = t2["refresh_token"].as_str().unwrap().to_owned();
+    // Introspection sees the live refresh token.
+    let (_, conf_secret) = {
+        let (_, c) = json(
+            call(
+                &f.s,
+                Method::POST,
+                ADMIN,
+                Some(&f.admin),
+                Some(
+                    json!({"name": "RS", "redirectUris": [], "grantTypes": ["client_credentials"]}),
+                ),
+            )
+            .await,
+        )
+        .await;
+        (
+            c["id"].as_str().unwrap().to_owned(),
+            c["secret"].as_str().unwrap().to_owned(),
+        )
+    };
+    let rs_id = {
+        let (_, list) = json(
+            call(
+                &f.s,
+                Method::GET,
+                &format!("{ADMIN}?q=RS"),
+                Some(&f.admin),
+                None,
+            )
+            .await,
+        )
+        .await;
+        list[0]["id"].as_str().unwrap().to_owned()
+    };
+    let introspect = |tok: String| {
+        let (http, url, id, secret) = (
+            f.s.http.clone(),
+            f.s.url("/orgs/acme-corp/api/v1/oauth/introspect"),
+            rs_id.clone(),
+            conf_secret.clone(),
+        );
+        async move {
+            json(
+                http.post(url)
+                    .basic_auth(id, Some(secret))
+                    .form(&[("token", tok)])
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+            .1
+        }
+    };
+    let v = introspect(r2.clone()).await;
+    assert_eq!(
+        (v["active"].as_bool(), v["token_type"].as_str()),
+        (Some(true), Some("refresh_token"))
+    );
+    assert_eq!(
+        introspect(r1.clone()).await,
+        json!({"active": false}),
+        "spent"
+    );
+
+    // Reuse of a spent token revokes the whole family, including the newest.
+    let (st, e) = refresh(&f, &r1).await;
+    assert_eq!((st, e["error"].as_str()), (400, Some("invalid_grant")));
+    let (st, e) = refresh(&f, &r2).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "family revoked"
+    );
+}
+
+#[tokio::test]
+async fn fifty_parallel_refreshes_have_exactly_one_winner() {
+    let f = setup(json!({})).await;
+    let (code, _) = f.code(&[]).await;
+    let (_, t0) = f.redeem(&code, VERIFIER).await;
+    let r0 = t0["refresh_token"].as_str().unwrap().to_owned();
+    let mut tasks = vec![];
+    for _ in 0..50 {
+        let (http, url, id, tok) = (
+            f.s.http.clone(),
+            f.s.url(TOKEN),
+            f.client_id.clone(),
+            r0.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &tok),
+                    ("client_id", &id),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => ok += 1,
+            400 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // No grace period by default: one winner; the others are reuse, which ends the family.
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_ends_its_family() {
+    let f = setup(json!({})).await;
+    let (code, _) = f.code(&[]).await;
+    let (_, t0) = f.redeem(&code, VERIFIER).await;
+    let r0 = t0["refresh_token"].as_str().unwrap().to_owned();
+    let res =
+        f.s.http
+            .post(f.s.url("/orgs/acme-corp/api/v1/oauth/revoke"))
+            .form(&[
+                ("token", r0.as_str()),
+                ("client_id", &f.client_id),
+                ("token_type_hint", "refresh_token"),
+            ])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 200);
+    let (st, e) = refresh(&f, &r0).await;
+    assert_eq!((st, e["error"].as_str()), (400, Some("invalid_grant")));
+    // A disabled client cannot refresh.
+    let (code, _) = f.code(&[]).await;
+    let (_, t) = f.redeem(&code, VERIFIER).await;
+    call(
+        &f.s,
+        Method::PATCH,
+        &format!("{ADMIN}/{}", f.client_id),
+        Some(&f.admin),
+        Some(json!({"isActive": false})),
+    )
+    .await;
+    let (st, e) = refresh(&f, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (400, Some("unauthorized_client"))
     );
 }

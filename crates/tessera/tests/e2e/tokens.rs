@@ -713,7 +713,7 @@ async fn discovery_documents_list_what_is_implemented() {
     );
     assert_eq!(
         d["grant_types_supported"],
-        json!(["authorization_code", "client_credentials"])
+        json!(["authorization_code", "client_credentials", "refresh_token"])
     );
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],

@@ -1,0 +1,267 @@
+//! Refresh tokens (RFC 6749 §6) with rotation on every use and reuse detection (RFC 9700
+//! §4.14.2): a spent token presented again revokes its whole family, unless it comes within
+//! the configured grace period (for clients that refresh from several tabs at once), in which
+//! case it gets a sibling. The family's end is fixed at the first authorization: refreshing
+//! never extends a session past the client's `refreshTokenLifetime`.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tessera_domain::client::{GrantType, OAuthClient};
+use tessera_domain::{OrgId, Organization, Timestamp, UserId};
+use tessera_store::RefreshToken;
+
+use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
+use crate::Services;
+
+impl Services {
+    /// A new refresh token of `family` (a new family when `None`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn issue_refresh(
+        &self,
+        org: OrgId,
+        client: &OAuthClient,
+        user: UserId,
+        scope: &str,
+        auth_time: Timestamp,
+        family: Option<(&str, Timestamp)>,
+    ) -> OAuthResult<String> {
+        let value = self.random_handle()?;
+        let now = self.now();
+        let (family_id, expires_at) = match family {
+            Some((f, end)) => (f.to_owned(), end),
+            None => (
+                self.random_handle()?,
+                now + time::Duration::seconds(client.settings.refresh_token_lifetime),
+            ),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_refresh(&RefreshToken {
+            token_hash: self.handle_hash.hash(&value),
+            org_id: org,
+            family_id,
+            client_id: client.id.to_string(),
+            user_id: user,
+            scope: scope.to_owned(),
+            auth_time,
+            created_at: now,
+            expires_at,
+            used_at: None,
+            revoked_at: None,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
+    /// `grant_type=refresh_token` (RFC 6749 §6).
+    pub async fn refresh(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        token: &str,
+        scope: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
+        let org = self.protocol_org(org_slug).await?;
+        let cached = self.authenticate_client(&org, auth).await?;
+        let client = &cached.client;
+        if !client.settings.is_active {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client is disabled".into(),
+            ));
+        }
+        if !client
+            .settings
+            .grant_types
+            .contains(&GrantType::RefreshToken)
+        {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client may not use the refresh_token grant".into(),
+            ));
+        }
+        let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
+        let hash = self.handle_hash.hash(token);
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let found = tx
+            .find_refresh(org.id, &hash)
+            .await?
+            .ok_or_else(|| bad("the refresh token is not valid"))?;
+        // Bound to its client (and, by the lookup, to its organization).
+        if found.client_id != client.id.as_str() {
+            return Err(bad("the refresh token was issued to another client"));
+        }
+        if found.revoked_at.is_some() {
+            return Err(bad("the refresh token has been revoked"));
+        }
+        if found.expires_at <= now {
+            return Err(bad("the refresh token has expired"));
+        }
+        if !tx.use_refresh(org.id, &hash, now).await? {
+            let grace = time::Duration::seconds(self.config.refresh_grace_seconds);
+            let within_grace = found.used_at.is_some_and(|u| now - u <= grace)
+                && self.config.refresh_grace_seconds > 0;
+            if !within_grace {
+                // Reuse of a spent token: someone holds a copy. End the whole family.
+                tx.revoke_refresh_family(org.id, &found.family_id, now)
+                    .await?;
+                tx.commit().await?;
+                tracing::warn!(org = %org.slug, client_id = %client.id, "refresh token reused; family revoked");
+                return Err(bad("the refresh token has already been used"));
+            }
+        }
+        tx.commit().await?;
+
+        let user = {
+            let mut tx = self.store.read().await?;
+            tx.find_user(org.id, found.user_id).await?
+        }
+        .filter(|u| u.user.is_active)
+        .ok_or_else(|| bad("the user is no longer active"))?;
+        // RFC 6749 §6: the new scope may narrow, never widen.
+        let granted: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
+        let scope_str = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            None => found.scope.clone(),
+            Some(req) => {
+                let mut out: Vec<&str> = vec![];
+                for s in req.split(' ').filter(|s| !s.is_empty()) {
+                    if !granted.contains(&s) {
+                        return Err(OAuthError::InvalidScope(format!(
+                            "scope '{s}' was not granted to this refresh token"
+                        )));
+                    }
+                    if !out.contains(&s) {
+                        out.push(s);
+                    }
+                }
+                out.join(" ")
+            }
+        };
+        let new_refresh = self
+            .issue_refresh(
+                org.id,
+                client,
+                user.user.id,
+                &found.scope,
+                found.auth_time,
+                Some((&found.family_id, found.expires_at)),
+            )
+            .await?;
+        self.token_response(
+            &org,
+            client,
+            user.user.id,
+            &scope_str,
+            found.auth_time,
+            None,
+            Some(new_refresh),
+        )
+        .await
+    }
+
+    /// Access token, and an id_token when `openid` was granted.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn token_response(
+        &self,
+        org: &Organization,
+        client: &OAuthClient,
+        user: UserId,
+        scope: &str,
+        auth_time: Timestamp,
+        nonce: Option<&str>,
+        refresh_token: Option<String>,
+    ) -> OAuthResult<TokenResponse> {
+        let jti = self.random_jti()?;
+        let lifetime = client.settings.access_token_lifetime;
+        let issuer = self.issuer(&org.slug);
+        let sub = user.to_string();
+        let access_token = self
+            .sign_access_token_with(
+                org,
+                &issuer,
+                &sub,
+                client.id.as_str(),
+                &issuer,
+                scope,
+                lifetime,
+                &jti,
+            )
+            .await?;
+        let id_token = if scope.split(' ').any(|s| s == "openid") {
+            Some(
+                self.sign_id_token(
+                    org,
+                    &issuer,
+                    &sub,
+                    client,
+                    auth_time,
+                    nonce,
+                    &access_token,
+                    lifetime,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            scope: (!scope.is_empty()).then(|| scope.to_owned()),
+            refresh_token,
+            id_token,
+        })
+    }
+
+    /// RFC 7662 for a refresh token: active unless spent, revoked or expired.
+    pub(crate) async fn refresh_claims(
+        &self,
+        org: &Organization,
+        token: &str,
+    ) -> OAuthResult<Option<Value>> {
+        let found = {
+            let mut tx = self.store.read().await?;
+            tx.find_refresh(org.id, &self.handle_hash.hash(token))
+                .await?
+        };
+        let now = self.now();
+        Ok(found
+            .filter(|t| t.used_at.is_none() && t.revoked_at.is_none() && t.expires_at > now)
+            .map(|t| {
+                json!({
+                    "active": true,
+                    "token_type": "refresh_token",
+                    "client_id": t.client_id,
+                    "sub": t.user_id.to_string(),
+                    "scope": t.scope,
+                    "iss": self.issuer(&org.slug),
+                    "exp": tessera_domain::clock::to_millis(t.expires_at) / 1000,
+                })
+            }))
+    }
+
+    /// RFC 7009 for a refresh token: revokes its family. False when it is not one of the
+    /// client's refresh tokens.
+    pub(crate) async fn revoke_refresh(
+        &self,
+        org: &Organization,
+        client_id: &str,
+        token: &str,
+    ) -> OAuthResult<bool> {
+        let hash = self.handle_hash.hash(token);
+        let mut tx = self.store.begin().await?;
+        let Some(found) = tx.find_refresh(org.id, &hash).await? else {
+            return Ok(false);
+        };
+        if found.client_id != client_id {
+            return Err(OAuthError::UnauthorizedClient(
+                "the token was not issued to this client".into(),
+            ));
+        }
+        tx.revoke_refresh_family(org.id, &found.family_id, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
