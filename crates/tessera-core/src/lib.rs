@@ -14,6 +14,7 @@ pub mod cache;
 pub mod clients;
 pub mod error;
 pub mod keys;
+pub mod logout;
 pub mod orgs;
 pub mod refresh;
 pub mod roles;

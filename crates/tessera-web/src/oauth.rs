@@ -27,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
         .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
+        .route(
+            paths::END_SESSION,
+            get(end_session_get).post(end_session_post),
+        )
 }
 
 /// An RFC 6749 §5.2 error response.
@@ -261,6 +265,7 @@ fn metadata(issuer: &str) -> Value {
         "revocation_endpoint": format!("{issuer}/api/v1/oauth/revoke"),
         "authorization_endpoint": format!("{issuer}/api/v1/oauth/authorize"),
         "userinfo_endpoint": format!("{issuer}/api/v1/oauth/userinfo"),
+        "end_session_endpoint": format!("{issuer}/api/v1/oauth/end_session"),
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -558,4 +563,50 @@ async fn userinfo_post(
         (a, b) => a.or(b),
     };
     userinfo_with(&state, &org, token).await
+}
+
+async fn end_session_with(
+    state: &AppState,
+    org: &str,
+    params: Vec<(String, String)>,
+    headers: &HeaderMap,
+) -> Response {
+    use tessera_core::logout::LoggedOut;
+    let cookie = session_cookie(headers);
+    let mut res = match state
+        .services
+        .end_session(org, &params, cookie.as_deref())
+        .await
+    {
+        Ok(LoggedOut::Redirect(url)) => redirect(&url),
+        Ok(LoggedOut::Page) => crate::pages::signed_out(),
+        Err(e) => flow_error(e),
+    };
+    // The cookie goes either way.
+    let clear = format!("{SESSION_COOKIE}=; Path=/orgs/{org}; HttpOnly; SameSite=Lax; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// `GET …/oauth/end_session` (RP-Initiated Logout 1.0 §2).
+async fn end_session_get(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    uri: http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let params = pairs(uri.query().unwrap_or("").as_bytes());
+    end_session_with(&state, &org, params, &headers).await
+}
+
+/// `POST …/oauth/end_session`.
+async fn end_session_post(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    end_session_with(&state, &org, pairs(&body), &headers).await
 }

@@ -122,6 +122,15 @@ pub fn consent(
     page(StatusCode::OK, "Allow access", &body)
 }
 
+/// After logout without a way back to the application.
+pub fn signed_out() -> Response {
+    page(
+        StatusCode::OK,
+        "Signed out",
+        "<h1>Signed out</h1><p>You are signed out. You can close this window.</p>",
+    )
+}
+
 /// An error the user must see, because sending it to the client is not safe.
 pub fn error(message: &str) -> Response {
     let body = format!(

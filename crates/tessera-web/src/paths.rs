@@ -38,6 +38,7 @@ pub const INTROSPECT: &str = "/orgs/{org}/api/v1/oauth/introspect";
 pub const REVOKE: &str = "/orgs/{org}/api/v1/oauth/revoke";
 pub const AUTHORIZE: &str = "/orgs/{org}/api/v1/oauth/authorize";
 pub const USERINFO: &str = "/orgs/{org}/api/v1/oauth/userinfo";
+pub const END_SESSION: &str = "/orgs/{org}/api/v1/oauth/end_session";
 /// Where the login form posts.
 pub const LOGIN: &str = "/orgs/{org}/login";
 /// Where the consent form posts.

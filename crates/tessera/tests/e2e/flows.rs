@@ -802,3 +802,52 @@ async fn revoking_a_refresh_token_ends_its_family() {
         (400, Some("unauthorized_client"))
     );
 }
+
+#[tokio::test]
+async fn logout_ends_the_session_and_honours_registered_addresses_only() {
+    let f = setup(json!({"postLogoutRedirectUris": ["https://app.example.com/bye"]})).await;
+    let (code, cookie) = f.code(&[]).await;
+    let (_, t) = f.redeem(&code, VERIFIER).await;
+    let id_token = t["id_token"].as_str().unwrap().to_owned();
+    let end = "/orgs/acme-corp/api/v1/oauth/end_session";
+    // An unregistered address is refused, never followed.
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("id_token_hint", id_token.as_str()),
+            ("post_logout_redirect_uri", "https://evil.example.com/"),
+        ])
+        .finish();
+    let res = f.get(&f.s.url(&format!("{end}?{q}")), Some(&cookie)).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+    // The registered one, with state, after the session ends.
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("id_token_hint", id_token.as_str()),
+            ("post_logout_redirect_uri", "https://app.example.com/bye"),
+            ("state", "s-9"),
+        ])
+        .finish();
+    let res = f.get(&f.s.url(&format!("{end}?{q}")), Some(&cookie)).await;
+    let loc = location(&res);
+    assert_eq!(loc.as_str(), "https://app.example.com/bye?state=s-9");
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    // The old cookie no longer signs anyone in.
+    let res = f
+        .get(&f.authorize_url(&[("prompt", "none")]), Some(&cookie))
+        .await;
+    assert_eq!(
+        query(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+    // Without a redirect: a page; a forged hint: refused.
+    let res = f.get(&f.s.url(end), None).await;
+    assert_eq!(res.status(), 200);
+    let res = f
+        .get(&f.s.url(&format!("{end}?id_token_hint=a.b.c")), None)
+        .await;
+    assert_eq!(res.status(), 400);
+}
