@@ -8,5 +8,6 @@ mod cli;
 mod clients;
 mod conformance;
 mod flows;
+mod interop;
 mod support;
 mod tokens;
