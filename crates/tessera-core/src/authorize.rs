@@ -33,6 +33,47 @@ pub const SESSION_LIFETIME_SECONDS: i64 = 12 * 3600;
 /// How long a pending authorization request waits for login or consent.
 const PENDING_LIFETIME_SECONDS: i64 = 15 * 60;
 
+/// Brute-force limits on the login form (RFC 9700 §4.16 and quality.md): per user and per
+/// address, in this process. Each check counts an attempt, before the slow hash runs.
+pub(crate) struct LoginLimits {
+    per_user: governor::DefaultKeyedRateLimiter<String>,
+    per_address: governor::DefaultKeyedRateLimiter<String>,
+}
+
+impl std::fmt::Debug for LoginLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginLimits")
+    }
+}
+
+/// Sign-in attempts per user per minute.
+pub const LOGIN_ATTEMPTS_PER_USER_PER_MINUTE: u32 = 5;
+/// Sign-in attempts per address per minute.
+pub const LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
+
+impl LoginLimits {
+    pub(crate) fn new() -> Self {
+        let quota = |n: u32| {
+            governor::Quota::per_minute(
+                std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN),
+            )
+        };
+        Self {
+            per_user: governor::RateLimiter::keyed(quota(LOGIN_ATTEMPTS_PER_USER_PER_MINUTE)),
+            per_address: governor::RateLimiter::keyed(quota(LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE)),
+        }
+    }
+
+    fn allow(&self, org: OrgId, username: &str, address: Option<&str>) -> bool {
+        let user_ok = self
+            .per_user
+            .check_key(&format!("{org}:{}", username.to_lowercase()))
+            .is_ok();
+        let address_ok = address.is_none_or(|a| self.per_address.check_key(&a.to_owned()).is_ok());
+        user_ok && address_ok
+    }
+}
+
 /// A validated authorization request, kept while the user logs in or decides.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthRequest {
@@ -517,6 +558,7 @@ impl Services {
         csrf: &str,
         username: &str,
         password: &str,
+        address: Option<&str>,
     ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
         let org = self
@@ -531,6 +573,12 @@ impl Services {
             error: Some(error.to_owned()),
             username: Some(username.to_owned()),
         };
+        if !self.login_limits.allow(org.id, username, address) {
+            return Ok((
+                retry("Too many sign-in attempts. Wait a minute and try again."),
+                None,
+            ));
+        }
         let user = match Username::parse(username) {
             Ok(u) => {
                 let mut tx = self

@@ -37,6 +37,8 @@ pub(crate) struct Caches {
     pub clients: Cache<(OrgId, String), Option<Arc<CachedClient>>>,
     pub keys: Cache<OrgId, Arc<OrgKeys>>,
     pub revoked: Cache<(OrgId, String), bool>,
+    /// The CORS origins the organization's clients allow.
+    pub cors: Cache<OrgId, Arc<Vec<String>>>,
 }
 
 impl std::fmt::Debug for Caches {
@@ -66,13 +68,20 @@ impl Caches {
                 .max_capacity(1_000_000)
                 .time_to_live(ttl)
                 .build(),
+            cors: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
         }
     }
 
     pub fn apply(&self, c: &Change) {
         let Some(org) = c.org_id else { return };
         match c.kind.as_str() {
-            CHANGE_CLIENT => self.clients.invalidate(&(org, c.key.clone())),
+            CHANGE_CLIENT => {
+                self.clients.invalidate(&(org, c.key.clone()));
+                self.cors.invalidate(&org);
+            }
             CHANGE_KEYS => self.keys.invalidate(&org),
             CHANGE_REVOKED => self.revoked.invalidate(&(org, c.key.clone())),
             _ => {}
@@ -135,5 +144,33 @@ impl Services {
                 }
             }
         })
+    }
+}
+
+impl Services {
+    /// Whether a browser at `origin` may call the organization's token, userinfo, revocation,
+    /// JWKS and discovery endpoints: when any of its clients lists the origin.
+    pub async fn cors_allowed(&self, org_slug: &str, origin: &str) -> bool {
+        let Ok(org) = self.protocol_org(org_slug).await else {
+            return false;
+        };
+        let list = match self.caches.cors.get(&org.id) {
+            Some(l) => l,
+            None => {
+                let loaded = async { self.store.read().await?.cors_origins(org.id).await }.await;
+                match loaded {
+                    Ok(l) => {
+                        let l = Arc::new(l);
+                        self.caches.cors.insert(org.id, Arc::clone(&l));
+                        l
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read CORS origins");
+                        return false;
+                    }
+                }
+            }
+        };
+        list.iter().any(|o| o == origin)
     }
 }

@@ -167,6 +167,7 @@ impl Services {
         self.caches
             .clients
             .invalidate(&(org.id, client.id.to_string()));
+        self.caches.cors.invalidate(&org.id);
         tracing::info!(org = %org.slug, client_id = %client.id, "client created");
         Ok(ClientWithSecret { client, secret })
     }
@@ -315,6 +316,7 @@ impl Services {
             .await?;
         tx.commit().await?;
         self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        self.caches.cors.invalidate(&org.id);
         Ok(ClientWithSecret {
             client: self.live_secrets_only(after),
             secret,
@@ -348,6 +350,7 @@ impl Services {
             .await?;
         tx.commit().await?;
         self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        self.caches.cors.invalidate(&org.id);
         Ok(())
     }
 
@@ -474,6 +477,7 @@ impl Services {
             .collect();
         tx.commit().await?;
         self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        self.caches.cors.invalidate(&org.id);
         Ok(ClientWithSecret {
             client: self.live_secrets_only(client),
             secret,

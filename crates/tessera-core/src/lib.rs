@@ -103,6 +103,7 @@ pub struct Services {
     /// Seals private keys and other secrets at rest.
     pub(crate) vault: Vault,
     pub(crate) caches: cache::Caches,
+    pub(crate) login_limits: authorize::LoginLimits,
     pub(crate) config: CoreConfig,
     /// When each API key's last use was last written, to write it at most once per interval.
     pub(crate) last_used_written: Mutex<HashMap<ApiKeyId, Timestamp>>,
@@ -136,6 +137,7 @@ impl Services {
             passwords,
             vault,
             caches: cache::Caches::new(),
+            login_limits: authorize::LoginLimits::new(),
             config,
             last_used_written: Mutex::new(HashMap::new()),
             secret_used_written: Mutex::new(HashMap::new()),

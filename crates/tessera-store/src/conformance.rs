@@ -411,6 +411,15 @@ async fn oauth_clients(store: &dyn Store) {
     assert_eq!(total, 2);
     assert_eq!(all[0].id, spa.id, "newest first");
     assert_eq!(all[1].secrets.len(), 1, "secrets of the page are filled in");
+    assert_eq!(
+        tx.cors_origins(a.id).await.unwrap(),
+        ["https://app.example.com"],
+        "once, though two clients allow it"
+    );
+    assert_eq!(
+        tx.cors_origins(b.id).await.unwrap(),
+        ["https://app.example.com"]
+    );
     let (hits, n) = tx
         .list_clients(a.id, &page(Some("dash"), 10, 0))
         .await

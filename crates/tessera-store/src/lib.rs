@@ -279,6 +279,8 @@ pub trait Tx: Send {
         org: OrgId,
         q: &ClientQuery,
     ) -> Result<(Vec<OAuthClient>, i64)>;
+    /// Every CORS origin any client of the organization allows.
+    async fn cors_origins(&mut self, org: OrgId) -> Result<Vec<String>>;
     /// Deletes the client and its secrets; false when there was none.
     async fn delete_client(&mut self, org: OrgId, id: &ClientId) -> Result<bool>;
     async fn insert_client_secret(&mut self, secret: &ClientSecretRecord) -> Result<()>;

@@ -701,6 +701,27 @@ macro_rules! impl_tx {
                 Ok((clients, total))
             }
 
+            async fn cors_origins(&mut self, org: OrgId) -> Result<Vec<String>> {
+                let rows = sqlx::query(
+                    "SELECT allowed_cors_origins FROM oauth_clients WHERE org_id = $1 \
+                     AND allowed_cors_origins <> '[]'",
+                )
+                .bind(org.0.to_string())
+                .fetch_all(&mut *self.tx)
+                .await?;
+                let mut out: Vec<String> = vec![];
+                for r in rows {
+                    let list: Vec<String> = serde_json::from_str(&r.try_get::<String, _>("allowed_cors_origins")?)
+                        .map_err(|e| corrupt("oauth_clients", e))?;
+                    for o in list {
+                        if !out.contains(&o) {
+                            out.push(o);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
             async fn delete_client(&mut self, org: OrgId, id: &tessera_domain::client::ClientId) -> Result<bool> {
                 sqlx::query("DELETE FROM oauth_client_secrets WHERE org_id = $1 AND client_id = $2")
                     .bind(org.0.to_string())

@@ -86,7 +86,7 @@ pub fn router(state: AppState) -> Router {
     let admin = admin::router();
     Router::new()
         .merge(ops::router())
-        .merge(oauth::router())
+        .merge(oauth::router(&state))
         .nest(paths::ADMIN_BASE, admin.clone())
         .nest(paths::ADMIN_ALIAS_BASE, admin)
         .nest(paths::SYSTEM_BASE, system::router())

@@ -14,23 +14,81 @@ use tessera_core::tokens::{parse_basic, ClientAuth, OAuthError};
 
 use crate::{paths, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(state: &AppState) -> Router<AppState> {
+    // Browsers may call these from an origin a client of the organization allows; never the
+    // authorization endpoint or the pages.
+    let cors = Router::new()
         .route(paths::OIDC_DISCOVERY, get(openid_configuration))
-        .route(paths::AS_METADATA, get(as_metadata))
         .route(paths::AS_METADATA_WELL_KNOWN_FIRST, get(as_metadata))
         .route(paths::JWKS, get(jwks))
         .route(paths::TOKEN, post(token))
-        .route(paths::INTROSPECT, post(introspect))
         .route(paths::REVOKE, post(revoke))
+        .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), cors));
+    Router::new()
+        .merge(cors)
+        .route(paths::AS_METADATA, get(as_metadata))
+        .route(paths::INTROSPECT, post(introspect))
         .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
-        .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
         .route(
             paths::END_SESSION,
             get(end_session_get).post(end_session_post),
         )
+}
+
+/// CORS for the endpoints above (Fetch standard): the origin is echoed when a client of the
+/// organization lists it in `allowedCorsOrigins`; a preflight is answered here.
+async fn cors(
+    State(state): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let org = req
+        .uri()
+        .path()
+        .strip_prefix("/orgs/")
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("")
+        .to_owned();
+    let allowed = match &origin {
+        Some(o) => state.services.cors_allowed(&org, o).await,
+        None => false,
+    };
+    let preflight = req.method() == http::Method::OPTIONS;
+    let mut res = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = res.headers_mut();
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let (true, Some(o)) = (allowed, origin) {
+        if let Ok(v) = HeaderValue::from_str(&o) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        if preflight {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Authorization, Content-Type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+    }
+    res
 }
 
 /// An RFC 6749 §5.2 error response.
@@ -448,7 +506,12 @@ fn field<'a>(p: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 /// `POST /orgs/{org}/login`: the login form.
-async fn login(State(state): State<AppState>, Path(org): Path<String>, body: Bytes) -> Response {
+async fn login(State(state): State<AppState>, Path(org): Path<String>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return crate::pages::error("The form is too large.");
+    };
+    let (address, _) = crate::auth::request_origin(&parts);
     let p = pairs(&body);
     let result = state
         .services
@@ -458,6 +521,7 @@ async fn login(State(state): State<AppState>, Path(org): Path<String>, body: Byt
             field(&p, "csrf_token"),
             field(&p, "username"),
             field(&p, "password"),
+            address.as_deref(),
         )
         .await;
     match result {

@@ -851,3 +851,146 @@ async fn logout_ends_the_session_and_honours_registered_addresses_only() {
         .await;
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn cors_follows_the_clients_allowed_origins_and_never_covers_authorize() {
+    let f = setup(json!({"allowedCorsOrigins": ["https://spa.example.com"]})).await;
+    let with_origin = |method: reqwest::Method, path: &str, origin: &str| {
+        f.browser
+            .request(method, f.s.url(path))
+            .header("origin", origin.to_owned())
+    };
+    let res = with_origin(
+        reqwest::Method::GET,
+        "/orgs/acme-corp/api/v1/oauth/jwks",
+        "https://spa.example.com",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://spa.example.com"
+    );
+    let res = with_origin(
+        reqwest::Method::GET,
+        "/orgs/acme-corp/api/v1/oauth/jwks",
+        "https://evil.example.com",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    let res = with_origin(reqwest::Method::OPTIONS, TOKEN, "https://spa.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://spa.example.com"
+    );
+    assert!(res.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    let res = with_origin(reqwest::Method::POST, TOKEN, "https://spa.example.com")
+        .form(&[("grant_type", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://spa.example.com",
+        "errors too"
+    );
+    let res = with_origin(
+        reqwest::Method::GET,
+        &f.authorize_url(&[]).replace(&f.s.base, ""),
+        "https://spa.example.com",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(
+        res.headers().get("access-control-allow-origin").is_none(),
+        "never on authorize"
+    );
+    // A new client's origin is allowed at once.
+    call(
+        &f.s,
+        Method::PATCH,
+        &format!("{ADMIN}/{}", f.client_id),
+        Some(&f.admin),
+        Some(json!({"allowedCorsOrigins": ["https://other.example.com"]})),
+    )
+    .await;
+    let res = with_origin(
+        reqwest::Method::GET,
+        "/orgs/acme-corp/api/v1/oauth/jwks",
+        "https://other.example.com",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://other.example.com"
+    );
+    let res = with_origin(
+        reqwest::Method::GET,
+        "/orgs/acme-corp/api/v1/oauth/jwks",
+        "https://spa.example.com",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn login_attempts_are_rate_limited() {
+    let f = setup(json!({})).await;
+    let html = f
+        .get(&f.authorize_url(&[]), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+    let mut messages = vec![];
+    for _ in 0..6 {
+        let res = f
+            .post(
+                "/orgs/acme-corp/login",
+                &[
+                    ("request", &req),
+                    ("csrf_token", &csrf),
+                    ("username", "alice"),
+                    ("password", "guess"),
+                ],
+                None,
+            )
+            .await;
+        messages.push(res.text().await.unwrap());
+    }
+    assert!(messages[..5]
+        .iter()
+        .all(|m| m.contains("Invalid username or password.")));
+    assert!(messages[5].contains("Too many sign-in attempts."));
+    // Even the right password waits now.
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "alice"),
+                ("password", "correct horse battery"),
+            ],
+            None,
+        )
+        .await;
+    assert!(res.headers().get("set-cookie").is_none());
+}
