@@ -46,21 +46,21 @@ impl std::fmt::Debug for LoginLimits {
     }
 }
 
-/// Sign-in attempts per user per minute.
+/// Default sign-in attempts per user per minute.
 pub const LOGIN_ATTEMPTS_PER_USER_PER_MINUTE: u32 = 5;
-/// Sign-in attempts per address per minute.
+/// Default sign-in attempts per address per minute.
 pub const LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
 
 impl LoginLimits {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(per_user: u32, per_address: u32) -> Self {
         let quota = |n: u32| {
             governor::Quota::per_minute(
                 std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN),
             )
         };
         Self {
-            per_user: governor::RateLimiter::keyed(quota(LOGIN_ATTEMPTS_PER_USER_PER_MINUTE)),
-            per_address: governor::RateLimiter::keyed(quota(LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE)),
+            per_user: governor::RateLimiter::keyed(quota(per_user)),
+            per_address: governor::RateLimiter::keyed(quota(per_address)),
         }
     }
 

@@ -69,6 +69,10 @@ pub struct CoreConfig {
     /// Seconds during which a just-spent refresh token may be presented again (concurrent
     /// refreshes) without revoking its family. 0: any reuse revokes.
     pub refresh_grace_seconds: i64,
+    /// Sign-in attempts allowed per user per minute, in each process.
+    pub login_attempts_per_user_per_minute: u32,
+    /// Sign-in attempts allowed per client address per minute, in each process.
+    pub login_attempts_per_address_per_minute: u32,
     /// Minimum time between two writes of an API key's `lastUsedAt`.
     pub last_used_interval: time::Duration,
 }
@@ -79,6 +83,8 @@ impl Default for CoreConfig {
             public_url: "http://127.0.0.1:8700".into(),
             argon2: Argon2Params::default(),
             refresh_grace_seconds: 0,
+            login_attempts_per_user_per_minute: authorize::LOGIN_ATTEMPTS_PER_USER_PER_MINUTE,
+            login_attempts_per_address_per_minute: authorize::LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE,
             last_used_interval: time::Duration::minutes(1),
         }
     }
@@ -137,7 +143,10 @@ impl Services {
             passwords,
             vault,
             caches: cache::Caches::new(),
-            login_limits: authorize::LoginLimits::new(),
+            login_limits: authorize::LoginLimits::new(
+                config.login_attempts_per_user_per_minute,
+                config.login_attempts_per_address_per_minute,
+            ),
             config,
             last_used_written: Mutex::new(HashMap::new()),
             secret_used_written: Mutex::new(HashMap::new()),

@@ -53,6 +53,9 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
         CoreConfig {
             public_url: config.public_url.clone(),
             argon2: config.argon2,
+            refresh_grace_seconds: config.refresh_grace_seconds,
+            login_attempts_per_user_per_minute: config.login_attempts_per_user_per_minute,
+            login_attempts_per_address_per_minute: config.login_attempts_per_address_per_minute,
             ..CoreConfig::default()
         },
     )?);

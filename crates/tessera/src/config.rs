@@ -48,6 +48,10 @@ pub struct FileSecurity {
     pub argon2_memory_kib: Option<u32>,
     pub argon2_iterations: Option<u32>,
     pub argon2_parallelism: Option<u32>,
+    /// Seconds a just-used refresh token may be presented again without revoking its family.
+    pub refresh_grace_seconds: Option<i64>,
+    pub login_attempts_per_user_per_minute: Option<u32>,
+    pub login_attempts_per_address_per_minute: Option<u32>,
 }
 
 /// Values from flags or the environment (clap merged those two).
@@ -80,6 +84,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: Option<String>,
     pub argon2: tessera_crypto::Argon2Params,
+    pub refresh_grace_seconds: i64,
+    pub login_attempts_per_user_per_minute: u32,
+    pub login_attempts_per_address_per_minute: u32,
     /// From `TESSERA_MASTER_KEY`; otherwise the key file in the data dir is used.
     pub master_key: Option<SecretString>,
 }
@@ -157,6 +164,21 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
             .argon2_parallelism
             .unwrap_or(defaults.parallelism),
     };
+    let refresh_grace_seconds = f.security.refresh_grace_seconds.unwrap_or(0);
+    if !(0..=60).contains(&refresh_grace_seconds) {
+        bail!("invalid [security] refresh_grace_seconds {refresh_grace_seconds}: use 0 to 60");
+    }
+    let per_user = f
+        .security
+        .login_attempts_per_user_per_minute
+        .unwrap_or(tessera_core::authorize::LOGIN_ATTEMPTS_PER_USER_PER_MINUTE);
+    let per_address = f
+        .security
+        .login_attempts_per_address_per_minute
+        .unwrap_or(tessera_core::authorize::LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE);
+    if per_user == 0 || per_address == 0 {
+        bail!("invalid [security] login attempt limits: they must be at least 1");
+    }
     Ok(Config {
         data_dir,
         database_url,
@@ -169,6 +191,9 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
         log_format,
         log_level: o.log_level.clone().or(f.log.level),
         argon2,
+        refresh_grace_seconds,
+        login_attempts_per_user_per_minute: per_user,
+        login_attempts_per_address_per_minute: per_address,
         master_key: master_key.filter(|k| !k.is_empty()).map(SecretString::from),
     })
 }
