@@ -8,11 +8,12 @@ cd "$(dirname "$0")/.."
 secs="${1:-10}"
 session_workers="${2:-32}"
 login_workers="${3:-8}"
-cargo build --release -q -p tessera -p tessera-testkit --example flowbench
+cargo build --release -q -p tessera
+cargo build --release -q -p tessera-testkit --example flowbench
 bin=target/release/tessera
 bench=target/release/examples/flowbench
 dir="$(mktemp -d)"
-trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 redirect="http://127.0.0.1:9/cb"

@@ -7,7 +7,7 @@ runs="${1:-5}"
 cargo build --release -q
 bin=target/release/tessera
 dir="$(mktemp -d)"
-trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 port=$(( 30000 + RANDOM % 20000 ))
 # First start creates and bootstraps the database; it is not measured.
 TESSERA_LOG=warn "$bin" --data-dir "$dir" migrate >/dev/null 2>&1
