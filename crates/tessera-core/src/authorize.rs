@@ -597,11 +597,7 @@ impl Services {
             .as_ref()
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
-        let hasher = self.passwords.clone();
-        let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || hasher.verify(&pw, &phc).unwrap_or(false))
-            .await
-            .unwrap_or(false);
+        let ok = self.verify_password(password, &phc).await;
         let Some(user) = user.filter(|u| ok && u.user.is_active && u.password_hash.is_some())
         else {
             return Ok((retry("Invalid username or password."), None));
@@ -793,6 +789,25 @@ impl Services {
         }
         tx.set_code_token(org.id, &hash, &jti, access_expires)
             .await?;
+        // A refresh token when the client may use the refresh_token grant, in the same write.
+        let refresh_token = if client
+            .settings
+            .grant_types
+            .contains(&GrantType::RefreshToken)
+        {
+            let (value, row) = self.refresh_record(
+                org.id,
+                client,
+                found.user_id,
+                &found.scope,
+                found.auth_time,
+                None,
+            )?;
+            tx.insert_refresh(&row).await?;
+            Some(value)
+        } else {
+            None
+        };
         tx.commit().await?;
 
         let issuer = self.issuer(&org.slug);
@@ -820,26 +835,6 @@ impl Services {
                     found.nonce.as_deref(),
                     &access_token,
                     lifetime,
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
-        // A refresh token when the client may use the refresh_token grant.
-        let refresh_token = if client
-            .settings
-            .grant_types
-            .contains(&GrantType::RefreshToken)
-        {
-            Some(
-                self.issue_refresh(
-                    org.id,
-                    client,
-                    found.user_id,
-                    &found.scope,
-                    found.auth_time,
-                    None,
                 )
                 .await?,
             )

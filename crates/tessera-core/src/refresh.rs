@@ -15,9 +15,9 @@ use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
 
 impl Services {
-    /// A new refresh token of `family` (a new family when `None`).
+    /// A new refresh token of `family` (a new family when `None`): its value and its row.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn issue_refresh(
+    pub(crate) fn refresh_record(
         &self,
         org: OrgId,
         client: &OAuthClient,
@@ -25,7 +25,7 @@ impl Services {
         scope: &str,
         auth_time: Timestamp,
         family: Option<(&str, Timestamp)>,
-    ) -> OAuthResult<String> {
+    ) -> OAuthResult<(String, RefreshToken)> {
         let value = self.random_handle()?;
         let now = self.now();
         let (family_id, expires_at) = match family {
@@ -35,8 +35,7 @@ impl Services {
                 now + time::Duration::seconds(client.settings.refresh_token_lifetime),
             ),
         };
-        let mut tx = self.store.begin().await?;
-        tx.insert_refresh(&RefreshToken {
+        let row = RefreshToken {
             token_hash: self.handle_hash.hash(&value),
             org_id: org,
             family_id,
@@ -48,10 +47,8 @@ impl Services {
             expires_at,
             used_at: None,
             revoked_at: None,
-        })
-        .await?;
-        tx.commit().await?;
-        Ok(value)
+        };
+        Ok((value, row))
     }
 
     /// `grant_type=refresh_token` (RFC 6749 §6).
@@ -137,16 +134,17 @@ impl Services {
                 out.join(" ")
             }
         };
-        let new_refresh = self
-            .issue_refresh(
-                org.id,
-                client,
-                user.user.id,
-                &found.scope,
-                found.auth_time,
-                Some((&found.family_id, found.expires_at)),
-            )
-            .await?;
+        let (new_refresh, row) = self.refresh_record(
+            org.id,
+            client,
+            user.user.id,
+            &found.scope,
+            found.auth_time,
+            Some((&found.family_id, found.expires_at)),
+        )?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_refresh(&row).await?;
+        tx.commit().await?;
         self.token_response(
             &org,
             client,

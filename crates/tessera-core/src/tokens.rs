@@ -281,13 +281,7 @@ impl Services {
                     .verify(presented, &self.client_hash, &self.passwords)
                     .unwrap_or(false),
                 // Only a chosen secret pays for argon2id, and off the executor.
-                StoredHash::Argon2(phc) if !generated => {
-                    let hasher = self.passwords.clone();
-                    let (p, phc) = (presented.to_owned(), phc.clone());
-                    tokio::task::spawn_blocking(move || hasher.verify(&p, &phc).unwrap_or(false))
-                        .await
-                        .unwrap_or(false)
-                }
+                StoredHash::Argon2(phc) if !generated => self.verify_password(presented, phc).await,
                 StoredHash::Argon2(_) => false,
             };
             if ok {

@@ -46,12 +46,14 @@ impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn crate::Tx>> {
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
+            _gate: None,
         }))
     }
 
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
+            _gate: None,
         }))
     }
 

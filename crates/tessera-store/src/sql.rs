@@ -116,7 +116,10 @@ macro_rules! impl_tx {
 
         /// A transaction on this backend.
         pub struct $tx {
+            // Declared first: the transaction ends before the gate below is released.
             pub(crate) tx: sqlx::Transaction<'static, $db>,
+            /// Held by writing transactions on SQLite: one writer at a time per process.
+            pub(crate) _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
         }
 
         fn org_row(r: &$row) -> Result<Organization> {

@@ -2,6 +2,11 @@
 //! timeout so the CLI and a running server can write to one file, foreign keys on, and
 //! `BEGIN IMMEDIATE` for writing transactions so that two writers queue instead of deadlocking
 //! on a lock upgrade.
+//!
+//! Writers of this process also queue on an async mutex before they ask SQLite for the write
+//! lock: SQLite's own busy handler waits in sleeps of up to 100 ms, which under load turns a
+//! queue of a few microseconds into tail latencies of hundreds of milliseconds. The busy
+//! timeout still arbitrates between processes (the CLI next to a running server).
 
 use std::str::FromStr;
 
@@ -17,6 +22,7 @@ crate::sql::impl_tx!(SqliteTx, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -36,7 +42,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 }
 
@@ -55,14 +64,17 @@ impl Store for SqliteStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn crate::Tx>> {
+        let gate = std::sync::Arc::clone(&self.write_gate).lock_owned().await;
         Ok(Box::new(SqliteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _gate: Some(gate),
         }))
     }
 
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
         Ok(Box::new(SqliteTx {
             tx: self.pool.begin().await?,
+            _gate: None,
         }))
     }
 
