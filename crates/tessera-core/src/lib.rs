@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod cache;
 pub mod clients;
 pub mod error;
+mod hashing;
 pub mod keys;
 pub mod logout;
 pub mod orgs;
@@ -110,9 +111,8 @@ pub struct Services {
     pub(crate) vault: Vault,
     pub(crate) caches: cache::Caches,
     pub(crate) login_limits: authorize::LoginLimits,
-    /// argon2id runs on at most this many threads at once: each run holds ~19 MiB and a core,
-    /// so more at once only adds memory and waiting.
-    pub(crate) hash_permits: tokio::sync::Semaphore,
+    /// Where argon2id runs: one thread per core.
+    pub(crate) hash_pool: hashing::HashPool,
     pub(crate) config: CoreConfig,
     /// When each API key's last use was last written, to write it at most once per interval.
     pub(crate) last_used_written: Mutex<HashMap<ApiKeyId, Timestamp>>,
@@ -146,7 +146,7 @@ impl Services {
             passwords,
             vault,
             caches: cache::Caches::new(),
-            hash_permits: tokio::sync::Semaphore::new(
+            hash_pool: hashing::HashPool::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             login_limits: authorize::LoginLimits::new(
@@ -233,30 +233,24 @@ impl Services {
         Ok(())
     }
 
-    /// Hashes a chosen password off the async executor: argon2id takes tens of milliseconds.
+    /// Hashes a chosen password on the hashing threads: argon2id takes tens of milliseconds.
     pub(crate) async fn hash_password(&self, password: String) -> CoreResult<String> {
-        let _permit = self
-            .hash_permits
-            .acquire()
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
         let hasher = self.passwords.clone();
         let rng = Arc::clone(&self.rng);
-        tokio::task::spawn_blocking(move || hasher.hash(&password, rng.as_ref()))
+        self.hash_pool
+            .run(move || hasher.hash(&password, rng.as_ref()))
             .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?
+            .ok_or_else(|| CoreError::Internal("the hashing threads are gone".into()))?
             .map_err(|e| CoreError::Internal(e.to_string()))
     }
 
-    /// Checks a password against an argon2id PHC string, off the executor and within the
-    /// hashing permits. A malformed hash is a mismatch.
+    /// Checks a password against an argon2id PHC string on the hashing threads. A malformed
+    /// hash is a mismatch.
     pub(crate) async fn verify_password(&self, password: &str, phc: &str) -> bool {
-        let Ok(_permit) = self.hash_permits.acquire().await else {
-            return false;
-        };
         let hasher = self.passwords.clone();
         let (p, phc) = (password.to_owned(), phc.to_owned());
-        tokio::task::spawn_blocking(move || hasher.verify(&p, &phc).unwrap_or(false))
+        self.hash_pool
+            .run(move || hasher.verify(&p, &phc).unwrap_or(false))
             .await
             .unwrap_or(false)
     }
