@@ -21,14 +21,22 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(paths::OIDC_DISCOVERY, get(openid_configuration))
         .route(paths::AS_METADATA_WELL_KNOWN_FIRST, get(as_metadata))
         .route(paths::JWKS, get(jwks))
-        .route(paths::TOKEN, post(token))
-        .route(paths::REVOKE, post(revoke))
         .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
+        .merge(
+            Router::new()
+                .route(paths::TOKEN, post(token))
+                .route(paths::REVOKE, post(revoke))
+                .route_layer(axum::middleware::from_fn_with_state(state.clone(), brake)),
+        )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cors));
     Router::new()
         .merge(cors)
         .route(paths::AS_METADATA, get(as_metadata))
-        .route(paths::INTROSPECT, post(introspect))
+        .merge(
+            Router::new()
+                .route(paths::INTROSPECT, post(introspect))
+                .route_layer(axum::middleware::from_fn_with_state(state.clone(), brake)),
+        )
         .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
@@ -36,6 +44,48 @@ pub fn router(state: &AppState) -> Router<AppState> {
             paths::END_SESSION,
             get(end_session_get).post(end_session_post),
         )
+}
+
+/// Failed client authentications an address may make per minute before it is refused.
+pub const CLIENT_AUTH_FAILURES_PER_MINUTE: u32 = 100;
+
+/// Brute-force brake on client authentication: an address that failed to authenticate a client
+/// too often in the last minute is refused (429) without its credentials being checked.
+async fn brake(
+    State(state): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use std::sync::atomic::Ordering;
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip {
+        if let Some(n) = state.auth_failures.get(&ip) {
+            if n.load(Ordering::Relaxed) >= CLIENT_AUTH_FAILURES_PER_MINUTE {
+                let mut res = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({
+                        "error": "temporarily_unavailable",
+                        "error_description": "too many failed client authentications from this address; try again in a minute",
+                    })),
+                )
+                    .into_response();
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                return res;
+            }
+        }
+    }
+    let res = next.run(req).await;
+    if let (Some(ip), StatusCode::UNAUTHORIZED) = (ip, res.status()) {
+        state
+            .auth_failures
+            .get_with(ip, Default::default)
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    res
 }
 
 /// CORS for the endpoints above (Fetch standard): the origin is echoed when a client of the

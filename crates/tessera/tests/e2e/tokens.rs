@@ -779,3 +779,38 @@ async fn key_rotation_keeps_old_tokens_verifiable() {
     .await;
     assert_eq!(log.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn repeated_failed_client_authentication_is_braked_per_address() {
+    let st = setup().await;
+    for _ in 0..100 {
+        let res = form(
+            &st.s,
+            TOKEN,
+            Some((&st.id, "cs_live_guess")),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        assert_eq!(res.status(), 401);
+    }
+    // Now even the right secret from this address waits.
+    let res = form(
+        &st.s,
+        TOKEN,
+        Some((&st.id, &st.secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "60");
+    let (_, v) = json(res).await;
+    assert_eq!(v["error"], "temporarily_unavailable");
+    let res = form(
+        &st.s,
+        INTROSPECT,
+        Some((&st.id, &st.secret)),
+        &[("token", "x")],
+    )
+    .await;
+    assert_eq!(res.status(), 429, "introspection too");
+}
