@@ -726,28 +726,14 @@ impl Services {
         verifier: Option<&str>,
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
-        let cached = self.authenticate_client(&org, auth).await?;
+        let cached = self
+            .grant_client(&org, auth, GrantType::AuthorizationCode)
+            .await?;
         let client = &cached.client;
-        if !client.settings.is_active {
-            return Err(OAuthError::UnauthorizedClient(
-                "the client is disabled".into(),
-            ));
-        }
-        if !client
-            .settings
-            .grant_types
-            .contains(&GrantType::AuthorizationCode)
-        {
-            return Err(OAuthError::UnauthorizedClient(
-                "the client may not use the authorization code grant".into(),
-            ));
-        }
         let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
         let hash = self.handle_hash.hash(code);
         let now = self.now();
-        let jti_bytes: [u8; 16] =
-            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
-        let jti = URL_SAFE_NO_PAD.encode(jti_bytes);
+        let jti = self.random_jti()?;
         let lifetime = client.settings.access_token_lifetime;
         let access_expires = now + time::Duration::seconds(lifetime);
         let mut tx = self.store.begin().await?;
@@ -810,45 +796,17 @@ impl Services {
         };
         tx.commit().await?;
 
-        let issuer = self.issuer(&org.slug);
-        let sub = found.user_id.to_string();
-        let access_token = self
-            .sign_access_token_with(
-                &org,
-                &issuer,
-                &sub,
-                client.id.as_str(),
-                &issuer,
-                &found.scope,
-                lifetime,
-                &jti,
-            )
-            .await?;
-        let id_token = if found.scope.split(' ').any(|s| s == "openid") {
-            Some(
-                self.sign_id_token(
-                    &org,
-                    &issuer,
-                    &sub,
-                    client,
-                    found.auth_time,
-                    found.nonce.as_deref(),
-                    &access_token,
-                    lifetime,
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: lifetime,
-            scope: (!found.scope.is_empty()).then(|| found.scope.clone()),
-            id_token,
+        self.token_response(
+            &org,
+            client,
+            found.user_id,
+            &found.scope,
+            found.auth_time,
+            found.nonce.as_deref(),
             refresh_token,
-        })
+            &jti,
+        )
+        .await
     }
 
     /// An id_token (OIDC Core §2), RS256 by default, with `at_hash` (§3.1.3.6).

@@ -60,22 +60,10 @@ impl Services {
         scope: Option<&str>,
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
-        let cached = self.authenticate_client(&org, auth).await?;
+        let cached = self
+            .grant_client(&org, auth, GrantType::RefreshToken)
+            .await?;
         let client = &cached.client;
-        if !client.settings.is_active {
-            return Err(OAuthError::UnauthorizedClient(
-                "the client is disabled".into(),
-            ));
-        }
-        if !client
-            .settings
-            .grant_types
-            .contains(&GrantType::RefreshToken)
-        {
-            return Err(OAuthError::UnauthorizedClient(
-                "the client may not use the refresh_token grant".into(),
-            ));
-        }
         let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
         let hash = self.handle_hash.hash(token);
         let now = self.now();
@@ -153,6 +141,7 @@ impl Services {
             found.auth_time,
             None,
             Some(new_refresh),
+            &self.random_jti()?,
         )
         .await
     }
@@ -168,8 +157,8 @@ impl Services {
         auth_time: Timestamp,
         nonce: Option<&str>,
         refresh_token: Option<String>,
+        jti: &str,
     ) -> OAuthResult<TokenResponse> {
-        let jti = self.random_jti()?;
         let lifetime = client.settings.access_token_lifetime;
         let issuer = self.issuer(&org.slug);
         let sub = user.to_string();
@@ -182,7 +171,7 @@ impl Services {
                 &issuer,
                 scope,
                 lifetime,
-                &jti,
+                jti,
             )
             .await?;
         let id_token = if scope.split(' ').any(|s| s == "openid") {

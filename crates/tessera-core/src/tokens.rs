@@ -292,6 +292,28 @@ impl Services {
         Ok(false)
     }
 
+    /// The client of a grant request: authenticated, enabled, and allowed to use `grant`.
+    pub(crate) async fn grant_client(
+        self: &Arc<Self>,
+        org: &Organization,
+        auth: &ClientAuth,
+        grant: GrantType,
+    ) -> OAuthResult<Arc<CachedClient>> {
+        let cached = self.authenticate_client(org, auth).await?;
+        if !cached.client.settings.is_active {
+            return Err(OAuthError::UnauthorizedClient(
+                "the client is disabled".into(),
+            ));
+        }
+        if !cached.client.settings.grant_types.contains(&grant) {
+            return Err(OAuthError::UnauthorizedClient(format!(
+                "the client may not use the {} grant",
+                grant.as_str()
+            )));
+        }
+        Ok(cached)
+    }
+
     /// `grant_type=client_credentials` (RFC 6749 §4.4).
     pub async fn client_credentials(
         self: &Arc<Self>,
@@ -301,25 +323,14 @@ impl Services {
         resource: Option<&str>,
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
-        let cached = self.authenticate_client(&org, auth).await?;
+        let cached = self
+            .grant_client(&org, auth, GrantType::ClientCredentials)
+            .await?;
         let c = &cached.client;
-        if !c.settings.is_active {
-            return Err(OAuthError::UnauthorizedClient(
-                "the client is disabled".into(),
-            ));
-        }
+        // Never for a public client, whatever its grant list says (RFC 9700 §2.4).
         if !c.settings.is_confidential {
             return Err(OAuthError::UnauthorizedClient(
                 "public clients cannot use client_credentials".into(),
-            ));
-        }
-        if !c
-            .settings
-            .grant_types
-            .contains(&GrantType::ClientCredentials)
-        {
-            return Err(OAuthError::UnauthorizedClient(
-                "the client may not use the client_credentials grant".into(),
             ));
         }
         // RFC 6749 §3.3: requested ⊆ allowed; absent means everything the client may have.
