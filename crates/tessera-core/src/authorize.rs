@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use tessera_crypto::jws::Alg;
 use tessera_crypto::random::random_bytes;
-use tessera_domain::client::{GrantType, OAuthClient};
+use tessera_domain::client::{GrantType, IdTokenAlg, OAuthClient};
 use tessera_domain::clock::to_millis;
 use tessera_domain::{OrgId, Organization, Timestamp, UserId, Username};
 use tessera_store::{AuthCode, LoginSession, PendingRequest};
@@ -822,11 +822,16 @@ impl Services {
         access_token: &str,
         lifetime: i64,
     ) -> OAuthResult<String> {
+        let alg = match client.settings.id_token_signed_response_alg {
+            IdTokenAlg::RS256 => Alg::RS256,
+            IdTokenAlg::ES256 => Alg::ES256,
+            IdTokenAlg::EdDSA => Alg::EdDSA,
+        };
         let keys = self.org_keys(org.id).await?;
         let key = Arc::clone(
             keys.active
-                .get(&Alg::RS256)
-                .ok_or_else(|| OAuthError::ServerError("no RS256 key".into()))?,
+                .get(&alg)
+                .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?,
         );
         let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
         let at_hash = URL_SAFE_NO_PAD.encode(&d.as_ref()[..16]);
@@ -844,11 +849,16 @@ impl Services {
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
         }
-        // RSA signing takes about a millisecond: off the async executor.
-        tokio::task::spawn_blocking(move || key.sign_jwt("JWT", &claims))
-            .await
-            .map_err(|e| OAuthError::ServerError(e.to_string()))?
-            .map_err(|e| OAuthError::ServerError(e.to_string()))
+        if alg == Alg::RS256 {
+            // RSA signing takes about a millisecond: off the async executor.
+            tokio::task::spawn_blocking(move || key.sign_jwt("JWT", &claims))
+                .await
+                .map_err(|e| OAuthError::ServerError(e.to_string()))?
+                .map_err(|e| OAuthError::ServerError(e.to_string()))
+        } else {
+            key.sign_jwt("JWT", &claims)
+                .map_err(|e| OAuthError::ServerError(e.to_string()))
+        }
     }
 
     /// `GET/POST …/oauth/userinfo` (OIDC Core §5.3): claims by scope.

@@ -53,6 +53,7 @@ pub struct ClientPatch {
     pub logo_uri: Option<Option<String>>,
     pub access_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 impl ClientPatch {
@@ -75,7 +76,8 @@ impl ClientPatch {
             client_uri,
             logo_uri,
             access_token_lifetime,
-            refresh_token_lifetime
+            refresh_token_lifetime,
+            id_token_signed_response_alg
         );
         i
     }

@@ -120,6 +120,48 @@ impl<'de> Deserialize<'de> for GrantType {
     }
 }
 
+/// How a client's id_tokens are signed (OIDC Registration `id_token_signed_response_alg`):
+/// RS256 by default, as OIDC Core §3.1.3.7 expects; ES256 or EdDSA by the client's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IdTokenAlg {
+    #[default]
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl IdTokenAlg {
+    pub const ALL: &'static [IdTokenAlg] =
+        &[IdTokenAlg::RS256, IdTokenAlg::ES256, IdTokenAlg::EdDSA];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlg::RS256 => "RS256",
+            IdTokenAlg::ES256 => "ES256",
+            IdTokenAlg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "idTokenSignedResponseAlg",
+                    format!("unknown algorithm '{s}': use RS256, ES256 or EdDSA"),
+                )
+            })
+    }
+}
+
+impl Serialize for IdTokenAlg {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A scope token (RFC 6749 §3.3): one or more of `%x21 / %x23-5B / %x5D-7E` — printable
 /// ASCII without space, `"` and `\`. Otherwise free: `openid`, `admin.read`,
 /// `octo_api.read_only` are all scopes.
@@ -329,6 +371,7 @@ pub struct ClientSettings {
     pub logo_uri: Option<String>,
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
+    pub id_token_signed_response_alg: IdTokenAlg,
 }
 
 /// Client settings as received, before validation.
@@ -349,6 +392,7 @@ pub struct ClientInput {
     pub logo_uri: Option<String>,
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
+    pub id_token_signed_response_alg: String,
 }
 
 impl Default for ClientInput {
@@ -374,6 +418,7 @@ impl Default for ClientInput {
             logo_uri: None,
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
             refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
+            id_token_signed_response_alg: IdTokenAlg::RS256.as_str().to_owned(),
         }
     }
 }
@@ -514,6 +559,7 @@ impl ClientSettings {
                 ),
             ));
         }
+        let id_token_alg = c.take(IdTokenAlg::parse(&input.id_token_signed_response_alg));
         c.finish()?;
         Ok(Self {
             name: name.to_owned(),
@@ -532,6 +578,7 @@ impl ClientSettings {
             logo_uri,
             access_token_lifetime: input.access_token_lifetime,
             refresh_token_lifetime: input.refresh_token_lifetime,
+            id_token_signed_response_alg: id_token_alg.unwrap_or_default(),
         })
     }
 }
@@ -597,6 +644,7 @@ impl OAuthClient {
             logo_uri: s.logo_uri.clone(),
             access_token_lifetime: s.access_token_lifetime,
             refresh_token_lifetime: s.refresh_token_lifetime,
+            id_token_signed_response_alg: s.id_token_signed_response_alg.as_str().to_owned(),
         }
     }
 }
@@ -625,6 +673,7 @@ impl Serialize for OAuthClient {
             logo_uri: Option<&'a str>,
             access_token_lifetime: i64,
             refresh_token_lifetime: i64,
+            id_token_signed_response_alg: IdTokenAlg,
             secrets: &'a [SecretInfo],
             #[serde(with = "time::serde::rfc3339")]
             created_at: Timestamp,
@@ -650,6 +699,7 @@ impl Serialize for OAuthClient {
             logo_uri: s.logo_uri.as_deref(),
             access_token_lifetime: s.access_token_lifetime,
             refresh_token_lifetime: s.refresh_token_lifetime,
+            id_token_signed_response_alg: s.id_token_signed_response_alg,
             secrets: &self.secrets,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -871,7 +921,8 @@ mod tests {
                 "allowedCorsOrigins": [], "allowedScopes": ["openid", "profile"],
                 "grantTypes": ["authorization_code", "refresh_token"], "isActive": true,
                 "requirePkce": true, "requireConsent": true, "clientUri": null, "logoUri": null,
-                "accessTokenLifetime": 3600, "refreshTokenLifetime": 2592000, "secrets": [],
+                "accessTokenLifetime": 3600, "refreshTokenLifetime": 2592000,
+                "idTokenSignedResponseAlg": "RS256", "secrets": [],
                 "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"
             })
         );

@@ -32,6 +32,11 @@ pub(crate) const SQLITE: Embedded = &[
         "refresh tokens",
         include_str!("../migrations/sqlite/0005_refresh_tokens.sql"),
     ),
+    (
+        6,
+        "id token algorithm",
+        include_str!("../migrations/sqlite/0006_id_token_alg.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -59,6 +64,11 @@ pub(crate) const POSTGRES: Embedded = &[
         5,
         "refresh tokens",
         include_str!("../migrations/postgres/0005_refresh_tokens.sql"),
+    ),
+    (
+        6,
+        "id token algorithm",
+        include_str!("../migrations/postgres/0006_id_token_alg.sql"),
     ),
 ];
 

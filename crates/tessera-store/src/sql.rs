@@ -62,7 +62,7 @@ pub(crate) const KEY_COLS: &str = "id, org_id, name, key_hash, hint, roles, perm
 pub(crate) const CLIENT_COLS: &str = "org_id, id, name, description, is_confidential, \
      redirect_uris, post_logout_redirect_uris, allowed_cors_origins, allowed_scopes, grant_types, \
      is_active, require_pkce, require_consent, client_uri, logo_uri, access_token_lifetime, \
-     refresh_token_lifetime, created_at, updated_at";
+     refresh_token_lifetime, id_token_alg, created_at, updated_at";
 pub(crate) const SECRET_COLS: &str =
     "id, org_id, client_id, secret_hash, hint, created_at, expires_at, last_used_at";
 
@@ -240,6 +240,10 @@ macro_rules! impl_tx {
                     logo_uri: r.try_get("logo_uri")?,
                     access_token_lifetime: r.try_get("access_token_lifetime")?,
                     refresh_token_lifetime: r.try_get("refresh_token_lifetime")?,
+                    id_token_signed_response_alg: tessera_domain::client::IdTokenAlg::parse(
+                        &r.try_get::<String, _>("id_token_alg")?,
+                    )
+                    .map_err(|e| corrupt(t, e))?,
                 },
                 secrets: vec![],
                 created_at: from_millis(r.try_get("created_at")?),
@@ -283,6 +287,7 @@ macro_rules! impl_tx {
                     .bind(s.logo_uri.as_deref())
                     .bind(s.access_token_lifetime)
                     .bind(s.refresh_token_lifetime)
+                    .bind(s.id_token_signed_response_alg.as_str())
             }};
         }
 
@@ -601,7 +606,7 @@ macro_rules! impl_tx {
             async fn insert_client(&mut self, c: &tessera_domain::client::OAuthClient) -> Result<()> {
                 let q = format!(
                     "INSERT INTO oauth_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
                 );
                 let q = sqlx::query(&q).bind(c.org_id.0.to_string()).bind(c.id.as_str());
                 bind_settings!(q, c)
@@ -618,7 +623,8 @@ macro_rules! impl_tx {
                      redirect_uris = $6, post_logout_redirect_uris = $7, allowed_cors_origins = $8, \
                      allowed_scopes = $9, grant_types = $10, is_active = $11, require_pkce = $12, \
                      require_consent = $13, client_uri = $14, logo_uri = $15, \
-                     access_token_lifetime = $16, refresh_token_lifetime = $17, updated_at = $18 \
+                     access_token_lifetime = $16, refresh_token_lifetime = $17, id_token_alg = $18, \
+                     updated_at = $19 \
                      WHERE org_id = $1 AND id = $2",
                 )
                 .bind(c.org_id.0.to_string())

@@ -80,6 +80,8 @@ pub struct ClientSchema {
     pub access_token_lifetime: i64,
     /// Seconds.
     pub refresh_token_lifetime: i64,
+    /// How id_tokens are signed: `RS256` (default), `ES256` or `EdDSA`.
+    pub id_token_signed_response_alg: String,
     pub secrets: Vec<SecretSchema>,
     pub created_at: String,
     pub updated_at: String,

@@ -138,6 +138,9 @@ pub enum ClientCommand {
         /// Scope the client may request; repeatable.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
+        /// How the client's id_tokens are signed: RS256 (default), ES256 or EdDSA.
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<String>,
     },
     /// List an organization's clients as JSON (never their secrets).
     List {
@@ -363,6 +366,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             redirect_uris,
             grant_types,
             scopes,
+            id_token_alg,
         }) => {
             let defaults = ClientInput::default();
             let input = ClientInput {
@@ -375,6 +379,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     grant_types
                 },
                 allowed_scopes: scopes,
+                id_token_signed_response_alg: id_token_alg
+                    .unwrap_or_else(|| defaults.id_token_signed_response_alg.clone()),
                 ..defaults
             };
             let created = s

@@ -104,6 +104,8 @@ pub(crate) struct ClientBody {
     logo_uri: Option<String>,
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    id_token_signed_response_alg: Option<String>,
     // Read-only fields of the client object, ignored so that a GET body can be sent back.
     #[schema(ignore)]
     #[serde(default, rename = "clientType")]
@@ -142,6 +144,9 @@ impl ClientBody {
             refresh_token_lifetime: self
                 .refresh_token_lifetime
                 .unwrap_or(d.refresh_token_lifetime),
+            id_token_signed_response_alg: self
+                .id_token_signed_response_alg
+                .unwrap_or(d.id_token_signed_response_alg),
         }
     }
 }
@@ -291,6 +296,7 @@ pub(crate) struct PatchBody {
     logo_uri: Option<Option<String>>,
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
+    id_token_signed_response_alg: Option<String>,
     #[schema(ignore)]
     #[serde(default, rename = "clientType")]
     _client_type: IgnoredAny,
@@ -344,6 +350,7 @@ pub(crate) async fn patch(
         logo_uri: b.logo_uri,
         access_token_lifetime: b.access_token_lifetime,
         refresh_token_lifetime: b.refresh_token_lifetime,
+        id_token_signed_response_alg: b.id_token_signed_response_alg,
     };
     let r = state.services.patch_client(&ctx, &org, &id, patch).await?;
     Ok(with_secret(StatusCode::OK, r))

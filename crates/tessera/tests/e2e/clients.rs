@@ -127,6 +127,7 @@ async fn seed_examples_work_verbatim_on_the_alias() {
         "logoUri",
         "accessTokenLifetime",
         "refreshTokenLifetime",
+        "idTokenSignedResponseAlg",
         "secrets",
         "createdAt",
         "updatedAt",

@@ -994,3 +994,68 @@ async fn login_attempts_are_rate_limited() {
         .await;
     assert!(res.headers().get("set-cookie").is_none());
 }
+
+#[tokio::test]
+async fn clients_may_choose_es256_or_eddsa_id_tokens() {
+    let f = setup(json!({"idTokenSignedResponseAlg": "ES256"})).await;
+    let (code, _) = f.code(&[]).await;
+    let (_, t) = f.redeem(&code, VERIFIER).await;
+    let id_token = t["id_token"].as_str().unwrap();
+    let set: jsonwebtoken::jwk::JwkSet =
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/api/v1/oauth/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(set.find(header.kid.as_deref().unwrap()).unwrap())
+            .unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&[&f.client_id]);
+    assert_eq!(
+        jsonwebtoken::decode::<Value>(id_token, &key, &v)
+            .unwrap()
+            .claims["nonce"],
+        "nonce-456"
+    );
+    let (st, c) = json(
+        call(
+            &f.s,
+            Method::PATCH,
+            &format!("{ADMIN}/{}", f.client_id),
+            Some(&f.admin),
+            Some(json!({"idTokenSignedResponseAlg": "HS256"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, c["details"][0]["field"].as_str()),
+        (400, Some("idTokenSignedResponseAlg"))
+    );
+    let (_, c) = json(
+        call(
+            &f.s,
+            Method::PATCH,
+            &format!("{ADMIN}/{}", f.client_id),
+            Some(&f.admin),
+            Some(json!({"idTokenSignedResponseAlg": "EdDSA"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(c["idTokenSignedResponseAlg"], "EdDSA");
+    let (code, _) = f.code(&[]).await;
+    let (_, t) = f.redeem(&code, VERIFIER).await;
+    assert_eq!(
+        jsonwebtoken::decode_header(t["id_token"].as_str().unwrap())
+            .unwrap()
+            .alg,
+        jsonwebtoken::Algorithm::EdDSA
+    );
+}
