@@ -737,24 +737,35 @@ impl Services {
         let lifetime = client.settings.access_token_lifetime;
         let access_expires = now + time::Duration::seconds(lifetime);
         let mut tx = self.store.begin().await?;
-        let found = tx
-            .find_code(org.id, &hash)
+        // One statement redeems the code and records the token about to be issued, so a
+        // replay can revoke it (RFC 6749 §4.1.2).
+        let found = match tx
+            .redeem_code_for(org.id, &hash, now, &jti, access_expires)
             .await?
-            .ok_or_else(|| bad("the code is not valid"))?;
+        {
+            Some(code) => code,
+            None => {
+                let earlier = tx
+                    .find_code(org.id, &hash)
+                    .await?
+                    .ok_or_else(|| bad("the code is not valid"))?;
+                if earlier.client_id != client.id.as_str() {
+                    return Err(bad("the code was issued to another client"));
+                }
+                if let (Some(j), Some(exp)) = (&earlier.access_jti, earlier.access_expires) {
+                    if tx.revoke_token(org.id, j, exp, now).await? {
+                        tx.record_change(Some(org.id), CHANGE_REVOKED, j, now)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    self.caches.revoked.insert((org.id, j.clone()), true);
+                }
+                return Err(bad("the code has already been used"));
+            }
+        };
+        // A failed check below rolls the redemption back with the transaction.
         if found.client_id != client.id.as_str() {
             return Err(bad("the code was issued to another client"));
-        }
-        // One redemption only: a second one revokes what the first issued (RFC 6749 §4.1.2).
-        if !tx.redeem_code(org.id, &hash, now).await? {
-            if let (Some(j), Some(exp)) = (&found.access_jti, found.access_expires) {
-                if tx.revoke_token(org.id, j, exp, now).await? {
-                    tx.record_change(Some(org.id), CHANGE_REVOKED, j, now)
-                        .await?;
-                }
-                tx.commit().await?;
-                self.caches.revoked.insert((org.id, j.clone()), true);
-            }
-            return Err(bad("the code has already been used"));
         }
         if found.expires_at <= now {
             return Err(bad("the code has expired"));
@@ -773,8 +784,6 @@ impl Services {
             (None, Some(_)) => return Err(bad("the authorization request had no code_challenge")),
             (None, None) => {}
         }
-        tx.set_code_token(org.id, &hash, &jti, access_expires)
-            .await?;
         // A refresh token when the client may use the refresh_token grant, in the same write.
         let refresh_token = if client
             .settings

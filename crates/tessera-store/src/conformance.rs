@@ -161,6 +161,31 @@ async fn interactive_flows(store: &dyn Store) {
         Some(code.clone())
     );
     assert_eq!(tx.find_code(b.id, "code-hash").await.unwrap(), None);
+    let mut other = code.clone();
+    other.code_hash = "code-hash-2".into();
+    tx.insert_code(&other).await.unwrap();
+    let got = tx
+        .redeem_code_for(a.id, "code-hash-2", t(2_500), "jti-x", t(8_000))
+        .await
+        .unwrap()
+        .expect("redeemed");
+    assert_eq!(
+        (got.redeemed_at, got.access_jti.as_deref()),
+        (Some(t(2_500)), Some("jti-x"))
+    );
+    assert_eq!(got.code_challenge.as_deref(), Some("challenge"));
+    assert!(
+        tx.redeem_code_for(a.id, "code-hash-2", t(2_600), "jti-y", t(8_000))
+            .await
+            .unwrap()
+            .is_none(),
+        "only once"
+    );
+    assert!(tx
+        .redeem_code_for(b.id, "code-hash", t(2_600), "j", t(8_000))
+        .await
+        .unwrap()
+        .is_none());
     assert!(!tx.redeem_code(b.id, "code-hash", t(2_000)).await.unwrap());
     assert!(
         tx.redeem_code(a.id, "code-hash", t(2_000)).await.unwrap(),

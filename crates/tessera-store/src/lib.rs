@@ -345,6 +345,16 @@ pub trait Tx: Send {
     async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<AuthCode>>;
     /// Marks a code redeemed; true only for the one caller that redeems it first.
     async fn redeem_code(&mut self, org: OrgId, code_hash: &str, at: Timestamp) -> Result<bool>;
+    /// Redeems a code and records the access token issued for it, in one statement; the code
+    /// as it now is, or `None` when it was not there or already redeemed.
+    async fn redeem_code_for(
+        &mut self,
+        org: OrgId,
+        code_hash: &str,
+        at: Timestamp,
+        jti: &str,
+        access_expires: Timestamp,
+    ) -> Result<Option<AuthCode>>;
     async fn set_code_token(
         &mut self,
         org: OrgId,

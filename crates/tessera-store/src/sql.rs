@@ -1057,6 +1057,32 @@ macro_rules! impl_tx {
                     == 1)
             }
 
+            async fn redeem_code_for(
+                &mut self,
+                org: OrgId,
+                code_hash: &str,
+                at: Timestamp,
+                jti: &str,
+                access_expires: Timestamp,
+            ) -> Result<Option<$crate::AuthCode>> {
+                sqlx::query(
+                    "UPDATE auth_codes SET redeemed_at = $3, access_jti = $4, access_expires = $5 \
+                     WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL \
+                     RETURNING code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
+                     code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
+                     access_expires",
+                )
+                .bind(org.0.to_string())
+                .bind(code_hash)
+                .bind(to_millis(at))
+                .bind(jti)
+                .bind(to_millis(access_expires))
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .map(|r| code_row(&r))
+                .transpose()
+            }
+
             async fn set_code_token(
                 &mut self,
                 org: OrgId,
