@@ -14,7 +14,7 @@ cargo build --release -q -p tessera
 cargo build --release -q -p tessera-testkit --example flowbench
 bin=target/release/tessera
 bench=target/release/examples/flowbench
-dir="$(mktemp -d)"
+dir="$(mktemp -d "${BENCH_TMP:-/tmp}/tessera-bench.XXXXXX")"
 trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
