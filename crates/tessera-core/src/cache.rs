@@ -108,15 +108,16 @@ impl Services {
             loop {
                 tokio::time::sleep(every).await;
                 ticks += 1;
-                // Look back a few seconds as well: on PostgreSQL a change can commit after one
-                // with a later number. Dropping an entry twice is harmless.
+                // New changes first, in order; then a look back over the last few seconds
+                // for anything that committed after a later-numbered change (PostgreSQL).
+                // Dropping an entry twice is harmless.
                 let since = this.now() - time::Duration::seconds(5);
                 let batch = async {
-                    this.store
-                        .read()
-                        .await?
-                        .recent_changes(last, since, 1000)
-                        .await
+                    let mut tx = this.store.read().await?;
+                    let mut fresh = tx.changes_since(last, 1000).await?;
+                    let upto = fresh.last().map_or(last, |c| c.seq);
+                    fresh.extend(tx.recent_changes(upto, since, 1000).await?);
+                    Ok::<_, tessera_store::StoreError>(fresh)
                 }
                 .await;
                 match batch {

@@ -9,11 +9,10 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
 use tessera_crypto::jws::{self, Alg};
-use tessera_crypto::random::random_bytes;
 use tessera_crypto::StoredHash;
 use tessera_domain::client::{ClientId, GrantType};
 use tessera_domain::clock::to_millis;
@@ -406,9 +405,7 @@ impl Services {
         scope: &str,
         lifetime: i64,
     ) -> OAuthResult<String> {
-        let jti_bytes: [u8; 16] =
-            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
-        let jti = URL_SAFE_NO_PAD.encode(jti_bytes);
+        let jti = self.random_jti()?;
         self.sign_access_token_with(
             org, issuer, subject, client_id, audience, scope, lifetime, &jti,
         )

@@ -819,6 +819,16 @@ async fn change_feed(store: &dyn Store) {
     );
     assert_eq!(tx.last_change_seq().await.unwrap(), seen[1].seq);
     assert_eq!(tx.changes_since(start, 1).await.unwrap().len(), 1);
+    // Only what comes after the given number, whenever it was recorded.
+    let after_first = tx.changes_since(seen[0].seq, 10).await.unwrap();
+    assert_eq!(
+        after_first
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect::<Vec<_>>(),
+        ["k2"]
+    );
+    assert!(tx.changes_since(seen[1].seq, 10).await.unwrap().is_empty());
     let last = seen[1].seq;
     let recent = tx.recent_changes(last, t(40_000), 10).await.unwrap();
     assert_eq!(
@@ -826,11 +836,19 @@ async fn change_feed(store: &dyn Store) {
         ["k2"],
         "look-back by time"
     );
-    assert!(tx
-        .recent_changes(last, t(60_000), 10)
-        .await
-        .unwrap()
-        .is_empty());
+    let both = tx.recent_changes(last, t(0), 10).await.unwrap();
+    assert_eq!(
+        both.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+        ["k2", "k1"],
+        "newest first"
+    );
+    assert!(
+        tx.recent_changes(seen[0].seq, t(40_000), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing numbered after upto"
+    );
     assert!(tx.prune_changes(t(2_000)).await.unwrap() >= 1);
     let rest = tx.changes_since(start, 10).await.unwrap();
     assert_eq!(rest.len(), 1);

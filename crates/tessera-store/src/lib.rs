@@ -405,12 +405,12 @@ pub trait Tx: Send {
         at: Timestamp,
     ) -> Result<()>;
     async fn changes_since(&mut self, seq: i64, limit: u32) -> Result<Vec<Change>>;
-    /// Changes after `seq`, and every change recorded since `since` whatever its number:
-    /// on PostgreSQL a transaction can commit after one that took a later sequence number, so
-    /// readers look back a few seconds rather than trust the sequence alone.
+    /// Changes numbered at most `upto` and recorded since `since`, newest first: on PostgreSQL
+    /// a transaction can commit after one that took a later number, so a reader that has seen
+    /// up to `upto` looks back a few seconds for what committed late.
     async fn recent_changes(
         &mut self,
-        seq: i64,
+        upto: i64,
         since: Timestamp,
         limit: u32,
     ) -> Result<Vec<Change>>;

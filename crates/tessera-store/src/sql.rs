@@ -355,6 +355,16 @@ macro_rules! impl_tx {
             })
         }
 
+        fn change_row(r: &$row) -> Result<Change> {
+            let org: Option<String> = r.try_get("org_id")?;
+            Ok(Change {
+                seq: r.try_get("seq")?,
+                org_id: org.map(|o| uuid("changes", &o).map(OrgId)).transpose()?,
+                kind: r.try_get("kind")?,
+                key: r.try_get("key")?,
+            })
+        }
+
         fn org_param(org: Option<OrgId>) -> Option<String> {
             org.map(|o| o.0.to_string())
         }
@@ -1291,34 +1301,35 @@ macro_rules! impl_tx {
             }
 
             async fn changes_since(&mut self, seq: i64, limit: u32) -> Result<Vec<Change>> {
-                self.recent_changes(seq, from_millis(i64::MAX), limit).await
+                sqlx::query(
+                    "SELECT seq, org_id, kind, key FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(seq)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(change_row)
+                .collect()
             }
 
             async fn recent_changes(
                 &mut self,
-                seq: i64,
+                upto: i64,
                 since: Timestamp,
                 limit: u32,
             ) -> Result<Vec<Change>> {
                 sqlx::query(
-                    "SELECT seq, org_id, kind, key FROM changes WHERE seq > $1 OR created_at >= $2 \
-                     ORDER BY seq LIMIT $3",
+                    "SELECT seq, org_id, kind, key FROM changes WHERE seq <= $1 AND created_at >= $2 \
+                     ORDER BY seq DESC LIMIT $3",
                 )
-                .bind(seq)
+                .bind(upto)
                 .bind(to_millis(since))
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.tx)
                 .await?
                 .iter()
-                .map(|r| {
-                    let org: Option<String> = r.try_get("org_id")?;
-                    Ok(Change {
-                        seq: r.try_get("seq")?,
-                        org_id: org.map(|o| uuid("changes", &o).map(OrgId)).transpose()?,
-                        kind: r.try_get("kind")?,
-                        key: r.try_get("key")?,
-                    })
-                })
+                .map(change_row)
                 .collect()
             }
 
