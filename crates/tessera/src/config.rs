@@ -106,13 +106,24 @@ pub fn load(o: &Overrides) -> anyhow::Result<Config> {
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "invalid config file {}: {}",
+    toml::from_str(&text).map_err(|e| describe_toml_error(path, &text, &e))
+}
+
+/// The problem and its line, without the quoted source: the file may hold a database
+/// password, which must not reach a terminal or a log.
+fn describe_toml_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let message = e.message().replace('\n', " ");
+    match line {
+        Some(l) => anyhow::anyhow!(
+            "invalid config file {} (line {l}): {}",
             path.display(),
-            e.to_string().replace('\n', " ").trim()
-        )
-    })
+            message.trim()
+        ),
+        None => anyhow::anyhow!("invalid config file {}: {}", path.display(), message.trim()),
+    }
 }
 
 /// The layering itself, without touching the process environment (testable).
@@ -231,6 +242,18 @@ mod tests {
         let c = merge(&o, f(), None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:1");
         assert_eq!(c.public_url, "https://id.example.com");
+    }
+
+    #[test]
+    fn config_errors_name_the_line_but_never_quote_it() {
+        let text = "database_url = \"postgres://u:hunter2@h/db\"\n[server]\nlisen = 1\n";
+        let e = toml::from_str::<FileConfig>(text).unwrap_err();
+        let msg = describe_toml_error(Path::new("t.toml"), text, &e).to_string();
+        assert!(msg.contains("(line 3)") && msg.contains("lisen"), "{msg}");
+        let broken = "database_url = \"postgres://u:hunter2@h/db\n";
+        let e = toml::from_str::<FileConfig>(broken).unwrap_err();
+        let msg = describe_toml_error(Path::new("t.toml"), broken, &e).to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
     }
 
     #[test]
