@@ -48,6 +48,9 @@ pub enum OAuthError {
     InsufficientScope(String),
     #[error("{0}")]
     ServerError(String),
+    /// RFC 6749 §4.1.2.1: a transient condition (the database is busy); retry.
+    #[error("{0}")]
+    TemporarilyUnavailable(String),
 }
 
 impl OAuthError {
@@ -64,6 +67,7 @@ impl OAuthError {
             Self::InvalidToken(_) => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::ServerError(_) => "server_error",
+            Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
         }
     }
 }
@@ -72,6 +76,10 @@ impl From<CoreError> for OAuthError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::NotFound { .. } => Self::NotFound(e.to_string()),
+            CoreError::Store(tessera_store::StoreError::Unavailable(m)) => {
+                tracing::error!(error = %m, "database unavailable");
+                Self::TemporarilyUnavailable("the database is busy; try again shortly".into())
+            }
             other => {
                 tracing::error!(error = %other, "token endpoint failure");
                 Self::ServerError("internal error".into())

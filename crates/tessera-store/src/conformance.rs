@@ -867,4 +867,42 @@ async fn transactions(store: &dyn Store) {
     assert!(tx.find_org(o.id).await.unwrap().is_none(), "rolled back");
     drop(tx);
     store.ping().await.unwrap();
+
+    // The next writer starts after the rollback and sees none of it; a failed statement
+    // leaves the transaction usable for rollback only, and the one after it commits.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&o).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let other = org("conf-rollback-2");
+    tx.insert_org(&other).await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_org(&o).await,
+            Err(crate::StoreError::Conflict { .. })
+        ),
+        "duplicate"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.find_org(other.id).await.unwrap().is_none(),
+        "rolled back"
+    );
+    assert!(tx.find_org(o.id).await.unwrap().is_some(), "committed");
+    tx.commit().await.unwrap();
+
+    // Writers queue; none is lost.
+    let write = |i: usize| async move {
+        let o = org(&format!("conf-queue-{i}"));
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&o).await.unwrap();
+        tx.commit().await.unwrap();
+        o.id
+    };
+    let ids = tokio::join!(write(1), write(2), write(3), write(4));
+    let mut tx = store.read().await.unwrap();
+    for id in [ids.0, ids.1, ids.2, ids.3] {
+        assert!(tx.find_org(id).await.unwrap().is_some());
+    }
 }

@@ -55,6 +55,18 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(e.to_string())
             }
+            // SQLITE_BUSY and its extended codes (the primary code is the low byte): another
+            // process holds the write lock past the busy timeout, or committed under a
+            // transaction that had already read. Transient: the caller may retry.
+            sqlx::Error::Database(db)
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && db
+                        .code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .is_some_and(|c| c & 0xff == 5) =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
             _ => StoreError::Database(e.to_string()),
         }
     }
@@ -216,7 +228,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn migrate(&self) -> Result<()>;
     /// A transaction that will write.
     async fn begin(&self) -> Result<Box<dyn Tx>>;
-    /// A transaction that only reads.
+    /// A transaction that only reads. On SQLite each statement sees the latest commit (no
+    /// snapshot spans two statements); on PostgreSQL it is a read-committed transaction,
+    /// which is the same promise.
     async fn read(&self) -> Result<Box<dyn Tx>>;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;

@@ -4,7 +4,12 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::{Backend, Store, StoreError, StoreOptions};
 
-crate::sql::impl_tx!(PgTx, sqlx::Postgres, sqlx::postgres::PgRow);
+crate::sql::impl_tx!(
+    PgTx,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow,
+    sqlx::Transaction<'static, sqlx::Postgres>
+);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -46,14 +51,12 @@ impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn crate::Tx>> {
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
-            _gate: None,
         }))
     }
 
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
-            _gate: None,
         }))
     }
 

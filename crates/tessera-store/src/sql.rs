@@ -101,9 +101,10 @@ pub(crate) fn like_pattern(q: &str) -> String {
 pub(crate) const AUDIT_COLS: &str = "id, org_id, actor_type, actor_id, actor_name, action, \
      target_type, target_id, ip, request_id, before_state, after_state, created_at";
 
-/// Implements [`crate::Tx`] for `$tx` (a wrapper of `sqlx::Transaction<'static, $db>`).
+/// Implements [`crate::Tx`] for `$tx`, a wrapper of `$inner`: an open transaction that
+/// dereferences to the driver's connection and ends with `commit`.
 macro_rules! impl_tx {
-    ($tx:ident, $db:ty, $row:ty) => {
+    ($tx:ident, $db:ty, $row:ty, $inner:ty) => {
         use async_trait::async_trait;
         use sqlx::Row as _;
         use tessera_domain::clock::{from_millis, to_millis};
@@ -116,10 +117,7 @@ macro_rules! impl_tx {
 
         /// A transaction on this backend.
         pub struct $tx {
-            // Declared first: the transaction ends before the gate below is released.
-            pub(crate) tx: sqlx::Transaction<'static, $db>,
-            /// Held by writing transactions on SQLite: one writer at a time per process.
-            pub(crate) _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+            pub(crate) tx: $inner,
         }
 
         fn org_row(r: &$row) -> Result<Organization> {

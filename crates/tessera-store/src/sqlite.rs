@@ -1,22 +1,96 @@
 //! The SQLite backend: the embedded default. WAL so readers never wait for the writer, a busy
-//! timeout so the CLI and a running server can write to one file, foreign keys on, and
-//! `BEGIN IMMEDIATE` for writing transactions so that two writers queue instead of deadlocking
-//! on a lock upgrade.
+//! timeout so the CLI and a running server can write to one file, foreign keys on.
 //!
-//! Writers of this process also queue on an async mutex before they ask SQLite for the write
-//! lock: SQLite's own busy handler waits in sleeps of up to 100 ms, which under load turns a
-//! queue of a few microseconds into tail latencies of hundreds of milliseconds. The busy
-//! timeout still arbitrates between processes (the CLI next to a running server).
+//! Writers of this process queue on an async mutex (the gate) before their first statement:
+//! SQLite's own busy handler waits in sleeps of up to 100 ms, which under load turns a queue of
+//! a few microseconds into tail latencies of hundreds of milliseconds. The busy timeout still
+//! arbitrates between processes (the CLI next to a running server).
+//!
+//! Every statement is a trip to the connection's worker thread, and the trips made while the
+//! gate is held are what bounds the write rate. So `BEGIN` is sent before the gate is taken,
+//! transactions are opened and closed with plain statements ([`Held`]; sqlx's own
+//! transactions wait for an acknowledgement on `BEGIN` and `COMMIT`, a third thread wake-up
+//! each), pooled connections are not pinged before use, and reads run without a transaction.
 
 use std::str::FromStr;
 
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use sqlx::Sqlite;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::{Backend, Store, StoreError, StoreOptions};
 
-crate::sql::impl_tx!(SqliteTx, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+crate::sql::impl_tx!(SqliteTx, sqlx::Sqlite, sqlx::sqlite::SqliteRow, Held);
+
+/// A pooled connection, inside a transaction when it writes (and then with the write gate).
+pub(crate) struct Held {
+    conn: Option<PoolConnection<Sqlite>>,
+    /// Held by writing transactions: one writer at a time per process.
+    gate: Option<OwnedMutexGuard<()>>,
+    /// `BEGIN` ran and neither `COMMIT` nor `ROLLBACK` has yet; false for reads.
+    open: bool,
+}
+
+impl Held {
+    async fn begin(mut conn: PoolConnection<Sqlite>, statement: &'static str) -> Result<Self> {
+        sqlx::query(statement).execute(&mut *conn).await?;
+        Ok(Self {
+            conn: Some(conn),
+            gate: None,
+            open: true,
+        })
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        if self.open {
+            sqlx::query("COMMIT").execute(&mut *self).await?;
+            self.open = false;
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        // Present until `drop`.
+        self.conn.as_deref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl std::ops::DerefMut for Held {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_deref_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Held {
+    /// A transaction dropped unfinished (an error, a cancelled request) is rolled back before
+    /// its connection goes back to the pool and before the gate lets the next writer in.
+    fn drop(&mut self) {
+        let (Some(mut conn), true) = (self.conn.take(), self.open) else {
+            return;
+        };
+        let gate = self.gate.take();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                        // Never hand out a connection in an unknown transaction state.
+                        conn.close_on_drop();
+                    }
+                    drop(conn);
+                    drop(gate);
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
 
 /// A SQLite database file.
 #[derive(Debug, Clone)]
@@ -38,6 +112,9 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
+            // A connection to a local file does not go stale, and the ping would cost every
+            // transaction one more trip to the connection's worker thread.
+            .test_before_acquire(false)
             .acquire_timeout(opts.busy_timeout + std::time::Duration::from_secs(5))
             .connect_with(options)
             .await
@@ -64,17 +141,27 @@ impl Store for SqliteStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn crate::Tx>> {
-        let gate = std::sync::Arc::clone(&self.write_gate).lock_owned().await;
-        Ok(Box::new(SqliteTx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            _gate: Some(gate),
-        }))
+        // Connection and `BEGIN` first, then the gate: the gate is held only for the
+        // transaction's own statements, which is what bounds the write rate. A deferred
+        // `BEGIN` touches no page, so in this process the first statement (after the gate)
+        // sees every earlier write and takes the write lock uncontested. Another process
+        // (the CLI) committing between a read and the first write of this transaction ends
+        // it with SQLITE_BUSY, which callers see as `Unavailable`: retry.
+        let conn = self.pool.acquire().await?;
+        let mut held = Held::begin(conn, "BEGIN DEFERRED").await?;
+        held.gate = Some(std::sync::Arc::clone(&self.write_gate).lock_owned().await);
+        Ok(Box::new(SqliteTx { tx: held }))
     }
 
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
+        // No transaction: each statement reads the latest commit, one trip each. Reads of
+        // several statements are not one snapshot (see [`Store::read`]).
         Ok(Box::new(SqliteTx {
-            tx: self.pool.begin().await?,
-            _gate: None,
+            tx: Held {
+                conn: Some(self.pool.acquire().await?),
+                gate: None,
+                open: false,
+            },
         }))
     }
 

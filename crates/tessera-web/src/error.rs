@@ -89,7 +89,7 @@ impl From<CoreError> for ApiError {
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
-                    "the database is not reachable; try again shortly",
+                    "the database is busy or not reachable; try again shortly",
                 )
             }
             CoreError::Store(_) | CoreError::Internal(_) => {

@@ -160,6 +160,7 @@ impl IntoResponse for ProtocolError {
             OAuthError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             OAuthError::NotFound(_) => StatusCode::NOT_FOUND,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         let description = match &e {
