@@ -19,12 +19,12 @@ use tessera_crypto::jws::Alg;
 use tessera_crypto::random::random_bytes;
 use tessera_domain::client::{GrantType, IdTokenAlg, OAuthClient};
 use tessera_domain::clock::to_millis;
-use tessera_domain::{OrgId, Organization, Timestamp, UserId, Username};
+use tessera_domain::{AuditAction, OrgId, Organization, Principal, Timestamp, UserId, Username};
 use tessera_store::{AuthCode, LoginSession, PendingRequest};
 
 use crate::cache::CHANGE_REVOKED;
 use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
-use crate::Services;
+use crate::{Context, CoreResult, Services};
 
 /// How long an authorization code lives (RFC 9700 §4.1.2 asks for short).
 pub const CODE_LIFETIME_SECONDS: i64 = 60;
@@ -550,6 +550,35 @@ impl Services {
         Ok((req, client))
     }
 
+    /// Audits a sign-in (or a failed one) to `client` by `user`.
+    #[allow(clippy::too_many_arguments)]
+    async fn login_event(
+        &self,
+        tx: &mut dyn tessera_store::Tx,
+        ctx: &Context,
+        org: OrgId,
+        user: &tessera_store::UserRecord,
+        action: AuditAction,
+        client: &OAuthClient,
+        reason: Option<&str>,
+    ) -> CoreResult<()> {
+        let mut after = json!({"clientId": client.id.as_str(), "method": "password"});
+        if let Some(r) = reason {
+            after["reason"] = json!(r);
+        }
+        self.audit(
+            tx,
+            ctx,
+            Some(org),
+            action,
+            "user",
+            Some(user.user.id.to_string()),
+            None,
+            Some(after),
+        )
+        .await
+    }
+
     /// `POST /orgs/{org}/login`: checks the password, starts a session, goes on with the flow.
     pub async fn login(
         self: &Arc<Self>,
@@ -592,14 +621,46 @@ impl Services {
             }
             Err(_) => None,
         };
+        let found_user = user.clone();
         // The same slow hash runs whether or not the user exists, so timing tells nothing.
         let phc = user
             .as_ref()
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
         let ok = self.verify_password(password, &phc).await;
+        let audit_ctx = |u: &tessera_store::UserRecord| Context {
+            principal: Principal::end_user(org.id, u.user.id, u.user.username.as_str()),
+            ip: address.map(str::to_owned),
+            request_id: None,
+        };
         let Some(user) = user.filter(|u| ok && u.user.is_active && u.password_hash.is_some())
         else {
+            // Failures against an existing user are audited; a name that matches nobody is
+            // not recorded, as it may be a password typed into the wrong field.
+            if let Some(u) = &found_user {
+                let reason = if !u.user.is_active {
+                    "user disabled"
+                } else {
+                    "wrong password"
+                };
+                let failed = async {
+                    let mut tx = self.store.begin().await?;
+                    let ctx = audit_ctx(u);
+                    self.login_event(
+                        tx.as_mut(),
+                        &ctx,
+                        org.id,
+                        u,
+                        AuditAction::UserLoginFailed,
+                        &client.client,
+                        Some(reason),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    CoreResult::Ok(())
+                };
+                failed.await.map_err(|_| page("The server failed."))?;
+            }
             return Ok((retry("Invalid username or password."), None));
         };
         let value = self
@@ -624,6 +685,17 @@ impl Services {
             tx.insert_session(&session)
                 .await
                 .map_err(|_| page("The server could not start a session."))?;
+            self.login_event(
+                tx.as_mut(),
+                &audit_ctx(&user),
+                org.id,
+                &user,
+                AuditAction::UserLoggedIn,
+                &client.client,
+                None,
+            )
+            .await
+            .map_err(|_| page("The server could not start a session."))?;
             tx.commit()
                 .await
                 .map_err(|_| page("The server could not start a session."))?;

@@ -41,6 +41,8 @@ actions! {
     SystemBootstrapped = "system.bootstrapped",
     OrgCreated = "organization.created",
     UserCreated = "user.created",
+    UserLoggedIn = "user.logged_in",
+    UserLoginFailed = "user.login_failed",
     ApiKeyCreated = "api_key.created",
     ApiKeyRevoked = "api_key.revoked",
     RoleCreated = "role.created",

@@ -53,6 +53,18 @@ impl Principal {
         }
     }
 
+    /// A user of `org` signing in to an application: audited as themselves, holding no admin
+    /// permission.
+    pub fn end_user(org: OrgId, id: crate::UserId, username: &str) -> Self {
+        Self {
+            kind: PrincipalKind::User(id),
+            name: username.to_owned(),
+            org_id: Some(org),
+            is_system_admin: false,
+            permissions: PermissionSet::EMPTY,
+        }
+    }
+
     pub fn system() -> Self {
         Self {
             kind: PrincipalKind::System,

@@ -510,6 +510,63 @@ async fn prompt_none_login_errors_and_denial() {
         query(&location(&res), "error").as_deref(),
         Some("consent_required")
     );
+
+    // A name that matches nobody fails the same way and is not recorded.
+    let html = f
+        .get(&f.authorize_url(&[]), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "correct-horse-typed-here"),
+                ("password", "x"),
+            ],
+            None,
+        )
+        .await;
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid username or password."));
+    // Sign-ins and failed sign-ins of existing users are audited, as the user, without secrets.
+    let (st, log) = json(
+        call(
+            &f.s,
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/audit-log?limit=50",
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{log}");
+    let logins: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("user.log"))
+        .collect();
+    assert_eq!(logins.len(), 2, "{logins:?}");
+    assert_eq!(logins[0]["action"], "user.logged_in");
+    assert_eq!(logins[1]["action"], "user.login_failed");
+    assert_eq!(logins[1]["after"]["reason"], "wrong password");
+    for e in &logins {
+        assert_eq!(e["actor"]["type"], "user");
+        assert_eq!(e["actor"]["name"], "alice");
+        assert_eq!(e["targetType"], "user");
+        assert_eq!(e["after"]["clientId"], f.client_id.as_str());
+    }
+    let text = log.to_string();
+    assert!(!text.contains("correct horse") && !text.contains("correct-horse-typed-here"));
 }
 
 #[tokio::test]
