@@ -72,6 +72,12 @@ impl LoginLimits {
         let address_ok = address.is_none_or(|a| self.per_address.check_key(&a.to_owned()).is_ok());
         user_ok && address_ok
     }
+
+    /// The password grant: per user (shared with the login form) and per client, which gets
+    /// the per-address quota.
+    pub(crate) fn allow_client(&self, org: OrgId, username: &str, client_id: &str) -> bool {
+        self.allow(org, username, Some(&format!("client {org}:{client_id}")))
+    }
 }
 
 /// A validated authorization request, kept while the user logs in or decides.
@@ -550,9 +556,74 @@ impl Services {
         Ok((req, client))
     }
 
+    /// Who a sign-in is audited as: the user, from their address.
+    pub(crate) fn signing_in(
+        org: &Organization,
+        user: &tessera_store::UserRecord,
+        address: Option<&str>,
+    ) -> Context {
+        Context {
+            principal: Principal::end_user(org.id, user.user.id, user.user.username.as_str()),
+            ip: address.map(str::to_owned),
+            request_id: None,
+        }
+    }
+
+    /// The active user whose password this is, or `None`. The same slow hash runs whether or
+    /// not the user exists, so timing tells nothing. A failure against an existing user is
+    /// audited (`method`: how they tried); a name that matches nobody is not recorded, as it
+    /// may be a password typed into the wrong field.
+    pub(crate) async fn check_password(
+        &self,
+        org: &Organization,
+        client: &OAuthClient,
+        username: &str,
+        password: &str,
+        address: Option<&str>,
+        method: &str,
+    ) -> CoreResult<Option<tessera_store::UserRecord>> {
+        let user = match Username::parse(username) {
+            Ok(u) => {
+                let mut tx = self.store.read().await?;
+                tx.find_user_by_username(org.id, &u).await?
+            }
+            Err(_) => None,
+        };
+        let phc = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let ok = self.verify_password(password, &phc).await;
+        match user {
+            Some(u) if ok && u.user.is_active && u.password_hash.is_some() => Ok(Some(u)),
+            Some(u) => {
+                let reason = if u.user.is_active {
+                    "wrong password"
+                } else {
+                    "user disabled"
+                };
+                let mut tx = self.store.begin().await?;
+                self.login_event(
+                    tx.as_mut(),
+                    &Self::signing_in(org, &u, address),
+                    org.id,
+                    &u,
+                    AuditAction::UserLoginFailed,
+                    client,
+                    method,
+                    Some(reason),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Audits a sign-in (or a failed one) to `client` by `user`.
     #[allow(clippy::too_many_arguments)]
-    async fn login_event(
+    pub(crate) async fn login_event(
         &self,
         tx: &mut dyn tessera_store::Tx,
         ctx: &Context,
@@ -560,9 +631,10 @@ impl Services {
         user: &tessera_store::UserRecord,
         action: AuditAction,
         client: &OAuthClient,
+        method: &str,
         reason: Option<&str>,
     ) -> CoreResult<()> {
-        let mut after = json!({"clientId": client.id.as_str(), "method": "password"});
+        let mut after = json!({"clientId": client.id.as_str(), "method": method});
         if let Some(r) = reason {
             after["reason"] = json!(r);
         }
@@ -608,61 +680,22 @@ impl Services {
                 None,
             ));
         }
-        let user = match Username::parse(username) {
-            Ok(u) => {
-                let mut tx = self
-                    .store
-                    .read()
-                    .await
-                    .map_err(|_| page("The server could not read the user."))?;
-                tx.find_user_by_username(org.id, &u)
-                    .await
-                    .map_err(|_| page("The server could not read the user."))?
-            }
-            Err(_) => None,
+        let user = match self
+            .check_password(
+                &org,
+                &client.client,
+                username,
+                password,
+                address,
+                "password",
+            )
+            .await
+        {
+            Ok(Some(u)) => u,
+            Ok(None) => return Ok((retry("Invalid username or password."), None)),
+            Err(_) => return Err(page("The server could not check the password.")),
         };
-        let found_user = user.clone();
-        // The same slow hash runs whether or not the user exists, so timing tells nothing.
-        let phc = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| self.dummy_hash.clone());
-        let ok = self.verify_password(password, &phc).await;
-        let audit_ctx = |u: &tessera_store::UserRecord| Context {
-            principal: Principal::end_user(org.id, u.user.id, u.user.username.as_str()),
-            ip: address.map(str::to_owned),
-            request_id: None,
-        };
-        let Some(user) = user.filter(|u| ok && u.user.is_active && u.password_hash.is_some())
-        else {
-            // Failures against an existing user are audited; a name that matches nobody is
-            // not recorded, as it may be a password typed into the wrong field.
-            if let Some(u) = &found_user {
-                let reason = if !u.user.is_active {
-                    "user disabled"
-                } else {
-                    "wrong password"
-                };
-                let failed = async {
-                    let mut tx = self.store.begin().await?;
-                    let ctx = audit_ctx(u);
-                    self.login_event(
-                        tx.as_mut(),
-                        &ctx,
-                        org.id,
-                        u,
-                        AuditAction::UserLoginFailed,
-                        &client.client,
-                        Some(reason),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    CoreResult::Ok(())
-                };
-                failed.await.map_err(|_| page("The server failed."))?;
-            }
-            return Ok((retry("Invalid username or password."), None));
-        };
+        let audit_ctx = Self::signing_in(&org, &user, address);
         let value = self
             .random_handle()
             .map_err(|_| page("The server could not start a session."))?;
@@ -687,11 +720,12 @@ impl Services {
                 .map_err(|_| page("The server could not start a session."))?;
             self.login_event(
                 tx.as_mut(),
-                &audit_ctx(&user),
+                &audit_ctx,
                 org.id,
                 &user,
                 AuditAction::UserLoggedIn,
                 &client.client,
+                "password",
                 None,
             )
             .await

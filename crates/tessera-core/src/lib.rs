@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod cache;
 pub mod clients;
 pub mod error;
+pub mod grants;
 mod hashing;
 pub mod keys;
 pub mod logout;

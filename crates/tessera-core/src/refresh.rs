@@ -105,23 +105,8 @@ impl Services {
         .ok_or_else(|| bad("the user is no longer active"))?;
         // RFC 6749 §6: the new scope may narrow, never widen.
         let granted: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
-        let scope_str = match scope.map(str::trim).filter(|s| !s.is_empty()) {
-            None => found.scope.clone(),
-            Some(req) => {
-                let mut out: Vec<&str> = vec![];
-                for s in req.split(' ').filter(|s| !s.is_empty()) {
-                    if !granted.contains(&s) {
-                        return Err(OAuthError::InvalidScope(format!(
-                            "scope '{s}' was not granted to this refresh token"
-                        )));
-                    }
-                    if !out.contains(&s) {
-                        out.push(s);
-                    }
-                }
-                out.join(" ")
-            }
-        };
+        let scope_str =
+            crate::tokens::narrow_scopes(&granted, scope, "was not granted to this refresh token")?;
         let (new_refresh, row) = self.refresh_record(
             org.id,
             client,

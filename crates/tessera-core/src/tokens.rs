@@ -51,6 +51,24 @@ pub enum OAuthError {
     /// RFC 6749 §4.1.2.1: a transient condition (the database is busy); retry.
     #[error("{0}")]
     TemporarilyUnavailable(String),
+    /// Too many password attempts for a user or client (429, retry after a minute).
+    #[error("{0}")]
+    TooManyAttempts(String),
+    /// RFC 8628 §3.5: the user has not yet approved the device.
+    #[error("the user has not yet approved or denied the request")]
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polling faster than `interval`; the interval grows by 5 seconds.
+    #[error("polling too fast; wait {0} seconds between requests")]
+    SlowDown(i64),
+    /// RFC 8628 §3.5: the user denied the request.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// RFC 8628 §3.5: the device code has expired.
+    #[error("{0}")]
+    ExpiredToken(String),
+    /// RFC 8693 §2.2.2: the audience or resource is unacceptable.
+    #[error("{0}")]
+    InvalidTarget(String),
 }
 
 impl OAuthError {
@@ -67,7 +85,12 @@ impl OAuthError {
             Self::InvalidToken(_) => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::ServerError(_) => "server_error",
-            Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            Self::TemporarilyUnavailable(_) | Self::TooManyAttempts(_) => "temporarily_unavailable",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown(_) => "slow_down",
+            Self::AccessDenied(_) => "access_denied",
+            Self::ExpiredToken(_) => "expired_token",
+            Self::InvalidTarget(_) => "invalid_target",
         }
     }
 }
@@ -158,6 +181,56 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+/// RFC 6749 §3.3: the requested scopes, each one the client may have, without repeats;
+/// absent means everything it may have.
+pub(crate) fn allowed_scopes(
+    client: &tessera_domain::client::OAuthClient,
+    requested: Option<&str>,
+) -> OAuthResult<String> {
+    let allowed: Vec<&str> = client
+        .settings
+        .allowed_scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    narrow_scopes(&allowed, requested, "is not allowed for this client")
+}
+
+/// `requested` ⊆ `within` (absent: all of `within`), or `invalid_scope` naming the first scope
+/// outside it.
+pub(crate) fn narrow_scopes(
+    within: &[&str],
+    requested: Option<&str>,
+    outside: &str,
+) -> OAuthResult<String> {
+    let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(within.join(" "));
+    };
+    let mut out: Vec<&str> = vec![];
+    for s in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !within.contains(&s) {
+            return Err(OAuthError::InvalidScope(format!("scope '{s}' {outside}")));
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// RFC 8707: a resource indicator is an absolute URI without a fragment; it becomes the
+/// token's audience.
+pub(crate) fn resource_audience(resource: Option<&str>) -> OAuthResult<Option<String>> {
+    match resource {
+        Some(r) if url::Url::parse(r).is_err() || r.contains('#') => {
+            Err(OAuthError::InvalidRequest(
+                "resource must be an absolute URI without a fragment".into(),
+            ))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
 }
 
 fn invalid_client(auth: &ClientAuth, m: &str) -> OAuthError {
@@ -340,46 +413,10 @@ impl Services {
                 "public clients cannot use client_credentials".into(),
             ));
         }
-        // RFC 6749 §3.3: requested ⊆ allowed; absent means everything the client may have.
-        let allowed: Vec<&str> = c
-            .settings
-            .allowed_scopes
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let granted: Vec<&str> = match scope.map(str::trim).filter(|s| !s.is_empty()) {
-            None => allowed.clone(),
-            Some(requested) => {
-                let mut out: Vec<&str> = vec![];
-                for s in requested.split(' ').filter(|s| !s.is_empty()) {
-                    if !allowed.contains(&s) {
-                        return Err(OAuthError::InvalidScope(format!(
-                            "scope '{s}' is not allowed for this client"
-                        )));
-                    }
-                    if !out.contains(&s) {
-                        out.push(s);
-                    }
-                }
-                out
-            }
-        };
+        let scope_str = allowed_scopes(c, scope)?;
         let issuer = self.issuer(&org.slug);
-        let audience = match resource {
-            // RFC 8707: a resource indicator is an absolute URI without a fragment.
-            Some(r) => {
-                let ok = url::Url::parse(r).is_ok() && !r.contains('#');
-                if !ok {
-                    return Err(OAuthError::InvalidRequest(
-                        "resource must be an absolute URI without a fragment".into(),
-                    ));
-                }
-                r.to_owned()
-            }
-            None => issuer.clone(),
-        };
+        let audience = resource_audience(resource)?.unwrap_or_else(|| issuer.clone());
         let lifetime = c.settings.access_token_lifetime;
-        let scope_str = granted.join(" ");
         let token = self
             .sign_access_token(
                 &org,

@@ -161,6 +161,7 @@ impl IntoResponse for ProtocolError {
             OAuthError::NotFound(_) => StatusCode::NOT_FOUND,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         };
         let description = match &e {
@@ -189,6 +190,9 @@ impl IntoResponse for ProtocolError {
                 if let Ok(v) = HeaderValue::from_str(&v) {
                     h.insert(header::WWW_AUTHENTICATE, v);
                 }
+            }
+            OAuthError::TooManyAttempts(_) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
             }
             _ => {}
         }
@@ -288,12 +292,16 @@ fn no_store(mut res: Response) -> Response {
 async fn token(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> ProtocolResult<Response> {
-    let form = Form::parse(&headers, &body)?;
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| invalid_request("the body is too large"))?;
+    let headers = &parts.headers;
+    let form = Form::parse(headers, &body)?;
     let grant_type = form.require("grant_type")?;
-    let auth = client_auth(&headers, &form)?;
+    let auth = client_auth(headers, &form)?;
     let s = &state.services;
     let out = match grant_type {
         "client_credentials" => {
@@ -316,6 +324,18 @@ async fn token(
                 form.require("code")?,
                 form.get("redirect_uri"),
                 form.get("code_verifier"),
+            )
+            .await?
+        }
+        "password" => {
+            let (ip, _) = crate::auth::request_origin(&parts);
+            s.password_grant(
+                &org,
+                &auth,
+                form.require("username")?,
+                form.require("password")?,
+                form.get("scope"),
+                ip.as_deref(),
             )
             .await?
         }

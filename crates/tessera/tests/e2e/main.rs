@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod conformance;
 mod flows;
+mod grants;
 mod interop;
 mod support;
 mod tokens;

@@ -1,0 +1,88 @@
+//! The resource owner password grant (RFC 6749 §4.3), kept for first-party confidential
+//! clients that cannot redirect: off unless the client has the `password` grant type, never for
+//! public clients (RFC 9700 §2.4), rate-limited per user and per client, and audited like a
+//! sign-in on the login page.
+
+use std::sync::Arc;
+
+use tessera_domain::client::GrantType;
+use tessera_domain::AuditAction;
+
+use crate::tokens::{allowed_scopes, ClientAuth, OAuthError, OAuthResult, TokenResponse};
+use crate::Services;
+
+impl Services {
+    /// `grant_type=password`.
+    pub async fn password_grant(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        username: &str,
+        password: &str,
+        scope: Option<&str>,
+        address: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
+        let org = self.protocol_org(org_slug).await?;
+        let cached = self.grant_client(&org, auth, GrantType::Password).await?;
+        let client = &cached.client;
+        if !client.settings.is_confidential {
+            return Err(OAuthError::UnauthorizedClient(
+                "public clients cannot use the password grant".into(),
+            ));
+        }
+        let scope = allowed_scopes(client, scope)?;
+        if !self
+            .login_limits
+            .allow_client(org.id, username, client.id.as_str())
+        {
+            return Err(OAuthError::TooManyAttempts(
+                "too many sign-in attempts for this user or client; wait a minute".into(),
+            ));
+        }
+        let Some(user) = self
+            .check_password(&org, client, username, password, address, "password_grant")
+            .await?
+        else {
+            return Err(OAuthError::InvalidGrant(
+                "invalid username or password".into(),
+            ));
+        };
+        let now = self.now();
+        let refresh = if client
+            .settings
+            .grant_types
+            .contains(&GrantType::RefreshToken)
+        {
+            Some(self.refresh_record(org.id, client, user.user.id, &scope, now, None)?)
+        } else {
+            None
+        };
+        let mut tx = self.store.begin().await?;
+        if let Some((_, row)) = &refresh {
+            tx.insert_refresh(row).await?;
+        }
+        self.login_event(
+            tx.as_mut(),
+            &Self::signing_in(&org, &user, address),
+            org.id,
+            &user,
+            AuditAction::UserLoggedIn,
+            client,
+            "password_grant",
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.token_response(
+            &org,
+            client,
+            user.user.id,
+            &scope,
+            now,
+            None,
+            refresh.map(|r| r.0),
+            &self.random_jti()?,
+        )
+        .await
+    }
+}
