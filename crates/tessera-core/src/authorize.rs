@@ -92,6 +92,9 @@ pub struct AuthRequest {
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// Set when the sign-in is for the device page (RFC 8628): the user code to go back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_user_code: Option<String>,
 }
 
 /// Why an authorization request cannot go on.
@@ -187,7 +190,7 @@ impl Services {
     }
 
     /// The current login session of the cookie, if it is alive.
-    async fn live_session(
+    pub(crate) async fn live_session(
         &self,
         org: OrgId,
         cookie: Option<&str>,
@@ -361,6 +364,7 @@ impl Services {
             prompt,
             max_age,
             login_hint: get("login_hint").map(str::to_owned),
+            device_user_code: None,
         };
         let session = self
             .live_session(org.id, cookie)
@@ -396,7 +400,7 @@ impl Services {
         }
     }
 
-    async fn save_pending(
+    pub(crate) async fn save_pending(
         &self,
         org: &Organization,
         req: &AuthRequest,
@@ -734,16 +738,32 @@ impl Services {
                 .await
                 .map_err(|_| page("The server could not start a session."))?;
         }
-        let next = self
-            .after_login(
-                &org,
-                &client.client,
-                req,
-                user.user.id,
-                now,
-                Some((request_id.to_owned(), csrf.to_owned())),
-            )
-            .await?;
+        let next = match &req.device_user_code {
+            // Signed in for the device page: back to it, to confirm the code.
+            Some(code) => {
+                let mut tx = self
+                    .store
+                    .begin()
+                    .await
+                    .map_err(|_| page("The server failed."))?;
+                tx.delete_pending(org.id, request_id)
+                    .await
+                    .map_err(|_| page("The server failed."))?;
+                tx.commit().await.map_err(|_| page("The server failed."))?;
+                Next::Redirect(self.device_page(&org.slug, Some(code)))
+            }
+            None => {
+                self.after_login(
+                    &org,
+                    &client.client,
+                    req,
+                    user.user.id,
+                    now,
+                    Some((request_id.to_owned(), csrf.to_owned())),
+                )
+                .await?
+            }
+        };
         Ok((
             next,
             Some(NewSession {

@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod bootstrap;
 pub mod cache;
 pub mod clients;
+pub mod device;
 pub mod error;
 pub mod grants;
 mod hashing;

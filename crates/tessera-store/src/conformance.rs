@@ -85,6 +85,117 @@ pub async fn run_all(store: &dyn Store) {
     oauth_clients(store).await;
     signing_keys_and_revocations(store).await;
     interactive_flows(store).await;
+    device_codes(store).await;
+}
+
+async fn device_codes(store: &dyn Store) {
+    use crate::{DeviceCode, DeviceStatus};
+    let a = org("conf-device-a");
+    let b = org("conf-device-b");
+    let who = UserId(Uuid::from_u128(77));
+    let d = DeviceCode {
+        device_code_hash: "dev-hash".into(),
+        user_code_hash: "user-hash".into(),
+        org_id: a.id,
+        client_id: "cli".into(),
+        scope: "openid".into(),
+        status: DeviceStatus::Pending,
+        user_id: None,
+        auth_time: None,
+        interval_secs: 5,
+        last_polled_at: None,
+        created_at: t(1_000),
+        expires_at: t(601_000),
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.insert_org(&b).await.unwrap();
+    tx.insert_device_code(&d).await.unwrap();
+    assert_eq!(
+        tx.find_device_code(a.id, "dev-hash").await.unwrap(),
+        Some(d.clone())
+    );
+    assert_eq!(
+        tx.find_device_by_user_code(a.id, "user-hash")
+            .await
+            .unwrap(),
+        Some(d.clone())
+    );
+    assert!(
+        tx.find_device_code(b.id, "dev-hash")
+            .await
+            .unwrap()
+            .is_none(),
+        "other org"
+    );
+    assert!(tx
+        .find_device_by_user_code(b.id, "user-hash")
+        .await
+        .unwrap()
+        .is_none());
+    // Nothing to redeem while pending; not decided once expired or by another org.
+    assert!(!tx.redeem_device_code(a.id, "dev-hash").await.unwrap());
+    assert!(!tx
+        .decide_device_code(a.id, "user-hash", true, who, t(2_000), t(601_000))
+        .await
+        .unwrap());
+    assert!(!tx
+        .decide_device_code(b.id, "user-hash", true, who, t(2_000), t(2_000))
+        .await
+        .unwrap());
+    tx.poll_device_code(a.id, "dev-hash", t(3_000), 10)
+        .await
+        .unwrap();
+    assert!(tx
+        .decide_device_code(a.id, "user-hash", true, who, t(2_000), t(4_000))
+        .await
+        .unwrap());
+    // Decided once only.
+    assert!(!tx
+        .decide_device_code(a.id, "user-hash", false, who, t(2_000), t(4_000))
+        .await
+        .unwrap());
+    let now = tx
+        .find_device_code(a.id, "dev-hash")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.status, DeviceStatus::Approved);
+    assert_eq!((now.user_id, now.auth_time), (Some(who), Some(t(2_000))));
+    assert_eq!(
+        (now.interval_secs, now.last_polled_at),
+        (10, Some(t(3_000)))
+    );
+    assert!(tx.redeem_device_code(a.id, "dev-hash").await.unwrap());
+    assert!(
+        !tx.redeem_device_code(a.id, "dev-hash").await.unwrap(),
+        "once"
+    );
+    assert_eq!(
+        tx.find_device_code(a.id, "dev-hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        DeviceStatus::Redeemed
+    );
+    // The same user code in another organization is another row.
+    tx.insert_device_code(&DeviceCode {
+        device_code_hash: "dev-hash-b".into(),
+        org_id: b.id,
+        ..d.clone()
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        tx.insert_device_code(&DeviceCode {
+            device_code_hash: "dev-hash-c".into(),
+            ..d
+        })
+        .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    drop(tx);
 }
 
 async fn interactive_flows(store: &dyn Store) {

@@ -203,6 +203,53 @@ pub struct AuthCode {
     pub access_expires: Option<Timestamp>,
 }
 
+/// Where a device authorization stands (RFC 8628).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the user.
+    Pending,
+    Approved,
+    Denied,
+    /// Approved and exchanged for tokens: spent.
+    Redeemed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Redeemed => "redeemed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Denied, Self::Redeemed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A device authorization (RFC 8628 §3.2); both codes kept only as hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub device_code_hash: String,
+    pub user_code_hash: String,
+    pub org_id: OrgId,
+    pub client_id: String,
+    pub scope: String,
+    pub status: DeviceStatus,
+    /// Who approved or denied it, and when they signed in.
+    pub user_id: Option<UserId>,
+    pub auth_time: Option<Timestamp>,
+    /// The polling interval now in force (RFC 8628 §3.5: `slow_down` adds 5 seconds).
+    pub interval_secs: i64,
+    pub last_polled_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// A refresh token (its hash is the key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
@@ -376,6 +423,38 @@ pub trait Tx: Send {
         jti: &str,
         expires: Timestamp,
     ) -> Result<()>;
+    // Device authorization grant.
+    async fn insert_device_code(&mut self, d: &DeviceCode) -> Result<()>;
+    async fn find_device_code(
+        &mut self,
+        org: OrgId,
+        device_code_hash: &str,
+    ) -> Result<Option<DeviceCode>>;
+    async fn find_device_by_user_code(
+        &mut self,
+        org: OrgId,
+        user_code_hash: &str,
+    ) -> Result<Option<DeviceCode>>;
+    /// Approves or denies a pending, unexpired authorization; true if this call decided it.
+    async fn decide_device_code(
+        &mut self,
+        org: OrgId,
+        user_code_hash: &str,
+        approve: bool,
+        user: UserId,
+        auth_time: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Records a poll and the interval in force from now on.
+    async fn poll_device_code(
+        &mut self,
+        org: OrgId,
+        device_code_hash: &str,
+        at: Timestamp,
+        interval_secs: i64,
+    ) -> Result<()>;
+    /// Approved → redeemed; true only for the one caller that redeems it.
+    async fn redeem_device_code(&mut self, org: OrgId, device_code_hash: &str) -> Result<bool>;
     async fn find_consent(
         &mut self,
         org: OrgId,

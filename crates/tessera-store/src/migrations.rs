@@ -37,6 +37,11 @@ pub(crate) const SQLITE: Embedded = &[
         "id token algorithm",
         include_str!("../migrations/sqlite/0006_id_token_alg.sql"),
     ),
+    (
+        7,
+        "device codes",
+        include_str!("../migrations/sqlite/0007_device_codes.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -69,6 +74,11 @@ pub(crate) const POSTGRES: Embedded = &[
         6,
         "id token algorithm",
         include_str!("../migrations/postgres/0006_id_token_alg.sql"),
+    ),
+    (
+        7,
+        "device codes",
+        include_str!("../migrations/postgres/0007_device_codes.sql"),
     ),
 ];
 

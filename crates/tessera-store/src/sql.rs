@@ -98,6 +98,9 @@ pub(crate) fn like_pattern(q: &str) -> String {
     p
 }
 
+pub(crate) const DEVICE_COLS: &str = "device_code_hash, user_code_hash, org_id, client_id, \
+     scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, expires_at";
+
 pub(crate) const AUDIT_COLS: &str = "id, org_id, actor_type, actor_id, actor_name, action, \
      target_type, target_id, ip, request_id, before_state, after_state, created_at";
 
@@ -333,6 +336,29 @@ macro_rules! impl_tx {
                 redeemed_at: r.try_get::<Option<i64>, _>("redeemed_at")?.map(from_millis),
                 access_jti: r.try_get("access_jti")?,
                 access_expires: r.try_get::<Option<i64>, _>("access_expires")?.map(from_millis),
+            })
+        }
+
+        fn device_row(r: &$row) -> Result<$crate::DeviceCode> {
+            let t = "device_codes";
+            let status: String = r.try_get("status")?;
+            Ok($crate::DeviceCode {
+                device_code_hash: r.try_get("device_code_hash")?,
+                user_code_hash: r.try_get("user_code_hash")?,
+                org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                client_id: r.try_get("client_id")?,
+                scope: r.try_get("scope")?,
+                status: $crate::DeviceStatus::parse(&status)
+                    .ok_or_else(|| corrupt(t, format!("unknown status '{status}'")))?,
+                user_id: r
+                    .try_get::<Option<String>, _>("user_id")?
+                    .map(|u| uuid(t, &u).map(UserId))
+                    .transpose()?,
+                auth_time: r.try_get::<Option<i64>, _>("auth_time")?.map(from_millis),
+                interval_secs: r.try_get("interval_secs")?,
+                last_polled_at: r.try_get::<Option<i64>, _>("last_polled_at")?.map(from_millis),
+                created_at: from_millis(r.try_get("created_at")?),
+                expires_at: from_millis(r.try_get("expires_at")?),
             })
         }
 
@@ -1109,6 +1135,123 @@ macro_rules! impl_tx {
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
+            }
+
+            async fn insert_device_code(&mut self, d: &$crate::DeviceCode) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO device_codes (device_code_hash, user_code_hash, org_id, client_id, \
+                     scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&d.device_code_hash)
+                .bind(&d.user_code_hash)
+                .bind(d.org_id.0.to_string())
+                .bind(&d.client_id)
+                .bind(&d.scope)
+                .bind(d.status.as_str())
+                .bind(d.user_id.map(|u| u.0.to_string()))
+                .bind(d.auth_time.map(to_millis))
+                .bind(d.interval_secs)
+                .bind(d.last_polled_at.map(to_millis))
+                .bind(to_millis(d.created_at))
+                .bind(to_millis(d.expires_at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_device_code(
+                &mut self,
+                org: OrgId,
+                device_code_hash: &str,
+            ) -> Result<Option<$crate::DeviceCode>> {
+                sqlx::query(&format!(
+                    "SELECT {DEVICE_COLS} FROM device_codes WHERE org_id = $1 AND device_code_hash = $2"
+                ))
+                .bind(org.0.to_string())
+                .bind(device_code_hash)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .map(|r| device_row(&r))
+                .transpose()
+            }
+
+            async fn find_device_by_user_code(
+                &mut self,
+                org: OrgId,
+                user_code_hash: &str,
+            ) -> Result<Option<$crate::DeviceCode>> {
+                sqlx::query(&format!(
+                    "SELECT {DEVICE_COLS} FROM device_codes WHERE org_id = $1 AND user_code_hash = $2"
+                ))
+                .bind(org.0.to_string())
+                .bind(user_code_hash)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .map(|r| device_row(&r))
+                .transpose()
+            }
+
+            async fn decide_device_code(
+                &mut self,
+                org: OrgId,
+                user_code_hash: &str,
+                approve: bool,
+                user: UserId,
+                auth_time: Timestamp,
+                now: Timestamp,
+            ) -> Result<bool> {
+                let status = if approve {
+                    $crate::DeviceStatus::Approved
+                } else {
+                    $crate::DeviceStatus::Denied
+                };
+                let done = sqlx::query(
+                    "UPDATE device_codes SET status = $1, user_id = $2, auth_time = $3 \
+                     WHERE org_id = $4 AND user_code_hash = $5 AND status = 'pending' \
+                     AND expires_at > $6",
+                )
+                .bind(status.as_str())
+                .bind(user.0.to_string())
+                .bind(to_millis(auth_time))
+                .bind(org.0.to_string())
+                .bind(user_code_hash)
+                .bind(to_millis(now))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn poll_device_code(
+                &mut self,
+                org: OrgId,
+                device_code_hash: &str,
+                at: Timestamp,
+                interval_secs: i64,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE device_codes SET last_polled_at = $1, interval_secs = $2 \
+                     WHERE org_id = $3 AND device_code_hash = $4",
+                )
+                .bind(to_millis(at))
+                .bind(interval_secs)
+                .bind(org.0.to_string())
+                .bind(device_code_hash)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn redeem_device_code(&mut self, org: OrgId, device_code_hash: &str) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE device_codes SET status = 'redeemed' \
+                     WHERE org_id = $1 AND device_code_hash = $2 AND status = 'approved'",
+                )
+                .bind(org.0.to_string())
+                .bind(device_code_hash)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn find_consent(

@@ -107,6 +107,11 @@ impl TestServer {
     /// Starts a server on a fresh database of this run's backend, bootstrapped as on a first
     /// start, with cheap argon2 parameters.
     pub async fn start() -> Self {
+        Self::start_with_clock(Arc::new(SystemClock)).await
+    }
+
+    /// The same with a clock the test controls (a `MockClock` to move past expiries).
+    pub async fn start_with_clock(clock: Arc<dyn tessera_domain::clock::Clock>) -> Self {
         let db = fresh_db().await;
         let store = tessera_store::connect(&db.url, &StoreOptions::default())
             .await
@@ -121,7 +126,7 @@ impl TestServer {
         let services = Arc::new(
             Services::new(
                 Arc::clone(&store),
-                Arc::new(SystemClock),
+                clock,
                 Arc::new(SystemRng::new()),
                 &master,
                 CoreConfig {

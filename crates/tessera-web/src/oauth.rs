@@ -4,7 +4,7 @@
 //! admin API's, and every token response is `Cache-Control: no-store` (§5.1).
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -26,6 +26,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             Router::new()
                 .route(paths::TOKEN, post(token))
                 .route(paths::REVOKE, post(revoke))
+                .route(paths::DEVICE_AUTHORIZATION, post(device_authorization))
                 .route_layer(axum::middleware::from_fn_with_state(state.clone(), brake)),
         )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cors));
@@ -40,6 +41,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
+        .route(paths::DEVICE, get(device_get).post(device_post))
         .route(
             paths::END_SESSION,
             get(end_session_get).post(end_session_post),
@@ -327,6 +329,10 @@ async fn token(
             )
             .await?
         }
+        "urn:ietf:params:oauth:grant-type:device_code" => {
+            s.device_code_grant(&org, &auth, form.require("device_code")?)
+                .await?
+        }
         "password" => {
             let (ip, _) = crate::auth::request_origin(&parts);
             s.password_grant(
@@ -395,7 +401,14 @@ fn metadata(issuer: &str) -> Value {
         "authorization_endpoint": format!("{issuer}/api/v1/oauth/authorize"),
         "userinfo_endpoint": format!("{issuer}/api/v1/oauth/userinfo"),
         "end_session_endpoint": format!("{issuer}/api/v1/oauth/end_session"),
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "device_authorization_endpoint": format!("{issuer}/api/v1/oauth/device_authorization"),
+        "grant_types_supported": [
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "password",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],
@@ -615,6 +628,107 @@ async fn login(State(state): State<AppState>, Path(org): Path<String>, req: Requ
             res
         }
         Err(e) => flow_error(e),
+    }
+}
+
+/// `POST …/oauth/device_authorization` (RFC 8628 §3.1).
+async fn device_authorization(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ProtocolResult<Response> {
+    let form = Form::parse(&headers, &body)?;
+    let auth = client_auth(&headers, &form)?;
+    let out = state
+        .services
+        .device_authorization(&org, &auth, form.get("scope"))
+        .await?;
+    Ok(no_store(Json(out).into_response()))
+}
+
+fn device_step(org: &str, step: tessera_core::device::DeviceStep) -> Response {
+    use tessera_core::device::DeviceStep;
+    let action = paths::for_org(paths::DEVICE, org);
+    match step {
+        DeviceStep::Login {
+            request_id,
+            csrf,
+            client_name,
+        } => crate::pages::login(
+            &paths::for_org(paths::LOGIN, org),
+            &client_name,
+            &request_id,
+            &csrf,
+            None,
+            None,
+        ),
+        DeviceStep::EnterCode { error } => crate::pages::device_code(&action, error.as_deref()),
+        DeviceStep::Confirm {
+            user_code,
+            client_name,
+            scopes,
+            csrf,
+        } => crate::pages::device_confirm(&action, &user_code, &client_name, &scopes, &csrf),
+        DeviceStep::Done { approved } => crate::pages::device_done(approved),
+    }
+}
+
+fn device_error(e: OAuthError) -> Response {
+    match e {
+        OAuthError::NotFound(_) => crate::pages::error("This organization does not exist."),
+        OAuthError::InvalidRequest(m) => crate::pages::error(&m),
+        _ => crate::pages::error("The server failed. Try again."),
+    }
+}
+
+/// `GET /orgs/{org}/device[?user_code=…]`: the page where a signed-in user enters the code.
+async fn device_get(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let q = pairs(query.unwrap_or_default().as_bytes());
+    let code = field(&q, "user_code");
+    let cookie = session_cookie(&headers);
+    match state
+        .services
+        .device_page_get(&org, Some(code), cookie.as_deref())
+        .await
+    {
+        Ok(step) => device_step(&org, step),
+        Err(e) => device_error(e),
+    }
+}
+
+/// `POST /orgs/{org}/device`: `user_code`, `csrf_token`, `decision=allow|deny`.
+async fn device_post(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = pairs(&body);
+    let allow = match field(&p, "decision") {
+        "allow" => true,
+        "deny" => false,
+        _ => return crate::pages::error("The decision must be allow or deny."),
+    };
+    let cookie = session_cookie(&headers);
+    match state
+        .services
+        .device_decide(
+            &org,
+            field(&p, "user_code"),
+            field(&p, "csrf_token"),
+            allow,
+            cookie.as_deref(),
+        )
+        .await
+    {
+        Ok(step) => device_step(&org, step),
+        Err(e) => device_error(e),
     }
 }
 

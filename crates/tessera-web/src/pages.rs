@@ -122,6 +122,73 @@ pub fn consent(
     page(StatusCode::OK, "Allow access", &body)
 }
 
+/// The device page's first step: the code shown on the device.
+pub fn device_code(action: &str, error: Option<&str>) -> Response {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Connect a device</h1><p>Enter the code shown on your device.</p>{error}\
+         <form method=\"get\" action=\"{action}\">\
+         <label for=\"user_code\">Code</label>\
+         <input type=\"text\" id=\"user_code\" name=\"user_code\" autocomplete=\"off\" \
+         autocapitalize=\"characters\" placeholder=\"XXXX-XXXX\" required autofocus>\
+         <button type=\"submit\">Continue</button></form>",
+        action = escape(action),
+    );
+    page(StatusCode::OK, "Connect a device", &body)
+}
+
+/// The device page's confirmation: the code (to compare with the device), the client and its
+/// scopes; allow or deny.
+pub fn device_confirm(
+    action: &str,
+    user_code: &str,
+    client_name: &str,
+    scopes: &[String],
+    csrf: &str,
+) -> Response {
+    let items: String = if scopes.is_empty() {
+        "<li>basic access</li>".to_owned()
+    } else {
+        scopes
+            .iter()
+            .map(|s| format!("<li><code>{}</code></li>", escape(s)))
+            .collect()
+    };
+    let body = format!(
+        "<h1>Allow this device?</h1><p>Check that your device shows the code \
+         <strong>{code}</strong>.</p><p><strong>{client}</strong> asks for:</p><ul>{items}</ul>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"user_code\" value=\"{code}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
+        code = escape(user_code),
+        client = escape(client_name),
+        action = escape(action),
+        csrf = escape(csrf),
+    );
+    page(StatusCode::OK, "Allow this device", &body)
+}
+
+/// The device page's last step.
+pub fn device_done(approved: bool) -> Response {
+    if approved {
+        page(
+            StatusCode::OK,
+            "Device connected",
+            "<h1>Device connected</h1><p>You can return to your device now.</p>",
+        )
+    } else {
+        page(
+            StatusCode::OK,
+            "Device refused",
+            "<h1>Device refused</h1><p>The device was not given access. You can close this window.</p>",
+        )
+    }
+}
+
 /// After logout without a way back to the application.
 pub fn signed_out() -> Response {
     page(

@@ -12,7 +12,10 @@ const TOKEN: &str = "/orgs/acme-corp/api/v1/oauth/token";
 
 /// A server with organization `acme-corp`, user `alice` and an admin key.
 async fn acme() -> (TestServer, String) {
-    let s = TestServer::start().await;
+    acme_on(TestServer::start().await).await
+}
+
+async fn acme_on(s: TestServer) -> (TestServer, String) {
     s.org("acme-corp").await;
     s.services
         .create_user(
@@ -228,4 +231,266 @@ async fn password_grant_only_for_confidential_clients_that_have_it() {
     assert_eq!(methods.len(), 5, "{methods:?}");
     assert!(methods.contains(&("user.logged_in", "password_grant")));
     assert!(methods.contains(&("user.login_failed", "password_grant")));
+}
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn session_of(res: &reqwest::Response) -> String {
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn device_start(s: &TestServer, client_id: &str, scope: &str) -> (u16, Value) {
+    json(
+        s.http
+            .post(s.url("/orgs/acme-corp/api/v1/oauth/device_authorization"))
+            .form(&[("client_id", client_id), ("scope", scope)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn poll(s: &TestServer, client_id: &str, device_code: &str) -> (u16, Value) {
+    token(
+        s,
+        None,
+        &[
+            ("grant_type", DEVICE_GRANT),
+            ("device_code", device_code),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
+/// The browser side: open the complete verification URI, sign in if asked, then allow or deny.
+/// Returns the session cookie and the final page.
+async fn approve(
+    s: &TestServer,
+    browser: &reqwest::Client,
+    complete_uri: &str,
+    cookie: Option<&str>,
+    decision: &str,
+) -> (String, String) {
+    let mut req = browser.get(complete_uri);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut html = res.text().await.unwrap();
+    let cookie = match cookie {
+        Some(c) => c.to_owned(),
+        None => {
+            assert!(html.contains("name=\"password\""), "signs in first: {html}");
+            let res = browser
+                .post(s.url("/orgs/acme-corp/login"))
+                .form(&[
+                    ("request", hidden(&html, "request").as_str()),
+                    ("csrf_token", &hidden(&html, "csrf_token")),
+                    ("username", "alice"),
+                    ("password", "correct horse battery"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 303);
+            let back = res.headers()["location"].to_str().unwrap().to_owned();
+            assert_eq!(back, complete_uri, "back to the device page");
+            let cookie = session_of(&res);
+            html = browser
+                .get(&back)
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            cookie
+        }
+    };
+    assert!(html.contains("Allow this device?"), "{html}");
+    let res = browser
+        .post(s.url("/orgs/acme-corp/device"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("user_code", hidden(&html, "user_code").as_str()),
+            ("csrf_token", &hidden(&html, "csrf_token")),
+            ("decision", decision),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    (cookie, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn device_flow_completes_through_the_device_page_with_every_rfc8628_error() {
+    let clock = tessera_domain::clock::MockClock::new(time::OffsetDateTime::now_utc());
+    let (s, admin) =
+        acme_on(TestServer::start_with_clock(std::sync::Arc::new(clock.clone())).await).await;
+    let (cli, _) = client(
+        &s,
+        &admin,
+        json!({"name": "Terminal", "isConfidential": false, "redirectUris": [], "grantTypes": [DEVICE_GRANT, "refresh_token"], "allowedScopes": ["openid", "profile"]}),
+    )
+    .await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let (st, d) = device_start(&s, &cli, "openid profile").await;
+    assert_eq!(st, 200, "{d}");
+    let user_code = d["user_code"].as_str().unwrap();
+    assert_eq!(user_code.len(), 9);
+    assert!(user_code.chars().enumerate().all(|(i, c)| if i == 4 {
+        c == '-'
+    } else {
+        "BCDFGHJKLMNPQRSTVWXZ".contains(c)
+    }));
+    assert_eq!(d["verification_uri"], s.url("/orgs/acme-corp/device"));
+    let complete = d["verification_uri_complete"].as_str().unwrap();
+    assert_eq!(
+        complete,
+        format!("{}?user_code={user_code}", s.url("/orgs/acme-corp/device"))
+    );
+    assert_eq!(
+        (d["expires_in"].as_i64(), d["interval"].as_i64()),
+        (Some(600), Some(5))
+    );
+    let device_code = d["device_code"].as_str().unwrap();
+
+    // Waiting for the user; polling faster than the interval slows the device down.
+    let (st, v) = poll(&s, &cli, device_code).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+    let (st, v) = poll(&s, &cli, device_code).await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("slow_down")), "{v}");
+    clock.advance(time::Duration::seconds(6));
+    let (_, v) = poll(&s, &cli, device_code).await;
+    assert_eq!(
+        v["error"], "slow_down",
+        "the interval grew to 10 s, and now to 15 s"
+    );
+    clock.advance(time::Duration::seconds(16));
+    let (_, v) = poll(&s, &cli, device_code).await;
+    assert_eq!(v["error"], "authorization_pending");
+
+    // A wrong code on the page, then the real one through sign-in and consent.
+    let html = browser
+        .get(s.url("/orgs/acme-corp/device?user_code=BCDF-GHJK"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("That code is not valid or has expired."));
+    let (cookie, done) = approve(&s, &browser, complete, None, "allow").await;
+    assert!(done.contains("Device connected"), "{done}");
+
+    let (st, t) = poll(&s, &cli, device_code).await;
+    assert_eq!(st, 200, "{t}");
+    assert!(t["access_token"].is_string() && t["refresh_token"].is_string());
+    assert!(t["id_token"].is_string());
+    assert_eq!(t["scope"], "openid profile");
+    let (st, v) = poll(&s, &cli, device_code).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "single use"
+    );
+    // Another client cannot use the code either.
+    let (other, _) = client(
+        &s,
+        &admin,
+        json!({"name": "Other", "isConfidential": false, "redirectUris": [], "grantTypes": [DEVICE_GRANT]}),
+    )
+    .await;
+    let (_, v) = poll(&s, &other, device_code).await;
+    assert_eq!(v["error"], "invalid_grant");
+
+    // Denied: access_denied. A decided code cannot be decided again.
+    let (_, d2) = device_start(&s, &cli, "openid").await;
+    let complete2 = d2["verification_uri_complete"].as_str().unwrap();
+    let (_, done) = approve(&s, &browser, complete2, Some(&cookie), "deny").await;
+    assert!(done.contains("Device refused"));
+    let (st, v) = poll(&s, &cli, d2["device_code"].as_str().unwrap()).await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("access_denied")));
+    let html = browser
+        .get(complete2)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("That code is not valid or has expired."));
+
+    // Expired: expired_token, and the page refuses the code.
+    let (_, d3) = device_start(&s, &cli, "openid").await;
+    clock.advance(time::Duration::seconds(601));
+    let (st, v) = poll(&s, &cli, d3["device_code"].as_str().unwrap()).await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("expired_token")));
+
+    // The page's form needs its CSRF token.
+    let (_, d4) = device_start(&s, &cli, "openid").await;
+    let res = browser
+        .post(s.url("/orgs/acme-corp/device"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("user_code", d4["user_code"].as_str().unwrap()),
+            ("csrf_token", "forged"),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // Only clients with the grant; a scope outside the client's is refused.
+    let (machine, secret) = client(
+        &s,
+        &admin,
+        json!({"name": "Machine", "redirectUris": [], "grantTypes": ["client_credentials"]}),
+    )
+    .await;
+    let (st, v) = json(
+        s.http
+            .post(s.url("/orgs/acme-corp/api/v1/oauth/device_authorization"))
+            .basic_auth(&machine, secret.as_deref())
+            .form(&[("scope", "openid")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+    let (st, v) = device_start(&s, &cli, "email").await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_scope")));
 }

@@ -713,7 +713,17 @@ async fn discovery_documents_list_what_is_implemented() {
     );
     assert_eq!(
         d["grant_types_supported"],
-        json!(["authorization_code", "client_credentials", "refresh_token"])
+        json!([
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "password",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
+    );
+    assert_eq!(
+        d["device_authorization_endpoint"],
+        format!("{issuer}/api/v1/oauth/device_authorization")
     );
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
@@ -726,7 +736,7 @@ async fn discovery_documents_list_what_is_implemented() {
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     assert!(
-        d.get("device_authorization_endpoint").is_none(),
+        d.get("registration_endpoint").is_none(),
         "not implemented yet, so not listed"
     );
     assert_eq!(docs[1], docs[0]);
