@@ -1,11 +1,17 @@
 //! Organizations: created by system administrators; each sees only itself.
 
+use tessera_domain::client::{ClientId, ClientInput, ClientSettings, GrantType, OAuthClient};
 use tessera_domain::error::Collector;
 use tessera_domain::{AuditAction, OrgId, OrgName, OrgSlug, Organization, Permission};
 use tessera_store::{StoreError, Tx};
 use uuid::Uuid;
 
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
+
+/// The client id of every organization's command-line client.
+pub const DEFAULT_CLI_CLIENT: &str = "tessera-cli";
+/// The client id of every organization's console client.
+pub const DEFAULT_CONSOLE_CLIENT: &str = "tessera-console";
 
 impl Services {
     /// Creates an organization. `name` defaults to the slug.
@@ -71,7 +77,85 @@ impl Services {
             snapshot(&org),
         )
         .await?;
+        self.insert_default_clients(tx, ctx, &org).await?;
         Ok(org)
+    }
+
+    /// The clients every organization starts with (product.md §2): `tessera-cli`, a public
+    /// device-code client for command lines, and `tessera-console`, the console's own public
+    /// PKCE client. Both first-party, so no consent page; both ordinary, editable clients.
+    async fn insert_default_clients(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Context,
+        org: &Organization,
+    ) -> CoreResult<()> {
+        let scopes: Vec<String> = ["openid", "profile", "email", "offline_access"]
+            .map(str::to_owned)
+            .to_vec();
+        let defaults = [
+            (
+                DEFAULT_CLI_CLIENT,
+                ClientInput {
+                    name: "Tessera CLI".into(),
+                    description: Some("Command-line sign-in with the device flow.".into()),
+                    is_confidential: false,
+                    grant_types: vec![
+                        GrantType::DeviceCode.as_str().into(),
+                        GrantType::RefreshToken.as_str().into(),
+                    ],
+                    allowed_scopes: scopes.clone(),
+                    require_consent: false,
+                    ..ClientInput::default()
+                },
+            ),
+            (
+                DEFAULT_CONSOLE_CLIENT,
+                ClientInput {
+                    name: "Tessera Console".into(),
+                    description: Some("The web console's own sign-in.".into()),
+                    is_confidential: false,
+                    redirect_uris: vec![format!("{}/login/callback", self.config.public_url)],
+                    post_logout_redirect_uris: vec![format!("{}/login", self.config.public_url)],
+                    allowed_scopes: scopes,
+                    require_consent: false,
+                    ..ClientInput::default()
+                },
+            ),
+        ];
+        let now = self.now();
+        for (id, input) in defaults {
+            let settings = match ClientSettings::validate(&input) {
+                Ok(s) => s,
+                Err(e) => {
+                    // A public URL the redirect rules refuse (plain http on a non-loopback
+                    // host): the console client waits until an operator adds it.
+                    tracing::warn!(org = %org.slug, client = id, error = ?e, "default client not created");
+                    continue;
+                }
+            };
+            let client = OAuthClient {
+                org_id: org.id,
+                id: ClientId::parse(id)?,
+                settings,
+                secrets: vec![],
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_client(&client).await?;
+            self.audit(
+                tx,
+                ctx,
+                Some(org.id),
+                AuditAction::OauthClientCreated,
+                "oauth_client",
+                Some(id.to_owned()),
+                None,
+                snapshot(&client.without_secrets()),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// The organizations the caller can see: all of them for a system administrator.

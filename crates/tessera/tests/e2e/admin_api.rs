@@ -671,6 +671,8 @@ async fn audit_log_pages_newest_first_and_records_bootstrap() {
         [
             "system.bootstrapped",
             "user.created",
+            "oauth_client.created",
+            "oauth_client.created",
             "organization.created"
         ]
     );

@@ -302,6 +302,8 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
             "user.created",
             "api_key.created",
             "api_key.created",
+            "oauth_client.created",
+            "oauth_client.created",
             "organization.created"
         ]
     );
@@ -319,6 +321,8 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
             "api_key.created",
             "system.bootstrapped",
             "user.created",
+            "oauth_client.created",
+            "oauth_client.created",
             "organization.created"
         ]
     );

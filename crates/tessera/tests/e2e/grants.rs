@@ -494,3 +494,35 @@ async fn device_flow_completes_through_the_device_page_with_every_rfc8628_error(
     let (st, v) = device_start(&s, &cli, "email").await;
     assert_eq!((st, v["error"].as_str()), (400, Some("invalid_scope")));
 }
+
+#[tokio::test]
+async fn a_fresh_organization_lists_its_two_default_clients() {
+    let (s, admin) = acme().await;
+    let res = call(&s, Method::GET, ADMIN, Some(&admin), None).await;
+    assert_eq!(res.headers()["x-total-count"], "2");
+    let (st, list) = json(res).await;
+    assert_eq!(st, 200);
+    let by_id = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {list}"))
+            .clone()
+    };
+    let cli = by_id("tessera-cli");
+    assert_eq!(cli["clientType"], "public");
+    assert_eq!(cli["grantTypes"], json!([DEVICE_GRANT, "refresh_token"]));
+    assert_eq!(cli["redirectUris"], json!([]));
+    let console = by_id("tessera-console");
+    assert_eq!(console["clientType"], "public");
+    assert_eq!(console["requirePkce"], true);
+    assert_eq!(
+        console["grantTypes"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(console["redirectUris"], json!([s.url("/login/callback")]));
+    // The CLI client works out of the box.
+    let (st, d) = device_start(&s, "tessera-cli", "openid offline_access").await;
+    assert_eq!(st, 200, "{d}");
+}
