@@ -54,6 +54,7 @@ pub struct ClientPatch {
     pub access_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
     pub id_token_signed_response_alg: Option<String>,
+    pub token_exchange: Option<tessera_domain::client::TokenExchangePolicy>,
 }
 
 impl ClientPatch {
@@ -77,7 +78,8 @@ impl ClientPatch {
             logo_uri,
             access_token_lifetime,
             refresh_token_lifetime,
-            id_token_signed_response_alg
+            id_token_signed_response_alg,
+            token_exchange
         );
         i
     }

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod clients;
 pub mod device;
 pub mod error;
+pub mod exchange;
 pub mod grants;
 mod hashing;
 pub mod keys;

@@ -183,6 +183,7 @@ impl Services {
             scope: (!scope.is_empty()).then(|| scope.to_owned()),
             refresh_token,
             id_token,
+            issued_token_type: None,
         })
     }
 

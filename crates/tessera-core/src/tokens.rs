@@ -181,6 +181,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693 §2.2.1: in token exchange responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// RFC 6749 §3.3: the requested scopes, each one the client may have, without repeats;
@@ -435,6 +438,7 @@ impl Services {
             scope: (!scope_str.is_empty()).then_some(scope_str),
             refresh_token: None,
             id_token: None,
+            issued_token_type: None,
         })
     }
 
@@ -470,11 +474,6 @@ impl Services {
         lifetime: i64,
         jti: &str,
     ) -> OAuthResult<String> {
-        let keys = self.org_keys(org.id).await?;
-        let key = keys
-            .active
-            .get(&Alg::ES256)
-            .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?;
         let now = to_millis(self.now()) / 1000;
         let mut claims = json!({
             "iss": issuer,
@@ -488,7 +487,21 @@ impl Services {
         if !scope.is_empty() {
             claims["scope"] = json!(scope);
         }
-        key.sign_jwt("at+jwt", &claims)
+        self.sign_access_claims(org, &claims).await
+    }
+
+    /// Signs access token claims with the organization's active ES256 key (RFC 9068 `at+jwt`).
+    pub(crate) async fn sign_access_claims(
+        &self,
+        org: &Organization,
+        claims: &Value,
+    ) -> OAuthResult<String> {
+        let keys = self.org_keys(org.id).await?;
+        let key = keys
+            .active
+            .get(&Alg::ES256)
+            .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?;
+        key.sign_jwt("at+jwt", claims)
             .map_err(|e| OAuthError::ServerError(e.to_string()))
     }
 
@@ -587,8 +600,11 @@ impl Services {
             "iat": c["iat"],
             "jti": c["jti"],
         });
-        if let Some(s) = c.get("scope") {
-            out["scope"] = s.clone();
+        // RFC 8693 §4.1: who acts for the subject, in an exchanged token.
+        for k in ["scope", "act"] {
+            if let Some(v) = c.get(k) {
+                out[k] = v.clone();
+            }
         }
         Ok(out)
     }

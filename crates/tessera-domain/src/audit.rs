@@ -55,6 +55,7 @@ actions! {
     OauthClientSecretSet = "oauth_client.secret_set",
     SigningKeysRotated = "signing_keys.rotated",
     TokenRevoked = "token.revoked",
+    TokenExchanged = "token.exchanged",
 }
 
 impl Serialize for AuditAction {

@@ -353,6 +353,31 @@ pub struct SecretInfo {
     pub last_used_at: Option<Timestamp>,
 }
 
+/// Which access tokens a client may exchange (RFC 8693), kept with the client. Nothing by
+/// default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenExchangePolicy {
+    /// Client ids whose access tokens this client may exchange; `*` for every client of the
+    /// organization.
+    #[serde(default)]
+    pub subject_clients: Vec<String>,
+    /// Whether it may exchange without an `actor_token` (impersonation: the new token acts as
+    /// the subject with no trace of the client). With an `actor_token` (delegation) the new
+    /// token names the actor in its `act` claim, and this is not needed.
+    #[serde(default)]
+    pub allow_impersonation: bool,
+}
+
+impl TokenExchangePolicy {
+    /// Whether tokens issued to `client_id` may be exchanged.
+    pub fn allows_subject(&self, client_id: &str) -> bool {
+        self.subject_clients
+            .iter()
+            .any(|c| c == "*" || c == client_id)
+    }
+}
+
 /// The editable settings of a client, valid by construction (see [`ClientSettings::validate`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSettings {
@@ -372,6 +397,7 @@ pub struct ClientSettings {
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
     pub id_token_signed_response_alg: IdTokenAlg,
+    pub token_exchange: TokenExchangePolicy,
 }
 
 /// Client settings as received, before validation.
@@ -393,6 +419,7 @@ pub struct ClientInput {
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
     pub id_token_signed_response_alg: String,
+    pub token_exchange: TokenExchangePolicy,
 }
 
 impl Default for ClientInput {
@@ -419,6 +446,7 @@ impl Default for ClientInput {
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
             refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
             id_token_signed_response_alg: IdTokenAlg::RS256.as_str().to_owned(),
+            token_exchange: TokenExchangePolicy::default(),
         }
     }
 }
@@ -560,6 +588,29 @@ impl ClientSettings {
             ));
         }
         let id_token_alg = c.take(IdTokenAlg::parse(&input.id_token_signed_response_alg));
+        for (i, subject) in input.token_exchange.subject_clients.iter().enumerate() {
+            if subject != "*" {
+                if let Err(e) = ClientId::parse(subject) {
+                    c.push(FieldError::new(
+                        format!("tokenExchange.subjectClients[{i}]"),
+                        format!("must be '*' or a client id: {}", e.message),
+                    ));
+                }
+            }
+        }
+        let exchanges = !input.token_exchange.subject_clients.is_empty()
+            || input.token_exchange.allow_impersonation;
+        if exchanges
+            && !input
+                .grant_types
+                .iter()
+                .any(|g| g == GrantType::TokenExchange.as_str())
+        {
+            c.push(FieldError::new(
+                "tokenExchange",
+                "needs the urn:ietf:params:oauth:grant-type:token-exchange grant type",
+            ));
+        }
         c.finish()?;
         Ok(Self {
             name: name.to_owned(),
@@ -579,6 +630,7 @@ impl ClientSettings {
             access_token_lifetime: input.access_token_lifetime,
             refresh_token_lifetime: input.refresh_token_lifetime,
             id_token_signed_response_alg: id_token_alg.unwrap_or_default(),
+            token_exchange: input.token_exchange.clone(),
         })
     }
 }
@@ -645,6 +697,7 @@ impl OAuthClient {
             access_token_lifetime: s.access_token_lifetime,
             refresh_token_lifetime: s.refresh_token_lifetime,
             id_token_signed_response_alg: s.id_token_signed_response_alg.as_str().to_owned(),
+            token_exchange: s.token_exchange.clone(),
         }
     }
 }
@@ -674,6 +727,7 @@ impl Serialize for OAuthClient {
             access_token_lifetime: i64,
             refresh_token_lifetime: i64,
             id_token_signed_response_alg: IdTokenAlg,
+            token_exchange: &'a TokenExchangePolicy,
             secrets: &'a [SecretInfo],
             #[serde(with = "time::serde::rfc3339")]
             created_at: Timestamp,
@@ -700,6 +754,7 @@ impl Serialize for OAuthClient {
             access_token_lifetime: s.access_token_lifetime,
             refresh_token_lifetime: s.refresh_token_lifetime,
             id_token_signed_response_alg: s.id_token_signed_response_alg,
+            token_exchange: &s.token_exchange,
             secrets: &self.secrets,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -922,7 +977,9 @@ mod tests {
                 "grantTypes": ["authorization_code", "refresh_token"], "isActive": true,
                 "requirePkce": true, "requireConsent": true, "clientUri": null, "logoUri": null,
                 "accessTokenLifetime": 3600, "refreshTokenLifetime": 2592000,
-                "idTokenSignedResponseAlg": "RS256", "secrets": [],
+                "idTokenSignedResponseAlg": "RS256",
+                "tokenExchange": {"subjectClients": [], "allowImpersonation": false},
+                "secrets": [],
                 "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"
             })
         );

@@ -42,6 +42,11 @@ pub(crate) const SQLITE: Embedded = &[
         "device codes",
         include_str!("../migrations/sqlite/0007_device_codes.sql"),
     ),
+    (
+        8,
+        "token exchange policy",
+        include_str!("../migrations/sqlite/0008_token_exchange.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -79,6 +84,11 @@ pub(crate) const POSTGRES: Embedded = &[
         7,
         "device codes",
         include_str!("../migrations/postgres/0007_device_codes.sql"),
+    ),
+    (
+        8,
+        "token exchange policy",
+        include_str!("../migrations/postgres/0008_token_exchange.sql"),
     ),
 ];
 

@@ -333,6 +333,20 @@ async fn token(
             s.device_code_grant(&org, &auth, form.require("device_code")?)
                 .await?
         }
+        "urn:ietf:params:oauth:grant-type:token-exchange" => {
+            let (ip, request_id) = crate::auth::request_origin(&parts);
+            let req = tessera_core::exchange::ExchangeRequest {
+                subject_token: form.require("subject_token")?,
+                subject_token_type: form.require("subject_token_type")?,
+                actor_token: form.get("actor_token"),
+                actor_token_type: form.get("actor_token_type"),
+                requested_token_type: form.get("requested_token_type"),
+                audience: form.get("audience"),
+                resource: form.get("resource"),
+                scope: form.get("scope"),
+            };
+            s.token_exchange(&org, &auth, req, ip, request_id).await?
+        }
         "password" => {
             let (ip, _) = crate::auth::request_origin(&parts);
             s.password_grant(
@@ -408,6 +422,7 @@ fn metadata(issuer: &str) -> Value {
             "refresh_token",
             "password",
             "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
         ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -82,9 +82,24 @@ pub struct ClientSchema {
     pub refresh_token_lifetime: i64,
     /// How id_tokens are signed: `RS256` (default), `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: String,
+    pub token_exchange: TokenExchangeSchema,
     pub secrets: Vec<SecretSchema>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Which access tokens a client may exchange (RFC 8693). Needs the
+/// `urn:ietf:params:oauth:grant-type:token-exchange` grant type.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TokenExchangePolicy)]
+pub struct TokenExchangeSchema {
+    /// Client ids whose access tokens this client may exchange; `*` for every client of the
+    /// organization. Empty by default.
+    pub subject_clients: Vec<String>,
+    /// May exchange without an `actor_token` (impersonation). Default `false`; with an
+    /// `actor_token` (delegation) the new token carries an `act` claim.
+    pub allow_impersonation: bool,
 }
 
 /// The client object plus, in the response of the call that made it, its secret.

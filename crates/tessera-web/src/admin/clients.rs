@@ -12,7 +12,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use tessera_core::clients::{ClientPatch, ClientWithSecret, SecretChange};
-use tessera_domain::client::ClientInput;
+use tessera_domain::client::{ClientInput, TokenExchangePolicy};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -106,6 +106,9 @@ pub(crate) struct ClientBody {
     refresh_token_lifetime: Option<i64>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     id_token_signed_response_alg: Option<String>,
+    /// Which access tokens this client may exchange (RFC 8693); nothing by default.
+    #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
+    token_exchange: Option<TokenExchangePolicy>,
     // Read-only fields of the client object, ignored so that a GET body can be sent back.
     #[schema(ignore)]
     #[serde(default, rename = "clientType")]
@@ -147,6 +150,7 @@ impl ClientBody {
             id_token_signed_response_alg: self
                 .id_token_signed_response_alg
                 .unwrap_or(d.id_token_signed_response_alg),
+            token_exchange: self.token_exchange.unwrap_or_default(),
         }
     }
 }
@@ -297,6 +301,8 @@ pub(crate) struct PatchBody {
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
     id_token_signed_response_alg: Option<String>,
+    #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
+    token_exchange: Option<TokenExchangePolicy>,
     #[schema(ignore)]
     #[serde(default, rename = "clientType")]
     _client_type: IgnoredAny,
@@ -351,6 +357,7 @@ pub(crate) async fn patch(
         access_token_lifetime: b.access_token_lifetime,
         refresh_token_lifetime: b.refresh_token_lifetime,
         id_token_signed_response_alg: b.id_token_signed_response_alg,
+        token_exchange: b.token_exchange,
     };
     let r = state.services.patch_client(&ctx, &org, &id, patch).await?;
     Ok(with_secret(StatusCode::OK, r))

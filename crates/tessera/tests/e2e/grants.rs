@@ -526,3 +526,281 @@ async fn a_fresh_organization_lists_its_two_default_clients() {
     let (st, d) = device_start(&s, "tessera-cli", "openid offline_access").await;
     assert_eq!(st, 200, "{d}");
 }
+
+const EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const AT: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn token_exchange_delegates_impersonates_and_follows_the_policy() {
+    let clock = tessera_domain::clock::MockClock::new(time::OffsetDateTime::now_utc());
+    let (s, admin) =
+        acme_on(TestServer::start_with_clock(std::sync::Arc::new(clock.clone())).await).await;
+    // A first-party app holding alice's token, and a gateway that exchanges it.
+    let (app, app_secret) = client(
+        &s,
+        &admin,
+        json!({"name": "App", "redirectUris": [], "grantTypes": ["password", "client_credentials"], "allowedScopes": ["openid", "profile", "email"]}),
+    )
+    .await;
+    let app_secret = app_secret.unwrap();
+    let (gw, gw_secret) = client(
+        &s,
+        &admin,
+        json!({"name": "Gateway", "redirectUris": [], "grantTypes": [EXCHANGE_GRANT, "client_credentials"], "allowedScopes": ["profile", "email"], "tokenExchange": {"subjectClients": [app.clone()]}}),
+    )
+    .await;
+    let gw_secret = gw_secret.unwrap();
+    let (st, user) = token(
+        &s,
+        Some((&app, &app_secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "correct horse battery"),
+            ("scope", "openid profile email"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{user}");
+    let subject = user["access_token"].as_str().unwrap().to_owned();
+    let (_, own) = token(
+        &s,
+        Some((&gw, &gw_secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    let actor = own["access_token"].as_str().unwrap().to_owned();
+    let exchange = |extra: Vec<(&'static str, String)>| {
+        let s = &s;
+        let (gw, gw_secret) = (gw.clone(), gw_secret.clone());
+        async move {
+            let mut form: Vec<(&str, String)> = vec![("grant_type", EXCHANGE_GRANT.into())];
+            form.extend(extra);
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            token(s, Some((&gw, &gw_secret)), &form).await
+        }
+    };
+
+    // Delegation: the new token is alice's, for the gateway, naming the gateway as actor.
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+        ("audience", "orders-api".into()),
+    ])
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["issued_token_type"], AT);
+    assert_eq!(v["token_type"], "Bearer");
+    assert!(v.get("refresh_token").is_none());
+    assert_eq!(
+        v["scope"], "profile email",
+        "narrowed to what the gateway may have"
+    );
+    let c = claims(v["access_token"].as_str().unwrap());
+    assert_eq!(c["sub"], claims(&subject)["sub"]);
+    assert_eq!(c["client_id"], gw.as_str());
+    assert_eq!(c["aud"], "orders-api");
+    assert_eq!(c["act"], json!({"sub": gw, "client_id": gw}));
+    let (_, intro) = json(
+        s.http
+            .post(s.url("/orgs/acme-corp/api/v1/oauth/introspect"))
+            .basic_auth(&gw, Some(&gw_secret))
+            .form(&[("token", v["access_token"].as_str().unwrap())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(intro["active"], true);
+    assert_eq!(intro["act"]["sub"], gw.as_str());
+
+    // Scope narrowing, and the errors of RFC 8693 §2.2.2.
+    let (_, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+        ("scope", "email".into()),
+    ])
+    .await;
+    assert_eq!(v["scope"], "email");
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+        ("scope", "openid".into()),
+    ])
+    .await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_scope")));
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        (
+            "subject_token_type",
+            "urn:ietf:params:oauth:token-type:saml2".into(),
+        ),
+    ])
+    .await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_request")));
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+        ("resource", "not a uri".into()),
+    ])
+    .await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_target")));
+
+    // Impersonation only when the policy allows it.
+    let impersonate = vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.to_owned()),
+    ];
+    let (st, v) = exchange(impersonate.clone()).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{v}"
+    );
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{ADMIN}/{gw}"),
+            Some(&admin),
+            Some(json!({"tokenExchange": {"subjectClients": [app.clone()], "allowImpersonation": true}})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, v) = exchange(impersonate.clone()).await;
+    assert_eq!(st, 200, "{v}");
+    assert!(claims(v["access_token"].as_str().unwrap())
+        .get("act")
+        .is_none());
+
+    // A subject token of a client the policy does not name.
+    let (other, other_secret) = client(
+        &s,
+        &admin,
+        json!({"name": "Other", "redirectUris": [], "grantTypes": ["client_credentials"]}),
+    )
+    .await;
+    let (_, o) = token(
+        &s,
+        Some((&other, &other_secret.unwrap())),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    let (st, v) = exchange(vec![
+        (
+            "subject_token",
+            o["access_token"].as_str().unwrap().to_owned(),
+        ),
+        ("subject_token_type", AT.into()),
+    ])
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+
+    // A token of another organization is not a subject here.
+    s.org("globex").await;
+    let globex_admin = s.org_key("globex", &["admin"], &[]).await;
+    let (st, g) = json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/globex/api/v1/admin/oauth-clients",
+            Some(&globex_admin),
+            Some(json!({"name": "G", "redirectUris": [], "grantTypes": ["client_credentials"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (_, gt) = json(
+        s.http
+            .post(s.url("/orgs/globex/api/v1/oauth/token"))
+            .basic_auth(g["id"].as_str().unwrap(), g["secret"].as_str())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (st, v) = exchange(vec![
+        (
+            "subject_token",
+            gt["access_token"].as_str().unwrap().to_owned(),
+        ),
+        ("subject_token_type", AT.into()),
+    ])
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+
+    // Revoked, then expired.
+    let res = s
+        .http
+        .post(s.url("/orgs/acme-corp/api/v1/oauth/revoke"))
+        .basic_auth(&app, Some(&app_secret))
+        .form(&[("token", subject.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (st, v) = exchange(impersonate).await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_grant")));
+    clock.advance(time::Duration::seconds(3601));
+    let (st, v) = exchange(vec![
+        ("subject_token", actor.clone()),
+        ("subject_token_type", AT.into()),
+    ])
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "expired"
+    );
+
+    // The policy is validated and needs the grant type.
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{ADMIN}/{app}"),
+            Some(&admin),
+            Some(json!({"tokenExchange": {"subjectClients": ["not a client id!"]}})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400);
+    let fields: Vec<&str> = v["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["tokenExchange.subjectClients[0]", "tokenExchange"]);
+}

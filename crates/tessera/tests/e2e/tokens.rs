@@ -718,7 +718,8 @@ async fn discovery_documents_list_what_is_implemented() {
             "client_credentials",
             "refresh_token",
             "password",
-            "urn:ietf:params:oauth:grant-type:device_code"
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     assert_eq!(

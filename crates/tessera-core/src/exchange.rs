@@ -1,0 +1,235 @@
+//! Token exchange (RFC 8693): a client trades an access token of this organization (the
+//! subject) for a new one, for itself and a chosen audience, with scopes narrowed. With an
+//! `actor_token` the new token records who acts for the subject (delegation, the `act` claim,
+//! §4.1); without one the client impersonates the subject, which its policy must allow. Which
+//! subjects' tokens a client may exchange is its `tokenExchange` policy.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tessera_domain::client::GrantType;
+use tessera_domain::clock::to_millis;
+use tessera_domain::AuditAction;
+
+use crate::tokens::{narrow_scopes, ClientAuth, OAuthError, OAuthResult, TokenResponse};
+use crate::{Context, Services};
+
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// The parameters of a token exchange request (RFC 8693 §2.1).
+#[derive(Debug, Default, Clone)]
+pub struct ExchangeRequest<'a> {
+    pub subject_token: &'a str,
+    pub subject_token_type: &'a str,
+    pub actor_token: Option<&'a str>,
+    pub actor_token_type: Option<&'a str>,
+    pub requested_token_type: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    pub scope: Option<&'a str>,
+}
+
+fn check_type(name: &str, value: &str) -> OAuthResult<()> {
+    // Tessera's access tokens are JWTs, so either name fits them.
+    if value == ACCESS_TOKEN_TYPE || value == JWT_TOKEN_TYPE {
+        Ok(())
+    } else {
+        Err(OAuthError::InvalidRequest(format!(
+            "{name} '{value}' is not supported; use {ACCESS_TOKEN_TYPE}"
+        )))
+    }
+}
+
+impl Services {
+    /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`.
+    pub async fn token_exchange(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        req: ExchangeRequest<'_>,
+        ip: Option<String>,
+        request_id: Option<String>,
+    ) -> OAuthResult<TokenResponse> {
+        let org = self.protocol_org(org_slug).await?;
+        let cached = self
+            .grant_client(&org, auth, GrantType::TokenExchange)
+            .await?;
+        let client = &cached.client;
+        if !client.settings.is_confidential {
+            return Err(OAuthError::UnauthorizedClient(
+                "public clients cannot exchange tokens".into(),
+            ));
+        }
+        check_type("subject_token_type", req.subject_token_type)?;
+        if let Some(t) = req.requested_token_type {
+            check_type("requested_token_type", t)?;
+        }
+        let actor = match (req.actor_token, req.actor_token_type) {
+            (Some(t), Some(ty)) => {
+                check_type("actor_token_type", ty)?;
+                Some(t)
+            }
+            (Some(_), None) => {
+                return Err(OAuthError::InvalidRequest(
+                    "actor_token_type is required with actor_token".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(OAuthError::InvalidRequest(
+                    "actor_token_type was given without actor_token".into(),
+                ))
+            }
+            (None, None) => None,
+        };
+        // Active here: signed by this organization, unexpired, not revoked, client alive.
+        let subject = self
+            .active_claims(&org, req.subject_token)
+            .await?
+            .ok_or_else(|| {
+                OAuthError::InvalidGrant(
+                    "the subject_token is not an active access token of this organization".into(),
+                )
+            })?;
+        let subject_client = subject["client_id"].as_str().unwrap_or_default();
+        let policy = &client.settings.token_exchange;
+        if !policy.allows_subject(subject_client) {
+            return Err(OAuthError::UnauthorizedClient(format!(
+                "this client may not exchange tokens issued to client '{subject_client}'"
+            )));
+        }
+        let act = match actor {
+            Some(t) => {
+                let a = self.active_claims(&org, t).await?.ok_or_else(|| {
+                    OAuthError::InvalidGrant(
+                        "the actor_token is not an active access token of this organization".into(),
+                    )
+                })?;
+                // §4.1: the actor, and whoever acted for it before, nested.
+                let mut act = json!({"sub": a["sub"], "client_id": a["client_id"]});
+                if let Some(prior) = a.get("act") {
+                    act["act"] = prior.clone();
+                }
+                Some(act)
+            }
+            None if policy.allow_impersonation => None,
+            None => {
+                return Err(OAuthError::UnauthorizedClient(
+                    "this client may not impersonate: send an actor_token (delegation)".into(),
+                ))
+            }
+        };
+        // Narrowed to what the subject token had and the client may have.
+        let had: Vec<&str> = subject["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .filter(|s| {
+                client
+                    .settings
+                    .allowed_scopes
+                    .iter()
+                    .any(|a| a.as_str() == *s)
+            })
+            .collect();
+        let scope = narrow_scopes(
+            &had,
+            req.scope,
+            "is not in the subject_token or not allowed for this client",
+        )?;
+        let audience = match (req.resource, req.audience) {
+            (Some(r), _) => {
+                if url::Url::parse(r).is_err() || r.contains('#') {
+                    return Err(OAuthError::InvalidTarget(
+                        "resource must be an absolute URI without a fragment".into(),
+                    ));
+                }
+                r.to_owned()
+            }
+            (None, Some(a)) => a.to_owned(),
+            (None, None) => self.issuer(&org.slug),
+        };
+        // Never outlives the subject token.
+        let now = to_millis(self.now()) / 1000;
+        let lifetime = client
+            .settings
+            .access_token_lifetime
+            .min(subject["exp"].as_i64().unwrap_or(now) - now)
+            .max(1);
+        let jti = self.random_jti()?;
+        let mut claims = json!({
+            "iss": self.issuer(&org.slug),
+            "sub": subject["sub"],
+            "aud": audience,
+            "client_id": client.id.as_str(),
+            "jti": jti,
+            "iat": now,
+            "exp": now + lifetime,
+        });
+        if !scope.is_empty() {
+            claims["scope"] = json!(scope);
+        }
+        if let Some(a) = &act {
+            claims["act"] = a.clone();
+        }
+        let access_token = self.sign_access_claims(&org, &claims).await?;
+        self.audit_exchange(
+            &org,
+            client.id.as_str(),
+            &subject,
+            act.as_ref(),
+            &jti,
+            ip,
+            request_id,
+        )
+        .await?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            scope: (!scope.is_empty()).then_some(scope),
+            refresh_token: None,
+            id_token: None,
+            issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        })
+    }
+
+    /// `token.exchanged`: who got a token for whom, delegated or impersonating.
+    #[allow(clippy::too_many_arguments)]
+    async fn audit_exchange(
+        &self,
+        org: &tessera_domain::Organization,
+        client_id: &str,
+        subject: &Value,
+        act: Option<&Value>,
+        jti: &str,
+        ip: Option<String>,
+        request_id: Option<String>,
+    ) -> OAuthResult<()> {
+        let ctx = Context {
+            principal: tessera_domain::Principal::oauth_client(org.id, client_id),
+            ip,
+            request_id,
+        };
+        let mut tx = self.store.begin().await?;
+        self.audit(
+            tx.as_mut(),
+            &ctx,
+            Some(org.id),
+            AuditAction::TokenExchanged,
+            "access_token",
+            Some(jti.to_owned()),
+            None,
+            Some(json!({
+                "subject": subject["sub"],
+                "subjectClientId": subject["client_id"],
+                "mode": if act.is_some() { "delegation" } else { "impersonation" },
+                "actor": act.map(|a| a["sub"].clone()),
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
