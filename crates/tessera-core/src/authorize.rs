@@ -67,10 +67,19 @@ impl LoginLimits {
     fn allow(&self, org: OrgId, username: &str, address: Option<&str>) -> bool {
         let user_ok = self
             .per_user
-            .check_key(&format!("{org}:{}", username.to_lowercase()))
+            .check_key(&format!("{org}:{}", username.trim().to_lowercase()))
             .is_ok();
         let address_ok = address.is_none_or(|a| self.per_address.check_key(&a.to_owned()).is_ok());
         user_ok && address_ok
+    }
+
+    /// Guesses of device user codes, per address (with the per-address quota).
+    pub(crate) fn allow_device_lookup(&self, org: OrgId, address: Option<&str>) -> bool {
+        address.is_none_or(|a| {
+            self.per_address
+                .check_key(&format!("device {org}:{a}"))
+                .is_ok()
+        })
     }
 
     /// The password grant: per user (shared with the login form) and per client, which gets

@@ -129,13 +129,16 @@ impl Services {
                     }
                     Err(e) => tracing::warn!(error = %e, "could not read the change feed"),
                 }
-                // About every ten minutes: forget old changes and expired revocations.
+                // About every ten minutes: forget old changes, expired revocations, and the
+                // codes, requests and sessions of flows that ended an hour ago or more.
                 if ticks.is_multiple_of(2400) {
                     let now = this.now();
                     let r = async {
                         let mut tx = this.store.begin().await?;
                         tx.prune_changes(now - time::Duration::hours(1)).await?;
                         tx.prune_revoked_tokens(now).await?;
+                        tx.prune_expired_flows(now - time::Duration::hours(1))
+                            .await?;
                         tx.commit().await
                     }
                     .await;

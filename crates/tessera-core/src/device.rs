@@ -4,9 +4,9 @@
 //!
 //! User codes are 8 characters from 20 consonants (RFC 8628 §6.1: no vowels, so no words; no
 //! digits, so no 0/O or 1/I confusion), about 34.6 bits, shown as `WDJB-MJHT`; they live ten
-//! minutes and the page accepts them only from a signed-in user, so guessing one is both
-//! rate-limited by the sign-in limits and bounded in time. Both codes are stored only as keyed
-//! hashes.
+//! minutes, only a signed-in user can decide one, and the page looks codes up at most as often
+//! as the per-address sign-in limit allows (30 a minute by default), so guessing one is
+//! hopeless. Both codes are stored only as keyed hashes.
 
 use std::sync::Arc;
 
@@ -192,11 +192,17 @@ impl Services {
         org_slug: &str,
         user_code: Option<&str>,
         cookie: Option<&str>,
+        address: Option<&str>,
     ) -> OAuthResult<DeviceStep> {
         let org = self.protocol_org(org_slug).await?;
         let Some(user_code) = user_code.filter(|c| !c.trim().is_empty()) else {
             return Ok(DeviceStep::EnterCode { error: None });
         };
+        if !self.login_limits.allow_device_lookup(org.id, address) {
+            return Ok(DeviceStep::EnterCode {
+                error: Some("Too many attempts. Wait a minute and try again.".into()),
+            });
+        }
         let Some((d, client)) = self.pending_device(&org, user_code).await? else {
             return Ok(DeviceStep::EnterCode {
                 error: Some(
@@ -239,14 +245,22 @@ impl Services {
         csrf: &str,
         allow: bool,
         cookie: Option<&str>,
+        address: Option<&str>,
     ) -> OAuthResult<DeviceStep> {
         use subtle::ConstantTimeEq;
         let org = self.protocol_org(org_slug).await?;
         let session = self.live_session(org.id, cookie).await?;
         let (Some(session), Some(c)) = (session, cookie) else {
             // The session ended meanwhile: start again from the page.
-            return self.device_page_get(org_slug, Some(user_code), None).await;
+            return self
+                .device_page_get(org_slug, Some(user_code), None, address)
+                .await;
         };
+        if !self.login_limits.allow_device_lookup(org.id, address) {
+            return Ok(DeviceStep::EnterCode {
+                error: Some("Too many attempts. Wait a minute and try again.".into()),
+            });
+        }
         if !bool::from(self.device_csrf(c).as_bytes().ct_eq(csrf.as_bytes())) {
             return Err(OAuthError::InvalidRequest(
                 "the form could not be verified; open the device page again".into(),

@@ -195,6 +195,39 @@ async fn device_codes(store: &dyn Store) {
         .await,
         Err(StoreError::Conflict { .. })
     ));
+    // Expired flows are pruned; live ones stay.
+    tx.insert_device_code(&DeviceCode {
+        device_code_hash: "dev-live".into(),
+        user_code_hash: "user-live".into(),
+        org_id: a.id,
+        client_id: "cli".into(),
+        scope: String::new(),
+        status: DeviceStatus::Pending,
+        user_id: None,
+        auth_time: None,
+        interval_secs: 5,
+        last_polled_at: None,
+        created_at: t(1_000),
+        expires_at: t(900_000),
+    })
+    .await
+    .unwrap();
+    assert!(tx.prune_expired_flows(t(601_001)).await.unwrap() >= 2);
+    assert!(tx
+        .find_device_code(a.id, "dev-live")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(tx
+        .find_device_code(a.id, "dev-hash")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(tx
+        .find_device_code(b.id, "dev-hash-b")
+        .await
+        .unwrap()
+        .is_none());
     drop(tx);
 }
 

@@ -394,6 +394,9 @@ pub trait Tx: Send {
     async fn is_token_revoked(&mut self, org: OrgId, jti: &str) -> Result<bool>;
     /// Forgets revocations of tokens that have expired anyway.
     async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64>;
+    /// Deletes device codes, authorization codes, pending requests and login sessions that
+    /// expired before `before`; how many rows went.
+    async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64>;
 
     // Interactive flows.
     async fn insert_session(&mut self, s: &LoginSession) -> Result<()>;

@@ -947,6 +947,18 @@ macro_rules! impl_tx {
                     .rows_affected())
             }
 
+            async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64> {
+                let mut n = 0;
+                for table in ["device_codes", "auth_codes", "auth_requests", "login_sessions"] {
+                    n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
+                        .bind(to_millis(before))
+                        .execute(&mut *self.tx)
+                        .await?
+                        .rows_affected();
+                }
+                Ok(n)
+            }
+
             async fn insert_session(&mut self, x: &$crate::LoginSession) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO login_sessions (id_hash, org_id, user_id, auth_time, created_at, \

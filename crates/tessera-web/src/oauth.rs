@@ -4,7 +4,7 @@
 //! admin API's, and every token response is `Cache-Control: no-store` (§5.1).
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -76,6 +76,8 @@ async fn brake(
                     .into_response();
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                res.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 return res;
             }
         }
@@ -701,15 +703,16 @@ fn device_error(e: OAuthError) -> Response {
 async fn device_get(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    req: Request,
 ) -> Response {
-    let q = pairs(query.unwrap_or_default().as_bytes());
+    let (parts, _) = req.into_parts();
+    let q = pairs(parts.uri.query().unwrap_or_default().as_bytes());
     let code = field(&q, "user_code");
-    let cookie = session_cookie(&headers);
+    let cookie = session_cookie(&parts.headers);
+    let (ip, _) = crate::auth::request_origin(&parts);
     match state
         .services
-        .device_page_get(&org, Some(code), cookie.as_deref())
+        .device_page_get(&org, Some(code), cookie.as_deref(), ip.as_deref())
         .await
     {
         Ok(step) => device_step(&org, step),
@@ -721,9 +724,14 @@ async fn device_get(
 async fn device_post(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return crate::pages::error("The form is too large.");
+    };
+    let headers = &parts.headers;
+    let (ip, _) = crate::auth::request_origin(&parts);
     let p = pairs(&body);
     let allow = match field(&p, "decision") {
         "allow" => true,
@@ -739,6 +747,7 @@ async fn device_post(
             field(&p, "csrf_token"),
             allow,
             cookie.as_deref(),
+            ip.as_deref(),
         )
         .await
     {

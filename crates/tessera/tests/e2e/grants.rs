@@ -493,6 +493,23 @@ async fn device_flow_completes_through_the_device_page_with_every_rfc8628_error(
     );
     let (st, v) = device_start(&s, &cli, "email").await;
     assert_eq!((st, v["error"].as_str()), (400, Some("invalid_scope")));
+
+    // Guessing codes on the page is limited per address (30 a minute by default).
+    let mut last = String::new();
+    for _ in 0..30 {
+        last = browser
+            .get(s.url("/orgs/acme-corp/device?user_code=BCDF-GHJK"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    }
+    assert!(
+        last.contains("Too many attempts. Wait a minute and try again."),
+        "{last}"
+    );
 }
 
 #[tokio::test]
