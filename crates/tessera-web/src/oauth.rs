@@ -738,7 +738,7 @@ async fn device_post(
         "deny" => false,
         _ => return crate::pages::error("The decision must be allow or deny."),
     };
-    let cookie = session_cookie(&headers);
+    let cookie = session_cookie(headers);
     match state
         .services
         .device_decide(
