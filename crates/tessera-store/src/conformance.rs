@@ -86,6 +86,88 @@ pub async fn run_all(store: &dyn Store) {
     signing_keys_and_revocations(store).await;
     interactive_flows(store).await;
     device_codes(store).await;
+    registration(store).await;
+}
+
+async fn registration(store: &dyn Store) {
+    use crate::InitialAccessToken;
+    let a = org("conf-reg-a");
+    let b = org("conf-reg-b");
+    let c = client(a.id, "registered", "Registered App", 1_000);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.insert_org(&b).await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    assert_eq!(tx.registration_policy(a.id).await.unwrap(), None);
+    tx.put_registration_policy(a.id, r#"{"mode":"open"}"#, t(1_000))
+        .await
+        .unwrap();
+    tx.put_registration_policy(a.id, r#"{"mode":"token"}"#, t(2_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.registration_policy(a.id).await.unwrap().as_deref(),
+        Some(r#"{"mode":"token"}"#)
+    );
+    assert_eq!(tx.registration_policy(b.id).await.unwrap(), None);
+    let iat = InitialAccessToken {
+        id: "iat-1".into(),
+        org_id: a.id,
+        token_hash: "iat-hash".into(),
+        hint: "…abcd".into(),
+        created_at: t(1_000),
+        expires_at: Some(t(9_000)),
+        revoked_at: None,
+    };
+    tx.insert_initial_access_token(&iat).await.unwrap();
+    assert_eq!(
+        tx.find_initial_access_token(a.id, "iat-hash")
+            .await
+            .unwrap(),
+        Some(iat.clone())
+    );
+    assert!(tx
+        .find_initial_access_token(b.id, "iat-hash")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(tx.list_initial_access_tokens(a.id).await.unwrap(), [iat]);
+    assert!(!tx
+        .revoke_initial_access_token(b.id, "iat-1", t(3_000))
+        .await
+        .unwrap());
+    assert!(tx
+        .revoke_initial_access_token(a.id, "iat-1", t(3_000))
+        .await
+        .unwrap());
+    assert!(!tx
+        .revoke_initial_access_token(a.id, "iat-1", t(3_000))
+        .await
+        .unwrap());
+    tx.set_registration_token(a.id, "registered", "rat-1", t(1_000))
+        .await
+        .unwrap();
+    tx.set_registration_token(a.id, "registered", "rat-2", t(2_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.registration_token(a.id, "registered")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("rat-2")
+    );
+    assert_eq!(
+        tx.registration_token(b.id, "registered").await.unwrap(),
+        None
+    );
+    // Deleting the client deletes its registration.
+    tx.delete_client(a.id, &c.id).await.unwrap();
+    assert_eq!(
+        tx.registration_token(a.id, "registered").await.unwrap(),
+        None
+    );
+    tx.commit().await.unwrap();
 }
 
 async fn device_codes(store: &dyn Store) {
@@ -187,14 +269,6 @@ async fn device_codes(store: &dyn Store) {
     })
     .await
     .unwrap();
-    assert!(matches!(
-        tx.insert_device_code(&DeviceCode {
-            device_code_hash: "dev-hash-c".into(),
-            ..d
-        })
-        .await,
-        Err(StoreError::Conflict { .. })
-    ));
     // Expired flows are pruned; live ones stay.
     tx.insert_device_code(&DeviceCode {
         device_code_hash: "dev-live".into(),
@@ -228,6 +302,20 @@ async fn device_codes(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
+    drop(tx);
+    // A user code is unique in its organization (the insert fails, which ends a PostgreSQL
+    // transaction, so it comes last).
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.insert_device_code(&d).await.unwrap();
+    assert!(matches!(
+        tx.insert_device_code(&DeviceCode {
+            device_code_hash: "dev-hash-c".into(),
+            ..d
+        })
+        .await,
+        Err(StoreError::Conflict { .. })
+    ));
     drop(tx);
 }
 

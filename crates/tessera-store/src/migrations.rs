@@ -47,6 +47,11 @@ pub(crate) const SQLITE: Embedded = &[
         "token exchange policy",
         include_str!("../migrations/sqlite/0008_token_exchange.sql"),
     ),
+    (
+        9,
+        "client registration",
+        include_str!("../migrations/sqlite/0009_registration.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -89,6 +94,11 @@ pub(crate) const POSTGRES: Embedded = &[
         8,
         "token exchange policy",
         include_str!("../migrations/postgres/0008_token_exchange.sql"),
+    ),
+    (
+        9,
+        "client registration",
+        include_str!("../migrations/postgres/0009_registration.sql"),
     ),
 ];
 
