@@ -21,6 +21,7 @@ pub mod keys;
 pub mod logout;
 pub mod orgs;
 pub mod refresh;
+pub mod register;
 pub mod roles;
 pub mod tokens;
 pub mod users;

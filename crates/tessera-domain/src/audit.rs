@@ -56,6 +56,9 @@ actions! {
     SigningKeysRotated = "signing_keys.rotated",
     TokenRevoked = "token.revoked",
     TokenExchanged = "token.exchanged",
+    RegistrationPolicyUpdated = "registration_policy.updated",
+    RegistrationTokenCreated = "registration_token.created",
+    RegistrationTokenRevoked = "registration_token.revoked",
 }
 
 impl Serialize for AuditAction {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod org;
 pub mod permission;
 pub mod principal;
+pub mod registration;
 pub mod user;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyName};

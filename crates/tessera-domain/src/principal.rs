@@ -15,6 +15,8 @@ pub enum PrincipalKind {
     Cli,
     /// Tessera itself (bootstrap, background jobs).
     System,
+    /// The client registration endpoint (RFC 7591/7592), acting for a registered client.
+    Registration,
 }
 
 /// An authenticated caller.
@@ -65,6 +67,22 @@ impl Principal {
         }
     }
 
+    /// The registration endpoint of `org`, allowed the client permissions of one operation;
+    /// `name` says for whom (the client id once there is one).
+    pub fn registration(org: OrgId, name: &str, permissions: &[Permission]) -> Self {
+        let mut set = PermissionSet::EMPTY;
+        for p in permissions {
+            set.insert(*p);
+        }
+        Self {
+            kind: PrincipalKind::Registration,
+            name: name.to_owned(),
+            org_id: Some(org),
+            is_system_admin: false,
+            permissions: set,
+        }
+    }
+
     pub fn system() -> Self {
         Self {
             kind: PrincipalKind::System,
@@ -92,6 +110,7 @@ impl Principal {
             PrincipalKind::OAuthClient(id) => ("oauth_client", Some(id.clone())),
             PrincipalKind::Cli => ("cli", None),
             PrincipalKind::System => ("system", None),
+            PrincipalKind::Registration => ("registration", None),
         };
         Actor {
             kind: kind.into(),

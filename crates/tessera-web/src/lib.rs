@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod paths;
+pub mod register;
 pub mod system;
 
 use std::net::SocketAddr;

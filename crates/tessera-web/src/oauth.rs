@@ -42,6 +42,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
         .route(paths::DEVICE, get(device_get).post(device_post))
+        .route(paths::REGISTER, post(crate::register::register))
+        .route(
+            paths::REGISTERED_CLIENT,
+            get(crate::register::read)
+                .put(crate::register::update)
+                .delete(crate::register::remove),
+        )
         .route(
             paths::END_SESSION,
             get(end_session_get).post(end_session_post),
@@ -418,6 +425,7 @@ fn metadata(issuer: &str) -> Value {
         "userinfo_endpoint": format!("{issuer}/api/v1/oauth/userinfo"),
         "end_session_endpoint": format!("{issuer}/api/v1/oauth/end_session"),
         "device_authorization_endpoint": format!("{issuer}/api/v1/oauth/device_authorization"),
+        "registration_endpoint": format!("{issuer}/api/v1/connect/register"),
         "grant_types_supported": [
             "authorization_code",
             "client_credentials",

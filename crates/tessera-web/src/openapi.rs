@@ -102,6 +102,39 @@ pub struct TokenExchangeSchema {
     pub allow_impersonation: bool,
 }
 
+/// Who may register clients (RFC 7591) and what a registered client may have.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = RegistrationPolicy)]
+pub struct RegistrationPolicySchema {
+    /// `closed` (default: the admin API only), `open` (anyone) or `token` (holders of an
+    /// initial access token).
+    pub mode: String,
+    /// Default `["authorization_code", "refresh_token"]`; never `client_credentials` or
+    /// `password`.
+    pub allowed_grant_types: Vec<String>,
+    /// Default `["openid", "profile", "email", "offline_access"]`; a client that asks for no
+    /// scope gets these.
+    pub allowed_scopes: Vec<String>,
+    /// When not empty, every redirect URI must start with one of these absolute URIs.
+    pub redirect_uri_prefixes: Vec<String>,
+}
+
+/// An initial access token's metadata; `token` only in the response that made it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = RegistrationToken)]
+pub struct RegistrationTokenSchema {
+    pub id: String,
+    /// The last characters, to tell tokens apart.
+    pub hint: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// `iat_` + 43 base64url characters. Shown only once.
+    pub token: Option<String>,
+}
+
 /// The client object plus, in the response of the call that made it, its secret.
 #[derive(Serialize, ToSchema)]
 #[schema(as = OauthClientWithSecret)]
@@ -247,13 +280,19 @@ impl Modify for BearerAuth {
         crate::admin::create_user,
         crate::admin::list_roles,
         crate::admin::create_role,
+        crate::admin::registration::get_policy,
+        crate::admin::registration::put_policy,
+        crate::admin::registration::create_token,
+        crate::admin::registration::list_tokens,
+        crate::admin::registration::revoke_token,
         crate::system::list_orgs,
         crate::system::create_org,
     ),
     components(schemas(
         ErrorSchema, FieldErrorSchema, ClientSchema, ClientWithSecretSchema, SecretSchema,
         ClientType, ApiKeySchema, ApiKeyWithKeySchema, UserSchema, AuditEventSchema,
-        ActorSchema, OrganizationSchema, RoleSchema,
+        ActorSchema, OrganizationSchema, RoleSchema, RegistrationPolicySchema,
+        RegistrationTokenSchema,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = [])),

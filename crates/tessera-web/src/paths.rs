@@ -22,6 +22,9 @@ pub const ROLES: &str = "/roles";
 pub const OAUTH_CLIENTS: &str = "/oauth-clients";
 pub const OAUTH_CLIENT: &str = "/oauth-clients/{client_id}";
 pub const OAUTH_CLIENT_SECRET: &str = "/oauth-clients/{client_id}/secret";
+pub const REGISTRATION_POLICY: &str = "/registration-policy";
+pub const REGISTRATION_TOKENS: &str = "/registration-tokens";
+pub const REGISTRATION_TOKEN: &str = "/registration-tokens/{id}";
 
 // Relative to the system base.
 pub const ORGANIZATIONS: &str = "/organizations";
@@ -36,6 +39,8 @@ pub const JWKS: &str = "/orgs/{org}/api/v1/oauth/jwks";
 pub const TOKEN: &str = "/orgs/{org}/api/v1/oauth/token";
 pub const DEVICE_AUTHORIZATION: &str = "/orgs/{org}/api/v1/oauth/device_authorization";
 pub const DEVICE: &str = "/orgs/{org}/device";
+pub const REGISTER: &str = "/orgs/{org}/api/v1/connect/register";
+pub const REGISTERED_CLIENT: &str = "/orgs/{org}/api/v1/connect/register/{client_id}";
 pub const INTROSPECT: &str = "/orgs/{org}/api/v1/oauth/introspect";
 pub const REVOKE: &str = "/orgs/{org}/api/v1/oauth/revoke";
 pub const AUTHORIZE: &str = "/orgs/{org}/api/v1/oauth/authorize";

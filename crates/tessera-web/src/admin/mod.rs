@@ -22,10 +22,12 @@ use crate::{paths, AppState};
 use utoipa::{IntoParams, ToSchema};
 
 pub mod clients;
+pub mod registration;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(clients::router())
+        .merge(registration::router())
         .route(paths::AUDIT_LOG, get(audit_log))
         .route(paths::API_KEYS, get(list_api_keys).post(create_api_key))
         .route(paths::API_KEY, delete(revoke_api_key))

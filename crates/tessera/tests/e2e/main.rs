@@ -10,5 +10,6 @@ mod conformance;
 mod flows;
 mod grants;
 mod interop;
+mod registration;
 mod support;
 mod tokens;

@@ -736,9 +736,9 @@ async fn discovery_documents_list_what_is_implemented() {
     );
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-    assert!(
-        d.get("registration_endpoint").is_none(),
-        "not implemented yet, so not listed"
+    assert_eq!(
+        d["registration_endpoint"],
+        format!("{issuer}/api/v1/connect/register")
     );
     assert_eq!(docs[1], docs[0]);
     assert_eq!(docs[2], docs[0]);

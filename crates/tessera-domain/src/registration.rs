@@ -1,0 +1,161 @@
+//! An organization's policy for dynamic client registration (RFC 7591): whether anyone may
+//! register, only holders of an initial access token, or nobody; and what a registered client
+//! may have.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::GrantType;
+use crate::error::{Collector, FieldError, ValidationError};
+
+/// Who may register clients.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Nobody: clients come from the admin API only. The default.
+    #[default]
+    Closed,
+    /// Anyone who can reach the endpoint.
+    Open,
+    /// Holders of an initial access token (`Authorization: Bearer …`).
+    Token,
+}
+
+fn default_grants() -> Vec<String> {
+    vec![
+        GrantType::AuthorizationCode.as_str().into(),
+        GrantType::RefreshToken.as_str().into(),
+    ]
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+/// The policy as stored and as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistrationPolicy {
+    #[serde(default)]
+    pub mode: RegistrationMode,
+    /// The grant types a registered client may ask for.
+    #[serde(default = "default_grants")]
+    pub allowed_grant_types: Vec<String>,
+    /// The scopes a registered client may ask for (and gets when it asks for none).
+    #[serde(default = "default_scopes")]
+    pub allowed_scopes: Vec<String>,
+    /// When not empty, every redirect URI must start with one of these.
+    #[serde(default)]
+    pub redirect_uri_prefixes: Vec<String>,
+}
+
+impl Default for RegistrationPolicy {
+    fn default() -> Self {
+        Self {
+            mode: RegistrationMode::Closed,
+            allowed_grant_types: default_grants(),
+            allowed_scopes: default_scopes(),
+            redirect_uri_prefixes: vec![],
+        }
+    }
+}
+
+impl RegistrationPolicy {
+    /// Known grant types, scopes without spaces, absolute prefixes; each error names its field.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut c = Collector::new();
+        for (i, g) in self.allowed_grant_types.iter().enumerate() {
+            if GrantType::parse(g).is_err() {
+                c.push(FieldError::new(
+                    format!("allowedGrantTypes[{i}]"),
+                    format!("unknown grant type '{g}'"),
+                ));
+            } else if g == GrantType::ClientCredentials.as_str()
+                || g == GrantType::Password.as_str()
+            {
+                // Self-registered clients act for users who chose them, never on their own
+                // or with the users' passwords.
+                c.push(FieldError::new(
+                    format!("allowedGrantTypes[{i}]"),
+                    format!("'{g}' cannot be given to self-registered clients"),
+                ));
+            }
+        }
+        for (i, s) in self.allowed_scopes.iter().enumerate() {
+            if s.is_empty()
+                || s.chars()
+                    .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+            {
+                c.push(FieldError::new(
+                    format!("allowedScopes[{i}]"),
+                    "a scope is a non-empty token without spaces, quotes or backslashes",
+                ));
+            }
+        }
+        for (i, p) in self.redirect_uri_prefixes.iter().enumerate() {
+            if url::Url::parse(p).is_err() {
+                c.push(FieldError::new(
+                    format!("redirectUriPrefixes[{i}]"),
+                    "must be an absolute URI, e.g. https://apps.example.com/",
+                ));
+            }
+        }
+        c.finish()
+    }
+
+    pub fn allows_redirect(&self, uri: &str) -> bool {
+        self.redirect_uri_prefixes.is_empty()
+            || self
+                .redirect_uri_prefixes
+                .iter()
+                .any(|p| uri.starts_with(p.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_validation() {
+        let p: RegistrationPolicy = serde_json::from_str("{}").unwrap();
+        assert_eq!(p, RegistrationPolicy::default());
+        assert_eq!(p.mode, RegistrationMode::Closed);
+        assert!(p.validate().is_ok());
+        let bad = RegistrationPolicy {
+            allowed_grant_types: vec!["magic".into(), "client_credentials".into()],
+            allowed_scopes: vec!["a b".into()],
+            redirect_uri_prefixes: vec!["/relative".into()],
+            ..RegistrationPolicy::default()
+        };
+        let fields: Vec<String> = bad
+            .validate()
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "allowedGrantTypes[0]",
+                "allowedGrantTypes[1]",
+                "allowedScopes[0]",
+                "redirectUriPrefixes[0]"
+            ]
+        );
+        assert!(serde_json::from_str::<RegistrationPolicy>(r#"{"mode":"sometimes"}"#).is_err());
+    }
+
+    #[test]
+    fn redirect_prefixes() {
+        let p = RegistrationPolicy {
+            redirect_uri_prefixes: vec!["https://apps.example.com/".into()],
+            ..RegistrationPolicy::default()
+        };
+        assert!(p.allows_redirect("https://apps.example.com/cb"));
+        assert!(!p.allows_redirect("https://apps.example.com.evil.test/cb"));
+        assert!(RegistrationPolicy::default().allows_redirect("https://any.example/cb"));
+    }
+}

@@ -1,0 +1,356 @@
+//! Dynamic client registration (RFC 7591) and management (RFC 7592) under the organization's
+//! policy, and the admin API that sets the policy and issues initial access tokens.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tessera_testkit::TestServer;
+
+use crate::support::{call, json};
+
+const REGISTER: &str = "/orgs/acme-corp/api/v1/connect/register";
+const POLICY: &str = "/orgs/acme-corp/api/v1/admin/registration-policy";
+const TOKENS: &str = "/orgs/acme-corp/api/v1/admin/registration-tokens";
+
+async fn register(
+    s: &TestServer,
+    bearer: Option<&str>,
+    body: Value,
+) -> (u16, Value, Option<String>) {
+    let mut req = s.http.post(s.url(REGISTER)).json(&body);
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    let res = req.send().await.unwrap();
+    let www = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let (st, v) = json(res).await;
+    (st, v, www)
+}
+
+async fn manage(
+    s: &TestServer,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = s.http.request(method, uri);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    json(req.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn registration_follows_the_policy_and_registered_clients_manage_themselves() {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let app = json!({"client_name": "Third Party", "redirect_uris": ["https://apps.example.com/cb"], "scope": "openid email", "software_id": "ignored-metadata"});
+
+    // Closed until an operator opens it.
+    let (st, v, _) = register(&s, None, app.clone()).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (403, Some("access_denied")),
+        "{v}"
+    );
+    let (st, p) = json(call(&s, Method::GET, POLICY, Some(&admin), None).await).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        p,
+        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "offline_access"], "redirectUriPrefixes": []})
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "sometimes"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "open", "allowedGrantTypes": ["password"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert_eq!(v["details"][0]["field"], "allowedGrantTypes[0]");
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "open", "redirectUriPrefixes": ["https://apps.example.com/"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+
+    // Registered: a confidential client with a secret and a registration access token.
+    let (st, c, _) = register(&s, None, app.clone()).await;
+    assert_eq!(st, 201, "{c}");
+    let id = c["client_id"].as_str().unwrap().to_owned();
+    assert!(c["client_secret"].as_str().unwrap().starts_with("cs_live_"));
+    assert_eq!(c["client_secret_expires_at"], 0);
+    let rat = c["registration_access_token"].as_str().unwrap().to_owned();
+    assert!(rat.starts_with("rat_"));
+    let uri = c["registration_client_uri"].as_str().unwrap().to_owned();
+    assert_eq!(uri, s.url(&format!("{REGISTER}/{id}")));
+    assert_eq!(c["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(c["grant_types"], json!(["authorization_code"]));
+    assert_eq!(c["response_types"], json!(["code"]));
+    assert_eq!(c["scope"], "openid email");
+    assert_eq!(c["client_name"], "Third Party");
+    // An ordinary client in the admin API, asking users for consent.
+    let (st, a) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (a["name"].as_str(), a["requireConsent"].as_bool()),
+        (Some("Third Party"), Some(true))
+    );
+    let (st, _) = json(
+        s.http
+            .post(s.url("/orgs/acme-corp/api/v1/oauth/introspect"))
+            .basic_auth(&id, c["client_secret"].as_str())
+            .form(&[("token", "nothing")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "its secret authenticates it");
+
+    // A public client; the metadata errors of RFC 7591 §3.2.2.
+    let (st, p, _) = register(&s, None, json!({"redirect_uris": ["https://apps.example.com/spa"], "token_endpoint_auth_method": "none"})).await;
+    assert_eq!(st, 201);
+    assert!(p.get("client_secret").is_none());
+    for (body, error) in [
+        (
+            json!({"redirect_uris": ["https://apps.example.com/cb#frag"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://elsewhere.example/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["http://apps.example.com/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://apps.example.com/cb"], "grant_types": ["client_credentials"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": ["https://apps.example.com/cb"], "token_endpoint_auth_method": "private_key_jwt"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": ["https://apps.example.com/cb"], "scope": "admin"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": "https://apps.example.com/cb"}),
+            "invalid_client_metadata",
+        ),
+        (json!({}), "invalid_redirect_uri"),
+    ] {
+        let (st, v, _) = register(&s, None, body.clone()).await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (400, Some(error)),
+            "{body} → {v}"
+        );
+        assert!(v["error_description"].as_str().unwrap().len() > 5);
+    }
+    let res = s
+        .http
+        .post(s.url(REGISTER))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let (st, v) = json(res).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_client_metadata"))
+    );
+
+    // RFC 7592: read, replace, delete — only with the client's own registration token.
+    let (st, r) = manage(&s, Method::GET, &uri, Some(&rat), None).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["client_id"], id.as_str());
+    assert!(r.get("client_secret").is_none(), "never shown again");
+    for token in [
+        None,
+        Some("rat_wrong"),
+        Some(p["registration_access_token"].as_str().unwrap()),
+    ] {
+        let res = s.http.get(&uri);
+        let res = match token {
+            Some(t) => res.bearer_auth(t),
+            None => res,
+        }
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 401);
+        assert!(res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token"));
+    }
+    let (st, v) = manage(
+        &s,
+        Method::PUT,
+        &uri,
+        Some(&rat),
+        Some(
+            json!({"client_id": "someone-else", "redirect_uris": ["https://apps.example.com/cb"]}),
+        ),
+    )
+    .await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_request")));
+    let (st, u) = manage(&s, Method::PUT, &uri, Some(&rat), Some(json!({"client_id": id, "client_name": "Renamed", "redirect_uris": ["https://apps.example.com/cb2"], "scope": "openid"}))).await;
+    assert_eq!(st, 200, "{u}");
+    assert_eq!(u["client_name"], "Renamed");
+    assert_eq!(u["redirect_uris"], json!(["https://apps.example.com/cb2"]));
+    let (st, v) = manage(
+        &s,
+        Method::PUT,
+        &uri,
+        Some(&rat),
+        Some(json!({"client_id": id, "redirect_uris": ["https://apps.example.com/cb#x"]})),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_redirect_uri"))
+    );
+    let (st, _) = manage(&s, Method::DELETE, &uri, Some(&rat), None).await;
+    assert_eq!(st, 204);
+    let (st, _) = manage(&s, Method::GET, &uri, Some(&rat), None).await;
+    assert_eq!(st, 401);
+    let (st, _) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    // Token mode: an initial access token is needed, and stops working when revoked.
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "token"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, v, www) = register(&s, None, app.clone()).await;
+    assert_eq!((st, v["error"].as_str()), (401, Some("invalid_token")));
+    assert!(www.unwrap().starts_with("Bearer"));
+    let (st, t) = json(
+        call(
+            &s,
+            Method::POST,
+            TOKENS,
+            Some(&admin),
+            Some(json!({"expiresIn": 3600})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{t}");
+    let iat = t["token"].as_str().unwrap().to_owned();
+    assert!(iat.starts_with("iat_"));
+    let (st, _, _) = register(&s, Some(&iat), app.clone()).await;
+    assert_eq!(st, 201);
+    let (st, list) = json(call(&s, Method::GET, TOKENS, Some(&admin), None).await).await;
+    assert_eq!(st, 200);
+    assert_eq!(list[0]["id"], t["id"]);
+    assert!(list[0].get("token").is_none() && !list.to_string().contains(&iat));
+    let (st, _) = json(
+        call(
+            &s,
+            Method::DELETE,
+            &format!("{TOKENS}/{}", t["id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (st, _, _) = register(&s, Some(&iat), app.clone()).await;
+    assert_eq!(st, 401);
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            TOKENS,
+            Some(&admin),
+            Some(json!({"expiresIn": 5})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+
+    // A viewer may read the policy but not change it.
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    let (st, _) = json(call(&s, Method::GET, POLICY, Some(&viewer), None).await).await;
+    assert_eq!(st, 200);
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&viewer),
+            Some(json!({"mode": "open"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 403);
+}
