@@ -130,7 +130,9 @@ impl Services {
                     Err(e) => tracing::warn!(error = %e, "could not read the change feed"),
                 }
                 // About every ten minutes: forget old changes, expired revocations, and the
-                // codes, requests and sessions of flows that ended an hour ago or more.
+                // codes, requests and sessions of flows that ended over a day ago (a code is
+                // kept past the longest access token lifetime, so that a replay still
+                // revokes what its first redemption issued).
                 if ticks.is_multiple_of(2400) {
                     let now = this.now();
                     let r = async {

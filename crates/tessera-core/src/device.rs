@@ -256,15 +256,15 @@ impl Services {
                 .device_page_get(org_slug, Some(user_code), None, address)
                 .await;
         };
-        if !self.login_limits.allow_device_lookup(org.id, address) {
-            return Ok(DeviceStep::EnterCode {
-                error: Some("Too many attempts. Wait a minute and try again.".into()),
-            });
-        }
         if !bool::from(self.device_csrf(c).as_bytes().ct_eq(csrf.as_bytes())) {
             return Err(OAuthError::InvalidRequest(
                 "the form could not be verified; open the device page again".into(),
             ));
+        }
+        if !self.login_limits.allow_device_lookup(org.id, address) {
+            return Ok(DeviceStep::EnterCode {
+                error: Some("Too many attempts. Wait a minute and try again.".into()),
+            });
         }
         let Some(code) = normalize_user_code(user_code) else {
             return Ok(DeviceStep::EnterCode {

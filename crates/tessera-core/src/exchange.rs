@@ -98,6 +98,26 @@ impl Services {
                 "this client may not exchange tokens issued to client '{subject_client}'"
             )));
         }
+        // A token for a user who is no longer active is not exchanged (a machine token's
+        // subject is its own client).
+        let sub = subject["sub"].as_str().unwrap_or_default();
+        if sub != subject_client {
+            let active = match uuid::Uuid::parse_str(sub) {
+                Ok(u) => {
+                    let mut tx = self.store.read().await?;
+                    tx.find_user(org.id, tessera_domain::UserId(u))
+                        .await?
+                        .is_some_and(|u| u.user.is_active)
+                }
+                Err(_) => false,
+            };
+            if !active {
+                return Err(OAuthError::InvalidGrant(
+                    "the subject_token's user is no longer active".into(),
+                ));
+            }
+        }
+        let mut expires = subject["exp"].as_i64().unwrap_or(0);
         let act = match actor {
             Some(t) => {
                 let a = self.active_claims(&org, t).await?.ok_or_else(|| {
@@ -105,20 +125,29 @@ impl Services {
                         "the actor_token is not an active access token of this organization".into(),
                     )
                 })?;
-                // §4.1: the actor, and whoever acted for it before, nested.
+                // The actor is the caller: a token issued to this client.
+                if a["client_id"].as_str() != Some(client.id.as_str()) {
+                    return Err(OAuthError::InvalidGrant(
+                        "the actor_token must be issued to the client making the request".into(),
+                    ));
+                }
+                expires = expires.min(a["exp"].as_i64().unwrap_or(0));
+                // §4.1: the current actor outermost, prior actors (the subject token's) nested.
                 let mut act = json!({"sub": a["sub"], "client_id": a["client_id"]});
-                if let Some(prior) = a.get("act") {
+                if let Some(prior) = subject.get("act") {
                     act["act"] = prior.clone();
                 }
                 Some(act)
             }
-            None if policy.allow_impersonation => None,
+            // Impersonation keeps the chain the subject token already had.
+            None if policy.allow_impersonation => subject.get("act").cloned(),
             None => {
                 return Err(OAuthError::UnauthorizedClient(
                     "this client may not impersonate: send an actor_token (delegation)".into(),
                 ))
             }
         };
+        let delegated = actor.is_some();
         // Narrowed to what the subject token had and the client may have.
         let had: Vec<&str> = subject["scope"]
             .as_str()
@@ -150,12 +179,12 @@ impl Services {
             (None, Some(a)) => a.to_owned(),
             (None, None) => self.issuer(&org.slug),
         };
-        // Never outlives the subject token.
+        // Never outlives the subject token, nor the actor token.
         let now = to_millis(self.now()) / 1000;
         let lifetime = client
             .settings
             .access_token_lifetime
-            .min(subject["exp"].as_i64().unwrap_or(now) - now)
+            .min(expires - now)
             .max(1);
         let jti = self.random_jti()?;
         let mut claims = json!({
@@ -178,7 +207,7 @@ impl Services {
             &org,
             client.id.as_str(),
             &subject,
-            act.as_ref(),
+            act.as_ref().filter(|_| delegated),
             &jti,
             ip,
             request_id,

@@ -103,7 +103,10 @@ impl GrantType {
     /// Grants a client without a secret must never have: they would let anyone who knows the
     /// client id act as the client (RFC 9700 §2.4, §4.14).
     pub fn needs_confidential_client(self) -> bool {
-        matches!(self, GrantType::ClientCredentials | GrantType::Password)
+        matches!(
+            self,
+            GrantType::ClientCredentials | GrantType::Password | GrantType::TokenExchange
+        )
     }
 }
 
@@ -589,7 +592,15 @@ impl ClientSettings {
         }
         let id_token_alg = c.take(IdTokenAlg::parse(&input.id_token_signed_response_alg));
         for (i, subject) in input.token_exchange.subject_clients.iter().enumerate() {
-            if subject != "*" {
+            if let Some(j) = input.token_exchange.subject_clients[..i]
+                .iter()
+                .position(|s| s == subject)
+            {
+                c.push(FieldError::new(
+                    format!("tokenExchange.subjectClients[{i}]"),
+                    format!("'{subject}' is listed twice (also tokenExchange.subjectClients[{j}])"),
+                ));
+            } else if subject != "*" {
                 if let Err(e) = ClientId::parse(subject) {
                     c.push(FieldError::new(
                         format!("tokenExchange.subjectClients[{i}]"),

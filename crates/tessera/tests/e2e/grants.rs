@@ -711,6 +711,64 @@ async fn token_exchange_delegates_impersonates_and_follows_the_policy() {
         .get("act")
         .is_none());
 
+    // The actor is the caller: another client's token is not an actor_token here.
+    let (_, app_own) = token(
+        &s,
+        Some((&app, &app_secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        (
+            "actor_token",
+            app_own["access_token"].as_str().unwrap().to_owned(),
+        ),
+        ("actor_token_type", AT.into()),
+    ])
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    // Delegating a delegated token nests the earlier actor (RFC 8693 §4.1).
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{ADMIN}/{gw}"),
+            Some(&admin),
+            Some(json!({"tokenExchange": {"subjectClients": [app.clone(), gw.clone()], "allowImpersonation": true}})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (_, first) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+    ])
+    .await;
+    let (st, second) = exchange(vec![
+        (
+            "subject_token",
+            first["access_token"].as_str().unwrap().to_owned(),
+        ),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+    ])
+    .await;
+    assert_eq!(st, 200, "{second}");
+    assert_eq!(
+        claims(second["access_token"].as_str().unwrap())["act"],
+        json!({"sub": gw, "client_id": gw, "act": {"sub": gw, "client_id": gw}})
+    );
+
     // A subject token of a client the policy does not name.
     let (other, other_secret) = client(
         &s,
@@ -820,4 +878,17 @@ async fn token_exchange_delegates_impersonates_and_follows_the_policy() {
         .map(|d| d["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["tokenExchange.subjectClients[0]", "tokenExchange"]);
+    // Public clients cannot have the grant at all.
+    let (st, v) = json(
+        call(
+            &s,
+            Method::POST,
+            ADMIN,
+            Some(&admin),
+            Some(json!({"name": "Spa", "isConfidential": false, "redirectUris": [], "grantTypes": [EXCHANGE_GRANT]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
 }
