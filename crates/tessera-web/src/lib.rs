@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod graphql;
 pub mod json;
 pub mod metrics;
 pub mod oauth;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Failed client authentications per address in the last minute (brute-force brake).
     pub auth_failures: moka::sync::Cache<std::net::IpAddr, Arc<std::sync::atomic::AtomicU32>>,
+    /// The GraphQL admin schema, built once.
+    pub graphql: Arc<graphql::AdminSchema>,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(60))
                 .build(),
+            graphql: Arc::new(graphql::schema()),
         }
     }
 }

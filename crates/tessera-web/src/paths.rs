@@ -22,6 +22,7 @@ pub const ROLES: &str = "/roles";
 pub const OAUTH_CLIENTS: &str = "/oauth-clients";
 pub const OAUTH_CLIENT: &str = "/oauth-clients/{client_id}";
 pub const OAUTH_CLIENT_SECRET: &str = "/oauth-clients/{client_id}/secret";
+pub const GRAPHQL: &str = "/graphql";
 pub const REGISTRATION_POLICY: &str = "/registration-policy";
 pub const REGISTRATION_TOKENS: &str = "/registration-tokens";
 pub const REGISTRATION_TOKEN: &str = "/registration-tokens/{id}";

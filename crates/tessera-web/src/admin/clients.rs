@@ -125,7 +125,12 @@ pub(crate) struct ClientBody {
 }
 
 impl ClientBody {
-    fn into_input(self) -> ClientInput {
+    /// The id asked for on create.
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    pub(crate) fn into_input(self) -> ClientInput {
         let d = ClientInput::default();
         ClientInput {
             name: self.name,
@@ -317,6 +322,31 @@ pub(crate) struct PatchBody {
     _updated_at: IgnoredAny,
 }
 
+impl PatchBody {
+    pub(crate) fn into_patch(self) -> ClientPatch {
+        let b = self;
+        ClientPatch {
+            name: b.name,
+            description: b.description,
+            is_confidential: b.is_confidential,
+            redirect_uris: b.redirect_uris,
+            post_logout_redirect_uris: b.post_logout_redirect_uris,
+            allowed_cors_origins: b.allowed_cors_origins,
+            allowed_scopes: b.allowed_scopes,
+            grant_types: b.grant_types,
+            is_active: b.is_active,
+            require_pkce: b.require_pkce,
+            require_consent: b.require_consent,
+            client_uri: b.client_uri,
+            logo_uri: b.logo_uri,
+            access_token_lifetime: b.access_token_lifetime,
+            refresh_token_lifetime: b.refresh_token_lifetime,
+            id_token_signed_response_alg: b.id_token_signed_response_alg,
+            token_exchange: b.token_exchange,
+        }
+    }
+}
+
 /// `PATCH …/oauth-clients/{id}`: change only the given fields, e.g. `{"isActive": false}`.
 #[utoipa::path(
     patch,
@@ -340,25 +370,7 @@ pub(crate) async fn patch(
     Json(b): Json<PatchBody>,
 ) -> ApiResult<Response> {
     check_same_id(&id, &[("id", &b.id), ("clientId", &b.client_id)])?;
-    let patch = ClientPatch {
-        name: b.name,
-        description: b.description,
-        is_confidential: b.is_confidential,
-        redirect_uris: b.redirect_uris,
-        post_logout_redirect_uris: b.post_logout_redirect_uris,
-        allowed_cors_origins: b.allowed_cors_origins,
-        allowed_scopes: b.allowed_scopes,
-        grant_types: b.grant_types,
-        is_active: b.is_active,
-        require_pkce: b.require_pkce,
-        require_consent: b.require_consent,
-        client_uri: b.client_uri,
-        logo_uri: b.logo_uri,
-        access_token_lifetime: b.access_token_lifetime,
-        refresh_token_lifetime: b.refresh_token_lifetime,
-        id_token_signed_response_alg: b.id_token_signed_response_alg,
-        token_exchange: b.token_exchange,
-    };
+    let patch = b.into_patch();
     let r = state.services.patch_client(&ctx, &org, &id, patch).await?;
     Ok(with_secret(StatusCode::OK, r))
 }

@@ -9,6 +9,7 @@ mod clients;
 mod conformance;
 mod flows;
 mod grants;
+mod graphql;
 mod interop;
 mod registration;
 mod support;

@@ -1,0 +1,601 @@
+//! The GraphQL admin API: `POST /orgs/{org}/api/v1/admin/graphql` (and under `/t/{org}`).
+//!
+//! A thin face on the services the REST API calls, so the two cannot disagree: inputs are
+//! turned into the very request bodies REST parses ([`ClientBody`], [`PatchBody`]), and
+//! outputs are the REST JSON read back into GraphQL types, field for field. Callers
+//! authenticate exactly as for REST (an API key); permissions are the services' own, so a
+//! viewer can query and not mutate. Depth and complexity are limited; errors carry
+//! `extensions.code` (`BAD_USER_INPUT` with `field`, `UNAUTHENTICATED`, `FORBIDDEN`,
+//! `NOT_FOUND`, `CONFLICT`, `INTERNAL_SERVER_ERROR`).
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, InputObject, MaybeUndefined, Object, Schema,
+    SimpleObject,
+};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use tessera_core::clients::{ClientWithSecret, SecretChange};
+use tessera_core::{Context as CoreContext, CoreError, Services};
+
+use crate::admin::clients::{ClientBody, PatchBody};
+use crate::auth::Caller;
+use crate::AppState;
+
+/// The schema, built once.
+pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Depth and complexity limits: generous for any real screen, fatal to abusive nesting.
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_COMPLEXITY: usize = 1_000;
+
+pub fn schema() -> AdminSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// What every resolver needs: the services, the caller, and the organization of the URL.
+struct Call {
+    services: Arc<Services>,
+    ctx: CoreContext,
+    org: String,
+}
+
+fn call<'a>(c: &'a Context<'_>) -> async_graphql::Result<&'a Call> {
+    c.data::<Call>()
+}
+
+/// One service error as a GraphQL error with its code. A validation error names its first
+/// field in `extensions.field` and all of them in `extensions.details`, as REST does.
+fn gql_error(e: CoreError) -> async_graphql::Error {
+    let code = match &e {
+        CoreError::Validation(_) => "BAD_USER_INPUT",
+        CoreError::NotFound { .. } => "NOT_FOUND",
+        CoreError::Conflict(_) => "CONFLICT",
+        CoreError::Unauthenticated(_) => "UNAUTHENTICATED",
+        CoreError::Forbidden(_) | CoreError::SystemAdminOnly(_) => "FORBIDDEN",
+        CoreError::Store(tessera_store::StoreError::Unavailable(_)) => "SERVICE_UNAVAILABLE",
+        CoreError::Store(_) | CoreError::Internal(_) => "INTERNAL_SERVER_ERROR",
+    };
+    let message = match &e {
+        CoreError::Store(_) | CoreError::Internal(_) => {
+            tracing::error!(error = %e, "graphql resolver failed");
+            "internal error".to_owned()
+        }
+        other => other.to_string(),
+    };
+    let details: Vec<Value> = match &e {
+        CoreError::Validation(v) => v
+            .errors
+            .iter()
+            .map(|f| json!({"field": f.field, "message": f.message}))
+            .collect(),
+        _ => vec![],
+    };
+    async_graphql::Error::new(message).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let Some(first) = details.first() {
+            ext.set("field", first["field"].as_str().unwrap_or_default());
+            ext.set(
+                "details",
+                async_graphql::Value::from_json(Value::Array(details.clone())).unwrap_or_default(),
+            );
+        }
+    })
+}
+
+fn bad_input(field: &str, message: String) -> async_graphql::Error {
+    gql_error(CoreError::invalid(field, message))
+}
+
+/// REST's JSON read back as a GraphQL type.
+fn convert<T: DeserializeOwned>(v: impl Serialize) -> async_graphql::Result<T> {
+    let json =
+        serde_json::to_value(v).map_err(|e| gql_error(CoreError::Internal(e.to_string())))?;
+    serde_json::from_value(json).map_err(|e| gql_error(CoreError::Internal(e.to_string())))
+}
+
+/// A GraphQL input as the REST body it stands for; a rule REST's parser enforces (a bad
+/// secret length, say) is reported on the same field.
+fn as_body<T: DeserializeOwned>(v: Value) -> async_graphql::Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let field = e.path().to_string();
+        bad_input(&field, e.inner().to_string())
+    })
+}
+
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenExchangePolicy {
+    subject_clients: Vec<String>,
+    allow_impersonation: bool,
+}
+
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[graphql(name = "OauthClientSecret")]
+struct Secret {
+    id: String,
+    hint: String,
+    created_at: String,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+}
+
+/// The OAuth client object, field for field as REST shows it.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[graphql(name = "OauthClient")]
+struct Client {
+    id: String,
+    name: String,
+    description: Option<String>,
+    client_type: String,
+    is_confidential: bool,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    allowed_cors_origins: Vec<String>,
+    allowed_scopes: Vec<String>,
+    grant_types: Vec<String>,
+    is_active: bool,
+    require_pkce: bool,
+    require_consent: bool,
+    client_uri: Option<String>,
+    logo_uri: Option<String>,
+    access_token_lifetime: i64,
+    refresh_token_lifetime: i64,
+    id_token_signed_response_alg: String,
+    token_exchange: TokenExchangePolicy,
+    secrets: Vec<Secret>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// A client and, from the call that made it, its secret (shown this once).
+#[derive(SimpleObject)]
+#[graphql(name = "OauthClientWithSecret")]
+struct ClientAndSecret {
+    client: Client,
+    secret: Option<String>,
+}
+
+impl ClientAndSecret {
+    fn from(r: ClientWithSecret) -> async_graphql::Result<Self> {
+        Ok(Self {
+            client: convert(&r.client)?,
+            secret: r.secret.as_ref().map(|s| s.expose_secret().to_owned()),
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "OauthClientPage")]
+struct ClientPage {
+    items: Vec<Client>,
+    /// All matches, not only this page (REST's `X-Total-Count`).
+    total_count: i64,
+}
+
+#[derive(SimpleObject, Deserialize)]
+struct Actor {
+    #[serde(rename = "type")]
+    #[graphql(name = "type")]
+    kind: String,
+    id: Option<String>,
+    name: String,
+}
+
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditEvent {
+    id: i64,
+    actor: Actor,
+    action: String,
+    target_type: String,
+    target_id: Option<String>,
+    ip: Option<String>,
+    request_id: Option<String>,
+    /// The object before the change, without secrets.
+    before: Option<async_graphql::Json<Value>>,
+    /// The object after the change, without secrets.
+    after: Option<async_graphql::Json<Value>>,
+    created_at: String,
+}
+
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiKey {
+    id: String,
+    name: String,
+    hint: String,
+    roles: Vec<String>,
+    permissions: Vec<String>,
+    created_at: String,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[graphql(name = "TokenExchangePolicyInput")]
+struct TokenExchangeInput {
+    #[graphql(default)]
+    subject_clients: Vec<String>,
+    #[graphql(default)]
+    allow_impersonation: bool,
+}
+
+/// A new client: REST's create body. Omitted fields take the same defaults.
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[graphql(name = "OauthClientInput")]
+struct ClientInput {
+    /// The id to register instead of a generated UUID.
+    client_id: Option<String>,
+    name: String,
+    description: Option<String>,
+    is_confidential: Option<bool>,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    allowed_cors_origins: Option<Vec<String>>,
+    allowed_scopes: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    is_active: Option<bool>,
+    require_pkce: Option<bool>,
+    require_consent: Option<bool>,
+    client_uri: Option<String>,
+    logo_uri: Option<String>,
+    access_token_lifetime: Option<i64>,
+    refresh_token_lifetime: Option<i64>,
+    id_token_signed_response_alg: Option<String>,
+    token_exchange: Option<TokenExchangeInput>,
+}
+
+/// A change: REST's PATCH body. Only the fields given change; `null` clears a nullable one.
+#[derive(InputObject)]
+#[graphql(name = "OauthClientUpdateInput")]
+struct UpdateInput {
+    name: Option<String>,
+    description: MaybeUndefined<String>,
+    is_confidential: Option<bool>,
+    redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    allowed_cors_origins: Option<Vec<String>>,
+    allowed_scopes: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    /// `false` disables the client, `true` enables it.
+    is_active: Option<bool>,
+    require_pkce: Option<bool>,
+    require_consent: Option<bool>,
+    client_uri: MaybeUndefined<String>,
+    logo_uri: MaybeUndefined<String>,
+    access_token_lifetime: Option<i64>,
+    refresh_token_lifetime: Option<i64>,
+    id_token_signed_response_alg: Option<String>,
+    token_exchange: Option<TokenExchangeInput>,
+}
+
+impl UpdateInput {
+    /// The PATCH body: given fields only, `null` where a nullable field is cleared.
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                m.insert(k.to_owned(), v);
+            }
+        };
+        put("name", self.name.as_ref().map(|v| json!(v)));
+        put("isConfidential", self.is_confidential.map(|v| json!(v)));
+        put(
+            "redirectUris",
+            self.redirect_uris.as_ref().map(|v| json!(v)),
+        );
+        put(
+            "postLogoutRedirectUris",
+            self.post_logout_redirect_uris.as_ref().map(|v| json!(v)),
+        );
+        put(
+            "allowedCorsOrigins",
+            self.allowed_cors_origins.as_ref().map(|v| json!(v)),
+        );
+        put(
+            "allowedScopes",
+            self.allowed_scopes.as_ref().map(|v| json!(v)),
+        );
+        put("grantTypes", self.grant_types.as_ref().map(|v| json!(v)));
+        put("isActive", self.is_active.map(|v| json!(v)));
+        put("requirePkce", self.require_pkce.map(|v| json!(v)));
+        put("requireConsent", self.require_consent.map(|v| json!(v)));
+        put(
+            "accessTokenLifetime",
+            self.access_token_lifetime.map(|v| json!(v)),
+        );
+        put(
+            "refreshTokenLifetime",
+            self.refresh_token_lifetime.map(|v| json!(v)),
+        );
+        put(
+            "idTokenSignedResponseAlg",
+            self.id_token_signed_response_alg.as_ref().map(|v| json!(v)),
+        );
+        put(
+            "tokenExchange",
+            self.token_exchange.as_ref().map(|t| json!(t)),
+        );
+        for (k, v) in [
+            ("description", &self.description),
+            ("clientUri", &self.client_uri),
+            ("logoUri", &self.logo_uri),
+        ] {
+            put(k, maybe(v));
+        }
+        Value::Object(m)
+    }
+}
+
+/// `MaybeUndefined` as a PATCH value: absent, `null`, or the string.
+fn maybe(v: &MaybeUndefined<String>) -> Option<Value> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(Value::Null),
+        MaybeUndefined::Value(s) => Some(json!(s)),
+    }
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The organization's clients, newest first; `q` matches the client id or name.
+    async fn admin_oauth_clients(
+        &self,
+        c: &Context<'_>,
+        q: Option<String>,
+        #[graphql(default = 50)] limit: u32,
+        #[graphql(default = 0)] offset: u32,
+    ) -> async_graphql::Result<ClientPage> {
+        let call = call(c)?;
+        let (items, total) = call
+            .services
+            .list_clients(&call.ctx, &call.org, q, limit, offset)
+            .await
+            .map_err(gql_error)?;
+        Ok(ClientPage {
+            items: items.iter().map(convert).collect::<Result<_, _>>()?,
+            total_count: total.max(0),
+        })
+    }
+
+    /// One client; never its secret.
+    async fn admin_oauth_client(
+        &self,
+        c: &Context<'_>,
+        id: String,
+    ) -> async_graphql::Result<Client> {
+        let call = call(c)?;
+        let client = call
+            .services
+            .get_client(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        convert(&client)
+    }
+
+    /// The audit log, newest first (`before`: only older events; `action`: only this one;
+    /// `actor`: only this actor's name).
+    async fn admin_audit_log(
+        &self,
+        c: &Context<'_>,
+        #[graphql(default = 50)] limit: u32,
+        before: Option<i64>,
+        action: Option<String>,
+        actor: Option<String>,
+    ) -> async_graphql::Result<Vec<AuditEvent>> {
+        let call = call(c)?;
+        let events = call
+            .services
+            .list_audit(
+                &call.ctx,
+                &call.org,
+                tessera_store::AuditQuery {
+                    limit,
+                    before,
+                    action,
+                    actor,
+                },
+            )
+            .await
+            .map_err(gql_error)?;
+        events.iter().map(convert).collect()
+    }
+
+    /// The organization's API keys; never the keys themselves.
+    async fn admin_api_keys(&self, c: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+        let call = call(c)?;
+        let keys = call
+            .services
+            .list_api_keys(&call.ctx, &call.org)
+            .await
+            .map_err(gql_error)?;
+        keys.iter().map(convert).collect()
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Creates a client; a confidential client's secret is in `secret`, this once.
+    async fn admin_create_oauth_client(
+        &self,
+        c: &Context<'_>,
+        input: ClientInput,
+    ) -> async_graphql::Result<ClientAndSecret> {
+        let call = call(c)?;
+        let body: ClientBody = as_body(json!(input))?;
+        let id = body.client_id().map(str::to_owned);
+        let r = call
+            .services
+            .create_client(&call.ctx, &call.org, id.as_deref(), body.into_input())
+            .await
+            .map_err(gql_error)?;
+        ClientAndSecret::from(r)
+    }
+
+    /// Changes the given fields (`isActive` enables or disables); a client made
+    /// confidential gets a secret, shown this once.
+    async fn admin_update_oauth_client(
+        &self,
+        c: &Context<'_>,
+        id: String,
+        input: UpdateInput,
+    ) -> async_graphql::Result<ClientAndSecret> {
+        let call = call(c)?;
+        let body: PatchBody = as_body(input.to_json())?;
+        let r = call
+            .services
+            .patch_client(&call.ctx, &call.org, &id, body.into_patch())
+            .await
+            .map_err(gql_error)?;
+        ClientAndSecret::from(r)
+    }
+
+    /// Deletes a client; every token it holds stops working at once.
+    async fn admin_delete_oauth_client(
+        &self,
+        c: &Context<'_>,
+        id: String,
+    ) -> async_graphql::Result<bool> {
+        let call = call(c)?;
+        call.services
+            .delete_client(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
+    }
+
+    /// A new generated secret (in `secret`, this once), or the operator's own `secret`;
+    /// `previousSecretValidFor` keeps the old ones alive that many seconds.
+    async fn admin_regenerate_oauth_client_secret(
+        &self,
+        c: &Context<'_>,
+        id: String,
+        previous_secret_valid_for: Option<i64>,
+        secret: Option<String>,
+    ) -> async_graphql::Result<ClientAndSecret> {
+        let call = call(c)?;
+        let r = call
+            .services
+            .change_client_secret(
+                &call.ctx,
+                &call.org,
+                &id,
+                SecretChange {
+                    previous_secret_valid_for,
+                    secret: secret.map(SecretString::from),
+                },
+            )
+            .await
+            .map_err(gql_error)?;
+        ClientAndSecret::from(r)
+    }
+}
+
+fn graphql_errors(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"errors": [{"message": message, "extensions": {"code": code}}]})),
+    )
+        .into_response()
+}
+
+/// `POST …/admin/graphql`: `{"query": …, "variables": …, "operationName": …}`.
+pub(crate) async fn post(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Request,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    // Authenticated exactly like REST; nothing (introspection included) without a key.
+    let ctx = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(Caller(ctx)) => ctx,
+        Err(e) => {
+            return graphql_errors(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.description)
+        }
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return graphql_errors(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BAD_REQUEST",
+            "the body is too large",
+        );
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return graphql_errors(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body must be a GraphQL request in JSON: {e}"),
+            )
+        }
+    };
+    let request = request.data(Call {
+        services: Arc::clone(&state.services),
+        ctx,
+        org,
+    });
+    let response = state.graphql.execute(request).await;
+    axum::Json(response).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    fn committed_path() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api/schema.graphql")
+    }
+
+    /// The SDL in the repository is the schema the code serves.
+    #[test]
+    fn committed_sdl_matches_the_code() {
+        let sdl = super::schema().sdl();
+        let path = committed_path();
+        if std::env::var("TESSERA_UPDATE_GRAPHQL").as_deref() == Ok("1") {
+            std::fs::write(&path, &sdl).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == sdl,
+            "docs/api/schema.graphql is out of date: run TESSERA_UPDATE_GRAPHQL=1 cargo test -p tessera-web graphql"
+        );
+    }
+
+    /// The operation names interfaces.md fixes.
+    #[test]
+    fn operations_are_named_as_the_interface_says() {
+        let sdl = super::schema().sdl();
+        for op in [
+            "adminOauthClients(",
+            "adminOauthClient(",
+            "adminCreateOauthClient(",
+            "adminUpdateOauthClient(",
+            "adminDeleteOauthClient(",
+            "adminRegenerateOauthClientSecret(",
+            "adminAuditLog(",
+            "adminApiKeys",
+        ] {
+            assert!(sdl.contains(op), "{op} missing from\n{sdl}");
+        }
+        assert!(sdl.contains("totalCount: Int!"));
+    }
+}

@@ -1,0 +1,346 @@
+//! The GraphQL admin API: every operation, parity with REST field by field, the same
+//! validation fields, permissions, organizations, limits.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tessera_testkit::TestServer;
+
+use crate::support::{call, json};
+
+const GQL: &str = "/orgs/acme-corp/api/v1/admin/graphql";
+const REST: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
+
+const CLIENT_FIELDS: &str = "id name description clientType isConfidential redirectUris \
+    postLogoutRedirectUris allowedCorsOrigins allowedScopes grantTypes isActive requirePkce \
+    requireConsent clientUri logoUri accessTokenLifetime refreshTokenLifetime \
+    idTokenSignedResponseAlg tokenExchange { subjectClients allowImpersonation } \
+    secrets { id hint createdAt expiresAt lastUsedAt } createdAt updatedAt";
+
+async fn gql(
+    s: &TestServer,
+    path: &str,
+    key: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (u16, Value) {
+    let mut req = s
+        .http
+        .post(s.url(path))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    json(req.send().await.unwrap()).await
+}
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+}
+
+async fn acme() -> (TestServer, String) {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    (s, admin)
+}
+
+#[tokio::test]
+async fn every_operation_works_and_matches_rest_field_by_field() {
+    let (s, admin) = acme().await;
+    let create = format!(
+        "mutation($input: OauthClientInput!) {{ adminCreateOauthClient(input: $input) {{ secret client {{ {CLIENT_FIELDS} }} }} }}"
+    );
+    let body = json!({"name": "Backend", "description": "Nightly jobs", "redirectUris": ["https://app.example.com/cb"], "grantTypes": ["authorization_code", "refresh_token", "client_credentials"], "allowedScopes": ["openid", "read"], "allowedCorsOrigins": ["https://app.example.com"], "accessTokenLifetime": 600});
+
+    // The same creation through both faces.
+    let mut rest_body = body.clone();
+    rest_body["clientId"] = json!("via-rest");
+    let (st, rest) = json(call(&s, Method::POST, REST, Some(&admin), Some(rest_body)).await).await;
+    assert_eq!(st, 201, "{rest}");
+    let mut gql_body = body.clone();
+    gql_body["clientId"] = json!("via-graphql");
+    let (st, v) = gql(&s, GQL, Some(&admin), &create, json!({"input": gql_body})).await;
+    assert_eq!(st, 200, "{v}");
+    assert!(v.get("errors").is_none(), "{v}");
+    let made = &v["data"]["adminCreateOauthClient"];
+    assert!(
+        made["secret"].as_str().unwrap().starts_with("cs_live_"),
+        "secret once"
+    );
+    let same = |a: &Value, b: &Value| {
+        let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+        let skip = ["id", "createdAt", "updatedAt", "secrets", "secret"];
+        let ka: Vec<&String> = a.keys().filter(|k| !skip.contains(&k.as_str())).collect();
+        let kb: Vec<&String> = b.keys().filter(|k| !skip.contains(&k.as_str())).collect();
+        let (mut ka, mut kb) = (ka, kb);
+        ka.sort();
+        kb.sort();
+        assert_eq!(ka, kb, "the same fields");
+        for k in ka {
+            assert_eq!(a[k], b[k], "field {k}");
+        }
+        assert_eq!(
+            a["secrets"].as_array().unwrap().len(),
+            b["secrets"].as_array().unwrap().len()
+        );
+    };
+    same(&rest, &made["client"]);
+
+    // Update through both: disable, clear the description, narrow the scopes.
+    let patch = json!({"isActive": false, "description": null, "allowedScopes": ["openid"]});
+    let (st, rest) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{REST}/via-rest"),
+            Some(&admin),
+            Some(patch.clone()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let update = format!(
+        "mutation($id: String!, $input: OauthClientUpdateInput!) {{ adminUpdateOauthClient(id: $id, input: $input) {{ secret client {{ {CLIENT_FIELDS} }} }} }}"
+    );
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        &update,
+        json!({"id": "via-graphql", "input": patch}),
+    )
+    .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    let updated = &v["data"]["adminUpdateOauthClient"]["client"];
+    assert_eq!(updated["isActive"], false);
+    assert_eq!(updated["description"], Value::Null);
+    same(&rest, updated);
+
+    // Read one and the list (the organization's two default clients and these two).
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        &format!("{{ adminOauthClient(id: \"via-graphql\") {{ {CLIENT_FIELDS} }} }}"),
+        json!({}),
+    )
+    .await;
+    let (_, rest) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{REST}/via-rest"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    same(&rest, &v["data"]["adminOauthClient"]);
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "{ adminOauthClients(q: \"via\", limit: 1) { totalCount items { id } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(v["data"]["adminOauthClients"]["totalCount"], 2);
+    assert_eq!(
+        v["data"]["adminOauthClients"]["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "{ adminOauthClients { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(v["data"]["adminOauthClients"]["totalCount"], 4);
+
+    // A new secret, the old one kept for a minute.
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "mutation { adminRegenerateOauthClientSecret(id: \"via-graphql\", previousSecretValidFor: 60) { secret client { secrets { id expiresAt } } } }",
+        json!({}),
+    )
+    .await;
+    let r = &v["data"]["adminRegenerateOauthClientSecret"];
+    assert!(r["secret"].as_str().unwrap().starts_with("cs_live_"), "{v}");
+    assert_eq!(r["client"]["secrets"].as_array().unwrap().len(), 2);
+
+    // The audit log and the API keys.
+    let (_, v) = gql(&s, GQL, Some(&admin), "{ adminAuditLog(limit: 5, action: \"oauth_client.created\") { id action targetId actor { type name } after } }", json!({})).await;
+    let events = v["data"]["adminAuditLog"].as_array().unwrap();
+    assert_eq!(events[0]["targetId"], "via-graphql", "{v}");
+    assert_eq!(events[0]["actor"]["type"], "api_key");
+    assert!(!v.to_string().contains("cs_live_"), "no secret in the log");
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "{ adminApiKeys { id name hint roles permissions createdAt } }",
+        json!({}),
+    )
+    .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(v["data"]["adminApiKeys"][0]["roles"], json!(["admin"]));
+
+    // Delete; then it is NOT_FOUND.
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "mutation { adminDeleteOauthClient(id: \"via-graphql\") }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(v["data"]["adminDeleteOauthClient"], true);
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "{ adminOauthClient(id: \"via-graphql\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+
+    // The /t/{org} alias serves the same API.
+    let (st, v) = gql(
+        &s,
+        "/t/acme-corp/api/v1/admin/graphql",
+        Some(&admin),
+        "{ adminOauthClients { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (st, v["data"]["adminOauthClients"]["totalCount"].as_i64()),
+        (200, Some(3))
+    );
+}
+
+#[tokio::test]
+async fn errors_name_the_same_fields_and_the_same_rules_as_rest() {
+    let (s, admin) = acme().await;
+    let bad = json!({"name": "", "redirectUris": ["https://ok.example/cb", "https://app.example.com/cb#frag"], "grantTypes": ["magic"]});
+    let (st, rest) =
+        json(call(&s, Method::POST, REST, Some(&admin), Some(bad.clone())).await).await;
+    assert_eq!(st, 400);
+    let rest_fields: Vec<&str> = rest["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "mutation($input: OauthClientInput!) { adminCreateOauthClient(input: $input) { client { id } } }",
+        json!({"input": bad}),
+    )
+    .await;
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    let ext = &v["errors"][0]["extensions"];
+    let gql_fields: Vec<&str> = ext["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(gql_fields, rest_fields);
+    assert_eq!(ext["field"], rest_fields[0]);
+    assert!(gql_fields.contains(&"redirectUris[1]"));
+
+    // Another organization's client is NOT_FOUND, as in REST.
+    s.org("globex").await;
+    let globex = s.org_key("globex", &["admin"], &[]).await;
+    let (_, v) = gql(
+        &s,
+        "/orgs/globex/api/v1/admin/graphql",
+        Some(&globex),
+        "{ adminOauthClient(id: \"tessera-cli\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert!(v.get("errors").is_none(), "its own default client: {v}");
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&globex),
+        "{ adminOauthClients { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+
+    // A viewer can query, not mutate.
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&viewer),
+        "{ adminOauthClients { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&viewer),
+        "mutation { adminDeleteOauthClient(id: \"tessera-cli\") }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("oauth-clients:delete"));
+
+    // Nothing without a key, introspection included.
+    let (st, v) = gql(&s, GQL, None, "{ __schema { types { name } } }", json!({})).await;
+    assert_eq!((st, code(&v)), (401, "UNAUTHENTICATED"));
+    let (st, v) = gql(
+        &s,
+        GQL,
+        Some(&viewer),
+        "{ __schema { queryType { name } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["data"]["__schema"]["queryType"]["name"], "Query");
+
+    // Too deep.
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
+    let (_, v) = gql(&s, GQL, Some(&viewer), deep, json!({})).await;
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{v}"
+    );
+    // Not a GraphQL request.
+    let res = s
+        .http
+        .post(s.url(GQL))
+        .bearer_auth(&viewer)
+        .body("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
