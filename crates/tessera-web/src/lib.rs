@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod graphiql;
 pub mod graphql;
 pub mod json;
 pub mod metrics;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
     let admin = admin::router();
     Router::new()
         .merge(ops::router())
+        .merge(graphiql::router())
         .merge(oauth::router(&state))
         .nest(paths::ADMIN_BASE, admin.clone())
         .nest(paths::ADMIN_ALIAS_BASE, admin)

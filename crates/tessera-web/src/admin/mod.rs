@@ -33,7 +33,10 @@ pub fn router() -> Router<AppState> {
         .route(paths::API_KEY, delete(revoke_api_key))
         .route(paths::USERS, get(list_users).post(create_user))
         .route(paths::ROLES, get(list_roles).post(create_role))
-        .route(paths::GRAPHQL, axum::routing::post(crate::graphql::post))
+        .route(
+            paths::GRAPHQL,
+            get(crate::graphiql::page).post(crate::graphql::post),
+        )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -344,3 +344,49 @@ async fn errors_name_the_same_fields_and_the_same_rules_as_rest() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn graphiql_is_served_with_its_assets_from_tessera_itself() {
+    let (s, _) = acme().await;
+    for path in [GQL, "/t/acme-corp/api/v1/admin/graphql"] {
+        let res = s.http.get(s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(&format!("data-endpoint=\"{GQL}\"")),
+            "{html}"
+        );
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "nothing from the internet"
+        );
+        for asset in [
+            "/assets/graphiql/react.production.min.js",
+            "/assets/graphiql/react-dom.production.min.js",
+            "/assets/graphiql/graphiql.min.js",
+            "/assets/graphiql/graphiql.min.css",
+            "/assets/graphiql/init.js",
+        ] {
+            assert!(html.contains(asset));
+            let res = s.http.get(s.url(asset)).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{asset}");
+            assert!(res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/"));
+            assert!(!res.bytes().await.unwrap().is_empty());
+        }
+    }
+    let res = s
+        .http
+        .get(s.url("/assets/graphiql/secret.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
