@@ -283,6 +283,27 @@ async fn errors_name_the_same_fields_and_the_same_rules_as_rest() {
     )
     .await;
     assert_eq!(code(&v), "NOT_FOUND", "{v}");
+    let (st, _) = json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/globex/api/v1/admin/oauth-clients",
+            Some(&globex),
+            Some(json!({"name": "Globex only", "clientId": "globex-only", "redirectUris": [], "grantTypes": ["client_credentials"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
+    for q in [
+        "{ adminOauthClient(id: \"globex-only\") { id } }",
+        "mutation { adminDeleteOauthClient(id: \"globex-only\") }",
+        "mutation { adminRegenerateOauthClientSecret(id: \"globex-only\") { secret } }",
+        "mutation { adminUpdateOauthClient(id: \"globex-only\", input: {isActive: false}) { secret } }",
+    ] {
+        let (_, v) = gql(&s, GQL, Some(&admin), q, json!({})).await;
+        assert_eq!(code(&v), "NOT_FOUND", "{q}: {v}");
+    }
 
     // A viewer can query, not mutate.
     let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
@@ -357,10 +378,7 @@ async fn graphiql_is_served_with_its_assets_from_tessera_itself() {
             .to_owned();
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
         let html = res.text().await.unwrap();
-        assert!(
-            html.contains(&format!("data-endpoint=\"{GQL}\"")),
-            "{html}"
-        );
+        assert!(html.contains(&format!("data-endpoint=\"{GQL}\"")), "{html}");
         assert!(
             !html.contains("http://") && !html.contains("https://"),
             "nothing from the internet"
