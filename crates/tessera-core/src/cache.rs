@@ -139,7 +139,7 @@ impl Services {
                         let mut tx = this.store.begin().await?;
                         tx.prune_changes(now - time::Duration::hours(1)).await?;
                         tx.prune_revoked_tokens(now).await?;
-                        tx.prune_expired_flows(now - time::Duration::hours(1))
+                        tx.prune_expired_flows(now - time::Duration::hours(25))
                             .await?;
                         tx.commit().await
                     }

@@ -98,10 +98,11 @@ impl Services {
                 "this client may not exchange tokens issued to client '{subject_client}'"
             )));
         }
-        // A token for a user who is no longer active is not exchanged (a machine token's
-        // subject is its own client).
+        // A token for a user who is no longer active is not exchanged. A machine token's
+        // subject is a client of the organization (its own, or the one an exchange carried).
         let sub = subject["sub"].as_str().unwrap_or_default();
-        if sub != subject_client {
+        let is_client = sub == subject_client || self.cached_client(org.id, sub).await?.is_some();
+        if !is_client {
             let active = match uuid::Uuid::parse_str(sub) {
                 Ok(u) => {
                     let mut tx = self.store.read().await?;

@@ -17,7 +17,7 @@ use tessera_domain::{AuditAction, OrgId, Organization, Permission, Principal};
 use tessera_store::InitialAccessToken;
 use uuid::Uuid;
 
-use crate::clients::ClientWithSecret;
+use crate::clients::{ClientPatch, ClientWithSecret};
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
 const INITIAL_TOKEN_PREFIX: &str = "iat_";
@@ -196,13 +196,19 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         }
     }
     let redirect_uris = strings(meta, "redirect_uris")?.unwrap_or_default();
-    for (i, u) in redirect_uris.iter().enumerate() {
-        if !policy.allows_redirect(u) {
-            return Err(RegistrationError::new(
-                400,
-                "invalid_redirect_uri",
-                format!("redirect_uris[{i}]: not under an address this organization allows"),
-            ));
+    let post_logout = strings(meta, "post_logout_redirect_uris")?.unwrap_or_default();
+    for (field, list) in [
+        ("redirect_uris", &redirect_uris),
+        ("post_logout_redirect_uris", &post_logout),
+    ] {
+        for (i, u) in list.iter().enumerate() {
+            if !policy.allows_redirect(u) {
+                return Err(RegistrationError::new(
+                    400,
+                    "invalid_redirect_uri",
+                    format!("{field}[{i}]: not under an address this organization allows"),
+                ));
+            }
         }
     }
     let defaults = ClientInput::default();
@@ -590,9 +596,22 @@ impl Services {
         }
         let policy = self.policy_of(org.id).await?;
         let input = to_input(&policy, meta)?;
-        let ClientWithSecret { client, secret } = self
-            .replace_client(&ctx, org_slug, client_id, input)
-            .await?;
+        // The registration metadata is replaced; what an operator set beyond it (enabled or
+        // not, lifetimes, CORS origins, token exchange, description) stays.
+        let patch = ClientPatch {
+            name: Some(input.name),
+            is_confidential: Some(input.is_confidential),
+            redirect_uris: Some(input.redirect_uris),
+            post_logout_redirect_uris: Some(input.post_logout_redirect_uris),
+            allowed_scopes: Some(input.allowed_scopes),
+            grant_types: Some(input.grant_types),
+            client_uri: Some(input.client_uri),
+            logo_uri: Some(input.logo_uri),
+            id_token_signed_response_alg: Some(input.id_token_signed_response_alg),
+            ..ClientPatch::default()
+        };
+        let ClientWithSecret { client, secret } =
+            self.patch_client(&ctx, org_slug, client_id, patch).await?;
         Ok(self.registration_response(&org, &client, secret.as_ref(), None))
     }
 

@@ -94,10 +94,12 @@ impl RegistrationPolicy {
             }
         }
         for (i, p) in self.redirect_uri_prefixes.iter().enumerate() {
-            if url::Url::parse(p).is_err() {
+            // Ending in `/`, so that `https://apps.example.com` cannot admit
+            // `https://apps.example.com.evil.test`.
+            if url::Url::parse(p).is_err() || !p.ends_with('/') {
                 c.push(FieldError::new(
                     format!("redirectUriPrefixes[{i}]"),
-                    "must be an absolute URI, e.g. https://apps.example.com/",
+                    "must be an absolute URI ending in '/', e.g. https://apps.example.com/",
                 ));
             }
         }
@@ -126,7 +128,7 @@ mod tests {
         let bad = RegistrationPolicy {
             allowed_grant_types: vec!["magic".into(), "client_credentials".into()],
             allowed_scopes: vec!["a b".into()],
-            redirect_uri_prefixes: vec!["/relative".into()],
+            redirect_uri_prefixes: vec!["/relative".into(), "https://apps.example.com".into()],
             ..RegistrationPolicy::default()
         };
         let fields: Vec<String> = bad
@@ -142,7 +144,8 @@ mod tests {
                 "allowedGrantTypes[0]",
                 "allowedGrantTypes[1]",
                 "allowedScopes[0]",
-                "redirectUriPrefixes[0]"
+                "redirectUriPrefixes[0]",
+                "redirectUriPrefixes[1]"
             ]
         );
         assert!(serde_json::from_str::<RegistrationPolicy>(r#"{"mode":"sometimes"}"#).is_err());

@@ -241,9 +241,30 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     )
     .await;
     assert_eq!((st, v["error"].as_str()), (400, Some("invalid_request")));
+    // What an operator set beyond the metadata survives the developer's PUT.
+    let admin_path = format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}");
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &admin_path,
+            Some(&admin),
+            Some(json!({"isActive": false, "accessTokenLifetime": 900})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
     let (st, u) = manage(&s, Method::PUT, &uri, Some(&rat), Some(json!({"client_id": id, "client_name": "Renamed", "redirect_uris": ["https://apps.example.com/cb2"], "scope": "openid"}))).await;
     assert_eq!(st, 200, "{u}");
     assert_eq!(u["client_name"], "Renamed");
+    let (_, a) = json(call(&s, Method::GET, &admin_path, Some(&admin), None).await).await;
+    assert_eq!(
+        (a["isActive"].as_bool(), a["accessTokenLifetime"].as_i64()),
+        (Some(false), Some(900)),
+        "{a}"
+    );
+    assert_eq!(a["name"], "Renamed");
     assert_eq!(u["redirect_uris"], json!(["https://apps.example.com/cb2"]));
     let (st, v) = manage(
         &s,
