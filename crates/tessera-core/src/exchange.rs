@@ -101,21 +101,28 @@ impl Services {
         // A token for a user who is no longer active is not exchanged. A machine token's
         // subject is a client of the organization (its own, or the one an exchange carried).
         let sub = subject["sub"].as_str().unwrap_or_default();
-        let is_client = sub == subject_client || self.cached_client(org.id, sub).await?.is_some();
-        if !is_client {
-            let active = match uuid::Uuid::parse_str(sub) {
-                Ok(u) => {
-                    let mut tx = self.store.read().await?;
-                    tx.find_user(org.id, tessera_domain::UserId(u))
-                        .await?
-                        .is_some_and(|u| u.user.is_active)
-                }
-                Err(_) => false,
-            };
-            if !active {
+        let user = match uuid::Uuid::parse_str(sub) {
+            Ok(u) => {
+                let mut tx = self.store.read().await?;
+                tx.find_user(org.id, tessera_domain::UserId(u)).await?
+            }
+            Err(_) => None,
+        };
+        match user {
+            Some(u) if !u.user.is_active => {
                 return Err(OAuthError::InvalidGrant(
                     "the subject_token's user is no longer active".into(),
-                ));
+                ))
+            }
+            Some(_) => {}
+            None => {
+                let is_client =
+                    sub == subject_client || self.cached_client(org.id, sub).await?.is_some();
+                if !is_client {
+                    return Err(OAuthError::InvalidGrant(
+                        "the subject_token's subject no longer exists".into(),
+                    ));
+                }
             }
         }
         let mut expires = subject["exp"].as_i64().unwrap_or(0);

@@ -31,6 +31,8 @@ pub(crate) struct Held {
     conn: Option<PoolConnection<Sqlite>>,
     /// Held by writing transactions: one writer at a time per process.
     gate: Option<OwnedMutexGuard<()>>,
+    /// Held by writing transactions from before they take a connection (see `begin`).
+    _writer: Option<tokio::sync::OwnedSemaphorePermit>,
     /// `BEGIN` ran and neither `COMMIT` nor `ROLLBACK` has yet; false for reads.
     open: bool,
 }
@@ -41,6 +43,7 @@ impl Held {
         Ok(Self {
             conn: Some(conn),
             gate: None,
+            _writer: None,
             open: true,
         })
     }
@@ -76,6 +79,7 @@ impl Drop for Held {
             return;
         };
         let gate = self.gate.take();
+        let writer = self._writer.take();
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
@@ -85,6 +89,7 @@ impl Drop for Held {
                     }
                     drop(conn);
                     drop(gate);
+                    drop(writer);
                 });
             }
             Err(_) => conn.close_on_drop(),
@@ -97,6 +102,7 @@ impl Drop for Held {
 pub struct SqliteStore {
     pool: SqlitePool,
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    writers: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl SqliteStore {
@@ -122,6 +128,9 @@ impl SqliteStore {
         Ok(Self {
             pool,
             write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            writers: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                (opts.max_connections.max(2) / 2) as usize,
+            )),
         })
     }
 }
@@ -147,8 +156,16 @@ impl Store for SqliteStore {
         // sees every earlier write and takes the write lock uncontested. Another process
         // (the CLI) committing between a read and the first write of this transaction ends
         // it with SQLITE_BUSY, which callers see as `Unavailable`: retry.
+        //
+        // Writers waiting for the gate hold connections, so at most half the pool may wait
+        // that way: readers (and a read made while a write is open) always find one.
+        let writer = std::sync::Arc::clone(&self.writers)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
         let conn = self.pool.acquire().await?;
         let mut held = Held::begin(conn, "BEGIN DEFERRED").await?;
+        held._writer = Some(writer);
         held.gate = Some(std::sync::Arc::clone(&self.write_gate).lock_owned().await);
         Ok(Box::new(SqliteTx { tx: held }))
     }
@@ -160,6 +177,7 @@ impl Store for SqliteStore {
             tx: Held {
                 conn: Some(self.pool.acquire().await?),
                 gate: None,
+                _writer: None,
                 open: false,
             },
         }))

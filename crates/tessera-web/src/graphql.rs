@@ -31,8 +31,9 @@ use crate::AppState;
 /// The schema, built once.
 pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Depth and complexity limits: generous for any real screen, fatal to abusive nesting.
-pub const MAX_DEPTH: usize = 10;
+/// Depth and complexity limits: generous for any real screen and for the introspection query
+/// GraphiQL sends (about 13 levels deep), fatal to abusive nesting.
+pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn schema() -> AdminSchema {
@@ -527,9 +528,21 @@ pub(crate) async fn post(
     // Authenticated exactly like REST; nothing (introspection included) without a key.
     let ctx = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(Caller(ctx)) => ctx,
-        Err(e) => {
-            return graphql_errors(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.description)
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            let mut res =
+                graphql_errors(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.description);
+            // As REST answers (RFC 6750 §3).
+            res.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer realm=\"tessera\""),
+            );
+            return res;
         }
+        // The key could not be checked (the database is busy or down): not the caller's fault.
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => {
+            return graphql_errors(e.status, "SERVICE_UNAVAILABLE", &e.description)
+        }
+        Err(e) => return graphql_errors(e.status, "INTERNAL_SERVER_ERROR", &e.description),
     };
     let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
         return graphql_errors(

@@ -345,8 +345,12 @@ async fn errors_name_the_same_fields_and_the_same_rules_as_rest() {
     assert_eq!(v["data"]["__schema"]["queryType"]["name"], "Query");
 
     // Too deep.
-    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
-    let (_, v) = gql(&s, GQL, Some(&viewer), deep, json!({})).await;
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(14),
+        "} ".repeat(14)
+    );
+    let (_, v) = gql(&s, GQL, Some(&viewer), &deep, json!({})).await;
     assert!(
         v["errors"][0]["message"]
             .as_str()
@@ -407,4 +411,32 @@ async fn graphiql_is_served_with_its_assets_from_tessera_itself() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+}
+
+/// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery`) fits the limits.
+const INTROSPECTION: &str = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description specifiedByURL fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+
+#[tokio::test]
+async fn the_explorers_introspection_query_is_answered_for_a_key_only() {
+    let (s, admin) = acme().await;
+    let (st, v) = gql(&s, GQL, Some(&admin), INTROSPECTION, json!({})).await;
+    assert_eq!(st, 200);
+    assert!(v.get("errors").is_none(), "{v}");
+    let types = v["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "OauthClient"));
+    let res = s
+        .http
+        .post(s.url(GQL))
+        .json(&json!({"query": INTROSPECTION}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
 }
