@@ -112,9 +112,36 @@ impl Services {
         input: ClientInput,
     ) -> CoreResult<ClientWithSecret> {
         let mut tx = self.store.begin().await?;
+        let made = self
+            .create_client_in(tx.as_mut(), ctx, org, client_id, input)
+            .await?;
+        tx.commit().await?;
+        self.client_created(&made.client);
+        Ok(made)
+    }
+
+    /// After the transaction that created `client` committed.
+    pub(crate) fn client_created(&self, client: &OAuthClient) {
+        self.caches
+            .clients
+            .invalidate(&(client.org_id, client.id.to_string()));
+        self.caches.cors.invalidate(&client.org_id);
+        tracing::info!(client_id = %client.id, "client created");
+    }
+
+    /// [`Self::create_client`] inside the caller's transaction, which commits it and then
+    /// calls [`Self::client_created`].
+    pub(crate) async fn create_client_in(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Context,
+        org: &str,
+        client_id: Option<&str>,
+        input: ClientInput,
+    ) -> CoreResult<ClientWithSecret> {
         // Permission first: who may not create learns nothing about the rules.
         let org = self
-            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsCreate))
+            .org_for(&mut *tx, ctx, org, Some(Permission::OauthClientsCreate))
             .await?;
         let id = client_id.map(ClientId::parse).transpose();
         let settings = ClientSettings::validate(&input);
@@ -146,16 +173,14 @@ impl Services {
             other => other?,
         }
         let secret = if client.settings.is_confidential {
-            let (secret, info) = self
-                .add_generated_secret(tx.as_mut(), &client, None)
-                .await?;
+            let (secret, info) = self.add_generated_secret(&mut *tx, &client, None).await?;
             client.secrets.push(info);
             Some(secret)
         } else {
             None
         };
         self.audit(
-            tx.as_mut(),
+            &mut *tx,
             ctx,
             Some(org.id),
             AuditAction::OauthClientCreated,
@@ -167,12 +192,6 @@ impl Services {
         .await?;
         tx.record_change(Some(org.id), CHANGE_CLIENT, client.id.as_str(), now)
             .await?;
-        tx.commit().await?;
-        self.caches
-            .clients
-            .invalidate(&(org.id, client.id.to_string()));
-        self.caches.cors.invalidate(&org.id);
-        tracing::info!(org = %org.slug, client_id = %client.id, "client created");
         Ok(ClientWithSecret { client, secret })
     }
 

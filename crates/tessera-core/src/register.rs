@@ -490,11 +490,13 @@ impl Services {
             ip,
             request_id,
         };
-        let ClientWithSecret { client, secret } =
-            self.create_client(&ctx, org_slug, None, input).await?;
         let token = generate_secret(self.rng.as_ref(), REGISTRATION_TOKEN_PREFIX)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
+        // The client and its registration token in one write: never one without the other.
         let mut tx = self.store.begin().await.map_err(CoreError::from)?;
+        let ClientWithSecret { client, secret } = self
+            .create_client_in(tx.as_mut(), &ctx, org_slug, None, input)
+            .await?;
         tx.set_registration_token(
             org.id,
             client.id.as_str(),
@@ -504,6 +506,7 @@ impl Services {
         .await
         .map_err(CoreError::from)?;
         tx.commit().await.map_err(CoreError::from)?;
+        self.client_created(&client);
         Ok(self.registration_response(&org, &client, secret.as_ref(), Some(&token)))
     }
 
