@@ -73,6 +73,16 @@ impl LoginLimits {
         user_ok && address_ok
     }
 
+    /// Client registrations, per address (with the per-address quota): an open registration
+    /// endpoint must not become a way to fill the database.
+    pub(crate) fn allow_registration(&self, org: OrgId, address: Option<&str>) -> bool {
+        address.is_none_or(|a| {
+            self.per_address
+                .check_key(&format!("register {org}:{a}"))
+                .is_ok()
+        })
+    }
+
     /// Guesses of device user codes, per address (with the per-address quota).
     pub(crate) fn allow_device_lookup(&self, org: OrgId, address: Option<&str>) -> bool {
         address.is_none_or(|a| {

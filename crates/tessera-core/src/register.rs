@@ -480,6 +480,13 @@ impl Services {
                 }
             }
         }
+        if !self.login_limits.allow_registration(org.id, ip.as_deref()) {
+            return Err(RegistrationError::new(
+                429,
+                "temporarily_unavailable",
+                "too many registrations from this address; wait a minute",
+            ));
+        }
         let input = to_input(&policy, meta)?;
         let ctx = Context {
             principal: Principal::registration(

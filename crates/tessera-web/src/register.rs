@@ -17,6 +17,10 @@ fn error(e: RegistrationError) -> Response {
         axum::Json(json!({"error": e.error, "error_description": e.description})),
     )
         .into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    }
     if status == StatusCode::UNAUTHORIZED {
         let v = format!("Bearer realm=\"tessera\", error=\"{}\"", e.error);
         if let Ok(v) = HeaderValue::from_str(&v) {

@@ -358,6 +358,43 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     .await;
     assert_eq!(st, 400, "{v}");
 
+    // Registrations are limited per address (30 a minute by default), with Retry-After.
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "open"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let mut refused = None;
+    for n in 0..31 {
+        let res = s
+            .http
+            .post(s.url(REGISTER))
+            .json(&app)
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 429 {
+            refused = Some((
+                n,
+                res.headers()["retry-after"].to_str().unwrap().to_owned(),
+                json(res).await.1,
+            ));
+            break;
+        }
+        assert_eq!(res.status(), 201);
+    }
+    let (n, retry, v) = refused.expect("a 429 within the minute's budget");
+    assert!(n < 30, "earlier attempts count too");
+    assert_eq!(retry, "60");
+    assert_eq!(v["error"], "temporarily_unavailable");
+
     // A viewer may read the policy but not change it.
     let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
     let (st, _) = json(call(&s, Method::GET, POLICY, Some(&viewer), None).await).await;
