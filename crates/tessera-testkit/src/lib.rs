@@ -44,6 +44,37 @@ pub fn pg_admin_url() -> Option<String> {
     }
 }
 
+/// A Chromium (or Chrome) binary for the tests that open pages in a real browser:
+/// `TESSERA_TEST_CHROMIUM`, else the first found on the usual paths. When there is none, the
+/// browser tests skip with a note, unless the test command requires them
+/// (`TESSERA_TEST_REQUIRE_BROWSER=1`): then it panics.
+pub fn chromium() -> Option<std::path::PathBuf> {
+    let candidates = std::env::var("TESSERA_TEST_CHROMIUM")
+        .ok()
+        .into_iter()
+        .chain(
+            [
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]
+            .map(str::to_owned),
+        );
+    for c in candidates {
+        let p = std::path::PathBuf::from(c);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    if std::env::var("TESSERA_TEST_REQUIRE_BROWSER").as_deref() == Ok("1") {
+        panic!("TESSERA_TEST_REQUIRE_BROWSER=1 but no Chromium was found: install Debian's chromium or set TESSERA_TEST_CHROMIUM");
+    }
+    eprintln!(
+        "note: no Chromium found; the real-browser test is skipped (the test command installs one)"
+    );
+    None
+}
+
 /// A fresh, empty database and what keeps it alive.
 pub struct FreshDb {
     pub url: String,

@@ -440,3 +440,34 @@ async fn the_explorers_introspection_query_is_answered_for_a_key_only() {
         .unwrap()
         .starts_with("Bearer"));
 }
+
+/// GraphiQL starts in a real browser under the page's CSP, from Tessera's own assets.
+#[tokio::test]
+async fn graphiql_renders_in_a_real_browser() {
+    let Some(chromium) = tessera_testkit::chromium() else {
+        return;
+    };
+    let (s, _) = acme().await;
+    let profile = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--virtual-time-budget=10000",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--dump-dom",
+            &s.url(GQL),
+        ])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("graphiql-container") && dom.contains("graphiql-sidebar"),
+        "GraphiQL did not start: {dom}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
