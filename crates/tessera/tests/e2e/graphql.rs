@@ -455,6 +455,8 @@ async fn graphiql_renders_in_a_real_browser() {
             "--no-sandbox",
             "--disable-gpu",
             "--no-first-run",
+            // Small /dev/shm in containers crashes the renderer otherwise.
+            "--disable-dev-shm-usage",
             "--virtual-time-budget=10000",
             &format!("--user-data-dir={}", profile.path().display()),
             "--dump-dom",
