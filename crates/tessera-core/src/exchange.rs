@@ -11,7 +11,9 @@ use tessera_domain::client::GrantType;
 use tessera_domain::clock::to_millis;
 use tessera_domain::AuditAction;
 
-use crate::tokens::{narrow_scopes, ClientAuth, OAuthError, OAuthResult, TokenResponse};
+use crate::tokens::{
+    narrow_scopes, resource_audience, ClientAuth, OAuthError, OAuthResult, TokenResponse,
+};
 use crate::{Context, Services};
 
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -175,18 +177,14 @@ impl Services {
             req.scope,
             "is not in the subject_token or not allowed for this client",
         )?;
-        let audience = match (req.resource, req.audience) {
-            (Some(r), _) => {
-                if url::Url::parse(r).is_err() || r.contains('#') {
-                    return Err(OAuthError::InvalidTarget(
-                        "resource must be an absolute URI without a fragment".into(),
-                    ));
-                }
-                r.to_owned()
-            }
-            (None, Some(a)) => a.to_owned(),
-            (None, None) => self.issuer(&org.slug),
-        };
+        // RFC 8693 §2.2.2: an unacceptable resource is `invalid_target` here.
+        let resource = resource_audience(req.resource).map_err(|e| match e {
+            OAuthError::InvalidRequest(m) => OAuthError::InvalidTarget(m),
+            other => other,
+        })?;
+        let audience = resource
+            .or_else(|| req.audience.map(str::to_owned))
+            .unwrap_or_else(|| self.issuer(&org.slug));
         // Never outlives the subject token, nor the actor token.
         let now = to_millis(self.now()) / 1000;
         let lifetime = client

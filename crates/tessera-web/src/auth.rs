@@ -39,6 +39,30 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
+/// The token of an `Authorization: Bearer …` header, if there is a well-formed one (the
+/// protocol endpoints, which answer a missing token in their own error format).
+pub fn bearer(headers: &http::HeaderMap) -> Option<String> {
+    let v = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// Marks a response that carries tokens or secrets as never to be cached (RFC 6749 §5.1).
+pub fn no_store(mut res: axum::response::Response) -> axum::response::Response {
+    let h = res.headers_mut();
+    h.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        http::header::PRAGMA,
+        http::HeaderValue::from_static("no-cache"),
+    );
+    res
+}
+
 /// Where the request came from, and its id, for the audit log.
 pub fn request_origin(parts: &Parts) -> (Option<String>, Option<String>) {
     let ip = parts

@@ -12,6 +12,7 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::tokens::{parse_basic, ClientAuth, OAuthError};
 
+use crate::auth::{bearer, no_store};
 use crate::{paths, AppState};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -290,13 +291,6 @@ fn client_auth(headers: &HeaderMap, form: &Form) -> ProtocolResult<ClientAuth> {
             basic: false,
         })),
     }
-}
-
-fn no_store(mut res: Response) -> Response {
-    let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    res
 }
 
 /// `POST …/oauth/token`.
@@ -792,14 +786,6 @@ async fn consent(
         Ok(next) => next_response(&org, next),
         Err(e) => flow_error(e),
     }
-}
-
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
 }
 
 async fn userinfo_with(

@@ -8,6 +8,7 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::register::RegistrationError;
 
+use crate::auth::{bearer, no_store};
 use crate::AppState;
 
 fn error(e: RegistrationError) -> Response {
@@ -28,21 +29,6 @@ fn error(e: RegistrationError) -> Response {
         }
     }
     no_store(res)
-}
-
-fn no_store(mut res: Response) -> Response {
-    let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    res
-}
-
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
 }
 
 /// The metadata document of a request: a JSON object.
