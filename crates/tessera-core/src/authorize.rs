@@ -243,9 +243,13 @@ impl Services {
                 .map(|(_, v)| v.as_str())
                 .filter(|v| !v.is_empty())
         };
-        for (i, (k, _)) in params.iter().enumerate() {
-            if params[..i].iter().any(|(seen, _)| seen == k) {
-                return Err(page(&format!("The parameter '{k}' is repeated.")));
+        match crate::params::check_unique(params) {
+            Ok(()) => {}
+            Err(crate::params::ParamError::Repeated(k)) => {
+                return Err(page(&format!("The parameter '{k}' is repeated.")))
+            }
+            Err(crate::params::ParamError::TooMany) => {
+                return Err(page("The request has too many parameters."))
             }
         }
         let client_id = get("client_id").ok_or_else(|| page("The request has no client_id."))?;

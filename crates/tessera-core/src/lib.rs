@@ -20,6 +20,7 @@ mod hashing;
 pub mod keys;
 pub mod logout;
 pub mod orgs;
+pub mod params;
 pub mod refresh;
 pub mod register;
 pub mod roles;

@@ -67,11 +67,11 @@ impl Services {
         let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
         let hash = self.handle_hash.hash(token);
         let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let found = tx
-            .find_refresh(org.id, &hash)
-            .await?
-            .ok_or_else(|| bad("the refresh token is not valid"))?;
+        let found = {
+            let mut tx = self.store.read().await?;
+            tx.find_refresh(org.id, &hash).await?
+        }
+        .ok_or_else(|| bad("the refresh token is not valid"))?;
         // Bound to its client (and, by the lookup, to its organization).
         if found.client_id != client.id.as_str() {
             return Err(bad("the refresh token was issued to another client"));
@@ -82,21 +82,8 @@ impl Services {
         if found.expires_at <= now {
             return Err(bad("the refresh token has expired"));
         }
-        if !tx.use_refresh(org.id, &hash, now).await? {
-            let grace = time::Duration::seconds(self.config.refresh_grace_seconds);
-            let within_grace = found.used_at.is_some_and(|u| now - u <= grace)
-                && self.config.refresh_grace_seconds > 0;
-            if !within_grace {
-                // Reuse of a spent token: someone holds a copy. End the whole family.
-                tx.revoke_refresh_family(org.id, &found.family_id, now)
-                    .await?;
-                tx.commit().await?;
-                tracing::warn!(org = %org.slug, client_id = %client.id, "refresh token reused; family revoked");
-                return Err(bad("the refresh token has already been used"));
-            }
-        }
-        tx.commit().await?;
-
+        // Everything that can refuse the request is checked before the token is spent, so a
+        // bad `scope` or an inactive user does not cost the client its refresh token.
         let user = {
             let mut tx = self.store.read().await?;
             tx.find_user(org.id, found.user_id).await?
@@ -115,7 +102,26 @@ impl Services {
             found.auth_time,
             Some((&found.family_id, found.expires_at)),
         )?;
+        // Spending the old token and storing its successor are one write.
         let mut tx = self.store.begin().await?;
+        if !tx.use_refresh(org.id, &hash, now).await? {
+            // Spent already: when, as it is now (a concurrent refresh may just have spent it).
+            let used_at = tx
+                .find_refresh(org.id, &hash)
+                .await?
+                .and_then(|r| r.used_at);
+            let grace = time::Duration::seconds(self.config.refresh_grace_seconds);
+            let within_grace =
+                used_at.is_some_and(|u| now - u <= grace) && self.config.refresh_grace_seconds > 0;
+            if !within_grace {
+                // Reuse of a spent token: someone holds a copy. End the whole family.
+                tx.revoke_refresh_family(org.id, &found.family_id, now)
+                    .await?;
+                tx.commit().await?;
+                tracing::warn!(org = %org.slug, client_id = %client.id, "refresh token reused; family revoked");
+                return Err(bad("the refresh token has already been used"));
+            }
+        }
         tx.insert_refresh(&row).await?;
         tx.commit().await?;
         self.token_response(

@@ -136,7 +136,7 @@ struct Secret {
 #[serde(rename_all = "camelCase")]
 #[graphql(name = "OauthClient")]
 struct Client {
-    id: String,
+    id: async_graphql::ID,
     name: String,
     description: Option<String>,
     client_type: String,
@@ -379,7 +379,7 @@ impl Query {
     async fn admin_oauth_client(
         &self,
         c: &Context<'_>,
-        id: String,
+        id: async_graphql::ID,
     ) -> async_graphql::Result<Client> {
         let call = call(c)?;
         let client = call
@@ -451,14 +451,14 @@ impl Mutation {
         ClientAndSecret::from(r)
     }
 
-    /// Changes the given fields (`isActive` enables or disables); a client made
-    /// confidential gets a secret, shown this once.
+    /// Changes the given fields (`isActive` enables or disables). A client made confidential
+    /// here gets its secret from `adminRegenerateOauthClientSecret`.
     async fn admin_update_oauth_client(
         &self,
         c: &Context<'_>,
-        id: String,
+        id: async_graphql::ID,
         input: UpdateInput,
-    ) -> async_graphql::Result<ClientAndSecret> {
+    ) -> async_graphql::Result<Client> {
         let call = call(c)?;
         let body: PatchBody = as_body(input.to_json())?;
         let r = call
@@ -466,14 +466,14 @@ impl Mutation {
             .patch_client(&call.ctx, &call.org, &id, body.into_patch())
             .await
             .map_err(gql_error)?;
-        ClientAndSecret::from(r)
+        convert(&r.client)
     }
 
     /// Deletes a client; every token it holds stops working at once.
     async fn admin_delete_oauth_client(
         &self,
         c: &Context<'_>,
-        id: String,
+        id: async_graphql::ID,
     ) -> async_graphql::Result<bool> {
         let call = call(c)?;
         call.services
@@ -488,7 +488,7 @@ impl Mutation {
     async fn admin_regenerate_oauth_client_secret(
         &self,
         c: &Context<'_>,
-        id: String,
+        id: async_graphql::ID,
         previous_secret_valid_for: Option<i64>,
         secret: Option<String>,
     ) -> async_graphql::Result<ClientAndSecret> {
@@ -609,6 +609,21 @@ mod tests {
         ] {
             assert!(sdl.contains(op), "{op} missing from\n{sdl}");
         }
+        // interfaces.md: ids are ID!, and an update returns the client itself.
+        assert!(
+            sdl.contains("adminOauthClient(id: ID!): OauthClient!"),
+            "{sdl}"
+        );
+        assert!(
+            sdl.contains(
+                "adminUpdateOauthClient(id: ID!, input: OauthClientUpdateInput!): OauthClient!"
+            ),
+            "{sdl}"
+        );
+        assert!(
+            sdl.contains("adminDeleteOauthClient(id: ID!): Boolean!"),
+            "{sdl}"
+        );
         assert!(sdl.contains("totalCount: Int!"));
     }
 }

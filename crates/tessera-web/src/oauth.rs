@@ -232,14 +232,9 @@ impl Form {
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
-        let mut pairs: Vec<(String, String)> = vec![];
-        for (k, v) in url::form_urlencoded::parse(body) {
-            if pairs.iter().any(|(seen, _)| *seen == k) {
-                return Err(invalid_request(format!("parameter '{k}' is repeated")));
-            }
-            pairs.push((k.into_owned(), v.into_owned()));
-        }
-        Ok(Self(pairs))
+        tessera_core::params::parse_unique(body)
+            .map(Self)
+            .map_err(|e| invalid_request(e.to_string()))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
