@@ -33,11 +33,16 @@ pub const SESSION_LIFETIME_SECONDS: i64 = 12 * 3600;
 /// How long a pending authorization request waits for login or consent.
 const PENDING_LIFETIME_SECONDS: i64 = 15 * 60;
 
-/// Brute-force limits on the login form (RFC 9700 §4.16 and quality.md): per user and per
-/// address, in this process. Each check counts an attempt, before the slow hash runs.
+/// Brute-force limits on sign-ins (RFC 9700 §4.16 and quality.md): per user and per address,
+/// in this process. Only failed sign-ins count, so people who know their password are never
+/// slowed down; once a user or an address has used up its failures for the minute, every
+/// attempt is refused before the slow hash runs, for a minute. Device-code lookups and client
+/// registrations count every attempt against the per-address quota.
 pub(crate) struct LoginLimits {
     per_user: governor::DefaultKeyedRateLimiter<String>,
     per_address: governor::DefaultKeyedRateLimiter<String>,
+    /// Users and addresses that failed too often, until a minute after their last excess.
+    blocked: moka::sync::Cache<String, ()>,
 }
 
 impl std::fmt::Debug for LoginLimits {
@@ -46,9 +51,9 @@ impl std::fmt::Debug for LoginLimits {
     }
 }
 
-/// Default sign-in attempts per user per minute.
+/// Default failed sign-ins per user per minute.
 pub const LOGIN_ATTEMPTS_PER_USER_PER_MINUTE: u32 = 5;
-/// Default sign-in attempts per address per minute.
+/// Default failed sign-ins per address per minute.
 pub const LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
 
 impl LoginLimits {
@@ -61,16 +66,35 @@ impl LoginLimits {
         Self {
             per_user: governor::RateLimiter::keyed(quota(per_user)),
             per_address: governor::RateLimiter::keyed(quota(per_address)),
+            blocked: moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
         }
     }
 
+    fn user_key(org: OrgId, username: &str) -> String {
+        format!("user {org}:{}", username.trim().to_lowercase())
+    }
+
+    /// Whether this user (and address) may try a password now.
     fn allow(&self, org: OrgId, username: &str, address: Option<&str>) -> bool {
-        let user_ok = self
-            .per_user
-            .check_key(&format!("{org}:{}", username.trim().to_lowercase()))
-            .is_ok();
-        let address_ok = address.is_none_or(|a| self.per_address.check_key(&a.to_owned()).is_ok());
-        user_ok && address_ok
+        !self.blocked.contains_key(&Self::user_key(org, username))
+            && address.is_none_or(|a| !self.blocked.contains_key(&format!("address {a}")))
+    }
+
+    /// Counts a failed sign-in; past the quota, the user or address is refused for a minute.
+    fn failed(&self, org: OrgId, username: &str, address: Option<&str>) {
+        let user = Self::user_key(org, username);
+        if self.per_user.check_key(&user).is_err() {
+            self.blocked.insert(user, ());
+        }
+        if let Some(a) = address {
+            let key = format!("address {a}");
+            if self.per_address.check_key(&key).is_err() {
+                self.blocked.insert(key, ());
+            }
+        }
     }
 
     /// Client registrations, per address (with the per-address quota): an open registration
@@ -96,6 +120,10 @@ impl LoginLimits {
     /// the per-address quota.
     pub(crate) fn allow_client(&self, org: OrgId, username: &str, client_id: &str) -> bool {
         self.allow(org, username, Some(&format!("client {org}:{client_id}")))
+    }
+
+    pub(crate) fn failed_client(&self, org: OrgId, username: &str, client_id: &str) {
+        self.failed(org, username, Some(&format!("client {org}:{client_id}")));
     }
 }
 
@@ -719,7 +747,10 @@ impl Services {
             .await
         {
             Ok(Some(u)) => u,
-            Ok(None) => return Ok((retry("Invalid username or password."), None)),
+            Ok(None) => {
+                self.login_limits.failed(org.id, username, address);
+                return Ok((retry("Invalid username or password."), None));
+            }
             Err(_) => return Err(page("The server could not check the password.")),
         };
         let audit_ctx = Self::signing_in(&org, &user, address);

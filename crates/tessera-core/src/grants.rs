@@ -1,6 +1,6 @@
 //! The resource owner password grant (RFC 6749 §4.3), kept for first-party confidential
 //! clients that cannot redirect: off unless the client has the `password` grant type, never for
-//! public clients (RFC 9700 §2.4), rate-limited per user and per client, and audited like a
+//! public clients (RFC 9700 §2.4), failures limited per user and per client, and audited like a
 //! sign-in on the login page.
 
 use std::sync::Arc;
@@ -43,6 +43,8 @@ impl Services {
             .check_password(&org, client, username, password, address, "password_grant")
             .await?
         else {
+            self.login_limits
+                .failed_client(org.id, username, client.id.as_str());
             return Err(OAuthError::InvalidGrant(
                 "invalid username or password".into(),
             ));
