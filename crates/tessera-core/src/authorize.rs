@@ -937,6 +937,9 @@ impl Services {
                         tx.record_change(Some(org.id), CHANGE_REVOKED, j, now)
                             .await?;
                     }
+                    // And the refresh tokens that redemption started (their family is named
+                    // after the access token's jti).
+                    tx.revoke_refresh_family(org.id, j, now).await?;
                     tx.commit().await?;
                     self.caches.revoked.insert((org.id, j.clone()), true);
                 }
@@ -970,7 +973,7 @@ impl Services {
             .grant_types
             .contains(&GrantType::RefreshToken)
         {
-            let (value, row) = self.refresh_record(
+            let (value, mut row) = self.refresh_record(
                 org.id,
                 client,
                 found.user_id,
@@ -978,6 +981,9 @@ impl Services {
                 found.auth_time,
                 None,
             )?;
+            // The family is named after the code's access token, so a replay of the code can
+            // end it (RFC 6749 §4.1.2: revoke what the first redemption issued).
+            row.family_id = jti.clone();
             tx.insert_refresh(&row).await?;
             Some(value)
         } else {

@@ -161,12 +161,40 @@ async fn registration(store: &dyn Store) {
         tx.registration_token(b.id, "registered").await.unwrap(),
         None
     );
-    // Deleting the client deletes its registration.
+    // Deleting the client deletes its registration and every grant it held.
+    let who = UserId(Uuid::from_u128(91));
+    tx.upsert_consent(a.id, who, "registered", &["openid".to_owned()], t(1_000))
+        .await
+        .unwrap();
+    tx.insert_refresh(&crate::RefreshToken {
+        token_hash: "reg-refresh".into(),
+        org_id: a.id,
+        family_id: "fam".into(),
+        client_id: "registered".into(),
+        user_id: who,
+        scope: "openid".into(),
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(9_000_000),
+        used_at: None,
+        revoked_at: None,
+    })
+    .await
+    .unwrap();
     tx.delete_client(a.id, &c.id).await.unwrap();
     assert_eq!(
         tx.registration_token(a.id, "registered").await.unwrap(),
         None
     );
+    assert_eq!(
+        tx.find_consent(a.id, who, "registered").await.unwrap(),
+        None
+    );
+    assert!(tx
+        .find_refresh(a.id, "reg-refresh")
+        .await
+        .unwrap()
+        .is_none());
     tx.commit().await.unwrap();
 }
 

@@ -782,11 +782,23 @@ macro_rules! impl_tx {
             }
 
             async fn delete_client(&mut self, org: OrgId, id: &tessera_domain::client::ClientId) -> Result<bool> {
-                sqlx::query("DELETE FROM oauth_client_secrets WHERE org_id = $1 AND client_id = $2")
+                // Everything the client was granted goes with it: a client created later with
+                // the same id must not inherit its refresh tokens, consents or codes.
+                for table in [
+                    "oauth_client_secrets",
+                    "refresh_tokens",
+                    "consents",
+                    "auth_codes",
+                    "device_codes",
+                ] {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE org_id = $1 AND client_id = $2"
+                    ))
                     .bind(org.0.to_string())
                     .bind(id.as_str())
                     .execute(&mut *self.tx)
                     .await?;
+                }
                 let done = sqlx::query("DELETE FROM oauth_clients WHERE org_id = $1 AND id = $2")
                     .bind(org.0.to_string())
                     .bind(id.as_str())

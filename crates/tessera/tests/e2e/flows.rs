@@ -316,9 +316,17 @@ async fn codes_are_single_use_and_a_replay_revokes_the_first_token() {
             .await
             .unwrap();
     assert_eq!(res.status(), 401, "the first redemption's token is revoked");
+    // And so is the refresh token it gave.
+    let (st, e) = refresh(&f, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
 }
 
-#[tokio::test]
+// Several runtime threads, so that the fifty requests truly race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_redemptions_have_exactly_one_winner() {
     let f = setup(json!({})).await;
     let (code, _) = f.code(&[]).await;
@@ -782,7 +790,8 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     );
 }
 
-#[tokio::test]
+// Several runtime threads, so that the fifty requests truly race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_refreshes_have_exactly_one_winner() {
     let f = setup(json!({})).await;
     let (code, _) = f.code(&[]).await;
