@@ -127,6 +127,8 @@ impl LoginLimits {
     }
 }
 
+opaque_debug!(NewSession);
+
 /// A validated authorization request, kept while the user logs in or decides.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthRequest {
@@ -175,7 +177,6 @@ pub enum Next {
 }
 
 /// A session cookie to set: its value is the only copy of the session handle.
-#[derive(Debug)]
 pub struct NewSession {
     pub value: String,
     pub max_age: i64,

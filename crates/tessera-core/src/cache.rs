@@ -19,11 +19,20 @@ use tessera_store::{Change, ClientSecretRecord};
 use crate::keys::OrgKeys;
 use crate::Services;
 
-/// A client and what authenticating it needs.
-#[derive(Debug)]
+/// A client and what authenticating it needs (its secrets' hashes: never printed).
 pub struct CachedClient {
     pub client: OAuthClient,
     pub secrets: Vec<ClientSecretRecord>,
+}
+
+impl std::fmt::Debug for CachedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CachedClient {{ client_id: {:?}, .. }}",
+            self.client.id.as_str()
+        )
+    }
 }
 
 /// Change kinds written to the feed.

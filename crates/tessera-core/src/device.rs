@@ -29,7 +29,7 @@ pub const DEVICE_CODE_LIFETIME_SECONDS: i64 = 600;
 pub const DEVICE_POLL_INTERVAL_SECONDS: i64 = 5;
 
 /// The device authorization response (RFC 8628 §3.2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct DeviceAuthorization {
     pub device_code: String,
     pub user_code: String,
@@ -38,6 +38,8 @@ pub struct DeviceAuthorization {
     pub expires_in: i64,
     pub interval: i64,
 }
+
+opaque_debug!(DeviceAuthorization);
 
 /// What the device page shows next.
 #[derive(Debug)]

@@ -20,7 +20,7 @@ pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_tok
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 /// The parameters of a token exchange request (RFC 8693 §2.1).
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct ExchangeRequest<'a> {
     pub subject_token: &'a str,
     pub subject_token_type: &'a str,
@@ -30,6 +30,12 @@ pub struct ExchangeRequest<'a> {
     pub audience: Option<&'a str>,
     pub resource: Option<&'a str>,
     pub scope: Option<&'a str>,
+}
+
+impl std::fmt::Debug for ExchangeRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExchangeRequest { .. }")
+    }
 }
 
 fn check_type(name: &str, value: &str) -> OAuthResult<()> {

@@ -6,6 +6,18 @@
 //! that same transaction. Faces parse input into domain types and render results; they hold no
 //! business rules. Time and randomness come from the injected [`Clock`] and [`SecretRng`].
 
+/// `Debug` that names the type and shows nothing else, for values that carry secrets (so that
+/// no `{:?}` in a log line can print one).
+macro_rules! opaque_debug {
+    ($t:ty) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), " { .. }"))
+            }
+        }
+    };
+}
+
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;

@@ -119,8 +119,8 @@ impl From<tessera_store::StoreError> for OAuthError {
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
 
-/// How the client presented itself (RFC 6749 §2.3).
-#[derive(Debug, Clone)]
+/// How the client presented itself (RFC 6749 §2.3). Its `Debug` shows the client id only.
+#[derive(Clone)]
 pub enum ClientAuth {
     /// `Authorization: Basic` with the form-urlencoded id and secret (§2.3.1).
     Basic { client_id: String, secret: String },
@@ -170,7 +170,7 @@ pub fn parse_basic(header_value: &str) -> OAuthResult<(String, String)> {
 }
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, serde::Serialize)]
+#[derive(serde::Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -233,6 +233,23 @@ pub(crate) fn resource_audience(resource: Option<&str>) -> OAuthResult<Option<St
             ))
         }
         other => Ok(other.map(str::to_owned)),
+    }
+}
+
+opaque_debug!(TokenResponse);
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Self::Basic { .. } => "Basic",
+            Self::Post { .. } => "Post",
+            Self::None { .. } => "None",
+        };
+        write!(
+            f,
+            "ClientAuth::{kind} {{ client_id: {:?}, .. }}",
+            self.client_id()
+        )
     }
 }
 
@@ -660,5 +677,37 @@ impl Services {
         tx.commit().await?;
         self.caches.revoked.insert((org.id, jti), true);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_a_secret_or_a_token() {
+        let auth = ClientAuth::Basic {
+            client_id: "app".into(),
+            secret: "cs_live_SECRET".into(),
+        };
+        let shown = format!("{auth:?}");
+        assert!(
+            shown.contains("app") && !shown.contains("SECRET"),
+            "{shown}"
+        );
+        let r = TokenResponse {
+            access_token: "eyJ.ACCESS".into(),
+            token_type: "Bearer",
+            expires_in: 1,
+            scope: None,
+            refresh_token: Some("REFRESH".into()),
+            id_token: None,
+            issued_token_type: None,
+        };
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("ACCESS") && !shown.contains("REFRESH"),
+            "{shown}"
+        );
     }
 }
