@@ -425,6 +425,27 @@ pub struct ClientInput {
     pub token_exchange: TokenExchangePolicy,
 }
 
+impl ClientInput {
+    /// The scopes a client gets when its creator names none: `openid profile` for a client
+    /// that acts for people (so that an OpenID Connect sign-in works out of the box, as in
+    /// interfaces.md's example object), nothing for a machine client.
+    pub fn default_scopes_for(grant_types: &[String]) -> Vec<String> {
+        let for_people = [
+            GrantType::AuthorizationCode,
+            GrantType::DeviceCode,
+            GrantType::Password,
+        ];
+        if grant_types
+            .iter()
+            .any(|g| for_people.iter().any(|p| p.as_str() == g))
+        {
+            vec!["openid".into(), "profile".into()]
+        } else {
+            vec![]
+        }
+    }
+}
+
 impl Default for ClientInput {
     /// The documented defaults: confidential, `authorization_code` + `refresh_token`,
     /// PKCE and consent required, one hour / thirty days.

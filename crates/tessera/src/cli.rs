@@ -369,16 +369,21 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             id_token_alg,
         }) => {
             let defaults = ClientInput::default();
+            let grant_types = if grant_types.is_empty() {
+                defaults.grant_types.clone()
+            } else {
+                grant_types
+            };
             let input = ClientInput {
                 name,
                 is_confidential: !public,
                 redirect_uris,
-                grant_types: if grant_types.is_empty() {
-                    defaults.grant_types.clone()
+                allowed_scopes: if scopes.is_empty() {
+                    ClientInput::default_scopes_for(&grant_types)
                 } else {
-                    grant_types
+                    scopes
                 },
-                allowed_scopes: scopes,
+                grant_types,
                 id_token_signed_response_alg: id_token_alg
                     .unwrap_or_else(|| defaults.id_token_signed_response_alg.clone()),
                 ..defaults

@@ -478,7 +478,11 @@ async fn enable_disable_replace_and_delete_are_audited_at_once() {
     let (st, v) = json(call(&s, Method::PUT, &one, Some(&key), Some(json!({"name": "App 2", "redirectUris": ["https://a.example/cb2"], "description": "d"}))).await).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["redirectUris"], json!(["https://a.example/cb2"]));
-    assert_eq!(v["allowedScopes"], json!([]), "PUT replaces");
+    assert_eq!(
+        v["allowedScopes"],
+        json!(["openid", "profile"]),
+        "PUT replaces: an omitted field takes its default"
+    );
     assert_eq!(v["createdAt"], c["createdAt"]);
     assert_eq!(
         v["secrets"].as_array().unwrap().len(),

@@ -559,6 +559,35 @@ async fn a_fresh_organization_lists_its_two_default_clients() {
         json!(["authorization_code", "refresh_token"])
     );
     assert_eq!(console["redirectUris"], json!([s.url("/login/callback")]));
+    // A client that acts for people gets `openid profile` when no scope is named; a machine
+    // client gets none.
+    let (st, c) = json(
+        call(
+            &s,
+            Method::POST,
+            ADMIN,
+            Some(&admin),
+            Some(json!({"name": "Web", "redirectUris": ["https://app.example.com/cb"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, c["allowedScopes"].clone()),
+        (201, json!(["openid", "profile"]))
+    );
+    let (st, c) = json(
+        call(
+            &s,
+            Method::POST,
+            ADMIN,
+            Some(&admin),
+            Some(json!({"name": "Job", "redirectUris": [], "grantTypes": ["client_credentials"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, c["allowedScopes"].clone()), (201, json!([])));
     // The CLI client works out of the box.
     let (st, d) = device_start(&s, "tessera-cli", "openid offline_access").await;
     assert_eq!(st, 200, "{d}");
