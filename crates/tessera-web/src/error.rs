@@ -25,7 +25,7 @@ pub struct ApiError {
 struct Body<'a> {
     error: &'a str,
     error_description: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    /// Always present (interfaces.md's error shape); empty when no field is at fault.
     details: &'a [FieldError],
 }
 

@@ -19,8 +19,8 @@ pub struct ErrorSchema {
     pub error: String,
     /// What was wrong, for a person.
     pub error_description: String,
-    /// One entry per bad field (400 only).
-    pub details: Option<Vec<FieldErrorSchema>>,
+    /// One entry per bad field; empty when no field is at fault.
+    pub details: Vec<FieldErrorSchema>,
 }
 
 #[derive(Serialize, ToSchema)]
