@@ -55,10 +55,15 @@ pub struct ClientPatch {
     pub refresh_token_lifetime: Option<i64>,
     pub id_token_signed_response_alg: Option<String>,
     pub token_exchange: Option<tessera_domain::client::TokenExchangePolicy>,
+    /// `clientType` as sent (see [`ClientInput::client_type`]).
+    pub client_type: Option<String>,
 }
 
 impl ClientPatch {
-    fn apply(self, mut i: ClientInput) -> ClientInput {
+    fn apply(mut self, mut i: ClientInput) -> ClientInput {
+        self.is_confidential =
+            ClientInput::confidential_from(self.is_confidential, self.client_type.as_deref());
+        i.client_type = self.client_type.take();
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { i.$f = v; } )* };
         }

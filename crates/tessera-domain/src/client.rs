@@ -423,9 +423,23 @@ pub struct ClientInput {
     pub refresh_token_lifetime: i64,
     pub id_token_signed_response_alg: String,
     pub token_exchange: TokenExchangePolicy,
+    /// `clientType` as sent, if it was: it must agree with `is_confidential`.
+    pub client_type: Option<String>,
 }
 
 impl ClientInput {
+    /// `isConfidential` as sent, or else as `clientType` implies it.
+    pub fn confidential_from(
+        is_confidential: Option<bool>,
+        client_type: Option<&str>,
+    ) -> Option<bool> {
+        is_confidential.or(match client_type {
+            Some("public") => Some(false),
+            Some("confidential") => Some(true),
+            _ => None,
+        })
+    }
+
     /// The scopes a client gets when its creator names none: `openid profile` for a client
     /// that acts for people (so that an OpenID Connect sign-in works out of the box, as in
     /// interfaces.md's example object), nothing for a machine client.
@@ -471,6 +485,7 @@ impl Default for ClientInput {
             refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
             id_token_signed_response_alg: IdTokenAlg::RS256.as_str().to_owned(),
             token_exchange: TokenExchangePolicy::default(),
+            client_type: None,
         }
     }
 }
@@ -612,6 +627,18 @@ impl ClientSettings {
             ));
         }
         let id_token_alg = c.take(IdTokenAlg::parse(&input.id_token_signed_response_alg));
+        // `clientType` is derived; sent, it must say the same as `isConfidential`.
+        match (input.client_type.as_deref(), input.is_confidential) {
+            (None, _) | (Some("public"), false) | (Some("confidential"), true) => {}
+            (Some(t @ ("public" | "confidential")), conf) => c.push(FieldError::new(
+                "clientType",
+                format!("'{t}' contradicts isConfidential: {conf}"),
+            )),
+            (Some(t), _) => c.push(FieldError::new(
+                "clientType",
+                format!("unknown client type '{t}': use public or confidential"),
+            )),
+        }
         for (i, subject) in input.token_exchange.subject_clients.iter().enumerate() {
             if let Some(j) = input.token_exchange.subject_clients[..i]
                 .iter()
@@ -730,6 +757,7 @@ impl OAuthClient {
             refresh_token_lifetime: s.refresh_token_lifetime,
             id_token_signed_response_alg: s.id_token_signed_response_alg.as_str().to_owned(),
             token_exchange: s.token_exchange.clone(),
+            client_type: None,
         }
     }
 }

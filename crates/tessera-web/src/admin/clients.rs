@@ -110,9 +110,9 @@ pub(crate) struct ClientBody {
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
     // Read-only fields of the client object, ignored so that a GET body can be sent back.
-    #[schema(ignore)]
-    #[serde(default, rename = "clientType")]
-    _client_type: IgnoredAny,
+    /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
+    /// with it (alone, it sets it).
+    client_type: Option<String>,
     #[schema(ignore)]
     #[serde(default, rename = "secrets")]
     _secrets: IgnoredAny,
@@ -135,7 +135,11 @@ impl ClientBody {
         ClientInput {
             name: self.name,
             description: self.description,
-            is_confidential: self.is_confidential.unwrap_or(d.is_confidential),
+            is_confidential: ClientInput::confidential_from(
+                self.is_confidential,
+                self.client_type.as_deref(),
+            )
+            .unwrap_or(d.is_confidential),
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris.unwrap_or_default(),
             allowed_cors_origins: self.allowed_cors_origins.unwrap_or_default(),
@@ -158,6 +162,7 @@ impl ClientBody {
                 .id_token_signed_response_alg
                 .unwrap_or(d.id_token_signed_response_alg),
             token_exchange: self.token_exchange.unwrap_or_default(),
+            client_type: self.client_type,
         }
     }
 }
@@ -310,9 +315,9 @@ pub(crate) struct PatchBody {
     id_token_signed_response_alg: Option<String>,
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
-    #[schema(ignore)]
-    #[serde(default, rename = "clientType")]
-    _client_type: IgnoredAny,
+    /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
+    /// with it (alone, it sets it).
+    client_type: Option<String>,
     #[schema(ignore)]
     #[serde(default, rename = "secrets")]
     _secrets: IgnoredAny,
@@ -345,6 +350,7 @@ impl PatchBody {
             refresh_token_lifetime: b.refresh_token_lifetime,
             id_token_signed_response_alg: b.id_token_signed_response_alg,
             token_exchange: b.token_exchange,
+            client_type: b.client_type,
         }
     }
 }

@@ -588,6 +588,28 @@ async fn a_fresh_organization_lists_its_two_default_clients() {
     )
     .await;
     assert_eq!((st, c["allowedScopes"].clone()), (201, json!([])));
+    // `clientType` alone sets the kind; sent with `isConfidential`, the two must agree.
+    let (st, c) = json(call(&s, Method::POST, ADMIN, Some(&admin), Some(json!({"name": "Spa", "clientType": "public", "redirectUris": ["https://app.example.com/cb"]}))).await).await;
+    assert_eq!(
+        (st, c["isConfidential"].clone(), c.get("secret").is_none()),
+        (201, json!(false), true),
+        "{c}"
+    );
+    for (body, message) in [
+        (
+            json!({"name": "X", "clientType": "public", "isConfidential": true, "redirectUris": ["https://app.example.com/cb"]}),
+            "'public' contradicts isConfidential: true",
+        ),
+        (
+            json!({"name": "X", "clientType": "hybrid", "redirectUris": ["https://app.example.com/cb"]}),
+            "unknown client type 'hybrid': use public or confidential",
+        ),
+    ] {
+        let (st, v) = json(call(&s, Method::POST, ADMIN, Some(&admin), Some(body)).await).await;
+        assert_eq!(st, 400, "{v}");
+        assert_eq!(v["details"][0]["field"], "clientType");
+        assert_eq!(v["details"][0]["message"], message);
+    }
     // The CLI client works out of the box.
     let (st, d) = device_start(&s, "tessera-cli", "openid offline_access").await;
     assert_eq!(st, 200, "{d}");
