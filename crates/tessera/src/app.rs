@@ -64,11 +64,11 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
-            "\nTessera is set up. Sign in as the system administrator (this password is shown only once):\n  console:  {}/login\n  org:      {}\n  username: {}\n  password: {}\n",
-            config.public_url,
-            b.org,
+            "\nTessera is set up. The system administrator (this password is shown only once):\n  org:      {org}\n  username: {}\n  password: {}\nNext, a key for the admin API (REST and GraphQL), then its explorer:\n  tessera api-key create --system --name ops\n  {}/orgs/{org}/api/v1/admin/graphql\n",
             b.username,
-            b.password.expose_secret()
+            b.password.expose_secret(),
+            config.public_url,
+            org = b.org,
         );
     }
     Ok(App { store, services })
@@ -77,6 +77,17 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
 /// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests and closes the
 /// database.
 pub async fn serve(config: &Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    // Port 0 picks a free port: a public URL derived from the listen address must name the
+    // port actually bound, or every issuer and every link would point nowhere.
+    let mut config = config.clone();
+    if config.listen.port() == 0 && config.public_url == format!("http://{}", config.listen) {
+        config.public_url = format!("http://{addr}");
+    }
+    let config = &config;
     let app = open(config).await?;
     let state = tessera_web::AppState::new(
         Arc::clone(&app.services),
@@ -89,10 +100,6 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     // Caches of this process follow changes made by other processes within a second.
     app.services
         .spawn_change_poller(std::time::Duration::from_millis(250));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %config.public_url, "listening");
     eprintln!(
         "Tessera listening on http://{addr} (public URL {})",

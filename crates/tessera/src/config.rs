@@ -73,7 +73,7 @@ pub enum LogFormat {
 }
 
 /// The effective configuration.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,

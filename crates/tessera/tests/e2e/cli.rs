@@ -148,7 +148,21 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
         .expect("bootstrap prints the admin password");
     assert!(password.len() >= 20, "{password}");
     assert!(server.early.iter().any(|l| l.contains("username: admin")));
-    assert!(server.early.iter().any(|l| l.contains("/login")));
+    // The next step the message names is served (a new user's first click).
+    let explorer = server
+        .early
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("http").map(|r| format!("http{r}")))
+        .expect("the message names the admin API's explorer");
+    assert_eq!(
+        explorer,
+        format!("{}/orgs/default/api/v1/admin/graphql", server.base)
+    );
+    assert_eq!(reqwest::get(&explorer).await.unwrap().status(), 200);
+    assert!(server
+        .early
+        .iter()
+        .any(|l| l.contains("tessera api-key create --system --name ops")));
 
     let o = run(&db, &["org", "create", "acme-corp", "--name", "Acme Corp"]);
     assert!(o.status.success(), "{}", stderr(&o));
