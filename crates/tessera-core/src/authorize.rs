@@ -129,6 +129,13 @@ impl LoginLimits {
 
 opaque_debug!(NewSession);
 
+/// A failure of the server's own (the database, mostly): the user sees `message`, the log
+/// gets the cause.
+pub(crate) fn server_page(e: impl std::fmt::Display, message: &str) -> AuthorizeError {
+    tracing::error!(error = %e, "{message}");
+    AuthorizeError::Page(message.to_owned())
+}
+
 /// A validated authorization request, kept while the user logs in or decides.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthRequest {
@@ -285,7 +292,7 @@ impl Services {
         let cached = self
             .cached_client(org.id, client_id)
             .await
-            .map_err(|_| page("The server could not look up the client."))?
+            .map_err(|e| server_page(e, "The server could not look up the client."))?
             .ok_or_else(|| page("The client is not known."))?;
         let client = &cached.client;
         if !client.settings.is_active {
@@ -421,7 +428,7 @@ impl Services {
         let session = self
             .live_session(org.id, cookie)
             .await
-            .map_err(|_| page("The server could not read the session."))?;
+            .map_err(|e| server_page(e, "The server could not read the session."))?;
         let now = self.now();
         let fresh_enough = |s: &LoginSession| match req.max_age {
             Some(m) => (now - s.auth_time).whole_seconds() <= m,
@@ -440,7 +447,7 @@ impl Services {
                 let (request_id, csrf) = self
                     .save_pending(&org, &req, None)
                     .await
-                    .map_err(|_| page("The server could not save the request."))?;
+                    .map_err(|e| server_page(e, "The server could not save the request."))?;
                 Ok(Next::Login {
                     request_id,
                     csrf,
@@ -489,17 +496,16 @@ impl Services {
         auth_time: Timestamp,
         pending: Option<(String, String)>,
     ) -> Result<Next, AuthorizeError> {
-        let page = |m: &str| AuthorizeError::Page(m.to_owned());
         let needs_consent = if client.settings.require_consent {
             let stored = {
                 let mut tx = self
                     .store
                     .read()
                     .await
-                    .map_err(|_| page("The server could not read consent."))?;
+                    .map_err(|e| server_page(e, "The server could not read consent."))?;
                 tx.find_consent(org.id, user, client.id.as_str())
                     .await
-                    .map_err(|_| page("The server could not read consent."))?
+                    .map_err(|e| server_page(e, "The server could not read consent."))?
             };
             let covered = stored.is_some_and(|s| req.scopes.iter().all(|x| s.contains(x)));
             !covered || req.prompt.iter().any(|p| p == "consent")
@@ -519,7 +525,7 @@ impl Services {
             let (request_id, csrf) = self
                 .save_pending(org, &req, pending)
                 .await
-                .map_err(|_| page("The server could not save the request."))?;
+                .map_err(|e| server_page(e, "The server could not save the request."))?;
             return Ok(Next::Consent {
                 request_id,
                 csrf,
@@ -530,7 +536,7 @@ impl Services {
         let url = self
             .issue_code(org, &req, user, auth_time, pending.map(|p| p.0))
             .await
-            .map_err(|_| page("The server could not issue a code."))?;
+            .map_err(|e| server_page(e, "The server could not issue a code."))?;
         Ok(Next::Redirect(url))
     }
 
@@ -587,10 +593,10 @@ impl Services {
                 .store
                 .read()
                 .await
-                .map_err(|_| page("The server could not read the request."))?;
+                .map_err(|e| server_page(e, "The server could not read the request."))?;
             tx.find_pending(org.id, request_id)
                 .await
-                .map_err(|_| page("The server could not read the request."))?
+                .map_err(|e| server_page(e, "The server could not read the request."))?
         }
         .filter(|p| p.expires_at > self.now())
         .ok_or_else(|| {
@@ -606,7 +612,7 @@ impl Services {
         let client = self
             .cached_client(org.id, &req.client_id)
             .await
-            .map_err(|_| page("The server could not look up the client."))?
+            .map_err(|e| server_page(e, "The server could not look up the client."))?
             .filter(|c| c.client.settings.is_active)
             .ok_or_else(|| page("The client is no longer available."))?;
         Ok((req, client))
@@ -757,7 +763,7 @@ impl Services {
         let audit_ctx = Self::signing_in(&org, &user, address);
         let value = self
             .random_handle()
-            .map_err(|_| page("The server could not start a session."))?;
+            .map_err(|e| server_page(e, "The server could not start a session."))?;
         let now = self.now();
         let session = LoginSession {
             id_hash: self.handle_hash.hash(&value),
@@ -773,10 +779,10 @@ impl Services {
                 .store
                 .begin()
                 .await
-                .map_err(|_| page("The server could not start a session."))?;
+                .map_err(|e| server_page(e, "The server could not start a session."))?;
             tx.insert_session(&session)
                 .await
-                .map_err(|_| page("The server could not start a session."))?;
+                .map_err(|e| server_page(e, "The server could not start a session."))?;
             self.login_event(
                 tx.as_mut(),
                 &audit_ctx,
@@ -788,10 +794,10 @@ impl Services {
                 None,
             )
             .await
-            .map_err(|_| page("The server could not start a session."))?;
+            .map_err(|e| server_page(e, "The server could not start a session."))?;
             tx.commit()
                 .await
-                .map_err(|_| page("The server could not start a session."))?;
+                .map_err(|e| server_page(e, "The server could not start a session."))?;
         }
         let next = match &req.device_user_code {
             // Signed in for the device page: back to it, to confirm the code.
@@ -800,11 +806,13 @@ impl Services {
                     .store
                     .begin()
                     .await
-                    .map_err(|_| page("The server failed."))?;
+                    .map_err(|e| server_page(e, "The server failed."))?;
                 tx.delete_pending(org.id, request_id)
                     .await
-                    .map_err(|_| page("The server failed."))?;
-                tx.commit().await.map_err(|_| page("The server failed."))?;
+                    .map_err(|e| server_page(e, "The server failed."))?;
+                tx.commit()
+                    .await
+                    .map_err(|e| server_page(e, "The server failed."))?;
                 Next::Redirect(self.device_page(&org.slug, Some(code)))
             }
             None => {
@@ -847,18 +855,20 @@ impl Services {
         let session = self
             .live_session(org.id, cookie)
             .await
-            .map_err(|_| page("The server could not read the session."))?
+            .map_err(|e| server_page(e, "The server could not read the session."))?
             .ok_or_else(|| page("You are not signed in. Start again from the application."))?;
         if !allow {
             let mut tx = self
                 .store
                 .begin()
                 .await
-                .map_err(|_| page("The server failed."))?;
+                .map_err(|e| server_page(e, "The server failed."))?;
             tx.delete_pending(org.id, request_id)
                 .await
-                .map_err(|_| page("The server failed."))?;
-            tx.commit().await.map_err(|_| page("The server failed."))?;
+                .map_err(|e| server_page(e, "The server failed."))?;
+            tx.commit()
+                .await
+                .map_err(|e| server_page(e, "The server failed."))?;
             return Ok(Next::Redirect(self.error_redirect(
                 &org,
                 &req.redirect_uri,
@@ -872,7 +882,7 @@ impl Services {
                 .store
                 .begin()
                 .await
-                .map_err(|_| page("The server failed."))?;
+                .map_err(|e| server_page(e, "The server failed."))?;
             tx.upsert_consent(
                 org.id,
                 session.user_id,
@@ -881,8 +891,10 @@ impl Services {
                 self.now(),
             )
             .await
-            .map_err(|_| page("The server failed."))?;
-            tx.commit().await.map_err(|_| page("The server failed."))?;
+            .map_err(|e| server_page(e, "The server failed."))?;
+            tx.commit()
+                .await
+                .map_err(|e| server_page(e, "The server failed."))?;
         }
         let url = self
             .issue_code(
@@ -893,7 +905,7 @@ impl Services {
                 Some(request_id.to_owned()),
             )
             .await
-            .map_err(|_| page("The server could not issue a code."))?;
+            .map_err(|e| server_page(e, "The server could not issue a code."))?;
         Ok(Next::Redirect(url))
     }
 

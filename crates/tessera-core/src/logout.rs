@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tessera_crypto::jws;
 
-use crate::authorize::AuthorizeError;
+use crate::authorize::{server_page, AuthorizeError};
 use crate::Services;
 
 /// Where the user goes after logging out.
@@ -45,7 +45,7 @@ impl Services {
             let keys = self
                 .org_keys(org.id)
                 .await
-                .map_err(|_| page("The server could not read its keys."))?;
+                .map_err(|e| server_page(e, "The server could not read its keys."))?;
             let verified = jws::peek_kid(hint)
                 .and_then(|kid| keys.verifying.get(&kid).cloned())
                 .and_then(|vk| jws::verify(hint, &vk).ok())
@@ -85,7 +85,7 @@ impl Services {
         let client = self
             .cached_client(org.id, &client_id)
             .await
-            .map_err(|_| page("The server could not look up the client."))?
+            .map_err(|e| server_page(e, "The server could not look up the client."))?
             .ok_or_else(|| page("The client is not known."))?;
         if !client
             .client

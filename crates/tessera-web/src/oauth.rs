@@ -692,7 +692,19 @@ fn device_error(e: OAuthError) -> Response {
     match e {
         OAuthError::NotFound(_) => crate::pages::error("This organization does not exist."),
         OAuthError::InvalidRequest(m) => crate::pages::error(&m),
-        _ => crate::pages::error("The server failed. Try again."),
+        OAuthError::TemporarilyUnavailable(_) | OAuthError::TooManyAttempts(_) => {
+            crate::pages::error_with(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is busy. Wait a moment and try again.",
+            )
+        }
+        other => {
+            tracing::error!(error = %other, "device page failed");
+            crate::pages::error_with(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server failed. Try again.",
+            )
+        }
     }
 }
 

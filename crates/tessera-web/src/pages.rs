@@ -207,6 +207,15 @@ pub fn error(message: &str) -> Response {
     page(StatusCode::BAD_REQUEST, "Sign-in request refused", &body)
 }
 
+/// The server's own failure (or a busy database), with its status.
+pub fn error_with(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<h1>Something went wrong</h1><p class=\"error\">{}</p>",
+        escape(message)
+    );
+    page(status, "Something went wrong", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
