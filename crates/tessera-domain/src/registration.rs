@@ -71,26 +71,19 @@ impl RegistrationPolicy {
                     format!("allowedGrantTypes[{i}]"),
                     format!("unknown grant type '{g}'"),
                 ));
-            } else if g == GrantType::ClientCredentials.as_str()
-                || g == GrantType::Password.as_str()
-            {
-                // Self-registered clients act for users who chose them, never on their own
-                // or with the users' passwords.
+            } else if GrantType::parse(g).is_ok_and(GrantType::needs_confidential_client) {
+                // Self-registered clients act for users who chose them: never on their own,
+                // with the users' passwords, or exchanging others' tokens.
                 c.push(FieldError::new(
                     format!("allowedGrantTypes[{i}]"),
                     format!("'{g}' cannot be given to self-registered clients"),
                 ));
             }
         }
+        // The same scope grammar as a client's own scopes.
         for (i, s) in self.allowed_scopes.iter().enumerate() {
-            if s.is_empty()
-                || s.chars()
-                    .any(|c| c.is_whitespace() || c == '"' || c == '\\')
-            {
-                c.push(FieldError::new(
-                    format!("allowedScopes[{i}]"),
-                    "a scope is a non-empty token without spaces, quotes or backslashes",
-                ));
+            if let Err(e) = crate::client::Scope::parse(s) {
+                c.push(FieldError::new(format!("allowedScopes[{i}]"), e.message));
             }
         }
         for (i, p) in self.redirect_uri_prefixes.iter().enumerate() {
@@ -126,7 +119,11 @@ mod tests {
         assert_eq!(p.mode, RegistrationMode::Closed);
         assert!(p.validate().is_ok());
         let bad = RegistrationPolicy {
-            allowed_grant_types: vec!["magic".into(), "client_credentials".into()],
+            allowed_grant_types: vec![
+                "magic".into(),
+                "client_credentials".into(),
+                "urn:ietf:params:oauth:grant-type:token-exchange".into(),
+            ],
             allowed_scopes: vec!["a b".into()],
             redirect_uri_prefixes: vec!["/relative".into(), "https://apps.example.com".into()],
             ..RegistrationPolicy::default()
@@ -143,6 +140,7 @@ mod tests {
             [
                 "allowedGrantTypes[0]",
                 "allowedGrantTypes[1]",
+                "allowedGrantTypes[2]",
                 "allowedScopes[0]",
                 "redirectUriPrefixes[0]",
                 "redirectUriPrefixes[1]"
