@@ -9,6 +9,7 @@ pub mod api_key;
 pub mod audit;
 pub mod client;
 pub mod clock;
+pub mod connection;
 pub mod error;
 pub mod org;
 pub mod permission;
@@ -18,6 +19,7 @@ pub mod user;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyName};
 pub use audit::{Actor, AuditAction, AuditEvent, NewAuditEvent};
+pub use connection::{CardState, ConnectionKind, IntegrationKind, Platform};
 pub use clock::{Clock, MockClock, SystemClock, Timestamp};
 pub use error::{FieldError, ValidationError};
 pub use org::{OrgId, OrgName, OrgSlug, Organization};
