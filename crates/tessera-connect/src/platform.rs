@@ -256,7 +256,11 @@ impl Providers {
                     token_url: Some(format!("{b}/token")),
                     refresh_url: Some(format!(
                         "{b}/{}",
-                        if p == Platform::Trovo { "refresh" } else { "token" }
+                        if p == Platform::Trovo {
+                            "refresh"
+                        } else {
+                            "token"
+                        }
                     )),
                     revoke_url: Some(format!("{b}/revoke")),
                     api_url: Some(format!("{b}/api")),

@@ -21,6 +21,9 @@ pub enum CoreError {
     /// Only a system administrator may do this.
     #[error("only a system administrator may {0}")]
     SystemAdminOnly(&'static str),
+    /// Something outside (a platform, another node) cannot answer now; retry later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]

@@ -24,6 +24,8 @@ pub mod authorize;
 pub mod bootstrap;
 pub mod cache;
 pub mod clients;
+pub mod connection_worker;
+pub mod connections;
 pub mod device;
 pub mod error;
 pub mod exchange;
@@ -38,6 +40,7 @@ pub mod register;
 pub mod roles;
 pub mod tokens;
 pub mod users;
+pub mod vault;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -93,6 +96,14 @@ pub struct CoreConfig {
     pub login_attempts_per_address_per_minute: u32,
     /// Minimum time between two writes of an API key's `lastUsedAt`.
     pub last_used_interval: time::Duration,
+    /// Every platform's endpoints and scopes.
+    pub providers: tessera_connect::Providers,
+    /// How long a call to a platform may take.
+    pub platform_timeout: std::time::Duration,
+    /// How long an OBS or Streamer.bot connection test may take.
+    pub integration_test_timeout: std::time::Duration,
+    /// Vault keys, the current one first (`TESSERA_VAULT_KEYS`); empty: the master key's own.
+    pub vault_keys: Vec<Arc<MasterKey>>,
 }
 
 impl Default for CoreConfig {
@@ -104,6 +115,10 @@ impl Default for CoreConfig {
             login_attempts_per_user_per_minute: authorize::LOGIN_ATTEMPTS_PER_USER_PER_MINUTE,
             login_attempts_per_address_per_minute: authorize::LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE,
             last_used_interval: time::Duration::minutes(1),
+            providers: tessera_connect::Providers::default(),
+            platform_timeout: std::time::Duration::from_secs(10),
+            integration_test_timeout: std::time::Duration::from_secs(5),
+            vault_keys: Vec::new(),
         }
     }
 }
@@ -135,6 +150,13 @@ pub struct Services {
     pub(crate) last_used_written: Mutex<HashMap<ApiKeyId, Timestamp>>,
     /// The same for client secrets, by secret id.
     pub(crate) secret_used_written: Mutex<HashMap<String, Timestamp>>,
+    /// Calls to the streaming platforms.
+    pub(crate) platforms: tessera_connect::oauth::PlatformClient,
+    pub(crate) conn_metrics: connection_worker::ConnectionMetrics,
+    /// One on-the-spot refresh per connection at a time in this process.
+    pub(crate) refresh_flights: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
+    /// This process, in the leases it takes.
+    pub(crate) node_id: String,
 }
 
 impl Services {
@@ -145,7 +167,9 @@ impl Services {
         master: &MasterKey,
         config: CoreConfig,
     ) -> CoreResult<Self> {
-        let vault = Vault::new(master, &[]).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let ring: Vec<&MasterKey> = config.vault_keys.iter().map(|k| k.as_ref()).collect();
+        let vault =
+            Vault::with_keys(master, &ring).map_err(|e| CoreError::Internal(e.to_string()))?;
         let passwords = PasswordHasher::new(config.argon2);
         let nothing: [u8; 16] = tessera_crypto::random::random_bytes(rng.as_ref())
             .map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -170,6 +194,12 @@ impl Services {
                 config.login_attempts_per_user_per_minute,
                 config.login_attempts_per_address_per_minute,
             ),
+            platforms: tessera_connect::oauth::PlatformClient::new(config.platform_timeout),
+            conn_metrics: connection_worker::ConnectionMetrics::default(),
+            refresh_flights: moka::sync::Cache::builder()
+                .time_to_idle(std::time::Duration::from_secs(300))
+                .build(),
+            node_id: uuid::Uuid::new_v4().to_string(),
             config,
             last_used_written: Mutex::new(HashMap::new()),
             secret_used_written: Mutex::new(HashMap::new()),

@@ -77,6 +77,50 @@ impl Vault {
         Ok(Self { keys })
     }
 
+    /// A ring whose current key is the first of `keys` (when there are any); the later ones,
+    /// and the master key's own vault key (what seals were made with before any key was
+    /// configured), still open. This is how the vault key rotates without touching the master
+    /// key, whose other sub-keys verify stored hashes.
+    pub fn with_keys(master: &MasterKey, keys: &[&MasterKey]) -> Result<Self, CryptoError> {
+        let mut ring = Vec::new();
+        for k in keys {
+            ring.push(ring_key(k)?);
+        }
+        ring.push(ring_key(master)?);
+        let mut seen = std::collections::HashSet::new();
+        ring.retain(|k| seen.insert(k.id.clone()));
+        Ok(Self { keys: ring })
+    }
+
+    /// Every key id the ring can open, the current one first.
+    pub fn key_ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.id.as_str()).collect()
+    }
+
+    /// The id of the key a sealed value names, if it is one.
+    pub fn key_id_of(sealed: &str) -> Option<&str> {
+        let mut parts = sealed.split('.');
+        match (parts.next(), parts.next()) {
+            (Some("v1"), Some(kid)) => Some(kid),
+            _ => None,
+        }
+    }
+
+    /// Seals `plaintext` again under the current key, for re-encryption; `None` when it is
+    /// under the current key already.
+    pub fn reseal(
+        &self,
+        row: RowId<'_>,
+        sealed: &str,
+        rng: &dyn SecretRng,
+    ) -> Result<Option<String>, CryptoError> {
+        if Self::key_id_of(sealed) == Some(self.current_key_id()) {
+            return Ok(None);
+        }
+        let plain = self.open(row, sealed)?;
+        self.seal(row, &plain, rng).map(Some)
+    }
+
     /// The id of the key new seals use.
     pub fn current_key_id(&self) -> &str {
         &self.keys[0].id
@@ -174,6 +218,32 @@ mod tests {
         tampered.pop();
         tampered.push(if a.ends_with('A') { 'B' } else { 'A' });
         assert!(v.open(row("k1"), &tampered).is_err());
+    }
+
+    #[test]
+    fn configured_keys_rotate_without_the_master_key() {
+        let master = MasterKey::from_bytes([9; 32]);
+        let k1 = MasterKey::from_bytes([1; 32]);
+        let k2 = MasterKey::from_bytes([2; 32]);
+        let rng = SystemRng::new();
+        let before = Vault::with_keys(&master, &[]).unwrap();
+        assert_eq!(before.key_ids().len(), 1);
+        let old = before.seal(row("r"), b"secret", &rng).unwrap();
+        let ring = Vault::with_keys(&master, &[&k1]).unwrap();
+        assert_ne!(ring.current_key_id(), before.current_key_id());
+        let moved = ring.reseal(row("r"), &old, &rng).unwrap().unwrap();
+        assert_eq!(Vault::key_id_of(&moved), Some(ring.current_key_id()));
+        assert!(ring.reseal(row("r"), &moved, &rng).unwrap().is_none());
+        let next = Vault::with_keys(&master, &[&k2, &k1]).unwrap();
+        assert_eq!(next.open(row("r"), &moved).unwrap(), b"secret");
+        assert!(Vault::with_keys(&master, &[&k2])
+            .unwrap()
+            .open(row("r"), &moved)
+            .is_err());
+        assert!(
+            ring.reseal(row("other"), &old, &rng).is_err(),
+            "row identity still binds"
+        );
     }
 
     #[test]

@@ -59,6 +59,22 @@ actions! {
     RegistrationPolicyUpdated = "registration_policy.updated",
     RegistrationTokenCreated = "registration_token.created",
     RegistrationTokenRevoked = "registration_token.revoked",
+    ConnectionCredentialsSaved = "connection.credentials_saved",
+    ConnectionCredentialsDeleted = "connection.credentials_deleted",
+    ConnectionConnected = "connection.connected",
+    ConnectionFailed = "connection.connect_failed",
+    ConnectionRefreshFailed = "connection.refresh_failed",
+    ConnectionDisconnected = "connection.disconnected",
+    BotConnectionConnected = "bot_connection.connected",
+    BotConnectionRefreshFailed = "bot_connection.refresh_failed",
+    BotConnectionDisconnected = "bot_connection.disconnected",
+    IntegrationCreated = "integration.created",
+    IntegrationUpdated = "integration.updated",
+    IntegrationDeleted = "integration.deleted",
+    StreamElementsTokenCreated = "streamelements_token.created",
+    StreamElementsTokenDeleted = "streamelements_token.deleted",
+    ProviderUpdated = "provider.updated",
+    VaultReencrypted = "vault.reencrypted",
 }
 
 impl Serialize for AuditAction {

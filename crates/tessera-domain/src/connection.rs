@@ -105,7 +105,9 @@ impl CardState {
     /// The card's sentence, as the product's documents word it.
     pub fn message(self) -> &'static str {
         match self {
-            CardState::Unavailable => "This platform is disabled system-wide by the administrators.",
+            CardState::Unavailable => {
+                "This platform is disabled system-wide by the administrators."
+            }
             CardState::NotConfigured => "Set up app credentials to connect this platform.",
             CardState::CredentialsConfigured => {
                 "Credentials configured. Click Connect to authorize."
@@ -155,7 +157,10 @@ pub fn parse_label(field: &str, value: &str) -> Result<String, FieldError> {
         ));
     }
     if v.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(v.to_owned())
 }
@@ -252,10 +257,7 @@ pub fn parse_host(field: &str, value: &str) -> Result<String, FieldError> {
 impl IntegrationSettings {
     pub fn parse(input: &IntegrationInput) -> Result<Self, crate::ValidationError> {
         let mut p = Collector::new();
-        let kind = match IntegrationKind::parse(&input.kind) {
-            Ok(k) => k,
-            Err(e) => return Err(e.into()),
-        };
+        let kind = IntegrationKind::parse(&input.kind)?;
         let label = match &input.label {
             Some(l) => p.take(parse_label("label", l)),
             None => Some(kind.display_name().to_owned()),
@@ -299,7 +301,8 @@ impl IntegrationSettings {
                 let e = if e.is_empty() { "/" } else { e };
                 if !e.starts_with('/')
                     || e.len() > 200
-                    || e.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#')
+                    || e.chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || c == '#')
                 {
                     p.push(FieldError::new(
                         "endpoint",
@@ -363,7 +366,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(
-            (sb.label.as_str(), sb.host.as_str(), sb.port, sb.endpoint.as_str()),
+            (
+                sb.label.as_str(),
+                sb.host.as_str(),
+                sb.port,
+                sb.endpoint.as_str()
+            ),
             ("Streamer.bot", "127.0.0.1", 8080, "/")
         );
         let obs = IntegrationSettings::parse(&IntegrationInput {

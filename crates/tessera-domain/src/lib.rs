@@ -19,8 +19,8 @@ pub mod user;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyName};
 pub use audit::{Actor, AuditAction, AuditEvent, NewAuditEvent};
-pub use connection::{CardState, ConnectionKind, IntegrationKind, Platform};
 pub use clock::{Clock, MockClock, SystemClock, Timestamp};
+pub use connection::{CardState, ConnectionKind, IntegrationKind, Platform};
 pub use error::{FieldError, ValidationError};
 pub use org::{OrgId, OrgName, OrgSlug, Organization};
 pub use permission::{Permission, PermissionSet, Role, RoleName};

@@ -21,10 +21,17 @@ use tessera_domain::{
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod connections;
 mod migrations;
 pub mod postgres;
 mod sql;
+mod sql_connections;
 pub mod sqlite;
+
+pub use connections::{
+    ConnectionRecord, ConnectionState, ConnectionStats, ConnectionTx, CredentialRecord,
+    IntegrationRecord, SealedCell, SealedColumn, StreamElementsTokenRecord, WorkResult,
+};
 
 /// Storage failures. Database text is kept for the log, never shown to callers.
 #[derive(Debug, thiserror::Error)]
@@ -301,7 +308,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// Every lookup of an organization's object takes the organization id: there is no way to
 /// ask for another organization's object by accident.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: ConnectionTx + Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 
     // Organizations.

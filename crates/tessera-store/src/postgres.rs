@@ -10,6 +10,7 @@ crate::sql::impl_tx!(
     sqlx::postgres::PgRow,
     sqlx::Transaction<'static, sqlx::Postgres>
 );
+crate::sql_connections::impl_connection_tx!(PgTx, sqlx::postgres::PgRow, "FOR UPDATE SKIP LOCKED");
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

@@ -974,7 +974,13 @@ macro_rules! impl_tx {
 
             async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64> {
                 let mut n = 0;
-                for table in ["device_codes", "auth_codes", "auth_requests", "login_sessions"] {
+                for table in [
+                    "device_codes",
+                    "auth_codes",
+                    "auth_requests",
+                    "login_sessions",
+                    "connection_states",
+                ] {
                     n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                         .bind(to_millis(before))
                         .execute(&mut *self.tx)

@@ -25,6 +25,7 @@ use tokio::sync::OwnedMutexGuard;
 use crate::{Backend, Store, StoreError, StoreOptions};
 
 crate::sql::impl_tx!(SqliteTx, sqlx::Sqlite, sqlx::sqlite::SqliteRow, Held);
+crate::sql_connections::impl_connection_tx!(SqliteTx, sqlx::sqlite::SqliteRow, "");
 
 /// A pooled connection, inside a transaction when it writes (and then with the write gate).
 pub(crate) struct Held {

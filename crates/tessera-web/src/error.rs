@@ -84,6 +84,11 @@ impl From<CoreError> for ApiError {
                 "forbidden",
                 format!("only a system administrator may {what}"),
             ),
+            CoreError::Unavailable(m) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                m,
+            ),
             CoreError::Store(tessera_store::StoreError::Unavailable(m)) => {
                 tracing::error!(error = %m, "database unavailable");
                 Self::new(

@@ -63,7 +63,9 @@ fn gql_error(e: CoreError) -> async_graphql::Error {
         CoreError::Conflict(_) => "CONFLICT",
         CoreError::Unauthenticated(_) => "UNAUTHENTICATED",
         CoreError::Forbidden(_) | CoreError::SystemAdminOnly(_) => "FORBIDDEN",
-        CoreError::Store(tessera_store::StoreError::Unavailable(_)) => "SERVICE_UNAVAILABLE",
+        CoreError::Store(tessera_store::StoreError::Unavailable(_)) | CoreError::Unavailable(_) => {
+            "SERVICE_UNAVAILABLE"
+        }
         CoreError::Store(_) | CoreError::Internal(_) => "INTERNAL_SERVER_ERROR",
     };
     let message = match &e {

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod connections;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
@@ -102,7 +103,12 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router(&state))
         .nest(paths::ADMIN_BASE, admin.clone())
         .nest(paths::ADMIN_ALIAS_BASE, admin)
-        .nest(paths::SYSTEM_BASE, system::router())
+        .nest(paths::ORG_API_BASE, connections::router())
+        .nest(paths::ORG_API_ALIAS_BASE, connections::router())
+        .nest(
+            paths::SYSTEM_BASE,
+            system::router().merge(connections::system_router()),
+        )
         .fallback(error::not_found_fallback)
         .layer(
             tower::ServiceBuilder::new()

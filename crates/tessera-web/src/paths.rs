@@ -10,6 +10,9 @@ pub const OPENAPI: &str = "/api/v1/openapi.json";
 pub const ADMIN_BASE: &str = "/orgs/{org}/api/v1/admin";
 /// The same admin API under the short alias.
 pub const ADMIN_ALIAS_BASE: &str = "/t/{org}/api/v1/admin";
+/// The Connections API of an organization.
+pub const ORG_API_BASE: &str = "/orgs/{org}/api/v1";
+pub const ORG_API_ALIAS_BASE: &str = "/t/{org}/api/v1";
 /// System-wide administration (system administrators only).
 pub const SYSTEM_BASE: &str = "/api/v1/system";
 
