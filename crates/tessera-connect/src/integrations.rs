@@ -4,7 +4,7 @@
 //!
 //! Protocols: <https://github.com/obsproject/obs-websocket/blob/master/docs/generated/protocol.md>
 //! and <https://docs.streamer.bot/api/websocket>. Both authenticate the same way (a salted,
-//! challenged SHA-256, see [`auth_response`]) so the password never crosses the network.
+//! challenged SHA-256, see `auth_response`) so the password never crosses the network.
 //!
 //! Every failure becomes a [`TestOutcome`] with a sentence for the console that says which of
 //! the usual causes it is: a timeout (firewall, wrong host), a refusal (tool not running, wrong
@@ -143,18 +143,19 @@ impl Tool {
     fn wrong_server_hint(self) -> String {
         match self {
             Tool::Obs => format!(
-                "is this the port of OBS's WebSocket server ({})? OBS 28 or later is required.",
+                "check that this is the port of OBS's WebSocket server ({}); OBS 28 or later is required.",
                 self.settings()
             ),
             Tool::StreamerBot => format!(
-                "are this the port and endpoint of Streamer.bot's WebSocket server ({})?",
+                "check the port and endpoint against Streamer.bot's WebSocket server ({}).",
                 self.settings()
             ),
         }
     }
 
-    /// obs-websocket v5 answers JSON only if the client asks for `obswebsocket.json` (else it
-    /// may pick MessagePack in future); Streamer.bot has no subprotocol.
+    /// obs-websocket v5 negotiates its encoding with a subprotocol (protocol.md, "Connecting to
+    /// obs-websocket"); asking for `obswebsocket.json` pins JSON, and its confirmation shows the
+    /// server is v5. Streamer.bot has no subprotocol.
     fn subprotocol(self) -> Option<&'static str> {
         match self {
             Tool::Obs => Some("obswebsocket.json"),
@@ -328,12 +329,16 @@ fn connect_failed(tool: Tool, target: &Target, e: &std::io::Error) -> TestOutcom
 fn handshake_failed(tool: Tool, target: &Target, e: WsError) -> TestOutcome {
     let message = match &e {
         // Streamer.bot answers an unknown path with an HTTP error instead of upgrading.
-        WsError::Http(response) if response.status().as_u16() == 404 => format!(
+        WsError::Http(response)
+            if matches!(tool, Tool::StreamerBot) && response.status().as_u16() == 404 =>
+        {
+            format!(
             "{} has no WebSocket server at the endpoint \"{}\" (HTTP 404) — check the endpoint under {}.",
             target.address,
             target.endpoint,
             tool.settings()
-        ),
+        )
+        }
         WsError::Http(response) => format!(
             "{} answered HTTP {} instead of opening a WebSocket at \"{}\" — {}",
             target.address,
@@ -389,7 +394,7 @@ fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms} ms")
-    } else if ms % 1000 == 0 {
+    } else if d.subsec_millis() == 0 {
         format!("{} s", ms / 1000)
     } else {
         format!("{:.1} s", d.as_secs_f64())
@@ -632,14 +637,11 @@ async fn streamerbot_session(ws: &mut Ws, target: &Target, password: Option<&str
         }
         match receive_answer(ws, &["id"], STREAMERBOT_AUTH_ID).await {
             Ok(v) if v["status"] == "ok" => {}
-            Ok(v) => {
-                let detail = v["error"]
-                    .as_str()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default();
+            // `"status": "error"` is Streamer.bot's answer to a wrong authentication string.
+            Ok(_) => {
                 return TestOutcome::AuthFailed {
                     message: format!(
-                        "Authentication failed: Streamer.bot rejected the password{detail}. Check it under {}.",
+                        "Authentication failed: Streamer.bot rejected the password. Check it under {}.",
                         tool.settings()
                     ),
                 };

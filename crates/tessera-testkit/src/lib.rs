@@ -130,6 +130,8 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
     pub db: FreshDb,
+    /// The platforms' endpoints this server uses.
+    pub providers: tessera_connect::Providers,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -143,31 +145,25 @@ impl TestServer {
 
     /// The same with a clock the test controls (a `MockClock` to move past expiries).
     pub async fn start_with_clock(clock: Arc<dyn tessera_domain::clock::Clock>) -> Self {
+        Self::start_with(clock, tessera_connect::Providers::default()).await
+    }
+
+    /// The same with the platforms at other endpoints (the fake platforms).
+    pub async fn start_with(
+        clock: Arc<dyn tessera_domain::clock::Clock>,
+        providers: tessera_connect::Providers,
+    ) -> Self {
         let db = fresh_db().await;
         let store = tessera_store::connect(&db.url, &StoreOptions::default())
             .await
             .expect("connect");
         store.migrate().await.expect("migrate");
-        let master = MasterKey::from_bytes([7; 32]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
-        let services = Arc::new(
-            Services::new(
-                Arc::clone(&store),
-                clock,
-                Arc::new(SystemRng::new()),
-                &master,
-                CoreConfig {
-                    public_url: base.clone(),
-                    argon2: Argon2Params::testing(),
-                    ..CoreConfig::default()
-                },
-            )
-            .expect("services"),
-        );
+        let services = node(&store, clock, &base, &providers);
         services.bootstrap().await.expect("bootstrap");
         services.spawn_change_poller(std::time::Duration::from_millis(100));
         let state = tessera_web::AppState::new(
@@ -191,9 +187,19 @@ impl TestServer {
             store,
             http: reqwest::Client::new(),
             db,
+            providers,
             shutdown: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// Another node on this server's database (same master key and platforms), without an
+    /// HTTP listener: for tests of what several nodes do at once.
+    pub async fn second_node(&self, clock: Arc<dyn tessera_domain::clock::Clock>) -> Arc<Services> {
+        let store = tessera_store::connect(&self.db.url, &StoreOptions::default())
+            .await
+            .expect("connect");
+        node(&store, clock, &self.base, &self.providers)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -266,6 +272,35 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// The service layer of one node, with cheap argon2 parameters and the test master key.
+fn node(
+    store: &Arc<dyn Store>,
+    clock: Arc<dyn tessera_domain::clock::Clock>,
+    base: &str,
+    providers: &tessera_connect::Providers,
+) -> Arc<Services> {
+    let master = MasterKey::from_bytes([7; 32]);
+    Arc::new(
+        Services::new(
+            Arc::clone(store),
+            clock,
+            Arc::new(SystemRng::new()),
+            &master,
+            CoreConfig {
+                public_url: base.to_owned(),
+                argon2: Argon2Params::testing(),
+                providers: providers.clone(),
+                platform_timeout: std::time::Duration::from_secs(5),
+                integration_test_timeout: std::time::Duration::from_millis(500),
+                ..CoreConfig::default()
+            },
+        )
+        .expect("services"),
+    )
+}
+
+pub use tessera_connect::fakes;
 
 /// Unused-import guard for crates the kit re-exports to tests.
 pub use reqwest;

@@ -61,6 +61,68 @@ impl Metrics {
         }
     }
 
+    /// The exposition with the connection refresh figures of the service layer appended.
+    pub fn render_with(&self, c: &tessera_core::connection_worker::ConnectionMetrics) -> String {
+        use std::fmt::Write as _;
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = self.render();
+        let tail = out.rfind("# EOF").unwrap_or(out.len());
+        out.truncate(tail);
+        let counters = [
+            (
+                "tessera_connection_refreshes",
+                "Platform tokens refreshed",
+                c.refreshed.load(Relaxed),
+            ),
+            (
+                "tessera_connection_refresh_failures",
+                "Refreshes the platform refused (the connection needs a reconnect)",
+                c.refresh_failed.load(Relaxed),
+            ),
+            (
+                "tessera_connection_refresh_retries",
+                "Refreshes that failed transiently and were scheduled again",
+                c.refresh_retried.load(Relaxed),
+            ),
+            (
+                "tessera_connection_validations",
+                "Access tokens validated (Twitch, hourly)",
+                c.validated.load(Relaxed),
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = write!(
+                out,
+                "# HELP {name} {help}.\n# TYPE {name} counter\n{name}_total {v}\n"
+            );
+        }
+        let gauges = [
+            (
+                "tessera_connections",
+                "Platform connections",
+                c.connections.load(Relaxed),
+            ),
+            (
+                "tessera_connections_refresh_failed",
+                "Connections whose refresh failed",
+                c.failed_connections.load(Relaxed),
+            ),
+            (
+                "tessera_connection_oldest_token_age_seconds",
+                "Age of the oldest access token in use",
+                c.oldest_token_age_seconds.load(Relaxed),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = write!(
+                out,
+                "# HELP {name} {help}.\n# TYPE {name} gauge\n{name} {v}\n"
+            );
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

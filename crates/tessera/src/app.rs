@@ -43,6 +43,11 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
     }
+    let vault_keys = config
+        .vault_keys
+        .iter()
+        .map(|k| MasterKey::from_encoded(k.expose_secret()).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
     let store = tessera_store::connect(&config.database_url, &StoreOptions::default()).await?;
     store.migrate().await?;
     let services = Arc::new(Services::new(
@@ -56,6 +61,10 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
             refresh_grace_seconds: config.refresh_grace_seconds,
             login_attempts_per_user_per_minute: config.login_attempts_per_user_per_minute,
             login_attempts_per_address_per_minute: config.login_attempts_per_address_per_minute,
+            providers: config.providers.clone(),
+            platform_timeout: config.platform_timeout,
+            integration_test_timeout: config.integration_test_timeout,
+            vault_keys,
             ..CoreConfig::default()
         },
     )?);
@@ -100,6 +109,10 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     // Caches of this process follow changes made by other processes within a second.
     app.services
         .spawn_change_poller(std::time::Duration::from_millis(250));
+    // Platform tokens stay fresh; with several nodes the leases split the work.
+    let worker = config
+        .run_worker
+        .then(|| app.services.spawn_refresh_worker(config.refresh_interval));
     tracing::info!(%addr, public_url = %config.public_url, "listening");
     eprintln!(
         "Tessera listening on http://{addr} (public URL {})",
@@ -107,6 +120,24 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     );
     tessera_web::serve(listener, tessera_web::router(state), shutdown_signal()).await?;
     tracing::info!("shutting down");
+    if let Some(w) = worker {
+        w.abort();
+    }
+    app.store.close().await;
+    Ok(())
+}
+
+/// `tessera worker`: only the token refresh worker, for deployments that run it apart from
+/// the HTTP nodes. Stops on SIGTERM or Ctrl-C.
+pub async fn worker(config: &Config) -> anyhow::Result<()> {
+    let app = open(config).await?;
+    let w = app.services.spawn_refresh_worker(config.refresh_interval);
+    eprintln!(
+        "Tessera refresh worker running (every {} s)",
+        config.refresh_interval.as_secs()
+    );
+    shutdown_signal().await;
+    w.abort();
     app.store.close().await;
     Ok(())
 }

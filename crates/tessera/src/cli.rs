@@ -81,6 +81,27 @@ pub enum Command {
     /// Roles: the built-in owner, admin and viewer, and custom ones.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Run only the platform token refresh worker (for deployments that run it apart from
+    /// the HTTP nodes; `serve` runs it too unless `[connections] worker = false`).
+    Worker,
+    /// The vault that encrypts credentials, tokens and signing keys at rest.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+/// Rotating the vault key: generate a key, put it first in TESSERA_VAULT_KEYS (keeping the
+/// old ones after it) on every node, run `reencrypt`, and drop the old keys once `status`
+/// shows nothing pending.
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Print a new random 32-byte vault key (base64url) for TESSERA_VAULT_KEYS.
+    GenerateKey,
+    /// How many sealed values each key holds, per table and column, as JSON.
+    Status,
+    /// Re-encrypt every sealed value under the current key (the first of TESSERA_VAULT_KEYS).
+    /// Safe to interrupt and to run again, and beside a running server; progress on stderr,
+    /// the summary as JSON on stdout.
+    Reencrypt,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,13 +302,33 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
 
     let command = match cli.command {
         None | Some(Command::Serve) => return crate::app::serve(&config).await,
+        Some(Command::Worker) => return crate::app::worker(&config).await,
+        Some(Command::Vault(VaultCommand::GenerateKey)) => {
+            let key: [u8; 32] =
+                tessera_crypto::random::random_bytes(&tessera_crypto::SystemRng::new())?;
+            use base64::Engine as _;
+            println!(
+                "{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+            );
+            return Ok(());
+        }
         Some(c) => c,
     };
     let app = crate::app::open(&config).await?;
     let s = &app.services;
     let ctx = Context::cli();
     let result = match command {
-        Command::Serve => Ok(()),
+        Command::Serve | Command::Worker | Command::Vault(VaultCommand::GenerateKey) => Ok(()),
+        Command::Vault(VaultCommand::Status) => print_json(&s.vault_status(&ctx).await?),
+        Command::Vault(VaultCommand::Reencrypt) => {
+            let bar = crate::progress::Bar::new("re-encrypting");
+            let report = s
+                .reencrypt_vault(&ctx, &|done, total| bar.set(done, total))
+                .await;
+            bar.finish();
+            print_json(&report?)
+        }
         Command::Migrate => {
             eprintln!("database is up to date");
             Ok(())

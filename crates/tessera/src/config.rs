@@ -22,6 +22,25 @@ pub struct FileConfig {
     pub log: FileLog,
     #[serde(default)]
     pub security: FileSecurity,
+    #[serde(default)]
+    pub connections: FileConnections,
+    /// `[providers.twitch]`, `[providers.youtube]`, …: endpoint and scope overrides.
+    #[serde(default)]
+    pub providers: std::collections::BTreeMap<String, tessera_connect::ProviderOverrides>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConnections {
+    /// Run the token refresh worker inside `serve` (default true; false when it runs
+    /// separately as `tessera worker`).
+    pub worker: Option<bool>,
+    /// Seconds between two passes of the refresh worker (default 5).
+    pub refresh_interval_secs: Option<u64>,
+    /// Seconds a call to a platform may take (default 10).
+    pub platform_timeout_secs: Option<u64>,
+    /// Seconds an OBS or Streamer.bot connection test may take (default 5).
+    pub integration_test_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +108,13 @@ pub struct Config {
     pub login_attempts_per_address_per_minute: u32,
     /// From `TESSERA_MASTER_KEY`; otherwise the key file in the data dir is used.
     pub master_key: Option<SecretString>,
+    /// From `TESSERA_VAULT_KEYS`: the vault's keys, the current one first.
+    pub vault_keys: Vec<SecretString>,
+    pub providers: tessera_connect::Providers,
+    pub run_worker: bool,
+    pub refresh_interval: std::time::Duration,
+    pub platform_timeout: std::time::Duration,
+    pub integration_test_timeout: std::time::Duration,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
@@ -100,7 +126,29 @@ pub fn load(o: &Overrides) -> anyhow::Result<Config> {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),
     };
-    merge(o, file, std::env::var("TESSERA_MASTER_KEY").ok())
+    let mut c = merge(o, file, std::env::var("TESSERA_MASTER_KEY").ok())?;
+    c.vault_keys = parse_vault_keys(&std::env::var("TESSERA_VAULT_KEYS").unwrap_or_default())?;
+    Ok(c)
+}
+
+/// `TESSERA_VAULT_KEYS`: comma-separated 32-byte keys (base64url or hex), the current first.
+pub fn parse_vault_keys(s: &str) -> anyhow::Result<Vec<SecretString>> {
+    let mut out = Vec::new();
+    for (i, k) in s
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .enumerate()
+    {
+        if tessera_crypto::MasterKey::from_encoded(k).is_err() {
+            bail!(
+                "invalid TESSERA_VAULT_KEYS: key {} is not 32 bytes as base64url (43 characters) or hex (64 digits); make one with `tessera vault generate-key`",
+                i + 1
+            );
+        }
+        out.push(SecretString::from(k.to_owned()));
+    }
+    Ok(out)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -190,7 +238,45 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
     if per_user == 0 || per_address == 0 {
         bail!("invalid [security] login attempt limits: they must be at least 1");
     }
+    for (name, p) in &f.providers {
+        let platform = tessera_domain::Platform::parse(name)
+            .map_err(|e| anyhow::anyhow!("invalid config [providers.{name}]: {}", e.message))?;
+        let cfg = tessera_connect::ProviderConfig::with_overrides(platform, p);
+        for (key, u) in cfg.urls() {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                bail!("invalid config [providers.{name}] {key} '{u}': it must be an http(s) URL");
+            }
+        }
+    }
+    let providers = tessera_connect::Providers::new(&f.providers);
+    let secs = |v: Option<u64>, d: u64, key: &str| -> anyhow::Result<std::time::Duration> {
+        match v.unwrap_or(d) {
+            0 => bail!("invalid [connections] {key}: it must be at least 1"),
+            n => Ok(std::time::Duration::from_secs(n)),
+        }
+    };
+    let refresh_interval = secs(
+        f.connections.refresh_interval_secs,
+        5,
+        "refresh_interval_secs",
+    )?;
+    let platform_timeout = secs(
+        f.connections.platform_timeout_secs,
+        10,
+        "platform_timeout_secs",
+    )?;
+    let integration_test_timeout = secs(
+        f.connections.integration_test_timeout_secs,
+        5,
+        "integration_test_timeout_secs",
+    )?;
     Ok(Config {
+        vault_keys: Vec::new(),
+        providers,
+        run_worker: f.connections.worker.unwrap_or(true),
+        refresh_interval,
+        platform_timeout,
+        integration_test_timeout,
         data_dir,
         database_url,
         listen,
@@ -254,6 +340,29 @@ mod tests {
         let e = toml::from_str::<FileConfig>(broken).unwrap_err();
         let msg = describe_toml_error(Path::new("t.toml"), broken, &e).to_string();
         assert!(!msg.contains("hunter2"), "{msg}");
+    }
+
+    #[test]
+    fn providers_are_overridden_per_platform_and_checked() {
+        let c = merge(
+            &Overrides::default(),
+            file("[providers.kick]\ntoken_url = \"http://127.0.0.1:9/t\"\n"),
+            None,
+        )
+        .unwrap();
+        let kick = c.providers.get(tessera_domain::Platform::Kick);
+        assert_eq!(kick.token_url, "http://127.0.0.1:9/t");
+        let e = merge(&Overrides::default(), file("[providers.discord]\n"), None).unwrap_err();
+        assert!(e.to_string().contains("discord"), "{e}");
+        let e = merge(
+            &Overrides::default(),
+            file("[providers.twitch]\napi_url = \"ftp://x\"\n"),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("api_url"), "{e}");
+        assert!(parse_vault_keys("nope").is_err());
+        assert_eq!(parse_vault_keys(&"ab".repeat(32)).unwrap().len(), 1);
     }
 
     #[test]

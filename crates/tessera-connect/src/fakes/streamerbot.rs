@@ -84,6 +84,7 @@ const CLOSE_POLICY_VIOLATION: u16 = 1008;
 
 async fn session(stream: TcpStream, config: Arc<Config>) {
     let endpoint = config.endpoint.clone();
+    #[allow(clippy::result_large_err)] // the signature is tungstenite's Callback
     let check_path =
         move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
             if request.uri().path() == endpoint {
