@@ -854,12 +854,15 @@ impl Services {
                 return Err(fail("channel_lookup_failed", msg));
             }
         };
-        self.store_connection(&org, &st, p, tokens, identity)
-            .await
-            .map_err(|e| match e {
-                CoreError::Conflict(m) => fail("channel_mismatch", m),
-                e => server(e),
-            })?;
+        match self.store_connection(&org, &st, p, tokens, identity).await {
+            Ok(()) => {}
+            Err(CoreError::Conflict(m)) => {
+                self.audit_connect_failed(&org, &st, "channel_mismatch", &m)
+                    .await;
+                return Err(fail("channel_mismatch", m));
+            }
+            Err(e) => return Err(server(e)),
+        }
         Ok(CallbackOutcome { platform: p, kind })
     }
 

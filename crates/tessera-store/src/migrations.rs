@@ -52,6 +52,11 @@ pub(crate) const SQLITE: Embedded = &[
         "client registration",
         include_str!("../migrations/sqlite/0009_registration.sql"),
     ),
+    (
+        10,
+        "connections",
+        include_str!("../migrations/sqlite/0010_connections.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -99,6 +104,11 @@ pub(crate) const POSTGRES: Embedded = &[
         9,
         "client registration",
         include_str!("../migrations/postgres/0009_registration.sql"),
+    ),
+    (
+        10,
+        "connections",
+        include_str!("../migrations/postgres/0010_connections.sql"),
     ),
 ];
 

@@ -163,7 +163,7 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
-        let services = node(&store, clock, &base, &providers);
+        let services = node(&store, clock, &base, &providers, Vec::new());
         services.bootstrap().await.expect("bootstrap");
         services.spawn_change_poller(std::time::Duration::from_millis(100));
         let state = tessera_web::AppState::new(
@@ -199,7 +199,19 @@ impl TestServer {
         let store = tessera_store::connect(&self.db.url, &StoreOptions::default())
             .await
             .expect("connect");
-        node(&store, clock, &self.base, &self.providers)
+        node(&store, clock, &self.base, &self.providers, Vec::new())
+    }
+
+    /// Another node whose vault holds `keys` (the current one first) besides the master key's.
+    pub async fn second_node_with_vault_keys(
+        &self,
+        clock: Arc<dyn tessera_domain::clock::Clock>,
+        keys: Vec<Arc<MasterKey>>,
+    ) -> Arc<Services> {
+        let store = tessera_store::connect(&self.db.url, &StoreOptions::default())
+            .await
+            .expect("connect");
+        node(&store, clock, &self.base, &self.providers, keys)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -279,6 +291,7 @@ fn node(
     clock: Arc<dyn tessera_domain::clock::Clock>,
     base: &str,
     providers: &tessera_connect::Providers,
+    vault_keys: Vec<Arc<MasterKey>>,
 ) -> Arc<Services> {
     let master = MasterKey::from_bytes([7; 32]);
     Arc::new(
@@ -293,6 +306,7 @@ fn node(
                 providers: providers.clone(),
                 platform_timeout: std::time::Duration::from_secs(5),
                 integration_test_timeout: std::time::Duration::from_millis(500),
+                vault_keys,
                 ..CoreConfig::default()
             },
         )

@@ -7,6 +7,7 @@ mod admin_api;
 mod cli;
 mod clients;
 mod conformance;
+mod connections;
 mod flows;
 mod grants;
 mod graphql;
