@@ -734,10 +734,9 @@ async fn sealed_values_open_only_in_their_own_row_and_reencrypt_under_a_new_key(
         .unwrap();
     assert!(e.fake.is_access_token_valid(
         Platform::Kick,
-        &serde_json::to_value(&t).unwrap()["accessToken"]
+        serde_json::to_value(&t).unwrap()["accessToken"]
             .as_str()
             .unwrap()
-            .to_owned()
     ));
 
     // A sealed value copied into another row does not open there.
