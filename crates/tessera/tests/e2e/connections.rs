@@ -1023,3 +1023,25 @@ async fn streamelements_tokens_and_bot_connections() {
         .await
         .contains(&"bot_connection.disconnected".to_owned()));
 }
+
+#[tokio::test]
+async fn twitch_tokens_are_validated_hourly_and_a_revoked_one_turns_red() {
+    let e = env().await;
+    e.fake.set_expires_in(Platform::Twitch, 4 * 3600);
+    e.credentials(Platform::Twitch, "twitch-app", "secret")
+        .await;
+    e.connect(Platform::Twitch).await;
+    // An hour in, long before the refresh is due, the token is validated and stays.
+    e.clock.advance(time::Duration::minutes(61));
+    assert_eq!(e.tick().await, 1, "validation is due");
+    assert_eq!(e.fake.token_calls(Platform::Twitch, "refresh_token"), 0);
+    assert_eq!(e.card("twitch").await["refreshFailed"], false);
+    assert_eq!(e.tick().await, 0, "next validation in an hour");
+    // The user disconnects the app in Twitch's settings: the next validation finds out, a
+    // refresh confirms it, and the card turns red well before the token would expire.
+    e.fake.invalidate_grants(Platform::Twitch);
+    e.clock.advance(time::Duration::minutes(61));
+    assert_eq!(e.tick().await, 1);
+    let card = e.card("twitch").await;
+    assert_eq!(card["refreshFailed"], true, "{card}");
+}
