@@ -21,6 +21,7 @@ fn tessera(db: &FreshDb, args: &[&str]) -> Command {
         .env_remove("TESSERA_DATABASE_URL")
         .env_remove("TESSERA_CONFIG")
         .env_remove("TESSERA_MASTER_KEY")
+        .env_remove("TESSERA_VAULT_KEYS")
         .env("TESSERA_LOG", "warn");
     c
 }
@@ -772,4 +773,65 @@ async fn changes_made_by_another_process_take_effect_within_a_second() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     server.stop();
+}
+
+#[tokio::test]
+async fn vault_key_rotation_reencrypts_everything_and_can_run_again() {
+    let db = fresh_db().await;
+    let o = run(&db, &["org", "create", "vaulted"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&db, &["keys", "rotate", "--org", "vaulted"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let status = |extra: Option<&str>| {
+        let mut c = tessera(&db, &["vault", "status"]);
+        if let Some(k) = extra {
+            c.env("TESSERA_VAULT_KEYS", k);
+        }
+        let o = c.stdin(Stdio::null()).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()
+    };
+    let before = status(None);
+    let total = before["total"].as_u64().unwrap();
+    assert!(total >= 3, "signing keys are sealed: {before}");
+    assert_eq!(before["pending"], 0);
+
+    let o = run(&db, &["vault", "generate-key"]);
+    let key = stdout(&o).trim().to_owned();
+    assert_eq!(key.len(), 43, "{key}");
+    let pending = status(Some(&key));
+    assert_eq!(pending["pending"].as_u64().unwrap(), total);
+    assert_eq!(pending["keys"].as_array().unwrap().len(), 2);
+
+    let o = tessera(&db, &["vault", "reencrypt"])
+        .env("TESSERA_VAULT_KEYS", &key)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["resealed"].as_u64().unwrap(), total);
+    assert_eq!(status(Some(&key))["pending"], 0);
+    // Run again: nothing to do. And the organization's keys still load with the new ring.
+    let o = tessera(&db, &["vault", "reencrypt"])
+        .env("TESSERA_VAULT_KEYS", &key)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(again["resealed"], 0);
+    let o = tessera(&db, &["keys", "rotate", "--org", "vaulted"])
+        .env("TESSERA_VAULT_KEYS", &key)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = tessera(&db, &["vault", "status"])
+        .env("TESSERA_VAULT_KEYS", "short")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("TESSERA_VAULT_KEYS"), "{}", stderr(&o));
 }
