@@ -52,6 +52,21 @@ pub fn backoff(attempts: i32, jitter: f64) -> time::Duration {
     time::Duration::milliseconds((base * jitter.clamp(0.5, 1.0) * 1000.0) as i64)
 }
 
+/// A running refresh worker.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops after the pass in flight (if any) has written its results.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct ConnectionMetrics {
@@ -145,19 +160,26 @@ impl Services {
         Ok(())
     }
 
-    /// Runs the worker every `every` until the process ends.
-    pub fn spawn_refresh_worker(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// Runs the worker every `every` until [`WorkerHandle::stop`]. A stop waits for the
+    /// pass in flight: aborting between a platform's answer and the write would lose a rotated
+    /// refresh token.
+    pub fn spawn_refresh_worker(self: &Arc<Self>, every: Duration) -> WorkerHandle {
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => break,
+                }
                 if let Err(e) = this.refresh_due_connections().await {
                     tracing::warn!(error = %e, "connection refresh pass failed");
                 }
             }
-        })
+        });
+        WorkerHandle { stop, task }
     }
 
     /// Works on one leased connection: refreshes it when due (or `force`), otherwise
@@ -358,7 +380,12 @@ impl Services {
                 return Ok(current);
             }
             if current.refresh_token.is_none() {
-                break;
+                return Err(CoreError::Conflict(format!(
+                    "the {} token expires and {} gave no refresh token; reconnect {}",
+                    conn.platform.display_name(),
+                    conn.platform.display_name(),
+                    conn.platform.display_name()
+                )));
             }
             let owner = self.lease_owner();
             let claimed = {

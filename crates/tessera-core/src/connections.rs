@@ -268,8 +268,9 @@ pub struct CallbackOutcome {
 pub struct CallbackError {
     pub platform: Option<Platform>,
     pub kind: ConnectionKind,
-    /// A stable code: `invalid_state`, `access_denied`, `token_exchange_failed`,
-    /// `channel_lookup_failed`, `channel_mismatch`, `unavailable`, `not_configured`, `server_error`.
+    /// A stable code: `invalid_state`, `access_denied`, `platform_error`,
+    /// `token_exchange_failed`, `channel_lookup_failed`, `channel_mismatch`, `unavailable`
+    /// (switched off system-wide), `not_configured` or `server_error`.
     pub code: &'static str,
     pub message: String,
 }
@@ -315,7 +316,7 @@ fn card_state(enabled: bool, creds: bool, connected: bool) -> CardState {
 }
 
 pub(crate) fn platform_arg(s: &str) -> CoreResult<Platform> {
-    Platform::parse(s).map_err(|e| CoreError::not_found("platform", e.message))
+    Platform::parse(s).map_err(|_| CoreError::not_found("platform", s))
 }
 
 impl Services {
@@ -723,15 +724,16 @@ impl Services {
                 "This sign-in link is invalid, expired or already used. Start again with Connect.",
             )
         };
-        let server = |e: CoreError| {
+        let server_in = |kind: ConnectionKind, e: CoreError| {
             tracing::error!(error = %e, "connection callback failed");
             CallbackError::new(
                 p,
-                ConnectionKind::Channel,
+                kind,
                 "server_error",
                 "Something went wrong on our side; try Connect again.",
             )
         };
+        let server = |e: CoreError| server_in(ConnectionKind::Channel, e);
         let (Some(p), Some(state)) = (p, state.filter(|s| !s.is_empty() && s.len() <= 512)) else {
             return Err(bad_state(ConnectionKind::Channel));
         };
@@ -768,6 +770,7 @@ impl Services {
             }
         }
         let kind = st.kind;
+        let server = |e: CoreError| server_in(kind, e);
         let name = p.display_name();
         if let Some(e) = error {
             let why =
@@ -796,6 +799,17 @@ impl Services {
         let fail = |code: &'static str, msg: String| CallbackError::new(Some(p), kind, code, msg);
         let creds = {
             let mut tx = self.store.read().await.map_err(|e| server(e.into()))?;
+            if tx
+                .disabled_providers()
+                .await
+                .map_err(|e| server(e.into()))?
+                .contains(&p)
+            {
+                return Err(fail(
+                    "unavailable",
+                    format!("{name} is disabled system-wide by the administrators."),
+                ));
+            }
             tx.find_credentials(org.id, p)
                 .await
                 .map_err(|e| server(e.into()))?
@@ -952,7 +966,8 @@ impl Services {
             token_expires_at: schedule.expires_at,
             connected_at: existing.as_ref().map_or(now, |e| e.connected_at),
             updated_at: now,
-            last_refreshed_at: None,
+            // The token was issued now: the age the metrics report starts here.
+            last_refreshed_at: Some(now),
             next_refresh_at: tokens.refresh_token.as_ref().and(schedule.next_refresh_at),
             next_validate_at: schedule.next_validate_at,
             refresh_attempts: 0,
@@ -1331,7 +1346,8 @@ impl Services {
     }
 
     /// `POST /integrations/{id}/test`: connects to the tool and reports what happened. A
-    /// local OBS (remote access off) is on this machine's loopback.
+    /// local OBS (remote access off) is on this machine's loopback. Editors only: a test makes
+    /// the server open a connection to the configured host.
     pub async fn test_integration(
         &self,
         ctx: &Context,
@@ -1341,7 +1357,7 @@ impl Services {
         let (org, rec) = {
             let mut tx = self.store.read().await?;
             let org = self
-                .org_for(tx.as_mut(), ctx, org, Some(Permission::ConnectionsRead))
+                .org_for(tx.as_mut(), ctx, org, Some(Permission::ConnectionsEdit))
                 .await?;
             let rec = tx
                 .find_integration(org.id, id)

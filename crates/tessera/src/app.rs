@@ -121,7 +121,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     tessera_web::serve(listener, tessera_web::router(state), shutdown_signal()).await?;
     tracing::info!("shutting down");
     if let Some(w) = worker {
-        w.abort();
+        w.stop().await;
     }
     app.store.close().await;
     Ok(())
@@ -137,7 +137,7 @@ pub async fn worker(config: &Config) -> anyhow::Result<()> {
         config.refresh_interval.as_secs()
     );
     shutdown_signal().await;
-    w.abort();
+    w.stop().await;
     app.store.close().await;
     Ok(())
 }

@@ -471,9 +471,37 @@ async fn state_is_single_use_and_bound_and_platform_errors_redirect_readably() {
         .into_owned();
     assert!(msg.contains("App Credentials"), "{msg}");
 
-    // The platform is down.
+    // Switched off system-wide while a flow was under way: refused on the way back.
     e.fake
         .register_app(Platform::Kick, "kick-app-9876", "kick-secret");
+    let (_, v) = json(
+        call(
+            &e.srv,
+            Method::POST,
+            "/orgs/acme/api/v1/connections/kick/authorize",
+            Some(&e.key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let cb = e.hop(v["authorizationUrl"].as_str().unwrap()).await;
+    let sys = e.srv.system_key().await;
+    let switch = |on: bool| {
+        call(
+            &e.srv,
+            Method::PATCH,
+            "/api/v1/system/providers/kick",
+            Some(&sys),
+            Some(json!({ "enabled": on })),
+        )
+    };
+    assert_eq!(switch(false).await.status(), 200);
+    assert!(e.hop(&cb).await.contains("error=unavailable"));
+    assert_eq!(e.card("kick").await["state"], "unavailable");
+    assert_eq!(switch(true).await.status(), 200);
+
+    // The platform is down.
     e.fake.fail_next(Platform::Kick, FailMode::ServerError, 1);
     let loc = e.connect(Platform::Kick).await;
     assert!(loc.contains("error=token_exchange_failed"), "{loc}");
@@ -888,6 +916,21 @@ async fn integrations_report_success_wrong_password_and_timeout() {
         .unwrap();
     let (_, v) = test(sid.clone()).await;
     assert_eq!(v["outcome"]["result"], "timed_out", "{v}");
+
+    // A test makes the server connect out: editors only.
+    let viewer = e.srv.org_key("acme", &["viewer"], &[]).await;
+    let (s, _) = json(
+        call(
+            &e.srv,
+            Method::POST,
+            &format!("/orgs/acme/api/v1/integrations/{sid}/test"),
+            Some(&viewer),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 403);
 
     // Bad input is named; listing and removal.
     let (s, v) = json(
