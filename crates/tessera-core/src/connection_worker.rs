@@ -15,7 +15,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use tessera_connect::oauth::{PlatformError, Validation};
 use tessera_domain::{AuditAction, Platform, Timestamp};
-use tessera_store::{ConnectionRecord, WorkResult};
+use tessera_store::{ConnectionRecord, SealedColumn, WorkResult};
 
 use crate::{CoreError, CoreResult, Services};
 
@@ -191,9 +191,8 @@ impl Services {
         if !refresh_due {
             let access = self.open(
                 conn.org_id,
-                "connections",
+                SealedColumn::AccessToken,
                 &conn.id,
-                "access_token",
                 &conn.access_token,
             )?;
             let cfg = self.provider(conn.platform);
@@ -239,27 +238,30 @@ impl Services {
         };
         let app = self.open_credentials(&creds)?;
         let rt = match &conn.refresh_token {
-            Some(rt) => self.open(conn.org_id, "connections", &conn.id, "refresh_token", rt)?,
+            Some(rt) => self.open(conn.org_id, SealedColumn::RefreshToken, &conn.id, rt)?,
             None => return Ok(()),
         };
         let cfg = self.provider(conn.platform);
         let result = match self.platforms.refresh(cfg, &app, rt.expose_secret()).await {
             Ok(tokens) => {
                 let s = self.schedule(conn.platform, tokens.expires_in, now);
-                let t = "connections";
                 WorkResult::Refreshed {
                     access_token: self.seal(
                         conn.org_id,
-                        t,
+                        SealedColumn::AccessToken,
                         &conn.id,
-                        "access_token",
                         tokens.access_token.expose_secret(),
                     )?,
                     refresh_token: tokens
                         .refresh_token
                         .as_ref()
                         .map(|r| {
-                            self.seal(conn.org_id, t, &conn.id, "refresh_token", r.expose_secret())
+                            self.seal(
+                                conn.org_id,
+                                SealedColumn::RefreshToken,
+                                &conn.id,
+                                r.expose_secret(),
+                            )
                         })
                         .transpose()?,
                     token_expires_at: s.expires_at,

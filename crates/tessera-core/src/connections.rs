@@ -21,8 +21,8 @@ use tessera_domain::{
     AuditAction, CardState, ConnectionKind, OrgId, Organization, Permission, Platform, Timestamp,
 };
 use tessera_store::{
-    ConnectionRecord, ConnectionState, CredentialRecord, IntegrationRecord,
-    StreamElementsTokenRecord, Tx,
+    ConnectionRecord, ConnectionState, CredentialRecord, IntegrationRecord, SealedColumn,
+    StreamElementsTokenRecord,
 };
 
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
@@ -256,6 +256,13 @@ pub struct ProviderView {
     pub pkce: &'static str,
 }
 
+/// The switches, credentials and connections of one organization.
+struct Picture {
+    disabled: Vec<Platform>,
+    creds: Vec<CredentialRecord>,
+    conns: Vec<ConnectionRecord>,
+}
+
 /// Where a finished callback sends the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackOutcome {
@@ -291,8 +298,9 @@ impl CallbackError {
     }
 }
 
-/// The vault row of a sealed column.
-pub(crate) fn row<'a>(org: &'a str, table: &'a str, id: &'a str, column: &'a str) -> RowId<'a> {
+/// The vault identity of one sealed cell.
+pub(crate) fn cell<'a>(org: &'a str, col: SealedColumn, id: &'a str) -> RowId<'a> {
+    let (table, column, _) = col.names();
     RowId {
         org,
         table,
@@ -334,51 +342,73 @@ impl Services {
         )
     }
 
+    /// Seals `v` for one cell; the cell's identity (organization, table, row, column, named
+    /// once in [`SealedColumn`] so that re-encryption walks the same names) is bound in.
     pub(crate) fn seal(
         &self,
         org: OrgId,
-        table: &str,
+        col: SealedColumn,
         id: &str,
-        col: &str,
         v: &str,
     ) -> CoreResult<String> {
         let o = org.to_string();
         self.vault
-            .seal(row(&o, table, id, col), v.as_bytes(), self.rng.as_ref())
+            .seal(cell(&o, col, id), v.as_bytes(), self.rng.as_ref())
             .map_err(internal)
     }
 
     pub(crate) fn open(
         &self,
         org: OrgId,
-        table: &str,
+        col: SealedColumn,
         id: &str,
-        col: &str,
         v: &str,
     ) -> CoreResult<SecretString> {
         let o = org.to_string();
+        let (table, column, _) = col.names();
         let bytes = self
             .vault
-            .open(row(&o, table, id, col), v)
-            .map_err(|_| internal(format!("{table}.{col} of row {id} cannot be decrypted")))?;
+            .open(cell(&o, col, id), v)
+            .map_err(|_| internal(format!("{table}.{column} of row {id} cannot be decrypted")))?;
         String::from_utf8(bytes)
             .map(SecretString::from)
-            .map_err(|_| internal(format!("{table}.{col} of row {id} is not text")))
+            .map_err(|_| internal(format!("{table}.{column} of row {id} is not text")))
     }
 
     pub(crate) fn open_credentials(&self, c: &CredentialRecord) -> CoreResult<AppCredentials> {
-        let t = "platform_credentials";
         Ok(AppCredentials {
             client_id: self
-                .open(c.org_id, t, &c.id, "client_id", &c.client_id)?
+                .open(
+                    c.org_id,
+                    SealedColumn::CredentialClientId,
+                    &c.id,
+                    &c.client_id,
+                )?
                 .expose_secret()
                 .to_owned(),
-            client_secret: self.open(c.org_id, t, &c.id, "client_secret", &c.client_secret)?,
+            client_secret: self.open(
+                c.org_id,
+                SealedColumn::CredentialClientSecret,
+                &c.id,
+                &c.client_secret,
+            )?,
         })
     }
 
-    async fn disabled(&self, tx: &mut dyn Tx) -> CoreResult<Vec<Platform>> {
-        Ok(tx.disabled_providers().await?)
+    /// What the Connections page and its Bot sub-page are drawn from, read in one go.
+    async fn connections_picture(
+        &self,
+        ctx: &Context,
+        org: &str,
+        perm: Permission,
+    ) -> CoreResult<Picture> {
+        let mut tx = self.store.read().await?;
+        let org = self.org_for(tx.as_mut(), ctx, org, Some(perm)).await?;
+        Ok(Picture {
+            disabled: tx.disabled_providers().await?,
+            creds: tx.list_credentials(org.id).await?,
+            conns: tx.list_connections(org.id).await?,
+        })
     }
 
     /// `GET /connections`: one card per platform.
@@ -387,13 +417,13 @@ impl Services {
         ctx: &Context,
         org: &str,
     ) -> CoreResult<Vec<ConnectionCard>> {
-        let mut tx = self.store.read().await?;
-        let org = self
-            .org_for(tx.as_mut(), ctx, org, Some(Permission::ConnectionsRead))
+        let Picture {
+            disabled,
+            creds,
+            conns,
+        } = self
+            .connections_picture(ctx, org, Permission::ConnectionsRead)
             .await?;
-        let disabled = self.disabled(tx.as_mut()).await?;
-        let creds = tx.list_credentials(org.id).await?;
-        let conns = tx.list_connections(org.id).await?;
         Ok(Platform::ALL
             .iter()
             .map(|&p| {
@@ -502,10 +532,14 @@ impl Services {
         let id = existing
             .as_ref()
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
-        let t = "platform_credentials";
         let rec = CredentialRecord {
-            client_id: self.seal(org.id, t, &id, "client_id", &id_v)?,
-            client_secret: self.seal(org.id, t, &id, "client_secret", &secret_v)?,
+            client_id: self.seal(org.id, SealedColumn::CredentialClientId, &id, &id_v)?,
+            client_secret: self.seal(
+                org.id,
+                SealedColumn::CredentialClientSecret,
+                &id,
+                &secret_v,
+            )?,
             client_id_hint: hint(&id_v),
             id,
             org_id: org.id,
@@ -606,15 +640,14 @@ impl Services {
             return false;
         };
         let mut ok = true;
-        let t = "connections";
-        if let Ok(at) = self.open(c.org_id, t, &c.id, "access_token", &c.access_token) {
+        if let Ok(at) = self.open(c.org_id, SealedColumn::AccessToken, &c.id, &c.access_token) {
             if let Err(e) = self.platforms.revoke(cfg, &app, at.expose_secret()).await {
                 tracing::warn!(platform = %c.platform, error = %e, "revoking the access token failed");
                 ok = false;
             }
         }
         if let Some(rt) = &c.refresh_token {
-            if let Ok(rt) = self.open(c.org_id, t, &c.id, "refresh_token", rt) {
+            if let Ok(rt) = self.open(c.org_id, SealedColumn::RefreshToken, &c.id, rt) {
                 if let Err(e) = self.platforms.revoke(cfg, &app, rt.expose_secret()).await {
                     tracing::debug!(platform = %c.platform, error = %e, "revoking the refresh token failed");
                 }
@@ -640,7 +673,7 @@ impl Services {
         };
         let mut tx = self.store.begin().await?;
         let org = self.org_for(tx.as_mut(), ctx, org, Some(perm)).await?;
-        if self.disabled(tx.as_mut()).await?.contains(&p) {
+        if tx.disabled_providers().await?.contains(&p) {
             return Err(CoreError::Conflict(format!(
                 "{} is disabled system-wide by the administrators",
                 p.display_name()
@@ -671,9 +704,8 @@ impl Services {
             .map(|v| {
                 self.seal(
                     org.id,
-                    "connection_states",
+                    SealedColumn::CodeVerifier,
                     &state_hash,
-                    "code_verifier",
                     v.expose_secret(),
                 )
             })
@@ -823,14 +855,8 @@ impl Services {
         let app = self.open_credentials(&creds).map_err(server)?;
         let verifier = match &st.code_verifier {
             Some(v) => Some(
-                self.open(
-                    org.id,
-                    "connection_states",
-                    &st.state_hash,
-                    "code_verifier",
-                    v,
-                )
-                .map_err(server)?,
+                self.open(org.id, SealedColumn::CodeVerifier, &st.state_hash, v)
+                    .map_err(server)?,
             ),
             None => None,
         };
@@ -939,19 +965,17 @@ impl Services {
             .as_ref()
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), |e| e.id.clone());
         let schedule = self.schedule(p, tokens.expires_in, now);
-        let t = "connections";
         let rec = ConnectionRecord {
             access_token: self.seal(
                 org.id,
-                t,
+                SealedColumn::AccessToken,
                 &id,
-                "access_token",
                 tokens.access_token.expose_secret(),
             )?,
             refresh_token: tokens
                 .refresh_token
                 .as_ref()
-                .map(|r| self.seal(org.id, t, &id, "refresh_token", r.expose_secret()))
+                .map(|r| self.seal(org.id, SealedColumn::RefreshToken, &id, r.expose_secret()))
                 .transpose()?,
             id,
             org_id: org.id,
@@ -1054,13 +1078,13 @@ impl Services {
         ctx: &Context,
         org: &str,
     ) -> CoreResult<Vec<BotConnectionView>> {
-        let mut tx = self.store.read().await?;
-        let org = self
-            .org_for(tx.as_mut(), ctx, org, Some(Permission::BotConnectionsRead))
+        let Picture {
+            disabled,
+            creds,
+            conns,
+        } = self
+            .connections_picture(ctx, org, Permission::BotConnectionsRead)
             .await?;
-        let disabled = self.disabled(tx.as_mut()).await?;
-        let creds = tx.list_credentials(org.id).await?;
-        let conns = tx.list_connections(org.id).await?;
         Ok(Platform::ALL
             .iter()
             .map(|&p| {
@@ -1115,9 +1139,8 @@ impl Services {
         let app = self.open_credentials(&creds)?;
         let access = self.open(
             org.id,
-            "connections",
+            SealedColumn::AccessToken,
             &conn.id,
-            "access_token",
             &conn.access_token,
         )?;
         Ok(FreshToken {
@@ -1139,7 +1162,7 @@ impl Services {
             return Err(CoreError::SystemAdminOnly("see the platform providers"));
         }
         let mut tx = self.store.read().await?;
-        let disabled = self.disabled(tx.as_mut()).await?;
+        let disabled = tx.disabled_providers().await?;
         Ok(Platform::ALL
             .iter()
             .map(|&p| self.provider_view(p, !disabled.contains(&p)))
@@ -1178,7 +1201,7 @@ impl Services {
         }
         let p = platform_arg(platform)?;
         let mut tx = self.store.begin().await?;
-        let was = !self.disabled(tx.as_mut()).await?.contains(&p);
+        let was = !tx.disabled_providers().await?.contains(&p);
         tx.set_provider_enabled(p, enabled, self.now()).await?;
         self.audit(
             tx.as_mut(),
@@ -1233,7 +1256,14 @@ impl Services {
         let now = self.now();
         let rec = IntegrationRecord {
             password: password
-                .map(|p| self.seal(org.id, "integrations", &id, "password", p.expose_secret()))
+                .map(|p| {
+                    self.seal(
+                        org.id,
+                        SealedColumn::IntegrationPassword,
+                        &id,
+                        p.expose_secret(),
+                    )
+                })
                 .transpose()?,
             id,
             org_id: org.id,
@@ -1293,7 +1323,14 @@ impl Services {
         let password = match patch.password {
             None => old.password.clone(),
             Some(p) => parse_password(p)?
-                .map(|p| self.seal(org.id, "integrations", id, "password", p.expose_secret()))
+                .map(|p| {
+                    self.seal(
+                        org.id,
+                        SealedColumn::IntegrationPassword,
+                        id,
+                        p.expose_secret(),
+                    )
+                })
                 .transpose()?,
         };
         let rec = IntegrationRecord {
@@ -1368,7 +1405,7 @@ impl Services {
         let password = rec
             .password
             .as_ref()
-            .map(|p| self.open(org.id, "integrations", id, "password", p))
+            .map(|p| self.open(org.id, SealedColumn::IntegrationPassword, id, p))
             .transpose()?;
         let pw = password.as_ref().map(|p| p.expose_secret());
         let s = &rec.settings;
@@ -1445,7 +1482,7 @@ impl Services {
             .await?;
         let id = uuid::Uuid::new_v4().to_string();
         let rec = StreamElementsTokenRecord {
-            token: self.seal(org.id, "streamelements_tokens", &id, "token", &jwt)?,
+            token: self.seal(org.id, SealedColumn::StreamElementsToken, &id, &jwt)?,
             hint: hint(&jwt),
             id,
             org_id: org.id,

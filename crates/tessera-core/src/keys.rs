@@ -33,12 +33,7 @@ fn publish_window() -> time::Duration {
 }
 
 fn key_row<'a>(org: &'a str, kid: &'a str) -> RowId<'a> {
-    RowId {
-        org,
-        table: "signing_keys",
-        row: kid,
-        column: "private_key",
-    }
+    crate::connections::cell(org, tessera_store::SealedColumn::SigningKey, kid)
 }
 
 impl Services {

@@ -14,7 +14,7 @@ use tessera_crypto::Vault;
 use tessera_domain::AuditAction;
 use tessera_store::SealedColumn;
 
-use crate::connections::row;
+use crate::connections::cell;
 use crate::{Context, CoreError, CoreResult, Services};
 
 const PAGE: u32 = 200;
@@ -132,7 +132,7 @@ impl Services {
                 };
                 for c in &page {
                     let org = c.org_id.to_string();
-                    let at = row(&org, table, &c.row_id, column);
+                    let at = cell(&org, col, &c.row_id);
                     match self
                         .vault
                         .reseal(at, &c.value, self.rng.as_ref())

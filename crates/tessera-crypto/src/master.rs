@@ -119,6 +119,12 @@ impl MasterKey {
         }
     }
 
+    /// A new random key in the encoded form `from_encoded` reads (base64url, 43 characters).
+    pub fn generate_encoded(rng: &dyn SecretRng) -> Result<String, crate::CryptoError> {
+        let bytes: [u8; 32] = random_bytes(rng)?;
+        Ok(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     /// A 256-bit sub-key for one purpose, e.g. `"api-key-hash"`.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"tessera master key v1");
@@ -155,6 +161,15 @@ mod tests {
             let e = MasterKey::load_or_create(&p, &SystemRng::new()).unwrap_err();
             assert!(e.to_string().contains("chmod 600"), "{e}");
         }
+    }
+
+    #[test]
+    fn generated_keys_read_back() {
+        let a = MasterKey::generate_encoded(&SystemRng::new()).unwrap();
+        let b = MasterKey::generate_encoded(&SystemRng::new()).unwrap();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(MasterKey::from_encoded(&a).is_ok());
     }
 
     #[test]

@@ -86,6 +86,19 @@ impl ConnectionKind {
             _ => None,
         }
     }
+
+    /// The `identity` a consumer asks a token for: the channel (the default) or the bot.
+    pub fn parse_identity(s: Option<&str>) -> Result<Self, FieldError> {
+        match s {
+            None => Ok(Self::Channel),
+            Some(v) => Self::parse(v).ok_or_else(|| {
+                FieldError::new(
+                    "identity",
+                    format!("unknown identity '{v}': use channel or bot"),
+                )
+            }),
+        }
+    }
 }
 
 /// The four visible states of a platform's card.

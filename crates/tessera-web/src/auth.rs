@@ -81,13 +81,18 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
-        let principal = state.services.authenticate_api_key(token).await?;
-        let (ip, request_id) = request_origin(parts);
-        Ok(Caller(Context {
-            principal,
-            ip,
-            request_id,
-        }))
+        authenticate(parts, state).await.map(Caller)
     }
+}
+
+/// The caller named by the request's API key, with where the request came from.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Context, ApiError> {
+    let token = bearer_token(parts)?;
+    let principal = state.services.authenticate_api_key(token).await?;
+    let (ip, request_id) = request_origin(parts);
+    Ok(Context {
+        principal,
+        ip,
+        request_id,
+    })
 }

@@ -20,7 +20,7 @@ use tessera_core::Context;
 use tessera_domain::connection::IntegrationInput;
 use tessera_domain::ConnectionKind;
 
-use crate::auth::{no_store, request_origin, Caller};
+use crate::auth::{no_store, Caller};
 use crate::error::ApiResult;
 use crate::json::{Json, Query};
 use crate::AppState;
@@ -173,14 +173,8 @@ fn error_redirect(e: &CallbackError) -> Response {
 /// The caller of a callback, when the browser carries credentials; a request without any is
 /// judged by its `state` alone.
 async fn optional_caller(state: &AppState, parts: &Parts) -> Option<Context> {
-    let token = crate::auth::bearer(&parts.headers)?;
-    let principal = state.services.authenticate_api_key(&token).await.ok()?;
-    let (ip, request_id) = request_origin(parts);
-    Some(Context {
-        principal,
-        ip,
-        request_id,
-    })
+    crate::auth::bearer_token(parts).ok()?;
+    crate::auth::authenticate(parts, state).await.ok()
 }
 
 async fn callback(
@@ -267,18 +261,8 @@ async fn token(
     Caller(ctx): Caller,
     Query(p): Query<TokenParams>,
 ) -> ApiResult<Response> {
-    let kind = match p.identity.as_deref() {
-        None | Some("channel") => ConnectionKind::Channel,
-        Some("bot") => ConnectionKind::Bot,
-        Some(other) => {
-            return Err(crate::error::ApiError::from(
-                tessera_core::CoreError::invalid(
-                    "identity",
-                    format!("unknown identity '{other}': use channel or bot"),
-                ),
-            ))
-        }
-    };
+    let kind = ConnectionKind::parse_identity(p.identity.as_deref())
+        .map_err(|e| crate::error::ApiError::from(tessera_core::CoreError::from(e)))?;
     let t = state
         .services
         .fresh_token(&ctx, &org, &platform, kind)

@@ -283,6 +283,14 @@ fn describe(e: &anyhow::Error) -> String {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
+    // Needs no configuration: it must work while TESSERA_VAULT_KEYS is being put together.
+    if matches!(cli.command, Some(Command::Vault(VaultCommand::GenerateKey))) {
+        println!(
+            "{}",
+            tessera_crypto::MasterKey::generate_encoded(&tessera_crypto::SystemRng::new())?
+        );
+        return Ok(());
+    }
     let overrides = Overrides {
         config: cli.global.config.clone(),
         data_dir: cli.global.data_dir.clone(),
@@ -303,16 +311,6 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         None | Some(Command::Serve) => return crate::app::serve(&config).await,
         Some(Command::Worker) => return crate::app::worker(&config).await,
-        Some(Command::Vault(VaultCommand::GenerateKey)) => {
-            let key: [u8; 32] =
-                tessera_crypto::random::random_bytes(&tessera_crypto::SystemRng::new())?;
-            use base64::Engine as _;
-            println!(
-                "{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
-            );
-            return Ok(());
-        }
         Some(c) => c,
     };
     let app = crate::app::open(&config).await?;

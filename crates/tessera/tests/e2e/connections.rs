@@ -586,18 +586,16 @@ async fn worker_refreshes_ahead_rotates_backs_off_and_marks_refused_tokens_red()
         calls,
         "a red connection is not retried"
     );
-    let (_, metrics) = (
-        0,
-        e.srv
-            .http
-            .get(e.srv.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let metrics = e
+        .srv
+        .http
+        .get(e.srv.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics.contains("tessera_connection_refresh_failures_total 1"),
         "{metrics}"
