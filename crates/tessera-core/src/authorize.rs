@@ -651,10 +651,10 @@ impl Services {
             }
             Err(_) => None,
         };
-        let phc = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| self.dummy_hash.clone());
+        let phc = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+            Some(h) => h,
+            None => self.dummy_hash().await?,
+        };
         let ok = self.verify_password(password, &phc).await;
         match user {
             Some(u) if ok && u.user.is_active && u.password_hash.is_some() => Ok(Some(u)),

@@ -137,7 +137,9 @@ pub struct Services {
     pub(crate) handle_hash: HashKey,
     /// An argon2id hash of nothing anyone knows, checked when a login names an unknown user,
     /// so that the answer takes as long as for a real one.
-    pub(crate) dummy_hash: String,
+    /// Made on first need (on the hashing threads), not at start: argon2id takes tens of
+    /// milliseconds and its memory, which start-up and idle memory should not pay.
+    pub(crate) dummy_hash: tokio::sync::OnceCell<String>,
     pub(crate) passwords: PasswordHasher,
     /// Seals private keys and other secrets at rest.
     pub(crate) vault: Vault,
@@ -171,11 +173,6 @@ impl Services {
         let vault =
             Vault::with_keys(master, &ring).map_err(|e| CoreError::Internal(e.to_string()))?;
         let passwords = PasswordHasher::new(config.argon2);
-        let nothing: [u8; 16] = tessera_crypto::random::random_bytes(rng.as_ref())
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let dummy_hash = passwords
-            .hash(&format!("{nothing:?}"), rng.as_ref())
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
         Ok(Self {
             store,
             clock,
@@ -183,7 +180,7 @@ impl Services {
             key_hash: HashKey::new(&master.derive("api-key-hash")),
             client_hash: HashKey::new(&master.derive("client-secret-hash")),
             handle_hash: HashKey::new(&master.derive("session-and-code-hash")),
-            dummy_hash,
+            dummy_hash: tokio::sync::OnceCell::new(),
             passwords,
             vault,
             caches: cache::Caches::new(),
@@ -289,6 +286,18 @@ impl Services {
             .await
             .ok_or_else(|| CoreError::Internal("the hashing threads are gone".into()))?
             .map_err(|e| CoreError::Internal(e.to_string()))
+    }
+
+    /// The stand-in hash checked when a login names an unknown user.
+    pub(crate) async fn dummy_hash(&self) -> CoreResult<String> {
+        self.dummy_hash
+            .get_or_try_init(|| async {
+                let nothing: [u8; 16] = tessera_crypto::random::random_bytes(self.rng.as_ref())
+                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                self.hash_password(format!("{nothing:?}")).await
+            })
+            .await
+            .cloned()
     }
 
     /// Checks a password against an argon2id PHC string on the hashing threads. A malformed
