@@ -26,6 +26,7 @@ pub mod cache;
 pub mod clients;
 pub mod connection_worker;
 pub mod connections;
+pub mod console;
 pub mod device;
 pub mod error;
 pub mod exchange;

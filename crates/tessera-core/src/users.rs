@@ -5,7 +5,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tessera_domain::error::Collector;
 use tessera_domain::user::check_password;
 use tessera_domain::{
-    AuditAction, Email, OrgId, Permission, PermissionSet, RoleName, User, UserId, Username,
+    AuditAction, Email, OrgId, Permission, PermissionSet, PrincipalKind, RoleName, User, UserId,
+    Username,
 };
 use tessera_store::{StoreError, Tx};
 use uuid::Uuid;
@@ -20,6 +21,15 @@ pub struct NewUser {
     pub name: Option<String>,
     pub password: Option<SecretString>,
     pub roles: Vec<String>,
+}
+
+/// A change to a member, as the faces received it; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct UserPatch {
+    pub roles: Option<Vec<String>>,
+    /// `false` deactivates (the member can no longer sign in, and their sessions end);
+    /// `true` reactivates.
+    pub is_active: Option<bool>,
 }
 
 /// Parses role names, recording each bad one under its index (`roles[2]`).
@@ -113,6 +123,85 @@ impl Services {
             snapshot(user),
         )
         .await
+    }
+
+    /// Changes a member's roles or deactivates / reactivates them. Deactivating needs
+    /// `users:delete` (it is how a member is removed without losing their history), anything
+    /// else `users:edit`; nobody deactivates themselves or grants more than they hold.
+    pub async fn update_user(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: &str,
+        patch: UserPatch,
+    ) -> CoreResult<User> {
+        let not_found = || CoreError::not_found("user", id);
+        let user_id = Uuid::parse_str(id).map(UserId).map_err(|_| not_found())?;
+        let mut c = Collector::new();
+        let roles = patch.roles.as_ref().map(|r| parse_roles(r, &mut c));
+        c.finish()?;
+        let mut tx = self.store.begin().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::UsersRead))
+            .await?;
+        let before = tx
+            .find_user(org.id, user_id)
+            .await?
+            .ok_or_else(not_found)?
+            .user;
+        let mut after = before.clone();
+        let mut action = AuditAction::UserUpdated;
+        if let Some(active) = patch.is_active.filter(|a| *a != before.is_active) {
+            let needed = if active {
+                Permission::UsersEdit
+            } else {
+                Permission::UsersDelete
+            };
+            if !ctx.principal.has(org.id, needed) {
+                return Err(CoreError::Forbidden(needed));
+            }
+            if !active && ctx.principal.kind == PrincipalKind::User(before.id) {
+                return Err(CoreError::invalid(
+                    "isActive",
+                    "you cannot deactivate yourself: ask another administrator",
+                ));
+            }
+            after.is_active = active;
+            action = if active {
+                AuditAction::UserReactivated
+            } else {
+                AuditAction::UserDeactivated
+            };
+        }
+        if let Some(roles) = roles {
+            if !ctx.principal.has(org.id, Permission::UsersEdit) {
+                return Err(CoreError::Forbidden(Permission::UsersEdit));
+            }
+            self.check_roles(tx.as_mut(), org.id, &roles).await?;
+            self.check_grantable(tx.as_mut(), ctx, org.id, &roles, PermissionSet::EMPTY)
+                .await?;
+            after.roles = roles;
+        }
+        if after == before {
+            return Ok(before);
+        }
+        after.updated_at = self.now();
+        if !tx.update_user(&after).await? {
+            return Err(not_found());
+        }
+        self.audit(
+            tx.as_mut(),
+            ctx,
+            Some(org.id),
+            action,
+            "user",
+            Some(after.id.to_string()),
+            snapshot(&before),
+            snapshot(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     pub async fn list_users(&self, ctx: &Context, org: &str) -> CoreResult<Vec<User>> {

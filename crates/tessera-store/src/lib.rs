@@ -178,6 +178,27 @@ pub struct LoginSession {
     pub ended_at: Option<Timestamp>,
 }
 
+/// A console browser session. The cookie is stored only as its keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub id_hash: String,
+    /// The organization the console shows; `None` until chosen (or after it was deleted).
+    pub current_org: Option<OrgId>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// One sign-in of a console session in one organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleLogin {
+    pub session_hash: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+}
+
 /// An authorization request waiting for login or consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRequest {
@@ -327,6 +348,9 @@ pub trait Tx: ConnectionTx + Send {
         username: &Username,
     ) -> Result<Option<UserRecord>>;
     async fn list_users(&mut self, org: OrgId) -> Result<Vec<User>>;
+    /// Writes a user's editable fields (email, name, roles, is_active, updated_at) by org and id;
+    /// false when there is no such user in that organization. The password hash is untouched.
+    async fn update_user(&mut self, user: &User) -> Result<bool>;
 
     // Custom roles.
     async fn insert_role(&mut self, role: &CustomRole) -> Result<()>;
@@ -446,6 +470,25 @@ pub trait Tx: ConnectionTx + Send {
         jti: &str,
         expires: Timestamp,
     ) -> Result<()>;
+
+    // Console sessions. A session belongs to no one organization (it holds sign-ins in
+    // several), so these take none; its sign-ins name theirs.
+    /// Stores a new session; a hash already stored is a conflict.
+    async fn insert_console_session(&mut self, s: &ConsoleSession) -> Result<()>;
+    /// The session, whatever its state (the caller checks expiry and end).
+    async fn find_console_session(&mut self, id_hash: &str) -> Result<Option<ConsoleSession>>;
+    /// Sets the organization shown; false when there is no such live (not ended) session.
+    async fn set_console_org(&mut self, id_hash: &str, org: OrgId) -> Result<bool>;
+    /// Ends a session; false when it was not there or already ended.
+    async fn end_console_session(&mut self, id_hash: &str, at: Timestamp) -> Result<bool>;
+    /// Records a sign-in, replacing an earlier one of the same session in the same organization.
+    async fn upsert_console_login(&mut self, l: &ConsoleLogin) -> Result<()>;
+    /// The session's sign-ins, oldest first.
+    async fn list_console_logins(&mut self, session_hash: &str) -> Result<Vec<ConsoleLogin>>;
+    /// Deletes sessions that expired or ended before `before`, and their sign-ins with them;
+    /// how many sessions went.
+    async fn purge_console_sessions(&mut self, before: Timestamp) -> Result<u64>;
+
     // Dynamic client registration.
     /// The organization's registration policy as stored JSON, if one was set.
     async fn registration_policy(&mut self, org: OrgId) -> Result<Option<String>>;

@@ -57,6 +57,11 @@ pub(crate) const SQLITE: Embedded = &[
         "connections",
         include_str!("../migrations/sqlite/0010_connections.sql"),
     ),
+    (
+        11,
+        "console sessions",
+        include_str!("../migrations/sqlite/0011_console.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -109,6 +114,11 @@ pub(crate) const POSTGRES: Embedded = &[
         10,
         "connections",
         include_str!("../migrations/postgres/0010_connections.sql"),
+    ),
+    (
+        11,
+        "console sessions",
+        include_str!("../migrations/postgres/0011_console.sql"),
     ),
 ];
 

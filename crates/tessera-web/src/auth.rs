@@ -1,5 +1,5 @@
-//! Who is calling the admin API: a bearer API key (`Authorization: Bearer sk_live_…`) turned
-//! into a service-layer [`Context`] with the caller's address and the request id. Permission
+//! Who is calling the admin API: a bearer API key (`Authorization: Bearer sk_live_…`) or a
+//! console session cookie, turned into a service-layer [`Context`] with the caller's address and the request id. Permission
 //! checks happen in the service layer, not here.
 
 use std::net::SocketAddr;
@@ -85,8 +85,37 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The caller named by the request's API key, with where the request came from.
+/// The caller named by the request's API key, or else by its console session cookie, with
+/// where the request came from. A request that rides on the cookie and changes something
+/// must carry the session's CSRF token in `X-CSRF-Token`, so that no other site can make a
+/// signed-in browser call the API.
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Context, ApiError> {
+    if !parts.headers.contains_key(AUTHORIZATION) {
+        if let Some(cookie) = crate::console::cookie(&parts.headers, crate::console::SESSION_COOKIE)
+        {
+            let (ip, request_id) = request_origin(parts);
+            let caller = state
+                .services
+                .console_caller(&cookie, ip, request_id)
+                .await?;
+            if !matches!(parts.method, http::Method::GET | http::Method::HEAD) {
+                use subtle::ConstantTimeEq;
+                let presented = parts
+                    .headers
+                    .get("x-csrf-token")
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
+                if !bool::from(presented.ct_eq(caller.csrf.as_bytes())) {
+                    return Err(ApiError::new(
+                        http::StatusCode::FORBIDDEN,
+                        "forbidden",
+                        "a request authenticated by the console session must carry its CSRF token in the X-CSRF-Token header",
+                    ));
+                }
+            }
+            return Ok(caller.ctx);
+        }
+    }
     let token = bearer_token(parts)?;
     let principal = state.services.authenticate_api_key(token).await?;
     let (ip, request_id) = request_origin(parts);

@@ -143,12 +143,14 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
     let path = req.uri().path().to_owned();
     let res = next.run(req).await;
     let status = res.status();
-    let is_json = res
+    // A JSON error, or a page written for a person (error pages of the sign-in flow and the
+    // console), is kept as it is.
+    let has_body = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || has_body {
         return res;
     }
     let (code, description) = match status {

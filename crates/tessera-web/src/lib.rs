@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod auth;
 pub mod connections;
+pub mod console;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(graphiql::router())
         .merge(oauth::router(&state))
+        .merge(console::router(&state))
         .nest(paths::ADMIN_BASE, admin.clone())
         .nest(paths::ADMIN_ALIAS_BASE, admin)
         .nest(paths::ORG_API_BASE, connections::router())

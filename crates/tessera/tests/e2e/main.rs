@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod conformance;
 mod connections;
+mod console;
 mod flows;
 mod grants;
 mod graphql;

@@ -1,0 +1,354 @@
+//! The console's sessions. The console is an ordinary OAuth client of Tessera itself: it signs
+//! people in through an organization's authorization endpoint with its own public client
+//! (`tessera-console`, code + PKCE, RFC 7636), then keeps a browser session of its own.
+//!
+//! Nothing of a pending sign-in is stored: the `state` travels in a cookie and in the
+//! redirect, and the PKCE verifier is a keyed hash of it, so only this server can make it.
+//! A session may hold sign-ins in several organizations (a person with accounts in each); the
+//! organization the console shows is kept in the session. System administrators may show any.
+//!
+//! Every request re-reads the user: a deactivated member or a removed role takes effect on
+//! the next click, not at the session's end.
+
+use tessera_crypto::random::random_bytes;
+use tessera_domain::{
+    AuditAction, Organization, Permission, PermissionSet, Principal, PrincipalKind, User, UserId,
+};
+use tessera_store::{ConsoleLogin, ConsoleSession};
+
+use crate::orgs::DEFAULT_CONSOLE_CLIENT;
+use crate::tokens::{ClientAuth, OAuthError};
+use crate::{Context, CoreError, CoreResult, Services};
+
+/// How long a console session lasts from sign-in.
+pub const CONSOLE_SESSION_HOURS: i64 = 12;
+
+/// Where a console sign-in returns to (relative to the public URL).
+pub const CONSOLE_CALLBACK_PATH: &str = "/login/callback";
+
+/// The first step of a sign-in: where to send the browser, and the state to remember.
+#[derive(Debug, Clone)]
+pub struct ConsoleSignIn {
+    pub authorize_url: String,
+    /// Kept in a short-lived cookie and compared with the `state` that comes back.
+    pub state: String,
+}
+
+/// A signed-in console request: who, in which organization, and what else they may show.
+#[derive(Debug, Clone)]
+pub struct ConsoleCaller {
+    pub ctx: Context,
+    pub user: User,
+    /// The organization shown.
+    pub org: Organization,
+    /// The organizations the switcher offers (every one for a system administrator).
+    pub orgs: Vec<Organization>,
+    /// The token every form of this session carries.
+    pub csrf: String,
+}
+
+impl ConsoleCaller {
+    /// Whether the caller holds `p` in the organization shown (buttons are drawn only then).
+    pub fn can(&self, p: Permission) -> bool {
+        self.ctx.principal.has(self.org.id, p)
+    }
+}
+
+/// What switching organizations leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Switch {
+    Switched,
+    /// The person has no sign-in there yet: send them through that organization's login.
+    SignInFirst(String),
+}
+
+impl Services {
+    /// The console's redirect URI, as registered on every organization's console client.
+    pub fn console_redirect_uri(&self) -> String {
+        format!("{}{CONSOLE_CALLBACK_PATH}", self.config.public_url)
+    }
+
+    /// The PKCE verifier of a sign-in: a keyed hash of its state (43 base64url characters).
+    fn console_verifier(&self, state: &str) -> String {
+        let h = self.handle_hash.hash(&format!("console-pkce:{state}"));
+        h.rsplit('$').next().unwrap_or_default().to_owned()
+    }
+
+    /// The CSRF token of a session: a keyed hash of its cookie, so it needs no storage.
+    pub fn console_csrf(&self, cookie: &str) -> String {
+        let h = self.handle_hash.hash(&format!("console-csrf:{cookie}"));
+        h.rsplit('$').next().unwrap_or_default().to_owned()
+    }
+
+    fn console_session_hash(&self, cookie: &str) -> String {
+        self.handle_hash.hash(&format!("console-session:{cookie}"))
+    }
+
+    fn random_token(&self) -> CoreResult<String> {
+        use base64::Engine;
+        let b: [u8; 32] =
+            random_bytes(self.rng.as_ref()).map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+    }
+
+    /// Starts a sign-in to `org`: the authorization request of the console client.
+    pub async fn console_sign_in(&self, org_slug: &str) -> CoreResult<ConsoleSignIn> {
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| CoreError::not_found("organization", org_slug))?;
+        let state = self.random_token()?;
+        let challenge = tessera_connect::oauth::pkce_challenge(&self.console_verifier(&state));
+        let mut url = url::Url::parse(&format!(
+            "{}/api/v1/oauth/authorize",
+            self.issuer(&org.slug)
+        ))
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", DEFAULT_CONSOLE_CLIENT)
+            .append_pair("redirect_uri", &self.console_redirect_uri())
+            .append_pair("scope", "openid profile")
+            .append_pair("state", &state)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        Ok(ConsoleSignIn {
+            authorize_url: url.into(),
+            state,
+        })
+    }
+
+    /// Finishes a sign-in: redeems the code (with the verifier only this server can make),
+    /// checks that the person may enter the console (`admin:access`), and adds the sign-in to
+    /// the browser's session, or starts one. Returns the session cookie to set.
+    pub async fn console_finish_sign_in(
+        self: &std::sync::Arc<Self>,
+        ctx_origin: &Context,
+        org_slug: &str,
+        code: &str,
+        state: &str,
+        existing_cookie: Option<&str>,
+    ) -> CoreResult<String> {
+        let verifier = self.console_verifier(state);
+        let auth = ClientAuth::None {
+            client_id: DEFAULT_CONSOLE_CLIENT.to_owned(),
+        };
+        let redirect = self.console_redirect_uri();
+        let tokens = self
+            .authorization_code(org_slug, &auth, code, Some(&redirect), Some(&verifier))
+            .await
+            .map_err(|e| match e {
+                OAuthError::ServerError(m) => CoreError::Internal(m),
+                OAuthError::TemporarilyUnavailable(m) => CoreError::Unavailable(m),
+                other => CoreError::Unauthenticated(format!("the sign-in failed: {other}")),
+            })?;
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| CoreError::not_found("organization", org_slug))?;
+        let claims = self
+            .active_claims(&org, &tokens.access_token)
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?
+            .ok_or_else(|| CoreError::Unauthenticated("the sign-in failed".into()))?;
+        let user_id = claims["sub"]
+            .as_str()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            .map(UserId)
+            .ok_or_else(|| CoreError::Unauthenticated("the sign-in named no user".into()))?;
+
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        // Housekeeping on the way: sessions that ended or expired a day ago go.
+        tx.purge_console_sessions(now - time::Duration::days(1))
+            .await?;
+        let user = tx
+            .find_user(org.id, user_id)
+            .await?
+            .filter(|u| u.user.is_active)
+            .ok_or_else(|| CoreError::Unauthenticated("this account is deactivated".into()))?
+            .user;
+        let principal = self.user_principal(tx.as_mut(), &user).await?;
+        if !principal.has(org.id, Permission::AdminAccess) {
+            return Err(CoreError::Forbidden(Permission::AdminAccess));
+        }
+        // Join the browser's live session, or start a new one (a fresh cookie on every new
+        // session: a cookie set before sign-in is never promoted, so it cannot be fixated).
+        let live = match existing_cookie {
+            Some(c) => {
+                let hash = self.console_session_hash(c);
+                tx.find_console_session(&hash)
+                    .await?
+                    .filter(|s| s.ended_at.is_none() && s.expires_at > now)
+                    .map(|s| (c.to_owned(), s))
+            }
+            None => None,
+        };
+        let (cookie, session) = match live {
+            Some(found) => found,
+            None => {
+                let cookie = self.random_token()?;
+                let s = ConsoleSession {
+                    id_hash: self.console_session_hash(&cookie),
+                    current_org: Some(org.id),
+                    created_at: now,
+                    expires_at: now + time::Duration::hours(CONSOLE_SESSION_HOURS),
+                    ended_at: None,
+                };
+                tx.insert_console_session(&s).await?;
+                (cookie, s)
+            }
+        };
+        tx.upsert_console_login(&ConsoleLogin {
+            session_hash: session.id_hash.clone(),
+            org_id: org.id,
+            user_id: user.id,
+            auth_time: now,
+            created_at: now,
+        })
+        .await?;
+        tx.set_console_org(&session.id_hash, org.id).await?;
+        let ctx = Context {
+            principal,
+            ip: ctx_origin.ip.clone(),
+            request_id: ctx_origin.request_id.clone(),
+        };
+        self.audit(
+            tx.as_mut(),
+            &ctx,
+            Some(org.id),
+            AuditAction::ConsoleSignedIn,
+            "user",
+            Some(user.id.to_string()),
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(cookie)
+    }
+
+    /// The principal of a user: the permissions of their roles in their organization, or
+    /// every permission everywhere for a system administrator.
+    pub(crate) async fn user_principal(
+        &self,
+        tx: &mut dyn tessera_store::Tx,
+        user: &User,
+    ) -> CoreResult<Principal> {
+        let permissions = if user.is_system_admin {
+            PermissionSet::all()
+        } else {
+            self.role_permissions(tx, user.org_id, &user.roles).await?
+        };
+        Ok(Principal {
+            kind: PrincipalKind::User(user.id),
+            name: user.username.as_str().to_owned(),
+            org_id: Some(user.org_id),
+            is_system_admin: user.is_system_admin,
+            permissions,
+        })
+    }
+
+    /// The console caller of a session cookie, or `Unauthenticated` (signed out, expired,
+    /// deactivated, or no longer allowed in).
+    pub async fn console_caller(
+        &self,
+        cookie: &str,
+        ip: Option<String>,
+        request_id: Option<String>,
+    ) -> CoreResult<ConsoleCaller> {
+        let gone = || CoreError::Unauthenticated("the console session has ended".into());
+        let now = self.now();
+        let hash = self.console_session_hash(cookie);
+        let mut tx = self.store.read().await?;
+        let session = tx
+            .find_console_session(&hash)
+            .await?
+            .filter(|s| s.ended_at.is_none() && s.expires_at > now)
+            .ok_or_else(gone)?;
+        // Every sign-in of the session whose person is still active and still allowed in.
+        let mut signed_in: Vec<(User, Principal)> = Vec::new();
+        for login in tx.list_console_logins(&hash).await? {
+            let Some(rec) = tx.find_user(login.org_id, login.user_id).await? else {
+                continue;
+            };
+            if !rec.user.is_active {
+                continue;
+            }
+            let p = self.user_principal(tx.as_mut(), &rec.user).await?;
+            if p.has(login.org_id, Permission::AdminAccess) {
+                signed_in.push((rec.user, p));
+            }
+        }
+        let all = tx.list_orgs().await?;
+        let admin = signed_in.iter().find(|(u, _)| u.is_system_admin).cloned();
+        let orgs: Vec<Organization> = if admin.is_some() {
+            all
+        } else {
+            all.into_iter()
+                .filter(|o| signed_in.iter().any(|(u, _)| u.org_id == o.id))
+                .collect()
+        };
+        let org = session
+            .current_org
+            .and_then(|id| orgs.iter().find(|o| o.id == id).cloned())
+            .or_else(|| orgs.first().cloned())
+            .ok_or_else(gone)?;
+        // Act as the sign-in of the organization shown; a system administrator's anywhere.
+        let (user, principal) = signed_in
+            .iter()
+            .find(|(u, _)| u.org_id == org.id)
+            .cloned()
+            .or(admin)
+            .ok_or_else(gone)?;
+        Ok(ConsoleCaller {
+            ctx: Context {
+                principal,
+                ip,
+                request_id,
+            },
+            user,
+            org,
+            orgs,
+            csrf: self.console_csrf(cookie),
+        })
+    }
+
+    /// Shows another organization, if the session may; otherwise says to sign in there.
+    pub async fn console_switch(&self, cookie: &str, org_slug: &str) -> CoreResult<Switch> {
+        let caller = self.console_caller(cookie, None, None).await?;
+        let Some(target) = caller.orgs.iter().find(|o| o.slug.as_str() == org_slug) else {
+            // Not signed in there (or no such organization: the login page will say so).
+            return Ok(Switch::SignInFirst(org_slug.to_owned()));
+        };
+        let mut tx = self.store.begin().await?;
+        tx.set_console_org(&self.console_session_hash(cookie), target.id)
+            .await?;
+        tx.commit().await?;
+        Ok(Switch::Switched)
+    }
+
+    /// Ends the session (every organization's sign-in in it).
+    pub async fn console_sign_out(&self, cookie: &str) -> CoreResult<()> {
+        let caller = self.console_caller(cookie, None, None).await.ok();
+        let mut tx = self.store.begin().await?;
+        let ended = tx
+            .end_console_session(&self.console_session_hash(cookie), self.now())
+            .await?;
+        if let (true, Some(c)) = (ended, caller) {
+            self.audit(
+                tx.as_mut(),
+                &c.ctx,
+                Some(c.org.id),
+                AuditAction::ConsoleSignedOut,
+                "user",
+                Some(c.user.id.to_string()),
+                None,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,442 @@
+//! The Audit Log, Members and API Keys pages.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use http::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tessera_core::api_keys::{KeyScope, NewApiKey};
+use tessera_core::console::ConsoleCaller;
+use tessera_core::users::{NewUser, UserPatch};
+use tessera_core::CoreError;
+use tessera_domain::{AuditAction, Permission, PrincipalKind};
+use tessera_store::AuditQuery;
+
+use super::forms::{FieldErrors, Form};
+use super::views::{
+    when, when_opt, ApiKeyForm, ApiKeyRow, ApiKeysPage, AuditPage, AuditRow, Choice, Layout,
+    MemberForm, MemberRow, MembersPage, Revealed,
+};
+use super::{error_page, redirect, render, Console};
+use crate::AppState;
+
+/// Events per page of the audit log.
+const AUDIT_PAGE: u32 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditParams {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    actor: String,
+    before: Option<i64>,
+}
+
+/// `GET /audit-log?action=&actor=&before=`.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Query(p): Query<AuditParams>,
+) -> Response {
+    let query = AuditQuery {
+        limit: AUDIT_PAGE,
+        before: p.before,
+        action: Some(p.action.clone()),
+        actor: Some(p.actor.trim().to_owned()),
+    };
+    let events = match state
+        .services
+        .list_audit(&c.ctx, c.org.slug.as_str(), query)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => return error_page(Some(&c), &e),
+    };
+    let older_href = (events.len() == AUDIT_PAGE as usize)
+        .then(|| events.last().map(|e| e.id))
+        .flatten()
+        .map(|last| {
+            let mut s = url::form_urlencoded::Serializer::new(String::from("/audit-log?"));
+            if !p.action.is_empty() {
+                s.append_pair("action", &p.action);
+            }
+            if !p.actor.is_empty() {
+                s.append_pair("actor", &p.actor);
+            }
+            s.append_pair("before", &last.to_string());
+            s.finish()
+        });
+    let page = AuditPage {
+        l: Layout::new(&c, "Audit Log", "/audit-log"),
+        rows: events
+            .iter()
+            .map(|e| AuditRow {
+                at: when(&e.created_at),
+                actor: e.actor.name.clone(),
+                actor_kind: e.actor.kind.clone(),
+                action: e.action.clone(),
+                target: match &e.target_id {
+                    Some(id) => format!("{} {id}", e.target_type),
+                    None => e.target_type.clone(),
+                },
+                ip: e.ip.clone().unwrap_or_default(),
+            })
+            .collect(),
+        actions: AuditAction::ALL
+            .iter()
+            .map(|a| Choice {
+                value: a.as_str().to_owned(),
+                label: a.as_str().to_owned(),
+                checked: a.as_str() == p.action,
+            })
+            .collect(),
+        action: p.action,
+        actor: p.actor,
+        older_href,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The organization's roles as checkboxes, `checked` ticked.
+async fn role_choices(
+    state: &AppState,
+    c: &ConsoleCaller,
+    checked: &[String],
+) -> Result<Vec<Choice>, CoreError> {
+    Ok(state
+        .services
+        .list_roles(&c.ctx, c.org.slug.as_str())
+        .await?
+        .into_iter()
+        .map(|r| Choice {
+            checked: checked.contains(&r.name),
+            label: if r.built_in {
+                r.name.clone()
+            } else {
+                format!("{} (custom)", r.name)
+            },
+            value: r.name,
+        })
+        .collect())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DialogQuery {
+    create: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /members`.
+pub async fn members(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Query(q): Query<DialogQuery>,
+) -> Response {
+    let notice = match q.done.as_deref() {
+        Some("added") => Some("The member is added.".to_owned()),
+        Some("updated") => Some("The member is updated.".to_owned()),
+        _ => None,
+    };
+    let form = MemberForm {
+        open: q.create.is_some(),
+        roles: Vec::new(),
+        ..MemberForm::default()
+    };
+    members_page(&state, &c, form, notice, StatusCode::OK).await
+}
+
+async fn members_page(
+    state: &AppState,
+    c: &ConsoleCaller,
+    mut form: MemberForm,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let users = match state.services.list_users(&c.ctx, c.org.slug.as_str()).await {
+        Ok(u) => u,
+        Err(e) => return error_page(Some(c), &e),
+    };
+    let all_roles = match role_choices(state, c, &[]).await {
+        Ok(r) => r,
+        Err(e) => return error_page(Some(c), &e),
+    };
+    if form.roles.is_empty() {
+        form.roles = all_roles.clone();
+    }
+    let me = match &c.ctx.principal.kind {
+        PrincipalKind::User(id) => Some(*id),
+        _ => None,
+    };
+    let rows = users
+        .iter()
+        .map(|u| {
+            let names: Vec<String> = u.roles.iter().map(|r| r.as_str().to_owned()).collect();
+            MemberRow {
+                id: u.id.to_string(),
+                username: u.username.as_str().to_owned(),
+                name: u.name.clone().unwrap_or_default(),
+                email: u
+                    .email
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+                roles: all_roles
+                    .iter()
+                    .map(|r| Choice {
+                        checked: names.contains(&r.value),
+                        ..r.clone()
+                    })
+                    .collect(),
+                role_names: if u.is_system_admin {
+                    format!("{} (system administrator)", names.join(", "))
+                } else {
+                    names.join(", ")
+                },
+                is_active: u.is_active,
+                is_self: me == Some(u.id),
+                created: when(&u.created_at),
+            }
+        })
+        .collect();
+    let page = MembersPage {
+        l: Layout::new(c, "Members", "/members").with_notice(notice),
+        rows,
+        can_create: c.can(Permission::UsersCreate),
+        can_edit: c.can(Permission::UsersEdit),
+        can_deactivate: c.can(Permission::UsersDelete),
+        create: form,
+    };
+    render(status, &page)
+}
+
+/// `POST /members`: the Add Member dialog.
+pub async fn create_member(
+    State(state): State<AppState>,
+    Console(c): Console,
+    body: Bytes,
+) -> Response {
+    let f = Form::parse(&body);
+    let roles = f.all("roles");
+    let input = NewUser {
+        username: f.text("username"),
+        email: f.optional("email"),
+        name: f.optional("name"),
+        password: f
+            .get("password")
+            .filter(|p| !p.is_empty())
+            .map(|p| SecretString::from(p.to_owned())),
+        roles: roles.clone(),
+    };
+    match state
+        .services
+        .create_user(&c.ctx, c.org.slug.as_str(), input)
+        .await
+    {
+        Ok(_) => redirect("/members?done=added"),
+        Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
+            let mut errors =
+                FieldErrors::from_error(&e, &["username", "name", "email", "password", "roles"]);
+            if let CoreError::Conflict(m) = &e {
+                errors.general.clear();
+                errors.add("username", m.clone());
+            }
+            let form = MemberForm {
+                open: true,
+                username: f.text("username"),
+                name: f.text("name"),
+                email: f.text("email"),
+                roles: match role_choices(&state, &c, &roles).await {
+                    Ok(r) => r,
+                    Err(e) => return error_page(Some(&c), &e),
+                },
+                errors,
+            };
+            members_page(&state, &c, form, None, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => error_page(Some(&c), &e),
+    }
+}
+
+/// `POST /members/{id}` with `op=roles|deactivate|reactivate`.
+pub async fn update_member(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = Form::parse(&body);
+    let patch = match f.get("op") {
+        Some("roles") => UserPatch {
+            roles: Some(f.all("roles")),
+            ..UserPatch::default()
+        },
+        Some("deactivate") => UserPatch {
+            is_active: Some(false),
+            ..UserPatch::default()
+        },
+        Some("reactivate") => UserPatch {
+            is_active: Some(true),
+            ..UserPatch::default()
+        },
+        other => {
+            return error_page(
+                Some(&c),
+                &CoreError::invalid(
+                    "op",
+                    format!(
+                        "unknown change '{}': use roles, deactivate or reactivate",
+                        other.unwrap_or("")
+                    ),
+                ),
+            )
+        }
+    };
+    match state
+        .services
+        .update_user(&c.ctx, c.org.slug.as_str(), &id, patch)
+        .await
+    {
+        Ok(_) => redirect("/members?done=updated"),
+        Err(e) => error_page(Some(&c), &e),
+    }
+}
+
+/// `GET /api-keys`.
+pub async fn api_keys(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Query(q): Query<DialogQuery>,
+) -> Response {
+    let form = ApiKeyForm {
+        open: q.create.is_some(),
+        ..ApiKeyForm::default()
+    };
+    let notice = (q.done.as_deref() == Some("revoked"))
+        .then(|| "The key is revoked: whatever uses it stops working now.".to_owned());
+    api_keys_page(&state, &c, form, None, notice, StatusCode::OK).await
+}
+
+async fn api_keys_page(
+    state: &AppState,
+    c: &ConsoleCaller,
+    mut form: ApiKeyForm,
+    revealed: Option<Revealed>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let keys = match state
+        .services
+        .list_api_keys(&c.ctx, c.org.slug.as_str())
+        .await
+    {
+        Ok(k) => k,
+        Err(e) => return error_page(Some(c), &e),
+    };
+    if form.roles.is_empty() {
+        form.roles = match role_choices(state, c, &[]).await {
+            Ok(r) => r,
+            Err(e) => return error_page(Some(c), &e),
+        };
+    }
+    let rows = keys
+        .iter()
+        .map(|k| {
+            let mut grants: Vec<String> = k.roles.iter().map(|r| r.as_str().to_owned()).collect();
+            grants.extend(k.permissions.iter().map(|p| p.as_str().to_owned()));
+            ApiKeyRow {
+                id: k.id.to_string(),
+                name: k.name.as_str().to_owned(),
+                hint: k.hint.clone(),
+                grants: grants.join(", "),
+                created: when(&k.created_at),
+                last_used: when_opt(k.last_used_at.as_ref()),
+                revoked: k.revoked_at.as_ref().map(when),
+            }
+        })
+        .collect();
+    let page = ApiKeysPage {
+        l: Layout::new(c, "API Keys", "/api-keys").with_notice(notice),
+        rows,
+        can_create: c.can(Permission::ApiKeysCreate),
+        can_revoke: c.can(Permission::ApiKeysDelete),
+        create: form,
+        revealed,
+    };
+    render(status, &page)
+}
+
+/// `POST /api-keys`: the key is shown once, in the warning dialog.
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    Console(c): Console,
+    body: Bytes,
+) -> Response {
+    let f = Form::parse(&body);
+    let roles = f.all("roles");
+    let input = NewApiKey {
+        scope: KeyScope::Org(c.org.slug.as_str().to_owned()),
+        name: f.text("name"),
+        roles: roles.clone(),
+        permissions: f.words("permissions"),
+    };
+    match state.services.create_api_key(&c.ctx, input).await {
+        Ok(made) => {
+            let revealed = Revealed {
+                title: "API Key Created — Save Your Key".into(),
+                body: "The key will only be shown once. Copy it now and store it securely.".into(),
+                subject: made.key.name.as_str().to_owned(),
+                secret: made.secret.expose_secret().to_owned(),
+                copy_label: "Copy Key".into(),
+                dismiss_href: "/api-keys".into(),
+            };
+            api_keys_page(
+                &state,
+                &c,
+                ApiKeyForm::default(),
+                Some(revealed),
+                None,
+                StatusCode::CREATED,
+            )
+            .await
+        }
+        Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_) | CoreError::Forbidden(_))) => {
+            let mut errors = FieldErrors::from_error(&e, &["name", "roles", "permissions"]);
+            if let CoreError::Forbidden(p) = &e {
+                errors.general.clear();
+                errors.add(
+                    "permissions",
+                    format!("You cannot grant {p}: you do not hold it yourself."),
+                );
+            }
+            let form = ApiKeyForm {
+                open: true,
+                name: f.text("name"),
+                roles: match role_choices(&state, &c, &roles).await {
+                    Ok(r) => r,
+                    Err(e) => return error_page(Some(&c), &e),
+                },
+                permissions: f.text("permissions"),
+                errors,
+            };
+            api_keys_page(&state, &c, form, None, None, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => error_page(Some(&c), &e),
+    }
+}
+
+/// `POST /api-keys/{id}/revoke`.
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+) -> Response {
+    match state
+        .services
+        .revoke_api_key(&c.ctx, c.org.slug.as_str(), &id)
+        .await
+    {
+        Ok(_) => redirect("/api-keys?done=revoked"),
+        Err(e) => error_page(Some(&c), &e),
+    }
+}

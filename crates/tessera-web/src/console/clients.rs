@@ -1,0 +1,685 @@
+//! The OAuth Clients pages: the list with search, pages, export and the Create Client dialog;
+//! the edit page with every field, the secrets and their rotation; enable, disable, delete.
+//! Each action is one service call, the same the REST API makes.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tessera_core::clients::{ClientPatch, SecretChange, MAX_CLIENT_PAGE};
+use tessera_core::console::ConsoleCaller;
+use tessera_core::CoreError;
+use tessera_domain::client::{ClientInput, IdTokenAlg, OAuthClient, TokenExchangePolicy};
+use tessera_domain::Permission;
+
+use super::export::{self, Format, Table};
+use super::forms::{FieldErrors, Form};
+use super::views::{
+    grant_choices, when, when_opt, Choice, ClientEditPage, ClientForm, ClientRow, ClientsPage,
+    CreateClientForm, Layout, Revealed, SecretRow,
+};
+use super::{error_page, redirect, render, Console};
+use crate::AppState;
+
+/// Rows per page of the list.
+const PAGE: u32 = 20;
+
+/// The fields of the create dialog, as the service names them.
+const CREATE_FIELDS: &[&str] = &[
+    "name",
+    "clientId",
+    "redirectUris",
+    "grantTypes",
+    "allowedScopes",
+    "isConfidential",
+];
+
+/// Every field of the edit form, as the service names them.
+const EDIT_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "isConfidential",
+    "redirectUris",
+    "postLogoutRedirectUris",
+    "allowedCorsOrigins",
+    "allowedScopes",
+    "grantTypes",
+    "requirePkce",
+    "requireConsent",
+    "clientUri",
+    "logoUri",
+    "accessTokenLifetime",
+    "refreshTokenLifetime",
+    "idTokenSignedResponseAlg",
+    "tokenExchange",
+];
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    offset: u32,
+    create: Option<String>,
+    format: Option<String>,
+    done: Option<String>,
+}
+
+/// The fixed sentences of the banner after an action (never text from the address bar).
+fn notice(done: Option<&str>) -> Option<String> {
+    Some(
+        match done? {
+            "created" => "The client is created.",
+            "enabled" => "The client is enabled.",
+            "disabled" => "The client is disabled: it can no longer obtain tokens.",
+            "deleted" => "The client is deleted.",
+            "saved" => "The client is saved.",
+            "secret-set" => "The new secret is set. The previous one no longer works.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+fn row(c: &OAuthClient) -> ClientRow {
+    ClientRow {
+        id: c.id.as_str().to_owned(),
+        name: c.settings.name.clone(),
+        client_type: c.client_type(),
+        redirect_uris: c
+            .settings
+            .redirect_uris
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect(),
+        scopes: c
+            .settings
+            .allowed_scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        grant_types: c
+            .settings
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        is_active: c.settings.is_active,
+    }
+}
+
+/// `GET /oauth-clients`: the list, or (with `format=`) its export.
+pub async fn list(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    if let Some(f) = &q.format {
+        return export_list(&state, &c, &q.q, f).await;
+    }
+    let create = CreateClientForm {
+        open: q.create.is_some(),
+        ..CreateClientForm::default()
+    };
+    list_page(&state, &c, &q, create, None, StatusCode::OK).await
+}
+
+async fn list_page(
+    state: &AppState,
+    c: &ConsoleCaller,
+    q: &ListQuery,
+    create: CreateClientForm,
+    revealed: Option<Revealed>,
+    status: StatusCode,
+) -> Response {
+    let org = c.org.slug.as_str();
+    let search = Some(q.q.clone()).filter(|s| !s.trim().is_empty());
+    let (clients, total) = match state
+        .services
+        .list_clients(&c.ctx, org, search, PAGE, q.offset)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return error_page(Some(c), &e),
+    };
+    let query_with = |offset: u32| {
+        let mut s = url::form_urlencoded::Serializer::new(String::from("/oauth-clients?"));
+        if !q.q.is_empty() {
+            s.append_pair("q", &q.q);
+        }
+        s.append_pair("offset", &offset.to_string());
+        s.finish()
+    };
+    let shown = clients.len() as i64;
+    let export_query = if q.q.is_empty() {
+        String::new()
+    } else {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("q", &q.q);
+        format!("{}&", s.finish())
+    };
+    let page = ClientsPage {
+        l: Layout::new(c, "OAuth Clients", "/oauth-clients").with_notice(notice(q.done.as_deref())),
+        rows: clients.iter().map(row).collect(),
+        q: q.q.clone(),
+        total,
+        first: if shown == 0 {
+            0
+        } else {
+            i64::from(q.offset) + 1
+        },
+        last: i64::from(q.offset) + shown,
+        prev_href: (q.offset > 0).then(|| query_with(q.offset.saturating_sub(PAGE))),
+        next_href: (i64::from(q.offset) + shown < total).then(|| query_with(q.offset + PAGE)),
+        export_query,
+        can_create: c.can(Permission::OauthClientsCreate),
+        can_edit: c.can(Permission::OauthClientsEdit),
+        can_delete: c.can(Permission::OauthClientsDelete),
+        create,
+        revealed,
+    };
+    render(status, &page)
+}
+
+/// The whole matching list (not only the page on screen) as a file.
+async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str) -> Response {
+    let Some(format) = Format::parse(format) else {
+        return super::views::message_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown export format",
+            &format!("'{format}' is not an export format: use csv, xlsx or pdf."),
+        );
+    };
+    let search = Some(q.to_owned()).filter(|s| !s.trim().is_empty());
+    let mut rows = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (page, total) = match state
+            .services
+            .list_clients(
+                &c.ctx,
+                c.org.slug.as_str(),
+                search.clone(),
+                MAX_CLIENT_PAGE,
+                offset,
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return error_page(Some(c), &e),
+        };
+        let n = page.len() as u32;
+        rows.extend(page.iter().map(|cl| {
+            let r = row(cl);
+            vec![
+                r.name,
+                r.id,
+                r.client_type.to_owned(),
+                r.redirect_uris.join("\n"),
+                r.scopes.join(" "),
+                r.grant_types.join(" "),
+                if r.is_active { "Enabled" } else { "Disabled" }.to_owned(),
+            ]
+        }));
+        offset += n;
+        if n == 0 || i64::from(offset) >= total {
+            break;
+        }
+    }
+    let title = format!("OAuth Clients — {}", c.org.slug.as_str());
+    let table = Table {
+        title: &title,
+        headings: &[
+            "Name",
+            "Client ID",
+            "Client Type",
+            "Redirect URIs",
+            "Scopes",
+            "Grant Types",
+            "Status",
+        ],
+        rows,
+    };
+    match export::render(&table, format) {
+        Ok(bytes) => {
+            let mut res = (StatusCode::OK, bytes).into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "attachment; filename=\"oauth-clients-{}.{}\"",
+                c.org.slug.as_str(),
+                format.extension()
+            )) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            super::no_store_page(res)
+        }
+        Err(e) => error_page(Some(c), &CoreError::Internal(e.to_string())),
+    }
+}
+
+/// `POST /oauth-clients`: the Create Client dialog. On success the list shows the secret,
+/// once, in the warning dialog; on a mistake the dialog comes back with the errors.
+pub async fn create(State(state): State<AppState>, Console(c): Console, body: Bytes) -> Response {
+    let f = Form::parse(&body);
+    let confidential = f.get("clientType") != Some("public");
+    let grant_types = f.all("grantTypes");
+    let scopes = f.words("allowedScopes");
+    let d = ClientInput::default();
+    let input = ClientInput {
+        name: f.text("name"),
+        is_confidential: confidential,
+        redirect_uris: f.lines("redirectUris"),
+        allowed_scopes: if scopes.is_empty() {
+            ClientInput::default_scopes_for(&grant_types)
+        } else {
+            scopes
+        },
+        grant_types: grant_types.clone(),
+        ..d
+    };
+    let client_id = f.optional("clientId");
+    match state
+        .services
+        .create_client(&c.ctx, c.org.slug.as_str(), client_id.as_deref(), input)
+        .await
+    {
+        Ok(made) => {
+            let id = made.client.id.as_str().to_owned();
+            let revealed = made.secret.map(|s| {
+                Revealed::client_secret(&id, s.expose_secret().to_owned(), "/oauth-clients".into())
+            });
+            if revealed.is_none() {
+                // A public client has no secret to show.
+                return redirect("/oauth-clients?done=created");
+            }
+            list_page(
+                &state,
+                &c,
+                &ListQuery::default(),
+                CreateClientForm::default(),
+                revealed,
+                StatusCode::CREATED,
+            )
+            .await
+        }
+        Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
+            let form = CreateClientForm {
+                open: true,
+                name: f.text("name"),
+                client_id: f.text("clientId"),
+                confidential,
+                redirect_uris: f.get("redirectUris").unwrap_or("").to_owned(),
+                scopes: f.text("allowedScopes"),
+                grants: grant_choices(&grant_types),
+                errors: FieldErrors::from_error(&e, CREATE_FIELDS),
+            };
+            list_page(
+                &state,
+                &c,
+                &ListQuery::default(),
+                form,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => error_page(Some(&c), &e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EditQuery {
+    done: Option<String>,
+}
+
+fn client_form(cl: &OAuthClient) -> ClientForm {
+    let i = cl.to_input();
+    ClientForm {
+        name: i.name,
+        description: i.description.unwrap_or_default(),
+        confidential: i.is_confidential,
+        redirect_uris: i.redirect_uris.join("\n"),
+        post_logout_redirect_uris: i.post_logout_redirect_uris.join("\n"),
+        allowed_cors_origins: i.allowed_cors_origins.join("\n"),
+        allowed_scopes: i.allowed_scopes.join(" "),
+        grants: grant_choices(&i.grant_types),
+        is_active: i.is_active,
+        require_pkce: i.require_pkce,
+        require_consent: i.require_consent,
+        client_uri: i.client_uri.unwrap_or_default(),
+        logo_uri: i.logo_uri.unwrap_or_default(),
+        access_token_lifetime: i.access_token_lifetime.to_string(),
+        refresh_token_lifetime: i.refresh_token_lifetime.to_string(),
+        id_token_algs: alg_choices(&i.id_token_signed_response_alg),
+        subject_clients: i.token_exchange.subject_clients.join("\n"),
+        allow_impersonation: i.token_exchange.allow_impersonation,
+        errors: FieldErrors::default(),
+    }
+}
+
+fn alg_choices(selected: &str) -> Vec<Choice> {
+    IdTokenAlg::ALL
+        .iter()
+        .map(|a| Choice {
+            value: a.as_str().to_owned(),
+            label: a.as_str().to_owned(),
+            checked: a.as_str() == selected,
+        })
+        .collect()
+}
+
+struct EditExtras {
+    form: Option<ClientForm>,
+    revealed: Option<Revealed>,
+    set_secret_open: bool,
+    secret_error: String,
+    confirm_delete: bool,
+    notice: Option<String>,
+}
+
+impl EditExtras {
+    fn none() -> Self {
+        Self {
+            form: None,
+            revealed: None,
+            set_secret_open: false,
+            secret_error: String::new(),
+            confirm_delete: false,
+            notice: None,
+        }
+    }
+}
+
+async fn edit_page(
+    state: &AppState,
+    c: &ConsoleCaller,
+    id: &str,
+    extras: EditExtras,
+    status: StatusCode,
+) -> Response {
+    let cl = match state
+        .services
+        .get_client(&c.ctx, c.org.slug.as_str(), id)
+        .await
+    {
+        Ok(cl) => cl,
+        Err(e) => return error_page(Some(c), &e),
+    };
+    let page = ClientEditPage {
+        l: Layout::new(c, &cl.settings.name, "/oauth-clients").with_notice(extras.notice),
+        id: cl.id.as_str().to_owned(),
+        client_type: cl.client_type(),
+        created: when(&cl.created_at),
+        updated: when(&cl.updated_at),
+        f: extras.form.unwrap_or_else(|| client_form(&cl)),
+        secrets: cl
+            .secrets
+            .iter()
+            .map(|s| SecretRow {
+                hint: s.hint.clone(),
+                created: when(&s.created_at),
+                expires: when_opt(s.expires_at.as_ref()),
+                last_used: when_opt(s.last_used_at.as_ref()),
+            })
+            .collect(),
+        can_edit: c.can(Permission::OauthClientsEdit),
+        can_delete: c.can(Permission::OauthClientsDelete),
+        revealed: extras.revealed,
+        set_secret_open: extras.set_secret_open,
+        secret_error: extras.secret_error,
+        confirm_delete: extras.confirm_delete,
+    };
+    render(status, &page)
+}
+
+/// `GET /oauth-clients/{client_id}`.
+pub async fn edit(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let extras = EditExtras {
+        notice: notice(q.done.as_deref()),
+        ..EditExtras::none()
+    };
+    edit_page(&state, &c, &id, extras, StatusCode::OK).await
+}
+
+/// `GET /oauth-clients/{client_id}/delete`: the confirmation, as a page (without the script).
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+) -> Response {
+    let extras = EditExtras {
+        confirm_delete: true,
+        ..EditExtras::none()
+    };
+    edit_page(&state, &c, &id, extras, StatusCode::OK).await
+}
+
+/// A whole number of seconds from a form field, or the field's error.
+fn seconds(f: &Form, field: &str, errors: &mut FieldErrors) -> i64 {
+    let raw = f.text(field);
+    match raw.parse::<i64>() {
+        Ok(n) => n,
+        Err(_) => {
+            errors.add(field, format!("'{raw}' is not a whole number of seconds"));
+            0
+        }
+    }
+}
+
+/// `POST /oauth-clients/{client_id}`: saves every field (the REST API's PUT).
+pub async fn save(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = Form::parse(&body);
+    let mut local = FieldErrors::default();
+    let input = ClientInput {
+        name: f.text("name"),
+        description: f.optional("description"),
+        is_confidential: f.get("clientType") != Some("public"),
+        redirect_uris: f.lines("redirectUris"),
+        post_logout_redirect_uris: f.lines("postLogoutRedirectUris"),
+        allowed_cors_origins: f.lines("allowedCorsOrigins"),
+        allowed_scopes: f.words("allowedScopes"),
+        grant_types: f.all("grantTypes"),
+        is_active: f.checked("isActive"),
+        require_pkce: f.checked("requirePkce"),
+        require_consent: f.checked("requireConsent"),
+        client_uri: f.optional("clientUri"),
+        logo_uri: f.optional("logoUri"),
+        access_token_lifetime: seconds(&f, "accessTokenLifetime", &mut local),
+        refresh_token_lifetime: seconds(&f, "refreshTokenLifetime", &mut local),
+        id_token_signed_response_alg: f.text("idTokenSignedResponseAlg"),
+        token_exchange: TokenExchangePolicy {
+            subject_clients: f.lines("subjectClients"),
+            allow_impersonation: f.checked("allowImpersonation"),
+        },
+        client_type: None,
+    };
+    let typed = |errors: FieldErrors| ClientForm {
+        name: f.text("name"),
+        description: f.text("description"),
+        confidential: f.get("clientType") != Some("public"),
+        redirect_uris: f.get("redirectUris").unwrap_or("").to_owned(),
+        post_logout_redirect_uris: f.get("postLogoutRedirectUris").unwrap_or("").to_owned(),
+        allowed_cors_origins: f.get("allowedCorsOrigins").unwrap_or("").to_owned(),
+        allowed_scopes: f.text("allowedScopes"),
+        grants: grant_choices(&f.all("grantTypes")),
+        is_active: f.checked("isActive"),
+        require_pkce: f.checked("requirePkce"),
+        require_consent: f.checked("requireConsent"),
+        client_uri: f.text("clientUri"),
+        logo_uri: f.text("logoUri"),
+        access_token_lifetime: f.text("accessTokenLifetime"),
+        refresh_token_lifetime: f.text("refreshTokenLifetime"),
+        id_token_algs: alg_choices(&f.text("idTokenSignedResponseAlg")),
+        subject_clients: f.get("subjectClients").unwrap_or("").to_owned(),
+        allow_impersonation: f.checked("allowImpersonation"),
+        errors,
+    };
+    let back_with = |errors: FieldErrors| EditExtras {
+        form: Some(typed(errors)),
+        ..EditExtras::none()
+    };
+    if !local.is_empty() {
+        return edit_page(&state, &c, &id, back_with(local), StatusCode::BAD_REQUEST).await;
+    }
+    match state
+        .services
+        .replace_client(&c.ctx, c.org.slug.as_str(), &id, input)
+        .await
+    {
+        // Turning a public client confidential makes its first secret: shown once, here.
+        Ok(r) => match r.secret {
+            Some(s) => {
+                let extras = EditExtras {
+                    revealed: Some(Revealed::client_secret(
+                        &id,
+                        s.expose_secret().to_owned(),
+                        format!("/oauth-clients/{id}"),
+                    )),
+                    ..EditExtras::none()
+                };
+                edit_page(&state, &c, &id, extras, StatusCode::OK).await
+            }
+            None => redirect(&format!("/oauth-clients/{id}?done=saved")),
+        },
+        Err(e @ CoreError::Validation(_)) => {
+            let errors = FieldErrors::from_error(&e, EDIT_FIELDS);
+            edit_page(&state, &c, &id, back_with(errors), StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => error_page(Some(&c), &e),
+    }
+}
+
+/// `POST /oauth-clients/{client_id}/active` with `active=true|false`: Enable / Disable.
+pub async fn set_active(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = Form::parse(&body);
+    let active = f.get("active") == Some("true");
+    let patch = ClientPatch {
+        is_active: Some(active),
+        ..ClientPatch::default()
+    };
+    match state
+        .services
+        .patch_client(&c.ctx, c.org.slug.as_str(), &id, patch)
+        .await
+    {
+        Ok(_) => redirect(if active {
+            "/oauth-clients?done=enabled"
+        } else {
+            "/oauth-clients?done=disabled"
+        }),
+        Err(e) => error_page(Some(&c), &e),
+    }
+}
+
+/// `POST /oauth-clients/{client_id}/delete`: after the confirmation.
+pub async fn delete(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+) -> Response {
+    match state
+        .services
+        .delete_client(&c.ctx, c.org.slug.as_str(), &id)
+        .await
+    {
+        Ok(()) => redirect("/oauth-clients?done=deleted"),
+        Err(e) => error_page(Some(&c), &e),
+    }
+}
+
+/// `POST /oauth-clients/{client_id}/secret`: Regenerate Secret (`mode=generate`, shown once)
+/// or Set New Secret (`mode=set`, typed twice, never shown).
+pub async fn secret(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = Form::parse(&body);
+    let set = f.get("mode") == Some("set");
+    let change = if set {
+        let chosen = f.get("secret").unwrap_or("");
+        if chosen != f.get("secretConfirm").unwrap_or("") {
+            let extras = EditExtras {
+                set_secret_open: true,
+                secret_error: "The two secrets differ. Type the same secret twice.".into(),
+                ..EditExtras::none()
+            };
+            return edit_page(&state, &c, &id, extras, StatusCode::BAD_REQUEST).await;
+        }
+        SecretChange {
+            previous_secret_valid_for: None,
+            secret: Some(SecretString::from(chosen.to_owned())),
+        }
+    } else {
+        SecretChange {
+            previous_secret_valid_for: f
+                .text("previousSecretValidFor")
+                .parse::<i64>()
+                .ok()
+                .filter(|s| *s > 0),
+            secret: None,
+        }
+    };
+    match state
+        .services
+        .change_client_secret(&c.ctx, c.org.slug.as_str(), &id, change)
+        .await
+    {
+        Ok(r) => match r.secret {
+            Some(s) if !set => {
+                let mut revealed = Revealed::client_secret(
+                    &id,
+                    s.expose_secret().to_owned(),
+                    format!("/oauth-clients/{id}"),
+                );
+                revealed.title = "New Secret — Save Your Credentials".into();
+                let extras = EditExtras {
+                    revealed: Some(revealed),
+                    ..EditExtras::none()
+                };
+                edit_page(&state, &c, &id, extras, StatusCode::OK).await
+            }
+            _ => redirect(&format!("/oauth-clients/{id}?done=secret-set")),
+        },
+        Err(e @ CoreError::Validation(_)) if set => {
+            let message = match &e {
+                CoreError::Validation(v) => v
+                    .errors
+                    .iter()
+                    .map(|fe| fe.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => e.to_string(),
+            };
+            let extras = EditExtras {
+                set_secret_open: true,
+                secret_error: message,
+                ..EditExtras::none()
+            };
+            edit_page(&state, &c, &id, extras, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => error_page(Some(&c), &e),
+    }
+}

@@ -1,0 +1,254 @@
+//! Signing in to the console through the organization's own authorization endpoint, the
+//! organization switcher, and signing out.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use http::request::Parts;
+use http::{header, HeaderMap, StatusCode};
+use serde::Deserialize;
+use tessera_core::console::{Switch, CONSOLE_SESSION_HOURS};
+use tessera_core::{Context, CoreError};
+use tessera_domain::org::DEFAULT_ORG_SLUG;
+use tessera_domain::Principal;
+
+use super::forms::Form;
+use super::views::LoginPage;
+use super::{cookie, redirect, render, set_cookie, Console, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::AppState;
+
+/// How long a sign-in may take between leaving for the login page and coming back.
+const LOGIN_COOKIE_SECONDS: i64 = 600;
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    org: Option<String>,
+    return_to: Option<String>,
+}
+
+/// Only a path of this console may be returned to (never `//host` or `https://…`).
+fn safe_return(to: Option<&str>) -> String {
+    match to {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") => {
+            p.to_owned()
+        }
+        _ => "/oauth-clients".to_owned(),
+    }
+}
+
+/// `GET /login`: with `org`, off to that organization's sign-in; without, the page asking
+/// which (prefilled with the organization used last).
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<StartQuery>,
+) -> Response {
+    let return_to = safe_return(q.return_to.as_deref());
+    let Some(org) = q
+        .org
+        .map(|o| o.trim().to_ascii_lowercase())
+        .filter(|o| !o.is_empty())
+    else {
+        let org =
+            cookie(&headers, "tessera_console_org").unwrap_or_else(|| DEFAULT_ORG_SLUG.to_owned());
+        return render(
+            StatusCode::OK,
+            &LoginPage {
+                org,
+                return_to,
+                error: None,
+            },
+        );
+    };
+    match state.services.console_sign_in(&org).await {
+        Ok(start) => {
+            let mut res = redirect(&start.authorize_url);
+            // state|org|return_to: what the callback needs, bound to this browser.
+            let value = format!(
+                "{}|{}|{}",
+                start.state,
+                org,
+                url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+            );
+            let h = res.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&state, LOGIN_COOKIE, &value, LOGIN_COOKIE_SECONDS),
+            );
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&state, "tessera_console_org", &org, 400 * 86_400),
+            );
+            res
+        }
+        Err(CoreError::NotFound { .. }) => render(
+            StatusCode::NOT_FOUND,
+            &LoginPage {
+                org: org.clone(),
+                return_to,
+                error: Some(format!("There is no organization '{org}'.")),
+            },
+        ),
+        Err(e) => super::error_page(None, &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /login/callback`: the authorization response (RFC 6749 §4.1.2). The `state` must be
+/// the one this browser left with; the code is redeemed with the matching PKCE verifier.
+pub async fn callback(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let failed = |org: &str, message: String| {
+        let mut res = render(
+            StatusCode::BAD_REQUEST,
+            &LoginPage {
+                org: org.to_owned(),
+                return_to: "/oauth-clients".into(),
+                error: Some(message),
+            },
+        );
+        res.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", 0));
+        res
+    };
+    let pending = cookie(&parts.headers, LOGIN_COOKIE);
+    let Some((expected, org, return_to)) = pending.as_deref().and_then(|v| {
+        let mut it = v.splitn(3, '|');
+        Some((it.next()?, it.next()?, it.next().unwrap_or("")))
+    }) else {
+        return failed(
+            DEFAULT_ORG_SLUG,
+            "The sign-in took too long or was started in another browser. Sign in again.".into(),
+        );
+    };
+    let return_to = safe_return(
+        url::form_urlencoded::parse(format!("r={return_to}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .as_deref(),
+    );
+    if q.state.as_deref() != Some(expected) {
+        return failed(
+            org,
+            "The sign-in response does not belong to this browser. Sign in again.".into(),
+        );
+    }
+    if let Some(err) = q.error {
+        let message = match err.as_str() {
+            "access_denied" => "The sign-in was cancelled.".to_owned(),
+            _ => format!("The sign-in failed: {}", q.error_description.unwrap_or(err)),
+        };
+        return failed(org, message);
+    }
+    let Some(code) = q.code else {
+        return failed(org, "The sign-in response carried no code.".into());
+    };
+    let (ip, request_id) = crate::auth::request_origin(&parts);
+    let origin = Context {
+        principal: Principal::system(),
+        ip,
+        request_id,
+    };
+    let existing = cookie(&parts.headers, SESSION_COOKIE);
+    match state
+        .services
+        .console_finish_sign_in(&origin, org, &code, expected, existing.as_deref())
+        .await
+    {
+        Ok(session) => {
+            let mut res = redirect(&return_to);
+            let h = res.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(
+                    &state,
+                    SESSION_COOKIE,
+                    &session,
+                    CONSOLE_SESSION_HOURS * 3600,
+                ),
+            );
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&state, LOGIN_COOKIE, "", 0),
+            );
+            res
+        }
+        Err(CoreError::Forbidden(_)) => failed(
+            org,
+            "Your account may not enter the console (it lacks admin:access). Ask an administrator for a role.".into(),
+        ),
+        Err(CoreError::Unauthenticated(m)) => failed(org, format!("{m}. Sign in again.")),
+        Err(e) => super::error_page(None, &e),
+    }
+}
+
+/// `POST /logout`: ends the session everywhere it was signed in.
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+        if let Err(e) = state.services.console_sign_out(&c).await {
+            return super::error_page(None, &e);
+        }
+    }
+    let mut res = super::views::message_page(
+        StatusCode::OK,
+        "Signed out",
+        "You are signed out of the console.",
+    );
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", 0),
+    );
+    res
+}
+
+/// `POST /switch-org`: show another organization, signing in there first when needed.
+pub async fn switch_org(
+    State(state): State<AppState>,
+    Console(_caller): Console,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let target = form.text("org").to_ascii_lowercase();
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return redirect("/login");
+    };
+    match state.services.console_switch(&session, &target).await {
+        Ok(Switch::Switched) => redirect("/oauth-clients"),
+        Ok(Switch::SignInFirst(org)) => {
+            let mut url = url::form_urlencoded::Serializer::new(String::from("/login?"));
+            url.append_pair("org", &org);
+            redirect(&url.finish())
+        }
+        Err(e) => super::error_page(None, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return;
+
+    #[test]
+    fn only_console_paths_are_returned_to() {
+        assert_eq!(safe_return(Some("/members?x=1")), "/members?x=1");
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "members",
+        ] {
+            assert_eq!(safe_return(Some(bad)), "/oauth-clients", "{bad}");
+        }
+        assert_eq!(safe_return(None), "/oauth-clients");
+    }
+}

@@ -1,0 +1,303 @@
+//! The console: server-rendered pages (askama templates under `templates/console/`) over the
+//! same services as the REST and GraphQL APIs, so the three can never disagree.
+//!
+//! No JavaScript framework and nothing fetched from elsewhere: native forms and `<dialog>`,
+//! one stylesheet and one small script (copy to clipboard, opening dialogs in place), both
+//! served from here. Every page works without the script: dialogs are also reachable as
+//! pages (`?create=1`, `…/delete`), and whatever the script does, a form does too.
+//!
+//! Protection, once for every page: a `Content-Security-Policy` that allows only this
+//! origin's script and style and forbids framing, `Referrer-Policy: no-referrer`, no caching;
+//! every state-changing request is a `POST` whose form carries the session's CSRF token,
+//! checked by [`csrf_guard`] before any handler runs.
+
+pub mod admin;
+pub mod clients;
+pub mod export;
+pub mod forms;
+pub mod login;
+pub mod views;
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http::request::Parts;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use subtle::ConstantTimeEq;
+use tessera_core::console::ConsoleCaller;
+use tessera_core::CoreError;
+
+use crate::auth::request_origin;
+use crate::AppState;
+
+/// The console session cookie.
+pub const SESSION_COOKIE: &str = "tessera_console";
+/// The cookie of a sign-in in progress: its `state`, organization and where to return.
+pub const LOGIN_COOKIE: &str = "tessera_console_login";
+/// The form field (and, on the admin API, the `X-CSRF-Token` header) of the CSRF token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+const STYLE: &str = include_str!("../../assets/console.css");
+const SCRIPT: &str = include_str!("../../assets/console.js");
+pub const STYLE_PATH: &str = "/console/static/console.css";
+pub const SCRIPT_PATH: &str = "/console/static/console.js";
+
+/// Every console route.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { redirect("/oauth-clients") }))
+        .route(STYLE_PATH, get(style))
+        .route(SCRIPT_PATH, get(script))
+        .route("/login", get(login::start))
+        .route(
+            tessera_core::console::CONSOLE_CALLBACK_PATH,
+            get(login::callback),
+        )
+        .route("/logout", post(login::sign_out))
+        .route("/switch-org", post(login::switch_org))
+        .route("/oauth-clients", get(clients::list).post(clients::create))
+        .route(
+            "/oauth-clients/{client_id}",
+            get(clients::edit).post(clients::save),
+        )
+        .route(
+            "/oauth-clients/{client_id}/active",
+            post(clients::set_active),
+        )
+        .route(
+            "/oauth-clients/{client_id}/delete",
+            get(clients::confirm_delete).post(clients::delete),
+        )
+        .route("/oauth-clients/{client_id}/secret", post(clients::secret))
+        .route("/audit-log", get(admin::audit_log))
+        .route("/members", get(admin::members).post(admin::create_member))
+        .route("/members/{id}", post(admin::update_member))
+        .route(
+            "/api-keys",
+            get(admin::api_keys).post(admin::create_api_key),
+        )
+        .route("/api-keys/{id}/revoke", post(admin::revoke_api_key))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf_guard,
+        ))
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// The value of a cookie.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value for the console: HttpOnly, SameSite=Lax (the sign-in callback is a
+/// top-level navigation from the authorization endpoint), Secure behind https.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A signed-in console request. Without a live session the browser is sent to sign in and
+/// brought back to the page it asked for.
+pub struct Console(pub ConsoleCaller);
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let back = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let to_login = || {
+            let mut url = url::form_urlencoded::Serializer::new(String::from("/login?"));
+            url.append_pair("return_to", &back);
+            redirect(&url.finish())
+        };
+        let Some(c) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let (ip, request_id) = request_origin(parts);
+        match state.services.console_caller(&c, ip, request_id).await {
+            Ok(caller) => Ok(Console(caller)),
+            Err(CoreError::Unauthenticated(_)) => Err(to_login()),
+            Err(e) => Err(error_page(None, &e)),
+        }
+    }
+}
+
+/// Middleware: every request that changes something (anything but GET and HEAD) must carry
+/// the CSRF token of the session it rides on, in the form or in `X-CSRF-Token`. The token is
+/// a keyed hash of the session cookie, so a page of another origin can neither read nor make
+/// it; SameSite=Lax on the cookie is the second wall.
+pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+        return next.run(req).await;
+    }
+    let refused = || {
+        views::message_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form has expired or did not come from this console. Go back, reload the page and try again.",
+        )
+    };
+    let Some(session) = cookie(req.headers(), SESSION_COOKIE) else {
+        return refused();
+    };
+    let expected = state.services.console_csrf(&session);
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, state.config.body_limit).await else {
+        return views::message_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too large",
+            "The form is too large.",
+        );
+    };
+    let presented = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            forms::Form::parse(&bytes)
+                .get(CSRF_FIELD)
+                .map(str::to_owned)
+        });
+    let ok = presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(expected.as_bytes())));
+    if !ok {
+        return refused();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// `303 See Other` to a path of the console.
+pub fn redirect(to: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    no_store_page(res)
+}
+
+/// The headers of every console page.
+pub fn no_store_page(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// Renders a template as a page with the console's headers.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => no_store_page(
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response(),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            views::message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The page could not be drawn; the server log has the details.",
+            )
+        }
+    }
+}
+
+/// The page for a service error that no form can show next to a field.
+pub fn error_page(caller: Option<&ConsoleCaller>, e: &CoreError) -> Response {
+    let _ = caller;
+    let (status, title, message) = match e {
+        CoreError::Validation(v) => (StatusCode::BAD_REQUEST, "Invalid input", v.to_string()),
+        CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "Not found", e.to_string()),
+        CoreError::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m.clone()),
+        CoreError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "Signed out", m.clone()),
+        CoreError::Forbidden(p) => (
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            format!("You do not have the permission {p}."),
+        ),
+        CoreError::SystemAdminOnly(what) => (
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            format!("Only a system administrator may {what}."),
+        ),
+        CoreError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", m.clone()),
+        CoreError::Store(tessera_store::StoreError::Unavailable(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            "The database is busy or not reachable; try again shortly.".to_owned(),
+        ),
+        CoreError::Store(_) | CoreError::Internal(_) => {
+            tracing::error!(error = %e, "internal error in the console");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Internal error; the server log has the details.".to_owned(),
+            )
+        }
+    };
+    views::message_page(status, title, &message)
+}

@@ -1,0 +1,920 @@
+//! The console in a real browser: headless Chromium driven over WebDriver (chromedriver),
+//! clicking what a person clicks. Screenshots of the list, the secret dialog and the edit page
+//! land in `docs/screenshots/`.
+//!
+//! Without Chromium and chromedriver these tests skip with a note, unless the test command
+//! requires them (`TESSERA_TEST_REQUIRE_BROWSER=1`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tessera_core::users::NewUser;
+use tessera_core::Context;
+use tessera_testkit::TestServer;
+use thirtyfour::prelude::*;
+
+/// A chromedriver process and a browser session through it; both end on drop / quit.
+struct Browser {
+    driver: WebDriver,
+    _chromedriver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    let path = std::env::var("TESSERA_TEST_CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/usr/bin/chromedriver"));
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var("TESSERA_TEST_REQUIRE_BROWSER").as_deref() == Ok("1") {
+        panic!("TESSERA_TEST_REQUIRE_BROWSER=1 but chromedriver was not found: install Debian's chromium-driver or set TESSERA_TEST_CHROMEDRIVER");
+    }
+    eprintln!("note: no chromedriver found; the console browser tests are skipped (the test command installs it)");
+    None
+}
+
+impl Browser {
+    async fn start() -> Option<Self> {
+        let chromium = tessera_testkit::chromium()?;
+        let driver_bin = chromedriver()?;
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = tokio::process::Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let status = format!("http://127.0.0.1:{port}/status");
+        for _ in 0..100 {
+            if reqwest::get(&status).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary(chromium.to_str().unwrap()).unwrap();
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            // Nothing but 127.0.0.1: no update, sync, variations or safe-browsing calls.
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-pings",
+            "--window-size=1280,900",
+            "--proxy-server=127.0.0.1:9",
+            "--proxy-bypass-list=127.0.0.1",
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
+            .unwrap();
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+            .await
+            .expect("WebDriver session with Chromium");
+        Some(Self {
+            driver,
+            _chromedriver: child,
+            _profile: profile,
+        })
+    }
+
+    async fn quit(self) {
+        let _ = self.driver.quit().await;
+    }
+
+    async fn id(&self, id: &str) -> WebElement {
+        match self.driver.find(By::Id(id)).await {
+            Ok(el) => el,
+            Err(e) => panic!(
+                "no #{id} on {}: {e}\n{}",
+                self.url().await,
+                self.source().await
+            ),
+        }
+    }
+
+    async fn url(&self) -> String {
+        self.driver.current_url().await.unwrap().to_string()
+    }
+
+    async fn source(&self) -> String {
+        self.driver.source().await.unwrap()
+    }
+
+    /// Waits (up to ten seconds) until the page shows `needle`: a click that submits a form
+    /// returns before the next page is there.
+    async fn see(&self, needle: &str) {
+        for _ in 0..100 {
+            if self.source().await.contains(needle) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{needle:?} never showed on {}: {}",
+            self.url().await,
+            self.source().await
+        );
+    }
+
+    /// Clicks something that loads another page, and waits until that page is there (a
+    /// click returns before the next page has loaded).
+    async fn click_nav(&self, el: &WebElement) {
+        self.driver
+            .execute("window.__oldPage = true;", Vec::new())
+            .await
+            .unwrap();
+        el.click().await.unwrap();
+        self.wait_new_page().await;
+    }
+
+    async fn wait_new_page(&self) {
+        for _ in 0..200 {
+            let old = self
+                .driver
+                .execute(
+                    "return window.__oldPage === true || document.readyState !== 'complete';",
+                    Vec::new(),
+                )
+                .await
+                .map(|r| r.json().as_bool().unwrap_or(true))
+                .unwrap_or(true);
+            if !old {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page after the click: {}", self.url().await);
+    }
+
+    /// Clicks the element with this id and waits for the page it loads.
+    async fn press(&self, id: &str) {
+        let el = self.id(id).await;
+        self.click_nav(&el).await;
+    }
+
+    /// How many elements match, without waiting for any.
+    async fn count(&self, css: &str) -> usize {
+        self.driver
+            .execute(
+                "return document.querySelectorAll(arguments[0]).length;",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .unwrap()
+            .json()
+            .as_u64()
+            .unwrap() as usize
+    }
+
+    /// Types into a field, replacing what it held.
+    async fn fill(&self, id: &str, text: &str) {
+        let el = self.id(id).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    /// Signs in through the organization's login page.
+    async fn sign_in(&self, base: &str, username: &str, password: &str) {
+        self.driver
+            .goto(format!("{base}/oauth-clients"))
+            .await
+            .unwrap();
+        // The console asks which organization (prefilled), then the login form.
+        assert!(self.url().await.contains("/login"), "{}", self.url().await);
+        self.press("continue").await;
+        self.driver
+            .find(By::Name("username"))
+            .await
+            .unwrap()
+            .send_keys(username)
+            .await
+            .unwrap();
+        self.driver
+            .find(By::Name("password"))
+            .await
+            .unwrap()
+            .send_keys(password)
+            .await
+            .unwrap();
+        let submit = self
+            .driver
+            .find(By::Css("button[type=submit]"))
+            .await
+            .unwrap();
+        self.click_nav(&submit).await;
+        assert!(
+            self.url().await.ends_with("/oauth-clients"),
+            "after sign-in: {} {}",
+            self.url().await,
+            self.source().await
+        );
+    }
+
+    /// The console session cookie, to call the server as this browser does.
+    async fn session_cookie(&self) -> String {
+        self.driver
+            .get_all_cookies()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == "tessera_console")
+            .map(|c| c.value)
+            .expect("console session cookie")
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        self.driver.screenshot(&dir.join(name)).await.unwrap();
+    }
+
+    /// The row of a client in the table.
+    async fn client_row(&self, id: &str) -> WebElement {
+        self.driver
+            .find(By::Css(format!("tr[data-client-id=\"{id}\"]")))
+            .await
+            .unwrap()
+    }
+}
+
+async fn member(s: &TestServer, username: &str, roles: &[&str]) -> &'static str {
+    let password = "correct horse battery staple";
+    s.services
+        .create_user(
+            &Context::cli(),
+            "default",
+            NewUser {
+                username: username.into(),
+                password: Some(SecretString::from(password.to_owned())),
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    password
+}
+
+/// `client_credentials` with a client's id and secret: the HTTP status.
+async fn token_status(s: &TestServer, id: &str, secret: &str) -> u16 {
+    s.http
+        .post(s.url("/orgs/default/api/v1/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The CSRF token of the page the browser shows.
+async fn csrf_of(b: &Browser) -> String {
+    b.driver
+        .find(By::Name("csrf_token"))
+        .await
+        .unwrap()
+        .value()
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn operator_manages_a_client_in_a_real_browser() {
+    let s = TestServer::start().await;
+    let password = member(&s, "operator", &["owner"]).await;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in(&s.base, "operator", password).await;
+
+    // Create a confidential client through the dialog.
+    b.id("create-client").await.click().await.unwrap();
+    let name = b.id("client-name").await;
+    assert_eq!(
+        name.attr("placeholder").await.unwrap().as_deref(),
+        Some("My Application")
+    );
+    name.send_keys("Billing Service").await.unwrap();
+    b.fill(
+        "client-redirect-uris",
+        "https://billing.example.com/callback",
+    )
+    .await;
+    b.driver
+        .find(By::Css(
+            "#create-client-dialog input[value=client_credentials]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.press("create-client-submit").await;
+
+    // The secret, once, in the warning dialog, worded as the seed words it.
+    let dialog = b.id("secret-reveal").await;
+    assert!(dialog.is_displayed().await.unwrap());
+    let text = dialog.text().await.unwrap();
+    assert!(
+        text.contains("Client Created — Save Your Credentials"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "The client secret will only be shown once. Copy it now and store it securely."
+        ),
+        "{text}"
+    );
+    let client_id = b.id("revealed-subject").await.text().await.unwrap();
+    let secret = b
+        .id("revealed-secret")
+        .await
+        .value()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(secret.starts_with("cs_live_"), "{secret}");
+    b.screenshot("client-created-dialog.png").await;
+    let copy = b.id("copy-secret").await;
+    assert_eq!(copy.text().await.unwrap(), "Copy Secret");
+    copy.click().await.unwrap();
+    assert_eq!(copy.text().await.unwrap(), "Copied");
+    assert_eq!(token_status(&s, &client_id, &secret).await, 200);
+
+    // Dismissed, the secret is nowhere on the page.
+    b.press("dismiss-secret").await;
+    assert!(b.url().await.ends_with("/oauth-clients"));
+    let html = b.source().await;
+    assert!(!html.contains(&secret), "the secret is still on the page");
+    assert!(html.contains(&client_id));
+    b.screenshot("clients-list.png").await;
+
+    // The row: monospace id, type, URIs, grant types, Enabled badge.
+    let row = b.client_row(&client_id).await;
+    let row_text = row.text().await.unwrap();
+    for needle in [
+        "Billing Service",
+        "confidential",
+        "https://billing.example.com/callback",
+        "client_credentials",
+        "Enabled",
+    ] {
+        assert!(row_text.contains(needle), "{needle} in {row_text}");
+    }
+
+    // Disable, then enable again; the token endpoint follows.
+    b.click_nav(&row.find(By::Css("[data-action=disable]")).await.unwrap())
+        .await;
+    b.see("The client is disabled").await;
+    let row = b.client_row(&client_id).await;
+    assert!(row.text().await.unwrap().contains("Disabled"));
+    assert_ne!(token_status(&s, &client_id, &secret).await, 200);
+    b.click_nav(&row.find(By::Css("[data-action=enable]")).await.unwrap())
+        .await;
+    b.see("The client is enabled").await;
+    let row = b.client_row(&client_id).await;
+    assert!(row.text().await.unwrap().contains("Enabled"));
+    assert_eq!(token_status(&s, &client_id, &secret).await, 200);
+
+    // Edit its redirect URIs: a bad one is named next to the field, with its line.
+    b.click_nav(&row.find(By::LinkText("Edit")).await.unwrap())
+        .await;
+    assert!(b
+        .url()
+        .await
+        .ends_with(&format!("/oauth-clients/{client_id}")));
+    assert_eq!(
+        b.id("f-client-id")
+            .await
+            .attr("readonly")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    b.screenshot("client-edit.png").await;
+    b.fill(
+        "f-redirect-uris",
+        "https://billing.example.com/callback\nhttp://billing.example.com/plain",
+    )
+    .await;
+    b.press("save-client").await;
+    let err = b.id("f-redirect-uris-error").await.text().await.unwrap();
+    assert!(err.starts_with("Line 2:"), "{err}");
+    assert_eq!(
+        b.id("f-redirect-uris")
+            .await
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    // What was typed is kept.
+    assert!(b
+        .id("f-redirect-uris")
+        .await
+        .value()
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("http://billing.example.com/plain"));
+    b.fill(
+        "f-redirect-uris",
+        "https://billing.example.com/callback\nhttps://billing.example.com/alt",
+    )
+    .await;
+    b.press("save-client").await;
+    b.see("The client is saved.").await;
+    let saved = s
+        .services
+        .get_client(&Context::cli(), "default", &client_id)
+        .await
+        .unwrap();
+    assert_eq!(saved.settings.redirect_uris.len(), 2);
+
+    // Regenerate the secret: a new one, once; the old one dies at once.
+    b.press("regenerate-secret").await;
+    let new_secret = b
+        .id("revealed-secret")
+        .await
+        .value()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(new_secret, secret);
+    assert_eq!(token_status(&s, &client_id, &secret).await, 401);
+    assert_eq!(token_status(&s, &client_id, &new_secret).await, 200);
+    b.press("dismiss-secret").await;
+    assert!(!b.source().await.contains(&new_secret));
+    // Its hint, creation and last use are listed.
+    let secrets = b.id("secrets").await.text().await.unwrap();
+    assert!(
+        secrets.contains(&format!("…{}", &new_secret[new_secret.len() - 4..])),
+        "{secrets}"
+    );
+
+    // Set New Secret: typed twice; a mismatch is said, a match works.
+    b.id("set-new-secret").await.click().await.unwrap();
+    b.fill("new-secret", "operator-chosen-secret-0123456789abcdef")
+        .await;
+    b.fill("new-secret-confirm", "something else").await;
+    b.press("set-secret-submit").await;
+    b.see("The two secrets differ.").await;
+    b.fill("new-secret", "operator-chosen-secret-0123456789abcdef")
+        .await;
+    b.fill(
+        "new-secret-confirm",
+        "operator-chosen-secret-0123456789abcdef",
+    )
+    .await;
+    b.press("set-secret-submit").await;
+    b.see("The new secret is set.").await;
+    assert_eq!(
+        token_status(&s, &client_id, "operator-chosen-secret-0123456789abcdef").await,
+        200
+    );
+
+    // Export the list (as this browser: its session cookie).
+    b.driver
+        .goto(format!("{}/oauth-clients", s.base))
+        .await
+        .unwrap();
+    let href = b
+        .id("export-csv")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let cookie = b.session_cookie().await;
+    let res = s
+        .http
+        .get(s.url(&href))
+        .header("cookie", format!("tessera_console={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let csv = res.text().await.unwrap();
+    assert!(csv.contains("Name,Client ID,Client Type,Redirect URIs,Scopes,Grant Types,Status"));
+    assert!(csv.contains(&client_id));
+    for (id, magic) in [("export-xlsx", &b"PK"[..]), ("export-pdf", &b"%PDF"[..])] {
+        let href = b.id(id).await.attr("href").await.unwrap().unwrap();
+        let bytes = s
+            .http
+            .get(s.url(&href))
+            .header("cookie", format!("tessera_console={cookie}"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(bytes.starts_with(magic), "{id}");
+    }
+
+    // Search by name and by id.
+    s.services
+        .create_client(
+            &Context::cli(),
+            "default",
+            None,
+            tessera_domain::client::ClientInput {
+                name: "Other App".into(),
+                redirect_uris: vec!["https://other.example.com/cb".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for q in ["Billing", client_id.as_str()] {
+        b.fill("client-search", q).await;
+        b.press("search-button").await;
+        let rows = b
+            .driver
+            .find_all(By::Css("#clients-table tbody tr[data-client-id]"))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "search {q}");
+        assert!(rows[0].text().await.unwrap().contains("Billing Service"));
+    }
+    b.fill("client-search", "Other").await;
+    b.press("search-button").await;
+    assert!(!b.source().await.contains(&client_id));
+
+    // Delete, after a confirmation that says it cannot be undone.
+    b.fill("client-search", "").await;
+    b.press("search-button").await;
+    b.client_row(&client_id)
+        .await
+        .find(By::Css("[data-action=delete]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let confirm = b.id("confirm-delete-dialog").await;
+    assert!(confirm.is_displayed().await.unwrap());
+    assert!(confirm
+        .text()
+        .await
+        .unwrap()
+        .contains("This cannot be undone."));
+    b.press("confirm-delete").await;
+    b.see("The client is deleted.").await;
+    assert!(b
+        .driver
+        .find_all(By::Css(format!("tr[data-client-id=\"{client_id}\"]")))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .services
+        .get_client(&Context::cli(), "default", &client_id)
+        .await
+        .is_err());
+
+    // The pages carry the security headers; a form without the CSRF token is refused.
+    let res = s
+        .http
+        .get(s.url("/oauth-clients"))
+        .header("cookie", format!("tessera_console={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    let res = s
+        .http
+        .post(s.url("/oauth-clients"))
+        .header("cookie", format!("tessera_console={cookie}"))
+        .form(&[("name", "Forged"), ("redirectUris", "https://x.example/cb")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // The session cookie also authenticates the admin API; changes need X-CSRF-Token.
+    let api = s.url("/orgs/default/api/v1/admin/oauth-clients");
+    let res = s
+        .http
+        .get(&api)
+        .header("cookie", format!("tessera_console={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = serde_json::json!({"name": "Via cookie", "redirectUris": ["https://c.example/cb"]});
+    let res = s
+        .http
+        .post(&api)
+        .header("cookie", format!("tessera_console={cookie}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let csrf = csrf_of(&b).await;
+    let res = s
+        .http
+        .post(&api)
+        .header("cookie", format!("tessera_console={cookie}"))
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+
+    // Signed out, the cookie opens nothing.
+    b.press("sign-out").await;
+    b.see("You are signed out").await;
+    let res = s
+        .http
+        .get(&api)
+        .header("cookie", format!("tessera_console={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    b.quit().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_buttons_and_the_server_refuses_anyway() {
+    let s = TestServer::start().await;
+    let password = member(&s, "watcher", &["viewer"]).await;
+    let made = s
+        .services
+        .create_client(
+            &Context::cli(),
+            "default",
+            None,
+            tessera_domain::client::ClientInput {
+                name: "Seen Not Touched".into(),
+                redirect_uris: vec!["https://seen.example.com/cb".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = made.client.id.as_str().to_owned();
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in(&s.base, "watcher", password).await;
+    b.see("Seen Not Touched").await;
+    assert!(b.count("#create-client").await == 0);
+    assert!(b.count("[data-action]").await == 0);
+    assert!(b
+        .driver
+        .find_all(By::LinkText("Edit"))
+        .await
+        .unwrap()
+        .is_empty());
+    b.driver
+        .goto(format!("{}/oauth-clients/{id}", s.base))
+        .await
+        .unwrap();
+    for absent in [
+        "save-client",
+        "delete-client",
+        "regenerate-secret",
+        "set-new-secret",
+    ] {
+        assert!(b.count(&format!("#{absent}")).await == 0, "{absent}");
+    }
+    // The form is there to read, not to change.
+    assert!(!b.id("f-name").await.is_enabled().await.unwrap());
+    // Members and API keys: readable, without their buttons.
+    b.driver.goto(format!("{}/members", s.base)).await.unwrap();
+    b.see("watcher").await;
+    assert!(b.count("#add-member").await == 0);
+    assert!(b.count("button.danger").await == 0);
+
+    // The server refuses what the page does not offer.
+    let csrf = csrf_of(&b).await;
+    let cookie = b.session_cookie().await;
+    for (path, form) in [
+        (
+            format!("/oauth-clients/{id}/active"),
+            vec![("active", "false")],
+        ),
+        (format!("/oauth-clients/{id}/delete"), vec![]),
+        (
+            "/oauth-clients".to_owned(),
+            vec![("name", "Nope"), ("redirectUris", "https://n.example/cb")],
+        ),
+    ] {
+        let mut form: Vec<(&str, &str)> = form;
+        form.push(("csrf_token", &csrf));
+        let res = s
+            .http
+            .post(s.url(&path))
+            .header("cookie", format!("tessera_console={cookie}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("You do not have the permission"));
+    }
+    let still = s
+        .services
+        .get_client(&Context::cli(), "default", &id)
+        .await
+        .unwrap();
+    assert!(still.settings.is_active);
+    b.quit().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn members_api_keys_and_the_audit_log_in_a_real_browser() {
+    let s = TestServer::start().await;
+    let password = member(&s, "operator", &["owner"]).await;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in(&s.base, "operator", password).await;
+
+    // Members: add one (a bad email is named), change roles, deactivate.
+    b.driver.goto(format!("{}/members", s.base)).await.unwrap();
+    b.id("add-member").await.click().await.unwrap();
+    b.fill("m-username", "newcomer").await;
+    // The browser takes it (type=email); the server does not (no dot in the domain).
+    b.fill("m-email", "newcomer@localhost").await;
+    b.fill("m-password", "a long enough password 123").await;
+    b.driver
+        .find(By::Css("#add-member-dialog input[value=viewer]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.press("add-member-submit").await;
+    let err = b
+        .driver
+        .find(By::Css("#add-member-dialog .field-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(err.contains("is not an e-mail address"), "{err}");
+    b.fill("m-email", "newcomer@example.com").await;
+    b.fill("m-password", "a long enough password 123").await;
+    b.press("add-member-submit").await;
+    b.see("The member is added.").await;
+    let row = b
+        .driver
+        .find(By::Css("tr[data-username=newcomer]"))
+        .await
+        .unwrap();
+    assert!(row.text().await.unwrap().contains("viewer"));
+    b.click_nav(&row.find(By::Css("button.danger")).await.unwrap())
+        .await;
+    let row = b
+        .driver
+        .find(By::Css("tr[data-username=newcomer]"))
+        .await
+        .unwrap();
+    assert!(row.text().await.unwrap().contains("Deactivated"));
+    // Nobody deactivates themselves: no button on one's own row.
+    let me = b
+        .driver
+        .find(By::Css("tr[data-username=operator]"))
+        .await
+        .unwrap();
+    assert!(me
+        .find_all(By::Css("button.danger"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // API keys: created with the key shown once; it works; revoked, it does not.
+    b.driver.goto(format!("{}/api-keys", s.base)).await.unwrap();
+    b.id("create-api-key").await.click().await.unwrap();
+    b.fill("k-name", "deploy-bot").await;
+    b.driver
+        .find(By::Css("#create-key-dialog input[value=viewer]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.press("create-key-submit").await;
+    let key = b
+        .id("revealed-secret")
+        .await
+        .value()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(key.starts_with("sk_live_"));
+    let api = s.url("/orgs/default/api/v1/admin/oauth-clients");
+    let status = |k: String| {
+        let http = s.http.clone();
+        let api = api.clone();
+        async move {
+            http.get(&api)
+                .bearer_auth(k)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(key.clone()).await, 200);
+    b.press("dismiss-secret").await;
+    assert!(!b.source().await.contains(&key));
+    let row = b
+        .driver
+        .find(By::Css("tr[data-key-name=deploy-bot]"))
+        .await
+        .unwrap();
+    assert!(row.text().await.unwrap().contains(&key[key.len() - 4..]));
+    // Revoking asks first (the script's confirm), then the key stops working.
+    b.driver
+        .execute("window.__oldPage = true;", Vec::new())
+        .await
+        .unwrap();
+    row.find(By::Css("button.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.driver.accept_alert().await.unwrap();
+    b.wait_new_page().await;
+    b.see("The key is revoked").await;
+    assert_eq!(status(key).await, 401);
+
+    // The audit log shows all of it, filtered by action and by actor.
+    b.driver
+        .goto(format!("{}/audit-log", s.base))
+        .await
+        .unwrap();
+    let html = b.source().await;
+    for action in [
+        "user.created",
+        "user.deactivated",
+        "api_key.created",
+        "api_key.revoked",
+    ] {
+        assert!(html.contains(action), "{action}");
+    }
+    let select = b.id("audit-action").await;
+    select
+        .find(By::Css("option[value=\"api_key.revoked\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.press("audit-filter").await;
+    let rows = b
+        .driver
+        .find_all(By::Css("#audit-table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].text().await.unwrap().contains("operator"));
+    b.driver
+        .goto(format!("{}/audit-log?actor=nobody-at-all", s.base))
+        .await
+        .unwrap();
+    b.see("No events match.").await;
+    b.quit().await;
+    s.stop().await;
+}
