@@ -115,6 +115,16 @@ pub enum CardState {
 }
 
 impl CardState {
+    /// The state's wire name (`unavailable`, `not_configured`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardState::Unavailable => "unavailable",
+            CardState::NotConfigured => "not_configured",
+            CardState::CredentialsConfigured => "credentials_configured",
+            CardState::Connected => "connected",
+        }
+    }
+
     /// The card's sentence, as the product's documents word it.
     pub fn message(self) -> &'static str {
         match self {

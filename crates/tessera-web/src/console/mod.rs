@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod clients;
+pub mod connections;
 pub mod export;
 pub mod forms;
 pub mod login;
@@ -81,6 +82,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(admin::api_keys).post(admin::create_api_key),
         )
         .route("/api-keys/{id}/revoke", post(admin::revoke_api_key))
+        .merge(connections::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf_guard,

@@ -918,3 +918,100 @@ async fn members_api_keys_and_the_audit_log_in_a_real_browser() {
     b.quit().await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn connections_pages_in_a_real_browser() {
+    use tessera_domain::Platform;
+    use tessera_testkit::fakes::platforms::FakePlatforms;
+
+    let fake = FakePlatforms::start().await;
+    let s = TestServer::start_with(
+        std::sync::Arc::new(tessera_domain::clock::SystemClock),
+        fake.providers(),
+    )
+    .await;
+    let password = member(&s, "operator", &["owner"]).await;
+    fake.register_app(Platform::Twitch, "twitch-app-id-1234", "twitch-app-secret");
+    fake.set_identity(Platform::Twitch, "1001", "TwitchStreamer");
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in(&s.base, "operator", password).await;
+    let nav = b.driver.find(By::LinkText("Connections")).await.unwrap();
+    b.click_nav(&nav).await;
+    let card = b.id("card-twitch").await;
+    assert_eq!(
+        card.attr("data-state").await.unwrap().as_deref(),
+        Some("not_configured")
+    );
+    assert!(card
+        .text()
+        .await
+        .unwrap()
+        .contains("Set up app credentials to connect this platform."));
+
+    // App Credentials: the pair is saved; only a hint of the client id comes back.
+    b.press("app-credentials").await;
+    b.fill("cid-twitch", "twitch-app-id-1234").await;
+    b.fill("csecret-twitch", "twitch-app-secret").await;
+    b.press("save-cred-twitch").await;
+    b.see("The credentials are saved.").await;
+    let html = b.source().await;
+    assert!(html.contains("…1234"));
+    assert!(!html.contains("twitch-app-secret"));
+
+    // Connect: off to the platform and back, with the seed's banner.
+    b.driver
+        .goto(format!("{}/dashboard/connections", s.base))
+        .await
+        .unwrap();
+    let connect = b
+        .driver
+        .find(By::Css("button[data-connect=twitch]"))
+        .await
+        .unwrap();
+    b.click_nav(&connect).await;
+    b.see("Successfully connected to Twitch!").await;
+    assert!(b.url().await.contains("connected=twitch"));
+    let card = b.id("card-twitch").await;
+    assert_eq!(
+        card.attr("data-state").await.unwrap().as_deref(),
+        Some("connected")
+    );
+    let text = card.text().await.unwrap();
+    assert!(text.contains("TwitchStreamer"), "{text}");
+    assert!(text.contains("(auto-refresh)"), "{text}");
+    assert!(text.contains('+'), "the +N of Twitch's 27 scopes: {text}");
+    b.screenshot("connections.png").await;
+
+    // Disconnect, after the seed's question; the credentials stay.
+    b.driver
+        .find(By::Css("[data-open-dialog=disconnect-twitch]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let dialog = b.id("disconnect-twitch").await;
+    assert!(dialog.text().await.unwrap().contains(
+        "Are you sure you want to disconnect Twitch? This will revoke the connection but keep your app credentials."
+    ));
+    let confirm = b
+        .driver
+        .find(By::Css("button[data-disconnect=twitch]"))
+        .await
+        .unwrap();
+    b.click_nav(&confirm).await;
+    b.see("Disconnected. The app credentials are kept.").await;
+    assert_eq!(
+        b.id("card-twitch")
+            .await
+            .attr("data-state")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("credentials_configured")
+    );
+    b.quit().await;
+    s.stop().await;
+}
