@@ -152,12 +152,17 @@ impl std::fmt::Debug for PlatformClient {
     }
 }
 
+/// Installs aws-lc-rs as the process's TLS crypto provider. reqwest's rustls backend is built
+/// without a provider and panics ("No provider set") when a client is built before one is
+/// installed; a second install is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 impl PlatformClient {
     /// A client whose every call gives up after `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        // reqwest's rustls backend is built without a provider and panics if none is
-        // installed; a second install (another client, the server's TLS) is harmless.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        install_crypto_provider();
         let full = reqwest::Client::builder()
             .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")))
             // A platform's redirect is an answer to report, not a place to send tokens to.

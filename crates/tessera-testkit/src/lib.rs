@@ -109,8 +109,10 @@ pub async fn fresh_postgres(admin_url: &str) -> FreshDb {
     }
 }
 
-/// A fresh database on the backend of this test run.
+/// A fresh database on the backend of this test run. Every test starts here, so this is also
+/// where the process gets its TLS crypto provider, before any test builds an HTTP client.
 pub async fn fresh_db() -> FreshDb {
+    tessera_connect::oauth::install_crypto_provider();
     match backend() {
         Backend::Sqlite => fresh_sqlite(),
         Backend::Postgres => {

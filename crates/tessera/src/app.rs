@@ -73,10 +73,10 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
-            "\nTessera is set up. The system administrator (this password is shown only once):\n  org:      {org}\n  username: {}\n  password: {}\nNext, a key for the admin API (REST and GraphQL), then its explorer:\n  tessera api-key create --system --name ops\n  {}/orgs/{org}/api/v1/admin/graphql\n",
+            "\nTessera is set up. The system administrator (this password is shown only once):\n  console:  {url}/login\n  org:      {org}\n  username: {}\n  password: {}\nNext, a key for the admin API (REST and GraphQL), then its explorer:\n  tessera api-key create --system --name ops\n  {url}/orgs/{org}/api/v1/admin/graphql\n",
             b.username,
             b.password.expose_secret(),
-            config.public_url,
+            url = config.public_url,
             org = b.org,
         );
     }

@@ -160,6 +160,20 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
         format!("{}/orgs/default/api/v1/admin/graphql", server.base)
     );
     assert_eq!(reqwest::get(&explorer).await.unwrap().status(), 200);
+    // And where to sign in to the console.
+    let console = server
+        .early
+        .iter()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("console:")
+                .map(|r| r.trim().to_owned())
+        })
+        .expect("the message names the console");
+    assert_eq!(console, format!("{}/login", server.base));
+    let page = reqwest::get(&console).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Tessera console"));
     assert!(server
         .early
         .iter()
