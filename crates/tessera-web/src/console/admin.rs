@@ -51,13 +51,14 @@ pub async fn audit_log(
         .await
     {
         Ok(e) => e,
-        Err(e) => return error_page(Some(&c), &e),
+        Err(e) => return error_page(&e),
     };
     let older_href = (events.len() == AUDIT_PAGE as usize)
         .then(|| events.last().map(|e| e.id))
         .flatten()
         .map(|last| {
-            let mut s = url::form_urlencoded::Serializer::new(String::from("/audit-log?"));
+            let mut s =
+                url::form_urlencoded::Serializer::for_suffix(String::from("/audit-log?"), 11);
             if !p.action.is_empty() {
                 s.append_pair("action", &p.action);
             }
@@ -155,11 +156,11 @@ async fn members_page(
 ) -> Response {
     let users = match state.services.list_users(&c.ctx, c.org.slug.as_str()).await {
         Ok(u) => u,
-        Err(e) => return error_page(Some(c), &e),
+        Err(e) => return error_page(&e),
     };
     let all_roles = match role_choices(state, c, &[]).await {
         Ok(r) => r,
-        Err(e) => return error_page(Some(c), &e),
+        Err(e) => return error_page(&e),
     };
     if form.roles.is_empty() {
         form.roles = all_roles.clone();
@@ -248,13 +249,13 @@ pub async fn create_member(
                 email: f.text("email"),
                 roles: match role_choices(&state, &c, &roles).await {
                     Ok(r) => r,
-                    Err(e) => return error_page(Some(&c), &e),
+                    Err(e) => return error_page(&e),
                 },
                 errors,
             };
             members_page(&state, &c, form, None, StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -280,16 +281,13 @@ pub async fn update_member(
             ..UserPatch::default()
         },
         other => {
-            return error_page(
-                Some(&c),
-                &CoreError::invalid(
-                    "op",
-                    format!(
-                        "unknown change '{}': use roles, deactivate or reactivate",
-                        other.unwrap_or("")
-                    ),
+            return error_page(&CoreError::invalid(
+                "op",
+                format!(
+                    "unknown change '{}': use roles, deactivate or reactivate",
+                    other.unwrap_or("")
                 ),
-            )
+            ))
         }
     };
     match state
@@ -298,7 +296,7 @@ pub async fn update_member(
         .await
     {
         Ok(_) => redirect("/members?done=updated"),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -331,12 +329,12 @@ async fn api_keys_page(
         .await
     {
         Ok(k) => k,
-        Err(e) => return error_page(Some(c), &e),
+        Err(e) => return error_page(&e),
     };
     if form.roles.is_empty() {
         form.roles = match role_choices(state, c, &[]).await {
             Ok(r) => r,
-            Err(e) => return error_page(Some(c), &e),
+            Err(e) => return error_page(&e),
         };
     }
     let rows = keys
@@ -414,14 +412,14 @@ pub async fn create_api_key(
                 name: f.text("name"),
                 roles: match role_choices(&state, &c, &roles).await {
                     Ok(r) => r,
-                    Err(e) => return error_page(Some(&c), &e),
+                    Err(e) => return error_page(&e),
                 },
                 permissions: f.text("permissions"),
                 errors,
             };
             api_keys_page(&state, &c, form, None, None, StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -437,6 +435,6 @@ pub async fn revoke_api_key(
         .await
     {
         Ok(_) => redirect("/api-keys?done=revoked"),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }

@@ -142,10 +142,11 @@ async fn list_page(
         .await
     {
         Ok(r) => r,
-        Err(e) => return error_page(Some(c), &e),
+        Err(e) => return error_page(&e),
     };
     let query_with = |offset: u32| {
-        let mut s = url::form_urlencoded::Serializer::new(String::from("/oauth-clients?"));
+        let mut s =
+            url::form_urlencoded::Serializer::for_suffix(String::from("/oauth-clients?"), 15);
         if !q.q.is_empty() {
             s.append_pair("q", &q.q);
         }
@@ -208,7 +209,7 @@ async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str)
             .await
         {
             Ok(r) => r,
-            Err(e) => return error_page(Some(c), &e),
+            Err(e) => return error_page(&e),
         };
         let n = page.len() as u32;
         rows.extend(page.iter().map(|cl| {
@@ -259,7 +260,7 @@ async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str)
             }
             super::no_store_page(res)
         }
-        Err(e) => error_page(Some(c), &CoreError::Internal(e.to_string())),
+        Err(e) => error_page(&CoreError::Internal(e.to_string())),
     }
 }
 
@@ -329,7 +330,7 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
             )
             .await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -409,7 +410,7 @@ async fn edit_page(
         .await
     {
         Ok(cl) => cl,
-        Err(e) => return error_page(Some(c), &e),
+        Err(e) => return error_page(&e),
     };
     let page = ClientEditPage {
         l: Layout::new(c, &cl.settings.name, "/oauth-clients").with_notice(extras.notice),
@@ -561,7 +562,7 @@ pub async fn save(
             let errors = FieldErrors::from_error(&e, EDIT_FIELDS);
             edit_page(&state, &c, &id, back_with(errors), StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -588,7 +589,7 @@ pub async fn set_active(
         } else {
             "/oauth-clients?done=disabled"
         }),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -604,7 +605,7 @@ pub async fn delete(
         .await
     {
         Ok(()) => redirect("/oauth-clients?done=deleted"),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -680,6 +681,6 @@ pub async fn secret(
             };
             edit_page(&state, &c, &id, extras, StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }

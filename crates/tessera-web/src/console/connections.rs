@@ -303,7 +303,7 @@ async fn connections_page(
     .await;
     let (cards, integrations, tokens) = match loaded {
         Ok(x) => x,
-        Err(e) => return error_page(Some(c), &e),
+        Err(e) => return error_page(&e),
     };
     let page = ConnectionsPage {
         l: layout(c, "Connections", q),
@@ -374,7 +374,7 @@ async fn start(
         Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
             super::views::message_page(StatusCode::BAD_REQUEST, "Cannot connect", &e.to_string())
         }
-        Err(e) => error_page(Some(c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -404,7 +404,7 @@ pub async fn disconnect(
         .await
     {
         Ok(_) => redirect("/dashboard/connections?done=disconnected"),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -430,7 +430,7 @@ async fn credentials_page(
         .await
     {
         Ok(x) => x,
-        Err(e) => return error_page(Some(c), &e),
+        Err(e) => return error_page(&e),
     };
     let page = CredentialsPage {
         l: layout(c, "App Credentials", q),
@@ -490,7 +490,7 @@ pub async fn save_credentials(
             )
             .await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -506,7 +506,7 @@ pub async fn delete_credentials(
         .await
     {
         Ok(()) => redirect("/dashboard/connections/credentials?done=deleted"),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -522,7 +522,7 @@ pub async fn bots(
         .await
     {
         Ok(b) => b,
-        Err(e) => return error_page(Some(&c), &e),
+        Err(e) => return error_page(&e),
     };
     let page = BotsPage {
         l: layout(&c, "Bot Connections", &q),
@@ -565,7 +565,7 @@ pub async fn disconnect_bot(
         .await
     {
         Ok(_) => redirect("/dashboard/connections/bot?done=bot-disconnected"),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -649,7 +649,7 @@ pub async fn add_integration(
             )
             .await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -682,7 +682,7 @@ pub async fn change_integration(
                     )
                     .await
                 }
-                Err(e) => error_page(Some(&c), &e),
+                Err(e) => error_page(&e),
             };
         }
         Some("remove") => s
@@ -711,7 +711,7 @@ pub async fn change_integration(
     };
     match result {
         Ok(done) => redirect(&format!("/dashboard/connections?done={done}")),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -754,7 +754,7 @@ pub async fn add_se_token(
             )
             .await
         }
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -770,7 +770,7 @@ pub async fn delete_se_token(
         .await
     {
         Ok(()) => redirect("/dashboard/connections?done=token-removed"),
-        Err(e) => error_page(Some(&c), &e),
+        Err(e) => error_page(&e),
     }
 }
 

@@ -89,7 +89,7 @@ pub async fn start(
                 error: Some(format!("There is no organization '{org}'.")),
             },
         ),
-        Err(e) => super::error_page(None, &e),
+        Err(e) => super::error_page(&e),
     }
 }
 
@@ -188,7 +188,7 @@ pub async fn callback(
             "Your account may not enter the console (it lacks admin:access). Ask an administrator for a role.".into(),
         ),
         Err(CoreError::Unauthenticated(m)) => failed(org, format!("{m}. Sign in again.")),
-        Err(e) => super::error_page(None, &e),
+        Err(e) => super::error_page(&e),
     }
 }
 
@@ -196,7 +196,7 @@ pub async fn callback(
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(c) = cookie(&headers, SESSION_COOKIE) {
         if let Err(e) = state.services.console_sign_out(&c).await {
-            return super::error_page(None, &e);
+            return super::error_page(&e);
         }
     }
     let mut res = super::views::message_page(
@@ -226,11 +226,11 @@ pub async fn switch_org(
     match state.services.console_switch(&session, &target).await {
         Ok(Switch::Switched) => redirect("/oauth-clients"),
         Ok(Switch::SignInFirst(org)) => {
-            let mut url = url::form_urlencoded::Serializer::new(String::from("/login?"));
+            let mut url = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
             url.append_pair("org", &org);
             redirect(&url.finish())
         }
-        Err(e) => super::error_page(None, &e),
+        Err(e) => super::error_page(&e),
     }
 }
 

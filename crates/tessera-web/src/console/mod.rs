@@ -153,7 +153,7 @@ impl FromRequestParts<AppState> for Console {
             .map_or("/", |p| p.as_str())
             .to_owned();
         let to_login = || {
-            let mut url = url::form_urlencoded::Serializer::new(String::from("/login?"));
+            let mut url = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
             url.append_pair("return_to", &back);
             redirect(&url.finish())
         };
@@ -164,7 +164,7 @@ impl FromRequestParts<AppState> for Console {
         match state.services.console_caller(&c, ip, request_id).await {
             Ok(caller) => Ok(Console(caller)),
             Err(CoreError::Unauthenticated(_)) => Err(to_login()),
-            Err(e) => Err(error_page(None, &e)),
+            Err(e) => Err(error_page(&e)),
         }
     }
 }
@@ -269,8 +269,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 }
 
 /// The page for a service error that no form can show next to a field.
-pub fn error_page(caller: Option<&ConsoleCaller>, e: &CoreError) -> Response {
-    let _ = caller;
+pub fn error_page(e: &CoreError) -> Response {
     let (status, title, message) = match e {
         CoreError::Validation(v) => (StatusCode::BAD_REQUEST, "Invalid input", v.to_string()),
         CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "Not found", e.to_string()),

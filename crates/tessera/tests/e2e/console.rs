@@ -1015,3 +1015,282 @@ async fn connections_pages_in_a_real_browser() {
     b.quit().await;
     s.stop().await;
 }
+
+/// A browser's cookies, kept by hand (the path and expiry rules do not matter here).
+#[derive(Default)]
+struct Jar(std::collections::BTreeMap<String, String>);
+
+impl Jar {
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn take(&mut self, res: &reqwest::Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            if val.is_empty() || v.contains("Max-Age=0") {
+                self.0.remove(k);
+            } else {
+                self.0.insert(k.to_owned(), val.to_owned());
+            }
+        }
+    }
+}
+
+/// The value of a hidden input in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// Signs in to the console over plain HTTP, as a browser would: the console's redirect to the
+/// organization's authorize endpoint, its login form, the callback. The callback's response.
+async fn sign_in_http(
+    s: &TestServer,
+    http: &reqwest::Client,
+    jar: &mut Jar,
+    org: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let send = |req: reqwest::RequestBuilder, jar: &Jar| req.header("cookie", jar.header()).send();
+    let res = send(http.get(s.url(&format!("/login?org={org}"))), jar)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    jar.take(&res);
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(authorize.contains("client_id=tessera-console"));
+    assert!(authorize.contains("code_challenge_method=S256"));
+    let res = send(http.get(&authorize), jar).await.unwrap();
+    jar.take(&res);
+    let callback = if res.status() == 303 {
+        // A live sign-in session at the organization: straight back with a code.
+        res.headers()["location"].to_str().unwrap().to_owned()
+    } else {
+        let html = res.text().await.unwrap();
+        let res = send(
+            http.post(s.url(&format!("/orgs/{org}/login"))).form(&[
+                ("request", hidden(&html, "request").as_str()),
+                ("csrf_token", hidden(&html, "csrf_token").as_str()),
+                ("username", username),
+                ("password", password),
+            ]),
+            jar,
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 303);
+        jar.take(&res);
+        res.headers()["location"].to_str().unwrap().to_owned()
+    };
+    assert!(callback.contains("/login/callback?"), "{callback}");
+    let res = send(http.get(&callback), jar).await.unwrap();
+    jar.take(&res);
+    res
+}
+
+/// The console session over plain HTTP (no browser needed): `admin:access` to enter,
+/// sign-ins in two organizations in one session, the switcher, and a deactivated member.
+#[tokio::test]
+async fn console_sessions_follow_the_member_across_organizations() {
+    let s = TestServer::start().await;
+    s.org("acme").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pw = "correct horse battery staple";
+    for (org, user, roles) in [
+        ("default", "plain", vec![]),
+        ("default", "operator", vec!["owner".to_owned()]),
+        ("acme", "operator", vec!["admin".to_owned()]),
+    ] {
+        s.services
+            .create_user(
+                &Context::cli(),
+                org,
+                NewUser {
+                    username: user.into(),
+                    password: Some(SecretString::from(pw.to_owned())),
+                    roles,
+                    ..NewUser::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    // Without admin:access the organization signs the person in, the console does not.
+    let mut jar = Jar::default();
+    let res = sign_in_http(&s, &http, &mut jar, "default", "plain", pw).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("lacks admin:access"));
+    assert!(!jar.0.contains_key("tessera_console"));
+
+    // A forged state is refused before any code is redeemed.
+    let res = http
+        .get(s.url("/login/callback?code=x&state=forged"))
+        .header("cookie", "tessera_console_login=real-state|default|%2F")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("does not belong to this browser"));
+
+    let mut jar = Jar::default();
+    let res = sign_in_http(&s, &http, &mut jar, "default", "operator", pw).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/oauth-clients");
+    let session = jar.0["tessera_console"].clone();
+    let api = |org: &str| s.url(&format!("/orgs/{org}/api/v1/admin/oauth-clients"));
+    let get = |url: String, jar: &Jar| http.get(url).header("cookie", jar.header()).send();
+    assert_eq!(get(api("default"), &jar).await.unwrap().status(), 200);
+    assert_eq!(get(api("acme"), &jar).await.unwrap().status(), 404);
+
+    // Signing in to a second organization joins the same session and shows it.
+    let res = sign_in_http(&s, &http, &mut jar, "acme", "operator", pw).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        jar.0["tessera_console"], session,
+        "one session, two sign-ins"
+    );
+    assert_eq!(get(api("acme"), &jar).await.unwrap().status(), 200);
+    assert_eq!(get(api("default"), &jar).await.unwrap().status(), 404);
+    let page = get(s.url("/oauth-clients"), &jar)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<option value=\"default\""));
+    assert!(page.contains("<option value=\"acme\" selected"));
+
+    // The switcher goes back without another sign-in.
+    let res = http
+        .post(s.url("/switch-org"))
+        .header("cookie", jar.header())
+        .form(&[
+            ("org", "default"),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/oauth-clients");
+    assert_eq!(get(api("default"), &jar).await.unwrap().status(), 200);
+    // An organization without a sign-in in the session: off to sign in there.
+    let res = http
+        .post(s.url("/switch-org"))
+        .header("cookie", jar.header())
+        .form(&[
+            ("org", "elsewhere"),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/login?org=elsewhere");
+
+    // Deactivated in one organization: that organization is gone from the session (and its
+    // single sign-on session with it); the other stays.
+    let users = s
+        .services
+        .list_users(&Context::cli(), "default")
+        .await
+        .unwrap();
+    let op = users
+        .iter()
+        .find(|u| u.username.as_str() == "operator")
+        .unwrap();
+    s.services
+        .update_user(
+            &Context::cli(),
+            "default",
+            &op.id.to_string(),
+            tessera_core::users::UserPatch {
+                is_active: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(get(api("default"), &jar).await.unwrap().status(), 404);
+    assert_eq!(get(api("acme"), &jar).await.unwrap().status(), 200);
+    let res = http
+        .get(s.url("/login?org=default"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap();
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    let res = http
+        .get(&authorize)
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the login form again, not a code");
+    assert!(res.text().await.unwrap().contains("name=\"password\""));
+
+    // In acme the operator is an admin: roles yes, deactivating members no (users:delete).
+    let other = s
+        .services
+        .create_user(
+            &Context::cli(),
+            "acme",
+            NewUser {
+                username: "other".into(),
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    let page = get(s.url("/members"), &jar)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains(">Deactivate<"),
+        "no button without users:delete"
+    );
+    let csrf = hidden(&page, "csrf_token");
+    let post = |op: &'static str, extra: Option<(&'static str, &'static str)>| {
+        let mut form = vec![("op", op.to_owned()), ("csrf_token", csrf.clone())];
+        if let Some((k, v)) = extra {
+            form.push((k, v.to_owned()));
+        }
+        http.post(s.url(&format!("/members/{}", other.id)))
+            .header("cookie", jar.header())
+            .form(&form)
+            .send()
+    };
+    assert_eq!(post("deactivate", None).await.unwrap().status(), 403);
+    let res = post("roles", Some(("roles", "viewer"))).await.unwrap();
+    assert_eq!(res.status(), 303);
+    let after = s
+        .services
+        .list_users(&Context::cli(), "acme")
+        .await
+        .unwrap();
+    let after = after.iter().find(|u| u.id == other.id).unwrap();
+    assert_eq!(after.roles.len(), 1);
+    assert!(after.is_active);
+    s.stop().await;
+}
