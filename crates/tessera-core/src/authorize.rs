@@ -252,21 +252,12 @@ impl Services {
     ) -> OAuthResult<Option<LoginSession>> {
         let Some(c) = cookie else { return Ok(None) };
         let hash = self.handle_hash.hash(c);
-        let now = self.now();
-        let mut tx = self.store.read().await?;
-        let Some(s) = tx
-            .find_session(org, &hash)
-            .await?
-            .filter(|s| s.ended_at.is_none() && s.expires_at > now)
-        else {
-            return Ok(None);
+        let s = {
+            let mut tx = self.store.read().await?;
+            tx.find_session(org, &hash).await?
         };
-        // A member deactivated since signing in has no session any more.
-        let active = tx
-            .find_user(org, s.user_id)
-            .await?
-            .is_some_and(|u| u.user.is_active);
-        Ok(active.then_some(s))
+        let now = self.now();
+        Ok(s.filter(|s| s.ended_at.is_none() && s.expires_at > now))
     }
 
     /// `GET/POST …/oauth/authorize`.

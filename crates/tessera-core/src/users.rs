@@ -189,6 +189,12 @@ impl Services {
         if !tx.update_user(&after).await? {
             return Err(not_found());
         }
+        if !after.is_active {
+            // Their sign-in sessions end with them, so no application gets a code from one
+            // (console sessions re-read the member on every request).
+            tx.end_user_sessions(org.id, after.id, after.updated_at)
+                .await?;
+        }
         self.audit(
             tx.as_mut(),
             ctx,

@@ -839,15 +839,18 @@ async fn interactive_flows(store: &dyn Store) {
         Some(session.clone())
     );
     assert_eq!(tx.find_session(b.id, "sess-hash").await.unwrap(), None);
-    assert!(tx.end_session(a.id, "sess-hash", t(5_000)).await.unwrap());
-    assert!(!tx.end_session(a.id, "sess-hash", t(6_000)).await.unwrap());
+    // Ending a user's sessions: only theirs, only in that organization, only live ones.
+    assert_eq!(tx.end_user_sessions(b.id, u.id, t(4_000)).await.unwrap(), 0);
+    assert_eq!(tx.end_user_sessions(a.id, u.id, t(4_000)).await.unwrap(), 1);
+    assert_eq!(tx.end_user_sessions(a.id, u.id, t(4_500)).await.unwrap(), 0);
+    assert!(!tx.end_session(a.id, "sess-hash", t(5_000)).await.unwrap());
     assert_eq!(
         tx.find_session(a.id, "sess-hash")
             .await
             .unwrap()
             .unwrap()
             .ended_at,
-        Some(t(5_000))
+        Some(t(4_000))
     );
 
     assert_eq!(tx.find_pending(a.id, "req-1").await.unwrap(), Some(pending));

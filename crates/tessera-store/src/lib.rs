@@ -446,6 +446,8 @@ pub trait Tx: ConnectionTx + Send {
     async fn insert_session(&mut self, s: &LoginSession) -> Result<()>;
     async fn find_session(&mut self, org: OrgId, id_hash: &str) -> Result<Option<LoginSession>>;
     async fn end_session(&mut self, org: OrgId, id_hash: &str, at: Timestamp) -> Result<bool>;
+    /// Ends every live login session of a user (deactivation); how many.
+    async fn end_user_sessions(&mut self, org: OrgId, user: UserId, at: Timestamp) -> Result<u64>;
     async fn insert_pending(&mut self, p: &PendingRequest) -> Result<()>;
     async fn find_pending(&mut self, org: OrgId, id: &str) -> Result<Option<PendingRequest>>;
     async fn delete_pending(&mut self, org: OrgId, id: &str) -> Result<bool>;

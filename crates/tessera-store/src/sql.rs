@@ -1078,6 +1078,24 @@ macro_rules! impl_tx {
                     == 1)
             }
 
+            async fn end_user_sessions(
+                &mut self,
+                org: OrgId,
+                user: UserId,
+                at: Timestamp,
+            ) -> Result<u64> {
+                Ok(sqlx::query(
+                    "UPDATE login_sessions SET ended_at = $3 WHERE org_id = $1 AND user_id = $2 \
+                     AND ended_at IS NULL",
+                )
+                .bind(org.0.to_string())
+                .bind(user.0.to_string())
+                .bind(to_millis(at))
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected())
+            }
+
             async fn insert_pending(&mut self, p: &$crate::PendingRequest) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO auth_requests (id, org_id, params, csrf, created_at, expires_at) \

@@ -123,6 +123,8 @@ async fn main() {
         seconds: v[9].parse().unwrap(),
         workers: v[10].parse().unwrap(),
     });
+    // reqwest's TLS backend is built without a crypto provider: install one first.
+    tessera_connect::oauth::install_crypto_provider();
     // Sign in and consent once, so that consent is remembered for everyone.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -7,7 +7,7 @@
 //! structs here describe them and are held to them by test.
 
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 /// `{"error", "error_description", "details"}`, the error body of every admin endpoint.
@@ -254,6 +254,13 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "console_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::console::SESSION_COOKIE,
+                "The console's session cookie, from a browser signed in to the console. Requests other than GET and HEAD must also send the session's CSRF token in X-CSRF-Token.",
+            ))),
+        );
     }
 }
 
@@ -262,7 +269,7 @@ impl Modify for BearerAuth {
     info(
         title = "Tessera admin API",
         version = "1",
-        description = "The admin API of an organization, under /orgs/{org}/api/v1/admin and the alias /t/{org}/api/v1/admin (same handlers). Authenticate with `Authorization: Bearer sk_live_…`."
+        description = "The admin API of an organization, under /orgs/{org}/api/v1/admin and the alias /t/{org}/api/v1/admin (same handlers). Authenticate with `Authorization: Bearer sk_live_…`, or from a browser signed in to the console with its session cookie (changes also need `X-CSRF-Token`)."
     ),
     paths(
         crate::admin::clients::list,
@@ -295,7 +302,7 @@ impl Modify for BearerAuth {
         RegistrationTokenSchema,
     )),
     modifiers(&BearerAuth),
-    security(("api_key" = [])),
+    security(("api_key" = []), ("console_session" = [])),
     tags(
         (name = "oauth-clients", description = "The OAuth client registry"),
         (name = "audit-log", description = "Every change, newest first"),
