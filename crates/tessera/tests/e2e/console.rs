@@ -689,6 +689,23 @@ async fn a_viewer_sees_no_buttons_and_the_server_refuses_anyway() {
     };
     b.sign_in(&s.base, "watcher", password).await;
     b.see("Seen Not Touched").await;
+    // Readable on a phone: the table becomes one card per client, nothing runs off the side.
+    b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    b.screenshot("clients-list-phone.png").await;
+    let overflow = b
+        .driver
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow.json(),
+        &serde_json::json!(false),
+        "horizontal scroll on a phone"
+    );
+    b.driver.set_window_rect(0, 0, 1280, 900).await.unwrap();
     assert!(b.count("#create-client").await == 0);
     assert!(b.count("[data-action]").await == 0);
     assert!(b
