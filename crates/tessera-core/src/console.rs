@@ -111,7 +111,10 @@ impl Services {
             .append_pair("scope", "openid profile")
             .append_pair("state", &state)
             .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("code_challenge_method", "S256")
+            // The password every time: signing out of the console must not leave a sign-in
+            // session at the organization that signs the next person in without one.
+            .append_pair("prompt", "login");
         Ok(ConsoleSignIn {
             authorize_url: url.into(),
             state,
@@ -172,33 +175,45 @@ impl Services {
         if !principal.has(org.id, Permission::AdminAccess) {
             return Err(CoreError::Forbidden(Permission::AdminAccess));
         }
-        // Join the browser's live session, or start a new one (a fresh cookie on every new
-        // session: a cookie set before sign-in is never promoted, so it cannot be fixated).
-        let live = match existing_cookie {
+        // Always a fresh cookie (a cookie from before the sign-in is never promoted, so it
+        // cannot be fixated). The sign-ins of the browser's live session, if any, move over to
+        // the new session and the old one ends.
+        let earlier = match existing_cookie {
             Some(c) => {
                 let hash = self.console_session_hash(c);
-                tx.find_console_session(&hash)
+                match tx
+                    .find_console_session(&hash)
                     .await?
                     .filter(|s| s.ended_at.is_none() && s.expires_at > now)
-                    .map(|s| (c.to_owned(), s))
+                {
+                    Some(s) => tx.list_console_logins(&s.id_hash).await?,
+                    None => Vec::new(),
+                }
+                .into_iter()
+                .map(|l| (hash.clone(), l))
+                .collect::<Vec<_>>()
             }
-            None => None,
+            None => Vec::new(),
         };
-        let (cookie, session) = match live {
-            Some(found) => found,
-            None => {
-                let cookie = self.random_token()?;
-                let s = ConsoleSession {
-                    id_hash: self.console_session_hash(&cookie),
-                    current_org: Some(org.id),
-                    created_at: now,
-                    expires_at: now + time::Duration::hours(CONSOLE_SESSION_HOURS),
-                    ended_at: None,
-                };
-                tx.insert_console_session(&s).await?;
-                (cookie, s)
-            }
+        let cookie = self.random_token()?;
+        let session = ConsoleSession {
+            id_hash: self.console_session_hash(&cookie),
+            current_org: Some(org.id),
+            created_at: now,
+            expires_at: now + time::Duration::hours(CONSOLE_SESSION_HOURS),
+            ended_at: None,
         };
+        tx.insert_console_session(&session).await?;
+        if let Some((old_hash, _)) = earlier.first() {
+            tx.end_console_session(old_hash, now).await?;
+        }
+        for (_, l) in earlier.into_iter().filter(|(_, l)| l.org_id != org.id) {
+            tx.upsert_console_login(&ConsoleLogin {
+                session_hash: session.id_hash.clone(),
+                ..l
+            })
+            .await?;
+        }
         tx.upsert_console_login(&ConsoleLogin {
             session_hash: session.id_hash.clone(),
             org_id: org.id,
@@ -207,7 +222,6 @@ impl Services {
             created_at: now,
         })
         .await?;
-        tx.set_console_org(&session.id_hash, org.id).await?;
         let ctx = Context {
             principal,
             ip: ctx_origin.ip.clone(),
@@ -257,6 +271,19 @@ impl Services {
         ip: Option<String>,
         request_id: Option<String>,
     ) -> CoreResult<ConsoleCaller> {
+        self.console_caller_in(cookie, None, ip, request_id).await
+    }
+
+    /// The same, acting in `org` (by slug) when the session may show it, rather than in the
+    /// organization shown: an admin API call on the cookie names its organization in the path,
+    /// and another tab switching organizations must not change what it acts as.
+    pub async fn console_caller_in(
+        &self,
+        cookie: &str,
+        org_slug: Option<&str>,
+        ip: Option<String>,
+        request_id: Option<String>,
+    ) -> CoreResult<ConsoleCaller> {
         let gone = || CoreError::Unauthenticated("the console session has ended".into());
         let now = self.now();
         let hash = self.console_session_hash(cookie);
@@ -289,9 +316,13 @@ impl Services {
                 .filter(|o| signed_in.iter().any(|(u, _)| u.org_id == o.id))
                 .collect()
         };
-        let org = session
-            .current_org
-            .and_then(|id| orgs.iter().find(|o| o.id == id).cloned())
+        let org = org_slug
+            .and_then(|slug| orgs.iter().find(|o| o.slug.as_str() == slug).cloned())
+            .or_else(|| {
+                session
+                    .current_org
+                    .and_then(|id| orgs.iter().find(|o| o.id == id).cloned())
+            })
             .or_else(|| orgs.first().cloned())
             .ok_or_else(gone)?;
         // Act as the sign-in of the organization shown; a system administrator's anywhere.

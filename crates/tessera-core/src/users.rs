@@ -125,9 +125,10 @@ impl Services {
         .await
     }
 
-    /// Changes a member's roles or deactivates / reactivates them. Deactivating needs
-    /// `users:delete` (it is how a member is removed without losing their history), anything
-    /// else `users:edit`; nobody deactivates themselves or grants more than they hold.
+    /// Changes a member's roles or deactivates / reactivates them. Deactivating and
+    /// reactivating need `users:delete` (it is how a member is removed without losing their
+    /// history), roles `users:edit`; nobody deactivates themselves, changes a member who holds
+    /// more than they do, or grants more than they hold.
     pub async fn update_user(
         &self,
         ctx: &Context,
@@ -149,16 +150,23 @@ impl Services {
             .await?
             .ok_or_else(not_found)?
             .user;
+        // Nobody changes a member who holds more than they do (an admin cannot demote or
+        // deactivate an owner); a system administrator is changed only by another.
+        if before.is_system_admin && !ctx.principal.is_system_admin {
+            return Err(CoreError::SystemAdminOnly("change a system administrator"));
+        }
+        let held = self
+            .role_permissions(tx.as_mut(), org.id, &before.roles)
+            .await?;
+        if let Some(p) = held.iter().find(|p| !ctx.principal.has(org.id, *p)) {
+            return Err(CoreError::Forbidden(p));
+        }
         let mut after = before.clone();
         let mut action = AuditAction::UserUpdated;
         if let Some(active) = patch.is_active.filter(|a| *a != before.is_active) {
-            let needed = if active {
-                Permission::UsersEdit
-            } else {
-                Permission::UsersDelete
-            };
-            if !ctx.principal.has(org.id, needed) {
-                return Err(CoreError::Forbidden(needed));
+            // Membership itself, both ways: who may end it may also restore it.
+            if !ctx.principal.has(org.id, Permission::UsersDelete) {
+                return Err(CoreError::Forbidden(Permission::UsersDelete));
             }
             if !active && ctx.principal.kind == PrincipalKind::User(before.id) {
                 return Err(CoreError::invalid(

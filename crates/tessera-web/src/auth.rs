@@ -94,9 +94,20 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Context, Ap
         if let Some(cookie) = crate::console::cookie(&parts.headers, crate::console::SESSION_COOKIE)
         {
             let (ip, request_id) = request_origin(parts);
+            // Act in the organization the path names (`/orgs/{org}/…`, `/t/{org}/…`).
+            // (Under `nest` the request's URI lost its prefix; the original keeps it.)
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or(parts.uri.path(), |u| u.0.path());
+            let mut segments = path.split('/').filter(|s| !s.is_empty());
+            let org = match (segments.next(), segments.next()) {
+                (Some("orgs" | "t"), Some(slug)) => Some(slug),
+                _ => None,
+            };
             let caller = state
                 .services
-                .console_caller(&cookie, ip, request_id)
+                .console_caller_in(&cookie, org, ip, request_id)
                 .await?;
             if !matches!(parts.method, http::Method::GET | http::Method::HEAD) {
                 use subtle::ConstantTimeEq;

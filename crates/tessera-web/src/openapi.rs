@@ -285,6 +285,7 @@ impl Modify for BearerAuth {
         crate::admin::revoke_api_key,
         crate::admin::list_users,
         crate::admin::create_user,
+        crate::admin::update_user,
         crate::admin::list_roles,
         crate::admin::create_role,
         crate::admin::registration::get_policy,

@@ -21,6 +21,7 @@ pub const AUDIT_LOG: &str = "/audit-log";
 pub const API_KEYS: &str = "/api-keys";
 pub const API_KEY: &str = "/api-keys/{id}";
 pub const USERS: &str = "/users";
+pub const USER: &str = "/users/{id}";
 pub const ROLES: &str = "/roles";
 pub const OAUTH_CLIENTS: &str = "/oauth-clients";
 pub const OAUTH_CLIENT: &str = "/oauth-clients/{client_id}";

@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, patch};
 use axum::Router;
 use http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::API_KEYS, get(list_api_keys).post(create_api_key))
         .route(paths::API_KEY, delete(revoke_api_key))
         .route(paths::USERS, get(list_users).post(create_user))
+        .route(paths::USER, patch(update_user))
         .route(paths::ROLES, get(list_roles).post(create_role))
         .route(
             paths::GRAPHQL,
@@ -267,6 +268,55 @@ pub(crate) async fn create_user(
         )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct UpdateUser {
+    /// The member's roles, replacing the current ones (`users:edit`).
+    roles: Option<Vec<String>>,
+    /// `false` deactivates (no new sign-in; sign-in sessions end), `true` reactivates
+    /// (`users:delete` either way).
+    is_active: Option<bool>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/orgs/{org}/api/v1/admin/users/{id}",
+    tag = "users",
+    operation_id = "updateUser",
+    params(
+        ("org" = String, Path, description = "Organization slug"),
+        ("id" = String, Path, description = "The user's id")
+    ),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The member as it now is", body = crate::openapi::UserSchema),
+        (status = 400, description = "A bad field, named in `details` (e.g. deactivating yourself)", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named), or the member holds more than the caller", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or user", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn update_user(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    Caller(ctx): Caller,
+    Json(body): Json<UpdateUser>,
+) -> ApiResult<Response> {
+    let user = state
+        .services
+        .update_user(
+            &ctx,
+            &org,
+            &id,
+            tessera_core::users::UserPatch {
+                roles: body.roles,
+                is_active: body.is_active,
+            },
+        )
+        .await?;
+    Ok(axum::Json(user).into_response())
 }
 
 #[utoipa::path(

@@ -331,9 +331,11 @@ async fn api_keys_page(
         Ok(k) => k,
         Err(e) => return error_page(&e),
     };
-    if form.roles.is_empty() {
+    // The role list needs users:read; without it a key gets permissions only.
+    if form.roles.is_empty() && c.can(Permission::ApiKeysCreate) {
         form.roles = match role_choices(state, c, &[]).await {
             Ok(r) => r,
+            Err(CoreError::Forbidden(_)) => Vec::new(),
             Err(e) => return error_page(&e),
         };
     }
@@ -412,6 +414,7 @@ pub async fn create_api_key(
                 name: f.text("name"),
                 roles: match role_choices(&state, &c, &roles).await {
                     Ok(r) => r,
+                    Err(CoreError::Forbidden(_)) => Vec::new(),
                     Err(e) => return error_page(&e),
                 },
                 permissions: f.text("permissions"),

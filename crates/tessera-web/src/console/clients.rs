@@ -171,7 +171,11 @@ async fn list_page(
         } else {
             i64::from(q.offset) + 1
         },
-        last: i64::from(q.offset) + shown,
+        last: if shown == 0 {
+            0
+        } else {
+            i64::from(q.offset) + shown
+        },
         prev_href: (q.offset > 0).then(|| query_with(q.offset.saturating_sub(PAGE))),
         next_href: (i64::from(q.offset) + shown < total).then(|| query_with(q.offset + PAGE)),
         export_query,
@@ -546,12 +550,14 @@ pub async fn save(
         // Turning a public client confidential makes its first secret: shown once, here.
         Ok(r) => match r.secret {
             Some(s) => {
+                let mut revealed = Revealed::client_secret(
+                    &id,
+                    s.expose_secret().to_owned(),
+                    format!("/oauth-clients/{id}"),
+                );
+                revealed.title = "Client Secret Created — Save Your Credentials".into();
                 let extras = EditExtras {
-                    revealed: Some(Revealed::client_secret(
-                        &id,
-                        s.expose_secret().to_owned(),
-                        format!("/oauth-clients/{id}"),
-                    )),
+                    revealed: Some(revealed),
                     ..EditExtras::none()
                 };
                 edit_page(&state, &c, &id, extras, StatusCode::OK).await

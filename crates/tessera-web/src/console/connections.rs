@@ -175,6 +175,8 @@ pub struct CredentialRow {
     pub hint: String,
     pub redirect_uri: String,
     pub updated: String,
+    /// The Client ID typed, when the form comes back with an error (never the secret).
+    pub client_id: String,
     pub errors: FieldErrors,
 }
 
@@ -421,7 +423,7 @@ async fn credentials_page(
     state: &AppState,
     c: &ConsoleCaller,
     q: &PageQuery,
-    failed: Option<(&str, FieldErrors)>,
+    failed: Option<(&str, String, FieldErrors)>,
     status: StatusCode,
 ) -> Response {
     let creds = match state
@@ -447,10 +449,15 @@ async fn credentials_page(
                     .unwrap_or_default(),
                 redirect_uri: cr.redirect_uri.clone(),
                 updated: when_opt(cr.updated_at.as_ref()),
+                client_id: failed
+                    .as_ref()
+                    .filter(|(p, _, _)| *p == cr.platform.as_str())
+                    .map(|(_, id, _)| id.clone())
+                    .unwrap_or_default(),
                 errors: failed
                     .as_ref()
-                    .filter(|(p, _)| *p == cr.platform.as_str())
-                    .map(|(_, e)| e.clone())
+                    .filter(|(p, _, _)| *p == cr.platform.as_str())
+                    .map(|(_, _, e)| e.clone())
                     .unwrap_or_default(),
             })
             .collect(),
@@ -485,7 +492,7 @@ pub async fn save_credentials(
                 &state,
                 &c,
                 &PageQuery::default(),
-                Some((platform.as_str(), errors)),
+                Some((platform.as_str(), f.text("clientId"), errors)),
                 StatusCode::BAD_REQUEST,
             )
             .await
@@ -870,6 +877,7 @@ mod tests {
                 hint: "…abcd".into(),
                 redirect_uri: "http://x/orgs/acme/api/v1/connections/twitch/callback".into(),
                 updated: "u".into(),
+                client_id: EVIL.into(),
                 errors: FieldErrors::default(),
             }],
         }

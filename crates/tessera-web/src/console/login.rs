@@ -27,9 +27,15 @@ pub struct StartQuery {
 }
 
 /// Only a path of this console may be returned to (never `//host` or `https://…`).
+/// Browsers drop tabs and new lines from a `Location` and read `\\` as `/`, so a path holding
+/// any of them could turn into `//host` on the way.
 fn safe_return(to: Option<&str>) -> String {
     match to {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") => {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.chars().any(|c| c.is_control() || c == '\\') =>
+        {
             p.to_owned()
         }
         _ => "/oauth-clients".to_owned(),
@@ -246,6 +252,9 @@ mod tests {
             "https://evil.example",
             "/\\evil",
             "members",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/a\\b",
         ] {
             assert_eq!(safe_return(Some(bad)), "/oauth-clients", "{bad}");
         }

@@ -147,11 +147,17 @@ impl FromRequestParts<AppState> for Console {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let back = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+        // Back to the page asked for; after a form's POST (which has no page of its own),
+        // to the page the form lives on.
+        let back = if parts.method == http::Method::GET {
+            parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned()
+        } else {
+            page_of(parts.uri.path())
+        };
         let to_login = || {
             let mut url = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
             url.append_pair("return_to", &back);
@@ -166,6 +172,24 @@ impl FromRequestParts<AppState> for Console {
             Err(CoreError::Unauthenticated(_)) => Err(to_login()),
             Err(e) => Err(error_page(&e)),
         }
+    }
+}
+
+/// The page a form posting to `path` lives on: `/members/{id}` → `/members`,
+/// `/oauth-clients/{id}/secret` → `/oauth-clients/{id}`, the Connections sub-pages to
+/// themselves.
+fn page_of(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["oauth-clients", id, ..] => format!("/oauth-clients/{id}"),
+        ["dashboard", "connections", "credentials", ..] => {
+            "/dashboard/connections/credentials".into()
+        }
+        ["dashboard", "connections", "bot", ..] => "/dashboard/connections/bot".into(),
+        ["dashboard", ..] => "/dashboard/connections".into(),
+        ["switch-org" | "logout", ..] => "/oauth-clients".into(),
+        [first, ..] => format!("/{first}"),
+        [] => "/oauth-clients".into(),
     }
 }
 
@@ -301,4 +325,26 @@ pub fn error_page(e: &CoreError) -> Response {
         }
     };
     views::message_page(status, title, &message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_of;
+
+    #[test]
+    fn a_form_returns_to_its_page() {
+        assert_eq!(page_of("/members/123"), "/members");
+        assert_eq!(page_of("/oauth-clients/abc/secret"), "/oauth-clients/abc");
+        assert_eq!(page_of("/oauth-clients"), "/oauth-clients");
+        assert_eq!(
+            page_of("/dashboard/connections/credentials/twitch/delete"),
+            "/dashboard/connections/credentials"
+        );
+        assert_eq!(
+            page_of("/dashboard/connections/twitch/connect"),
+            "/dashboard/connections"
+        );
+        assert_eq!(page_of("/switch-org"), "/oauth-clients");
+        assert_eq!(page_of("/api-keys/k-1/revoke"), "/api-keys");
+    }
 }
