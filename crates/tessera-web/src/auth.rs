@@ -91,7 +91,8 @@ impl FromRequestParts<AppState> for Caller {
 /// signed-in browser call the API.
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Context, ApiError> {
     if !parts.headers.contains_key(AUTHORIZATION) {
-        if let Some(cookie) = crate::console::cookie(&parts.headers, crate::console::SESSION_COOKIE)
+        if let Some(cookie) =
+            crate::console::cookie(state, &parts.headers, crate::console::SESSION_COOKIE)
         {
             let (ip, request_id) = request_origin(parts);
             // Act in the organization the path names (`/orgs/{org}/…`, `/t/{org}/…`).

@@ -258,7 +258,7 @@ impl Modify for BearerAuth {
             "console_session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::console::SESSION_COOKIE,
-                "The console's session cookie, from a browser signed in to the console. Requests other than GET and HEAD must also send the session's CSRF token in X-CSRF-Token.",
+                "The console's session cookie (named __Host-tessera_console behind https), from a browser signed in to the console. Requests other than GET and HEAD must also send the session's CSRF token in X-CSRF-Token.",
             ))),
         );
     }

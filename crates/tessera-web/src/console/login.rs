@@ -55,8 +55,8 @@ pub async fn start(
         .map(|o| o.trim().to_ascii_lowercase())
         .filter(|o| !o.is_empty())
     else {
-        let org =
-            cookie(&headers, "tessera_console_org").unwrap_or_else(|| DEFAULT_ORG_SLUG.to_owned());
+        let org = cookie(&state, &headers, "tessera_console_org")
+            .unwrap_or_else(|| DEFAULT_ORG_SLUG.to_owned());
         return render(
             StatusCode::OK,
             &LoginPage {
@@ -127,7 +127,7 @@ pub async fn callback(
             .append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", 0));
         res
     };
-    let pending = cookie(&parts.headers, LOGIN_COOKIE);
+    let pending = cookie(&state, &parts.headers, LOGIN_COOKIE);
     let Some((expected, org, return_to)) = pending.as_deref().and_then(|v| {
         let mut it = v.splitn(3, '|');
         Some((it.next()?, it.next()?, it.next().unwrap_or("")))
@@ -165,7 +165,7 @@ pub async fn callback(
         ip,
         request_id,
     };
-    let existing = cookie(&parts.headers, SESSION_COOKIE);
+    let existing = cookie(&state, &parts.headers, SESSION_COOKIE);
     match state
         .services
         .console_finish_sign_in(&origin, org, &code, expected, existing.as_deref())
@@ -200,7 +200,7 @@ pub async fn callback(
 
 /// `POST /logout`: ends the session everywhere it was signed in.
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(c) = cookie(&state, &headers, SESSION_COOKIE) {
         if let Err(e) = state.services.console_sign_out(&c).await {
             return super::error_page(&e);
         }
@@ -226,7 +226,7 @@ pub async fn switch_org(
 ) -> Response {
     let form = Form::parse(&body);
     let target = form.text("org").to_ascii_lowercase();
-    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+    let Some(session) = cookie(&state, &headers, SESSION_COOKIE) else {
         return redirect("/login");
     };
     match state.services.console_switch(&session, &target).await {

@@ -112,15 +112,31 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     res
 }
 
-/// The value of a cookie.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A console cookie's name: behind https with the `__Host-` prefix, so that the browser takes
+/// it only from this host, over https, for the whole site, and no other subdomain can plant
+/// one (a planted session or sign-in state would sign the victim in as someone else).
+pub fn cookie_name(state: &AppState, name: &str) -> String {
+    cookie_name_for(&state.config.public_url, name)
+}
+
+fn cookie_name_for(public_url: &str, name: &str) -> String {
+    if public_url.starts_with("https://") {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The value of one of the console's cookies.
+pub fn cookie(state: &AppState, headers: &HeaderMap, name: &str) -> Option<String> {
+    let name = cookie_name(state, name);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| *k == name.as_str())
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
 }
@@ -133,6 +149,7 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> He
     } else {
         ""
     };
+    let name = cookie_name(state, name);
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
@@ -163,7 +180,7 @@ impl FromRequestParts<AppState> for Console {
             url.append_pair("return_to", &back);
             redirect(&url.finish())
         };
-        let Some(c) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(c) = cookie(state, &parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
         let (ip, request_id) = request_origin(parts);
@@ -208,7 +225,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
             "This form has expired or did not come from this console. Go back, reload the page and try again.",
         )
     };
-    let Some(session) = cookie(req.headers(), SESSION_COOKIE) else {
+    let Some(session) = cookie(&state, req.headers(), SESSION_COOKIE) else {
         return refused();
     };
     let expected = state.services.console_csrf(&session);
@@ -330,6 +347,19 @@ pub fn error_page(e: &CoreError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::page_of;
+
+    #[test]
+    fn cookies_are_host_only_behind_https() {
+        use super::cookie_name_for;
+        assert_eq!(
+            cookie_name_for("https://id.example.com", "tessera_console"),
+            "__Host-tessera_console"
+        );
+        assert_eq!(
+            cookie_name_for("http://127.0.0.1:8700", "tessera_console"),
+            "tessera_console"
+        );
+    }
 
     #[test]
     fn a_form_returns_to_its_page() {
