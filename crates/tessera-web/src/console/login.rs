@@ -24,6 +24,7 @@ const LOGIN_COOKIE_SECONDS: i64 = 600;
 pub struct StartQuery {
     org: Option<String>,
     return_to: Option<String>,
+    choose: Option<String>,
 }
 
 /// Only a path of this console may be returned to (never `//host` or `https://…`).
@@ -42,29 +43,36 @@ fn safe_return(to: Option<&str>) -> String {
     }
 }
 
-/// `GET /login`: with `org`, off to that organization's sign-in; without, the page asking
-/// which (prefilled with the organization used last).
+/// `GET /login`: off to the sign-in page of the organization named by `org`, else of the one
+/// used last in this browser, else of `default`. `?choose=1` (and an organization that does not
+/// exist) shows the page asking which organization instead.
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<StartQuery>,
 ) -> Response {
     let return_to = safe_return(q.return_to.as_deref());
-    let Some(org) = q
+    let named = q
         .org
         .map(|o| o.trim().to_ascii_lowercase())
-        .filter(|o| !o.is_empty())
-    else {
-        let org = cookie(&state, &headers, "tessera_console_org")
-            .unwrap_or_else(|| DEFAULT_ORG_SLUG.to_owned());
-        return render(
-            StatusCode::OK,
-            &LoginPage {
-                org,
-                return_to,
-                error: None,
-            },
-        );
+        .filter(|o| !o.is_empty());
+    let last = || {
+        cookie(&state, &headers, "tessera_console_org")
+            .unwrap_or_else(|| DEFAULT_ORG_SLUG.to_owned())
+    };
+    let org = match named {
+        Some(org) => org,
+        None if q.choose.is_some() => {
+            return render(
+                StatusCode::OK,
+                &LoginPage {
+                    org: last(),
+                    return_to,
+                    error: None,
+                },
+            )
+        }
+        None => last(),
     };
     match state.services.console_sign_in(&org).await {
         Ok(start) => {

@@ -171,9 +171,14 @@ async fn management_commands_work_against_a_running_server_and_survive_restart()
         })
         .expect("the message names the console");
     assert_eq!(console, format!("{}/login", server.base));
+    // It leads to the organization's sign-in page, for the console's own client.
     let page = reqwest::get(&console).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Tessera console"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Tessera Console"), "{html}");
+    assert!(html.contains("name=\"password\""), "{html}");
+    let picker = reqwest::get(format!("{console}?choose=1")).await.unwrap();
+    assert!(picker.text().await.unwrap().contains("Tessera console"));
     assert!(server
         .early
         .iter()

@@ -193,9 +193,14 @@ impl Browser {
             .goto(format!("{base}/oauth-clients"))
             .await
             .unwrap();
-        // The console asks which organization (prefilled), then the login form.
-        assert!(self.url().await.contains("/login"), "{}", self.url().await);
-        self.press("continue").await;
+        // Straight to the sign-in page of the organization (`default` on a first visit).
+        assert!(
+            self.url()
+                .await
+                .contains("/orgs/default/api/v1/oauth/authorize"),
+            "{}",
+            self.url().await
+        );
         self.driver
             .find(By::Name("username"))
             .await
