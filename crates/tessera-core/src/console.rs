@@ -307,14 +307,19 @@ impl Services {
                 signed_in.push((rec.user, p));
             }
         }
-        let all = tx.list_orgs().await?;
         let admin = signed_in.iter().find(|(u, _)| u.is_system_admin).cloned();
+        // The switcher's list: every organization for a system administrator; otherwise only
+        // the signed-in ones, read by id (not every organization on every request).
         let orgs: Vec<Organization> = if admin.is_some() {
-            all
+            tx.list_orgs().await?
         } else {
-            all.into_iter()
-                .filter(|o| signed_in.iter().any(|(u, _)| u.org_id == o.id))
-                .collect()
+            let mut orgs = Vec::with_capacity(signed_in.len());
+            for (u, _) in &signed_in {
+                if let Some(o) = tx.find_org(u.org_id).await? {
+                    orgs.push(o);
+                }
+            }
+            orgs
         };
         let org = org_slug
             .and_then(|slug| orgs.iter().find(|o| o.slug.as_str() == slug).cloned())

@@ -1,7 +1,8 @@
 //! The Audit Log, Members and API Keys pages.
 
+use super::Query;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};

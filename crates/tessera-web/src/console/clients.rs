@@ -2,8 +2,9 @@
 //! the edit page with every field, the secrets and their rotation; enable, disable, delete.
 //! Each action is one service call, the same the REST API makes.
 
+use super::Query;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use secrecy::{ExposeSecret, SecretString};

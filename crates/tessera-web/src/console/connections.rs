@@ -7,9 +7,10 @@
 //! back here with `?connected=` or `?error=`. The banner text is fixed per code: nothing from
 //! the address bar is shown as it came.
 
+use super::Query;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;

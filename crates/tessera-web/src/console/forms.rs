@@ -5,9 +5,18 @@ use std::collections::BTreeMap;
 
 use tessera_core::CoreError;
 
-/// A submitted form, in order, repeated names kept.
-#[derive(Debug, Default, Clone)]
+/// A submitted form, in order, repeated names kept. Forms carry passwords and secrets, so
+/// its `Debug` names the fields and shows no value.
+#[derive(Default, Clone)]
 pub struct Form(Vec<(String, String)>);
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
 
 impl Form {
     pub fn parse(body: &[u8]) -> Self {
@@ -176,6 +185,11 @@ mod tests {
         assert!(f.checked("on"));
         assert!(!f.checked("off"));
         assert_eq!(f.optional("missing"), None);
+        let shown = format!("{f:?}");
+        assert!(
+            shown.contains("redirectUris") && !shown.contains('x'),
+            "{shown}"
+        );
     }
 
     #[test]

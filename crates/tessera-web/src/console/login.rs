@@ -1,8 +1,9 @@
 //! Signing in to the console through the organization's own authorization endpoint, the
 //! organization switcher, and signing out.
 
+use super::Query;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use http::request::Parts;
 use http::{header, HeaderMap, StatusCode};

@@ -210,6 +210,29 @@ fn page_of(path: &str) -> String {
     }
 }
 
+/// A page's query string. A bad one (`?offset=abc`) is a page that says what was wrong, not
+/// the API's JSON error.
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(q)) => Ok(Query(q)),
+            Err(e) => Err(views::message_page(
+                StatusCode::BAD_REQUEST,
+                "Bad address",
+                &format!("The address of this page is not valid: {}.", e.body_text()),
+            )),
+        }
+    }
+}
+
 /// Middleware: every request that changes something (anything but GET and HEAD) must carry
 /// the CSRF token of the session it rides on, in the form or in `X-CSRF-Token`. The token is
 /// a keyed hash of the session cookie, so a page of another origin can neither read nor make

@@ -179,8 +179,9 @@ impl Default for CreateClientForm {
     }
 }
 
-/// A secret shown once, in the warning dialog.
-#[derive(Debug, Clone)]
+/// A secret shown once, in the warning dialog. Its `Debug` leaves the secret out, so that no
+/// log line can carry it.
+#[derive(Clone)]
 pub struct Revealed {
     pub title: String,
     pub body: String,
@@ -190,6 +191,15 @@ pub struct Revealed {
     pub copy_label: String,
     /// Where Dismiss leads: the same page, without the secret.
     pub dismiss_href: String,
+}
+
+impl std::fmt::Debug for Revealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Revealed")
+            .field("title", &self.title)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Revealed {

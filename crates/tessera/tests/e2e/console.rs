@@ -1192,6 +1192,14 @@ async fn console_sessions_follow_the_member_across_organizations() {
     let get = |url: String, jar: &Jar| http.get(url).header("cookie", jar.header()).send();
     assert_eq!(get(api("default"), &jar).await.unwrap().status(), 200);
     assert_eq!(get(api("acme"), &jar).await.unwrap().status(), 404);
+    // A bad address is a page that names what was wrong.
+    let res = get(s.url("/oauth-clients?offset=abc"), &jar).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("offset"));
 
     // Signing in to a second organization keeps the first sign-in, in a fresh session (a
     // cookie is never promoted by a sign-in), and shows the second.
