@@ -584,44 +584,40 @@ pub async fn add_integration(
     body: Bytes,
 ) -> Response {
     let f = Form::parse(&body);
-    let port = f.optional("port");
-    let mut local = FieldErrors::default();
-    let port_n = match port.as_deref().map(str::parse::<i64>) {
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            local.add("port", "must be a whole number between 1 and 65535");
-            None
-        }
-        None => None,
-    };
-    let input = IntegrationInput {
-        kind: f.text("type"),
-        label: f.optional("label"),
-        host: f.optional("host"),
-        port: port_n,
-        endpoint: f.optional("endpoint"),
-        remote_access: Some(f.checked("remoteAccess")),
-        enabled: Some(true),
-    };
     let password = f
         .get("password")
         .filter(|p| !p.is_empty())
         .map(|p| SecretString::from(p.to_owned()));
-    let result = if local.is_empty() {
-        state
-            .services
-            .create_integration(&c.ctx, c.org.slug.as_str(), input, password)
-            .await
-            .map(|_| ())
-    } else {
-        Err(CoreError::Validation(
-            tessera_domain::error::ValidationError { errors: vec![] },
-        ))
+    // The form's text becomes the number the service checks; text that is no number at all
+    // is the same kind of field error.
+    let result = match f.optional("port").map(|p| p.parse::<i64>().map_err(|_| p)) {
+        Some(Err(raw)) => Err(CoreError::Validation(
+            tessera_domain::error::ValidationError::single(
+                "port",
+                format!("'{raw}' is not a port: use a whole number from 1 to 65535"),
+            ),
+        )),
+        port => {
+            let input = IntegrationInput {
+                kind: f.text("type"),
+                label: f.optional("label"),
+                host: f.optional("host"),
+                port: port.and_then(Result::ok),
+                endpoint: f.optional("endpoint"),
+                remote_access: Some(f.checked("remoteAccess")),
+                enabled: Some(true),
+            };
+            state
+                .services
+                .create_integration(&c.ctx, c.org.slug.as_str(), input, password)
+                .await
+                .map(|_| ())
+        }
     };
     match result {
         Ok(()) => redirect("/dashboard/connections?done=integration-added"),
         Err(e @ CoreError::Validation(_)) => {
-            let mut errors = FieldErrors::from_error(
+            let errors = FieldErrors::from_error(
                 &e,
                 &[
                     "type",
@@ -633,9 +629,6 @@ pub async fn add_integration(
                     "remoteAccess",
                 ],
             );
-            if !local.is_empty() {
-                errors = local;
-            }
             let forms = ConnectionsForms {
                 integration_open: true,
                 integration_errors: errors,

@@ -1391,5 +1391,35 @@ async fn console_sessions_follow_the_member_across_organizations() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+
+    // A form's bad number comes back next to its field, with what was typed.
+    let add = |port: &'static str| {
+        http.post(s.url("/dashboard/connections/integrations"))
+            .header("cookie", jar.header())
+            .form(&[
+                ("type", "obs"),
+                ("label", "Studio PC"),
+                ("port", port),
+                ("csrf_token", csrf.as_str()),
+            ])
+            .send()
+    };
+    let res = add("forty").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("forty") && html.contains("is not a port: use a whole number"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Studio PC\""));
+    let res = add("4455").await.unwrap();
+    assert_eq!(res.status(), 303);
+    let listed = s
+        .services
+        .list_integrations(&Context::cli(), "acme")
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].port, 4455);
     s.stop().await;
 }
