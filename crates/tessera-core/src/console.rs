@@ -351,8 +351,13 @@ impl Services {
     }
 
     /// Shows another organization, if the session may; otherwise says to sign in there.
-    pub async fn console_switch(&self, cookie: &str, org_slug: &str) -> CoreResult<Switch> {
-        let caller = self.console_caller(cookie, None, None).await?;
+    /// `caller` is this session's, as the request already read it.
+    pub async fn console_switch(
+        &self,
+        cookie: &str,
+        caller: &ConsoleCaller,
+        org_slug: &str,
+    ) -> CoreResult<Switch> {
         let Some(target) = caller.orgs.iter().find(|o| o.slug.as_str() == org_slug) else {
             // Not signed in there (or no such organization: the login page will say so).
             return Ok(Switch::SignInFirst(org_slug.to_owned()));

@@ -229,7 +229,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
 /// `POST /switch-org`: show another organization, signing in there first when needed.
 pub async fn switch_org(
     State(state): State<AppState>,
-    Console(_caller): Console,
+    Console(caller): Console,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -238,7 +238,11 @@ pub async fn switch_org(
     let Some(session) = cookie(&state, &headers, SESSION_COOKIE) else {
         return redirect("/login");
     };
-    match state.services.console_switch(&session, &target).await {
+    match state
+        .services
+        .console_switch(&session, &caller, &target)
+        .await
+    {
         Ok(Switch::Switched) => redirect("/oauth-clients"),
         Ok(Switch::SignInFirst(org)) => {
             let mut url = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
