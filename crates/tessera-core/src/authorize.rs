@@ -161,6 +161,10 @@ pub enum AuthorizeError {
     Page(String),
     /// Sent back to the client's redirect URI (RFC 6749 §4.1.2.1).
     Redirect(String),
+    /// A form that this browser was not given (another browser's token, a cross-site post,
+    /// or no browser cookie): refused, with a link that starts the same request again in
+    /// this browser.
+    Restart { message: String, url: String },
 }
 
 /// What the user sees next.
@@ -181,6 +185,14 @@ pub enum Next {
         client_name: String,
         scopes: Vec<String>,
     },
+}
+
+/// A posted form of the sign-in pages: its CSRF token, and the browser binding it came with
+/// (`None` for a post from another site, or from a browser that has none).
+#[derive(Debug, Clone, Copy)]
+pub struct PostedForm<'a> {
+    pub csrf: &'a str,
+    pub browser: Option<&'a str>,
 }
 
 /// A session cookie to set: its value is the only copy of the session handle.
@@ -244,6 +256,44 @@ impl Services {
         add_params(req_uri, &p)
     }
 
+    /// Where a refused form starts its request again in this browser: the authorization
+    /// endpoint with the request's own parameters (or the device page with its code).
+    fn restart_url(&self, org: &Organization, req: &AuthRequest) -> String {
+        if let Some(code) = &req.device_user_code {
+            return self.device_page(&org.slug, Some(code));
+        }
+        let scope = req.scopes.join(" ");
+        let prompt = req.prompt.join(" ");
+        let max_age = req.max_age.map(|m| m.to_string());
+        let mut p: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &req.client_id),
+            ("redirect_uri", &req.redirect_uri),
+        ];
+        let optional = [
+            ("scope", Some(scope.as_str()).filter(|s| !s.is_empty())),
+            ("state", req.state.as_deref()),
+            ("nonce", req.nonce.as_deref()),
+            ("code_challenge", req.code_challenge.as_deref()),
+            (
+                "code_challenge_method",
+                req.code_challenge.as_ref().map(|_| "S256"),
+            ),
+            ("prompt", Some(prompt.as_str()).filter(|s| !s.is_empty())),
+            ("max_age", max_age.as_deref()),
+            ("login_hint", req.login_hint.as_deref()),
+        ];
+        for (k, v) in optional {
+            if let Some(v) = v {
+                p.push((k, v));
+            }
+        }
+        add_params(
+            &format!("{}/api/v1/oauth/authorize", self.issuer(&org.slug)),
+            &p,
+        )
+    }
+
     /// The current login session of the cookie, if it is alive.
     pub(crate) async fn live_session(
         &self,
@@ -261,11 +311,15 @@ impl Services {
     }
 
     /// `GET/POST …/oauth/authorize`.
+    ///
+    /// `browser` is this browser's binding cookie: the CSRF token of any form shown is bound
+    /// to it, so that the form can be posted only from the browser it was shown in.
     pub async fn authorize(
         self: &Arc<Self>,
         org_slug: &str,
         params: &[(String, String)],
         cookie: Option<&str>,
+        browser: &str,
     ) -> Result<Next, AuthorizeError> {
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
         let org = self
@@ -437,7 +491,7 @@ impl Services {
         let wants_login = req.prompt.iter().any(|p| p == "login");
         match session {
             Some(s) if fresh_enough(&s) && !wants_login => {
-                self.after_login(&org, client, req, s.user_id, s.auth_time, None)
+                self.after_login(&org, client, req, s.user_id, s.auth_time, browser, None)
                     .await
             }
             _ => {
@@ -445,7 +499,7 @@ impl Services {
                     return Err(redirect_err("login_required", "the user is not logged in"));
                 }
                 let (request_id, csrf) = self
-                    .save_pending(&org, &req, None)
+                    .save_pending(&org, &req, browser, None)
                     .await
                     .map_err(|e| server_page(e, "The server could not save the request."))?;
                 Ok(Next::Login {
@@ -459,10 +513,13 @@ impl Services {
         }
     }
 
+    /// Saves a request that waits for the user; its id, and the CSRF token of its forms in
+    /// this browser. `id` is an already saved request (id and token) to go on with.
     pub(crate) async fn save_pending(
         &self,
         org: &Organization,
         req: &AuthRequest,
+        browser: &str,
         id: Option<(String, String)>,
     ) -> OAuthResult<(String, String)> {
         if let Some(existing) = id {
@@ -483,10 +540,41 @@ impl Services {
         })
         .await?;
         tx.commit().await?;
-        Ok((id, csrf))
+        let token = self.form_token(browser, &csrf);
+        Ok((id, token))
+    }
+
+    /// The CSRF token of a form in one browser: a keyed hash of the browser's binding cookie
+    /// and the form's own secret, so a token copied from another browser (or made up on
+    /// another site) never verifies, and nothing more is stored per browser.
+    pub(crate) fn form_token(&self, browser: &str, secret: &str) -> String {
+        self.handle_hash.hash(&format!("form:{browser}:{secret}"))
+    }
+
+    /// Whether `presented` is the token of the form `secret` in `browser`.
+    pub(crate) fn form_token_ok(
+        &self,
+        browser: Option<&str>,
+        secret: &str,
+        presented: &str,
+    ) -> bool {
+        match browser.filter(|b| !b.is_empty()) {
+            Some(b) => bool::from(
+                self.form_token(b, secret)
+                    .as_bytes()
+                    .ct_eq(presented.as_bytes()),
+            ),
+            None => false,
+        }
+    }
+
+    /// A new browser binding value (256 random bits), for a browser that has none yet.
+    pub fn new_browser_binding(&self) -> Result<String, OAuthError> {
+        self.random_handle()
     }
 
     /// Consent, then the code; `pending` is the saved request when there is one.
+    #[allow(clippy::too_many_arguments)]
     async fn after_login(
         &self,
         org: &Organization,
@@ -494,6 +582,7 @@ impl Services {
         req: AuthRequest,
         user: UserId,
         auth_time: Timestamp,
+        browser: &str,
         pending: Option<(String, String)>,
     ) -> Result<Next, AuthorizeError> {
         let needs_consent = if client.settings.require_consent {
@@ -523,7 +612,7 @@ impl Services {
                 )));
             }
             let (request_id, csrf) = self
-                .save_pending(org, &req, pending)
+                .save_pending(org, &req, browser, pending)
                 .await
                 .map_err(|e| server_page(e, "The server could not save the request."))?;
             return Ok(Next::Consent {
@@ -581,11 +670,13 @@ impl Services {
         Ok(add_params(&req.redirect_uri, &p))
     }
 
+    /// The saved request of a posted form, if the form's token belongs to this browser.
     async fn load_pending(
         &self,
         org: &Organization,
         request_id: &str,
         csrf: &str,
+        browser: Option<&str>,
     ) -> Result<(AuthRequest, Arc<crate::cache::CachedClient>), AuthorizeError> {
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
         let p = {
@@ -602,13 +693,16 @@ impl Services {
         .ok_or_else(|| {
             page("This sign-in request has expired. Start again from the application.")
         })?;
-        if !bool::from(p.csrf.as_bytes().ct_eq(csrf.as_bytes())) {
-            return Err(page(
-                "The form could not be verified. Start again from the application.",
-            ));
-        }
         let req: AuthRequest =
             serde_json::from_str(&p.params).map_err(|_| page("The request is corrupt."))?;
+        if !self.form_token_ok(browser, &p.csrf, csrf) {
+            return Err(AuthorizeError::Restart {
+                message: "This form was not opened in this browser, or was sent from another \
+                          site, so it was refused. Start the sign-in again here."
+                    .into(),
+                url: self.restart_url(org, &req),
+            });
+        }
         let client = self
             .cached_client(org.id, &req.client_id)
             .await
@@ -718,17 +812,19 @@ impl Services {
         self: &Arc<Self>,
         org_slug: &str,
         request_id: &str,
-        csrf: &str,
+        form: PostedForm<'_>,
         username: &str,
         password: &str,
         address: Option<&str>,
     ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
+        let PostedForm { csrf, browser } = form;
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
         let org = self
             .protocol_org(org_slug)
             .await
             .map_err(|_| page("This organization does not exist."))?;
-        let (req, client) = self.load_pending(&org, request_id, csrf).await?;
+        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let browser = browser.unwrap_or_default();
         let retry = |error: &str| Next::Login {
             request_id: request_id.to_owned(),
             csrf: csrf.to_owned(),
@@ -822,6 +918,7 @@ impl Services {
                     req,
                     user.user.id,
                     now,
+                    browser,
                     Some((request_id.to_owned(), csrf.to_owned())),
                 )
                 .await?
@@ -842,16 +939,17 @@ impl Services {
         self: &Arc<Self>,
         org_slug: &str,
         request_id: &str,
-        csrf: &str,
+        form: PostedForm<'_>,
         allow: bool,
         cookie: Option<&str>,
     ) -> Result<Next, AuthorizeError> {
+        let PostedForm { csrf, browser } = form;
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
         let org = self
             .protocol_org(org_slug)
             .await
             .map_err(|_| page("This organization does not exist."))?;
-        let (req, _client) = self.load_pending(&org, request_id, csrf).await?;
+        let (req, _client) = self.load_pending(&org, request_id, csrf, browser).await?;
         let session = self
             .live_session(org.id, cookie)
             .await

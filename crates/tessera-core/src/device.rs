@@ -61,6 +61,9 @@ pub enum DeviceStep {
     },
     /// Decided: the device may go on (or was refused).
     Done { approved: bool },
+    /// The form was not this browser's (another session's token, or a post from another
+    /// site): refused, with the device page to start again from.
+    Restart { url: String },
 }
 
 /// `WDJBMJHT`, `wdjb-mjht` or `WDJB MJHT` → `WDJBMJHT`; `None` if it cannot be a user code.
@@ -194,6 +197,7 @@ impl Services {
         org_slug: &str,
         user_code: Option<&str>,
         cookie: Option<&str>,
+        browser: &str,
         address: Option<&str>,
     ) -> OAuthResult<DeviceStep> {
         let org = self.protocol_org(org_slug).await?;
@@ -229,7 +233,7 @@ impl Services {
             }),
             _ => {
                 let req = device_login_request(&client.client, &d, &shown);
-                let (request_id, csrf) = self.save_pending(&org, &req, None).await?;
+                let (request_id, csrf) = self.save_pending(&org, &req, browser, None).await?;
                 Ok(DeviceStep::Login {
                     request_id,
                     csrf,
@@ -244,24 +248,29 @@ impl Services {
         self: &Arc<Self>,
         org_slug: &str,
         user_code: &str,
-        csrf: &str,
+        form: crate::authorize::PostedForm<'_>,
         allow: bool,
         cookie: Option<&str>,
         address: Option<&str>,
     ) -> OAuthResult<DeviceStep> {
         use subtle::ConstantTimeEq;
+        let csrf = form.csrf;
+        let browser = form.browser.unwrap_or_default();
         let org = self.protocol_org(org_slug).await?;
         let session = self.live_session(org.id, cookie).await?;
         let (Some(session), Some(c)) = (session, cookie) else {
             // The session ended meanwhile: start again from the page.
             return self
-                .device_page_get(org_slug, Some(user_code), None, address)
+                .device_page_get(org_slug, Some(user_code), None, browser, address)
                 .await;
         };
+        // The token is bound to this browser's session: another browser's token, or a post
+        // made by another site (whose token is made up), never verifies.
         if !bool::from(self.device_csrf(c).as_bytes().ct_eq(csrf.as_bytes())) {
-            return Err(OAuthError::InvalidRequest(
-                "the form could not be verified; open the device page again".into(),
-            ));
+            let code = normalize_user_code(user_code).map(|c| display_user_code(&c));
+            return Ok(DeviceStep::Restart {
+                url: self.device_page(&org.slug, code.as_deref()),
+            });
         }
         if !self.login_limits.allow_device_lookup(org.id, address) {
             return Ok(DeviceStep::EnterCode {

@@ -49,20 +49,6 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// Marks a response that carries tokens or secrets as never to be cached (RFC 6749 §5.1).
-pub fn no_store(mut res: axum::response::Response) -> axum::response::Response {
-    let h = res.headers_mut();
-    h.insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    h.insert(
-        http::header::PRAGMA,
-        http::HeaderValue::from_static("no-cache"),
-    );
-    res
-}
-
 /// Where the request came from, and its id, for the audit log.
 pub fn request_origin(parts: &Parts) -> (Option<String>, Option<String>) {
     let ip = parts

@@ -20,7 +20,7 @@ use tessera_core::Context;
 use tessera_domain::connection::IntegrationInput;
 use tessera_domain::ConnectionKind;
 
-use crate::auth::{no_store, Caller};
+use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::{Json, Query};
 use crate::AppState;
@@ -190,9 +190,7 @@ async fn start(
         .services
         .start_connect(ctx, org, platform, kind)
         .await?;
-    Ok(no_store(
-        axum::Json(serde_json::json!({ "authorizationUrl": url })).into_response(),
-    ))
+    Ok(axum::Json(serde_json::json!({ "authorizationUrl": url })).into_response())
 }
 
 /// `POST /connections/{platform}/authorize`: Connect or Reconnect; send the browser to the
@@ -332,7 +330,7 @@ pub(crate) async fn callback(
         .into_response(),
         Err(e) => error_redirect(&e),
     };
-    no_store(res)
+    res
 }
 
 /// `DELETE /connections/{platform}`: Disconnect. Revokes at the platform where it can and
@@ -427,7 +425,7 @@ pub(crate) async fn token(
         .services
         .fresh_token(&ctx, &org, &platform, kind)
         .await?;
-    Ok(no_store(axum::Json(t).into_response()))
+    Ok(axum::Json(t).into_response())
 }
 
 /// `GET /bot-connections`: per platform, the custom bot or the global one.

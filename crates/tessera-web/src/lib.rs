@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod connections;
 pub mod console;
+pub mod edge;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
@@ -93,9 +94,10 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 /// Layers wrap from the bottom up, so a request meets them in this order: request id is set
 /// (or kept from the caller), secrets in headers are marked sensitive before anything can log
 /// them, the trace span opens (with the request id), the request is counted, errors made by
-/// the layers below get the JSON error body, the body limit and the timeout apply, and the
-/// route runs; on the way out the request id is copied to the
-/// response.
+/// the layers below get the JSON error body, an invalid organization slug in the path is a
+/// `404` ([`edge`]), the body limit and the timeout apply, and the route runs; on the way
+/// out the request id is copied to the response and every response gets `nosniff` (and
+/// `no-store` unless its handler chose a cache policy).
 pub fn router(state: AppState) -> Router {
     let admin = admin::router();
     Router::new()
@@ -114,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found_fallback)
         .layer(
             tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(edge::security_headers))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(SetSensitiveRequestHeadersLayer::new([
                     AUTHORIZATION,
@@ -145,6 +148,7 @@ pub fn router(state: AppState) -> Router {
                     metrics::track,
                 ))
                 .layer(axum::middleware::from_fn(error::json_errors))
+                .layer(axum::middleware::from_fn(edge::org_slug_guard))
                 .layer(RequestBodyLimitLayer::new(state.config.body_limit))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,

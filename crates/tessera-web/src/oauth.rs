@@ -10,9 +10,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
+use tessera_core::authorize::PostedForm;
 use tessera_core::tokens::{parse_basic, ClientAuth, OAuthError};
 
-use crate::auth::{bearer, no_store};
+use crate::auth::bearer;
 use crate::{paths, AppState};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -363,7 +364,7 @@ async fn token(
             ))))
         }
     };
-    Ok(no_store(Json(out).into_response()))
+    Ok(Json(out).into_response())
 }
 
 /// `POST …/oauth/introspect` (RFC 7662).
@@ -377,7 +378,7 @@ async fn introspect(
     let auth = client_auth(&headers, &form)?;
     let token = form.require("token")?;
     let v = state.services.introspect(&org, &auth, token).await?;
-    Ok(no_store(Json(v).into_response()))
+    Ok(Json(v).into_response())
 }
 
 /// `POST …/oauth/revoke` (RFC 7009): 200 with an empty body, also for unknown tokens.
@@ -398,7 +399,7 @@ async fn revoke(
         .services
         .revoke(&org, &auth, token, ip, request_id)
         .await?;
-    Ok(no_store(StatusCode::OK.into_response()))
+    Ok(StatusCode::OK.into_response())
 }
 
 /// What the authorization server implements, for both discovery documents.
@@ -481,6 +482,53 @@ async fn jwks(State(state): State<AppState>, Path(org): Path<String>) -> Protoco
 }
 
 const SESSION_COOKIE: &str = "tessera_session";
+/// The browser binding cookie: a random value the browser gets with the first form shown to
+/// it. Every login, consent, device and logout form's CSRF token is a keyed hash of it, so a
+/// form can be posted only by the browser it was shown in (no login CSRF).
+const BROWSER_COOKIE: &str = "tessera_browser";
+/// How long the browser binding lives (far longer than any pending request).
+const BROWSER_COOKIE_MAX_AGE: i64 = 30 * 24 * 3600;
+
+/// This browser's binding value, if it sent one.
+fn browser_binding(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    crate::console::cookie(state, headers, BROWSER_COOKIE)
+}
+
+/// This browser's binding value for a page about to show a form: the one it sent, or a new
+/// one with the `Set-Cookie` that gives it to the browser.
+fn ensure_browser(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    if let Some(b) = browser_binding(state, headers) {
+        return (b, None);
+    }
+    match state.services.new_browser_binding() {
+        Ok(b) => {
+            let cookie =
+                crate::console::set_cookie(state, BROWSER_COOKIE, &b, BROWSER_COOKIE_MAX_AGE);
+            (b, Some(cookie))
+        }
+        // No randomness: no binding, so no form of this page can be posted (it says so).
+        Err(e) => {
+            tracing::error!(error = %e, "could not make a browser binding");
+            (String::new(), None)
+        }
+    }
+}
+
+/// The binding of a posted form: none for a post from another site, whose token then
+/// never verifies.
+fn posted_browser(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if crate::edge::cross_site(headers, &state.config.public_url) {
+        return None;
+    }
+    browser_binding(state, headers)
+}
+
+fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
@@ -549,6 +597,7 @@ fn flow_error(e: tessera_core::authorize::AuthorizeError) -> Response {
     match e {
         AuthorizeError::Page(m) => crate::pages::error(&m),
         AuthorizeError::Redirect(url) => redirect(&url),
+        AuthorizeError::Restart { message, url } => crate::pages::restart(&message, &url),
     }
 }
 
@@ -565,14 +614,16 @@ async fn authorize_with(
     headers: &HeaderMap,
 ) -> Response {
     let cookie = session_cookie(headers);
-    match state
+    let (browser, new_binding) = ensure_browser(state, headers);
+    let res = match state
         .services
-        .authorize(org, &params, cookie.as_deref())
+        .authorize(org, &params, cookie.as_deref(), &browser)
         .await
     {
         Ok(next) => next_response(org, next),
         Err(e) => flow_error(e),
-    }
+    };
+    with_cookie(res, new_binding)
 }
 
 /// `GET …/oauth/authorize` (RFC 6749 §4.1.1).
@@ -611,12 +662,16 @@ async fn login(State(state): State<AppState>, Path(org): Path<String>, req: Requ
     };
     let (address, _) = crate::auth::request_origin(&parts);
     let p = pairs(&body);
+    let browser = posted_browser(&state, &parts.headers);
     let result = state
         .services
         .login(
             &org,
             field(&p, "request"),
-            field(&p, "csrf_token"),
+            PostedForm {
+                csrf: field(&p, "csrf_token"),
+                browser: browser.as_deref(),
+            },
             field(&p, "username"),
             field(&p, "password"),
             address.as_deref(),
@@ -658,7 +713,7 @@ async fn device_authorization(
         .services
         .device_authorization(&org, &auth, form.get("scope"))
         .await?;
-    Ok(no_store(Json(out).into_response()))
+    Ok(Json(out).into_response())
 }
 
 fn device_step(org: &str, step: tessera_core::device::DeviceStep) -> Response {
@@ -685,6 +740,11 @@ fn device_step(org: &str, step: tessera_core::device::DeviceStep) -> Response {
             csrf,
         } => crate::pages::device_confirm(&action, &user_code, &client_name, &scopes, &csrf),
         DeviceStep::Done { approved } => crate::pages::device_done(approved),
+        DeviceStep::Restart { url } => crate::pages::restart(
+            "This form was not opened in this browser, or was sent from another site, so it \
+             was refused. Open the device page again here.",
+            &url,
+        ),
     }
 }
 
@@ -719,14 +779,16 @@ async fn device_get(
     let code = field(&q, "user_code");
     let cookie = session_cookie(&parts.headers);
     let (ip, _) = crate::auth::request_origin(&parts);
-    match state
+    let (browser, new_binding) = ensure_browser(&state, &parts.headers);
+    let res = match state
         .services
-        .device_page_get(&org, Some(code), cookie.as_deref(), ip.as_deref())
+        .device_page_get(&org, Some(code), cookie.as_deref(), &browser, ip.as_deref())
         .await
     {
         Ok(step) => device_step(&org, step),
         Err(e) => device_error(e),
-    }
+    };
+    with_cookie(res, new_binding)
 }
 
 /// `POST /orgs/{org}/device`: `user_code`, `csrf_token`, `decision=allow|deny`.
@@ -748,12 +810,22 @@ async fn device_post(
         _ => return crate::pages::error("The decision must be allow or deny."),
     };
     let cookie = session_cookie(headers);
-    match state
+    // A post from another site never carries a token that verifies: refused as one.
+    let csrf = if crate::edge::cross_site(headers, &state.config.public_url) {
+        ""
+    } else {
+        field(&p, "csrf_token")
+    };
+    let (browser, new_binding) = ensure_browser(&state, headers);
+    let res = match state
         .services
         .device_decide(
             &org,
             field(&p, "user_code"),
-            field(&p, "csrf_token"),
+            PostedForm {
+                csrf,
+                browser: Some(&browser),
+            },
             allow,
             cookie.as_deref(),
             ip.as_deref(),
@@ -762,7 +834,8 @@ async fn device_post(
     {
         Ok(step) => device_step(&org, step),
         Err(e) => device_error(e),
-    }
+    };
+    with_cookie(res, new_binding)
 }
 
 /// `POST /orgs/{org}/consent`: `decision=allow|deny`.
@@ -779,12 +852,16 @@ async fn consent(
         _ => return crate::pages::error("The decision must be allow or deny."),
     };
     let cookie = session_cookie(&headers);
+    let browser = posted_browser(&state, &headers);
     match state
         .services
         .consent(
             &org,
             field(&p, "request"),
-            field(&p, "csrf_token"),
+            PostedForm {
+                csrf: field(&p, "csrf_token"),
+                browser: browser.as_deref(),
+            },
             allow,
             cookie.as_deref(),
         )
@@ -806,7 +883,7 @@ async fn userinfo_with(
         ))
     })?;
     let v = state.services.userinfo(org, &token).await?;
-    Ok(no_store(Json(v).into_response()))
+    Ok(Json(v).into_response())
 }
 
 /// `GET …/oauth/userinfo` with `Authorization: Bearer` (OIDC Core §5.3.1).
@@ -844,24 +921,36 @@ async fn end_session_with(
     org: &str,
     params: Vec<(String, String)>,
     headers: &HeaderMap,
+    posted: bool,
 ) -> Response {
     use tessera_core::logout::LoggedOut;
     let cookie = session_cookie(headers);
-    let mut res = match state
+    let (browser, new_binding) = ensure_browser(state, headers);
+    // Only a confirmation posted from Tessera's own page counts as the user's answer.
+    let csrf = (posted && !crate::edge::cross_site(headers, &state.config.public_url))
+        .then(|| field(&params, "csrf_token"))
+        .filter(|t| !t.is_empty());
+    let outcome = state
         .services
-        .end_session(org, &params, cookie.as_deref())
-        .await
-    {
+        .end_session(org, &params, cookie.as_deref(), &browser, csrf)
+        .await;
+    let ended = matches!(outcome, Ok(LoggedOut::Redirect(_) | LoggedOut::Page));
+    let mut res = match outcome {
         Ok(LoggedOut::Redirect(url)) => redirect(&url),
         Ok(LoggedOut::Page) => crate::pages::signed_out(),
+        Ok(LoggedOut::Confirm { params, csrf }) => {
+            crate::pages::logout_confirm(&paths::for_org(paths::END_SESSION, org), &params, &csrf)
+        }
         Err(e) => flow_error(e),
     };
-    // The cookie goes either way.
-    let clear = format!("{SESSION_COOKIE}=; Path=/orgs/{org}; HttpOnly; SameSite=Lax; Max-Age=0");
-    if let Ok(v) = HeaderValue::from_str(&clear) {
-        res.headers_mut().append(header::SET_COOKIE, v);
+    if ended && cookie.is_some() {
+        let clear =
+            format!("{SESSION_COOKIE}=; Path=/orgs/{org}; HttpOnly; SameSite=Lax; Max-Age=0");
+        if let Ok(v) = HeaderValue::from_str(&clear) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
-    res
+    with_cookie(res, new_binding)
 }
 
 /// `GET …/oauth/end_session` (RP-Initiated Logout 1.0 §2).
@@ -872,7 +961,7 @@ async fn end_session_get(
     headers: HeaderMap,
 ) -> Response {
     let params = pairs(uri.query().unwrap_or("").as_bytes());
-    end_session_with(&state, &org, params, &headers).await
+    end_session_with(&state, &org, params, &headers, false).await
 }
 
 /// `POST …/oauth/end_session`.
@@ -882,5 +971,5 @@ async fn end_session_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    end_session_with(&state, &org, pairs(&body), &headers).await
+    end_session_with(&state, &org, pairs(&body), &headers, true).await
 }

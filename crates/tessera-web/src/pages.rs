@@ -53,10 +53,6 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     res
 }
 
@@ -198,6 +194,44 @@ pub fn signed_out() -> Response {
     )
 }
 
+/// A form refused because this browser was not given it (login CSRF and the like): the
+/// reason, and a link that starts the same request again in this browser.
+pub fn restart(message: &str, url: &str) -> Response {
+    let body = format!(
+        "<h1>Form refused</h1><p class=\"error\" role=\"alert\">{}</p>\
+         <p><a href=\"{}\">Start again</a></p>",
+        escape(message),
+        escape(url),
+    );
+    page(StatusCode::FORBIDDEN, "Form refused", &body)
+}
+
+/// RP-Initiated Logout 1.0 §2: the question asked before a session ends without an
+/// `id_token_hint` of the signed-in user. The form posts the request back with its token.
+pub fn logout_confirm(action: &str, params: &[(String, String)], csrf: &str) -> Response {
+    let hidden: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Sign out?</h1><p>Do you want to sign out? You will need to sign in again to \
+         use the applications of this organization.</p>\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+         <button type=\"submit\" name=\"logout\" value=\"yes\">Sign out</button></form>\
+         <p>If you did not ask to sign out, close this window: you stay signed in.</p>",
+        action = escape(action),
+        csrf = escape(csrf),
+    );
+    page(StatusCode::OK, "Sign out", &body)
+}
+
 /// An error the user must see, because sending it to the client is not safe.
 pub fn error(message: &str) -> Response {
     let body = format!(
@@ -232,6 +266,8 @@ mod tests {
             login("/orgs/a/login", evil, "r", "c", Some(evil), Some(evil)),
             consent("/orgs/a/consent", evil, "r", "c", &[evil.to_owned()]),
             error(evil),
+            restart(evil, evil),
+            logout_confirm("/x", &[(evil.to_owned(), evil.to_owned())], evil),
         ] {
             let h = r.headers().clone();
             assert!(h["content-security-policy"]

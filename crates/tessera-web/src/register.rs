@@ -8,7 +8,7 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::register::RegistrationError;
 
-use crate::auth::{bearer, no_store};
+use crate::auth::bearer;
 use crate::AppState;
 
 fn error(e: RegistrationError) -> Response {
@@ -28,7 +28,7 @@ fn error(e: RegistrationError) -> Response {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
     }
-    no_store(res)
+    res
 }
 
 /// The metadata document of a request: a JSON object.
@@ -88,7 +88,7 @@ pub async fn register(
         )
         .await
     {
-        Ok(v) => no_store((StatusCode::CREATED, axum::Json(v)).into_response()),
+        Ok(v) => (StatusCode::CREATED, axum::Json(v)).into_response(),
         Err(e) => error(e),
     }
 }
@@ -104,7 +104,7 @@ pub async fn read(
         .read_registration(&org, &client_id, bearer(&headers).as_deref())
         .await
     {
-        Ok(v) => no_store(axum::Json(v).into_response()),
+        Ok(v) => axum::Json(v).into_response(),
         Err(e) => error(e),
     }
 }
@@ -132,7 +132,7 @@ pub async fn update(
         )
         .await
     {
-        Ok(v) => no_store(axum::Json(v).into_response()),
+        Ok(v) => axum::Json(v).into_response(),
         Err(e) => error(e),
     }
 }
@@ -157,7 +157,7 @@ pub async fn remove(
         )
         .await
     {
-        Ok(()) => no_store(StatusCode::NO_CONTENT.into_response()),
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(e),
     }
 }

@@ -7,7 +7,7 @@ use reqwest::{redirect::Policy, Method, StatusCode};
 use serde_json::{json, Value};
 use tessera_testkit::TestServer;
 
-use crate::support::{call, json};
+use crate::support::{call, json, set_cookie};
 
 const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
 const AUTHORIZE: &str = "/orgs/acme-corp/api/v1/oauth/authorize";
@@ -29,6 +29,9 @@ struct Flow {
     admin: String,
     /// A browser: no automatic redirects, cookies by hand.
     browser: reqwest::Client,
+    /// The browser binding cookie it was given with its first form (sent with every request,
+    /// as a browser would).
+    binding: std::sync::Mutex<Option<String>>,
     client_id: String,
 }
 
@@ -65,6 +68,7 @@ async fn setup(extra: Value) -> Flow {
         s,
         admin,
         browser,
+        binding: Default::default(),
     }
 }
 
@@ -113,12 +117,29 @@ impl Flow {
         self.s.url(&format!("{AUTHORIZE}?{q}"))
     }
 
+    /// The cookies this browser sends: its binding, and `cookie`.
+    fn cookies(&self, cookie: Option<&str>) -> Option<String> {
+        let binding = self.binding.lock().unwrap().clone();
+        match (binding, cookie) {
+            (Some(b), Some(c)) => Some(format!("{b}; {c}")),
+            (b, c) => b.or(c.map(str::to_owned)),
+        }
+    }
+
+    fn keep_binding(&self, res: &reqwest::Response) {
+        if let Some(b) = set_cookie(res, "tessera_browser") {
+            *self.binding.lock().unwrap() = Some(b);
+        }
+    }
+
     async fn get(&self, url: &str, cookie: Option<&str>) -> reqwest::Response {
         let mut r = self.browser.get(url);
-        if let Some(c) = cookie {
+        if let Some(c) = self.cookies(cookie) {
             r = r.header("cookie", c);
         }
-        r.send().await.unwrap()
+        let res = r.send().await.unwrap();
+        self.keep_binding(&res);
+        res
     }
 
     async fn post(
@@ -128,10 +149,12 @@ impl Flow {
         cookie: Option<&str>,
     ) -> reqwest::Response {
         let mut r = self.browser.post(self.s.url(path)).form(form);
-        if let Some(c) = cookie {
+        if let Some(c) = self.cookies(cookie) {
             r = r.header("cookie", c);
         }
-        r.send().await.unwrap()
+        let res = r.send().await.unwrap();
+        self.keep_binding(&res);
+        res
     }
 
     /// Authorize, log in, consent: the code and the session cookie.
@@ -156,13 +179,7 @@ impl Flow {
                 None,
             )
             .await;
-        let cookie = res.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let cookie = set_cookie(&res, "tessera_session").expect("a session cookie");
         assert!(res.headers()["set-cookie"]
             .to_str()
             .unwrap()
@@ -476,7 +493,8 @@ async fn prompt_none_login_errors_and_denial() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("Start again"));
     // Deny sends access_denied.
     let res = f
         .post(

@@ -314,13 +314,17 @@ async fn approve(
     }
     let res = req.send().await.unwrap();
     assert_eq!(res.status(), 200);
+    // The browser binding that the page's forms are bound to, kept as a browser keeps it.
+    let binding = crate::support::set_cookie(&res, "tessera_browser");
     let mut html = res.text().await.unwrap();
     let cookie = match cookie {
         Some(c) => c.to_owned(),
         None => {
             assert!(html.contains("name=\"password\""), "signs in first: {html}");
+            let binding = binding.expect("a browser binding with the first form");
             let res = browser
                 .post(s.url("/orgs/acme-corp/login"))
+                .header("cookie", &binding)
                 .form(&[
                     ("request", hidden(&html, "request").as_str()),
                     ("csrf_token", &hidden(&html, "csrf_token")),
@@ -333,7 +337,7 @@ async fn approve(
             assert_eq!(res.status(), 303);
             let back = res.headers()["location"].to_str().unwrap().to_owned();
             assert_eq!(back, complete_uri, "back to the device page");
-            let cookie = session_of(&res);
+            let cookie = format!("{binding}; {}", session_of(&res));
             html = browser
                 .get(&back)
                 .header("cookie", &cookie)
@@ -488,7 +492,12 @@ async fn device_flow_completes_through_the_device_page_with_every_rfc8628_error(
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 403);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Open the device page again"));
 
     // Only clients with the grant; a scope outside the client's is refused.
     let (machine, secret) = client(

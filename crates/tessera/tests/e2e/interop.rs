@@ -89,17 +89,14 @@ async fn openidconnect_relying_party_completes_the_flow() {
         .url();
 
     // The browser: the real login and consent forms.
-    let html = http
-        .get(auth_url.as_str())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let res = http.get(auth_url.as_str()).send().await.unwrap();
+    // The browser binding the login form's token is bound to, as a browser keeps it.
+    let binding = crate::support::set_cookie(&res, "tessera_browser").unwrap();
+    let html = res.text().await.unwrap();
     let (req, token) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
     let res = http
         .post(s.url("/orgs/acme-corp/login"))
+        .header("cookie", &binding)
         .form(&[
             ("request", req.as_str()),
             ("csrf_token", &token),
@@ -109,13 +106,10 @@ async fn openidconnect_relying_party_completes_the_flow() {
         .send()
         .await
         .unwrap();
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = format!(
+        "{binding}; {}",
+        crate::support::set_cookie(&res, "tessera_session").unwrap()
+    );
     let html = res.text().await.unwrap();
     assert!(html.contains("offline_access"));
     let res = http

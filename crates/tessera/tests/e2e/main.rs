@@ -14,5 +14,6 @@ mod grants;
 mod graphql;
 mod interop;
 mod registration;
+mod security;
 mod support;
 mod tokens;

@@ -33,3 +33,101 @@ pub async fn json(res: Response) -> (u16, Value) {
     };
     (status, v)
 }
+
+/// The `name=value` of the response's `Set-Cookie` named `name`, if any.
+pub fn set_cookie(res: &Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .find(|kv| kv.starts_with(&format!("{name}=")))
+}
+
+/// A browser for the sign-in pages: no automatic redirects, and a cookie jar by hand (every
+/// `Set-Cookie` is kept and sent back, `Max-Age=0` removes one), as a real browser does for
+/// one site. Extra headers (`Origin`, `Sec-Fetch-Site`) are the caller's, per request.
+pub struct Browser {
+    pub http: reqwest::Client,
+    jar: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            jar: Default::default(),
+        }
+    }
+
+    /// The `Cookie` header this browser sends.
+    pub fn cookie_header(&self) -> String {
+        self.jar
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// One cookie's value.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.lock().unwrap().get(name).cloned()
+    }
+
+    fn keep(&self, res: &Response) {
+        let mut jar = self.jar.lock().unwrap();
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap_or_default();
+            let Some((name, rest)) = v.split_once('=') else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or_default();
+            if v.contains("Max-Age=0") || value.is_empty() {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn send(&self, mut req: reqwest::RequestBuilder, headers: &[(&str, &str)]) -> Response {
+        let cookies = self.cookie_header();
+        if !cookies.is_empty() {
+            req = req.header("cookie", cookies);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request");
+        self.keep(&res);
+        res
+    }
+
+    pub async fn get(&self, url: &str) -> Response {
+        self.send(self.http.get(url), &[]).await
+    }
+
+    pub async fn post(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Response {
+        self.send(self.http.post(url).form(form), headers).await
+    }
+}
+
+/// The value of the hidden input `name` of a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}

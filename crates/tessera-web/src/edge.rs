@@ -1,0 +1,204 @@
+//! Guards every request meets before any handler: the organization named in the path is a
+//! valid slug (or the answer is `404`), and every response carries the headers that no
+//! handler may forget (`X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless
+//! the handler chose a cache policy itself).
+//!
+//! One place, so that a new route cannot miss them. This module reads only the request's path
+//! and the response's headers; it knows nothing of the services.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue};
+use tessera_domain::OrgSlug;
+
+use crate::error::ApiError;
+
+/// The organization segment of a path, percent-decoded, if the path names one:
+/// `/orgs/{org}/…`, `/t/{org}/…` and `/.well-known/oauth-authorization-server/orgs/{org}`.
+pub fn org_segment(path: &str) -> Option<String> {
+    let rest = path
+        .strip_prefix("/orgs/")
+        .or_else(|| path.strip_prefix("/t/"))
+        .or_else(|| path.strip_prefix("/.well-known/oauth-authorization-server/orgs/"))?;
+    let raw = rest.split('/').next().unwrap_or_default();
+    Some(percent_decode(raw).unwrap_or_else(|| "\u{fffd}".to_owned()))
+}
+
+/// `%XX` decoding of one path segment; `None` when the result is not UTF-8 or a `%` is not
+/// followed by two hex digits.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Middleware: a path whose organization segment is not a valid slug answers `404` before
+/// any handler, page, cookie or log line can use it (a slug such as
+/// `x; Domain=evil.example` must never reach a `Set-Cookie`).
+pub async fn org_slug_guard(req: Request, next: Next) -> Response {
+    // Inside a nested router the URI has lost its prefix; the original keeps it.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(req.uri().path(), |u| u.0.path());
+    if let Some(seg) = org_segment(path) {
+        if OrgSlug::parse(&seg).is_err() {
+            return ApiError::not_found("no such organization").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Middleware: `nosniff` on every response; `no-store` (with `Pragma: no-cache` for HTTP/1.0
+/// caches) on every response whose handler set no `Cache-Control`, since tokens, secrets and
+/// keys travel in many of them (RFC 6749 §5.1) and a cacheable default would leak the next one
+/// a handler adds. Discovery, JWKS and static assets set their own public policy.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    res
+}
+
+/// Whether a form was posted from another site (a login, consent, device or logout form
+/// must come from Tessera's own page). `Sec-Fetch-Site`, where the browser sends it, says so
+/// outright: anything but `same-origin` (or `none`, a request the user made) is refused. An
+/// `Origin` that is neither the public URL's origin nor this host is refused too. `Origin:
+/// null` proves nothing either way (browsers send it for forms of pages with
+/// `Referrer-Policy: no-referrer`, as ours are), so the form's browser-bound CSRF token
+/// remains the wall that always stands.
+pub fn cross_site(headers: &http::HeaderMap, public_url: &str) -> bool {
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if let Some(site) = fetch_site {
+        if site != "same-origin" && site != "none" {
+            return true;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return true;
+    };
+    let origin = origin.trim().to_ascii_lowercase();
+    if origin == "null" {
+        return false;
+    }
+    let public = url::Url::parse(public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    if origin == public {
+        return false;
+    }
+    // The same host under another name than the public URL's (`localhost` for
+    // `127.0.0.1`): a page of another site cannot make the browser send this host.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let same_host = host.is_some_and(|h| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority == h)
+    });
+    !same_host
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_org_segment_is_found_and_decoded() {
+        assert_eq!(org_segment("/orgs/acme/api/v1").as_deref(), Some("acme"));
+        assert_eq!(org_segment("/t/acme").as_deref(), Some("acme"));
+        assert_eq!(
+            org_segment("/.well-known/oauth-authorization-server/orgs/acme").as_deref(),
+            Some("acme")
+        );
+        assert_eq!(
+            org_segment("/orgs/x%3B%20Domain%3Devil.example/api").as_deref(),
+            Some("x; Domain=evil.example")
+        );
+        assert_eq!(org_segment("/orgs/%ZZ/x").as_deref(), Some("\u{fffd}"));
+        assert_eq!(org_segment("/orgs/%ff/x").as_deref(), Some("\u{fffd}"));
+        assert_eq!(org_segment("/healthz"), None);
+        assert_eq!(org_segment("/login"), None);
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_posts_are_recognised() {
+        let public = "https://id.example.com";
+        let same = [
+            headers(&[]),
+            headers(&[("origin", "https://id.example.com")]),
+            headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            headers(&[
+                ("origin", "http://localhost:8700"),
+                ("host", "localhost:8700"),
+            ]),
+            headers(&[("sec-fetch-site", "none")]),
+        ];
+        for h in same {
+            assert!(!cross_site(&h, public), "{h:?}");
+        }
+        let cross = [
+            headers(&[("origin", "https://evil.example")]),
+            headers(&[("origin", "https://id.example.com.evil.example")]),
+            headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("sec-fetch-site", "same-site")]),
+            headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
+            headers(&[
+                ("origin", "http://evil.example"),
+                ("host", "id.example.com"),
+            ]),
+        ];
+        for h in cross {
+            assert!(cross_site(&h, public), "{h:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the path, a segment that passes the slug rule is made only of slug
+        /// characters: nothing that could end a cookie attribute or a header.
+        #[test]
+        fn a_segment_that_parses_is_inert(path in "/orgs/[ -~]{0,40}") {
+            if let Some(seg) = org_segment(&path) {
+                if OrgSlug::parse(&seg).is_ok() {
+                    proptest::prop_assert!(seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+                }
+            }
+        }
+    }
+}
