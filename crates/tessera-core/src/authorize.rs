@@ -33,100 +33,6 @@ pub const SESSION_LIFETIME_SECONDS: i64 = 12 * 3600;
 /// How long a pending authorization request waits for login or consent.
 const PENDING_LIFETIME_SECONDS: i64 = 15 * 60;
 
-/// Brute-force limits on sign-ins (RFC 9700 §4.16 and quality.md): per user and per address,
-/// in this process. Only failed sign-ins count, so people who know their password are never
-/// slowed down; once a user or an address has used up its failures for the minute, every
-/// attempt is refused before the slow hash runs, for a minute. Device-code lookups and client
-/// registrations count every attempt against the per-address quota.
-pub(crate) struct LoginLimits {
-    per_user: governor::DefaultKeyedRateLimiter<String>,
-    per_address: governor::DefaultKeyedRateLimiter<String>,
-    /// Users and addresses that failed too often, until a minute after their last excess.
-    blocked: moka::sync::Cache<String, ()>,
-}
-
-impl std::fmt::Debug for LoginLimits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LoginLimits")
-    }
-}
-
-/// Default failed sign-ins per user per minute.
-pub const LOGIN_ATTEMPTS_PER_USER_PER_MINUTE: u32 = 5;
-/// Default failed sign-ins per address per minute.
-pub const LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 30;
-
-impl LoginLimits {
-    pub(crate) fn new(per_user: u32, per_address: u32) -> Self {
-        let quota = |n: u32| {
-            governor::Quota::per_minute(
-                std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN),
-            )
-        };
-        Self {
-            per_user: governor::RateLimiter::keyed(quota(per_user)),
-            per_address: governor::RateLimiter::keyed(quota(per_address)),
-            blocked: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(std::time::Duration::from_secs(60))
-                .build(),
-        }
-    }
-
-    fn user_key(org: OrgId, username: &str) -> String {
-        format!("user {org}:{}", username.trim().to_lowercase())
-    }
-
-    /// Whether this user (and address) may try a password now.
-    fn allow(&self, org: OrgId, username: &str, address: Option<&str>) -> bool {
-        !self.blocked.contains_key(&Self::user_key(org, username))
-            && address.is_none_or(|a| !self.blocked.contains_key(&format!("address {a}")))
-    }
-
-    /// Counts a failed sign-in; past the quota, the user or address is refused for a minute.
-    fn failed(&self, org: OrgId, username: &str, address: Option<&str>) {
-        let user = Self::user_key(org, username);
-        if self.per_user.check_key(&user).is_err() {
-            self.blocked.insert(user, ());
-        }
-        if let Some(a) = address {
-            let key = format!("address {a}");
-            if self.per_address.check_key(&key).is_err() {
-                self.blocked.insert(key, ());
-            }
-        }
-    }
-
-    /// Client registrations, per address (with the per-address quota): an open registration
-    /// endpoint must not become a way to fill the database.
-    pub(crate) fn allow_registration(&self, org: OrgId, address: Option<&str>) -> bool {
-        address.is_none_or(|a| {
-            self.per_address
-                .check_key(&format!("register {org}:{a}"))
-                .is_ok()
-        })
-    }
-
-    /// Guesses of device user codes, per address (with the per-address quota).
-    pub(crate) fn allow_device_lookup(&self, org: OrgId, address: Option<&str>) -> bool {
-        address.is_none_or(|a| {
-            self.per_address
-                .check_key(&format!("device {org}:{a}"))
-                .is_ok()
-        })
-    }
-
-    /// The password grant: per user (shared with the login form) and per client, which gets
-    /// the per-address quota.
-    pub(crate) fn allow_client(&self, org: OrgId, username: &str, client_id: &str) -> bool {
-        self.allow(org, username, Some(&format!("client {org}:{client_id}")))
-    }
-
-    pub(crate) fn failed_client(&self, org: OrgId, username: &str, client_id: &str) {
-        self.failed(org, username, Some(&format!("client {org}:{client_id}")));
-    }
-}
-
 opaque_debug!(NewSession);
 
 /// A failure of the server's own (the database, mostly): the user sees `message`, the log
@@ -832,7 +738,7 @@ impl Services {
             error: Some(error.to_owned()),
             username: Some(username.to_owned()),
         };
-        if !self.login_limits.allow(org.id, username, address) {
+        if !self.limits.allow_login(org.id, username, address) {
             return Ok((
                 retry("Too many sign-in attempts. Wait a minute and try again."),
                 None,
@@ -851,7 +757,7 @@ impl Services {
         {
             Ok(Some(u)) => u,
             Ok(None) => {
-                self.login_limits.failed(org.id, username, address);
+                self.limits.login_failed(org.id, username, address);
                 return Ok((retry("Invalid username or password."), None));
             }
             Err(_) => return Err(page("The server could not check the password.")),

@@ -133,9 +133,7 @@ impl Services {
         existing_cookie: Option<&str>,
     ) -> CoreResult<String> {
         let verifier = self.console_verifier(state);
-        let auth = ClientAuth::None {
-            client_id: DEFAULT_CONSOLE_CLIENT.to_owned(),
-        };
+        let auth = ClientAuth::public(DEFAULT_CONSOLE_CLIENT);
         let redirect = self.console_redirect_uri();
         let tokens = self
             .authorization_code(org_slug, &auth, code, Some(&redirect), Some(&verifier))

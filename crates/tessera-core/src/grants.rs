@@ -32,8 +32,8 @@ impl Services {
         }
         let scope = allowed_scopes(client, scope)?;
         if !self
-            .login_limits
-            .allow_client(org.id, username, client.id.as_str())
+            .limits
+            .allow_password_grant(org.id, username, client.id.as_str())
         {
             return Err(OAuthError::TooManyAttempts(
                 "too many sign-in attempts for this user or client; wait a minute".into(),
@@ -43,8 +43,8 @@ impl Services {
             .check_password(&org, client, username, password, address, "password_grant")
             .await?
         else {
-            self.login_limits
-                .failed_client(org.id, username, client.id.as_str());
+            self.limits
+                .password_grant_failed(org.id, username, client.id.as_str());
             return Err(OAuthError::InvalidGrant(
                 "invalid username or password".into(),
             ));

@@ -33,6 +33,7 @@ pub mod exchange;
 pub mod grants;
 mod hashing;
 pub mod keys;
+pub mod limits;
 pub mod logout;
 pub mod orgs;
 pub mod params;
@@ -113,8 +114,8 @@ impl Default for CoreConfig {
             public_url: "http://127.0.0.1:8700".into(),
             argon2: Argon2Params::default(),
             refresh_grace_seconds: 0,
-            login_attempts_per_user_per_minute: authorize::LOGIN_ATTEMPTS_PER_USER_PER_MINUTE,
-            login_attempts_per_address_per_minute: authorize::LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE,
+            login_attempts_per_user_per_minute: limits::LOGIN_ATTEMPTS_PER_USER_PER_MINUTE,
+            login_attempts_per_address_per_minute: limits::LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE,
             last_used_interval: time::Duration::minutes(1),
             providers: tessera_connect::Providers::default(),
             platform_timeout: std::time::Duration::from_secs(10),
@@ -145,7 +146,8 @@ pub struct Services {
     /// Seals private keys and other secrets at rest.
     pub(crate) vault: Vault,
     pub(crate) caches: cache::Caches,
-    pub(crate) login_limits: authorize::LoginLimits,
+    /// Brute-force brakes on passwords and client authentication.
+    pub(crate) limits: limits::Limits,
     /// Where argon2id runs: one thread per core.
     pub(crate) hash_pool: hashing::HashPool,
     pub(crate) config: CoreConfig,
@@ -188,7 +190,7 @@ impl Services {
             hash_pool: hashing::HashPool::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
-            login_limits: authorize::LoginLimits::new(
+            limits: limits::Limits::new(
                 config.login_attempts_per_user_per_minute,
                 config.login_attempts_per_address_per_minute,
             ),

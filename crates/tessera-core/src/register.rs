@@ -480,7 +480,7 @@ impl Services {
                 }
             }
         }
-        if !self.login_limits.allow_registration(org.id, ip.as_deref()) {
+        if !self.limits.allow_registration(org.id, ip.as_deref()) {
             return Err(RegistrationError::new(
                 429,
                 "temporarily_unavailable",

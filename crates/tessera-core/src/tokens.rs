@@ -119,9 +119,9 @@ impl From<tessera_store::StoreError> for OAuthError {
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
 
-/// How the client presented itself (RFC 6749 §2.3). Its `Debug` shows the client id only.
+/// What the client presented (RFC 6749 §2.3). Its `Debug` shows the client id only.
 #[derive(Clone)]
-pub enum ClientAuth {
+pub enum ClientCredentials {
     /// `Authorization: Basic` with the form-urlencoded id and secret (§2.3.1).
     Basic { client_id: String, secret: String },
     /// `client_id` and `client_secret` in the body.
@@ -130,17 +130,35 @@ pub enum ClientAuth {
     None { client_id: String },
 }
 
+/// A client's attempt to authenticate: what it presented, and the address it came from (the
+/// brakes and the audit of a failure are keyed by it).
+#[derive(Clone, Debug)]
+pub struct ClientAuth {
+    pub credentials: ClientCredentials,
+    pub address: Option<String>,
+}
+
 impl ClientAuth {
+    /// A public client by id, from nowhere in particular (an in-process caller).
+    pub fn public(client_id: &str) -> Self {
+        Self {
+            credentials: ClientCredentials::None {
+                client_id: client_id.to_owned(),
+            },
+            address: None,
+        }
+    }
+
     fn client_id(&self) -> &str {
-        match self {
-            Self::Basic { client_id, .. }
-            | Self::Post { client_id, .. }
-            | Self::None { client_id } => client_id,
+        match &self.credentials {
+            ClientCredentials::Basic { client_id, .. }
+            | ClientCredentials::Post { client_id, .. }
+            | ClientCredentials::None { client_id } => client_id,
         }
     }
 
     fn is_basic(&self) -> bool {
-        matches!(self, Self::Basic { .. })
+        matches!(self.credentials, ClientCredentials::Basic { .. })
     }
 }
 
@@ -238,18 +256,14 @@ pub(crate) fn resource_audience(resource: Option<&str>) -> OAuthResult<Option<St
 
 opaque_debug!(TokenResponse);
 
-impl std::fmt::Debug for ClientAuth {
+impl std::fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self {
-            Self::Basic { .. } => "Basic",
-            Self::Post { .. } => "Post",
-            Self::None { .. } => "None",
+        let (kind, id) = match self {
+            Self::Basic { client_id, .. } => ("Basic", client_id),
+            Self::Post { client_id, .. } => ("Post", client_id),
+            Self::None { client_id } => ("None", client_id),
         };
-        write!(
-            f,
-            "ClientAuth::{kind} {{ client_id: {:?}, .. }}",
-            self.client_id()
-        )
+        write!(f, "ClientCredentials::{kind} {{ client_id: {id:?}, .. }}")
     }
 }
 
@@ -315,34 +329,88 @@ impl Services {
     }
 
     /// Authenticates the client of a token, introspection or revocation request.
+    ///
+    /// Every failure answers the same `invalid_client` ("client authentication failed"), so
+    /// that nobody can tell an unknown client from a wrong secret or a public client (no
+    /// enumeration of client ids); why it failed goes to the audit log
+    /// (`oauth_client.authentication_failed`). A client that failed too often from one address
+    /// is braked before its secret is even checked ([`crate::limits`]).
     pub async fn authenticate_client(
         self: &Arc<Self>,
         org: &Organization,
         auth: &ClientAuth,
     ) -> OAuthResult<Arc<CachedClient>> {
-        let client = self
-            .cached_client(org.id, auth.client_id())
-            .await?
-            .ok_or_else(|| invalid_client(auth, "unknown client"))?;
-        match auth {
-            ClientAuth::None { .. } => {
-                if client.client.settings.is_confidential {
-                    return Err(invalid_client(auth, "client authentication required"));
+        let id = auth.client_id();
+        let address = auth.address.as_deref();
+        if !self.limits.allow_client_auth(org.id, id, address) {
+            return Err(OAuthError::TooManyAttempts(
+                "too many failed client authentications; try again in a minute".into(),
+            ));
+        }
+        let client = self.cached_client(org.id, id).await?;
+        let outcome = match (&client, &auth.credentials) {
+            (None, _) => Err("unknown client"),
+            (Some(c), ClientCredentials::None { .. }) => {
+                if c.client.settings.is_confidential {
+                    Err("no secret sent for a confidential client")
+                } else {
+                    Ok(())
                 }
             }
-            ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. } => {
-                if !client.client.settings.is_confidential {
-                    return Err(invalid_client(
-                        auth,
-                        "a public client has no secret; send client_id only",
-                    ));
+            (
+                Some(c),
+                ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. },
+            ) => {
+                if !c.client.settings.is_confidential {
+                    Err("a secret sent for a public client")
+                } else if self.check_secret(org.id, c, secret).await? {
+                    Ok(())
+                } else {
+                    Err("wrong or expired secret")
                 }
-                if !self.check_secret(org.id, &client, secret).await? {
-                    return Err(invalid_client(auth, "invalid client credentials"));
-                }
+            }
+        };
+        match (outcome, client) {
+            (Ok(()), Some(c)) => Ok(c),
+            (outcome, _) => {
+                let reason = outcome.err().unwrap_or("unknown client");
+                self.limits.client_auth_failed(org.id, id, address);
+                self.audit_client_auth_failure(org, auth, reason).await;
+                Err(invalid_client(auth, "client authentication failed"))
             }
         }
-        Ok(client)
+    }
+
+    /// Records why a client authentication failed. Best effort: a failure to write it must
+    /// not turn the client's `401` into a `500`.
+    async fn audit_client_auth_failure(&self, org: &Organization, auth: &ClientAuth, reason: &str) {
+        // The presented id is the caller's text: bounded before it is stored.
+        let id: String = auth.client_id().chars().take(200).collect();
+        let actor = Context {
+            principal: Principal::oauth_client(org.id, &id),
+            ip: auth.address.clone(),
+            request_id: None,
+        };
+        let written = async {
+            let mut tx = self.store.begin().await?;
+            self.audit(
+                tx.as_mut(),
+                &actor,
+                Some(org.id),
+                AuditAction::OauthClientAuthenticationFailed,
+                "oauth_client",
+                Some(id.clone()),
+                None,
+                Some(json!({"reason": reason})),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<(), CoreError>(())
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not record a failed client authentication");
+        }
     }
 
     /// Checks a presented secret against the client's live secrets (as the token endpoint
@@ -595,10 +663,11 @@ impl Services {
         let org = self.protocol_org(org_slug).await?;
         let caller = self.authenticate_client(&org, auth).await?;
         if !caller.client.settings.is_confidential {
-            return Err(invalid_client(
-                auth,
-                "introspection needs a confidential client",
-            ));
+            // The same answer as any failed authentication: a public client's id is no
+            // credential (the reason is in the audit log).
+            self.audit_client_auth_failure(&org, auth, "introspection by a public client")
+                .await;
+            return Err(invalid_client(auth, "client authentication failed"));
         }
         if !caller.client.settings.is_active {
             return Err(OAuthError::UnauthorizedClient(
@@ -698,9 +767,12 @@ mod debug_tests {
 
     #[test]
     fn debug_never_prints_a_secret_or_a_token() {
-        let auth = ClientAuth::Basic {
-            client_id: "app".into(),
-            secret: "cs_live_SECRET".into(),
+        let auth = ClientAuth {
+            credentials: ClientCredentials::Basic {
+                client_id: "app".into(),
+                secret: "cs_live_SECRET".into(),
+            },
+            address: None,
         };
         let shown = format!("{auth:?}");
         assert!(

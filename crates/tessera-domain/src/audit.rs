@@ -58,6 +58,7 @@ actions! {
     OauthClientDeleted = "oauth_client.deleted",
     OauthClientSecretRegenerated = "oauth_client.secret_regenerated",
     OauthClientSecretSet = "oauth_client.secret_set",
+    OauthClientAuthenticationFailed = "oauth_client.authentication_failed",
     SigningKeysRotated = "signing_keys.rotated",
     TokenRevoked = "token.revoked",
     TokenExchanged = "token.exchanged",

@@ -66,8 +66,6 @@ pub struct AppState {
     pub services: Arc<Services>,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<metrics::Metrics>,
-    /// Failed client authentications per address in the last minute (brute-force brake).
-    pub auth_failures: moka::sync::Cache<std::net::IpAddr, Arc<std::sync::atomic::AtomicU32>>,
     /// The GraphQL admin schema, built once.
     pub graphql: Arc<graphql::AdminSchema>,
 }
@@ -78,10 +76,6 @@ impl AppState {
             services,
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::new()),
-            auth_failures: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(60))
-                .build(),
             graphql: Arc::new(graphql::schema()),
         }
     }

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::authorize::PostedForm;
-use tessera_core::tokens::{parse_basic, ClientAuth, OAuthError};
+use tessera_core::tokens::{parse_basic, ClientAuth, ClientCredentials, OAuthError};
 
 use crate::auth::bearer;
 use crate::{paths, AppState};
@@ -24,22 +24,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(paths::AS_METADATA_WELL_KNOWN_FIRST, get(as_metadata))
         .route(paths::JWKS, get(jwks))
         .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
-        .merge(
-            Router::new()
-                .route(paths::TOKEN, post(token))
-                .route(paths::REVOKE, post(revoke))
-                .route(paths::DEVICE_AUTHORIZATION, post(device_authorization))
-                .route_layer(axum::middleware::from_fn_with_state(state.clone(), brake)),
-        )
+        .route(paths::TOKEN, post(token))
+        .route(paths::REVOKE, post(revoke))
+        .route(paths::DEVICE_AUTHORIZATION, post(device_authorization))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cors));
     Router::new()
         .merge(cors)
         .route(paths::AS_METADATA, get(as_metadata))
-        .merge(
-            Router::new()
-                .route(paths::INTROSPECT, post(introspect))
-                .route_layer(axum::middleware::from_fn_with_state(state.clone(), brake)),
-        )
+        .route(paths::INTROSPECT, post(introspect))
         .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::LOGIN, post(login))
         .route(paths::CONSENT, post(consent))
@@ -55,50 +47,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
             paths::END_SESSION,
             get(end_session_get).post(end_session_post),
         )
-}
-
-/// Failed client authentications an address may make per minute before it is refused.
-pub const CLIENT_AUTH_FAILURES_PER_MINUTE: u32 = 100;
-
-/// Brute-force brake on client authentication: an address that failed to authenticate a client
-/// too often in the last minute is refused (429) without its credentials being checked.
-async fn brake(
-    State(state): State<AppState>,
-    req: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    use std::sync::atomic::Ordering;
-    let ip = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = ip {
-        if let Some(n) = state.auth_failures.get(&ip) {
-            if n.load(Ordering::Relaxed) >= CLIENT_AUTH_FAILURES_PER_MINUTE {
-                let mut res = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({
-                        "error": "temporarily_unavailable",
-                        "error_description": "too many failed client authentications from this address; try again in a minute",
-                    })),
-                )
-                    .into_response();
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-                res.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                return res;
-            }
-        }
-    }
-    let res = next.run(req).await;
-    if let (Some(ip), StatusCode::UNAUTHORIZED) = (ip, res.status()) {
-        state
-            .auth_failures
-            .get_with(ip, Default::default)
-            .fetch_add(1, Ordering::Relaxed);
-    }
-    res
 }
 
 /// CORS for the endpoints above (Fetch standard): the origin is echoed when a client of the
@@ -252,12 +200,23 @@ impl Form {
     }
 }
 
+/// A protocol request's parts and its form body (at most 64 KiB).
+async fn form_body(req: Request) -> ProtocolResult<(http::request::Parts, Bytes)> {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| invalid_request("the body is too large"))?;
+    Ok((parts, body))
+}
+
 /// Client authentication from the Authorization header or the body (RFC 6749 §2.3): one
-/// method only.
-fn client_auth(headers: &HeaderMap, form: &Form) -> ProtocolResult<ClientAuth> {
+/// method only; with the caller's address, which the brakes and the audit use.
+fn client_auth(parts: &http::request::Parts, form: &Form) -> ProtocolResult<ClientAuth> {
+    let headers = &parts.headers;
+    let (address, _) = crate::auth::request_origin(parts);
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
-    if let Some(h) = headers.get(header::AUTHORIZATION) {
+    let credentials = if let Some(h) = headers.get(header::AUTHORIZATION) {
         let h = h
             .to_str()
             .map_err(|_| invalid_request("malformed Authorization header"))?;
@@ -272,21 +231,28 @@ fn client_auth(headers: &HeaderMap, form: &Form) -> ProtocolResult<ClientAuth> {
                 "client_id differs from the Basic credentials",
             ));
         }
-        return Ok(ClientAuth::Basic { client_id, secret });
-    }
-    match (body_id, body_secret) {
-        (Some(id), Some(secret)) => Ok(ClientAuth::Post {
-            client_id: id.to_owned(),
-            secret: secret.to_owned(),
-        }),
-        (Some(id), None) => Ok(ClientAuth::None {
-            client_id: id.to_owned(),
-        }),
-        (None, _) => Err(ProtocolError(OAuthError::InvalidClient {
-            message: "client authentication required".into(),
-            basic: false,
-        })),
-    }
+        ClientCredentials::Basic { client_id, secret }
+    } else {
+        match (body_id, body_secret) {
+            (Some(id), Some(secret)) => ClientCredentials::Post {
+                client_id: id.to_owned(),
+                secret: secret.to_owned(),
+            },
+            (Some(id), None) => ClientCredentials::None {
+                client_id: id.to_owned(),
+            },
+            (None, _) => {
+                return Err(ProtocolError(OAuthError::InvalidClient {
+                    message: "client authentication required".into(),
+                    basic: false,
+                }))
+            }
+        }
+    };
+    Ok(ClientAuth {
+        credentials,
+        address,
+    })
 }
 
 /// `POST …/oauth/token`.
@@ -295,14 +261,10 @@ async fn token(
     Path(org): Path<String>,
     req: Request,
 ) -> ProtocolResult<Response> {
-    let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map_err(|_| invalid_request("the body is too large"))?;
-    let headers = &parts.headers;
-    let form = Form::parse(headers, &body)?;
+    let (parts, body) = form_body(req).await?;
+    let form = Form::parse(&parts.headers, &body)?;
     let grant_type = form.require("grant_type")?;
-    let auth = client_auth(headers, &form)?;
+    let auth = client_auth(&parts, &form)?;
     let s = &state.services;
     let out = match grant_type {
         "client_credentials" => {
@@ -371,11 +333,11 @@ async fn token(
 async fn introspect(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> ProtocolResult<Response> {
-    let form = Form::parse(&headers, &body)?;
-    let auth = client_auth(&headers, &form)?;
+    let (parts, body) = form_body(req).await?;
+    let form = Form::parse(&parts.headers, &body)?;
+    let auth = client_auth(&parts, &form)?;
     let token = form.require("token")?;
     let v = state.services.introspect(&org, &auth, token).await?;
     Ok(Json(v).into_response())
@@ -387,12 +349,9 @@ async fn revoke(
     Path(org): Path<String>,
     req: Request,
 ) -> ProtocolResult<Response> {
-    let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map_err(|_| invalid_request("the body is too large"))?;
+    let (parts, body) = form_body(req).await?;
     let form = Form::parse(&parts.headers, &body)?;
-    let auth = client_auth(&parts.headers, &form)?;
+    let auth = client_auth(&parts, &form)?;
     let token = form.require("token")?;
     let (ip, request_id) = crate::auth::request_origin(&parts);
     state
@@ -704,11 +663,11 @@ async fn login(State(state): State<AppState>, Path(org): Path<String>, req: Requ
 async fn device_authorization(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> ProtocolResult<Response> {
-    let form = Form::parse(&headers, &body)?;
-    let auth = client_auth(&headers, &form)?;
+    let (parts, body) = form_body(req).await?;
+    let form = Form::parse(&parts.headers, &body)?;
+    let auth = client_auth(&parts, &form)?;
     let out = state
         .services
         .device_authorization(&org, &auth, form.get("scope"))

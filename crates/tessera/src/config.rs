@@ -230,11 +230,11 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
     let per_user = f
         .security
         .login_attempts_per_user_per_minute
-        .unwrap_or(tessera_core::authorize::LOGIN_ATTEMPTS_PER_USER_PER_MINUTE);
+        .unwrap_or(tessera_core::limits::LOGIN_ATTEMPTS_PER_USER_PER_MINUTE);
     let per_address = f
         .security
         .login_attempts_per_address_per_minute
-        .unwrap_or(tessera_core::authorize::LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE);
+        .unwrap_or(tessera_core::limits::LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE);
     if per_user == 0 || per_address == 0 {
         bail!("invalid [security] login attempt limits: they must be at least 1");
     }

@@ -792,9 +792,11 @@ async fn key_rotation_keeps_old_tokens_verifiable() {
 }
 
 #[tokio::test]
-async fn repeated_failed_client_authentication_is_braked_per_address() {
+async fn repeated_failed_client_authentication_is_braked_per_client_and_address() {
     let st = setup().await;
-    for _ in 0..100 {
+    // The quota of failures, and one more.
+    let limit = tessera_core::limits::CLIENT_AUTH_FAILURES_PER_MINUTE;
+    for _ in 0..=limit {
         let res = form(
             &st.s,
             TOKEN,
@@ -804,7 +806,7 @@ async fn repeated_failed_client_authentication_is_braked_per_address() {
         .await;
         assert_eq!(res.status(), 401);
     }
-    // Now even the right secret from this address waits.
+    // Now even the right secret of this client from this address waits.
     let res = form(
         &st.s,
         TOKEN,
@@ -824,4 +826,140 @@ async fn repeated_failed_client_authentication_is_braked_per_address() {
     )
     .await;
     assert_eq!(res.status(), 429, "introspection too");
+
+    // Another client of the organization, from the same address, is not braked.
+    let (other, other_secret) = client(
+        &st.s,
+        &st.admin,
+        json!({"name": "Other", "redirectUris": [], "grantTypes": ["client_credentials"]}),
+    )
+    .await;
+    let res = form(
+        &st.s,
+        TOKEN,
+        Some((&other, &other_secret.unwrap())),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    // Nor is a client of the same id at another organization: failures at one organization
+    // never lock out another's clients.
+    st.s.org("globex").await;
+    let globex = st.s.org_key("globex", &["admin"], &[]).await;
+    let (st2, c) = json(
+        call(
+            &st.s,
+            Method::POST,
+            "/orgs/globex/api/v1/admin/oauth-clients",
+            Some(&globex),
+            Some(
+                json!({"name": "Same id", "clientId": st.id, "redirectUris": [],
+                        "grantTypes": ["client_credentials"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st2, 201, "{c}");
+    let res = form(
+        &st.s,
+        "/orgs/globex/api/v1/oauth/token",
+        Some((&st.id, c["secret"].as_str().unwrap())),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
+
+/// Finding 8: an unknown client, a wrong secret, a secret for a public client, no secret for
+/// a confidential one, and introspection by a public client all answer the same
+/// `invalid_client`, so client ids cannot be enumerated; the reason is in the audit log only.
+#[tokio::test]
+async fn failed_client_authentication_looks_the_same_whatever_the_reason() {
+    let st = setup().await;
+    let (public, _) = client(
+        &st.s,
+        &st.admin,
+        json!({"name": "SPA", "isConfidential": false, "redirectUris": ["https://a.example/cb"]}),
+    )
+    .await;
+    let cc = [("grant_type", "client_credentials")];
+    let attempts: Vec<(reqwest::Response, &str)> = vec![
+        (
+            form(&st.s, TOKEN, Some(("nobody", "cs_live_x")), &cc).await,
+            "unknown client",
+        ),
+        (
+            form(&st.s, TOKEN, Some((&st.id, "cs_live_wrong")), &cc).await,
+            "wrong or expired secret",
+        ),
+        (
+            form(&st.s, TOKEN, Some((&public, "some secret")), &cc).await,
+            "a secret sent for a public client",
+        ),
+        (
+            form(
+                &st.s,
+                TOKEN,
+                None,
+                &[("grant_type", "client_credentials"), ("client_id", &st.id)],
+            )
+            .await,
+            "no secret sent for a confidential client",
+        ),
+        (
+            form(
+                &st.s,
+                INTROSPECT,
+                None,
+                &[("token", "x"), ("client_id", &public)],
+            )
+            .await,
+            "introspection by a public client",
+        ),
+    ];
+    let mut bodies = vec![];
+    for (res, _) in attempts.iter() {
+        assert_eq!(res.status(), 401);
+    }
+    let reasons: Vec<&str> = attempts.iter().map(|(_, r)| *r).collect();
+    for (res, _) in attempts {
+        let (_, v) = json(res).await;
+        assert_eq!(v["error"], "invalid_client");
+        bodies.push(v["error_description"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        bodies.iter().all(|b| b == "client authentication failed"),
+        "{bodies:?}"
+    );
+    // The audit log tells them apart.
+    let (_, log) = json(
+        call(
+            &st.s,
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/audit-log?limit=20",
+            Some(&st.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let recorded: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "oauth_client.authentication_failed")
+        .map(|e| e["after"]["reason"].as_str().unwrap())
+        .collect();
+    for r in reasons {
+        assert!(recorded.contains(&r), "{r} in {recorded:?}");
+    }
+    let unknown = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["targetId"] == "nobody")
+        .unwrap();
+    assert_eq!(unknown["ip"], "127.0.0.1");
 }
