@@ -193,6 +193,8 @@ impl Services {
         Ok(tx.list_api_keys(Some(org.id)).await?)
     }
 
+    /// Revokes a key of the organization. Like members, a key that holds a permission the
+    /// caller lacks is out of the caller's reach (`403` naming the permission).
     pub async fn revoke_api_key(&self, ctx: &Context, org: &str, id: &str) -> CoreResult<ApiKey> {
         let not_found = || CoreError::not_found("API key", id);
         let key_id = Uuid::parse_str(id).map(ApiKeyId).map_err(|_| not_found())?;
@@ -204,6 +206,10 @@ impl Services {
             .find_api_key(Some(org.id), key_id)
             .await?
             .ok_or_else(not_found)?;
+        // The rule of members: nobody revokes a key that holds more than they do (an `admin`
+        // key cannot revoke the `owner` key).
+        self.check_grantable(tx.as_mut(), ctx, org.id, &before.roles, before.permissions)
+            .await?;
         let now = self.now();
         if !tx.revoke_api_key(Some(org.id), key_id, now).await? {
             return Err(CoreError::Conflict(format!(

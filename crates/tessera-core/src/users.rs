@@ -155,12 +155,14 @@ impl Services {
         if before.is_system_admin && !ctx.principal.is_system_admin {
             return Err(CoreError::SystemAdminOnly("change a system administrator"));
         }
-        let held = self
-            .role_permissions(tx.as_mut(), org.id, &before.roles)
-            .await?;
-        if let Some(p) = held.iter().find(|p| !ctx.principal.has(org.id, *p)) {
-            return Err(CoreError::Forbidden(p));
-        }
+        self.check_grantable(
+            tx.as_mut(),
+            ctx,
+            org.id,
+            &before.roles,
+            PermissionSet::EMPTY,
+        )
+        .await?;
         let mut after = before.clone();
         let mut action = AuditAction::UserUpdated;
         if let Some(active) = patch.is_active.filter(|a| *a != before.is_active) {
@@ -245,8 +247,9 @@ impl Services {
         Ok(c.finish()?)
     }
 
-    /// Nobody hands out more than they hold: every permission that `roles` and `direct` grant
-    /// must be the caller's own.
+    /// Nobody hands out, changes or takes away more than they hold: every permission that
+    /// `roles` and `direct` grant must be the caller's own (creating and revoking API keys,
+    /// changing members).
     pub(crate) async fn check_grantable(
         &self,
         tx: &mut dyn Tx,

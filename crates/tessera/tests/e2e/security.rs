@@ -590,3 +590,162 @@ async fn logout_without_a_matching_hint_asks_the_user_first() {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("You are signed out."));
 }
+
+/// Finding 7: API keys follow the rule of members. An `admin` key cannot revoke (nor create)
+/// a key that holds more than it does, such as the `owner` key; an `owner` key can.
+#[tokio::test]
+async fn an_admin_key_cannot_revoke_the_owner_key() {
+    let site = site().await;
+    let s = &site.s;
+    let keys = "/orgs/acme-corp/api/v1/admin/api-keys";
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let (_, list) = json(call(s, Method::GET, keys, Some(&site.admin), None).await).await;
+    let owner_key = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["roles"] == json!(["owner"]))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, e) = json(
+        call(
+            s,
+            Method::DELETE,
+            &format!("{keys}/{owner_key}"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 403, "{e}");
+    assert_eq!(e["error_description"], "missing permission users:delete");
+    // Still alive: the owner key still works.
+    let res = call(s, Method::GET, keys, Some(&site.admin), None).await;
+    assert_eq!(res.status(), 200);
+    // Nor can it make one.
+    let (st, _) = json(
+        call(
+            s,
+            Method::POST,
+            keys,
+            Some(&admin),
+            Some(json!({"name": "escalate", "roles": ["owner"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 403);
+    // A key that holds no more than the admin key is within its reach.
+    let (st, viewer) = json(
+        call(
+            s,
+            Method::POST,
+            keys,
+            Some(&admin),
+            Some(json!({"name": "reader", "roles": ["viewer"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{viewer}");
+    let res = call(
+        s,
+        Method::DELETE,
+        &format!("{keys}/{}", viewer["id"].as_str().unwrap()),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    // The owner revokes the admin key.
+    let (_, list) = json(call(s, Method::GET, keys, Some(&site.admin), None).await).await;
+    let admin_id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["roles"] == json!(["admin"]))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = call(
+        s,
+        Method::DELETE,
+        &format!("{keys}/{admin_id}"),
+        Some(&site.admin),
+        None,
+    )
+    .await;
+    assert!(res.status().is_success());
+}
+
+/// Hardening: every response that carries a secret, key or token is `no-store`, and every
+/// response is `nosniff` (one middleware).
+#[tokio::test]
+async fn secrets_are_never_cacheable_and_nothing_is_sniffed() {
+    let site = site().await;
+    let s = &site.s;
+    let res = call(
+        s,
+        Method::POST,
+        ADMIN,
+        Some(&site.admin),
+        Some(json!({"name": "Backend", "redirectUris": [], "grantTypes": ["client_credentials"]})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let (_, c) = json(res).await;
+    let id = c["id"].as_str().unwrap();
+    // A token.
+    let res = s
+        .http
+        .post(s.url("/orgs/acme-corp/api/v1/oauth/token"))
+        .basic_auth(id, Some(c["secret"].as_str().unwrap()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let secret_paths = [
+        (Method::POST, format!("{ADMIN}/{id}/secret"), None),
+        (
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/api-keys".to_owned(),
+            Some(json!({"name": "k", "roles": ["viewer"]})),
+        ),
+        (
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/graphql".to_owned(),
+            Some(
+                json!({"query": "mutation { adminRegenerateOauthClientSecret(id: \"x\") { secret } }"}),
+            ),
+        ),
+        (Method::GET, format!("{ADMIN}/{id}"), None),
+        (Method::GET, "/healthz".to_owned(), None),
+        (
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/nothing-here".to_owned(),
+            None,
+        ),
+    ];
+    for (m, path, body) in secret_paths {
+        let res = call(s, m, &path, Some(&site.admin), body).await;
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
+    // Public documents keep their own cache policy, and are nosniff too.
+    let res = s
+        .http
+        .get(s.url("/orgs/acme-corp/api/v1/oauth/jwks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, max-age=60");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+}
