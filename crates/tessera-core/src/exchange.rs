@@ -204,6 +204,7 @@ impl Services {
             "sub": subject["sub"],
             "aud": audience,
             "client_id": client.id.as_str(),
+            crate::tokens::CLIENT_INCARNATION_CLAIM: crate::tokens::client_incarnation(client),
             "jti": jti,
             "iat": now,
             "exp": now + lifetime,

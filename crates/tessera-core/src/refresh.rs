@@ -154,16 +154,7 @@ impl Services {
         let issuer = self.issuer(&org.slug);
         let sub = user.to_string();
         let access_token = self
-            .sign_access_token_with(
-                org,
-                &issuer,
-                &sub,
-                client.id.as_str(),
-                &issuer,
-                scope,
-                lifetime,
-                jti,
-            )
+            .sign_access_token_with(org, &issuer, &sub, client, &issuer, scope, lifetime, jti)
             .await?;
         let id_token = if scope.split(' ').any(|s| s == "openid") {
             Some(

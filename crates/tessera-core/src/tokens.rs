@@ -267,6 +267,16 @@ impl std::fmt::Debug for ClientCredentials {
     }
 }
 
+/// The access token claim that names the incarnation of its client: the client's creation
+/// time in milliseconds. A client deleted and created again under the same id is another
+/// incarnation, so the first one's tokens never come back to life (checked at introspection,
+/// userinfo and revocation alike, in [`Services::active_claims`]).
+pub const CLIENT_INCARNATION_CLAIM: &str = "client_created_at";
+
+pub(crate) fn client_incarnation(client: &tessera_domain::client::OAuthClient) -> i64 {
+    to_millis(client.created_at)
+}
+
 /// Access tokens are JWTs (three dot-separated parts); refresh tokens are one base64url run.
 fn looks_like_jwt(token: &str) -> bool {
     token.contains('.')
@@ -510,15 +520,17 @@ impl Services {
         let issuer = self.issuer(&org.slug);
         let audience = resource_audience(resource)?.unwrap_or_else(|| issuer.clone());
         let lifetime = c.settings.access_token_lifetime;
+        let jti = self.random_jti()?;
         let token = self
-            .sign_access_token(
+            .sign_access_token_with(
                 &org,
                 &issuer,
                 c.id.as_str(),
-                c.id.as_str(),
+                c,
                 &audience,
                 &scope_str,
                 lifetime,
+                &jti,
             )
             .await?;
         Ok(TokenResponse {
@@ -532,33 +544,15 @@ impl Services {
         })
     }
 
-    /// An RFC 9068 access token, signed with the organization's active ES256 key.
-    #[allow(clippy::too_many_arguments)]
-    async fn sign_access_token(
-        &self,
-        org: &Organization,
-        issuer: &str,
-        subject: &str,
-        client_id: &str,
-        audience: &str,
-        scope: &str,
-        lifetime: i64,
-    ) -> OAuthResult<String> {
-        let jti = self.random_jti()?;
-        self.sign_access_token_with(
-            org, issuer, subject, client_id, audience, scope, lifetime, &jti,
-        )
-        .await
-    }
-
-    /// The same with a `jti` chosen by the caller (who may have recorded it first).
+    /// An RFC 9068 access token for `client`, with a `jti` chosen by the caller (who may have
+    /// recorded it first).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn sign_access_token_with(
         &self,
         org: &Organization,
         issuer: &str,
         subject: &str,
-        client_id: &str,
+        client: &tessera_domain::client::OAuthClient,
         audience: &str,
         scope: &str,
         lifetime: i64,
@@ -569,7 +563,8 @@ impl Services {
             "iss": issuer,
             "sub": subject,
             "aud": audience,
-            "client_id": client_id,
+            "client_id": client.id.as_str(),
+            CLIENT_INCARNATION_CLAIM: client_incarnation(client),
             "jti": jti,
             "iat": now,
             "exp": now + lifetime,
@@ -626,8 +621,18 @@ impl Services {
         let Some(client_id) = claims["client_id"].as_str() else {
             return Ok(None);
         };
-        // A deleted client's tokens stop working at once.
-        if self.cached_client(org.id, client_id).await?.is_none() {
+        // A deleted client's tokens stop working at once, and stay dead when a new client
+        // is created under the same id: the token names the client's incarnation.
+        let Some(client) = self.cached_client(org.id, client_id).await? else {
+            return Ok(None);
+        };
+        let incarnation = client_incarnation(&client.client);
+        let same_client = match claims.get(CLIENT_INCARNATION_CLAIM).and_then(Value::as_i64) {
+            Some(i) => i == incarnation,
+            // A token from before the claim existed: it cannot predate its client.
+            None => claims["iat"].as_i64().unwrap_or(0) >= incarnation / 1000,
+        };
+        if !same_client {
             return Ok(None);
         }
         let Some(jti) = claims["jti"].as_str() else {

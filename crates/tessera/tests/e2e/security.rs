@@ -749,3 +749,86 @@ async fn secrets_are_never_cacheable_and_nothing_is_sniffed() {
     assert_eq!(res.headers()["cache-control"], "public, max-age=60");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 }
+
+/// Finding 3: a deleted client's tokens stay dead when a new client takes its id.
+#[tokio::test]
+async fn a_deleted_clients_tokens_do_not_revive_when_its_id_is_reused() {
+    let mut site = site().await;
+    let reuse = json!({
+        "name": "Reused", "clientId": "reuse", "isConfidential": false,
+        "redirectUris": [REDIRECT], "allowedScopes": ["openid", "profile"],
+    });
+    let create = |body: Value| {
+        let s = &site.s;
+        let admin = site.admin.clone();
+        async move {
+            let (st, c) = json(call(s, Method::POST, ADMIN, Some(&admin), Some(body)).await).await;
+            assert_eq!(st, 201, "{c}");
+            c
+        }
+    };
+    create(reuse.clone()).await;
+    let checker = create(json!({"name": "Resource server", "redirectUris": [],
+                                "grantTypes": ["client_credentials"]}))
+    .await;
+    site.client_id = "reuse".into();
+    let b = Browser::new();
+    site.sign_in(&b, "alice", "alice's own password").await;
+    let t = tokens_for(&site, &b).await;
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let introspect = || async {
+        json(
+            site.s
+                .http
+                .post(site.s.url(&format!("{ORG}/api/v1/oauth/introspect")))
+                .basic_auth(
+                    checker["id"].as_str().unwrap(),
+                    Some(checker["secret"].as_str().unwrap()),
+                )
+                .form(&[("token", access.as_str())])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .1
+    };
+    let userinfo = || async {
+        site.s
+            .http
+            .get(site.s.url(&format!("{ORG}/api/v1/oauth/userinfo")))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(introspect().await["active"], true);
+    assert_eq!(userinfo().await, 200);
+    let res = call(
+        &site.s,
+        Method::DELETE,
+        &format!("{ADMIN}/reuse"),
+        Some(&site.admin),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(introspect().await, json!({"active": false}));
+    assert_eq!(userinfo().await, 401);
+    // The same id again: the old token stays dead.
+    create(reuse).await;
+    assert_eq!(introspect().await, json!({"active": false}));
+    assert_eq!(userinfo().await, 401);
+    // The new client's own tokens work.
+    let t = tokens_for(&site, &b).await;
+    let res = site
+        .s
+        .http
+        .get(site.s.url(&format!("{ORG}/api/v1/oauth/userinfo")))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
