@@ -4,7 +4,8 @@
 //! turned into the very request bodies REST parses ([`ClientBody`], [`PatchBody`]), and
 //! outputs are the REST JSON read back into GraphQL types, field for field. Callers
 //! authenticate exactly as for REST (an API key); permissions are the services' own, so a
-//! viewer can query and not mutate. Depth and complexity are limited; errors carry
+//! viewer can query and not mutate. Depth and complexity are limited, and aliases, rows and
+//! weighted cost are measured before execution ([`crate::graphql_cost`]); errors carry
 //! `extensions.code` (`BAD_USER_INPUT` with `field`, `UNAUTHENTICATED`, `FORBIDDEN`,
 //! `NOT_FOUND`, `CONFLICT`, `INTERNAL_SERVER_ERROR`).
 
@@ -544,6 +545,10 @@ pub(crate) async fn post(
         Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => {
             return graphql_errors(e.status, "SERVICE_UNAVAILABLE", &e.description)
         }
+        // A console-cookie request without its CSRF token.
+        Err(e) if e.status == StatusCode::FORBIDDEN => {
+            return graphql_errors(e.status, "FORBIDDEN", &e.description)
+        }
         Err(e) => return graphql_errors(e.status, "INTERNAL_SERVER_ERROR", &e.description),
     };
     let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
@@ -563,6 +568,23 @@ pub(crate) async fn post(
             )
         }
     };
+    // Aliases, rows and weighted cost, measured before anything runs (and so before any
+    // database work); a document that does not parse is left to execution to report.
+    if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+        let measured = crate::graphql_cost::measure(
+            &doc,
+            request.operation_name.as_deref(),
+            &request.variables,
+        );
+        if let Some((limit, message)) = measured.and_then(|m| m.excess()) {
+            return (
+                StatusCode::OK,
+                axum::Json(json!({"errors": [{"message": message,
+                    "extensions": {"code": "BAD_USER_INPUT", "limit": limit}}]})),
+            )
+                .into_response();
+        }
+    }
     let request = request.data(Call {
         services: Arc::clone(&state.services),
         ctx,

@@ -14,6 +14,7 @@ pub mod edge;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
+pub mod graphql_cost;
 pub mod json;
 pub mod metrics;
 pub mod oauth;

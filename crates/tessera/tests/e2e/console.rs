@@ -12,6 +12,8 @@ use secrecy::SecretString;
 use tessera_core::users::NewUser;
 use tessera_core::Context;
 use tessera_testkit::TestServer;
+
+use crate::support::{hidden, Jar};
 use thirtyfour::prelude::*;
 
 /// A chromedriver process and a browser session through it; both end on drop / quit.
@@ -256,7 +258,7 @@ impl Browser {
     }
 }
 
-async fn member(s: &TestServer, username: &str, roles: &[&str]) -> &'static str {
+pub(crate) async fn member(s: &TestServer, username: &str, roles: &[&str]) -> &'static str {
     let password = "correct horse battery staple";
     s.services
         .create_user(
@@ -1048,45 +1050,9 @@ async fn connections_pages_in_a_real_browser() {
     s.stop().await;
 }
 
-/// A browser's cookies, kept by hand (the path and expiry rules do not matter here).
-#[derive(Default)]
-struct Jar(std::collections::BTreeMap<String, String>);
-
-impl Jar {
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn take(&mut self, res: &reqwest::Response) {
-        for v in res.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let pair = v.split(';').next().unwrap();
-            let (k, val) = pair.split_once('=').unwrap();
-            if val.is_empty() || v.contains("Max-Age=0") {
-                self.0.remove(k);
-            } else {
-                self.0.insert(k.to_owned(), val.to_owned());
-            }
-        }
-    }
-}
-
-/// The value of a hidden input in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no {name} in {html}"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
 /// Signs in to the console over plain HTTP, as a browser would: the console's redirect to the
 /// organization's authorize endpoint, its login form, the callback. The callback's response.
-async fn sign_in_http(
+pub(crate) async fn sign_in_http(
     s: &TestServer,
     http: &reqwest::Client,
     jar: &mut Jar,

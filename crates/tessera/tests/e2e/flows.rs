@@ -7,7 +7,7 @@ use reqwest::{redirect::Policy, Method, StatusCode};
 use serde_json::{json, Value};
 use tessera_testkit::TestServer;
 
-use crate::support::{call, json, set_cookie};
+use crate::support::{call, hidden, json, set_cookie};
 
 const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
 const AUTHORIZE: &str = "/orgs/acme-corp/api/v1/oauth/authorize";
@@ -70,15 +70,6 @@ async fn setup(extra: Value) -> Flow {
         browser,
         binding: Default::default(),
     }
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 fn location(res: &reqwest::Response) -> url::Url {

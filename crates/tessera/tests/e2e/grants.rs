@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tessera_testkit::TestServer;
 
-use crate::support::{call, json};
+use crate::support::{call, hidden, json};
 
 const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
 const TOKEN: &str = "/orgs/acme-corp/api/v1/oauth/token";
@@ -254,15 +254,6 @@ async fn password_grant_only_for_confidential_clients_that_have_it() {
 }
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
 
 fn session_of(res: &reqwest::Response) -> String {
     res.headers()["set-cookie"]

@@ -13,18 +13,9 @@ use reqwest::Method;
 use serde_json::json;
 use tessera_testkit::TestServer;
 
-use crate::support::{call, json};
+use crate::support::{call, hidden, json};
 
 const REDIRECT: &str = "http://127.0.0.1:8400/callback";
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn openidconnect_relying_party_completes_the_flow() {

@@ -832,3 +832,98 @@ async fn a_deleted_clients_tokens_do_not_revive_when_its_id_is_reused() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+async fn graphql(s: &TestServer, key: &str, query: &str) -> (u16, Value) {
+    let res = s
+        .http
+        .post(s.url("/orgs/acme-corp/api/v1/admin/graphql"))
+        .bearer_auth(key)
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap();
+    json(res).await
+}
+
+/// Finding 2: with a read-only key, 490 aliases of `adminAuditLog(limit: 500)` (a 20 KB query
+/// for 245,000 rows) is refused before any database work, naming the limit; so are fewer
+/// aliases whose lists add up past the row cap. A full page is still served.
+#[tokio::test]
+async fn graphql_aliases_cannot_multiply_lists_past_the_limits() {
+    let site = site().await;
+    let s = &site.s;
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    let one =
+        "adminAuditLog(limit: 500) { id action createdAt actor { type id name } before after }";
+    let attack: String = (0..490).map(|i| format!("a{i}: {one} ")).collect();
+    let attack = format!("{{ {attack} }}");
+    assert!(attack.len() > 20_000);
+    let (st, v) = graphql(s, &viewer, &attack).await;
+    assert_eq!(st, 200);
+    assert!(v.get("data").is_none(), "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["limit"], "aliases");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 30"));
+
+    // Under the alias cap, the rows still add up: refused for its rows.
+    let few: String = (0..3).map(|i| format!("a{i}: {one} ")).collect();
+    let (_, v) = graphql(s, &viewer, &format!("{{ {few} }}")).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["limit"], "rows");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 1000 rows"));
+    // Through a fragment and a variable: the same.
+    let res = s
+        .http
+        .post(s.url("/orgs/acme-corp/api/v1/admin/graphql"))
+        .bearer_auth(&viewer)
+        .json(&json!({
+            "query": "query Q($n: Int!) { a: adminAuditLog(limit: $n) { ...E } b: adminAuditLog(limit: $n) { ...E } } fragment E on AuditEvent { id }",
+            "variables": {"n": 501},
+        }))
+        .send()
+        .await
+        .unwrap();
+    let (_, v) = json(res).await;
+    assert_eq!(v["errors"][0]["extensions"]["limit"], "rows", "{v}");
+
+    // A full page with every field is served.
+    let (st, v) = graphql(s, &viewer, &format!("{{ {one} }}")).await;
+    assert_eq!(st, 200);
+    assert!(v.get("errors").is_none(), "{v}");
+    assert!(v["data"]["adminAuditLog"].is_array());
+}
+
+/// The console cookie also authenticates GraphQL; without its CSRF token a mutation is
+/// `FORBIDDEN`, not an internal error.
+#[tokio::test]
+async fn graphql_over_the_console_cookie_needs_the_csrf_token() {
+    let s = TestServer::start().await;
+    let pw = crate::console::member(&s, "operator", &["admin"]).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar = crate::support::Jar::default();
+    let res = crate::console::sign_in_http(&s, &http, &mut jar, "default", "operator", pw).await;
+    assert_eq!(res.status(), 303);
+    let res = http
+        .post(s.url("/orgs/default/api/v1/admin/graphql"))
+        .header("cookie", jar.header())
+        .json(&json!({"query": "mutation { adminDeleteOauthClient(id: \"tessera-cli\") }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let (_, v) = json(res).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN", "{v}");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-CSRF-Token"));
+}

@@ -44,12 +44,41 @@ pub fn set_cookie(res: &Response, name: &str) -> Option<String> {
         .find(|kv| kv.starts_with(&format!("{name}=")))
 }
 
-/// A browser for the sign-in pages: no automatic redirects, and a cookie jar by hand (every
-/// `Set-Cookie` is kept and sent back, `Max-Age=0` removes one), as a real browser does for
-/// one site. Extra headers (`Origin`, `Sec-Fetch-Site`) are the caller's, per request.
+/// Cookies by hand, as a browser keeps them for one site: every `Set-Cookie` is kept and
+/// sent back; an empty value or `Max-Age=0` removes one.
+#[derive(Default)]
+pub struct Jar(pub std::collections::BTreeMap<String, String>);
+
+impl Jar {
+    /// The `Cookie` header.
+    pub fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Keeps the cookies a response sets.
+    pub fn take(&mut self, res: &Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            if val.is_empty() || v.contains("Max-Age=0") {
+                self.0.remove(k);
+            } else {
+                self.0.insert(k.to_owned(), val.to_owned());
+            }
+        }
+    }
+}
+
+/// A browser for the sign-in pages: no automatic redirects, and a [`Jar`]. Extra headers
+/// (`Origin`, `Sec-Fetch-Site`) are the caller's, per request.
 pub struct Browser {
     pub http: reqwest::Client,
-    jar: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    jar: std::sync::Mutex<Jar>,
 }
 
 impl Browser {
@@ -63,40 +92,13 @@ impl Browser {
         }
     }
 
-    /// The `Cookie` header this browser sends.
-    pub fn cookie_header(&self) -> String {
-        self.jar
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
     /// One cookie's value.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.jar.lock().unwrap().get(name).cloned()
-    }
-
-    fn keep(&self, res: &Response) {
-        let mut jar = self.jar.lock().unwrap();
-        for v in res.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap_or_default();
-            let Some((name, rest)) = v.split_once('=') else {
-                continue;
-            };
-            let value = rest.split(';').next().unwrap_or_default();
-            if v.contains("Max-Age=0") || value.is_empty() {
-                jar.remove(name);
-            } else {
-                jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
+        self.jar.lock().unwrap().0.get(name).cloned()
     }
 
     async fn send(&self, mut req: reqwest::RequestBuilder, headers: &[(&str, &str)]) -> Response {
-        let cookies = self.cookie_header();
+        let cookies = self.jar.lock().unwrap().header();
         if !cookies.is_empty() {
             req = req.header("cookie", cookies);
         }
@@ -104,7 +106,7 @@ impl Browser {
             req = req.header(*k, *v);
         }
         let res = req.send().await.expect("request");
-        self.keep(&res);
+        self.jar.lock().unwrap().take(&res);
         res
     }
 
