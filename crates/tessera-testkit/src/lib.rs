@@ -155,6 +155,24 @@ impl TestServer {
         clock: Arc<dyn tessera_domain::clock::Clock>,
         providers: tessera_connect::Providers,
     ) -> Self {
+        Self::start_full(clock, providers, tessera_web::ServerLimits::default()).await
+    }
+
+    /// A server with these connection limits (short timeouts, a small cap).
+    pub async fn start_with_limits(limits: tessera_web::ServerLimits) -> Self {
+        Self::start_full(
+            Arc::new(SystemClock),
+            tessera_connect::Providers::default(),
+            limits,
+        )
+        .await
+    }
+
+    async fn start_full(
+        clock: Arc<dyn tessera_domain::clock::Clock>,
+        providers: tessera_connect::Providers,
+        limits: tessera_web::ServerLimits,
+    ) -> Self {
         let db = fresh_db().await;
         let store = tessera_store::connect(&db.url, &StoreOptions::default())
             .await
@@ -178,7 +196,7 @@ impl TestServer {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = tessera_web::router(state);
         let task = tokio::spawn(async move {
-            let _ = tessera_web::serve(listener, app, async {
+            let _ = tessera_web::serve(listener, app, limits, async {
                 let _ = rx.await;
             })
             .await;

@@ -118,7 +118,13 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         "Tessera listening on http://{addr} (public URL {})",
         config.public_url
     );
-    tessera_web::serve(listener, tessera_web::router(state), shutdown_signal()).await?;
+    tessera_web::serve(
+        listener,
+        tessera_web::router(state),
+        config.server_limits,
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("shutting down");
     if let Some(w) = worker {
         w.stop().await;

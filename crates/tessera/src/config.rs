@@ -50,6 +50,11 @@ pub struct FileServer {
     pub public_url: Option<String>,
     pub request_timeout_secs: Option<u64>,
     pub body_limit_bytes: Option<usize>,
+    /// Connections open at once (default 4096); more wait in the backlog.
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's head, and that a keep-alive connection may
+    /// sit idle (default 10).
+    pub header_read_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +105,8 @@ pub struct Config {
     pub public_url: String,
     pub request_timeout: std::time::Duration,
     pub body_limit: usize,
+    /// The HTTP server's connection cap and timeouts.
+    pub server_limits: tessera_web::ServerLimits,
     pub log_format: LogFormat,
     pub log_level: Option<String>,
     pub argon2: tessera_crypto::Argon2Params,
@@ -238,6 +245,18 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
     if per_user == 0 || per_address == 0 {
         bail!("invalid [security] login attempt limits: they must be at least 1");
     }
+    let defaults = tessera_web::ServerLimits::default();
+    let server_limits = tessera_web::ServerLimits {
+        max_connections: f.server.max_connections.unwrap_or(defaults.max_connections),
+        header_read_timeout: f
+            .server
+            .header_read_timeout_secs
+            .map_or(defaults.header_read_timeout, std::time::Duration::from_secs),
+        drain_timeout: defaults.drain_timeout,
+    };
+    if server_limits.max_connections == 0 || server_limits.header_read_timeout.is_zero() {
+        bail!("invalid [server] limits: max_connections and header_read_timeout_secs must be at least 1");
+    }
     for (name, p) in &f.providers {
         let platform = tessera_domain::Platform::parse(name)
             .map_err(|e| anyhow::anyhow!("invalid config [providers.{name}]: {}", e.message))?;
@@ -285,6 +304,7 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
             f.server.request_timeout_secs.unwrap_or(30),
         ),
         body_limit: f.server.body_limit_bytes.unwrap_or(1024 * 1024),
+        server_limits,
         log_format,
         log_level: o.log_level.clone().or(f.log.level),
         argon2,

@@ -927,3 +927,71 @@ async fn graphql_over_the_console_cookie_needs_the_csrf_token() {
         .unwrap()
         .contains("X-CSRF-Token"));
 }
+
+/// Hardening: slow-header clients are cut off after the header read timeout, idle keep-alive
+/// connections after the same time, and the connection cap keeps the server serving.
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed_and_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limits = tessera_web::ServerLimits {
+        max_connections: 64,
+        header_read_timeout: std::time::Duration::from_secs(2),
+        drain_timeout: std::time::Duration::from_secs(1),
+    };
+    let s = TestServer::start_with_limits(limits).await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+
+    // 200 clients that never finish their request head.
+    let mut slow = vec![];
+    for _ in 0..200 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(c);
+    }
+    // A real request still gets through (the cap's backlog drains as the slow ones are cut).
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        reqwest::get(s.url("/healthz")),
+    )
+    .await
+    .expect("served while slow clients wait")
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    // Every slow client is closed by the server, long before 40 s.
+    for mut c in slow {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), c.read(&mut buf))
+            .await
+            .expect("closed by the server");
+        // EOF, a 408 before closing, or a reset: all mean the server let go.
+        if let Ok(n) = read {
+            if n > 0 {
+                let head = String::from_utf8_lossy(&buf[..n]);
+                assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+            }
+        }
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+
+    // An idle keep-alive connection: served, kept a while, then closed.
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = c.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let idle_since = std::time::Instant::now();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), c.read(&mut buf))
+        .await
+        .expect("the idle connection is closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let idle = idle_since.elapsed();
+    assert!(
+        idle >= std::time::Duration::from_millis(1900) && idle < std::time::Duration::from_secs(6),
+        "{idle:?}"
+    );
+}
