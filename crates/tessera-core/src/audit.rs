@@ -24,7 +24,7 @@ impl Services {
             ));
         }
         query.action = query.action.filter(|a| !a.is_empty());
-        query.actor = query.actor.filter(|a| !a.is_empty());
+        query.actor = tessera_domain::text::parse_search(query.actor.as_deref(), "actor")?;
         let mut tx = self.store.read().await?;
         let org = self
             .org_for(tx.as_mut(), ctx, org, Some(Permission::AuditLogRead))

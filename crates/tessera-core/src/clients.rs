@@ -231,7 +231,7 @@ impl Services {
         let org = self
             .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsRead))
             .await?;
-        let q = q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let q = tessera_domain::text::parse_search(q.as_deref(), "q")?;
         let (clients, total) = tx
             .list_clients(org.id, &ClientQuery { q, limit, offset })
             .await?;

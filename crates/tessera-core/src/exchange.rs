@@ -183,13 +183,17 @@ impl Services {
             req.scope,
             "is not in the subject_token or not allowed for this client",
         )?;
-        // RFC 8693 §2.2.2: an unacceptable resource is `invalid_target` here.
-        let resource = resource_audience(req.resource).map_err(|e| match e {
-            OAuthError::InvalidRequest(m) => OAuthError::InvalidTarget(m),
-            other => other,
-        })?;
+        // RFC 8693 §2.2.2: an unacceptable resource or audience is `invalid_target`.
+        let resource = resource_audience(req.resource)?;
+        let audience = req
+            .audience
+            .map(|a| {
+                tessera_domain::text::parse_audience(a)
+                    .map_err(|e| OAuthError::InvalidTarget(format!("{}: {}", e.field, e.message)))
+            })
+            .transpose()?;
         let audience = resource
-            .or_else(|| req.audience.map(str::to_owned))
+            .or(audience)
             .unwrap_or_else(|| self.issuer(&org.slug));
         // Never outlives the subject token, nor the actor token.
         let now = to_millis(self.now()) / 1000;

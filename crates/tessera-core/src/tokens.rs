@@ -241,17 +241,15 @@ pub(crate) fn narrow_scopes(
     Ok(out.join(" "))
 }
 
-/// RFC 8707: a resource indicator is an absolute URI without a fragment; it becomes the
-/// token's audience.
+/// RFC 8707 §2: a resource indicator is an absolute URI without a fragment; it becomes the
+/// token's audience. Anything else is `invalid_target` (§2), naming the parameter.
 pub(crate) fn resource_audience(resource: Option<&str>) -> OAuthResult<Option<String>> {
-    match resource {
-        Some(r) if url::Url::parse(r).is_err() || r.contains('#') => {
-            Err(OAuthError::InvalidRequest(
-                "resource must be an absolute URI without a fragment".into(),
-            ))
-        }
-        other => Ok(other.map(str::to_owned)),
-    }
+    resource
+        .map(|r| {
+            tessera_domain::text::parse_resource(r)
+                .map_err(|e| OAuthError::InvalidTarget(format!("{}: {}", e.field, e.message)))
+        })
+        .transpose()
 }
 
 opaque_debug!(TokenResponse);

@@ -529,11 +529,9 @@ impl ClientSettings {
                 "name",
                 format!("must be at most {MAX_NAME_CHARS} characters"),
             ));
-        } else if name.chars().any(char::is_control) {
-            c.push(FieldError::new(
-                "name",
-                "must not contain control characters",
-            ));
+        } else if let Err(e) = crate::text::check_display_text(name, "name") {
+            // The name is shown on the login and consent pages: it must look like itself.
+            c.push(e);
         }
         let description = input
             .description
@@ -549,6 +547,12 @@ impl ClientSettings {
                 "description",
                 format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
             ));
+        } else if let Some(d) = &description {
+            // Several lines are fine; the rest of the rule of shown names holds.
+            let one_line: String = d.replace(['\n', '\r', '\t'], " ");
+            if let Err(e) = crate::text::check_display_text(&one_line, "description") {
+                c.push(e);
+            }
         }
         let redirect_uris = parse_list(
             &mut c,

@@ -179,12 +179,7 @@ pub fn parse_label(field: &str, value: &str) -> Result<String, FieldError> {
             format!("must be at most {MAX_LABEL_LEN} characters"),
         ));
     }
-    if v.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    crate::text::check_display_text(v, field)?;
     Ok(v.to_owned())
 }
 

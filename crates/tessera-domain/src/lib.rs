@@ -15,6 +15,7 @@ pub mod org;
 pub mod permission;
 pub mod principal;
 pub mod registration;
+pub mod text;
 pub mod user;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyName};

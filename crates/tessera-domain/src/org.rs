@@ -63,7 +63,8 @@ impl<'de> Deserialize<'de> for OrgSlug {
     }
 }
 
-/// A display name: 1 to 200 characters after trimming, no control characters.
+/// A display name: 1 to 200 characters after trimming, no control, bidirectional-override or
+/// invisible characters ([`crate::text`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct OrgName(String);
@@ -78,7 +79,8 @@ impl OrgName {
     }
 }
 
-/// Shared rule for human display names (organizations, keys, users).
+/// Shared rule for human display names (organizations, keys, users): shown on pages, so no
+/// control, bidirectional-override or invisible characters.
 pub fn parse_display_name(s: &str, field: &str) -> Result<String, FieldError> {
     let t = s.trim();
     if t.is_empty() {
@@ -87,12 +89,7 @@ pub fn parse_display_name(s: &str, field: &str) -> Result<String, FieldError> {
     if t.chars().count() > 200 {
         return Err(FieldError::new(field, "must be at most 200 characters"));
     }
-    if t.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    crate::text::check_display_text(t, field)?;
     Ok(t.to_owned())
 }
 

@@ -18,28 +18,32 @@ impl std::fmt::Display for UserId {
     }
 }
 
-/// A login name, unique within its organization. Stored lowercase so that `Alice` and
-/// `alice` cannot be two people. 1 to 64 of `a-z 0-9 . _ @ + -`.
+/// A login name, unique within its organization.
+///
+/// The rule: surrounding white space is dropped, then the name must be 1 to 64 ASCII
+/// characters of `A-Z a-z 0-9 . _ @ + -`, and it is stored with `A-Z` lowered to `a-z` (ASCII
+/// only), so that `Alice` and `alice` cannot be two people. Nothing else is mapped: a
+/// character outside ASCII (the Kelvin sign `K` U+212A, which Unicode lowercases to `k`, a
+/// fullwidth `ａ`, a dotted `İ`) is refused rather than silently turned into another
+/// person's name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Username(String);
 
 impl Username {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let s = s.trim().to_lowercase();
+        let s = s.trim();
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.bytes().all(|b| {
-                b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-')
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b'-')
             });
         if ok {
-            Ok(Self(s))
+            Ok(Self(s.to_ascii_lowercase()))
         } else {
             Err(FieldError::new(
                 "username",
-                "must be 1 to 64 characters of letters, digits, '.', '_', '@', '+' or '-'",
+                "must be 1 to 64 ASCII characters of letters, digits, '.', '_', '@', '+' or '-'",
             ))
         }
     }

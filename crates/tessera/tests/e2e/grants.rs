@@ -752,6 +752,26 @@ async fn token_exchange_delegates_impersonates_and_follows_the_policy() {
     ])
     .await;
     assert_eq!((st, v["error"].as_str()), (400, Some("invalid_target")));
+    // An audience is a logical name, bounded, never markup.
+    for bad in ["<script>alert(1)</script>", "a b", &"x".repeat(257)] {
+        let (st, v) = exchange(vec![
+            ("subject_token", subject.clone()),
+            ("subject_token_type", AT.into()),
+            ("actor_token", actor.clone()),
+            ("actor_token_type", AT.into()),
+            ("audience", bad.into()),
+        ])
+        .await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (400, Some("invalid_target")),
+            "{bad}"
+        );
+        assert!(v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("audience"));
+    }
 
     // Impersonation only when the policy allows it.
     let impersonate = vec![

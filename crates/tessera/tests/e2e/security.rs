@@ -995,3 +995,162 @@ async fn slow_and_idle_connections_are_closed_and_capped() {
         "{idle:?}"
     );
 }
+
+/// Hardening (RFC 8707 §2): a resource indicator is an absolute URI without a fragment, or
+/// `invalid_target`; `javascript:alert(1)` never becomes an audience.
+#[tokio::test]
+async fn resource_indicators_must_be_absolute_uris_without_a_fragment() {
+    let site = site().await;
+    let s = &site.s;
+    let (_, c) = json(
+        call(
+            s,
+            Method::POST,
+            ADMIN,
+            Some(&site.admin),
+            Some(json!({"name": "M2M", "redirectUris": [], "grantTypes": ["client_credentials"]})),
+        )
+        .await,
+    )
+    .await;
+    let token = |resource: &'static str| {
+        let req = s
+            .http
+            .post(s.url(&format!("{ORG}/api/v1/oauth/token")))
+            .basic_auth(
+                c["id"].as_str().unwrap(),
+                Some(c["secret"].as_str().unwrap()),
+            )
+            .form(&[("grant_type", "client_credentials"), ("resource", resource)]);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    for bad in [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "https://api.example.com/#x",
+        "api.example.com",
+    ] {
+        let (st, v) = token(bad).await;
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (400, Some("invalid_target")),
+            "{bad}"
+        );
+        assert!(v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("resource"));
+    }
+    let (st, v) = token("https://api.example.com/v1").await;
+    assert_eq!(st, 200, "{v}");
+}
+
+/// Hardening: names shown on pages refuse control, bidirectional-override and invisible
+/// characters; usernames follow one stated rule (ASCII, lowered), so the Kelvin sign does
+/// not become `k`; a search term with a NUL is a 400, not "every client".
+#[tokio::test]
+async fn deceptive_names_usernames_and_search_terms_are_refused() {
+    let site = site().await;
+    let s = &site.s;
+    for name in [
+        "Tessera\u{202e}ILC",
+        "Tes\u{200b}sera",
+        "Tessera\u{2067}CLI",
+        "a\u{7}b",
+    ] {
+        let (st, e) = json(
+            call(
+                s,
+                Method::POST,
+                ADMIN,
+                Some(&site.admin),
+                Some(
+                    json!({"name": name, "redirectUris": [], "grantTypes": ["client_credentials"]}),
+                ),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 400, "{name:?}");
+        assert_eq!(e["details"][0]["field"], "name");
+        assert!(e["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invisible"));
+    }
+    // The same for organizations, API keys and members' display names.
+    let (st, e) = json(
+        call(
+            s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/api-keys",
+            Some(&site.admin),
+            Some(json!({"name": "ops\u{202e}", "roles": ["viewer"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, e["details"][0]["field"].as_str()), (400, Some("name")));
+    for (username, field) in [("K\u{212a}", "username"), ("ａdmin", "username")] {
+        let (st, e) = json(
+            call(
+                s,
+                Method::POST,
+                "/orgs/acme-corp/api/v1/admin/users",
+                Some(&site.admin),
+                Some(json!({"username": username, "password": "long enough password"})),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 400, "{username:?}: {e}");
+        assert_eq!(e["details"][0]["field"], field);
+    }
+    // Case folds by ASCII only: `ALICE` is alice, and signs in as her.
+    let b = Browser::new();
+    site.sign_in(&b, "ALICE", "alice's own password").await;
+    // The Kelvin sign is nobody: no sign-in as `kk`, or as anyone.
+    user(s, "kk", "kelvin's password").await;
+    let b = Browser::new();
+    let (req, csrf) = site.login_form(&b).await;
+    let res = b
+        .post(
+            &s.url(&format!("{ORG}/login")),
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "K\u{212a}"),
+                ("password", "kelvin's password"),
+            ],
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid username or password."));
+    // q with a NUL.
+    let (st, e) = json(
+        call(
+            s,
+            Method::GET,
+            &format!("{ADMIN}?q=%00"),
+            Some(&site.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["details"][0]["field"], "q");
+    let res = call(
+        s,
+        Method::GET,
+        &format!("{ADMIN}?q=Dash"),
+        Some(&site.admin),
+        None,
+    )
+    .await;
+    assert_eq!(res.headers()["x-total-count"], "1");
+}
