@@ -4,11 +4,14 @@
 //! plain text cells; this module only lays them out, so each format stays a pure function of
 //! the table and the same table always gives the same bytes.
 //!
-//! - CSV follows RFC 4180 (CRLF, quoting only where needed) and starts with a UTF-8 byte order
-//!   mark, without which Excel reads the file in the local code page. Cells that a spreadsheet
-//!   would evaluate as a formula (`=`, `+`, `-`, `@`, tab, CR: the OWASP "CSV injection" list)
-//!   get a leading `'`, because client names and URIs are chosen by whoever registered the
-//!   client, not by the operator opening the file.
+//! - CSV follows RFC 4180 (CRLF) and starts with a UTF-8 byte order mark, without which Excel
+//!   reads the file in the local code page. Client names and URIs are chosen by whoever
+//!   registered the client, not by the operator opening the file, so every cell is guarded as
+//!   the OWASP "CSV injection" guidance says: every cell is wrapped in double quotes (so a `;`
+//!   or `,` inside it can never start a new cell in a locale whose separator it is: `;=1+6`
+//!   stays one cell of text), inner quotes are doubled, and a cell that starts with a
+//!   character a spreadsheet treats as a formula or a command (`=`, `+`, `-`, `@`, `|`, `%`,
+//!   `;`, tab, CR, LF) gets a leading `'`, which makes it plain text.
 //! - XLSX writes every cell as a string, so nothing is ever interpreted as a formula and no
 //!   escaping is needed; the header row is bold and frozen and the columns are autofitted.
 //! - PDF uses Helvetica, one of the base-14 fonts every reader has, with WinAnsiEncoding: no
@@ -140,23 +143,18 @@ fn write_csv_record<'c>(out: &mut String, cells: impl Iterator<Item = &'c str>, 
     out.push_str("\r\n");
 }
 
+/// Characters that make a spreadsheet read a cell as a formula or a DDE command when the cell
+/// starts with them (OWASP: `=`, `+`, `-`, `@`, tab, CR; and `|`, `%`, `;`, LF, which some
+/// applications also act on).
+const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '\n', '|', '%', ';'];
+
 fn write_csv_field(out: &mut String, cell: &str) {
-    // A spreadsheet evaluates a cell starting with one of these as a formula (tab and CR
-    // because some strip them before looking); the apostrophe makes it plain text.
-    let guard = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = cell.contains([',', '"', '\r', '\n']);
-    if quote {
-        out.push('"');
-    }
-    if guard {
+    out.push('"');
+    if cell.starts_with(FORMULA_STARTS) {
         out.push('\'');
     }
-    if quote {
-        out.push_str(&cell.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(cell);
-    }
+    out.push_str(&cell.replace('"', "\"\""));
+    out.push('"');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -642,7 +640,7 @@ mod tests {
         let out = csv(&table(vec![vec!["web", "Web app", "https://a.example/cb"]]));
         assert_eq!(
             out,
-            "\u{FEFF}Client ID,Name,Redirect URIs\r\nweb,Web app,https://a.example/cb\r\n"
+            "\u{FEFF}\"Client ID\",\"Name\",\"Redirect URIs\"\r\n\"web\",\"Web app\",\"https://a.example/cb\"\r\n"
         );
         assert!(render(&table(vec![]), Format::Csv)
             .unwrap()
@@ -650,12 +648,15 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_only_fields_that_need_it() {
+    fn csv_quotes_every_field_and_doubles_inner_quotes() {
         let out = csv(&table(vec![vec!["a,b", "say \"hi\"", "line\nbreak"]]));
         let body = out.split_once("\r\n").unwrap().1;
         assert_eq!(body, "\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\"\r\n");
         let out = csv(&table(vec![vec!["cr\rhere", "plain", "it's"]]));
-        assert!(out.ends_with("\"cr\rhere\",plain,it's\r\n"), "{out:?}");
+        assert!(
+            out.ends_with("\"cr\rhere\",\"plain\",\"it's\"\r\n"),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -664,24 +665,46 @@ mod tests {
             vec!["=1+1", "+cmd", "-2"],
             vec!["@SUM(A1)", "\tx", "a=b"],
             vec!["=HYPERLINK(\"http://x\",\"y\")", "\rz", "ok"],
+            vec![";=1+6", "|calc", "%0A"],
+            vec!["\n=1", "x;=1+6", "'"],
         ]));
         let lines: Vec<&str> = out.split("\r\n").collect();
-        assert_eq!(lines[1], "'=1+1,'+cmd,'-2");
-        assert_eq!(lines[2], "'@SUM(A1),'\tx,a=b");
-        // Guarded and quoted: the apostrophe goes inside the quotes.
+        assert_eq!(lines[1], "\"'=1+1\",\"'+cmd\",\"'-2\"");
+        assert_eq!(lines[2], "\"'@SUM(A1)\",\"'\tx\",\"a=b\"");
         assert_eq!(
             lines[3],
-            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",\"'\rz\",ok"
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",\"'\rz\",\"ok\""
         );
+        assert_eq!(lines[4], "\"';=1+6\",\"'|calc\",\"'%0A\"");
+        // A separator inside a quoted cell never starts a new one.
+        assert_eq!(lines[5], "\"'\n=1\",\"x;=1+6\",\"'\"");
+    }
+
+    proptest::proptest! {
+        /// Whatever the cell, its CSV field is one quoted field that never starts (after the
+        /// quote) with a formula character.
+        #[test]
+        fn every_csv_field_is_quoted_and_inert(cell in "\\PC{0,20}") {
+            let mut out = String::new();
+            write_csv_field(&mut out, &cell);
+            proptest::prop_assert!(out.starts_with('"') && out.ends_with('"'));
+            let inner = &out[1..out.len() - 1];
+            proptest::prop_assert!(!inner.starts_with(FORMULA_STARTS));
+            // Inner quotes come in pairs.
+            proptest::prop_assert_eq!(inner.replace("\"\"", "").contains('"'), false);
+        }
     }
 
     #[test]
     fn csv_pads_ragged_rows() {
         let out = csv(&table(vec![vec!["only"], vec!["a", "b", "c", "extra"]]));
         let lines: Vec<&str> = out.split("\r\n").collect();
-        assert_eq!(lines[0], "\u{FEFF}Client ID,Name,Redirect URIs,");
-        assert_eq!(lines[1], "only,,,");
-        assert_eq!(lines[2], "a,b,c,extra");
+        assert_eq!(
+            lines[0],
+            "\u{FEFF}\"Client ID\",\"Name\",\"Redirect URIs\",\"\""
+        );
+        assert_eq!(lines[1], "\"only\",\"\",\"\",\"\"");
+        assert_eq!(lines[2], "\"a\",\"b\",\"c\",\"extra\"");
     }
 
     #[test]

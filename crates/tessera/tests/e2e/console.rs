@@ -524,7 +524,9 @@ async fn operator_manages_a_client_in_a_real_browser() {
         .unwrap()
         .contains("attachment"));
     let csv = res.text().await.unwrap();
-    assert!(csv.contains("Name,Client ID,Client Type,Redirect URIs,Scopes,Grant Types,Status"));
+    assert!(csv.contains(
+        "\"Name\",\"Client ID\",\"Client Type\",\"Redirect URIs\",\"Scopes\",\"Grant Types\",\"Status\""
+    ));
     assert!(csv.contains(&client_id));
     for (id, magic) in [("export-xlsx", &b"PK"[..]), ("export-pdf", &b"%PDF"[..])] {
         let href = b.id(id).await.attr("href").await.unwrap().unwrap();

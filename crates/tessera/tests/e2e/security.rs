@@ -1154,3 +1154,58 @@ async fn deceptive_names_usernames_and_search_terms_are_refused() {
     .await;
     assert_eq!(res.headers()["x-total-count"], "1");
 }
+
+/// Hardening: the console's CSV export guards every cell (OWASP CSV injection): a client
+/// named `;=1+6` or `|calc` is text, one cell, in any locale.
+#[tokio::test]
+async fn csv_export_cells_are_never_formulas() {
+    let s = TestServer::start().await;
+    let pw = crate::console::member(&s, "operator", &["admin"]).await;
+    let key = s.org_key("default", &["admin"], &[]).await;
+    for name in [";=1+6", "|calc", "=cmd|' /C calc'!A0", "@SUM(1)"] {
+        let (st, c) = json(
+            call(
+                &s,
+                Method::POST,
+                "/orgs/default/api/v1/admin/oauth-clients",
+                Some(&key),
+                Some(
+                    json!({"name": name, "redirectUris": [], "grantTypes": ["client_credentials"]}),
+                ),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 201, "{c}");
+    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar = crate::support::Jar::default();
+    crate::console::sign_in_http(&s, &http, &mut jar, "default", "operator", pw).await;
+    let res = http
+        .get(s.url("/oauth-clients?format=csv"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csv = res.text().await.unwrap();
+    for guarded in [
+        "\"';=1+6\"",
+        "\"'|calc\"",
+        "\"'=cmd|' /C calc'!A0\"",
+        "\"'@SUM(1)\"",
+    ] {
+        assert!(csv.contains(guarded), "{guarded} in {csv}");
+    }
+    // No line has a field that starts unquoted.
+    for line in csv
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
+        assert!(line.starts_with('"'), "{line}");
+    }
+}
