@@ -117,6 +117,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(opts.busy_timeout)
             .foreign_keys(true);
+        keep_private(options.get_filename());
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             // A connection to a local file does not go stale, and the ping would cost every
@@ -133,6 +134,46 @@ impl SqliteStore {
                 (opts.max_connections.max(2) / 2) as usize,
             )),
         })
+    }
+}
+
+/// The database holds hashes, sealed keys and the audit log: owner only. The file is created
+/// `0600` before SQLite opens it, because SQLite gives the WAL and shared-memory files it
+/// creates the database file's own permissions; files of an older install are tightened.
+/// Best effort: a file system without Unix permissions only gets a warning.
+fn keep_private(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+            return;
+        }
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        if let Err(e) = created {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                tracing::warn!(path = %path.display(), error = %e, "cannot create the database file");
+                return;
+            }
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::Path::new(&name);
+            let Ok(meta) = std::fs::metadata(file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                if let Err(e) =
+                    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                {
+                    tracing::warn!(path = %file.display(), error = %e, "cannot make the database file private");
+                }
+            }
+        }
     }
 }
 

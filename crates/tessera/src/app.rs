@@ -18,14 +18,24 @@ pub struct App {
     pub services: Arc<Services>,
 }
 
+/// The data dir, created `0700` (owner only) when it does not exist: it holds the master key
+/// and the SQLite database.
+fn create_data_dir(config: &Config) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))
+}
+
 /// The master key: `TESSERA_MASTER_KEY`, or the 0600 key file in the data dir.
 pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
     match &config.master_key {
         Some(k) => Ok(MasterKey::from_encoded(k.expose_secret())?),
         None => {
-            std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                format!("cannot create data directory {}", config.data_dir.display())
-            })?;
+            create_data_dir(config)?;
             Ok(MasterKey::load_or_create(
                 &config.data_dir.join("master.key"),
                 &SystemRng::new(),
@@ -39,9 +49,7 @@ pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
 pub async fn open(config: &Config) -> anyhow::Result<App> {
     let master = master_key(config)?;
     if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("cannot create data directory {}", config.data_dir.display())
-        })?;
+        create_data_dir(config)?;
     }
     let vault_keys = config
         .vault_keys

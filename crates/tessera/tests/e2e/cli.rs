@@ -862,3 +862,64 @@ async fn vault_key_rotation_reencrypts_everything_and_can_run_again() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim().len(), 43);
 }
+
+/// Hardening: the data dir is created `0700`, and the SQLite database, its WAL and its
+/// shared-memory file are `0600` (owner only), like `master.key`; an older install's
+/// readable database is tightened at start.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_the_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let cmd = |args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .env_remove("TESSERA_DATABASE_URL")
+            .env_remove("TESSERA_CONFIG")
+            .env_remove("TESSERA_MASTER_KEY")
+            .env_remove("TESSERA_VAULT_KEYS")
+            .env("TESSERA_LOG", "warn");
+        c
+    };
+    let out = cmd(&["migrate"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("master.key")), 0o600);
+    assert_eq!(mode(&data.join("tessera.db")), 0o600);
+
+    // An install whose database was readable by others is tightened.
+    std::fs::set_permissions(
+        data.join("tessera.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    // While a server runs, its WAL and shared-memory files exist: owner only too.
+    let mut child = cmd(&["serve", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(err).lines();
+    let base = loop {
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(rest) = line.strip_prefix("Tessera listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // The database in use, so that the WAL has content.
+    tessera_connect::oauth::install_crypto_provider();
+    let res = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    for name in ["tessera.db", "tessera.db-wal", "tessera.db-shm"] {
+        let p = data.join(name);
+        assert!(p.exists(), "{name}");
+        assert_eq!(mode(&p), 0o600, "{name}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
