@@ -1113,3 +1113,26 @@ impl Services {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod pkce_tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// RFC 7636 §4.1: an accepted verifier is 43 to 128 unreserved characters; its S256
+        /// challenge is 43 base64url characters.
+        #[test]
+        fn accepted_verifiers_are_unreserved_and_bounded(v in "[ -~]{0,140}") {
+            if valid_verifier(&v) {
+                proptest::prop_assert!((43..=128).contains(&v.len()));
+                proptest::prop_assert!(v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)));
+                proptest::prop_assert_eq!(s256(&v).len(), 43);
+            }
+        }
+
+        #[test]
+        fn unreserved_verifiers_of_the_right_length_are_accepted(v in "[A-Za-z0-9._~-]{43,128}") {
+            proptest::prop_assert!(valid_verifier(&v));
+        }
+    }
+}

@@ -69,4 +69,30 @@ mod tests {
             "parameter 'scope' is repeated"
         );
     }
+
+    proptest::proptest! {
+        /// Any body parses or is refused, never panics; what parses has unique names and at
+        /// most the cap.
+        #[test]
+        fn any_body_is_parsed_or_refused(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            if let Ok(p) = parse_unique(&raw) {
+                proptest::prop_assert!(p.len() <= MAX_PARAMS);
+                let mut names: Vec<&str> = p.iter().map(|(k, _)| k.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                proptest::prop_assert_eq!(names.len(), p.len());
+            }
+        }
+
+        /// Encoded pairs come back exactly.
+        #[test]
+        fn encoded_pairs_round_trip(pairs in proptest::collection::btree_map("\\PC{1,10}", "\\PC{0,20}", 0..10)) {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs.iter())
+                .finish();
+            let parsed: std::collections::BTreeMap<String, String> =
+                parse_unique(body.as_bytes()).unwrap_or_default().into_iter().collect();
+            proptest::prop_assert_eq!(parsed, pairs);
+        }
+    }
 }

@@ -765,6 +765,31 @@ impl Services {
 }
 
 #[cfg(test)]
+mod basic_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    proptest::proptest! {
+        /// Any Authorization header value parses or is refused; never a panic.
+        #[test]
+        fn any_header_value_is_handled(h in "\\PC{0,80}") {
+            let _ = parse_basic(&h);
+        }
+
+        /// RFC 6749 §2.3.1: id and secret, form-urlencoded then base64, come back exactly,
+        /// whatever they contain (`:`, `%`, `+`, spaces, any Unicode).
+        #[test]
+        fn form_urlencoded_credentials_round_trip(id in "\\PC{1,30}", secret in "\\PC{0,60}") {
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let header = format!("Basic {}", STANDARD.encode(format!("{}:{}", enc(&id), enc(&secret))));
+            let (i, s) = parse_basic(&header).unwrap();
+            proptest::prop_assert_eq!(i, id);
+            proptest::prop_assert_eq!(s, secret);
+        }
+    }
+}
+
+#[cfg(test)]
 mod debug_tests {
     use super::*;
 

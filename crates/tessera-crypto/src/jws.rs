@@ -297,3 +297,44 @@ mod tests {
         assert!(verify("not a token", &a.verifying_key()).is_err());
     }
 }
+
+#[cfg(test)]
+mod header_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn b64(v: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    }
+
+    proptest::proptest! {
+        /// Any string, and any three dot-separated parts, is handled without a panic, and
+        /// nothing made up verifies.
+        #[test]
+        fn any_token_is_refused_or_verified(t in "[ -~]{0,120}") {
+            let (key, _) = SigningKey::generate(Alg::ES256, "k1".into()).unwrap();
+            let _ = peek_kid(&t);
+            proptest::prop_assert!(verify(&t, &key.verifying_key()).is_err());
+        }
+
+        /// A signed token whose header was changed (another `alg`, `kid` or `typ`, `none`)
+        /// never verifies.
+        #[test]
+        fn a_changed_header_never_verifies(
+            alg in proptest::sample::select(vec!["none", "HS256", "RS256", "EdDSA", "ES384", "ES256"]),
+            kid in "[a-z0-9]{0,4}",
+            typ in proptest::sample::select(vec!["JWT", "at+jwt", ""]),
+        ) {
+            let (key, _) = SigningKey::generate(Alg::ES256, "k1".into()).unwrap();
+            let token = key.sign_jwt("at+jwt", &serde_json::json!({"sub": "x"})).unwrap();
+            let mut parts = token.splitn(3, '.');
+            let (_, payload, sig) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+            let header = serde_json::json!({"alg": alg, "kid": kid, "typ": typ});
+            let forged = format!("{}.{payload}.{sig}", b64(&header));
+            let same = alg == "ES256" && kid == "k1" && typ == "at+jwt";
+            if !same {
+                proptest::prop_assert!(verify(&forged, &key.verifying_key()).is_err());
+            }
+        }
+    }
+}

@@ -121,3 +121,91 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use crate::admin::clients::ClientBody;
+
+    /// The fields of a client body, and a few that are not.
+    const FIELDS: &[&str] = &[
+        "clientId",
+        "id",
+        "name",
+        "description",
+        "isConfidential",
+        "redirectUris",
+        "postLogoutRedirectUris",
+        "allowedCorsOrigins",
+        "allowedScopes",
+        "grantTypes",
+        "isActive",
+        "requirePkce",
+        "requireConsent",
+        "clientUri",
+        "logoUri",
+        "accessTokenLifetime",
+        "refreshTokenLifetime",
+        "idTokenSignedResponseAlg",
+        "tokenExchange",
+        "clientType",
+        "secrets",
+        "createdAt",
+        "updatedAt",
+        "secret",
+        "bogus",
+    ];
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,30}".prop_map(Value::String),
+            "(https|http|myapp|javascript)://[a-z0-9.:/#?]{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(2, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-zA-Z]{1,12}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any JSON sent as a client either parses and validates (or fails validation naming
+        /// fields), or is refused with a 400 that names what was wrong. Never a panic.
+        #[test]
+        fn any_client_json_is_a_client_or_a_named_400(
+            entries in proptest::collection::vec((proptest::sample::select(FIELDS), json_value()), 0..8)
+        ) {
+            let body: serde_json::Map<String, Value> =
+                entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let bytes = serde_json::to_vec(&Value::Object(body)).unwrap();
+            match super::parse::<ClientBody>(&bytes) {
+                Ok(b) => {
+                    if let Err(e) = tessera_domain::client::ClientSettings::validate(&b.into_input()) {
+                        prop_assert!(!e.errors.is_empty());
+                        prop_assert!(e.errors.iter().all(|f| !f.field.is_empty()));
+                    }
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
+                    prop_assert!(!e.description.is_empty());
+                }
+            }
+        }
+
+        /// Bytes that are not JSON at all are a 400, never a panic.
+        #[test]
+        fn any_bytes_are_a_client_or_a_400(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Err(e) = super::parse::<ClientBody>(&bytes) {
+                prop_assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
+            }
+        }
+    }
+}

@@ -490,14 +490,7 @@ fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+    crate::console::cookie_value(headers, SESSION_COOKIE)
 }
 
 /// Renders what comes next in the flow.

@@ -125,14 +125,19 @@ fn cookie_name_for(public_url: &str, name: &str) -> String {
 
 /// The value of one of the console's cookies.
 pub fn cookie(state: &AppState, headers: &HeaderMap, name: &str) -> Option<String> {
-    let name = cookie_name(state, name);
+    cookie_value(headers, &cookie_name(state, name))
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers (RFC 6265 §5.4: pairs
+/// separated by `;`), if it is there and not empty; the first one wins.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name.as_str())
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
 }
@@ -357,6 +362,45 @@ pub fn error_page(e: &CoreError) -> Response {
         }
     };
     views::message_page(status, title, &message)
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::cookie_value;
+    use http::{HeaderMap, HeaderValue};
+
+    proptest::proptest! {
+        /// Whatever the header, parsing never panics, and a value found never carries a
+        /// separator: one cookie cannot smuggle another.
+        #[test]
+        fn any_cookie_header_parses(raw in "[ -~]{0,80}", name in "[a-z_]{1,10}") {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&raw) {
+                h.insert(http::header::COOKIE, v);
+            }
+            if let Some(v) = cookie_value(&h, &name) {
+                proptest::prop_assert!(!v.contains(';') && !v.is_empty());
+            }
+        }
+
+        /// A cookie set among others is found, exactly.
+        #[test]
+        fn a_cookie_is_found_among_others(
+            value in "[A-Za-z0-9_-]{1,43}",
+            others in proptest::collection::vec(("[a-z]{1,8}", "[A-Za-z0-9_-]{0,12}"), 0..5),
+        ) {
+            let mut pairs: Vec<String> = others
+                .iter()
+                .filter(|(k, _)| k != "target")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            pairs.insert(pairs.len() / 2, format!("target={value}"));
+            let mut h = HeaderMap::new();
+            h.insert(http::header::COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
+            proptest::prop_assert_eq!(cookie_value(&h, "target"), Some(value));
+        }
+    }
 }
 
 #[cfg(test)]
