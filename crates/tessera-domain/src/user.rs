@@ -137,6 +137,16 @@ mod tests {
         assert!(Username::parse("a b").is_err());
     }
 
+    /// Only ASCII is lowered: characters that Unicode case-folds onto ASCII are refused, not
+    /// turned into another person's name.
+    #[test]
+    fn non_ascii_never_folds_onto_a_name() {
+        for s in ["K\u{212a}", "\u{212a}", "ａdmin", "\u{130}stanbul", "straße", "ǅ"] {
+            let e = Username::parse(s).unwrap_err();
+            assert_eq!(e.field, "username", "{s}");
+        }
+    }
+
     #[test]
     fn emails() {
         assert!(Email::parse("a@example.com").is_ok());
@@ -158,6 +168,14 @@ mod tests {
         fn username_parse_is_idempotent(s in "[A-Za-z0-9._@+-]{1,64}") {
             let u = Username::parse(&s).unwrap();
             prop_assert_eq!(Username::parse(u.as_str()).unwrap(), u);
+        }
+
+        /// Whatever is typed, an accepted name is ASCII and already lowered.
+        #[test]
+        fn accepted_names_are_lowercase_ascii(s in "\\PC{0,20}") {
+            if let Ok(u) = Username::parse(&s) {
+                prop_assert!(u.as_str().bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()));
+            }
         }
     }
 }
