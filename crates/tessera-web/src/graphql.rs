@@ -3,7 +3,8 @@
 //! A thin face on the services the REST API calls, so the two cannot disagree: inputs are
 //! turned into the very request bodies REST parses ([`ClientBody`], [`PatchBody`]), and
 //! outputs are the REST JSON read back into GraphQL types, field for field. Callers
-//! authenticate exactly as for REST (an API key); permissions are the services' own, so a
+//! authenticate exactly as for REST (an API key, or the console session cookie with its CSRF
+//! token); permissions are the services' own, so a
 //! viewer can query and not mutate. Depth and complexity are limited, and aliases, rows and
 //! weighted cost are measured before execution ([`crate::graphql_cost`]); errors carry
 //! `extensions.code` (`BAD_USER_INPUT` with `field`, `UNAUTHENTICATED`, `FORBIDDEN`,
@@ -528,7 +529,8 @@ pub(crate) async fn post(
     req: Request,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
-    // Authenticated exactly like REST; nothing (introspection included) without a key.
+    // Authenticated exactly like REST (a key, or the console cookie with its CSRF token);
+    // nothing, introspection included, without one.
     let ctx = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(Caller(ctx)) => ctx,
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
