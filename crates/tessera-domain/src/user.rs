@@ -141,7 +141,14 @@ mod tests {
     /// turned into another person's name.
     #[test]
     fn non_ascii_never_folds_onto_a_name() {
-        for s in ["K\u{212a}", "\u{212a}", "ａdmin", "\u{130}stanbul", "straße", "ǅ"] {
+        for s in [
+            "K\u{212a}",
+            "\u{212a}",
+            "ａdmin",
+            "\u{130}stanbul",
+            "straße",
+            "ǅ",
+        ] {
             let e = Username::parse(s).unwrap_err();
             assert_eq!(e.field, "username", "{s}");
         }
