@@ -38,7 +38,7 @@ const CREATE_FIELDS: &[&str] = &[
 ];
 
 /// Every field of the edit form, as the service names them.
-const EDIT_FIELDS: &[&str] = &[
+pub(crate) const EDIT_FIELDS: &[&str] = &[
     "name",
     "description",
     "isConfidential",
