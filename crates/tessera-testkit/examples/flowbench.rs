@@ -37,7 +37,18 @@ fn code_of(res: &reqwest::Response) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Authorize; sign in (and consent) if asked; the code and the session cookie.
+/// The `name=value` of the response's `Set-Cookie` named `name`.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .find(|kv| kv.starts_with(&format!("{name}=")))
+}
+
+/// Authorize; sign in (and consent) if asked; the code and the cookies (the browser binding
+/// and the session).
 async fn authorize(http: &reqwest::Client, a: &Args, cookie: Option<&str>) -> (String, String) {
     let url = format!(
         "{}/orgs/{}/api/v1/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20profile&state=s&code_challenge={}&code_challenge_method=S256",
@@ -51,10 +62,15 @@ async fn authorize(http: &reqwest::Client, a: &Args, cookie: Option<&str>) -> (S
     if let Some(code) = code_of(&res) {
         return (code, cookie.unwrap_or_default().to_owned());
     }
+    // The browser binding that the forms' tokens are bound to, kept as a browser keeps it.
+    let binding = set_cookie(&res, "tessera_browser")
+        .or_else(|| cookie.map(str::to_owned))
+        .unwrap_or_default();
     let html = res.text().await.unwrap();
     let (request, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
     let res = http
         .post(format!("{}/orgs/{}/login", a.base, a.org))
+        .header("cookie", &binding)
         .form(&[
             ("request", request.as_str()),
             ("csrf_token", &csrf),
@@ -64,16 +80,8 @@ async fn authorize(http: &reqwest::Client, a: &Args, cookie: Option<&str>) -> (S
         .send()
         .await
         .unwrap();
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .expect("signed in")
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session = set_cookie(&res, "tessera_session").expect("signed in");
+    let cookie = format!("{binding}; {session}");
     if let Some(code) = code_of(&res) {
         return (code, cookie);
     }

@@ -898,12 +898,22 @@ async fn the_data_dir_and_the_database_files_are_private() {
     )
     .unwrap();
     // While a server runs, its WAL and shared-memory files exist: owner only too.
-    let mut child = cmd(&["serve", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let err = child.stderr.take().unwrap();
+    /// Killed however the test ends, so no server outlives it.
+    struct Killed(Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let err = child.0.stderr.take().unwrap();
     let mut lines = BufReader::new(err).lines();
     let base = loop {
         let line = lines.next().expect("server output").unwrap();
@@ -920,6 +930,5 @@ async fn the_data_dir_and_the_database_files_are_private() {
         assert!(p.exists(), "{name}");
         assert_eq!(mode(&p), 0o600, "{name}");
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }
