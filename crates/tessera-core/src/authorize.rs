@@ -120,6 +120,21 @@ fn add_params(uri: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
+/// OIDC Core §3.1.3.6: `at_hash` (and `c_hash`) is the base64url left half of the hash that
+/// the id_token's algorithm uses: SHA-256 for RS256 and ES256, and for EdDSA with Ed25519 the
+/// left half of SHA-512 (the OpenID Connect working group's resolution for Ed25519, which
+/// Authlib, oauth4webapi, openidconnect-rs and zitadel/oidc follow).
+pub(crate) fn half_hash(alg: Alg, value: &str) -> String {
+    let d = match alg {
+        Alg::EdDSA => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, value.as_bytes()),
+        Alg::RS256 | Alg::ES256 => {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes())
+        }
+    };
+    let bytes = d.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
 /// `BASE64URL(SHA-256(verifier))` (RFC 7636 §4.2, S256).
 fn s256(verifier: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
@@ -1045,8 +1060,7 @@ impl Services {
                 .get(&alg)
                 .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?,
         );
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
-        let at_hash = URL_SAFE_NO_PAD.encode(&d.as_ref()[..16]);
+        let at_hash = half_hash(alg, access_token);
         let now = to_millis(self.now()) / 1000;
         let mut claims = json!({
             "iss": issuer,
@@ -1117,6 +1131,19 @@ impl Services {
 #[cfg(test)]
 mod pkce_tests {
     use super::*;
+
+    /// The half-hashes of the specifications' own example and of SHA-512 for Ed25519.
+    #[test]
+    fn half_hashes_follow_the_signing_algorithm() {
+        // OIDC Core, Appendix A.3: at_hash of "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
+        let token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        assert_eq!(half_hash(Alg::RS256, token), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(half_hash(Alg::ES256, token), "77QmUPtjPfzWtF2AnpK9RQ");
+        let sha512 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, token.as_bytes());
+        let eddsa = half_hash(Alg::EdDSA, token);
+        assert_eq!(eddsa, URL_SAFE_NO_PAD.encode(&sha512.as_ref()[..32]));
+        assert_eq!(eddsa.len(), 43);
+    }
 
     proptest::proptest! {
         /// RFC 7636 §4.1: an accepted verifier is 43 to 128 unreserved characters; its S256

@@ -3,7 +3,8 @@
 //! validation (signature, nonce, at_hash), userinfo, refresh and logout.
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm as IdAlg, CoreProviderMetadata,
+    CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
@@ -19,6 +20,29 @@ const REDIRECT: &str = "http://127.0.0.1:8400/callback";
 
 #[tokio::test]
 async fn openidconnect_relying_party_completes_the_flow() {
+    relying_party(IdAlg::RsaSsaPkcs1V15Sha256).await;
+}
+
+/// ES256 id_tokens, `at_hash` the left half of SHA-256.
+#[tokio::test]
+async fn openidconnect_relying_party_accepts_es256_id_tokens() {
+    relying_party(IdAlg::EcdsaP256Sha256).await;
+}
+
+/// EdDSA (Ed25519) id_tokens, `at_hash` the left half of SHA-512.
+#[tokio::test]
+async fn openidconnect_relying_party_accepts_eddsa_id_tokens() {
+    relying_party(IdAlg::EdDsa).await;
+}
+
+/// The whole flow with id_tokens signed with `alg`, checked by the library (signature, nonce,
+/// `at_hash` of the code's and of the refreshed access token).
+async fn relying_party(alg: IdAlg) {
+    let alg_name = match alg {
+        IdAlg::RsaSsaPkcs1V15Sha256 => "RS256",
+        IdAlg::EcdsaP256Sha256 => "ES256",
+        _ => "EdDSA",
+    };
     let s = TestServer::start().await;
     s.org("acme-corp").await;
     s.services
@@ -45,7 +69,8 @@ async fn openidconnect_relying_party_completes_the_flow() {
             Some(json!({
                 "name": "Relying Party", "isConfidential": false, "redirectUris": [REDIRECT],
                 "postLogoutRedirectUris": ["http://127.0.0.1:8400/bye"],
-                "allowedScopes": ["openid", "profile", "email", "offline_access"]
+                "allowedScopes": ["openid", "profile", "email", "offline_access"],
+                "idTokenSignedResponseAlg": alg_name,
             })),
         )
         .await,
@@ -134,7 +159,8 @@ async fn openidconnect_relying_party_completes_the_flow() {
         .await
         .expect("token exchange");
     let id_token = tokens.id_token().expect("an id_token");
-    let id_verifier = client.id_token_verifier();
+    let id_verifier = client.id_token_verifier().set_allowed_algs([alg.clone()]);
+    assert_eq!(id_token.signing_alg().unwrap(), &alg);
     let claims = id_token
         .claims(&id_verifier, &nonce)
         .expect("a valid id_token");
@@ -171,6 +197,13 @@ async fn openidconnect_relying_party_completes_the_flow() {
     let new_claims = new_id
         .claims(&id_verifier, |_: Option<&Nonce>| Ok(()))
         .expect("a valid refreshed id_token");
+    let expected = AccessTokenHash::from_token(
+        refreshed.access_token(),
+        new_id.signing_alg().unwrap(),
+        new_id.signing_key(&id_verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(new_claims.access_token_hash(), Some(&expected));
     assert_eq!(new_claims.subject(), claims.subject());
     assert_eq!(new_claims.auth_time(), claims.auth_time());
 
