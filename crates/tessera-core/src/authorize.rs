@@ -296,6 +296,20 @@ impl Services {
                 description,
             ))
         };
+        // OIDC Core §6: request objects are not supported (yet); say so rather than ignore
+        // parameters that may carry the state and nonce (§6.1, §6.2; error codes §3.1.2.6).
+        if get("request").is_some() {
+            return Err(redirect_err(
+                "request_not_supported",
+                "request objects (the request parameter) are not supported",
+            ));
+        }
+        if get("request_uri").is_some() {
+            return Err(redirect_err(
+                "request_uri_not_supported",
+                "the request_uri parameter is not supported",
+            ));
+        }
         match get("response_type") {
             Some("code") => {}
             Some(_) => {
@@ -1101,16 +1115,28 @@ impl Services {
             ));
         }
         let sub = claims["sub"].as_str().unwrap_or_default();
-        let user_id = uuid::Uuid::parse_str(sub)
-            .map(UserId)
-            .map_err(|_| OAuthError::InvalidToken("the token has no user".into()))?;
-        let user = {
-            let mut tx = self.store.read().await?;
-            tx.find_user(org.id, user_id).await?
+        let user_id = uuid::Uuid::parse_str(sub).ok().map(UserId);
+        let user = match user_id {
+            Some(id) => {
+                let mut tx = self.store.read().await?;
+                tx.find_user(org.id, id).await?
+            }
+            None => None,
+        };
+        let Some(user) = user else {
+            // The seed's userinfo describes "the authenticated user or agent": a machine's
+            // token (client_credentials, or an exchange of one) names its client in `sub`,
+            // and gets the client's own identity. A client id never equals a user id
+            // (RFC 9068 §5), so the two cannot be confused.
+            if let Some(c) = self.cached_client(org.id, sub).await? {
+                return Ok(json!({"sub": sub, "name": c.client.settings.name}));
+            }
+            return Err(OAuthError::InvalidToken("the user no longer exists".into()));
+        };
+        if !user.user.is_active {
+            return Err(OAuthError::InvalidToken("the user no longer exists".into()));
         }
-        .filter(|u| u.user.is_active)
-        .ok_or_else(|| OAuthError::InvalidToken("the user no longer exists".into()))?
-        .user;
+        let user = user.user;
         let mut out = json!({ "sub": sub });
         if scopes.contains(&"profile") {
             out["preferred_username"] = json!(user.username.as_str());

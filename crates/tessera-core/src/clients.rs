@@ -159,6 +159,14 @@ impl Services {
                 return Err(v.into());
             }
         };
+        // RFC 9068 §5: a client_credentials token's `sub` is the client id, a user's token's
+        // `sub` the user id; one id must never name both.
+        if names_a_user(&mut *tx, org.id, id.as_str()).await? {
+            return Err(CoreError::invalid(
+                "clientId",
+                "is the id of a user of this organization, and an access token's sub would name both (RFC 9068 §5); choose another",
+            ));
+        }
         let now = self.now();
         let mut client = OAuthClient {
             org_id: org.id,
@@ -568,5 +576,16 @@ impl Services {
         let now = self.now();
         c.secrets.retain(|s| s.expires_at.is_none_or(|e| e > now));
         c
+    }
+}
+
+/// Whether `id` is, letter for letter, the id of a user of `org` (as a `sub` shows it).
+pub(crate) async fn names_a_user(tx: &mut dyn Tx, org: OrgId, id: &str) -> CoreResult<bool> {
+    match uuid::Uuid::parse_str(id) {
+        Ok(u) if u.hyphenated().to_string() == id => Ok(tx
+            .find_user(org, tessera_domain::UserId(u))
+            .await?
+            .is_some()),
+        _ => Ok(false),
     }
 }

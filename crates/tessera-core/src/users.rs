@@ -103,6 +103,17 @@ impl Services {
         user: &User,
         password_hash: Option<&str>,
     ) -> CoreResult<()> {
+        // The reverse of the client rule (RFC 9068 §5): a user's id never names a client. A
+        // random id meets a client's only if someone chose that client id; refuse, never
+        // merge.
+        if let Ok(id) = tessera_domain::client::ClientId::parse(&user.id.to_string()) {
+            if tx.find_client(user.org_id, &id).await?.is_some() {
+                return Err(CoreError::Conflict(format!(
+                    "the new user's id {} is a client id of this organization; try again",
+                    user.id
+                )));
+            }
+        }
         match tx.insert_user(user, password_hash).await {
             Err(StoreError::Conflict { .. }) => {
                 return Err(CoreError::Conflict(format!(

@@ -395,7 +395,9 @@ fn metadata(issuer: &str) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "userinfo_signing_alg_values_supported": [],
+        // OIDC Discovery §3: request_uri_parameter_supported defaults to true; say false.
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
     })
 }
 

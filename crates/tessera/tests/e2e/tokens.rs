@@ -963,3 +963,72 @@ async fn failed_client_authentication_looks_the_same_whatever_the_reason() {
         .unwrap();
     assert_eq!(unknown["ip"], "127.0.0.1");
 }
+
+/// RFC 9068 §5: one `sub` never names both a user and a client. A client id equal to a user's
+/// id is refused; and userinfo with a machine's token (the seed's "user or agent") answers
+/// the client's own identity.
+#[tokio::test]
+async fn a_client_id_never_names_a_user_and_userinfo_describes_an_agent() {
+    let st = setup().await;
+    let s = &st.s;
+    let user = s
+        .services
+        .create_user(
+            &tessera_core::Context::cli(),
+            "acme-corp",
+            tessera_core::users::NewUser {
+                username: "alice".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (code, e) = json(
+        call(
+            s,
+            Method::POST,
+            ADMIN,
+            Some(&st.admin),
+            Some(
+                json!({"name": "Impostor", "clientId": user.id.to_string(), "redirectUris": [],
+                        "grantTypes": ["client_credentials"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 400, "{e}");
+    assert_eq!(e["details"][0]["field"], "clientId");
+    assert!(e["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("RFC 9068"));
+
+    // A machine with `openid`: userinfo names the client.
+    let (id, secret) = client(
+        s,
+        &st.admin,
+        json!({"name": "Reporting job", "redirectUris": [], "grantTypes": ["client_credentials"],
+               "allowedScopes": ["openid", "reports.read"]}),
+    )
+    .await;
+    let res = form(
+        s,
+        TOKEN,
+        Some((&id, &secret.unwrap())),
+        &[("grant_type", "client_credentials"), ("scope", "openid")],
+    )
+    .await;
+    let (_, t) = json(res).await;
+    let (code, info) = json(
+        s.http
+            .get(s.url("/orgs/acme-corp/api/v1/oauth/userinfo"))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, 200, "{info}");
+    assert_eq!(info, json!({"sub": id, "name": "Reporting job"}));
+}
