@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use tessera_crypto::jws::Alg;
 use tessera_crypto::random::random_bytes;
-use tessera_domain::client::{GrantType, IdTokenAlg, OAuthClient};
+use tessera_domain::client::{GrantType, OAuthClient};
 use tessera_domain::clock::to_millis;
 use tessera_domain::{AuditAction, OrgId, Organization, Principal, Timestamp, UserId, Username};
 use tessera_store::{AuthCode, LoginSession, PendingRequest};
@@ -1063,17 +1063,7 @@ impl Services {
         access_token: &str,
         lifetime: i64,
     ) -> OAuthResult<String> {
-        let alg = match client.settings.id_token_signed_response_alg {
-            IdTokenAlg::RS256 => Alg::RS256,
-            IdTokenAlg::ES256 => Alg::ES256,
-            IdTokenAlg::EdDSA => Alg::EdDSA,
-        };
-        let keys = self.org_keys(org.id).await?;
-        let key = Arc::clone(
-            keys.active
-                .get(&alg)
-                .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?,
-        );
+        let alg = crate::tokens::signing_alg(client.settings.id_token_signed_response_alg);
         let at_hash = half_hash(alg, access_token);
         let now = to_millis(self.now()) / 1000;
         let mut claims = json!({
@@ -1089,16 +1079,7 @@ impl Services {
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
         }
-        if alg == Alg::RS256 {
-            // RSA signing takes about a millisecond: off the async executor.
-            tokio::task::spawn_blocking(move || key.sign_jwt("JWT", &claims))
-                .await
-                .map_err(|e| OAuthError::ServerError(e.to_string()))?
-                .map_err(|e| OAuthError::ServerError(e.to_string()))
-        } else {
-            key.sign_jwt("JWT", &claims)
-                .map_err(|e| OAuthError::ServerError(e.to_string()))
-        }
+        self.sign_with(org, alg, "JWT", claims).await
     }
 
     /// `GET/POST …/oauth/userinfo` (OIDC Core §5.3): claims by scope.

@@ -54,6 +54,7 @@ pub struct ClientPatch {
     pub access_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
     pub id_token_signed_response_alg: Option<String>,
+    pub access_token_signed_response_alg: Option<String>,
     pub token_exchange: Option<tessera_domain::client::TokenExchangePolicy>,
     /// `clientType` as sent (see [`ClientInput::client_type`]).
     pub client_type: Option<String>,
@@ -84,6 +85,7 @@ impl ClientPatch {
             access_token_lifetime,
             refresh_token_lifetime,
             id_token_signed_response_alg,
+            access_token_signed_response_alg,
             token_exchange
         );
         i

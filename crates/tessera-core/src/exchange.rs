@@ -219,7 +219,7 @@ impl Services {
         if let Some(a) = &act {
             claims["act"] = a.clone();
         }
-        let access_token = self.sign_access_claims(&org, &claims).await?;
+        let access_token = self.sign_access_claims(&org, client, claims).await?;
         self.audit_exchange(
             &org,
             client.id.as_str(),

@@ -271,6 +271,16 @@ impl std::fmt::Debug for ClientCredentials {
 /// userinfo and revocation alike, in [`Services::active_claims`]).
 pub const CLIENT_INCARNATION_CLAIM: &str = "client_created_at";
 
+/// The signing algorithm of the crypto crate for a client's choice.
+pub(crate) fn signing_alg(a: tessera_domain::client::SigningAlg) -> Alg {
+    use tessera_domain::client::SigningAlg;
+    match a {
+        SigningAlg::RS256 => Alg::RS256,
+        SigningAlg::ES256 => Alg::ES256,
+        SigningAlg::EdDSA => Alg::EdDSA,
+    }
+}
+
 pub(crate) fn client_incarnation(client: &tessera_domain::client::OAuthClient) -> i64 {
     to_millis(client.created_at)
 }
@@ -570,22 +580,45 @@ impl Services {
         if !scope.is_empty() {
             claims["scope"] = json!(scope);
         }
-        self.sign_access_claims(org, &claims).await
+        self.sign_access_claims(org, client, claims).await
     }
 
-    /// Signs access token claims with the organization's active ES256 key (RFC 9068 `at+jwt`).
+    /// Signs access token claims (RFC 9068 `at+jwt`) with the organization's active key of the
+    /// client's `accessTokenSignedResponseAlg` (ES256 unless it chose RS256 or EdDSA).
     pub(crate) async fn sign_access_claims(
         &self,
         org: &Organization,
-        claims: &Value,
+        client: &tessera_domain::client::OAuthClient,
+        claims: Value,
+    ) -> OAuthResult<String> {
+        let alg = signing_alg(client.settings.access_token_signed_response_alg);
+        self.sign_with(org, alg, "at+jwt", claims).await
+    }
+
+    /// Signs `claims` with the organization's active key of `alg`. RSA signing takes about a
+    /// millisecond, so it runs off the async executor; ES256 and EdDSA take microseconds.
+    pub(crate) async fn sign_with(
+        &self,
+        org: &Organization,
+        alg: Alg,
+        typ: &'static str,
+        claims: Value,
     ) -> OAuthResult<String> {
         let keys = self.org_keys(org.id).await?;
-        let key = keys
-            .active
-            .get(&Alg::ES256)
-            .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?;
-        key.sign_jwt("at+jwt", claims)
-            .map_err(|e| OAuthError::ServerError(e.to_string()))
+        let key = Arc::clone(
+            keys.active
+                .get(&alg)
+                .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?,
+        );
+        if alg == Alg::RS256 {
+            tokio::task::spawn_blocking(move || key.sign_jwt(typ, &claims))
+                .await
+                .map_err(|e| OAuthError::ServerError(e.to_string()))?
+                .map_err(|e| OAuthError::ServerError(e.to_string()))
+        } else {
+            key.sign_jwt(typ, &claims)
+                .map_err(|e| OAuthError::ServerError(e.to_string()))
+        }
     }
 
     /// The claims of an access token if it is active in this organization right now: its

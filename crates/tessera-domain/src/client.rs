@@ -123,43 +123,57 @@ impl<'de> Deserialize<'de> for GrantType {
     }
 }
 
-/// How a client's id_tokens are signed (OIDC Registration `id_token_signed_response_alg`):
-/// RS256 by default, as OIDC Core §3.1.3.7 expects; ES256 or EdDSA by the client's choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum IdTokenAlg {
-    #[default]
+/// How a client's tokens are signed: its id_tokens (OIDC Registration
+/// `id_token_signed_response_alg`, RS256 by default as OIDC Core §3.1.3.7 expects) and its
+/// access tokens (`accessTokenSignedResponseAlg`, ES256 by default; RFC 9068 §2.1 requires
+/// that RS256 be possible). Every organization has an active key of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningAlg {
     RS256,
     ES256,
     EdDSA,
 }
 
-impl IdTokenAlg {
-    pub const ALL: &'static [IdTokenAlg] =
-        &[IdTokenAlg::RS256, IdTokenAlg::ES256, IdTokenAlg::EdDSA];
+/// The algorithm of a client's id_tokens.
+pub type IdTokenAlg = SigningAlg;
+
+impl SigningAlg {
+    pub const ALL: &'static [SigningAlg] =
+        &[SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
+    /// The default of id_tokens (OIDC Core §3.1.3.7).
+    pub const ID_TOKEN_DEFAULT: SigningAlg = SigningAlg::RS256;
+    /// The default of access tokens: the fastest to sign and verify of the three.
+    pub const ACCESS_TOKEN_DEFAULT: SigningAlg = SigningAlg::ES256;
 
     pub fn as_str(self) -> &'static str {
         match self {
-            IdTokenAlg::RS256 => "RS256",
-            IdTokenAlg::ES256 => "ES256",
-            IdTokenAlg::EdDSA => "EdDSA",
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
         }
     }
 
-    pub fn parse(s: &str) -> Result<Self, FieldError> {
+    /// Parses an algorithm name; an unknown one is an error on `field`.
+    pub fn parse_for(s: &str, field: &str) -> Result<Self, FieldError> {
         Self::ALL
             .iter()
             .copied()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| {
                 FieldError::new(
-                    "idTokenSignedResponseAlg",
+                    field,
                     format!("unknown algorithm '{s}': use RS256, ES256 or EdDSA"),
                 )
             })
     }
+
+    /// An id_token algorithm (errors name `idTokenSignedResponseAlg`).
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::parse_for(s, "idTokenSignedResponseAlg")
+    }
 }
 
-impl Serialize for IdTokenAlg {
+impl Serialize for SigningAlg {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
@@ -400,6 +414,7 @@ pub struct ClientSettings {
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
     pub id_token_signed_response_alg: IdTokenAlg,
+    pub access_token_signed_response_alg: SigningAlg,
     pub token_exchange: TokenExchangePolicy,
 }
 
@@ -422,6 +437,7 @@ pub struct ClientInput {
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
     pub id_token_signed_response_alg: String,
+    pub access_token_signed_response_alg: String,
     pub token_exchange: TokenExchangePolicy,
     /// `clientType` as sent, if it was: it must agree with `is_confidential`.
     pub client_type: Option<String>,
@@ -483,7 +499,8 @@ impl Default for ClientInput {
             logo_uri: None,
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
             refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
-            id_token_signed_response_alg: IdTokenAlg::RS256.as_str().to_owned(),
+            id_token_signed_response_alg: SigningAlg::ID_TOKEN_DEFAULT.as_str().to_owned(),
+            access_token_signed_response_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().to_owned(),
             token_exchange: TokenExchangePolicy::default(),
             client_type: None,
         }
@@ -630,7 +647,11 @@ impl ClientSettings {
                 ),
             ));
         }
-        let id_token_alg = c.take(IdTokenAlg::parse(&input.id_token_signed_response_alg));
+        let id_token_alg = c.take(SigningAlg::parse(&input.id_token_signed_response_alg));
+        let access_token_alg = c.take(SigningAlg::parse_for(
+            &input.access_token_signed_response_alg,
+            "accessTokenSignedResponseAlg",
+        ));
         // `clientType` is derived; sent, it must say the same as `isConfidential`.
         match (input.client_type.as_deref(), input.is_confidential) {
             (None, _) | (Some("public"), false) | (Some("confidential"), true) => {}
@@ -692,7 +713,9 @@ impl ClientSettings {
             logo_uri,
             access_token_lifetime: input.access_token_lifetime,
             refresh_token_lifetime: input.refresh_token_lifetime,
-            id_token_signed_response_alg: id_token_alg.unwrap_or_default(),
+            id_token_signed_response_alg: id_token_alg.unwrap_or(SigningAlg::ID_TOKEN_DEFAULT),
+            access_token_signed_response_alg: access_token_alg
+                .unwrap_or(SigningAlg::ACCESS_TOKEN_DEFAULT),
             token_exchange: input.token_exchange.clone(),
         })
     }
@@ -760,6 +783,10 @@ impl OAuthClient {
             access_token_lifetime: s.access_token_lifetime,
             refresh_token_lifetime: s.refresh_token_lifetime,
             id_token_signed_response_alg: s.id_token_signed_response_alg.as_str().to_owned(),
+            access_token_signed_response_alg: s
+                .access_token_signed_response_alg
+                .as_str()
+                .to_owned(),
             token_exchange: s.token_exchange.clone(),
             client_type: None,
         }
@@ -791,6 +818,7 @@ impl Serialize for OAuthClient {
             access_token_lifetime: i64,
             refresh_token_lifetime: i64,
             id_token_signed_response_alg: IdTokenAlg,
+            access_token_signed_response_alg: SigningAlg,
             token_exchange: &'a TokenExchangePolicy,
             secrets: &'a [SecretInfo],
             #[serde(with = "time::serde::rfc3339")]
@@ -818,6 +846,7 @@ impl Serialize for OAuthClient {
             access_token_lifetime: s.access_token_lifetime,
             refresh_token_lifetime: s.refresh_token_lifetime,
             id_token_signed_response_alg: s.id_token_signed_response_alg,
+            access_token_signed_response_alg: s.access_token_signed_response_alg,
             token_exchange: &s.token_exchange,
             secrets: &self.secrets,
             created_at: self.created_at,
@@ -1042,6 +1071,7 @@ mod tests {
                 "requirePkce": true, "requireConsent": true, "clientUri": null, "logoUri": null,
                 "accessTokenLifetime": 3600, "refreshTokenLifetime": 2592000,
                 "idTokenSignedResponseAlg": "RS256",
+                "accessTokenSignedResponseAlg": "ES256",
                 "tokenExchange": {"subjectClients": [], "allowImpersonation": false},
                 "secrets": [],
                 "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"

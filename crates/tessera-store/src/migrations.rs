@@ -62,6 +62,11 @@ pub(crate) const SQLITE: Embedded = &[
         "console sessions",
         include_str!("../migrations/sqlite/0011_console.sql"),
     ),
+    (
+        12,
+        "access token algorithm",
+        include_str!("../migrations/sqlite/0012_access_token_alg.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -119,6 +124,11 @@ pub(crate) const POSTGRES: Embedded = &[
         11,
         "console sessions",
         include_str!("../migrations/postgres/0011_console.sql"),
+    ),
+    (
+        12,
+        "access token algorithm",
+        include_str!("../migrations/postgres/0012_access_token_alg.sql"),
     ),
 ];
 

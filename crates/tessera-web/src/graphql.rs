@@ -158,6 +158,7 @@ struct Client {
     access_token_lifetime: i64,
     refresh_token_lifetime: i64,
     id_token_signed_response_alg: String,
+    access_token_signed_response_alg: String,
     token_exchange: TokenExchangePolicy,
     secrets: Vec<Secret>,
     created_at: String,
@@ -261,6 +262,7 @@ struct ClientInput {
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
     id_token_signed_response_alg: Option<String>,
+    access_token_signed_response_alg: Option<String>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -285,6 +287,7 @@ struct UpdateInput {
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
     id_token_signed_response_alg: Option<String>,
+    access_token_signed_response_alg: Option<String>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -330,6 +333,12 @@ impl UpdateInput {
         put(
             "idTokenSignedResponseAlg",
             self.id_token_signed_response_alg.as_ref().map(|v| json!(v)),
+        );
+        put(
+            "accessTokenSignedResponseAlg",
+            self.access_token_signed_response_alg
+                .as_ref()
+                .map(|v| json!(v)),
         );
         put(
             "tokenExchange",

@@ -82,6 +82,8 @@ pub struct ClientSchema {
     pub refresh_token_lifetime: i64,
     /// How id_tokens are signed: `RS256` (default), `ES256` or `EdDSA`.
     pub id_token_signed_response_alg: String,
+    /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
+    pub access_token_signed_response_alg: String,
     pub token_exchange: TokenExchangeSchema,
     pub secrets: Vec<SecretSchema>,
     pub created_at: String,

@@ -162,6 +162,9 @@ pub enum ClientCommand {
         /// How the client's id_tokens are signed: RS256 (default), ES256 or EdDSA.
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
+        /// How the client's access tokens are signed: ES256 (default), RS256 or EdDSA.
+        #[arg(long, value_name = "ALG")]
+        access_token_alg: Option<String>,
     },
     /// List an organization's clients as JSON (never their secrets).
     List {
@@ -406,6 +409,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             grant_types,
             scopes,
             id_token_alg,
+            access_token_alg,
         }) => {
             let defaults = ClientInput::default();
             let grant_types = if grant_types.is_empty() {
@@ -425,6 +429,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 grant_types,
                 id_token_signed_response_alg: id_token_alg
                     .unwrap_or_else(|| defaults.id_token_signed_response_alg.clone()),
+                access_token_signed_response_alg: access_token_alg
+                    .unwrap_or_else(|| defaults.access_token_signed_response_alg.clone()),
                 ..defaults
             };
             let created = s

@@ -106,6 +106,8 @@ pub(crate) struct ClientBody {
     refresh_token_lifetime: Option<i64>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     id_token_signed_response_alg: Option<String>,
+    /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
+    access_token_signed_response_alg: Option<String>,
     /// Which access tokens this client may exchange (RFC 8693); nothing by default.
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
@@ -161,6 +163,9 @@ impl ClientBody {
             id_token_signed_response_alg: self
                 .id_token_signed_response_alg
                 .unwrap_or(d.id_token_signed_response_alg),
+            access_token_signed_response_alg: self
+                .access_token_signed_response_alg
+                .unwrap_or(d.access_token_signed_response_alg),
             token_exchange: self.token_exchange.unwrap_or_default(),
             client_type: self.client_type,
         }
@@ -313,6 +318,7 @@ pub(crate) struct PatchBody {
     access_token_lifetime: Option<i64>,
     refresh_token_lifetime: Option<i64>,
     id_token_signed_response_alg: Option<String>,
+    access_token_signed_response_alg: Option<String>,
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
@@ -349,6 +355,7 @@ impl PatchBody {
             access_token_lifetime: b.access_token_lifetime,
             refresh_token_lifetime: b.refresh_token_lifetime,
             id_token_signed_response_alg: b.id_token_signed_response_alg,
+            access_token_signed_response_alg: b.access_token_signed_response_alg,
             token_exchange: b.token_exchange,
             client_type: b.client_type,
         }

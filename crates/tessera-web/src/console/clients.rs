@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tessera_core::clients::{ClientPatch, SecretChange, MAX_CLIENT_PAGE};
 use tessera_core::console::ConsoleCaller;
 use tessera_core::CoreError;
-use tessera_domain::client::{ClientInput, IdTokenAlg, OAuthClient, TokenExchangePolicy};
+use tessera_domain::client::{ClientInput, OAuthClient, SigningAlg, TokenExchangePolicy};
 use tessera_domain::Permission;
 
 use super::export::{self, Format, Table};
@@ -54,6 +54,7 @@ pub(crate) const EDIT_FIELDS: &[&str] = &[
     "accessTokenLifetime",
     "refreshTokenLifetime",
     "idTokenSignedResponseAlg",
+    "accessTokenSignedResponseAlg",
     "tokenExchange",
 ];
 
@@ -363,6 +364,7 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
         access_token_lifetime: i.access_token_lifetime.to_string(),
         refresh_token_lifetime: i.refresh_token_lifetime.to_string(),
         id_token_algs: alg_choices(&i.id_token_signed_response_alg),
+        access_token_algs: alg_choices(&i.access_token_signed_response_alg),
         subject_clients: i.token_exchange.subject_clients.join("\n"),
         allow_impersonation: i.token_exchange.allow_impersonation,
         errors: FieldErrors::default(),
@@ -370,7 +372,7 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
 }
 
 fn alg_choices(selected: &str) -> Vec<Choice> {
-    IdTokenAlg::ALL
+    SigningAlg::ALL
         .iter()
         .map(|a| Choice {
             value: a.as_str().to_owned(),
@@ -509,6 +511,7 @@ pub async fn save(
         access_token_lifetime: seconds(&f, "accessTokenLifetime", &mut local),
         refresh_token_lifetime: seconds(&f, "refreshTokenLifetime", &mut local),
         id_token_signed_response_alg: f.text("idTokenSignedResponseAlg"),
+        access_token_signed_response_alg: f.text("accessTokenSignedResponseAlg"),
         token_exchange: TokenExchangePolicy {
             subject_clients: f.lines("subjectClients"),
             allow_impersonation: f.checked("allowImpersonation"),
@@ -532,6 +535,7 @@ pub async fn save(
         access_token_lifetime: f.text("accessTokenLifetime"),
         refresh_token_lifetime: f.text("refreshTokenLifetime"),
         id_token_algs: alg_choices(&f.text("idTokenSignedResponseAlg")),
+        access_token_algs: alg_choices(&f.text("accessTokenSignedResponseAlg")),
         subject_clients: f.get("subjectClients").unwrap_or("").to_owned(),
         allow_impersonation: f.checked("allowImpersonation"),
         errors,

@@ -267,6 +267,7 @@ pub struct ClientForm {
     pub refresh_token_lifetime: String,
     /// The signing algorithms, the client's one checked.
     pub id_token_algs: Vec<Choice>,
+    pub access_token_algs: Vec<Choice>,
     pub subject_clients: String,
     pub allow_impersonation: bool,
     pub errors: FieldErrors,

@@ -128,6 +128,7 @@ async fn seed_examples_work_verbatim_on_the_alias() {
         "accessTokenLifetime",
         "refreshTokenLifetime",
         "idTokenSignedResponseAlg",
+        "accessTokenSignedResponseAlg",
         "tokenExchange",
         "secrets",
         "createdAt",

@@ -20,24 +20,25 @@ const REDIRECT: &str = "http://127.0.0.1:8400/callback";
 
 #[tokio::test]
 async fn openidconnect_relying_party_completes_the_flow() {
-    relying_party(IdAlg::RsaSsaPkcs1V15Sha256).await;
+    relying_party(IdAlg::RsaSsaPkcs1V15Sha256, "ES256").await;
 }
 
-/// ES256 id_tokens, `at_hash` the left half of SHA-256.
+/// ES256 id_tokens, `at_hash` the left half of SHA-256; RS256 access tokens (RFC 9068 §2.1).
 #[tokio::test]
-async fn openidconnect_relying_party_accepts_es256_id_tokens() {
-    relying_party(IdAlg::EcdsaP256Sha256).await;
+async fn openidconnect_relying_party_accepts_es256_id_tokens_and_rs256_access_tokens() {
+    relying_party(IdAlg::EcdsaP256Sha256, "RS256").await;
 }
 
-/// EdDSA (Ed25519) id_tokens, `at_hash` the left half of SHA-512.
+/// EdDSA (Ed25519) id_tokens, `at_hash` the left half of SHA-512; EdDSA access tokens.
 #[tokio::test]
 async fn openidconnect_relying_party_accepts_eddsa_id_tokens() {
-    relying_party(IdAlg::EdDsa).await;
+    relying_party(IdAlg::EdDsa, "EdDSA").await;
 }
 
 /// The whole flow with id_tokens signed with `alg`, checked by the library (signature, nonce,
-/// `at_hash` of the code's and of the refreshed access token).
-async fn relying_party(alg: IdAlg) {
+/// `at_hash` of the code's and of the refreshed access token), and access tokens signed with
+/// `access_alg`, checked against the JWKS by an independent JWT library and used at userinfo.
+async fn relying_party(alg: IdAlg, access_alg: &str) {
     let alg_name = match alg {
         IdAlg::RsaSsaPkcs1V15Sha256 => "RS256",
         IdAlg::EcdsaP256Sha256 => "ES256",
@@ -71,6 +72,7 @@ async fn relying_party(alg: IdAlg) {
                 "postLogoutRedirectUris": ["http://127.0.0.1:8400/bye"],
                 "allowedScopes": ["openid", "profile", "email", "offline_access"],
                 "idTokenSignedResponseAlg": alg_name,
+                "accessTokenSignedResponseAlg": access_alg,
             })),
         )
         .await,
@@ -172,6 +174,7 @@ async fn relying_party(alg: IdAlg) {
     .unwrap();
     assert_eq!(claims.access_token_hash(), Some(&expected));
     assert!(claims.auth_time().is_some());
+    access_token_verifies(&s, tokens.access_token().secret(), access_alg).await;
 
     let info: CoreUserInfoClaims = client
         .user_info(tokens.access_token().to_owned(), None)
@@ -225,4 +228,28 @@ async fn relying_party(alg: IdAlg) {
         res.headers()["location"],
         "http://127.0.0.1:8400/bye?state=bye"
     );
+}
+
+/// An access token (RFC 9068) signed with `alg`, verified by `jsonwebtoken` against the JWKS.
+async fn access_token_verifies(s: &TestServer, token: &str, alg: &str) {
+    let set: jsonwebtoken::jwk::JwkSet = s
+        .http
+        .get(s.url("/orgs/acme-corp/api/v1/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let expected: jsonwebtoken::Algorithm = alg.parse().unwrap();
+    assert_eq!(header.alg, expected);
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(set.find(header.kid.as_deref().unwrap()).unwrap())
+            .unwrap();
+    let mut v = jsonwebtoken::Validation::new(expected);
+    v.set_audience(&[s.url("/orgs/acme-corp")]);
+    v.set_issuer(&[s.url("/orgs/acme-corp")]);
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &v).expect("the access token verifies");
 }

@@ -1032,3 +1032,66 @@ async fn a_client_id_never_names_a_user_and_userinfo_describes_an_agent() {
     assert_eq!(code, 200, "{info}");
     assert_eq!(info, json!({"sub": id, "name": "Reporting job"}));
 }
+
+/// RFC 9068 §2.1: RS256 access tokens are possible: `accessTokenSignedResponseAlg` chooses
+/// the algorithm (ES256 by default) for every grant; introspection accepts each one.
+#[tokio::test]
+async fn clients_choose_how_their_access_tokens_are_signed() {
+    let st = setup().await;
+    let s = &st.s;
+    let (code, e) = json(
+        call(
+            s,
+            Method::POST,
+            ADMIN,
+            Some(&st.admin),
+            Some(
+                json!({"name": "Bad", "redirectUris": [], "grantTypes": ["client_credentials"],
+                        "accessTokenSignedResponseAlg": "HS256"}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert_eq!(e["details"][0]["field"], "accessTokenSignedResponseAlg");
+    let set = jwks(s, "acme-corp").await;
+    for alg in ["ES256", "RS256", "EdDSA"] {
+        let (id, secret) = client(
+            s,
+            &st.admin,
+            json!({"name": alg, "redirectUris": [], "grantTypes": ["client_credentials"],
+                   "accessTokenSignedResponseAlg": alg}),
+        )
+        .await;
+        let (_, c) = json(
+            call(
+                s,
+                Method::GET,
+                &format!("{ADMIN}/{id}"),
+                Some(&st.admin),
+                None,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(c["accessTokenSignedResponseAlg"], alg);
+        let res = form(
+            s,
+            TOKEN,
+            Some((&id, secret.as_deref().unwrap())),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        let (_, t) = json(res).await;
+        let token = t["access_token"].as_str().unwrap();
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(format!("{:?}", header.alg), alg);
+        verify_with(&set, token, &s.url("/orgs/acme-corp"));
+        assert_eq!(
+            introspect(&st, INTROSPECT, token).await["active"],
+            true,
+            "{alg}"
+        );
+    }
+}
