@@ -1118,20 +1118,32 @@ impl Services {
             return Err(OAuthError::InvalidToken("the user no longer exists".into()));
         }
         let user = user.user;
-        let mut out = json!({ "sub": sub });
-        if scopes.contains(&"profile") {
-            out["preferred_username"] = json!(user.username.as_str());
-            if let Some(n) = &user.name {
-                out["name"] = json!(n);
+        let mut out = serde_json::Map::new();
+        out.insert("sub".into(), json!(sub));
+        for scope in &scopes {
+            for claim in tessera_domain::profile::scope_claims(scope) {
+                if let Some(v) = user_claim(&user, claim) {
+                    out.insert((*claim).to_owned(), v);
+                }
             }
         }
-        if scopes.contains(&"email") {
-            if let Some(e) = &user.email {
-                out["email"] = json!(e.as_str());
-                out["email_verified"] = json!(false);
-            }
-        }
-        Ok(out)
+        Ok(Value::Object(out))
+    }
+}
+
+/// One standard claim of a user (OIDC Core §5.1), if the user has a value for it.
+pub(crate) fn user_claim(user: &tessera_domain::User, claim: &str) -> Option<Value> {
+    match claim {
+        "name" => user.name.as_ref().map(|n| json!(n)),
+        "preferred_username" => Some(json!(user.username.as_str())),
+        "email" => user.email.as_ref().map(|e| json!(e.as_str())),
+        // Said only of an address there is.
+        "email_verified" => user
+            .email
+            .as_ref()
+            .map(|_| json!(user.profile.email_verified)),
+        "updated_at" => Some(json!(to_millis(user.updated_at) / 1000)),
+        other => user.profile.claim(other),
     }
 }
 

@@ -51,6 +51,7 @@ impl Services {
         };
         let now = self.now();
         let admin = User {
+            profile: Default::default(),
             id: UserId(Uuid::new_v4()),
             org_id: org.id,
             username: Username::parse("admin")?,

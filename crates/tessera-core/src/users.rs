@@ -3,6 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_domain::error::Collector;
+use tessera_domain::profile::UserProfile;
 use tessera_domain::user::check_password;
 use tessera_domain::{
     AuditAction, Email, OrgId, Permission, PermissionSet, PrincipalKind, RoleName, User, UserId,
@@ -21,12 +22,21 @@ pub struct NewUser {
     pub name: Option<String>,
     pub password: Option<SecretString>,
     pub roles: Vec<String>,
+    /// Standard claims by their camelCase names (`givenName`, `address`, …); see
+    /// [`tessera_domain::profile`].
+    pub profile: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A change to a member, as the faces received it; `None` leaves a field as it is.
 #[derive(Debug, Default)]
 pub struct UserPatch {
     pub roles: Option<Vec<String>>,
+    /// A new e-mail address (`Some(None)` clears it).
+    pub email: Option<Option<String>>,
+    /// A new display name (`Some(None)` clears it).
+    pub name: Option<Option<String>>,
+    /// Standard claims to change, by their camelCase names; `null` clears one.
+    pub profile: serde_json::Map<String, serde_json::Value>,
     /// `false` deactivates (the member can no longer sign in, and their sessions end);
     /// `true` reactivates.
     pub is_active: Option<bool>,
@@ -63,6 +73,7 @@ impl Services {
             c.take(check_password(p.expose_secret()));
         }
         let roles = parse_roles(&input.roles, &mut c);
+        let profile = c.take_all(UserProfile::default().merged(&input.profile));
         c.finish()?;
         let username = username.ok_or_else(|| CoreError::invalid("username", "is required"))?;
 
@@ -84,6 +95,7 @@ impl Services {
             username,
             email,
             name,
+            profile: profile.unwrap_or_default(),
             roles,
             is_system_admin: false,
             is_active: true,
@@ -136,10 +148,11 @@ impl Services {
         .await
     }
 
-    /// Changes a member's roles or deactivates / reactivates them. Deactivating and
-    /// reactivating need `users:delete` (it is how a member is removed without losing their
-    /// history), roles `users:edit`; nobody deactivates themselves, changes a member who holds
-    /// more than they do, or grants more than they hold.
+    /// Changes a member's roles, e-mail address, name and standard claims, or deactivates /
+    /// reactivates them. Deactivating and reactivating need `users:delete` (it is how a member
+    /// is removed without losing their history), everything else `users:edit`; nobody
+    /// deactivates themselves, changes a member who holds more than they do, or grants more
+    /// than they hold.
     pub async fn update_user(
         &self,
         ctx: &Context,
@@ -151,7 +164,20 @@ impl Services {
         let user_id = Uuid::parse_str(id).map(UserId).map_err(|_| not_found())?;
         let mut c = Collector::new();
         let roles = patch.roles.as_ref().map(|r| parse_roles(r, &mut c));
+        let email = patch.email.as_ref().map(|e| {
+            e.as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .and_then(|e| c.take(Email::parse(e)))
+        });
+        let name = patch.name.as_ref().map(|n| {
+            n.as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .and_then(|n| c.take(tessera_domain::org::parse_display_name(n, "name")))
+        });
         c.finish()?;
+        let edits_person = email.is_some() || name.is_some() || !patch.profile.is_empty();
         let mut tx = self.store.begin().await?;
         let org = self
             .org_for(tx.as_mut(), ctx, org, Some(Permission::UsersRead))
@@ -193,6 +219,18 @@ impl Services {
             } else {
                 AuditAction::UserDeactivated
             };
+        }
+        if edits_person {
+            if !ctx.principal.has(org.id, Permission::UsersEdit) {
+                return Err(CoreError::Forbidden(Permission::UsersEdit));
+            }
+            if let Some(e) = email {
+                after.email = e;
+            }
+            if let Some(n) = name {
+                after.name = n;
+            }
+            after.profile = after.profile.merged(&patch.profile)?;
         }
         if let Some(roles) = roles {
             if !ctx.principal.has(org.id, Permission::UsersEdit) {

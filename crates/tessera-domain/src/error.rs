@@ -78,6 +78,19 @@ impl Collector {
         }
     }
 
+    /// Keeps the value of `r`, or every field error of its validation error.
+    pub fn take_all<T>(&mut self, r: Result<T, ValidationError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(v) => {
+                for e in v.errors {
+                    self.push(e);
+                }
+                None
+            }
+        }
+    }
+
     pub fn push(&mut self, e: FieldError) {
         self.errors.push(e);
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod org;
 pub mod permission;
 pub mod principal;
+pub mod profile;
 pub mod registration;
 pub mod text;
 pub mod user;

@@ -107,22 +107,62 @@ pub fn check_password(p: &str) -> Result<(), FieldError> {
 }
 
 /// A member of an organization.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
     pub username: Username,
     pub email: Option<Email>,
     pub name: Option<String>,
+    /// The other standard claims of OIDC Core §5.1.
+    pub profile: crate::profile::UserProfile,
     pub roles: Vec<RoleName>,
     /// Holds every permission in every organization.
     pub is_system_admin: bool,
     pub is_active: bool,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: Timestamp,
+}
+
+/// The wire form (REST, the CLI, the audit log): camelCase, the standard claims flattened in
+/// (`givenName`, …, `address`), and `preferredUsername`, which is the user name.
+impl Serialize for User {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            id: UserId,
+            org_id: OrgId,
+            username: &'a Username,
+            preferred_username: &'a Username,
+            email: Option<&'a Email>,
+            name: Option<&'a str>,
+            #[serde(flatten)]
+            profile: &'a crate::profile::UserProfile,
+            roles: &'a [RoleName],
+            is_system_admin: bool,
+            is_active: bool,
+            #[serde(with = "time::serde::rfc3339")]
+            created_at: Timestamp,
+            #[serde(with = "time::serde::rfc3339")]
+            updated_at: Timestamp,
+        }
+        Wire {
+            id: self.id,
+            org_id: self.org_id,
+            username: &self.username,
+            preferred_username: &self.username,
+            email: self.email.as_ref(),
+            name: self.name.as_deref(),
+            profile: &self.profile,
+            roles: &self.roles,
+            is_system_admin: self.is_system_admin,
+            is_active: self.is_active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .serialize(ser)
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,18 @@ fn user(org: OrgId, name: &str) -> User {
         username: Username::parse(name).unwrap(),
         email: Some(Email::parse(&format!("{name}@example.com")).unwrap()),
         name: Some(format!("User {name}")),
+        // Standard claims round-trip through the store as they are.
+        profile: tessera_domain::profile::UserProfile {
+            given_name: Some(format!("Given {name}")),
+            birthdate: Some("0000-02-29".into()),
+            email_verified: true,
+            address: Some(tessera_domain::profile::Address {
+                locality: Some("Oxford".into()),
+                postal_code: Some("OX1 1AA".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
         roles: vec![RoleName::parse("admin").unwrap()],
         is_system_admin: false,
         is_active: true,

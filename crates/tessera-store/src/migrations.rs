@@ -67,6 +67,11 @@ pub(crate) const SQLITE: Embedded = &[
         "access token algorithm",
         include_str!("../migrations/sqlite/0012_access_token_alg.sql"),
     ),
+    (
+        13,
+        "user profile",
+        include_str!("../migrations/sqlite/0013_user_profile.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -129,6 +134,11 @@ pub(crate) const POSTGRES: Embedded = &[
         12,
         "access token algorithm",
         include_str!("../migrations/postgres/0012_access_token_alg.sql"),
+    ),
+    (
+        13,
+        "user profile",
+        include_str!("../migrations/postgres/0013_user_profile.sql"),
     ),
 ];
 

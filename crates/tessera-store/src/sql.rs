@@ -56,7 +56,7 @@ pub(crate) fn json_opt(
 
 pub(crate) const ORG_COLS: &str = "id, slug, name, created_at, updated_at";
 pub(crate) const USER_COLS: &str = "id, org_id, username, email, name, password_hash, roles, \
-     is_system_admin, is_active, created_at, updated_at";
+     is_system_admin, is_active, created_at, updated_at, profile";
 pub(crate) const KEY_COLS: &str = "id, org_id, name, key_hash, hint, roles, permissions, \
      created_at, last_used_at, revoked_at";
 pub(crate) const CLIENT_COLS: &str = "org_id, id, name, description, is_confidential, \
@@ -148,6 +148,8 @@ macro_rules! impl_tx {
                         .map(|e| Email::parse(&e).map_err(|e| corrupt(t, e)))
                         .transpose()?,
                     name: r.try_get("name")?,
+                    profile: serde_json::from_str(&r.try_get::<String, _>("profile")?)
+                        .map_err(|e| corrupt(t, e))?,
                     roles: roles_from_json(t, &r.try_get::<String, _>("roles")?)?,
                     is_system_admin: r.try_get("is_system_admin")?,
                     is_active: r.try_get("is_active")?,
@@ -502,7 +504,7 @@ macro_rules! impl_tx {
             async fn insert_user(&mut self, u: &User, password_hash: Option<&str>) -> Result<()> {
                 let q = format!(
                     "INSERT INTO users ({USER_COLS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 );
                 sqlx::query(&q)
                     .bind(u.id.0.to_string())
@@ -516,6 +518,7 @@ macro_rules! impl_tx {
                     .bind(u.is_active)
                     .bind(to_millis(u.created_at))
                     .bind(to_millis(u.updated_at))
+                    .bind(serde_json::to_string(&u.profile).unwrap_or_else(|_| "{}".into()))
                     .execute(&mut *self.tx)
                     .await?;
                 Ok(())
@@ -564,7 +567,7 @@ macro_rules! impl_tx {
                 // editable here: they are not written.
                 let done = sqlx::query(
                     "UPDATE users SET email = $3, name = $4, roles = $5, is_active = $6, \
-                     updated_at = $7 WHERE org_id = $1 AND id = $2",
+                     updated_at = $7, profile = $8 WHERE org_id = $1 AND id = $2",
                 )
                 .bind(u.org_id.0.to_string())
                 .bind(u.id.0.to_string())
@@ -573,6 +576,7 @@ macro_rules! impl_tx {
                 .bind(roles_to_json(&u.roles))
                 .bind(u.is_active)
                 .bind(to_millis(u.updated_at))
+                .bind(serde_json::to_string(&u.profile).unwrap_or_else(|_| "{}".into()))
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(done.rows_affected() == 1)

@@ -243,6 +243,10 @@ pub enum UserCommand {
         /// Role to grant; repeatable.
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+        /// A standard claim, NAME=VALUE with the API's camelCase name: givenName=Alice,
+        /// birthdate=1990-01-31, emailVerified=true, address.locality=Oxford; repeatable.
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
     },
     /// List an organization's users as JSON.
     List {
@@ -378,7 +382,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             name,
             password_stdin,
             roles,
+            claims,
         }) => {
+            let profile = claims_map(&claims)?;
             let password = if password_stdin {
                 Some(read_password()?)
             } else {
@@ -394,6 +400,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                         name,
                         password,
                         roles,
+                        profile,
                     },
                 )
                 .await?;
@@ -490,4 +497,35 @@ fn read_password() -> anyhow::Result<SecretString> {
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
+}
+
+/// `--claim NAME=VALUE` options as the API's JSON object of standard claims: `true` and
+/// `false` are booleans, `address.PART` goes into `address`.
+fn claims_map(claims: &[String]) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    use serde_json::Value;
+    let mut m = serde_json::Map::new();
+    for c in claims {
+        let (name, value) = c.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("invalid --claim '{c}': use NAME=VALUE, such as givenName=Alice")
+        })?;
+        let value = match value {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            v => Value::String(v.to_owned()),
+        };
+        match name.strip_prefix("address.") {
+            Some(part) => {
+                let a = m
+                    .entry("address")
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if let Value::Object(a) = a {
+                    a.insert(part.to_owned(), value);
+                }
+            }
+            None => {
+                m.insert(name.to_owned(), value);
+            }
+        }
+    }
+    Ok(m)
 }

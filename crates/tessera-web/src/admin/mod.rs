@@ -218,8 +218,9 @@ pub(crate) async fn list_users(
     Ok(axum::Json(state.services.list_users(&ctx, &org).await?).into_response())
 }
 
+/// A new member. Besides these fields, the standard claims (`givenName`, …, `address`; see
+/// `StandardClaims`) may be given; any other name is refused, named.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct CreateUser {
     username: String,
     email: Option<String>,
@@ -229,6 +230,10 @@ pub(crate) struct CreateUser {
     password: Option<SecretString>,
     #[serde(default)]
     roles: Vec<String>,
+    /// The standard claims, and anything else, which the service refuses by name.
+    #[serde(flatten)]
+    #[schema(value_type = crate::openapi::StandardClaimsSchema)]
+    claims: serde_json::Map<String, serde_json::Value>,
 }
 
 #[utoipa::path(
@@ -264,20 +269,37 @@ pub(crate) async fn create_user(
                 name: body.name,
                 password: body.password,
                 roles: body.roles,
+                profile: body.claims,
             },
         )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user)).into_response())
 }
 
+/// A change to a member: only the fields given change. Besides these, the standard claims
+/// (`givenName`, …, `address`) may be given (`null` clears one); any other name is refused,
+/// named.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct UpdateUser {
     /// The member's roles, replacing the current ones (`users:edit`).
     roles: Option<Vec<String>>,
     /// `false` deactivates (no new sign-in; sign-in sessions end), `true` reactivates
     /// (`users:delete` either way).
     is_active: Option<bool>,
+    /// A new e-mail address, `null` for none (`users:edit`).
+    #[serde(default, deserialize_with = "crate::admin::clients::nullable")]
+    #[schema(value_type = Option<String>)]
+    email: Option<Option<String>>,
+    /// A new display name, `null` for none (`users:edit`).
+    #[serde(default, deserialize_with = "crate::admin::clients::nullable")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+    /// The standard claims to change (`users:edit`), and anything else, which the service
+    /// refuses by name.
+    #[serde(flatten)]
+    #[schema(value_type = crate::openapi::StandardClaimsSchema)]
+    claims: serde_json::Map<String, serde_json::Value>,
 }
 
 #[utoipa::path(
@@ -313,6 +335,9 @@ pub(crate) async fn update_user(
             tessera_core::users::UserPatch {
                 roles: body.roles,
                 is_active: body.is_active,
+                email: body.email,
+                name: body.name,
+                profile: body.claims,
             },
         )
         .await?;

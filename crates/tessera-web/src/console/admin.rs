@@ -229,6 +229,7 @@ pub async fn create_member(
             .filter(|p| !p.is_empty())
             .map(|p| SecretString::from(p.to_owned())),
         roles: roles.clone(),
+        profile: Default::default(),
     };
     match state
         .services

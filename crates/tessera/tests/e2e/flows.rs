@@ -48,6 +48,7 @@ async fn setup(extra: Value) -> Flow {
                 name: Some("Alice Liddell".into()),
                 password: Some(secrecy::SecretString::from("correct horse battery")),
                 roles: vec![],
+                ..Default::default()
             },
         )
         .await

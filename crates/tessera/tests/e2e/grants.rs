@@ -27,6 +27,7 @@ async fn acme_on(s: TestServer) -> (TestServer, String) {
                 name: Some("Alice Liddell".into()),
                 password: Some(secrecy::SecretString::from("correct horse battery")),
                 roles: vec![],
+                ..Default::default()
             },
         )
         .await

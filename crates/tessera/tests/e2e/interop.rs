@@ -56,6 +56,7 @@ async fn relying_party(alg: IdAlg, access_alg: &str) {
                 name: Some("Alice Liddell".into()),
                 password: Some(secrecy::SecretString::from("correct horse battery")),
                 roles: vec![],
+                ..Default::default()
             },
         )
         .await

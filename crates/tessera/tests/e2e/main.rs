@@ -13,6 +13,7 @@ mod flows;
 mod grants;
 mod graphql;
 mod interop;
+mod openid_conformance_suite;
 mod registration;
 mod security;
 mod support;

@@ -33,6 +33,7 @@ async fn user(s: &TestServer, name: &str, password: &str) {
                 name: None,
                 password: Some(secrecy::SecretString::from(password.to_owned())),
                 roles: vec![],
+                ..Default::default()
             },
         )
         .await

@@ -1,0 +1,1449 @@
+//! A re-creation of the OpenID Foundation's conformance suite (`openid-certification/
+//! conformance-suite`) against a running Tessera: the modules of the plans `oidcc-basic`,
+//! `oidcc-config` and `oidcc-rp-initiated-logout` that need no human, each one test named
+//! after the module (`oidcc-server` is [`oidcc_server`]). Each test sends what the module sends
+//! and asserts the conditions the module runs, FAILURE and WARNING conditions alike: the goal
+//! is a certification run with no failure and no warning.
+//!
+//! The suite's static client is a confidential client with `client_secret_basic` (a second one
+//! with `client_secret_post`), no PKCE (the suite sends none, except in the PKCE module),
+//! scopes `openid profile email address phone offline_access`, and a user whose every standard
+//! claim is set. Tessera runs on plain HTTP on loopback here; where the suite requires `https`,
+//! these tests accept `http` on a loopback host and nothing else.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Map, Value};
+use tessera_testkit::TestServer;
+
+use crate::support::{call, hidden, json, Browser};
+
+const ORG: &str = "conformance";
+const CALLBACK: &str = "https://rp.example/test/a/tessera/callback";
+const USERNAME: &str = "buffy";
+const PASSWORD: &str = "stake and garlic";
+
+/// A client of the plan: its id and secret.
+struct Client {
+    id: String,
+    secret: String,
+}
+
+/// The OP under test, with the suite's configuration.
+struct Op {
+    s: TestServer,
+    issuer: String,
+    config: Value,
+    jwks: jsonwebtoken::jwk::JwkSet,
+    client: Client,
+    client2: Client,
+    post_client: Client,
+}
+
+/// How the token endpoint request authenticates (the plan's `client_auth_type`).
+#[derive(Clone, Copy)]
+enum Auth {
+    Basic,
+    Post,
+}
+
+/// An authorization request as the suite builds it: parameters sorted by name.
+struct AuthRequest {
+    params: Vec<(String, String)>,
+    state: Option<String>,
+    nonce: Option<String>,
+}
+
+/// What came back to the redirect URI.
+struct Callback {
+    params: Vec<(String, String)>,
+}
+
+impl Callback {
+    fn get(&self, k: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A token endpoint response that passed the suite's token checks.
+struct Tokens {
+    access_token: String,
+    refresh_token: Option<String>,
+    id_token: String,
+    claims: Value,
+}
+
+fn random(n: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let bytes: Vec<u8> = (0..n).map(|_| rand_byte()).collect();
+    for b in bytes {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let _ = write!(out, "{}", alphabet[usize::from(b) % alphabet.len()] as char);
+    }
+    out
+}
+
+fn rand_byte() -> u8 {
+    // The first byte of a version 4 UUID is random.
+    uuid::Uuid::new_v4().as_bytes()[0]
+}
+
+/// The suite's random state and nonce: 10 alphanumerics, or for a longer one N−4 of them
+/// followed by `-._~`.
+fn state_value(len: usize) -> String {
+    if len <= 10 {
+        random(10)
+    } else {
+        format!("{}-._~", random(len - 4))
+    }
+}
+
+async fn client(s: &TestServer, key: &str, body: Value) -> Client {
+    let (st, c) = json(
+        call(
+            s,
+            Method::POST,
+            &format!("/orgs/{ORG}/api/v1/admin/oauth-clients"),
+            Some(key),
+            Some(body),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    Client {
+        id: c["id"].as_str().unwrap().to_owned(),
+        secret: c["secret"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// The OP with the suite's static clients and a user whose every standard claim is set.
+async fn op() -> Op {
+    let s = TestServer::start().await;
+    s.org(ORG).await;
+    let key = s.org_key(ORG, &["owner"], &[]).await;
+    let mut profile = Map::new();
+    for (k, v) in json!({
+        "givenName": "Buffy", "familyName": "Summers", "middleName": "Anne",
+        "nickname": "Buff", "profile": "https://sunnydale.example/buffy",
+        "picture": "https://sunnydale.example/buffy.png", "website": "https://buffy.example",
+        "gender": "female", "birthdate": "1981-01-19", "zoneinfo": "America/Los_Angeles",
+        "locale": "en-US", "emailVerified": true, "phoneNumber": "+1 805 555 0100",
+        "phoneNumberVerified": true,
+        "address": {"formatted": "1630 Revello Drive\nSunnydale, CA 95037", "streetAddress": "1630 Revello Drive",
+                    "locality": "Sunnydale", "region": "CA", "postalCode": "95037", "country": "US"},
+    })
+    .as_object()
+    .unwrap()
+    {
+        profile.insert(k.clone(), v.clone());
+    }
+    s.services
+        .create_user(
+            &tessera_core::Context::cli(),
+            ORG,
+            tessera_core::users::NewUser {
+                username: USERNAME.into(),
+                email: Some("buffy@sunnydale.example".into()),
+                name: Some("Buffy Summers".into()),
+                password: Some(secrecy::SecretString::from(PASSWORD)),
+                roles: vec![],
+                profile,
+            },
+        )
+        .await
+        .unwrap();
+    let body = |name: &str| {
+        json!({
+            "name": name, "redirectUris": [CALLBACK],
+            "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"],
+            "grantTypes": ["authorization_code", "refresh_token"],
+            "requirePkce": false,
+            "postLogoutRedirectUris": ["https://rp.example/test/a/tessera/post_logout_redirect"],
+        })
+    };
+    let client1 = client(&s, &key, body("Conformance client")).await;
+    let client2 = client(&s, &key, body("Conformance client 2")).await;
+    let post_client = client(&s, &key, body("Conformance client (post)")).await;
+    let issuer = s.url(&format!("/orgs/{ORG}"));
+    let res = s
+        .http
+        .get(s.url(&format!("/orgs/{ORG}/.well-known/openid-configuration")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let config: Value = res.json().await.unwrap();
+    let jwks = s
+        .http
+        .get(config["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Op {
+        s,
+        issuer,
+        config,
+        jwks,
+        client: client1,
+        client2,
+        post_client,
+    }
+}
+
+/// `https`, or `http` on a loopback host (the tests' only other scheme).
+fn secure_url(u: &str) -> bool {
+    url::Url::parse(u).is_ok_and(|u| {
+        u.scheme() == "https"
+            || (u.scheme() == "http"
+                && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")))
+    })
+}
+
+impl Op {
+    /// The suite's default request (`client_id, nonce, redirect_uri, response_type, scope,
+    /// state`), with `extra` added (or replacing) and the names in `omit` left out.
+    fn request(&self, client: &Client, extra: &[(&str, &str)], omit: &[&str]) -> AuthRequest {
+        let state = state_value(10);
+        let nonce = state_value(10);
+        let mut p: Vec<(String, String)> = vec![
+            ("client_id".into(), client.id.clone()),
+            ("nonce".into(), nonce.clone()),
+            ("redirect_uri".into(), CALLBACK.into()),
+            ("response_type".into(), "code".into()),
+            ("scope".into(), "openid".into()),
+            ("state".into(), state.clone()),
+        ];
+        for (k, v) in extra {
+            p.retain(|(n, _)| n != k);
+            p.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        p.retain(|(n, _)| !omit.contains(&n.as_str()));
+        p.sort();
+        let has = |k: &str| p.iter().any(|(n, _)| n == k);
+        AuthRequest {
+            state: has("state").then(|| p.iter().find(|(n, _)| n == "state").unwrap().1.clone()),
+            nonce: has("nonce").then(|| p.iter().find(|(n, _)| n == "nonce").unwrap().1.clone()),
+            params: p,
+        }
+    }
+
+    fn authorization_endpoint(&self) -> &str {
+        self.config["authorization_endpoint"].as_str().unwrap()
+    }
+
+    /// Sends the browser to the authorization endpoint (GET, or POST as a form) and does what
+    /// the suite's scripted browser does: signs in and consents on the pages it meets, until
+    /// the OP redirects to the client. `None` when it shows a page that is neither (an error
+    /// page).
+    async fn authorize(&self, b: &Browser, req: &AuthRequest, post: bool) -> Option<Callback> {
+        let endpoint = self.authorization_endpoint().to_owned();
+        let mut res = if post {
+            let form: Vec<(&str, &str)> = req
+                .params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            b.post(&endpoint, &form, &[]).await
+        } else {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(req.params.iter())
+                .finish();
+            b.get(&format!("{endpoint}?{q}")).await
+        };
+        for _ in 0..5 {
+            if res.status() == StatusCode::SEE_OTHER {
+                let loc = res.headers()["location"].to_str().unwrap().to_owned();
+                if loc.starts_with(CALLBACK) {
+                    let u = url::Url::parse(&loc).unwrap();
+                    assert!(
+                        u.fragment().is_none(),
+                        "a code flow answers in the query, not the fragment"
+                    );
+                    return Some(Callback {
+                        params: u.query_pairs().map(|(k, v)| (k.into(), v.into())).collect(),
+                    });
+                }
+                assert!(
+                    !loc.starts_with("https://rp.example"),
+                    "the OP redirected to an unregistered address: {loc}"
+                );
+                res = b.get(&loc).await;
+                continue;
+            }
+            let html = res.text().await.unwrap();
+            let page = |path: &str| self.s.url(&format!("/orgs/{ORG}/{path}"));
+            let same = [("sec-fetch-site", "same-origin")];
+            if html.contains("name=\"password\"") {
+                res = b
+                    .post(
+                        &page("login"),
+                        &[
+                            ("request", &hidden(&html, "request")),
+                            ("csrf_token", &hidden(&html, "csrf_token")),
+                            ("username", USERNAME),
+                            ("password", PASSWORD),
+                        ],
+                        &same,
+                    )
+                    .await;
+            } else if html.contains("name=\"decision\" value=\"allow\"") {
+                res = b
+                    .post(
+                        &page("consent"),
+                        &[
+                            ("request", &hidden(&html, "request")),
+                            ("csrf_token", &hidden(&html, "csrf_token")),
+                            ("decision", "allow"),
+                        ],
+                        &same,
+                    )
+                    .await;
+            } else {
+                return None;
+            }
+        }
+        panic!("the flow did not come back to the client");
+    }
+
+    /// 2.3: the authorization response of a successful request.
+    fn check_success(&self, cb: &Callback, req: &AuthRequest) -> String {
+        // ValidateIssIfPresentInAuthorizationResponse (FAILURE).
+        if let Some(iss) = cb.get("iss") {
+            assert_eq!(iss, self.issuer, "iss in the authorization response");
+        }
+        // CheckIfAuthorizationEndpointError (stop).
+        assert!(cb.get("error").is_none(), "an error: {:?}", cb.params);
+        // CheckStateInAuthorizationResponse (FAILURE).
+        assert_eq!(cb.get("state"), req.state.as_deref(), "state echoed");
+        let code = cb.get("code").expect("a code").to_owned();
+        code
+    }
+
+    /// 2.7: an error response on the redirect URI.
+    fn check_error(&self, cb: &Callback, req: &AuthRequest) -> String {
+        assert_eq!(
+            cb.get("state"),
+            req.state.as_deref(),
+            "state echoed exactly"
+        );
+        if let Some(iss) = cb.get("iss") {
+            assert_eq!(iss, self.issuer);
+        }
+        let error = cb.get("error").expect("an error").to_owned();
+        assert!(cb.get("code").is_none(), "no code with an error");
+        // CheckForUnexpectedParametersInErrorResponseFromAuthorizationEndpoint (WARNING).
+        for (k, _) in &cb.params {
+            assert!(
+                [
+                    "error",
+                    "error_description",
+                    "error_uri",
+                    "state",
+                    "session_state",
+                    "iss"
+                ]
+                .contains(&k.as_str()),
+                "unexpected parameter {k} in an error response"
+            );
+        }
+        if let Some(d) = cb.get("error_description") {
+            // CR/LF/TAB (WARNING) and the allowed characters (FAILURE).
+            assert!(d.bytes().all(|b| b == b' '
+                || b == b'!'
+                || (0x23..=0x5b).contains(&b)
+                || (0x5d..=0x7e).contains(&b)));
+        }
+        error
+    }
+
+    /// 2.4 and 2.5: the token request for `code` and the suite's checks of the response and
+    /// of the id_token.
+    async fn token(
+        &self,
+        client: &Client,
+        auth: Auth,
+        code: &str,
+        req: &AuthRequest,
+        extra: &[(&str, &str)],
+    ) -> Tokens {
+        let res = self.token_request(client, auth, code, extra).await;
+        assert_eq!(res.status(), 200, "CheckTokenEndpointHttpStatus200");
+        let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+        assert!(cache.split(',').any(|p| p.trim() == "no-store"));
+        let (_, t) = json(res).await;
+        assert!(t.get("error").is_none(), "{t}");
+        let access_token = t["access_token"].as_str().expect("access_token").to_owned();
+        // CallProtectedResource accepts Bearer only (case-insensitive).
+        assert!(t["token_type"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case("bearer"));
+        // ExtractExpiresInFromTokenEndpointResponse (WARNING in oidcc-server) and
+        // ValidateExpiresIn.
+        let expires_in = t["expires_in"].as_i64().expect("expires_in");
+        assert!(expires_in > 0 && expires_in <= 31_536_000);
+        let id_token = t["id_token"].as_str().expect("an id_token").to_owned();
+        let claims = self.check_id_token(&id_token, req.nonce.as_deref(), Some(&access_token));
+        Tokens {
+            access_token,
+            refresh_token: t["refresh_token"].as_str().map(str::to_owned),
+            id_token,
+            claims,
+        }
+    }
+
+    async fn token_request(
+        &self,
+        client: &Client,
+        auth: Auth,
+        code: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+        ];
+        form.extend_from_slice(extra);
+        self.send_token(client, auth, form).await
+    }
+
+    async fn send_token(
+        &self,
+        client: &Client,
+        auth: Auth,
+        mut form: Vec<(&str, &str)>,
+    ) -> reqwest::Response {
+        let endpoint = self.config["token_endpoint"].as_str().unwrap();
+        let req = self
+            .s
+            .http
+            .post(endpoint)
+            .header("accept", "application/json");
+        let req = match auth {
+            Auth::Basic => {
+                // RFC 6749 §2.3.1: each part form-urlencoded before base64.
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                let b = base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    enc(&client.id),
+                    enc(&client.secret)
+                ));
+                req.header("authorization", format!("Basic {b}"))
+            }
+            Auth::Post => {
+                form.push(("client_id", &client.id));
+                form.push(("client_secret", &client.secret));
+                req
+            }
+        };
+        req.form(&form).send().await.unwrap()
+    }
+
+    /// `PerformStandardIdTokenChecks`, the `at_hash` check and the id_token claim rules of
+    /// `oidcc-server` (no claim that was not requested, no `name`).
+    fn check_id_token(&self, id_token: &str, nonce: Option<&str>, access: Option<&str>) -> Value {
+        // ValidateIdTokenSignature: a key of the JWKS with the header's kid, kty and alg.
+        let header = jsonwebtoken::decode_header(id_token).unwrap();
+        let kid = header.kid.clone().expect("EnsureIdTokenContainsKid");
+        let jwk = self.jwks.find(&kid).expect("the kid is published");
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+        let mut v = jsonwebtoken::Validation::new(header.alg);
+        v.validate_aud = false;
+        v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<Value>(id_token, &key, &v)
+            .expect("the id_token verifies")
+            .claims;
+        // ValidateIdToken.
+        assert_eq!(claims["iss"], self.issuer.as_str(), "Issuer mismatch");
+        let aud_ok = match &claims["aud"] {
+            Value::String(a) => {
+                a == &self.client.id || a == &self.client2.id || a == &self.post_client.id
+            }
+            Value::Array(a) => !a.is_empty(),
+            _ => false,
+        };
+        assert!(aud_ok, "aud names our client");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let iat = claims["iat"].as_i64().unwrap();
+        assert!(
+            (now - 300..=now + 300).contains(&iat),
+            "iat within 5 minutes"
+        );
+        assert!(claims["exp"].as_i64().unwrap() > now - 300, "not expired");
+        if let Some(at) = claims.get("auth_time") {
+            let at = at.as_i64().expect("auth_time is a number");
+            assert!(at <= now + 300 && at > now - 366 * 86_400);
+        }
+        if let Some(acr) = claims.get("acr") {
+            assert!(acr.as_str().is_some_and(|a| !a.is_empty()));
+        }
+        // ValidateIdTokenNonce.
+        assert_eq!(
+            claims.get("nonce").and_then(Value::as_str),
+            nonce,
+            "Nonce values mismatch"
+        );
+        // CheckForSubjectInIdToken.
+        let sub = claims["sub"].as_str().unwrap();
+        assert!(
+            !sub.is_empty() && sub.len() <= 255 && sub.bytes().all(|b| (0x20..=0x7e).contains(&b))
+        );
+        // ValidateAtHash with the hash of the alg (SHA-512 for EdDSA).
+        if let (Some(at_hash), Some(access)) = (claims.get("at_hash"), access) {
+            use sha2::Digest;
+            let digest: Vec<u8> = match header.alg {
+                jsonwebtoken::Algorithm::EdDSA => sha2::Sha512::digest(access.as_bytes()).to_vec(),
+                _ => sha2::Sha256::digest(access.as_bytes()).to_vec(),
+            };
+            let half = &digest[..digest.len() / 2];
+            assert_eq!(
+                at_hash.as_str().unwrap(),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(half),
+                "Invalid at_hash in token"
+            );
+        }
+        // EnsureIdTokenDoesNotContainNonRequestedClaims and EnsureIdTokenDoesNotContainName
+        // (WARNING): the id_token of a code flow carries no identity claim.
+        let allowed = [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "azp",
+            "at_hash",
+            "c_hash",
+            "nbf",
+            "jti",
+            "sid",
+            "s_hash",
+        ];
+        for k in claims.as_object().unwrap().keys() {
+            assert!(
+                allowed.contains(&k.as_str()),
+                "non-requested claim {k} in the id_token"
+            );
+        }
+        claims
+    }
+
+    /// `CallUserInfoEndpoint` and the checks of `AbstractOIDCCUserInfoTest`.
+    async fn userinfo(&self, res: reqwest::Response, id_claims: &Value) -> Value {
+        assert_eq!(res.status(), 200, "EnsureHttpStatusCodeIs200");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(
+            ct.split(';').next().unwrap().trim(),
+            "application/json",
+            "EnsureContentTypeJson"
+        );
+        let info: Value = res.json().await.unwrap();
+        validate_standard_claims(&info);
+        assert_eq!(
+            info["sub"], id_claims["sub"],
+            "VerifyUserInfoAndIdTokenInTokenEndpointSameSub"
+        );
+        info
+    }
+
+    async fn userinfo_get(&self, access: &str) -> reqwest::Response {
+        self.s
+            .http
+            .get(self.config["userinfo_endpoint"].as_str().unwrap())
+            .bearer_auth(access)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The standard flow: authorization, token (Basic), id_token checks and the base
+    /// userinfo GET (200).
+    async fn standard_flow(&self, b: &Browser, req: &AuthRequest) -> Tokens {
+        self.standard_flow_with(b, req, &self.client, Auth::Basic, &[])
+            .await
+    }
+
+    async fn standard_flow_with(
+        &self,
+        b: &Browser,
+        req: &AuthRequest,
+        client: &Client,
+        auth: Auth,
+        token_extra: &[(&str, &str)],
+    ) -> Tokens {
+        let cb = self
+            .authorize(b, req, false)
+            .await
+            .expect("a redirect back");
+        let code = self.check_success(&cb, req);
+        let t = self.token(client, auth, &code, req, token_extra).await;
+        assert_eq!(self.userinfo_get(&t.access_token).await.status(), 200);
+        t
+    }
+}
+
+/// `ValidateUserInfoStandardClaims` / `ValidateIdTokenStandardClaims`: the types of the
+/// standard claims.
+fn validate_standard_claims(v: &Value) {
+    let o = v.as_object().expect("an object");
+    assert!(!o.is_empty());
+    for (k, val) in o {
+        match k.as_str() {
+            "sub" | "name" | "given_name" | "family_name" | "middle_name" | "nickname"
+            | "preferred_username" | "profile" | "picture" | "website" | "email" | "gender"
+            | "zoneinfo" | "locale" | "phone_number" => {
+                let s = val.as_str().unwrap_or_else(|| panic!("{k} is a string"));
+                assert!(!s.trim().is_empty() && s != "null", "{k} is not blank");
+            }
+            "email_verified" | "phone_number_verified" => assert!(val.is_boolean(), "{k}"),
+            "birthdate" => {
+                let s = val.as_str().unwrap();
+                assert!(s.len() == 10 || s.len() == 4, "{s}");
+            }
+            "updated_at" => {
+                let t = val.as_i64().expect("updated_at is a number");
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                assert!(
+                    t <= now + 300 && t >= 631_152_000,
+                    "EnsureUserInfoUpdatedAtValid"
+                );
+            }
+            "address" => {
+                for (_, part) in val.as_object().expect("address is an object") {
+                    assert!(part.as_str().is_some_and(|s| !s.trim().is_empty()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `VerifyScopesReturnedInUserInfoClaims` (WARNING): every claim of every scope asked for.
+fn assert_scope_claims(info: &Value, scopes: &str) {
+    let keys: BTreeSet<&str> = info
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for scope in scopes.split(' ') {
+        let wanted: &[&str] = match scope {
+            "openid" => &["sub"],
+            "profile" => &[
+                "name",
+                "given_name",
+                "family_name",
+                "middle_name",
+                "nickname",
+                "profile",
+                "picture",
+                "website",
+                "gender",
+                "birthdate",
+                "zoneinfo",
+                "locale",
+                "updated_at",
+                "preferred_username",
+            ],
+            "email" => &["email", "email_verified"],
+            "address" => &["address"],
+            "phone" => &["phone_number", "phone_number_verified"],
+            _ => &[],
+        };
+        for w in wanted {
+            assert!(
+                keys.contains(w),
+                "{w} missing from userinfo for scope {scope}: {info}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// oidcc-config-certification-test-plan
+
+/// `oidcc-discovery-endpoint-verification`: the discovery document and the JWKS.
+#[tokio::test]
+async fn oidcc_discovery_endpoint_verification() {
+    let op = op().await;
+    let res =
+        op.s.http
+            .get(op.s.url(&format!("/orgs/{ORG}/.well-known/openid-configuration")))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 200);
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(ct.split(';').next().unwrap(), "application/json");
+    let c: Value = res.json().await.unwrap();
+    // CheckDiscEndpointIssuer, CheckDiscEndpointIssuerIsValidUrl.
+    assert_eq!(c["issuer"], op.issuer.as_str());
+    let iss = url::Url::parse(&op.issuer).unwrap();
+    assert!(iss.query().is_none() && iss.fragment().is_none() && iss.username().is_empty());
+    assert!(secure_url(&op.issuer));
+    // OIDCCCheckDiscEndpointResponseTypesSupported.
+    assert!(c["response_types_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("code")));
+    // CheckForUnexpectedParametersInServerMetadata (WARNING): every member is one RFC 8414,
+    // OpenID Connect Discovery or a registered extension defines.
+    let known = [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "registration_endpoint",
+        "scopes_supported",
+        "response_types_supported",
+        "response_modes_supported",
+        "grant_types_supported",
+        "token_endpoint_auth_methods_supported",
+        "token_endpoint_auth_signing_alg_values_supported",
+        "service_documentation",
+        "ui_locales_supported",
+        "op_policy_uri",
+        "op_tos_uri",
+        "revocation_endpoint",
+        "revocation_endpoint_auth_methods_supported",
+        "introspection_endpoint",
+        "introspection_endpoint_auth_methods_supported",
+        "code_challenge_methods_supported",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+        "userinfo_signing_alg_values_supported",
+        "request_object_signing_alg_values_supported",
+        "display_values_supported",
+        "claim_types_supported",
+        "claims_supported",
+        "claims_locales_supported",
+        "claims_parameter_supported",
+        "request_parameter_supported",
+        "request_uri_parameter_supported",
+        "require_request_uri_registration",
+        "acr_values_supported",
+        "frontchannel_logout_supported",
+        "backchannel_logout_supported",
+        "backchannel_logout_session_supported",
+        "authorization_response_iss_parameter_supported",
+        "prompt_values_supported",
+        "device_authorization_endpoint",
+        "pushed_authorization_request_endpoint",
+        "require_pushed_authorization_requests",
+        "dpop_signing_alg_values_supported",
+    ];
+    for k in c.as_object().unwrap().keys() {
+        assert!(
+            known.contains(&k.as_str()),
+            "unexpected discovery member {k}"
+        );
+    }
+    // ValidateServerMetadataAgainstSchema: booleans are booleans, arrays hold strings.
+    for (k, v) in c.as_object().unwrap() {
+        if k.ends_with("_supported") && !k.starts_with("claims_parameter") {
+            match v {
+                Value::Bool(_) => {}
+                Value::Array(a) => assert!(a.iter().all(Value::is_string), "{k}"),
+                other => panic!("{k} is {other}"),
+            }
+        }
+    }
+    // CheckDiscEndpointSubjectTypesSupported, OIDCCCheckDiscEndpointIdTokenSigningAlgValuesSupported.
+    assert!(c["subject_types_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("public")));
+    assert!(c["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("RS256")));
+    // userinfo_signing_alg_values_supported: an array if present.
+    if let Some(u) = c.get("userinfo_signing_alg_values_supported") {
+        assert!(u.is_array());
+    }
+    // CheckDiscEndpointAllEndpointsAreHttps (every *_endpoint), CheckJwksUri.
+    for (k, v) in c.as_object().unwrap() {
+        if k.ends_with("_endpoint") {
+            assert!(secure_url(v.as_str().unwrap()), "{k}");
+        }
+    }
+    assert!(
+        c.get("userinfo_endpoint").is_some(),
+        "CheckDiscEndpointUserinfoEndpoint"
+    );
+    assert!(secure_url(c["jwks_uri"].as_str().unwrap()));
+    // OIDCCCheckDiscEndpointClaimsSupported (WARNING), scopes (WARNING / FAILURE).
+    assert!(c["claims_supported"].is_array());
+    let scopes = c["scopes_supported"].as_array().unwrap();
+    assert!(scopes.contains(&json!("openid")));
+    for s in scopes {
+        let s = s.as_str().unwrap();
+        assert!(
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        );
+    }
+    // grant_types_supported non-empty; code_challenge_methods_supported has S256.
+    assert!(!c["grant_types_supported"].as_array().unwrap().is_empty());
+    assert!(c["code_challenge_methods_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("S256")));
+    // request_object_signing_alg_values_supported, if present, contains RS256 (WARNING).
+    if let Some(r) = c.get("request_object_signing_alg_values_supported") {
+        assert!(r.as_array().unwrap().contains(&json!("RS256")));
+    }
+    // The JWKS: public keys only, well formed, each with a unique kid.
+    let raw: Value =
+        op.s.http
+            .get(c["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let mut kids = BTreeSet::new();
+    for k in raw["keys"].as_array().unwrap() {
+        for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+            assert!(k.get(private).is_none(), "no private key material");
+        }
+        let kty = k["kty"].as_str().unwrap();
+        let needs: &[&str] = match kty {
+            "RSA" => &["n", "e"],
+            "EC" => &["x", "y", "crv"],
+            "OKP" => &["x", "crv"],
+            other => panic!("unknown kty {other}"),
+        };
+        for n in needs {
+            let v = k[n].as_str().unwrap();
+            assert!(!v.contains('='), "{n} is unpadded base64url");
+        }
+        let kid = k["kid"].as_str().expect("every key has a kid");
+        assert!(
+            kids.insert(kid.to_owned()),
+            "kid {kid} is used more than once"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// oidcc-basic-certification-test-plan
+
+/// `oidcc-server`: the code flow with every check of the module.
+#[tokio::test]
+async fn oidcc_server() {
+    let op = op().await;
+    let b = Browser::new();
+    let req = op.request(&op.client, &[], &[]);
+    let cb = op.authorize(&b, &req, false).await.unwrap();
+    let code = op.check_success(&cb, &req);
+    // EnsureMinimumAuthorizationCodeLength (128 bits) and ...Entropy (> 96 bits).
+    assert!(code.len() >= 16);
+    let mut counts = std::collections::HashMap::new();
+    for ch in code.chars() {
+        *counts.entry(ch).or_insert(0usize) += 1;
+    }
+    let n = code.chars().count() as f64;
+    let entropy: f64 = counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum::<f64>()
+        * n;
+    assert!(entropy > 96.0, "{entropy}");
+    let t = op.token(&op.client, Auth::Basic, &code, &req, &[]).await;
+    assert!(t.claims.get("at_hash").is_some());
+    assert_eq!(op.userinfo_get(&t.access_token).await.status(), 200);
+}
+
+/// `oidcc-response-type-missing`: an error on the redirect URI (`invalid_request` or
+/// `unsupported_response_type`), never a code.
+#[tokio::test]
+async fn oidcc_response_type_missing() {
+    let op = op().await;
+    let req = op.request(&op.client, &[], &["response_type"]);
+    let cb = op
+        .authorize(&Browser::new(), &req, false)
+        .await
+        .expect("a redirect with an error");
+    let error = op.check_error(&cb, &req);
+    assert!(["invalid_request", "unsupported_response_type"].contains(&error.as_str()));
+}
+
+async fn userinfo_module(how: &str) {
+    let op = op().await;
+    let b = Browser::new();
+    let req = op.request(&op.client, &[], &[]);
+    let t = op.standard_flow(&b, &req).await;
+    let endpoint = op.config["userinfo_endpoint"].as_str().unwrap();
+    let res = match how {
+        "get" => op.userinfo_get(&t.access_token).await,
+        "post-header" => {
+            op.s.http
+                .post(endpoint)
+                .bearer_auth(&t.access_token)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send()
+                .await
+                .unwrap()
+        }
+        _ => {
+            op.s.http
+                .post(endpoint)
+                .form(&[("access_token", t.access_token.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    op.userinfo(res, &t.claims).await;
+}
+
+/// `oidcc-userinfo-get`.
+#[tokio::test]
+async fn oidcc_userinfo_get() {
+    userinfo_module("get").await;
+}
+
+/// `oidcc-userinfo-post-header`: POST with the bearer header and an empty form body.
+#[tokio::test]
+async fn oidcc_userinfo_post_header() {
+    userinfo_module("post-header").await;
+}
+
+/// `oidcc-userinfo-post-body`: POST with `access_token` in the form body (no warning: it is
+/// supported).
+#[tokio::test]
+async fn oidcc_userinfo_post_body() {
+    userinfo_module("post-body").await;
+}
+
+/// `oidcc-ensure-request-without-nonce-succeeds-for-code-flow`.
+#[tokio::test]
+async fn oidcc_ensure_request_without_nonce_succeeds_for_code_flow() {
+    let op = op().await;
+    let req = op.request(&op.client, &[], &["nonce"]);
+    let cb = op.authorize(&Browser::new(), &req, false).await.unwrap();
+    op.check_success(&cb, &req);
+}
+
+async fn scope_module(scope: &str, reversed_params: bool) -> (Op, Tokens, Value) {
+    let op = op().await;
+    // Skipped when discovery lacks a scope: it must list every one.
+    let supported = op.config["scopes_supported"].as_array().unwrap().clone();
+    for s in scope.split(' ') {
+        assert!(supported.contains(&json!(s)), "scopes_supported lacks {s}");
+    }
+    let b = Browser::new();
+    let mut req = op.request(&op.client, &[("scope", scope)], &[]);
+    if reversed_params {
+        req.params.reverse();
+    }
+    let t = op.standard_flow(&b, &req).await;
+    let info = op
+        .userinfo(op.userinfo_get(&t.access_token).await, &t.claims)
+        .await;
+    assert_scope_claims(&info, scope);
+    (op, t, info)
+}
+
+/// `oidcc-scope-profile`.
+#[tokio::test]
+async fn oidcc_scope_profile() {
+    scope_module("openid profile", false).await;
+}
+
+/// `oidcc-scope-email`: and no `name` in the id_token or userinfo, no `email` in the id_token.
+#[tokio::test]
+async fn oidcc_scope_email() {
+    let (_, t, info) = scope_module("openid email", false).await;
+    assert!(t.claims.get("email").is_none());
+    assert!(
+        info.get("name").is_none(),
+        "EnsureUserInfoDoesNotContainName"
+    );
+}
+
+/// `oidcc-scope-address`.
+#[tokio::test]
+async fn oidcc_scope_address() {
+    scope_module("openid address", false).await;
+}
+
+/// `oidcc-scope-phone`.
+#[tokio::test]
+async fn oidcc_scope_phone() {
+    scope_module("openid phone", false).await;
+}
+
+/// `oidcc-scope-all`.
+#[tokio::test]
+async fn oidcc_scope_all() {
+    scope_module("openid email phone address profile", false).await;
+}
+
+/// `oidcc-alternate-happy-flow` (formerly `oidcc-ensure-other-scope-order-succeeds`): the scope
+/// `email openid` and the parameters in reverse order.
+#[tokio::test]
+async fn oidcc_alternate_happy_flow() {
+    let (_, t, info) = scope_module("email openid", true).await;
+    assert!(t.claims.get("email").is_none());
+    assert!(info.get("name").is_none());
+}
+
+async fn plain_module(extra: &[(&str, &str)]) {
+    let op = op().await;
+    let req = op.request(&op.client, extra, &[]);
+    op.standard_flow(&Browser::new(), &req).await;
+}
+
+/// `oidcc-display-page`.
+#[tokio::test]
+async fn oidcc_display_page() {
+    plain_module(&[("display", "page")]).await;
+}
+
+/// `oidcc-display-popup`.
+#[tokio::test]
+async fn oidcc_display_popup() {
+    plain_module(&[("display", "popup")]).await;
+}
+
+/// `oidcc-ensure-request-with-unknown-parameter-succeeds` (RFC 6749 §3.1).
+#[tokio::test]
+async fn oidcc_ensure_request_with_unknown_parameter_succeeds() {
+    plain_module(&[("extra", "foobar")]).await;
+}
+
+/// `oidcc-login-hint`.
+#[tokio::test]
+async fn oidcc_login_hint() {
+    plain_module(&[("login_hint", "buffy@127.0.0.1")]).await;
+}
+
+/// `oidcc-ui-locales`.
+#[tokio::test]
+async fn oidcc_ui_locales() {
+    plain_module(&[("ui_locales", "se")]).await;
+}
+
+/// `oidcc-claims-locales`.
+#[tokio::test]
+async fn oidcc_claims_locales() {
+    plain_module(&[("claims_locales", "se")]).await;
+}
+
+/// `oidcc-prompt-login`: a second sign-in, with a later `auth_time`.
+#[tokio::test]
+async fn oidcc_prompt_login() {
+    let op = op().await;
+    let b = Browser::new();
+    let first = op
+        .standard_flow(&b, &op.request(&op.client, &[], &[]))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let req = op.request(&op.client, &[("prompt", "login")], &[]);
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(req.params.iter())
+        .finish();
+    // The login page again (the placeholder's screenshot).
+    let res = b.get(&format!("{}?{q}", op.authorization_endpoint())).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("name=\"password\""));
+    let second = op.standard_flow(&b, &req).await;
+    assert!(
+        second.claims["auth_time"].as_i64() > first.claims["auth_time"].as_i64(),
+        "CheckSecondIdTokenAuthTimeIsLaterIfPresent"
+    );
+}
+
+/// `oidcc-prompt-none-not-logged-in`: a 128-character state, echoed exactly, and an error
+/// that asks for a user interface.
+#[tokio::test]
+async fn oidcc_prompt_none_not_logged_in() {
+    let op = op().await;
+    let state = state_value(128);
+    let req = op.request(&op.client, &[("prompt", "none"), ("state", &state)], &[]);
+    assert_eq!(req.state.as_deref().map(str::len), Some(128));
+    let cb = op.authorize(&Browser::new(), &req, false).await.unwrap();
+    let error = op.check_error(&cb, &req);
+    assert!([
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required"
+    ]
+    .contains(&error.as_str()));
+}
+
+async fn same_auth_twice(
+    first_extra: &[(&str, &str)],
+    second_extra: &[(&str, &str)],
+) -> (Tokens, Tokens) {
+    let op = op().await;
+    let b = Browser::new();
+    let first = op
+        .standard_flow(&b, &op.request(&op.client, first_extra, &[]))
+        .await;
+    let second_extra: Vec<(&str, &str)> = second_extra
+        .iter()
+        .map(|(k, v)| {
+            (
+                *k,
+                if *v == "$first_id_token" {
+                    first.id_token.as_str()
+                } else {
+                    v
+                },
+            )
+        })
+        .collect();
+    let second = op
+        .standard_flow(&b, &op.request(&op.client, &second_extra, &[]))
+        .await;
+    // CheckIdTokenAuthTimeClaimsSameIfPresent, CheckIdTokenSubConsistentForSecondAuthorization.
+    assert_eq!(first.claims["auth_time"], second.claims["auth_time"]);
+    assert_eq!(first.claims["sub"], second.claims["sub"]);
+    (first, second)
+}
+
+/// `oidcc-prompt-none-logged-in`: silently, the same sign-in.
+#[tokio::test]
+async fn oidcc_prompt_none_logged_in() {
+    same_auth_twice(&[], &[("prompt", "none")]).await;
+}
+
+/// `oidcc-id-token-hint`: `prompt=none` with the first id_token as hint.
+#[tokio::test]
+async fn oidcc_id_token_hint() {
+    same_auth_twice(
+        &[],
+        &[("prompt", "none"), ("id_token_hint", "$first_id_token")],
+    )
+    .await;
+}
+
+/// `oidcc-max-age-10000`: `auth_time` present both times, and the same.
+#[tokio::test]
+async fn oidcc_max_age_10000() {
+    let (first, second) = same_auth_twice(&[("max_age", "15000")], &[("max_age", "10000")]).await;
+    assert!(first.claims.get("auth_time").is_some());
+    assert!(second.claims.get("auth_time").is_some());
+}
+
+/// `oidcc-max-age-1`: after two seconds a new sign-in, with a later, recent `auth_time`.
+#[tokio::test]
+async fn oidcc_max_age_1() {
+    let op = op().await;
+    let b = Browser::new();
+    let first = op
+        .standard_flow(&b, &op.request(&op.client, &[], &[]))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let second = op
+        .standard_flow(&b, &op.request(&op.client, &[("max_age", "1")], &[]))
+        .await;
+    let at = second.claims["auth_time"]
+        .as_i64()
+        .expect("CheckIdTokenAuthTimeClaimPresentDueToMaxAge");
+    assert!(at > first.claims["auth_time"].as_i64().unwrap());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(at >= now - 301, "CheckIdTokenAuthTimeIsRecentIfPresent");
+}
+
+async fn code_reuse(wait: bool) {
+    let op = op().await;
+    let b = Browser::new();
+    let req = op.request(&op.client, &[], &[]);
+    let cb = op.authorize(&b, &req, false).await.unwrap();
+    let code = op.check_success(&cb, &req);
+    let t = op.token(&op.client, Auth::Basic, &code, &req, &[]).await;
+    assert_eq!(op.userinfo_get(&t.access_token).await.status(), 200);
+    if wait {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    }
+    let res = op.token_request(&op.client, Auth::Basic, &code, &[]).await;
+    // ServerAllowedReusingAuthorizationCode (WARNING) / CheckTokenEndpointHttpStatus400.
+    assert_eq!(res.status(), 400);
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("application/json"));
+    let (_, e) = json(res).await;
+    assert_eq!(e["error"], "invalid_grant");
+    let d = e["error_description"].as_str().unwrap();
+    assert!(d.bytes().all(|b| b == b' '
+        || b == b'!'
+        || (0x23..=0x5b).contains(&b)
+        || (0x5d..=0x7e).contains(&b)));
+    // The access token of the first redemption is revoked (WARNING otherwise).
+    let st = op.userinfo_get(&t.access_token).await.status();
+    assert!(st.is_client_error(), "{st}");
+}
+
+/// `oidcc-codereuse`: the second redemption is `invalid_grant`.
+#[tokio::test]
+async fn oidcc_codereuse() {
+    code_reuse(false).await;
+}
+
+/// `oidcc-codereuse-30seconds`: the same, 30 seconds later, and the first access token no
+/// longer works.
+#[tokio::test]
+async fn oidcc_codereuse_30seconds() {
+    code_reuse(true).await;
+}
+
+/// `oidcc-ensure-registered-redirect-uri`: an extension of the registered redirect URI gets an
+/// error page, never a redirect to either address.
+#[tokio::test]
+async fn oidcc_ensure_registered_redirect_uri() {
+    let op = op().await;
+    let bad = format!("{CALLBACK}/{}", random(10));
+    let req = op.request(&op.client, &[("redirect_uri", &bad)], &[]);
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(req.params.iter())
+        .finish();
+    let res = Browser::new()
+        .get(&format!("{}?{q}", op.authorization_endpoint()))
+        .await;
+    assert!(res.headers().get("location").is_none());
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("redirect_uri"));
+}
+
+/// `oidcc-ensure-post-request-succeeds`: the authorization request as a form POST.
+#[tokio::test]
+async fn oidcc_ensure_post_request_succeeds() {
+    let op = op().await;
+    let b = Browser::new();
+    let req = op.request(&op.client, &[], &[]);
+    let cb = op
+        .authorize(&b, &req, true)
+        .await
+        .expect("a callback within 30 seconds");
+    let code = op.check_success(&cb, &req);
+    op.token(&op.client, Auth::Basic, &code, &req, &[]).await;
+}
+
+/// `oidcc-server-client-secret-post`: `client_secret_post` at the token endpoint, which
+/// discovery must list.
+#[tokio::test]
+async fn oidcc_server_client_secret_post() {
+    let op = op().await;
+    let methods = op.config["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap();
+    assert!(methods.contains(&json!("client_secret_post")));
+    assert!(methods.contains(&json!("client_secret_basic")));
+    let req = op.request(&op.post_client, &[], &[]);
+    op.standard_flow_with(&Browser::new(), &req, &op.post_client, Auth::Post, &[])
+        .await;
+}
+
+fn unsecured_jwt(claims: &Value) -> String {
+    let b = |v: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
+    format!("{}.{}.", b(&json!({"alg": "none"})), b(claims))
+}
+
+/// `oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported`: Tessera
+/// rejects request objects as unsupported, on the redirect URI (the module is then SKIPPED,
+/// which certification accepts); it never serves the request without the state and nonce that
+/// were only in the object.
+#[tokio::test]
+async fn oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported() {
+    let op = op().await;
+    let inner = op.request(&op.client, &[], &[]);
+    let object: Map<String, Value> = inner
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let mut req = op.request(
+        &op.client,
+        &[("request", &unsecured_jwt(&Value::Object(object)))],
+        &["state", "nonce"],
+    );
+    req.state = None;
+    let cb = op
+        .authorize(&Browser::new(), &req, false)
+        .await
+        .expect("a redirect");
+    assert_eq!(cb.get("error"), Some("request_not_supported"));
+    assert!(cb.get("code").is_none());
+    // Discovery says so (CheckDiscEndpointRequestParameterSupported would warn otherwise).
+    assert_eq!(op.config["request_parameter_supported"], false);
+    assert_eq!(op.config["request_uri_parameter_supported"], false);
+}
+
+/// `oidcc-ensure-request-object-with-redirect-uri`: the outer `redirect_uri` is unregistered
+/// (the valid one is only inside the object): an error page, never `request_not_supported` on
+/// the registered address.
+#[tokio::test]
+async fn oidcc_ensure_request_object_with_redirect_uri() {
+    let op = op().await;
+    let inner = op.request(&op.client, &[], &[]);
+    let object: Map<String, Value> = inner
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let invalid = format!("{CALLBACK}_invalid");
+    let req = op.request(
+        &op.client,
+        &[
+            ("request", &unsecured_jwt(&Value::Object(object))),
+            ("redirect_uri", &invalid),
+        ],
+        &["state", "nonce"],
+    );
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(req.params.iter())
+        .finish();
+    let res = Browser::new()
+        .get(&format!("{}?{q}", op.authorization_endpoint()))
+        .await;
+    assert!(
+        res.headers().get("location").is_none(),
+        "no redirect to a default address"
+    );
+    assert_eq!(res.status(), 400);
+}
+
+/// `oidcc-ensure-request-with-valid-pkce-succeeds`: a 128-character verifier of the whole
+/// unreserved set.
+#[tokio::test]
+async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
+    let op = op().await;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+    let verifier: String = (0..128)
+        .map(|_| alphabet[usize::from(rand_byte()) % alphabet.len()] as char)
+        .collect();
+    use sha2::Digest;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let req = op.request(
+        &op.client,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+        &[],
+    );
+    op.standard_flow_with(
+        &Browser::new(),
+        &req,
+        &op.client,
+        Auth::Basic,
+        &[("code_verifier", &verifier)],
+    )
+    .await;
+}
+
+/// `oidcc-refresh-token`: `offline_access` with `prompt=consent`, a refresh with the same
+/// scope one second later (no-store, bearer, expires_in, an id_token whose claims compare as
+/// OIDC Core §12.2 says), userinfo with the new token, for two clients; then client 2's
+/// refresh token presented by client 1 is `invalid_grant`.
+#[tokio::test]
+async fn oidcc_refresh_token() {
+    let op = op().await;
+    assert!(op.config["scopes_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("offline_access")));
+    assert!(op.config["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("refresh_token")));
+    let mut last_refresh = String::new();
+    for (i, client) in [&op.client, &op.client2].into_iter().enumerate() {
+        let b = Browser::new();
+        let req = op.request(
+            client,
+            &[("scope", "openid offline_access"), ("prompt", "consent")],
+            &[],
+        );
+        let first = op
+            .standard_flow_with(&b, &req, client, Auth::Basic, &[])
+            .await;
+        let rt = first.refresh_token.clone().expect("a refresh token");
+        assert!(rt.bytes().all(|b| (0x20..=0x7e).contains(&b)));
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt.as_str()),
+        ];
+        if i == 0 {
+            form.push(("scope", "openid offline_access"));
+        }
+        let res = op.send_token(client, Auth::Basic, form).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
+        let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+        assert!(
+            cache.split(',').any(|p| p.trim() == "no-store"),
+            "CheckTokenEndpointCacheHeaders"
+        );
+        let (_, t) = json(res).await;
+        assert!(t["token_type"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case("bearer"));
+        assert!(t["expires_in"].as_i64().unwrap() > 0);
+        let access = t["access_token"].as_str().unwrap();
+        if let Some(new_rt) = t["refresh_token"].as_str() {
+            assert!(new_rt.len() >= 16);
+            last_refresh = new_rt.to_owned();
+        } else {
+            last_refresh = rt.clone();
+        }
+        // CompareIdTokenClaims (OIDC Core §12.2).
+        if let Some(id) = t["id_token"].as_str() {
+            let c = op.check_id_token(id, None, Some(access));
+            for k in ["iss", "sub", "aud", "auth_time", "azp"] {
+                assert_eq!(c.get(k), first.claims.get(k), "{k}");
+            }
+            assert_ne!(c["iat"], first.claims["iat"], "a new iat");
+        }
+        assert_eq!(op.userinfo_get(access).await.status(), 200);
+    }
+    let res = op
+        .send_token(
+            &op.client,
+            Auth::Basic,
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &last_refresh),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let (_, e) = json(res).await;
+    assert_eq!(e["error"], "invalid_grant");
+}
