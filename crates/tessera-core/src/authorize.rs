@@ -26,6 +26,10 @@ use crate::cache::CHANGE_REVOKED;
 use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::{Context, CoreResult, Services};
 
+/// The authentication context class of a sign-in with a password (OIDC Core §2 `acr`): the
+/// one level Tessera offers, listed in discovery's `acr_values_supported`.
+pub const ACR_PASSWORD: &str = "1";
+
 /// How long an authorization code lives (RFC 9700 §4.1.2 asks for short).
 pub const CODE_LIFETIME_SECONDS: i64 = 60;
 /// How long a login session lasts.
@@ -1075,6 +1079,9 @@ impl Services {
             "exp": now + lifetime,
             "auth_time": to_millis(auth_time) / 1000,
             "at_hash": at_hash,
+            // Every sign-in is with a password (RFC 8176 `pwd`), which is ACR "1".
+            "acr": ACR_PASSWORD,
+            "amr": ["pwd"],
         });
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);

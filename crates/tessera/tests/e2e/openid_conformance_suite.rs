@@ -1447,3 +1447,22 @@ async fn oidcc_refresh_token() {
     let (_, e) = json(res).await;
     assert_eq!(e["error"], "invalid_grant");
 }
+
+/// `oidcc-ensure-request-with-acr-values-succeeds`: `acr_values` from discovery; the id_token's
+/// `acr` is one of them (WARNING otherwise).
+#[tokio::test]
+async fn oidcc_ensure_request_with_acr_values_succeeds() {
+    let op = op().await;
+    let supported: Vec<String> = op.config["acr_values_supported"]
+        .as_array()
+        .expect("acr_values_supported")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let acr_values = supported.join(" ");
+    let req = op.request(&op.client, &[("acr_values", &acr_values)], &[]);
+    let t = op.standard_flow(&Browser::new(), &req).await;
+    let acr = t.claims["acr"].as_str().expect("an acr claim");
+    assert!(supported.iter().any(|s| s == acr), "{acr}");
+    assert_eq!(t.claims["amr"], json!(["pwd"]));
+}
