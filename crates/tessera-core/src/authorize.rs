@@ -61,6 +61,9 @@ pub struct AuthRequest {
     /// Set when the sign-in is for the device page (RFC 8628): the user code to go back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_user_code: Option<String>,
+    /// The `claims` parameter (OIDC Core §5.5), when the request had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<tessera_domain::claims::ClaimsRequest>,
 }
 
 /// Why an authorization request cannot go on.
@@ -173,7 +176,17 @@ impl Services {
         description: &str,
     ) -> String {
         let iss = self.issuer(&org.slug);
-        let mut p: Vec<(&str, &str)> = vec![("error", error), ("error_description", description)];
+        // RFC 6749 §4.1.2.1: error_description is %x20-21 / %x23-5B / %x5D-7E.
+        let description: String = description
+            .chars()
+            .map(|c| match c {
+                '"' => '\'',
+                '\\' => '/',
+                c if (' '..='~').contains(&c) => c,
+                _ => '?',
+            })
+            .collect();
+        let mut p: Vec<(&str, &str)> = vec![("error", error), ("error_description", &description)];
         if let Some(s) = state {
             p.push(("state", s));
         }
@@ -190,6 +203,12 @@ impl Services {
         let scope = req.scopes.join(" ");
         let prompt = req.prompt.join(" ");
         let max_age = req.max_age.map(|m| m.to_string());
+        let claims = req.claims.as_ref().map(|c| {
+            let target = |names: &[String]| -> Value {
+                Value::Object(names.iter().map(|n| (n.clone(), Value::Null)).collect())
+            };
+            json!({"userinfo": target(&c.userinfo), "id_token": target(&c.id_token)}).to_string()
+        });
         let mut p: Vec<(&str, &str)> = vec![
             ("response_type", "code"),
             ("client_id", &req.client_id),
@@ -207,6 +226,7 @@ impl Services {
             ("prompt", Some(prompt.as_str()).filter(|s| !s.is_empty())),
             ("max_age", max_age.as_deref()),
             ("login_hint", req.login_hint.as_deref()),
+            ("claims", claims.as_deref()),
         ];
         for (k, v) in optional {
             if let Some(v) = v {
@@ -406,6 +426,18 @@ impl Services {
             })?),
             None => None,
         };
+        let claims = match get("claims") {
+            Some(raw) => match tessera_domain::claims::ClaimsRequest::parse(raw) {
+                Ok(c) => (!c.is_empty()).then_some(c),
+                Err(e) => {
+                    return Err(redirect_err(
+                        "invalid_request",
+                        &format!("{} {}", e.field, e.message),
+                    ))
+                }
+            },
+            None => None,
+        };
         let req = AuthRequest {
             client_id: client.id.to_string(),
             redirect_uri: redirect_uri.clone(),
@@ -417,6 +449,7 @@ impl Services {
             max_age,
             login_hint: get("login_hint").map(str::to_owned),
             device_user_code: None,
+            claims,
         };
         let session = self
             .live_session(org.id, cookie)
@@ -594,6 +627,7 @@ impl Services {
             redeemed_at: None,
             access_jti: None,
             access_expires: None,
+            claims: req.claims.clone(),
         })
         .await?;
         if let Some(p) = pending {
@@ -1023,14 +1057,7 @@ impl Services {
             .grant_types
             .contains(&GrantType::RefreshToken)
         {
-            let (value, mut row) = self.refresh_record(
-                org.id,
-                client,
-                found.user_id,
-                &found.scope,
-                found.auth_time,
-                None,
-            )?;
+            let (value, mut row) = self.refresh_record(org.id, client, granted(&found), None)?;
             // The family is named after the code's access token, so a replay of the code can
             // end it (RFC 6749 §4.1.2: revoke what the first redemption issued).
             row.family_id = jti.clone();
@@ -1041,32 +1068,23 @@ impl Services {
         };
         tx.commit().await?;
 
-        self.token_response(
-            &org,
-            client,
-            found.user_id,
-            &found.scope,
-            found.auth_time,
-            found.nonce.as_deref(),
-            refresh_token,
-            &jti,
-        )
-        .await
+        self.token_response(&org, client, granted(&found), refresh_token, &jti)
+            .await
     }
 
-    /// An id_token (OIDC Core §2), RS256 by default, with `at_hash` (§3.1.3.6).
-    #[allow(clippy::too_many_arguments)]
+    /// An id_token (OIDC Core §2), RS256 by default, with `at_hash` (§3.1.3.6), and the
+    /// claims the authorization's claims request asked for in it (§5.5).
     pub(crate) async fn sign_id_token(
         &self,
         org: &Organization,
         issuer: &str,
-        sub: &str,
         client: &OAuthClient,
-        auth_time: Timestamp,
-        nonce: Option<&str>,
+        grant: crate::refresh::Grant<'_>,
         access_token: &str,
         lifetime: i64,
     ) -> OAuthResult<String> {
+        let sub = grant.user.to_string();
+        let (auth_time, nonce) = (grant.auth_time, grant.nonce);
         let alg = crate::tokens::signing_alg(client.settings.id_token_signed_response_alg);
         let at_hash = half_hash(alg, access_token);
         let now = to_millis(self.now()) / 1000;
@@ -1085,6 +1103,28 @@ impl Services {
         });
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
+        }
+        let asked: Vec<&String> = grant
+            .claims
+            .map(|c| {
+                c.id_token
+                    .iter()
+                    .filter(|n| claims.get(n.as_str()).is_none())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !asked.is_empty() {
+            let user = {
+                let mut tx = self.store.read().await?;
+                tx.find_user(org.id, grant.user).await?
+            };
+            if let Some(u) = user {
+                for name in asked {
+                    if let Some(v) = user_claim(&u.user, name) {
+                        claims[name.as_str()] = v;
+                    }
+                }
+            }
         }
         self.sign_with(org, alg, "JWT", claims).await
     }
@@ -1127,14 +1167,32 @@ impl Services {
         let user = user.user;
         let mut out = serde_json::Map::new();
         out.insert("sub".into(), json!(sub));
-        for scope in &scopes {
-            for claim in tessera_domain::profile::scope_claims(scope) {
-                if let Some(v) = user_claim(&user, claim) {
-                    out.insert((*claim).to_owned(), v);
-                }
+        // The claims of the scopes (OIDC Core §5.4), and those the claims request asked for
+        // at userinfo (§5.5), which the access token lists.
+        let requested = claims[crate::tokens::USERINFO_CLAIMS]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let by_scope = scopes
+            .iter()
+            .flat_map(|s| tessera_domain::profile::scope_claims(s).iter().copied());
+        for claim in by_scope.chain(requested) {
+            if let Some(v) = user_claim(&user, claim) {
+                out.insert(claim.to_owned(), v);
             }
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// What a redeemed code granted.
+fn granted(code: &AuthCode) -> crate::refresh::Grant<'_> {
+    crate::refresh::Grant {
+        user: code.user_id,
+        scope: &code.scope,
+        auth_time: code.auth_time,
+        nonce: code.nonce.as_deref(),
+        claims: code.claims.as_ref(),
     }
 }
 

@@ -368,19 +368,19 @@ impl Services {
         }
         .filter(|u| u.user.is_active)
         .ok_or_else(|| OAuthError::InvalidGrant("the user is no longer active".into()))?;
+        let grant = crate::refresh::Grant {
+            user: user.user.id,
+            scope: &found.scope,
+            auth_time,
+            nonce: None,
+            claims: None,
+        };
         let refresh = if client
             .settings
             .grant_types
             .contains(&GrantType::RefreshToken)
         {
-            Some(self.refresh_record(
-                org.id,
-                client,
-                user.user.id,
-                &found.scope,
-                auth_time,
-                None,
-            )?)
+            Some(self.refresh_record(org.id, client, grant, None)?)
         } else {
             None
         };
@@ -397,10 +397,7 @@ impl Services {
         self.token_response(
             &org,
             client,
-            user.user.id,
-            &found.scope,
-            auth_time,
-            None,
+            grant,
             refresh.map(|r| r.0),
             &self.random_jti()?,
         )
@@ -426,6 +423,7 @@ fn device_login_request(client: &OAuthClient, d: &DeviceCode, shown: &str) -> Au
         max_age: None,
         login_hint: None,
         device_user_code: Some(shown.to_owned()),
+        claims: None,
     }
 }
 

@@ -50,12 +50,19 @@ impl Services {
             ));
         };
         let now = self.now();
+        let grant = crate::refresh::Grant {
+            user: user.user.id,
+            scope: &scope,
+            auth_time: now,
+            nonce: None,
+            claims: None,
+        };
         let refresh = if client
             .settings
             .grant_types
             .contains(&GrantType::RefreshToken)
         {
-            Some(self.refresh_record(org.id, client, user.user.id, &scope, now, None)?)
+            Some(self.refresh_record(org.id, client, grant, None)?)
         } else {
             None
         };
@@ -78,10 +85,7 @@ impl Services {
         self.token_response(
             &org,
             client,
-            user.user.id,
-            &scope,
-            now,
-            None,
+            grant,
             refresh.map(|r| r.0),
             &self.random_jti()?,
         )

@@ -14,6 +14,19 @@ use tessera_store::RefreshToken;
 use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
 
+/// What a user granted a client and how they signed in: what every token of one
+/// authorization (its code, its refresh tokens, a device code, a password grant) carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Grant<'a> {
+    pub user: UserId,
+    pub scope: &'a str,
+    pub auth_time: Timestamp,
+    /// Only the code's first id_token echoes it (OIDC Core §12.2).
+    pub nonce: Option<&'a str>,
+    /// The claims request of the authorization (OIDC Core §5.5).
+    pub claims: Option<&'a tessera_domain::claims::ClaimsRequest>,
+}
+
 impl Services {
     /// A new refresh token of `family` (a new family when `None`): its value and its row.
     #[allow(clippy::too_many_arguments)]
@@ -21,9 +34,7 @@ impl Services {
         &self,
         org: OrgId,
         client: &OAuthClient,
-        user: UserId,
-        scope: &str,
-        auth_time: Timestamp,
+        grant: Grant<'_>,
         family: Option<(&str, Timestamp)>,
     ) -> OAuthResult<(String, RefreshToken)> {
         let value = self.random_handle()?;
@@ -40,13 +51,14 @@ impl Services {
             org_id: org,
             family_id,
             client_id: client.id.to_string(),
-            user_id: user,
-            scope: scope.to_owned(),
-            auth_time,
+            user_id: grant.user,
+            scope: grant.scope.to_owned(),
+            auth_time: grant.auth_time,
             created_at: now,
             expires_at,
             used_at: None,
             revoked_at: None,
+            claims: grant.claims.cloned(),
         };
         Ok((value, row))
     }
@@ -94,12 +106,17 @@ impl Services {
         let granted: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
         let scope_str =
             crate::tokens::narrow_scopes(&granted, scope, "was not granted to this refresh token")?;
+        let family = Grant {
+            user: user.user.id,
+            scope: &found.scope,
+            auth_time: found.auth_time,
+            nonce: None,
+            claims: found.claims.as_ref(),
+        };
         let (new_refresh, row) = self.refresh_record(
             org.id,
             client,
-            user.user.id,
-            &found.scope,
-            found.auth_time,
+            family,
             Some((&found.family_id, found.expires_at)),
         )?;
         // Spending the old token and storing its successor are one write.
@@ -124,13 +141,14 @@ impl Services {
         }
         tx.insert_refresh(&row).await?;
         tx.commit().await?;
+        let granted = Grant {
+            scope: &scope_str,
+            ..family
+        };
         self.token_response(
             &org,
             client,
-            user.user.id,
-            &scope_str,
-            found.auth_time,
-            None,
+            granted,
             Some(new_refresh),
             &self.random_jti()?,
         )
@@ -138,37 +156,36 @@ impl Services {
     }
 
     /// Access token, and an id_token when `openid` was granted.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn token_response(
         &self,
         org: &Organization,
         client: &OAuthClient,
-        user: UserId,
-        scope: &str,
-        auth_time: Timestamp,
-        nonce: Option<&str>,
+        grant: Grant<'_>,
         refresh_token: Option<String>,
         jti: &str,
     ) -> OAuthResult<TokenResponse> {
         let lifetime = client.settings.access_token_lifetime;
         let issuer = self.issuer(&org.slug);
-        let sub = user.to_string();
+        let sub = grant.user.to_string();
+        let scope = grant.scope;
+        let userinfo_claims = grant.claims.map(|c| c.userinfo.as_slice()).unwrap_or(&[]);
         let access_token = self
-            .sign_access_token_with(org, &issuer, &sub, client, &issuer, scope, lifetime, jti)
+            .sign_access_token_with(
+                org,
+                &issuer,
+                &sub,
+                client,
+                &issuer,
+                scope,
+                lifetime,
+                jti,
+                userinfo_claims,
+            )
             .await?;
         let id_token = if scope.split(' ').any(|s| s == "openid") {
             Some(
-                self.sign_id_token(
-                    org,
-                    &issuer,
-                    &sub,
-                    client,
-                    auth_time,
-                    nonce,
-                    &access_token,
-                    lifetime,
-                )
-                .await?,
+                self.sign_id_token(org, &issuer, client, grant, &access_token, lifetime)
+                    .await?,
             )
         } else {
             None

@@ -271,6 +271,10 @@ impl std::fmt::Debug for ClientCredentials {
 /// userinfo and revocation alike, in [`Services::active_claims`]).
 pub const CLIENT_INCARNATION_CLAIM: &str = "client_created_at";
 
+/// The access token claim that lists the claims an authorization's claims request asked
+/// for at userinfo (OIDC Core §5.5), beyond those of its scopes.
+pub const USERINFO_CLAIMS: &str = "userinfo_claims";
+
 /// The signing algorithm of the crypto crate for a client's choice.
 pub(crate) fn signing_alg(a: tessera_domain::client::SigningAlg) -> Alg {
     use tessera_domain::client::SigningAlg;
@@ -539,6 +543,7 @@ impl Services {
                 &scope_str,
                 lifetime,
                 &jti,
+                &[],
             )
             .await?;
         Ok(TokenResponse {
@@ -565,6 +570,7 @@ impl Services {
         scope: &str,
         lifetime: i64,
         jti: &str,
+        userinfo_claims: &[String],
     ) -> OAuthResult<String> {
         let now = to_millis(self.now()) / 1000;
         let mut claims = json!({
@@ -579,6 +585,11 @@ impl Services {
         });
         if !scope.is_empty() {
             claims["scope"] = json!(scope);
+        }
+        // The claims request's userinfo claims (OIDC Core §5.5) travel with the token to
+        // userinfo, which has no other way to know them.
+        if !userinfo_claims.is_empty() {
+            claims[USERINFO_CLAIMS] = json!(userinfo_claims);
         }
         self.sign_access_claims(org, client, claims).await
     }

@@ -7,6 +7,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod claims;
 pub mod client;
 pub mod clock;
 pub mod connection;

@@ -629,6 +629,7 @@ async fn registration(store: &dyn Store) {
         expires_at: t(9_000_000),
         used_at: None,
         revoked_at: None,
+        claims: None,
     })
     .await
     .unwrap();
@@ -841,6 +842,11 @@ async fn interactive_flows(store: &dyn Store) {
         redeemed_at: None,
         access_jti: None,
         access_expires: None,
+        // A claims request round-trips with the code.
+        claims: Some(tessera_domain::claims::ClaimsRequest {
+            userinfo: vec!["name".into()],
+            id_token: vec!["email".into()],
+        }),
     };
     tx.insert_code(&code).await.unwrap();
     tx.commit().await.unwrap();
@@ -947,6 +953,10 @@ async fn interactive_flows(store: &dyn Store) {
         expires_at: t(100_000),
         used_at: None,
         revoked_at: None,
+        claims: Some(tessera_domain::claims::ClaimsRequest {
+            userinfo: vec!["given_name".into()],
+            id_token: vec![],
+        }),
     };
     tx.insert_refresh(&rt("rt-1")).await.unwrap();
     tx.insert_refresh(&rt("rt-2")).await.unwrap();

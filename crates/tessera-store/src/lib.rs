@@ -229,6 +229,8 @@ pub struct AuthCode {
     /// The access token issued for it, to revoke on a second redemption.
     pub access_jti: Option<String>,
     pub access_expires: Option<Timestamp>,
+    /// The authorization's claims request (OIDC Core §5.5), if it had one.
+    pub claims: Option<tessera_domain::claims::ClaimsRequest>,
 }
 
 /// An initial access token for client registration (its hash is what is kept).
@@ -306,6 +308,8 @@ pub struct RefreshToken {
     pub expires_at: Timestamp,
     pub used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The claims request of the authorization the family started from.
+    pub claims: Option<tessera_domain::claims::ClaimsRequest>,
 }
 
 /// A database: hands out transactions.

@@ -72,6 +72,11 @@ pub(crate) const SQLITE: Embedded = &[
         "user profile",
         include_str!("../migrations/sqlite/0013_user_profile.sql"),
     ),
+    (
+        14,
+        "claims request",
+        include_str!("../migrations/sqlite/0014_claims_request.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -139,6 +144,11 @@ pub(crate) const POSTGRES: Embedded = &[
         13,
         "user profile",
         include_str!("../migrations/postgres/0013_user_profile.sql"),
+    ),
+    (
+        14,
+        "claims request",
+        include_str!("../migrations/postgres/0014_claims_request.sql"),
     ),
 ];
 

@@ -372,7 +372,18 @@ macro_rules! impl_tx {
                 redeemed_at: r.try_get::<Option<i64>, _>("redeemed_at")?.map(from_millis),
                 access_jti: r.try_get("access_jti")?,
                 access_expires: r.try_get::<Option<i64>, _>("access_expires")?.map(from_millis),
+                claims: claims_from(t, r.try_get("claims")?)?,
             })
+        }
+
+        /// A stored claims request (JSON), if there is one.
+        fn claims_from(t: &'static str, raw: Option<String>) -> Result<Option<tessera_domain::claims::ClaimsRequest>> {
+            raw.map(|j| serde_json::from_str(&j).map_err(|e| corrupt(t, e)))
+                .transpose()
+        }
+
+        fn claims_to(c: &Option<tessera_domain::claims::ClaimsRequest>) -> Option<String> {
+            c.as_ref().and_then(|c| serde_json::to_string(c).ok())
         }
 
         fn initial_token_row(r: &$row) -> Result<$crate::InitialAccessToken> {
@@ -425,6 +436,7 @@ macro_rules! impl_tx {
                 expires_at: from_millis(r.try_get("expires_at")?),
                 used_at: r.try_get::<Option<i64>, _>("used_at")?.map(from_millis),
                 revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_millis),
+                claims: claims_from(t, r.try_get("claims")?)?,
             })
         }
 
@@ -1159,8 +1171,8 @@ macro_rules! impl_tx {
                 sqlx::query(
                     "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
                      scope, nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, \
-                     access_jti, access_expires) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     access_jti, access_expires, claims) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(&c.code_hash)
                 .bind(c.org_id.0.to_string())
@@ -1176,6 +1188,7 @@ macro_rules! impl_tx {
                 .bind(c.redeemed_at.map(to_millis))
                 .bind(c.access_jti.as_deref())
                 .bind(c.access_expires.map(to_millis))
+                .bind(claims_to(&c.claims))
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
@@ -1185,7 +1198,7 @@ macro_rules! impl_tx {
                 sqlx::query(
                     "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                      code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                     access_expires FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
+                     access_expires, claims FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
                 )
                 .bind(org.0.to_string())
                 .bind(code_hash)
@@ -1222,7 +1235,7 @@ macro_rules! impl_tx {
                      WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL \
                      RETURNING code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                      code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                     access_expires",
+                     access_expires, claims",
                 )
                 .bind(org.0.to_string())
                 .bind(code_hash)
@@ -1629,8 +1642,8 @@ macro_rules! impl_tx {
             async fn insert_refresh(&mut self, x: &$crate::RefreshToken) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_hash, org_id, family_id, client_id, user_id, \
-                     scope, auth_time, created_at, expires_at, used_at, revoked_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     scope, auth_time, created_at, expires_at, used_at, revoked_at, claims) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&x.token_hash)
                 .bind(x.org_id.0.to_string())
@@ -1643,6 +1656,7 @@ macro_rules! impl_tx {
                 .bind(to_millis(x.expires_at))
                 .bind(x.used_at.map(to_millis))
                 .bind(x.revoked_at.map(to_millis))
+                .bind(claims_to(&x.claims))
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
@@ -1651,7 +1665,7 @@ macro_rules! impl_tx {
             async fn find_refresh(&mut self, org: OrgId, token_hash: &str) -> Result<Option<$crate::RefreshToken>> {
                 sqlx::query(
                     "SELECT token_hash, org_id, family_id, client_id, user_id, scope, auth_time, \
-                     created_at, expires_at, used_at, revoked_at FROM refresh_tokens \
+                     created_at, expires_at, used_at, revoked_at, claims FROM refresh_tokens \
                      WHERE org_id = $1 AND token_hash = $2",
                 )
                 .bind(org.0.to_string())

@@ -404,6 +404,7 @@ fn metadata(issuer: &str) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         // OIDC Discovery §3: request_uri_parameter_supported defaults to true; say false.
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
     })

@@ -1136,3 +1136,67 @@ async fn clients_may_choose_es256_or_eddsa_id_tokens() {
         jsonwebtoken::Algorithm::EdDSA
     );
 }
+
+/// OIDC Core §5.5: the `claims` parameter asks for individual claims in the id_token and at
+/// userinfo; they survive a refresh; a malformed one is `invalid_request` on the redirect URI.
+#[tokio::test]
+async fn the_claims_parameter_releases_individual_claims() {
+    let f = setup(
+        json!({"allowedScopes": ["openid"], "grantTypes": ["authorization_code", "refresh_token"]}),
+    )
+    .await;
+    let claims = r#"{"id_token":{"email":null,"preferred_username":{"essential":true}},"userinfo":{"name":null,"http://example.com/groups":null}}"#;
+    let (code, _) = f.code(&[("scope", "openid"), ("claims", claims)]).await;
+    let (st, t) = f.redeem(&code, VERIFIER).await;
+    assert_eq!(st, 200, "{t}");
+    let id = t["id_token"].as_str().unwrap();
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["email"], "alice@example.com");
+    assert_eq!(payload["preferred_username"], "alice");
+    assert!(payload.get("name").is_none());
+    let info = |token: String| {
+        let http = f.s.http.clone();
+        let url = f.s.url("/orgs/acme-corp/api/v1/oauth/userinfo");
+        async move {
+            json(http.get(url).bearer_auth(token).send().await.unwrap())
+                .await
+                .1
+        }
+    };
+    let u = info(t["access_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(u["name"], "Alice Liddell");
+    assert!(u.get("email").is_none(), "only what was asked for: {u}");
+    // After a refresh, the same.
+    let (_, r) = json(
+        f.s.http
+            .post(f.s.url(TOKEN))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+                ("client_id", &f.client_id),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let u = info(r["access_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(u["name"], "Alice Liddell");
+    // A malformed request.
+    let res = f
+        .get(
+            &f.authorize_url(&[("scope", "openid"), ("claims", "{not json")]),
+            None,
+        )
+        .await;
+    let loc = location(&res);
+    assert_eq!(query(&loc, "error").as_deref(), Some("invalid_request"));
+    assert!(query(&loc, "error_description")
+        .unwrap()
+        .starts_with("claims is not valid JSON"));
+}

@@ -1466,3 +1466,26 @@ async fn oidcc_ensure_request_with_acr_values_succeeds() {
     assert!(supported.iter().any(|s| s == acr), "{acr}");
     assert_eq!(t.claims["amr"], json!(["pwd"]));
 }
+
+/// `oidcc-claims-essential`: `claims={"userinfo":{"name":{"essential":true}}}` with the scope
+/// `openid` alone: `name` at userinfo, not in the id_token.
+#[tokio::test]
+async fn oidcc_claims_essential() {
+    let op = op().await;
+    assert_eq!(op.config["claims_parameter_supported"], true);
+    let req = op.request(
+        &op.client,
+        &[("claims", r#"{"userinfo":{"name":{"essential":true}}}"#)],
+        &[],
+    );
+    let t = op.standard_flow(&Browser::new(), &req).await;
+    assert!(
+        t.claims.get("name").is_none(),
+        "EnsureIdTokenDoesNotContainName"
+    );
+    let info = op
+        .userinfo(op.userinfo_get(&t.access_token).await, &t.claims)
+        .await;
+    assert_eq!(info["name"], "Buffy Summers", "EnsureUserInfoContainsName");
+    assert_scope_claims(&info, "openid");
+}
