@@ -1489,3 +1489,317 @@ async fn oidcc_claims_essential() {
     assert_eq!(info["name"], "Buffy Summers", "EnsureUserInfoContainsName");
     assert_scope_claims(&info, "openid");
 }
+
+// ---------------------------------------------------------------------------------------------
+// oidcc-rp-initiated-logout-certification-test-plan
+
+const POST_LOGOUT: &str = "https://rp.example/test/a/tessera/post_logout_redirect";
+
+/// The logout plan's first leg: a signed-in browser (a 128-character state) and its id_token.
+async fn signed_in(op: &Op) -> (Browser, Tokens) {
+    let b = Browser::new();
+    let state = state_value(128);
+    let req = op.request(&op.client, &[("state", &state)], &[]);
+    let t = op.standard_flow(&b, &req).await;
+    (b, t)
+}
+
+/// `CreateRandomEndSessionState`: letters, digits and punctuation, with `+`, space and `;`
+/// replaced by `~`.
+fn end_session_state() -> String {
+    let punct = "!\"#$%&'()*,-./:<=>?@[\\]^_`{|}~";
+    let mut s = random(60);
+    for i in 0..30 {
+        let c = punct.as_bytes()[(usize::from(rand_byte()) + i) % punct.len()] as char;
+        s.push(c);
+    }
+    s
+}
+
+/// The end-session GET as `BuildRedirectToEndSessionEndpoint` builds it.
+async fn end_session(op: &Op, b: &Browser, params: &[(&str, &str)]) -> reqwest::Response {
+    let endpoint = op.config["end_session_endpoint"].as_str().unwrap();
+    let url = if params.is_empty() {
+        endpoint.to_owned()
+    } else {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish();
+        format!("{endpoint}?{q}")
+    };
+    b.get(&url).await
+}
+
+/// After a logout, `prompt=none` must answer an error that asks for a user interface.
+async fn prompt_none_after_logout(op: &Op, b: &Browser) {
+    let state = state_value(128);
+    let req = op.request(&op.client, &[("prompt", "none"), ("state", &state)], &[]);
+    let cb = op.authorize(b, &req, false).await.unwrap();
+    let error = op.check_error(&cb, &req);
+    assert!(["interaction_required", "login_required"].contains(&error.as_str()));
+}
+
+/// The modules that must not be redirected: a page (an error, a confirmation or the signed-out
+/// page), and no visit to the post-logout address.
+fn no_redirect(res: &reqwest::Response) {
+    assert!(
+        res.headers()
+            .get("location")
+            .is_none_or(|l| !l.to_str().unwrap().starts_with("https://rp.example")),
+        "the post-logout address was called"
+    );
+    assert!(
+        res.status() == 200 || res.status() == 400,
+        "{}",
+        res.status()
+    );
+}
+
+/// `oidcc-rp-initiated-logout-discovery-endpoint-verification`.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_discovery_endpoint_verification() {
+    let op = op().await;
+    assert!(secure_url(
+        op.config["end_session_endpoint"].as_str().unwrap()
+    ));
+    for (k, v) in op.config.as_object().unwrap() {
+        if k.ends_with("_endpoint") {
+            assert!(secure_url(v.as_str().unwrap()), "{k}");
+        }
+    }
+}
+
+/// `oidcc-rp-initiated-logout`: the hint, the registered address and a state of punctuation:
+/// back with exactly that state and nothing else; then `prompt=none` needs a sign-in.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout() {
+    let op = op().await;
+    let (b, t) = signed_in(&op).await;
+    let state = end_session_state();
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("id_token_hint", &t.id_token),
+            ("post_logout_redirect_uri", POST_LOGOUT),
+            ("state", &state),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(loc.as_str().starts_with(POST_LOGOUT));
+    let params: Vec<(String, String)> = loc
+        .query_pairs()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    assert_eq!(
+        params,
+        vec![("state".to_owned(), state)],
+        "CheckPostLogoutState"
+    );
+    prompt_none_after_logout(&op, &b).await;
+}
+
+/// `oidcc-rp-initiated-logout-no-state`: back without a state.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_no_state() {
+    let op = op().await;
+    let (b, t) = signed_in(&op).await;
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("id_token_hint", &t.id_token),
+            ("post_logout_redirect_uri", POST_LOGOUT),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        POST_LOGOUT,
+        "CheckNoPostLogoutState"
+    );
+    prompt_none_after_logout(&op, &b).await;
+}
+
+/// `oidcc-rp-initiated-logout-bad-post-logout-redirect-uri`: an unregistered address: an
+/// error page.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_bad_post_logout_redirect_uri() {
+    let op = op().await;
+    let (b, t) = signed_in(&op).await;
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("id_token_hint", &t.id_token),
+            (
+                "post_logout_redirect_uri",
+                "https://rp.example/test/a/tessera/bad_post_logout_redirect_uri",
+            ),
+            ("state", &end_session_state()),
+        ],
+    )
+    .await;
+    no_redirect(&res);
+    assert!(res.text().await.unwrap().contains("not registered"));
+}
+
+/// `oidcc-rp-initiated-logout-query-added-to-post-logout-redirect-uri`: `?foo=bar` added:
+/// exact matching refuses it.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_query_added_to_post_logout_redirect_uri() {
+    let op = op().await;
+    let (b, t) = signed_in(&op).await;
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("id_token_hint", &t.id_token),
+            (
+                "post_logout_redirect_uri",
+                &format!("{POST_LOGOUT}?foo=bar"),
+            ),
+            ("state", &end_session_state()),
+        ],
+    )
+    .await;
+    no_redirect(&res);
+    assert!(res.text().await.unwrap().contains("not registered"));
+}
+
+/// `oidcc-rp-initiated-logout-modified-id-token-hint`: the id_token re-headed as `alg: none`.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_modified_id_token_hint() {
+    let op = op().await;
+    let (b, t) = signed_in(&op).await;
+    let payload = t.id_token.split('.').nth(1).unwrap();
+    let none = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("id_token_hint", &format!("{none}.{payload}.")),
+            ("post_logout_redirect_uri", POST_LOGOUT),
+            ("state", &end_session_state()),
+        ],
+    )
+    .await;
+    no_redirect(&res);
+}
+
+/// `oidcc-rp-initiated-logout-bad-id-token-hint`: a hint made up by the client, signed HS256
+/// with its secret.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_bad_id_token_hint() {
+    let op = op().await;
+    let (b, _) = signed_in(&op).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let fake = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"iss": op.client.id, "aud": op.issuer, "sub": "SubjectID", "nonce": "flibble",
+                "iat": now, "exp": now + 300}),
+        &jsonwebtoken::EncodingKey::from_secret(op.client.secret.as_bytes()),
+    )
+    .unwrap();
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("id_token_hint", &fake),
+            ("post_logout_redirect_uri", POST_LOGOUT),
+            ("state", &end_session_state()),
+        ],
+    )
+    .await;
+    no_redirect(&res);
+}
+
+/// `oidcc-rp-initiated-logout-no-id-token-hint`: the address and a state, no hint and no
+/// `client_id`: the user is asked, and nothing redirects.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_no_id_token_hint() {
+    let op = op().await;
+    let (b, _) = signed_in(&op).await;
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("post_logout_redirect_uri", POST_LOGOUT),
+            ("state", &end_session_state()),
+        ],
+    )
+    .await;
+    no_redirect(&res);
+}
+
+/// `oidcc-rp-initiated-logout-no-params`: the user is asked, and once they confirm, signed out
+/// on a page.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_no_params() {
+    let op = op().await;
+    let (b, _) = signed_in(&op).await;
+    let res = end_session(&op, &b, &[]).await;
+    no_redirect(&res);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Sign out?"));
+    let res = b
+        .post(
+            op.config["end_session_endpoint"].as_str().unwrap(),
+            &[
+                ("csrf_token", &hidden(&html, "csrf_token")),
+                ("logout", "yes"),
+            ],
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    no_redirect(&res);
+    assert!(res.text().await.unwrap().contains("You are signed out."));
+    prompt_none_after_logout(&op, &b).await;
+}
+
+/// `oidcc-rp-initiated-logout-no-post-logout-redirect-uri`: the hint alone: signed out on a
+/// page, never sent to the registered address.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_no_post_logout_redirect_uri() {
+    let op = op().await;
+    let (b, t) = signed_in(&op).await;
+    let res = end_session(
+        &op,
+        &b,
+        &[
+            ("id_token_hint", &t.id_token),
+            ("state", &end_session_state()),
+        ],
+    )
+    .await;
+    no_redirect(&res);
+    assert!(res.text().await.unwrap().contains("You are signed out."));
+}
+
+/// `oidcc-rp-initiated-logout-only-state`: asked, then signed out on a page.
+#[tokio::test]
+async fn oidcc_rp_initiated_logout_only_state() {
+    let op = op().await;
+    let (b, _) = signed_in(&op).await;
+    let state = end_session_state();
+    let res = end_session(&op, &b, &[("state", &state)]).await;
+    no_redirect(&res);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Sign out?"));
+    let res = b
+        .post(
+            op.config["end_session_endpoint"].as_str().unwrap(),
+            &[
+                ("state", &hidden(&html, "state").replace("&amp;", "&")),
+                ("csrf_token", &hidden(&html, "csrf_token")),
+                ("logout", "yes"),
+            ],
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    no_redirect(&res);
+    assert!(res.text().await.unwrap().contains("You are signed out."));
+}
