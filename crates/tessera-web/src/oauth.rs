@@ -384,7 +384,7 @@ fn metadata(issuer: &str) -> Value {
             "urn:ietf:params:oauth:grant-type:token-exchange",
         ],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "scopes_supported": ["openid", "profile", "email", "address", "phone", "offline_access"],
@@ -508,6 +508,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 fn next_response(org: &str, next: tessera_core::authorize::Next) -> Response {
     use tessera_core::authorize::Next;
     match next {
+        Next::Respond(r) => respond(&r),
         Next::Redirect(url) => redirect(&url),
         Next::Login {
             request_id,
@@ -555,11 +556,21 @@ fn redirect(url: &str) -> Response {
     }
 }
 
+/// An authorization response to the client, as its request asked: in the redirect URI's
+/// query (`303`), or as a self-submitting form (`form_post`).
+fn respond(r: &tessera_core::authorize::ClientResponse) -> Response {
+    use tessera_core::authorize::ResponseMode;
+    match r.mode {
+        ResponseMode::Query => redirect(&r.location()),
+        ResponseMode::FormPost => crate::pages::form_post(&r.redirect_uri, &r.params),
+    }
+}
+
 fn flow_error(e: tessera_core::authorize::AuthorizeError) -> Response {
     use tessera_core::authorize::AuthorizeError;
     match e {
         AuthorizeError::Page(m) => crate::pages::error(&m),
-        AuthorizeError::Redirect(url) => redirect(&url),
+        AuthorizeError::Respond(r) => respond(&r),
         AuthorizeError::Restart { message, url } => crate::pages::restart(&message, &url),
     }
 }

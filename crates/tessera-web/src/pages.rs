@@ -194,6 +194,43 @@ pub fn signed_out() -> Response {
     )
 }
 
+/// The one script of the sign-in pages: it submits the form_post page's form, and the page's
+/// Content-Security-Policy allows exactly this text by its hash.
+pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+/// `base64(SHA-256(FORM_POST_SCRIPT))`, for `script-src` (a test recomputes it).
+const FORM_POST_SCRIPT_HASH: &str = "8lDeP0UDwCO6/RhblgeH/ctdBzjVpJxrXizsnIk3cEQ=";
+
+/// OAuth 2.0 Form Post Response Mode §2: the authorization response as a form that the
+/// browser posts to the client's redirect URI. The form submits itself; without scripts its
+/// button does. The policy still forbids every other script, framing and referrers.
+pub fn form_post(redirect_uri: &str, params: &[(String, String)]) -> Response {
+    let hidden: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Returning to the application</h1>\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\">Continue</button></form>\
+         <script>{FORM_POST_SCRIPT}</script>",
+        action = escape(redirect_uri),
+    );
+    let mut res = page(StatusCode::OK, "Returning to the application", &body);
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{FORM_POST_SCRIPT_HASH}'; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
 /// A form refused because this browser was not given it (login CSRF and the like): the
 /// reason, and a link that starts the same request again in this browser.
 pub fn restart(message: &str, url: &str) -> Response {
@@ -292,5 +329,31 @@ mod tests {
         let html = body(consent("/x", "App", "r", "t", &["openid".into()])).await;
         assert!(html.contains("name=\"decision\" value=\"allow\""));
         assert!(html.contains("name=\"decision\" value=\"deny\""));
+    }
+
+    #[test]
+    fn the_form_post_script_is_the_one_its_policy_allows() {
+        use base64::Engine;
+        use sha2::Digest;
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(FORM_POST_SCRIPT.as_bytes()));
+        assert_eq!(hash, FORM_POST_SCRIPT_HASH);
+        let r = form_post("https://app.example/cb", &[("code".into(), "c1".into())]);
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains(&format!("'sha256-{FORM_POST_SCRIPT_HASH}'")),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"));
+    }
+
+    #[tokio::test]
+    async fn the_form_post_page_escapes_what_it_carries() {
+        let evil = "<script>alert(1)</script>\"'&";
+        let html = body(form_post(evil, &[(evil.to_owned(), evil.to_owned())])).await;
+        // One script: the page's own.
+        assert_eq!(html.matches("<script>").count(), 1, "{html}");
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("method=\"post\""));
     }
 }

@@ -223,6 +223,10 @@ impl Op {
             ("scope".into(), "openid".into()),
             ("state".into(), state.clone()),
         ];
+        if form_post_mode() {
+            // SetAuthorizationEndpointRequestResponseModeToFormPost.
+            p.push(("response_mode".into(), "form_post".into()));
+        }
         for (k, v) in extra {
             p.retain(|(n, _)| n != k);
             p.push(((*k).to_owned(), (*v).to_owned()));
@@ -264,6 +268,11 @@ impl Op {
             if res.status() == StatusCode::SEE_OTHER {
                 let loc = res.headers()["location"].to_str().unwrap().to_owned();
                 if loc.starts_with(CALLBACK) {
+                    // RejectAuthCodeInUrlQuery, RejectErrorInUrlQuery, CheckCallbackHttpMethodIsPost.
+                    assert!(
+                        !form_post_mode(),
+                        "form_post asked, the query answered: {loc}"
+                    );
                     let u = url::Url::parse(&loc).unwrap();
                     assert!(
                         u.fragment().is_none(),
@@ -281,6 +290,16 @@ impl Op {
                 continue;
             }
             let html = res.text().await.unwrap();
+            let marker = format!("<form method=\"post\" action=\"{CALLBACK}\">");
+            if let Some(at) = html.find(&marker) {
+                // The form_post page: the browser posts its fields to the redirect URI, as
+                // `application/x-www-form-urlencoded`.
+                assert!(form_post_mode(), "a form_post page without form_post");
+                let form = &html[at..html[at..].find("</form>").map_or(html.len(), |e| at + e)];
+                return Some(Callback {
+                    params: form_fields(form),
+                });
+            }
             let page = |path: &str| self.s.url(&format!("/orgs/{ORG}/{path}"));
             let same = [("sec-fetch-site", "same-origin")];
             if html.contains("name=\"password\"") {
@@ -599,6 +618,25 @@ impl Op {
     }
 }
 
+/// The hidden fields of a form, names and values unescaped, in order.
+fn form_fields(form: &str) -> Vec<(String, String)> {
+    let unescape = |v: &str| {
+        v.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&amp;", "&")
+    };
+    form.split("<input type=\"hidden\" ")
+        .skip(1)
+        .filter_map(|input| {
+            let name = input.strip_prefix("name=\"")?.split('"').next()?;
+            let value = input.split("value=\"").nth(1)?.split('"').next()?;
+            Some((unescape(name), unescape(value)))
+        })
+        .collect()
+}
+
 /// `ValidateUserInfoStandardClaims` / `ValidateIdTokenStandardClaims`: the types of the
 /// standard claims.
 fn validate_standard_claims(v: &Value) {
@@ -851,7 +889,6 @@ async fn oidcc_discovery_endpoint_verification() {
 // oidcc-basic-certification-test-plan
 
 /// `oidcc-server`: the code flow with every check of the module.
-#[tokio::test]
 async fn oidcc_server() {
     let op = op().await;
     let b = Browser::new();
@@ -881,7 +918,6 @@ async fn oidcc_server() {
 
 /// `oidcc-response-type-missing`: an error on the redirect URI (`invalid_request` or
 /// `unsupported_response_type`), never a code.
-#[tokio::test]
 async fn oidcc_response_type_missing() {
     let op = op().await;
     let req = op.request(&op.client, &[], &["response_type"]);
@@ -923,26 +959,22 @@ async fn userinfo_module(how: &str) {
 }
 
 /// `oidcc-userinfo-get`.
-#[tokio::test]
 async fn oidcc_userinfo_get() {
     userinfo_module("get").await;
 }
 
 /// `oidcc-userinfo-post-header`: POST with the bearer header and an empty form body.
-#[tokio::test]
 async fn oidcc_userinfo_post_header() {
     userinfo_module("post-header").await;
 }
 
 /// `oidcc-userinfo-post-body`: POST with `access_token` in the form body (no warning: it is
 /// supported).
-#[tokio::test]
 async fn oidcc_userinfo_post_body() {
     userinfo_module("post-body").await;
 }
 
 /// `oidcc-ensure-request-without-nonce-succeeds-for-code-flow`.
-#[tokio::test]
 async fn oidcc_ensure_request_without_nonce_succeeds_for_code_flow() {
     let op = op().await;
     let req = op.request(&op.client, &[], &["nonce"]);
@@ -971,13 +1003,11 @@ async fn scope_module(scope: &str, reversed_params: bool) -> (Op, Tokens, Value)
 }
 
 /// `oidcc-scope-profile`.
-#[tokio::test]
 async fn oidcc_scope_profile() {
     scope_module("openid profile", false).await;
 }
 
 /// `oidcc-scope-email`: and no `name` in the id_token or userinfo, no `email` in the id_token.
-#[tokio::test]
 async fn oidcc_scope_email() {
     let (_, t, info) = scope_module("openid email", false).await;
     assert!(t.claims.get("email").is_none());
@@ -988,26 +1018,22 @@ async fn oidcc_scope_email() {
 }
 
 /// `oidcc-scope-address`.
-#[tokio::test]
 async fn oidcc_scope_address() {
     scope_module("openid address", false).await;
 }
 
 /// `oidcc-scope-phone`.
-#[tokio::test]
 async fn oidcc_scope_phone() {
     scope_module("openid phone", false).await;
 }
 
 /// `oidcc-scope-all`.
-#[tokio::test]
 async fn oidcc_scope_all() {
     scope_module("openid email phone address profile", false).await;
 }
 
 /// `oidcc-alternate-happy-flow` (formerly `oidcc-ensure-other-scope-order-succeeds`): the scope
 /// `email openid` and the parameters in reverse order.
-#[tokio::test]
 async fn oidcc_alternate_happy_flow() {
     let (_, t, info) = scope_module("email openid", true).await;
     assert!(t.claims.get("email").is_none());
@@ -1021,43 +1047,36 @@ async fn plain_module(extra: &[(&str, &str)]) {
 }
 
 /// `oidcc-display-page`.
-#[tokio::test]
 async fn oidcc_display_page() {
     plain_module(&[("display", "page")]).await;
 }
 
 /// `oidcc-display-popup`.
-#[tokio::test]
 async fn oidcc_display_popup() {
     plain_module(&[("display", "popup")]).await;
 }
 
 /// `oidcc-ensure-request-with-unknown-parameter-succeeds` (RFC 6749 §3.1).
-#[tokio::test]
 async fn oidcc_ensure_request_with_unknown_parameter_succeeds() {
     plain_module(&[("extra", "foobar")]).await;
 }
 
 /// `oidcc-login-hint`.
-#[tokio::test]
 async fn oidcc_login_hint() {
     plain_module(&[("login_hint", "buffy@127.0.0.1")]).await;
 }
 
 /// `oidcc-ui-locales`.
-#[tokio::test]
 async fn oidcc_ui_locales() {
     plain_module(&[("ui_locales", "se")]).await;
 }
 
 /// `oidcc-claims-locales`.
-#[tokio::test]
 async fn oidcc_claims_locales() {
     plain_module(&[("claims_locales", "se")]).await;
 }
 
 /// `oidcc-prompt-login`: a second sign-in, with a later `auth_time`.
-#[tokio::test]
 async fn oidcc_prompt_login() {
     let op = op().await;
     let b = Browser::new();
@@ -1082,7 +1101,6 @@ async fn oidcc_prompt_login() {
 
 /// `oidcc-prompt-none-not-logged-in`: a 128-character state, echoed exactly, and an error
 /// that asks for a user interface.
-#[tokio::test]
 async fn oidcc_prompt_none_not_logged_in() {
     let op = op().await;
     let state = state_value(128);
@@ -1131,13 +1149,11 @@ async fn same_auth_twice(
 }
 
 /// `oidcc-prompt-none-logged-in`: silently, the same sign-in.
-#[tokio::test]
 async fn oidcc_prompt_none_logged_in() {
     same_auth_twice(&[], &[("prompt", "none")]).await;
 }
 
 /// `oidcc-id-token-hint`: `prompt=none` with the first id_token as hint.
-#[tokio::test]
 async fn oidcc_id_token_hint() {
     same_auth_twice(
         &[],
@@ -1147,7 +1163,6 @@ async fn oidcc_id_token_hint() {
 }
 
 /// `oidcc-max-age-10000`: `auth_time` present both times, and the same.
-#[tokio::test]
 async fn oidcc_max_age_10000() {
     let (first, second) = same_auth_twice(&[("max_age", "15000")], &[("max_age", "10000")]).await;
     assert!(first.claims.get("auth_time").is_some());
@@ -1155,7 +1170,6 @@ async fn oidcc_max_age_10000() {
 }
 
 /// `oidcc-max-age-1`: after two seconds a new sign-in, with a later, recent `auth_time`.
-#[tokio::test]
 async fn oidcc_max_age_1() {
     let op = op().await;
     let b = Browser::new();
@@ -1203,21 +1217,18 @@ async fn code_reuse(wait: bool) {
 }
 
 /// `oidcc-codereuse`: the second redemption is `invalid_grant`.
-#[tokio::test]
 async fn oidcc_codereuse() {
     code_reuse(false).await;
 }
 
 /// `oidcc-codereuse-30seconds`: the same, 30 seconds later, and the first access token no
 /// longer works.
-#[tokio::test]
 async fn oidcc_codereuse_30seconds() {
     code_reuse(true).await;
 }
 
 /// `oidcc-ensure-registered-redirect-uri`: an extension of the registered redirect URI gets an
 /// error page, never a redirect to either address.
-#[tokio::test]
 async fn oidcc_ensure_registered_redirect_uri() {
     let op = op().await;
     let bad = format!("{CALLBACK}/{}", random(10));
@@ -1234,7 +1245,6 @@ async fn oidcc_ensure_registered_redirect_uri() {
 }
 
 /// `oidcc-ensure-post-request-succeeds`: the authorization request as a form POST.
-#[tokio::test]
 async fn oidcc_ensure_post_request_succeeds() {
     let op = op().await;
     let b = Browser::new();
@@ -1249,7 +1259,6 @@ async fn oidcc_ensure_post_request_succeeds() {
 
 /// `oidcc-server-client-secret-post`: `client_secret_post` at the token endpoint, which
 /// discovery must list.
-#[tokio::test]
 async fn oidcc_server_client_secret_post() {
     let op = op().await;
     let methods = op.config["token_endpoint_auth_methods_supported"]
@@ -1273,7 +1282,6 @@ fn unsecured_jwt(claims: &Value) -> String {
 /// rejects request objects as unsupported, on the redirect URI (the module is then SKIPPED,
 /// which certification accepts); it never serves the request without the state and nonce that
 /// were only in the object.
-#[tokio::test]
 async fn oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported() {
     let op = op().await;
     let inner = op.request(&op.client, &[], &[]);
@@ -1285,7 +1293,8 @@ async fn oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupp
     let mut req = op.request(
         &op.client,
         &[("request", &unsecured_jwt(&Value::Object(object)))],
-        &["state", "nonce"],
+        // Outside the object only response_type, client_id, scope and redirect_uri.
+        &["state", "nonce", "response_mode"],
     );
     req.state = None;
     let cb = op
@@ -1302,7 +1311,6 @@ async fn oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupp
 /// `oidcc-ensure-request-object-with-redirect-uri`: the outer `redirect_uri` is unregistered
 /// (the valid one is only inside the object): an error page, never `request_not_supported` on
 /// the registered address.
-#[tokio::test]
 async fn oidcc_ensure_request_object_with_redirect_uri() {
     let op = op().await;
     let inner = op.request(&op.client, &[], &[]);
@@ -1335,7 +1343,6 @@ async fn oidcc_ensure_request_object_with_redirect_uri() {
 
 /// `oidcc-ensure-request-with-valid-pkce-succeeds`: a 128-character verifier of the whole
 /// unreserved set.
-#[tokio::test]
 async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
     let op = op().await;
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
@@ -1367,7 +1374,6 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
 /// scope one second later (no-store, bearer, expires_in, an id_token whose claims compare as
 /// OIDC Core §12.2 says), userinfo with the new token, for two clients; then client 2's
 /// refresh token presented by client 1 is `invalid_grant`.
-#[tokio::test]
 async fn oidcc_refresh_token() {
     let op = op().await;
     assert!(op.config["scopes_supported"]
@@ -1450,7 +1456,6 @@ async fn oidcc_refresh_token() {
 
 /// `oidcc-ensure-request-with-acr-values-succeeds`: `acr_values` from discovery; the id_token's
 /// `acr` is one of them (WARNING otherwise).
-#[tokio::test]
 async fn oidcc_ensure_request_with_acr_values_succeeds() {
     let op = op().await;
     let supported: Vec<String> = op.config["acr_values_supported"]
@@ -1469,7 +1474,6 @@ async fn oidcc_ensure_request_with_acr_values_succeeds() {
 
 /// `oidcc-claims-essential`: `claims={"userinfo":{"name":{"essential":true}}}` with the scope
 /// `openid` alone: `name` at userinfo, not in the id_token.
-#[tokio::test]
 async fn oidcc_claims_essential() {
     let op = op().await;
     assert_eq!(op.config["claims_parameter_supported"], true);
@@ -1803,3 +1807,81 @@ async fn oidcc_rp_initiated_logout_only_state() {
     no_redirect(&res);
     assert!(res.text().await.unwrap().contains("You are signed out."));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The plans: the basic plan with the default response mode, and the form-post plan with
+// `response_mode=form_post`, which runs the same modules.
+
+thread_local! {
+    /// The response mode of the plan the current test belongs to.
+    static FORM_POST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn form_post_mode() -> bool {
+    FORM_POST.with(std::cell::Cell::get)
+}
+
+macro_rules! plans {
+    ($($module:ident),* $(,)?) => {
+        /// `oidcc-basic-certification-test-plan`.
+        mod basic_plan {
+            $(
+                #[tokio::test]
+                async fn $module() {
+                    super::FORM_POST.with(|f| f.set(false));
+                    super::$module().await;
+                }
+            )*
+        }
+
+        /// `oidcc-formpost-basic-certification-test-plan`: every module answered with
+        /// `response_mode=form_post`.
+        mod form_post_plan {
+            $(
+                #[tokio::test]
+                async fn $module() {
+                    super::FORM_POST.with(|f| f.set(true));
+                    super::$module().await;
+                }
+            )*
+        }
+    };
+}
+
+plans!(
+    oidcc_server,
+    oidcc_response_type_missing,
+    oidcc_userinfo_get,
+    oidcc_userinfo_post_header,
+    oidcc_userinfo_post_body,
+    oidcc_ensure_request_without_nonce_succeeds_for_code_flow,
+    oidcc_scope_profile,
+    oidcc_scope_email,
+    oidcc_scope_address,
+    oidcc_scope_phone,
+    oidcc_scope_all,
+    oidcc_alternate_happy_flow,
+    oidcc_display_page,
+    oidcc_display_popup,
+    oidcc_ensure_request_with_unknown_parameter_succeeds,
+    oidcc_login_hint,
+    oidcc_ui_locales,
+    oidcc_claims_locales,
+    oidcc_prompt_login,
+    oidcc_prompt_none_not_logged_in,
+    oidcc_prompt_none_logged_in,
+    oidcc_id_token_hint,
+    oidcc_max_age_10000,
+    oidcc_max_age_1,
+    oidcc_codereuse,
+    oidcc_codereuse_30seconds,
+    oidcc_ensure_registered_redirect_uri,
+    oidcc_ensure_post_request_succeeds,
+    oidcc_server_client_secret_post,
+    oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported,
+    oidcc_ensure_request_object_with_redirect_uri,
+    oidcc_ensure_request_with_valid_pkce_succeeds,
+    oidcc_refresh_token,
+    oidcc_ensure_request_with_acr_values_succeeds,
+    oidcc_claims_essential,
+);
