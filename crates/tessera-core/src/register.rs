@@ -222,7 +222,9 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         allowed_scopes: scopes,
         grant_types,
         is_active: true,
-        require_pkce: true,
+        // The policy decides for confidential clients; a public one always needs PKCE (the
+        // client rules add it).
+        require_pkce: policy.require_pkce,
         // A self-registered client is a third party: the user always sees what it asks for.
         require_consent: true,
         client_uri: string(meta, "client_uri")?,

@@ -28,9 +28,20 @@ fn default_grants() -> Vec<String> {
 }
 
 fn default_scopes() -> Vec<String> {
-    ["openid", "profile", "email", "offline_access"]
-        .map(str::to_owned)
-        .to_vec()
+    [
+        "openid",
+        "profile",
+        "email",
+        "address",
+        "phone",
+        "offline_access",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The policy as stored and as the admin API shows it.
@@ -48,6 +59,11 @@ pub struct RegistrationPolicy {
     /// When not empty, every redirect URI must start with one of these.
     #[serde(default)]
     pub redirect_uri_prefixes: Vec<String>,
+    /// Whether a registered confidential client must use PKCE (a public one always must). `true`
+    /// by default; `false` lets clients that send none, such as the OpenID conformance suite's
+    /// dynamic clients, register.
+    #[serde(default = "yes")]
+    pub require_pkce: bool,
 }
 
 impl Default for RegistrationPolicy {
@@ -57,6 +73,7 @@ impl Default for RegistrationPolicy {
             allowed_grant_types: default_grants(),
             allowed_scopes: default_scopes(),
             redirect_uri_prefixes: vec![],
+            require_pkce: true,
         }
     }
 }

@@ -112,14 +112,17 @@ pub struct RegistrationPolicySchema {
     /// `closed` (default: the admin API only), `open` (anyone) or `token` (holders of an
     /// initial access token).
     pub mode: String,
-    /// Default `["authorization_code", "refresh_token"]`; never `client_credentials` or
-    /// `password`.
+    /// Default `["authorization_code", "refresh_token"]`; never `client_credentials`,
+    /// `password` or the token exchange grant.
     pub allowed_grant_types: Vec<String>,
-    /// Default `["openid", "profile", "email", "offline_access"]`; a client that asks for no
-    /// scope gets these.
+    /// Default `["openid", "profile", "email", "address", "phone", "offline_access"]`; a
+    /// client that asks for no scope gets these.
     pub allowed_scopes: Vec<String>,
     /// When not empty, every redirect URI must start with one of these absolute URIs.
     pub redirect_uri_prefixes: Vec<String>,
+    /// Whether a registered confidential client must use PKCE (default `true`; public clients
+    /// always must).
+    pub require_pkce: bool,
 }
 
 /// An initial access token's metadata; `token` only in the response that made it.

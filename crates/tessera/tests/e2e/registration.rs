@@ -65,7 +65,7 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     assert_eq!(st, 200);
     assert_eq!(
         p,
-        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "offline_access"], "redirectUriPrefixes": []})
+        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"], "redirectUriPrefixes": [], "requirePkce": true})
     );
     let (st, v) = json(
         call(
@@ -115,7 +115,6 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     assert!(rat.starts_with("rat_"));
     let uri = c["registration_client_uri"].as_str().unwrap().to_owned();
     assert_eq!(uri, s.url(&format!("{REGISTER}/{id}")));
-    assert_eq!(c["token_endpoint_auth_method"], "client_secret_basic");
     assert_eq!(c["grant_types"], json!(["authorization_code"]));
     assert_eq!(c["response_types"], json!(["code"]));
     assert_eq!(c["scope"], "openid email");
@@ -411,4 +410,62 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     )
     .await;
     assert_eq!(st, 403);
+}
+
+/// The registration policy decides whether a registered confidential client may do without
+/// PKCE (the OpenID conformance suite's dynamic clients send none); a public one never may.
+/// Registered clients ask for `id_token_signed_response_alg` and `token_endpoint_auth_method`
+/// by their RFC 7591 names.
+#[tokio::test]
+async fn the_policy_decides_pkce_for_registered_confidential_clients() {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let put = |body: Value| call(&s, Method::PUT, POLICY, Some(&admin), Some(body));
+    let (st, p) = json(put(json!({"mode": "open", "requirePkce": false})).await).await;
+    assert_eq!((st, p["requirePkce"].as_bool()), (200, Some(false)), "{p}");
+    let (st, c, _) = register(
+        &s,
+        None,
+        json!({"client_name": "Suite", "redirect_uris": ["https://rp.example/cb"],
+               "token_endpoint_auth_method": "client_secret_post",
+               "id_token_signed_response_alg": "ES256"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["id_token_signed_response_alg"], "ES256");
+    let id = c["client_id"].as_str().unwrap();
+    let (_, admin_view) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(admin_view["requirePkce"], false);
+    // A public client needs PKCE whatever the policy says.
+    let (_, c, _) = register(
+        &s,
+        None,
+        json!({"client_name": "SPA", "redirect_uris": ["https://rp.example/cb"],
+               "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    let id = c["client_id"].as_str().unwrap();
+    let (_, admin_view) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(admin_view["requirePkce"], true);
 }
