@@ -1,6 +1,7 @@
 //! The Audit Log, Members and API Keys pages.
 
 use super::Query;
+use crate::console::views::{ProfileField, PROFILE_LABELS};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -177,6 +178,7 @@ async fn members_page(
             MemberRow {
                 id: u.id.to_string(),
                 username: u.username.as_str().to_owned(),
+                profile: profile_fields(u),
                 name: u.name.clone().unwrap_or_default(),
                 email: u
                     .email
@@ -282,11 +284,12 @@ pub async fn update_member(
             is_active: Some(true),
             ..UserPatch::default()
         },
+        Some("profile") => profile_patch(&f),
         other => {
             return error_page(&CoreError::invalid(
                 "op",
                 format!(
-                    "unknown change '{}': use roles, deactivate or reactivate",
+                    "unknown change '{}': use roles, profile, deactivate or reactivate",
                     other.unwrap_or("")
                 ),
             ))
@@ -299,6 +302,60 @@ pub async fn update_member(
     {
         Ok(_) => redirect("/members?done=updated"),
         Err(e) => error_page(&e),
+    }
+}
+
+/// A member's standard claims as the profile form shows them, read from the user object the
+/// API shows (one mapping of names, the API's).
+fn profile_fields(u: &tessera_domain::User) -> Vec<ProfileField> {
+    let v = serde_json::to_value(u).unwrap_or_default();
+    PROFILE_LABELS
+        .iter()
+        .map(|(name, label)| {
+            let value = match name.split_once('.') {
+                Some((outer, inner)) => &v[outer][inner],
+                None => &v[*name],
+            };
+            ProfileField {
+                name: (*name).to_owned(),
+                label,
+                checkbox: value.is_boolean(),
+                value: match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Bool(true) => "true".into(),
+                    _ => String::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// The profile form as a change: name, e-mail and every standard claim (an empty field
+/// clears it, an unticked box is `false`).
+fn profile_patch(f: &Form) -> UserPatch {
+    use serde_json::{Map, Value};
+    let mut profile = Map::new();
+    let mut address = Map::new();
+    for (name, _) in PROFILE_LABELS {
+        let value = match *name {
+            "emailVerified" | "phoneNumberVerified" => Value::Bool(f.checked(name)),
+            _ => Value::String(f.text(name)),
+        };
+        match name.strip_prefix("address.") {
+            Some(part) => {
+                address.insert(part.to_owned(), value);
+            }
+            None => {
+                profile.insert((*name).to_owned(), value);
+            }
+        }
+    }
+    profile.insert("address".into(), Value::Object(address));
+    UserPatch {
+        name: Some(f.optional("name")),
+        email: Some(f.optional("email")),
+        profile,
+        ..UserPatch::default()
     }
 }
 

@@ -325,12 +325,49 @@ pub struct MemberRow {
     pub username: String,
     pub name: String,
     pub email: String,
+    /// The standard claims (OIDC Core §5.1), as the profile form shows them.
+    pub profile: Vec<ProfileField>,
     pub roles: Vec<Choice>,
     pub role_names: String,
     pub is_active: bool,
     pub is_self: bool,
     pub created: String,
 }
+
+/// One standard claim in a member's profile form.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileField {
+    /// The form field: the API's name (`givenName`, `address.locality`).
+    pub name: String,
+    pub label: &'static str,
+    pub value: String,
+    /// A yes/no claim (`emailVerified`), shown as a checkbox.
+    pub checkbox: bool,
+}
+
+/// The profile form's fields: the API's names and the console's labels.
+pub const PROFILE_LABELS: &[(&str, &str)] = &[
+    ("givenName", "Given name"),
+    ("familyName", "Family name"),
+    ("middleName", "Middle name"),
+    ("nickname", "Nickname"),
+    ("profile", "Profile page URL"),
+    ("picture", "Picture URL"),
+    ("website", "Website"),
+    ("gender", "Gender"),
+    ("birthdate", "Birthdate (YYYY-MM-DD)"),
+    ("zoneinfo", "Time zone (e.g. Europe/Paris)"),
+    ("locale", "Locale (e.g. en-US)"),
+    ("emailVerified", "Email verified"),
+    ("phoneNumber", "Phone number"),
+    ("phoneNumberVerified", "Phone number verified"),
+    ("address.formatted", "Address (as printed)"),
+    ("address.streetAddress", "Street address"),
+    ("address.locality", "City"),
+    ("address.region", "Region"),
+    ("address.postalCode", "Postal code"),
+    ("address.country", "Country"),
+];
 
 /// The Add Member dialog.
 #[derive(Debug, Clone, Default)]
@@ -558,6 +595,12 @@ pub(crate) mod tests {
                 username: EVIL.into(),
                 name: String::new(),
                 email: String::new(),
+                profile: vec![ProfileField {
+                    name: "givenName".into(),
+                    label: "Given name",
+                    value: EVIL.into(),
+                    checkbox: false,
+                }],
                 roles: roles.clone(),
                 role_names: "viewer".into(),
                 is_active: true,

@@ -1391,3 +1391,96 @@ async fn console_sessions_follow_the_member_across_organizations() {
     assert_eq!(listed[0].port, 4455);
     s.stop().await;
 }
+
+/// The Members page edits a member's standard claims (OIDC Core §5.1) through the service the
+/// API uses; a bad value is named on the error page and nothing changes.
+#[tokio::test]
+async fn members_profiles_are_edited_on_the_members_page() {
+    let s = TestServer::start().await;
+    let pw = member(&s, "operator", &["admin"]).await;
+    let target = s
+        .services
+        .create_user(
+            &Context::cli(),
+            "default",
+            NewUser {
+                username: "willow".into(),
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar = Jar::default();
+    sign_in_http(&s, &http, &mut jar, "default", "operator", pw).await;
+    let page = http
+        .get(s.url("/members"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"address.postalCode\""),
+        "the profile form"
+    );
+    let csrf = hidden(&page, "csrf_token");
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let mut form: Vec<(&str, String)> =
+            form.into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+        form.push(("csrf_token", csrf.clone()));
+        form.push(("op", "profile".into()));
+        http.post(s.url(&format!("/members/{}", target.id)))
+            .header("cookie", jar.header())
+            .form(&form)
+            .send()
+    };
+    let res = post(vec![
+        ("name", "Willow Rosenberg"),
+        ("email", "willow@sunnydale.example"),
+        ("givenName", "Willow"),
+        ("birthdate", "1981-12-19"),
+        ("emailVerified", "on"),
+        ("address.locality", "Sunnydale"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    let users = s
+        .services
+        .list_users(&Context::cli(), "default")
+        .await
+        .unwrap();
+    let w = users
+        .iter()
+        .find(|u| u.username.as_str() == "willow")
+        .unwrap();
+    assert_eq!(w.name.as_deref(), Some("Willow Rosenberg"));
+    assert_eq!(w.profile.given_name.as_deref(), Some("Willow"));
+    assert!(w.profile.email_verified);
+    assert_eq!(
+        w.profile.address.as_ref().unwrap().locality.as_deref(),
+        Some("Sunnydale")
+    );
+    // A bad birthdate: a page that names it, and nothing changed.
+    let res = post(vec![("givenName", "Red"), ("birthdate", "1981-13-40")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("birthdate"));
+    let users = s
+        .services
+        .list_users(&Context::cli(), "default")
+        .await
+        .unwrap();
+    let w = users
+        .iter()
+        .find(|u| u.username.as_str() == "willow")
+        .unwrap();
+    assert_eq!(w.profile.given_name.as_deref(), Some("Willow"));
+}
