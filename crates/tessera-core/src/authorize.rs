@@ -1223,11 +1223,37 @@ impl Services {
         self.sign_with(org, alg, "JWT", claims).await
     }
 
-    /// `GET/POST …/oauth/userinfo` (OIDC Core §5.3): claims by scope.
-    pub async fn userinfo(&self, org_slug: &str, access_token: &str) -> OAuthResult<Value> {
+    /// `GET/POST …/oauth/userinfo` (OIDC Core §5.3): claims by scope, as JSON or, for a
+    /// client with `userinfoSignedResponseAlg`, as a JWT signed so with `iss` and `aud`
+    /// (§5.3.2).
+    pub async fn userinfo(&self, org_slug: &str, access_token: &str) -> OAuthResult<UserInfo> {
         let org = self.protocol_org(org_slug).await?;
+        let (claims, client_id) = self.userinfo_claims(&org, access_token).await?;
+        let alg = match self.cached_client(org.id, &client_id).await? {
+            Some(c) => c.client.settings.userinfo_signed_response_alg,
+            None => None,
+        };
+        let Some(alg) = alg else {
+            return Ok(UserInfo::Json(claims));
+        };
+        let mut signed = claims;
+        signed["iss"] = json!(self.issuer(&org.slug));
+        signed["aud"] = json!(client_id);
+        signed["iat"] = json!(to_millis(self.now()) / 1000);
+        let jwt = self
+            .sign_with(&org, crate::tokens::signing_alg(alg), "JWT", signed)
+            .await?;
+        Ok(UserInfo::Jwt(jwt))
+    }
+
+    /// The claims userinfo releases for an access token, and the token's client.
+    async fn userinfo_claims(
+        &self,
+        org: &Organization,
+        access_token: &str,
+    ) -> OAuthResult<(Value, String)> {
         let claims = self
-            .active_claims(&org, access_token)
+            .active_claims(org, access_token)
             .await?
             .ok_or_else(|| OAuthError::InvalidToken("the access token is not active".into()))?;
         let scopes: Vec<&str> = claims["scope"].as_str().unwrap_or("").split(' ').collect();
@@ -1237,6 +1263,7 @@ impl Services {
             ));
         }
         let sub = claims["sub"].as_str().unwrap_or_default();
+        let client_id = claims["client_id"].as_str().unwrap_or_default().to_owned();
         let user_id = uuid::Uuid::parse_str(sub).ok().map(UserId);
         let user = match user_id {
             Some(id) => {
@@ -1251,7 +1278,10 @@ impl Services {
             // and gets the client's own identity. A client id never equals a user id
             // (RFC 9068 §5), so the two cannot be confused.
             if let Some(c) = self.cached_client(org.id, sub).await? {
-                return Ok(json!({"sub": sub, "name": c.client.settings.name}));
+                return Ok((
+                    json!({"sub": sub, "name": c.client.settings.name}),
+                    client_id,
+                ));
             }
             return Err(OAuthError::InvalidToken("the user no longer exists".into()));
         };
@@ -1275,8 +1305,17 @@ impl Services {
                 out.insert(claim.to_owned(), v);
             }
         }
-        Ok(Value::Object(out))
+        Ok((Value::Object(out), client_id))
     }
+}
+
+/// A userinfo response (OIDC Core §5.3.2).
+#[derive(Debug)]
+pub enum UserInfo {
+    /// `application/json`.
+    Json(Value),
+    /// `application/jwt`: the claims signed as the client asked.
+    Jwt(String),
 }
 
 /// The `response_mode` inside a request object (RFC 9101), read without verifying it.

@@ -55,6 +55,8 @@ pub struct ClientPatch {
     pub refresh_token_lifetime: Option<i64>,
     pub id_token_signed_response_alg: Option<String>,
     pub access_token_signed_response_alg: Option<String>,
+    pub userinfo_signed_response_alg: Option<Option<String>>,
+    pub token_endpoint_auth_method: Option<Option<String>>,
     pub token_exchange: Option<tessera_domain::client::TokenExchangePolicy>,
     /// `clientType` as sent (see [`ClientInput::client_type`]).
     pub client_type: Option<String>,
@@ -62,8 +64,13 @@ pub struct ClientPatch {
 
 impl ClientPatch {
     fn apply(mut self, mut i: ClientInput) -> ClientInput {
-        self.is_confidential =
-            ClientInput::confidential_from(self.is_confidential, self.client_type.as_deref());
+        self.is_confidential = ClientInput::confidential_from(
+            self.is_confidential,
+            self.client_type.as_deref(),
+            self.token_endpoint_auth_method
+                .as_ref()
+                .and_then(|m| m.as_deref()),
+        );
         i.client_type = self.client_type.take();
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { i.$f = v; } )* };
@@ -86,6 +93,8 @@ impl ClientPatch {
             refresh_token_lifetime,
             id_token_signed_response_alg,
             access_token_signed_response_alg,
+            userinfo_signed_response_alg,
+            token_endpoint_auth_method,
             token_exchange
         );
         i

@@ -98,6 +98,8 @@ fn rfc_field(field: &str) -> String {
         "logoUri" => "logo_uri",
         "isConfidential" => "token_endpoint_auth_method",
         "idTokenSignedResponseAlg" => "id_token_signed_response_alg",
+        "userinfoSignedResponseAlg" => "userinfo_signed_response_alg",
+        "tokenEndpointAuthMethod" => "token_endpoint_auth_method",
         other => other,
     };
     format!("{name}{rest}")
@@ -231,6 +233,9 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         logo_uri: string(meta, "logo_uri")?,
         id_token_signed_response_alg: string(meta, "id_token_signed_response_alg")?
             .unwrap_or(defaults.id_token_signed_response_alg.clone()),
+        // OIDC Registration §2: absent, userinfo answers with plain JSON.
+        userinfo_signed_response_alg: string(meta, "userinfo_signed_response_alg")?,
+        token_endpoint_auth_method: Some(auth_method),
         ..defaults
     })
 }
@@ -257,7 +262,7 @@ impl Services {
             "post_logout_redirect_uris": s.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
             "grant_types": s.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
             "response_types": if s.grant_types.contains(&GrantType::AuthorizationCode) { vec!["code"] } else { vec![] },
-            "token_endpoint_auth_method": if s.is_confidential { "client_secret_basic" } else { "none" },
+            "token_endpoint_auth_method": s.token_endpoint_auth_method.as_str(),
             "scope": s.allowed_scopes.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" "),
             "id_token_signed_response_alg": s.id_token_signed_response_alg.as_str(),
             "registration_client_uri": self.registration_uri(&org.slug, c.id.as_str()),
@@ -266,6 +271,9 @@ impl Services {
             if let Some(x) = val {
                 v[k] = json!(x);
             }
+        }
+        if let Some(a) = s.userinfo_signed_response_alg {
+            v["userinfo_signed_response_alg"] = json!(a.as_str());
         }
         if let Some(secret) = secret {
             v["client_secret"] = json!(secret.expose_secret());

@@ -179,6 +179,68 @@ impl Serialize for SigningAlg {
     }
 }
 
+/// How a client authenticates at the token endpoint (RFC 7591 §2 `token_endpoint_auth_method`):
+/// a confidential client with its secret, in the Basic header or the form body; a public client
+/// with nothing. What the client declared, which registration echoes (RFC 7591 §3.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl TokenAuthMethod {
+    pub const ALL: &'static [TokenAuthMethod] = &[
+        TokenAuthMethod::ClientSecretBasic,
+        TokenAuthMethod::ClientSecretPost,
+        TokenAuthMethod::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenAuthMethod::None => "none",
+        }
+    }
+
+    /// The method of a client that declares none: `client_secret_basic` for a confidential
+    /// client (RFC 7591 §2's default), `none` for a public one.
+    pub fn default_for(is_confidential: bool) -> Self {
+        if is_confidential {
+            TokenAuthMethod::ClientSecretBasic
+        } else {
+            TokenAuthMethod::None
+        }
+    }
+
+    /// Whether the method authenticates with a secret (a confidential client's).
+    pub fn uses_secret(self) -> bool {
+        self != TokenAuthMethod::None
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "tokenEndpointAuthMethod",
+                    format!(
+                        "unknown method '{s}': use client_secret_basic, client_secret_post or none"
+                    ),
+                )
+            })
+    }
+}
+
+impl Serialize for TokenAuthMethod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A scope token (RFC 6749 §3.3): one or more of `%x21 / %x23-5B / %x5D-7E` — printable
 /// ASCII without space, `"` and `\`. Otherwise free: `openid`, `admin.read`,
 /// `octo_api.read_only` are all scopes.
@@ -415,6 +477,11 @@ pub struct ClientSettings {
     pub refresh_token_lifetime: i64,
     pub id_token_signed_response_alg: IdTokenAlg,
     pub access_token_signed_response_alg: SigningAlg,
+    /// Userinfo answers this client with a JWT signed so (OIDC Core §5.3.2), or with plain
+    /// JSON when `None`.
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// Agrees with `is_confidential`: `none` exactly for a public client.
+    pub token_endpoint_auth_method: TokenAuthMethod,
     pub token_exchange: TokenExchangePolicy,
 }
 
@@ -438,22 +505,34 @@ pub struct ClientInput {
     pub refresh_token_lifetime: i64,
     pub id_token_signed_response_alg: String,
     pub access_token_signed_response_alg: String,
+    /// `None` (or empty): plain JSON at userinfo.
+    pub userinfo_signed_response_alg: Option<String>,
+    /// `None`: the default for the client's type ([`TokenAuthMethod::default_for`]).
+    pub token_endpoint_auth_method: Option<String>,
     pub token_exchange: TokenExchangePolicy,
     /// `clientType` as sent, if it was: it must agree with `is_confidential`.
     pub client_type: Option<String>,
 }
 
 impl ClientInput {
-    /// `isConfidential` as sent, or else as `clientType` implies it.
+    /// `isConfidential` as sent, or else as `clientType` implies it, or else as
+    /// `tokenEndpointAuthMethod` does (`none` is a public client's).
     pub fn confidential_from(
         is_confidential: Option<bool>,
         client_type: Option<&str>,
+        auth_method: Option<&str>,
     ) -> Option<bool> {
-        is_confidential.or(match client_type {
-            Some("public") => Some(false),
-            Some("confidential") => Some(true),
-            _ => None,
-        })
+        is_confidential
+            .or(match client_type {
+                Some("public") => Some(false),
+                Some("confidential") => Some(true),
+                _ => None,
+            })
+            .or(match auth_method {
+                Some("none") => Some(false),
+                Some("client_secret_basic" | "client_secret_post") => Some(true),
+                _ => None,
+            })
     }
 
     /// The scopes a client gets when its creator names none: `openid profile` for a client
@@ -501,6 +580,8 @@ impl Default for ClientInput {
             refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
             id_token_signed_response_alg: SigningAlg::ID_TOKEN_DEFAULT.as_str().to_owned(),
             access_token_signed_response_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().to_owned(),
+            userinfo_signed_response_alg: None,
+            token_endpoint_auth_method: None,
             token_exchange: TokenExchangePolicy::default(),
             client_type: None,
         }
@@ -652,6 +733,29 @@ impl ClientSettings {
             &input.access_token_signed_response_alg,
             "accessTokenSignedResponseAlg",
         ));
+        let userinfo_alg = input
+            .userinfo_signed_response_alg
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .and_then(|a| c.take(SigningAlg::parse_for(a, "userinfoSignedResponseAlg")));
+        let auth_method = match input.token_endpoint_auth_method.as_deref() {
+            None | Some("") => TokenAuthMethod::default_for(input.is_confidential),
+            Some(m) => match c.take(TokenAuthMethod::parse(m)) {
+                Some(m) if m.uses_secret() != input.is_confidential => {
+                    c.push(FieldError::new(
+                        "tokenEndpointAuthMethod",
+                        if input.is_confidential {
+                            "'none' is for public clients: a confidential client authenticates with its secret (client_secret_basic or client_secret_post)".to_owned()
+                        } else {
+                            format!("'{}' needs a secret, which a public client does not have: use none", m.as_str())
+                        },
+                    ));
+                    TokenAuthMethod::default_for(input.is_confidential)
+                }
+                Some(m) => m,
+                None => TokenAuthMethod::default_for(input.is_confidential),
+            },
+        };
         // `clientType` is derived; sent, it must say the same as `isConfidential`.
         match (input.client_type.as_deref(), input.is_confidential) {
             (None, _) | (Some("public"), false) | (Some("confidential"), true) => {}
@@ -716,6 +820,8 @@ impl ClientSettings {
             id_token_signed_response_alg: id_token_alg.unwrap_or(SigningAlg::ID_TOKEN_DEFAULT),
             access_token_signed_response_alg: access_token_alg
                 .unwrap_or(SigningAlg::ACCESS_TOKEN_DEFAULT),
+            userinfo_signed_response_alg: userinfo_alg,
+            token_endpoint_auth_method: auth_method,
             token_exchange: input.token_exchange.clone(),
         })
     }
@@ -787,6 +893,14 @@ impl OAuthClient {
                 .access_token_signed_response_alg
                 .as_str()
                 .to_owned(),
+            userinfo_signed_response_alg: s
+                .userinfo_signed_response_alg
+                .map(|a| a.as_str().to_owned()),
+            // Only a method other than the type's default is carried, so that a change of
+            // `isConfidential` alone brings the new type's default.
+            token_endpoint_auth_method: (s.token_endpoint_auth_method
+                != TokenAuthMethod::default_for(s.is_confidential))
+            .then(|| s.token_endpoint_auth_method.as_str().to_owned()),
             token_exchange: s.token_exchange.clone(),
             client_type: None,
         }
@@ -819,6 +933,8 @@ impl Serialize for OAuthClient {
             refresh_token_lifetime: i64,
             id_token_signed_response_alg: IdTokenAlg,
             access_token_signed_response_alg: SigningAlg,
+            userinfo_signed_response_alg: Option<SigningAlg>,
+            token_endpoint_auth_method: TokenAuthMethod,
             token_exchange: &'a TokenExchangePolicy,
             secrets: &'a [SecretInfo],
             #[serde(with = "time::serde::rfc3339")]
@@ -847,6 +963,8 @@ impl Serialize for OAuthClient {
             refresh_token_lifetime: s.refresh_token_lifetime,
             id_token_signed_response_alg: s.id_token_signed_response_alg,
             access_token_signed_response_alg: s.access_token_signed_response_alg,
+            userinfo_signed_response_alg: s.userinfo_signed_response_alg,
+            token_endpoint_auth_method: s.token_endpoint_auth_method,
             token_exchange: &s.token_exchange,
             secrets: &self.secrets,
             created_at: self.created_at,
@@ -871,6 +989,82 @@ mod tests {
 
     fn fields(e: ValidationError) -> Vec<String> {
         e.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    /// `none` exactly for public clients; the default follows the type; only a method other
+    /// than the default survives a round trip through `to_input`, so that changing the type
+    /// alone brings the other default.
+    #[test]
+    fn token_endpoint_auth_method_agrees_with_the_client_type() {
+        let ok = |conf: bool, m: Option<&str>| {
+            ClientSettings::validate(&ClientInput {
+                is_confidential: conf,
+                token_endpoint_auth_method: m.map(str::to_owned),
+                ..input()
+            })
+        };
+        assert_eq!(
+            ok(true, None).unwrap().token_endpoint_auth_method,
+            TokenAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(
+            ok(false, None).unwrap().token_endpoint_auth_method,
+            TokenAuthMethod::None
+        );
+        assert_eq!(
+            ok(true, Some("client_secret_post"))
+                .unwrap()
+                .token_endpoint_auth_method,
+            TokenAuthMethod::ClientSecretPost
+        );
+        for (conf, m) in [
+            (true, "none"),
+            (false, "client_secret_basic"),
+            (false, "client_secret_post"),
+            (true, "private_key_jwt!"),
+        ] {
+            let e = ok(conf, Some(m)).unwrap_err();
+            assert_eq!(fields(e), vec!["tokenEndpointAuthMethod"], "{conf} {m}");
+        }
+        let settings = ok(true, Some("client_secret_post")).unwrap();
+        let client = OAuthClient {
+            org_id: OrgId(uuid::Uuid::nil()),
+            id: ClientId::parse("app").unwrap(),
+            settings,
+            secrets: vec![],
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        };
+        let back = client.to_input();
+        assert_eq!(
+            back.token_endpoint_auth_method.as_deref(),
+            Some("client_secret_post")
+        );
+        let basic = OAuthClient {
+            settings: ok(true, None).unwrap(),
+            ..client
+        };
+        assert_eq!(basic.to_input().token_endpoint_auth_method, None);
+    }
+
+    #[test]
+    fn userinfo_alg_is_optional_and_named_in_errors() {
+        let with = |a: Option<&str>| {
+            ClientSettings::validate(&ClientInput {
+                userinfo_signed_response_alg: a.map(str::to_owned),
+                ..input()
+            })
+        };
+        assert_eq!(with(None).unwrap().userinfo_signed_response_alg, None);
+        assert_eq!(with(Some("")).unwrap().userinfo_signed_response_alg, None);
+        assert_eq!(
+            with(Some("RS256")).unwrap().userinfo_signed_response_alg,
+            Some(SigningAlg::RS256)
+        );
+        assert_eq!(
+            fields(with(Some("none")).unwrap_err()),
+            vec!["userinfoSignedResponseAlg"]
+        );
     }
 
     #[test]
@@ -1072,6 +1266,8 @@ mod tests {
                 "accessTokenLifetime": 3600, "refreshTokenLifetime": 2592000,
                 "idTokenSignedResponseAlg": "RS256",
                 "accessTokenSignedResponseAlg": "ES256",
+                "userinfoSignedResponseAlg": null,
+                "tokenEndpointAuthMethod": "none",
                 "tokenExchange": {"subjectClients": [], "allowImpersonation": false},
                 "secrets": [],
                 "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"

@@ -1081,6 +1081,10 @@ fn client(org: OrgId, id: &str, name: &str, ms: i64) -> tessera_domain::client::
         allowed_scopes: vec!["openid".into(), "admin.read".into()],
         description: Some("desc".into()),
         client_uri: Some("https://app.example.com".into()),
+        // Values other than the defaults, so that a round trip proves they are stored.
+        access_token_signed_response_alg: "RS256".into(),
+        userinfo_signed_response_alg: Some("EdDSA".into()),
+        token_endpoint_auth_method: Some("client_secret_post".into()),
         ..ClientInput::default()
     })
     .unwrap();

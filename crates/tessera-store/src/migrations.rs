@@ -77,6 +77,11 @@ pub(crate) const SQLITE: Embedded = &[
         "claims request",
         include_str!("../migrations/sqlite/0014_claims_request.sql"),
     ),
+    (
+        15,
+        "client userinfo algorithm and token endpoint authentication method",
+        include_str!("../migrations/sqlite/0015_client_userinfo_auth_method.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -149,6 +154,11 @@ pub(crate) const POSTGRES: Embedded = &[
         14,
         "claims request",
         include_str!("../migrations/postgres/0014_claims_request.sql"),
+    ),
+    (
+        15,
+        "client userinfo algorithm and token endpoint authentication method",
+        include_str!("../migrations/postgres/0015_client_userinfo_auth_method.sql"),
     ),
 ];
 

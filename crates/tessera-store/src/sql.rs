@@ -62,8 +62,8 @@ pub(crate) const KEY_COLS: &str = "id, org_id, name, key_hash, hint, roles, perm
 pub(crate) const CLIENT_COLS: &str = "org_id, id, name, description, is_confidential, \
      redirect_uris, post_logout_redirect_uris, allowed_cors_origins, allowed_scopes, grant_types, \
      is_active, require_pkce, require_consent, client_uri, logo_uri, access_token_lifetime, \
-     refresh_token_lifetime, id_token_alg, token_exchange, access_token_alg, created_at, \
-     updated_at";
+     refresh_token_lifetime, id_token_alg, token_exchange, access_token_alg, userinfo_alg, \
+     token_endpoint_auth_method, created_at, updated_at";
 pub(crate) const SECRET_COLS: &str =
     "id, org_id, client_id, secret_hash, hint, created_at, expires_at, last_used_at";
 
@@ -254,6 +254,21 @@ macro_rules! impl_tx {
                         &r.try_get::<String, _>("access_token_alg")?,
                     )
                     .map_err(|e| corrupt(t, e))?,
+                    userinfo_signed_response_alg: r
+                        .try_get::<Option<String>, _>("userinfo_alg")?
+                        .map(|a| tessera_domain::client::SigningAlg::parse(&a))
+                        .transpose()
+                        .map_err(|e| corrupt(t, e))?,
+                    // NULL in rows older than migration 0015: the default of the type.
+                    token_endpoint_auth_method: match r
+                        .try_get::<Option<String>, _>("token_endpoint_auth_method")?
+                    {
+                        Some(m) => tessera_domain::client::TokenAuthMethod::parse(&m)
+                            .map_err(|e| corrupt(t, e))?,
+                        None => tessera_domain::client::TokenAuthMethod::default_for(
+                            r.try_get("is_confidential")?,
+                        ),
+                    },
                 },
                 secrets: vec![],
                 created_at: from_millis(r.try_get("created_at")?),
@@ -300,6 +315,8 @@ macro_rules! impl_tx {
                     .bind(s.id_token_signed_response_alg.as_str())
                     .bind(serde_json::to_string(&s.token_exchange).unwrap_or_else(|_| "{}".into()))
                     .bind(s.access_token_signed_response_alg.as_str())
+                    .bind(s.userinfo_signed_response_alg.map(|a| a.as_str()))
+                    .bind(s.token_endpoint_auth_method.as_str())
             }};
         }
 
@@ -722,7 +739,8 @@ macro_rules! impl_tx {
             async fn insert_client(&mut self, c: &tessera_domain::client::OAuthClient) -> Result<()> {
                 let q = format!(
                     "INSERT INTO oauth_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+                     $23, $24)"
                 );
                 let q = sqlx::query(&q).bind(c.org_id.0.to_string()).bind(c.id.as_str());
                 bind_settings!(q, c)
@@ -740,7 +758,8 @@ macro_rules! impl_tx {
                      allowed_scopes = $9, grant_types = $10, is_active = $11, require_pkce = $12, \
                      require_consent = $13, client_uri = $14, logo_uri = $15, \
                      access_token_lifetime = $16, refresh_token_lifetime = $17, id_token_alg = $18, \
-                     token_exchange = $19, access_token_alg = $20, updated_at = $21 \
+                     token_exchange = $19, access_token_alg = $20, userinfo_alg = $21, \
+                     token_endpoint_auth_method = $22, updated_at = $23 \
                      WHERE org_id = $1 AND id = $2",
                 )
                 .bind(c.org_id.0.to_string())

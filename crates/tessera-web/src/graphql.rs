@@ -159,6 +159,10 @@ struct Client {
     refresh_token_lifetime: i64,
     id_token_signed_response_alg: String,
     access_token_signed_response_alg: String,
+    /// Userinfo answers with a JWT signed so; null: plain JSON.
+    userinfo_signed_response_alg: Option<String>,
+    /// `client_secret_basic`, `client_secret_post` or `none` (a public client).
+    token_endpoint_auth_method: String,
     token_exchange: TokenExchangePolicy,
     secrets: Vec<Secret>,
     created_at: String,
@@ -263,6 +267,8 @@ struct ClientInput {
     refresh_token_lifetime: Option<i64>,
     id_token_signed_response_alg: Option<String>,
     access_token_signed_response_alg: Option<String>,
+    userinfo_signed_response_alg: Option<String>,
+    token_endpoint_auth_method: Option<String>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -288,6 +294,10 @@ struct UpdateInput {
     refresh_token_lifetime: Option<i64>,
     id_token_signed_response_alg: Option<String>,
     access_token_signed_response_alg: Option<String>,
+    /// `null`: plain JSON at userinfo.
+    userinfo_signed_response_alg: MaybeUndefined<String>,
+    /// `null`: the default of the client's type.
+    token_endpoint_auth_method: MaybeUndefined<String>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -348,6 +358,11 @@ impl UpdateInput {
             ("description", &self.description),
             ("clientUri", &self.client_uri),
             ("logoUri", &self.logo_uri),
+            (
+                "userinfoSignedResponseAlg",
+                &self.userinfo_signed_response_alg,
+            ),
+            ("tokenEndpointAuthMethod", &self.token_endpoint_auth_method),
         ] {
             put(k, maybe(v));
         }

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
-use tessera_core::authorize::PostedForm;
+use tessera_core::authorize::{PostedForm, UserInfo};
 use tessera_core::tokens::{parse_basic, ClientAuth, ClientCredentials, OAuthError};
 
 use crate::auth::bearer;
@@ -403,6 +403,7 @@ fn metadata(issuer: &str) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         // OIDC Discovery §3: request_uri_parameter_supported defaults to true; say false.
         "claims_parameter_supported": true,
         "request_parameter_supported": false,
@@ -856,8 +857,18 @@ async fn userinfo_with(
             "send the access token as a Bearer token".into(),
         ))
     })?;
-    let v = state.services.userinfo(org, &token).await?;
-    Ok(Json(v).into_response())
+    match state.services.userinfo(org, &token).await? {
+        UserInfo::Json(v) => Ok(Json(v).into_response()),
+        // OIDC Core §5.3.2: a signed response is `application/jwt`.
+        UserInfo::Jwt(jwt) => Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/jwt"),
+            )],
+            jwt,
+        )
+            .into_response()),
+    }
 }
 
 /// `GET …/oauth/userinfo` with `Authorization: Bearer` (OIDC Core §5.3.1).

@@ -84,6 +84,12 @@ pub struct ClientSchema {
     pub id_token_signed_response_alg: String,
     /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
     pub access_token_signed_response_alg: String,
+    /// Userinfo answers with a JWT (`application/jwt`) signed with `RS256`, `ES256` or
+    /// `EdDSA`; null: plain JSON.
+    pub userinfo_signed_response_alg: Option<String>,
+    /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
+    /// `none` (exactly the public clients).
+    pub token_endpoint_auth_method: String,
     pub token_exchange: TokenExchangeSchema,
     pub secrets: Vec<SecretSchema>,
     pub created_at: String,

@@ -165,6 +165,14 @@ pub enum ClientCommand {
         /// How the client's access tokens are signed: ES256 (default), RS256 or EdDSA.
         #[arg(long, value_name = "ALG")]
         access_token_alg: Option<String>,
+        /// Answer the client at userinfo with a JWT signed with RS256, ES256 or EdDSA
+        /// (default: plain JSON).
+        #[arg(long, value_name = "ALG")]
+        userinfo_alg: Option<String>,
+        /// Where a confidential client sends its secret: client_secret_basic (default) or
+        /// client_secret_post.
+        #[arg(long, value_name = "METHOD")]
+        token_endpoint_auth_method: Option<String>,
     },
     /// List an organization's clients as JSON (never their secrets).
     List {
@@ -417,6 +425,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             scopes,
             id_token_alg,
             access_token_alg,
+            userinfo_alg,
+            token_endpoint_auth_method,
         }) => {
             let defaults = ClientInput::default();
             let grant_types = if grant_types.is_empty() {
@@ -438,6 +448,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_else(|| defaults.id_token_signed_response_alg.clone()),
                 access_token_signed_response_alg: access_token_alg
                     .unwrap_or_else(|| defaults.access_token_signed_response_alg.clone()),
+                userinfo_signed_response_alg: userinfo_alg,
+                token_endpoint_auth_method,
                 ..defaults
             };
             let created = s

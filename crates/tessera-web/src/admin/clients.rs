@@ -108,6 +108,12 @@ pub(crate) struct ClientBody {
     id_token_signed_response_alg: Option<String>,
     /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
     access_token_signed_response_alg: Option<String>,
+    /// Userinfo answers with a JWT signed so (`RS256`, `ES256` or `EdDSA`); absent or null:
+    /// plain JSON.
+    userinfo_signed_response_alg: Option<String>,
+    /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
+    /// `none` (a public client's; alone, it makes the client public).
+    token_endpoint_auth_method: Option<String>,
     /// Which access tokens this client may exchange (RFC 8693); nothing by default.
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
@@ -140,6 +146,7 @@ impl ClientBody {
             is_confidential: ClientInput::confidential_from(
                 self.is_confidential,
                 self.client_type.as_deref(),
+                self.token_endpoint_auth_method.as_deref(),
             )
             .unwrap_or(d.is_confidential),
             redirect_uris: self.redirect_uris,
@@ -166,6 +173,8 @@ impl ClientBody {
             access_token_signed_response_alg: self
                 .access_token_signed_response_alg
                 .unwrap_or(d.access_token_signed_response_alg),
+            userinfo_signed_response_alg: self.userinfo_signed_response_alg,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
             token_exchange: self.token_exchange.unwrap_or_default(),
             client_type: self.client_type,
         }
@@ -321,6 +330,13 @@ pub(crate) struct PatchBody {
     refresh_token_lifetime: Option<i64>,
     id_token_signed_response_alg: Option<String>,
     access_token_signed_response_alg: Option<String>,
+    /// null: plain JSON at userinfo.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    userinfo_signed_response_alg: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    token_endpoint_auth_method: Option<Option<String>>,
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
@@ -358,6 +374,8 @@ impl PatchBody {
             refresh_token_lifetime: b.refresh_token_lifetime,
             id_token_signed_response_alg: b.id_token_signed_response_alg,
             access_token_signed_response_alg: b.access_token_signed_response_alg,
+            userinfo_signed_response_alg: b.userinfo_signed_response_alg,
+            token_endpoint_auth_method: b.token_endpoint_auth_method,
             token_exchange: b.token_exchange,
             client_type: b.client_type,
         }

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use tessera_core::clients::{ClientPatch, SecretChange, MAX_CLIENT_PAGE};
 use tessera_core::console::ConsoleCaller;
 use tessera_core::CoreError;
-use tessera_domain::client::{ClientInput, OAuthClient, SigningAlg, TokenExchangePolicy};
+use tessera_domain::client::{
+    ClientInput, OAuthClient, SigningAlg, TokenAuthMethod, TokenExchangePolicy,
+};
 use tessera_domain::Permission;
 
 use super::export::{self, Format, Table};
@@ -55,6 +57,8 @@ pub(crate) const EDIT_FIELDS: &[&str] = &[
     "refreshTokenLifetime",
     "idTokenSignedResponseAlg",
     "accessTokenSignedResponseAlg",
+    "userinfoSignedResponseAlg",
+    "tokenEndpointAuthMethod",
     "tokenExchange",
 ];
 
@@ -365,6 +369,8 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
         refresh_token_lifetime: i.refresh_token_lifetime.to_string(),
         id_token_algs: alg_choices(&i.id_token_signed_response_alg),
         access_token_algs: alg_choices(&i.access_token_signed_response_alg),
+        userinfo_algs: userinfo_choices(i.userinfo_signed_response_alg.as_deref().unwrap_or("")),
+        auth_methods: auth_method_choices(cl.settings.token_endpoint_auth_method.as_str()),
         subject_clients: i.token_exchange.subject_clients.join("\n"),
         allow_impersonation: i.token_exchange.allow_impersonation,
         errors: FieldErrors::default(),
@@ -380,6 +386,38 @@ fn alg_choices(selected: &str) -> Vec<Choice> {
             checked: a.as_str() == selected,
         })
         .collect()
+}
+
+/// Userinfo's answer: plain JSON (the empty value) or a JWT signed with one of the algorithms.
+fn userinfo_choices(selected: &str) -> Vec<Choice> {
+    let mut out = vec![Choice {
+        value: String::new(),
+        label: "JSON (not signed)".into(),
+        checked: selected.is_empty(),
+    }];
+    out.extend(alg_choices(selected));
+    out
+}
+
+/// Where a confidential client sends its secret (a public client sends none).
+fn auth_method_choices(selected: &str) -> Vec<Choice> {
+    [
+        (
+            TokenAuthMethod::ClientSecretBasic,
+            "Authorization header (client_secret_basic)",
+        ),
+        (
+            TokenAuthMethod::ClientSecretPost,
+            "Form body (client_secret_post)",
+        ),
+    ]
+    .into_iter()
+    .map(|(m, label)| Choice {
+        value: m.as_str().to_owned(),
+        label: label.into(),
+        checked: m.as_str() == selected,
+    })
+    .collect()
 }
 
 struct EditExtras {
@@ -512,6 +550,11 @@ pub async fn save(
         refresh_token_lifetime: seconds(&f, "refreshTokenLifetime", &mut local),
         id_token_signed_response_alg: f.text("idTokenSignedResponseAlg"),
         access_token_signed_response_alg: f.text("accessTokenSignedResponseAlg"),
+        userinfo_signed_response_alg: f.optional("userinfoSignedResponseAlg"),
+        // A public client authenticates with nothing: the choice is a confidential client's.
+        token_endpoint_auth_method: (f.get("clientType") != Some("public"))
+            .then(|| f.optional("tokenEndpointAuthMethod"))
+            .flatten(),
         token_exchange: TokenExchangePolicy {
             subject_clients: f.lines("subjectClients"),
             allow_impersonation: f.checked("allowImpersonation"),
@@ -536,6 +579,8 @@ pub async fn save(
         refresh_token_lifetime: f.text("refreshTokenLifetime"),
         id_token_algs: alg_choices(&f.text("idTokenSignedResponseAlg")),
         access_token_algs: alg_choices(&f.text("accessTokenSignedResponseAlg")),
+        userinfo_algs: userinfo_choices(&f.text("userinfoSignedResponseAlg")),
+        auth_methods: auth_method_choices(&f.text("tokenEndpointAuthMethod")),
         subject_clients: f.get("subjectClients").unwrap_or("").to_owned(),
         allow_impersonation: f.checked("allowImpersonation"),
         errors,

@@ -268,6 +268,10 @@ pub struct ClientForm {
     /// The signing algorithms, the client's one checked.
     pub id_token_algs: Vec<Choice>,
     pub access_token_algs: Vec<Choice>,
+    /// Userinfo's answer: JSON or a signing algorithm.
+    pub userinfo_algs: Vec<Choice>,
+    /// Where a confidential client sends its secret.
+    pub auth_methods: Vec<Choice>,
     pub subject_clients: String,
     pub allow_impersonation: bool,
     pub errors: FieldErrors,

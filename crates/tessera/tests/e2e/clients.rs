@@ -129,6 +129,8 @@ async fn seed_examples_work_verbatim_on_the_alias() {
         "refreshTokenLifetime",
         "idTokenSignedResponseAlg",
         "accessTokenSignedResponseAlg",
+        "userinfoSignedResponseAlg",
+        "tokenEndpointAuthMethod",
         "tokenExchange",
         "secrets",
         "createdAt",
@@ -811,5 +813,95 @@ async fn permissions_and_organizations_are_enforced() {
             .await
             .status(),
         404
+    );
+}
+
+/// `tokenEndpointAuthMethod` agrees with the client type (alone, `none` makes a public
+/// client); `userinfoSignedResponseAlg` is set and cleared by PATCH; both show in the object.
+#[tokio::test]
+async fn token_endpoint_auth_method_and_userinfo_alg() {
+    let (s, key) = setup().await;
+    let post = |body: Value| call(&s, Method::POST, O, Some(&key), Some(body));
+    let (st, c) = json(
+        post(
+            json!({"name": "SPA", "redirectUris": ["https://spa.example/cb"],
+                    "tokenEndpointAuthMethod": "none"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["clientType"], "public");
+    assert!(c.get("secret").is_none());
+    let (st, e) = json(
+        post(
+            json!({"name": "Bad", "redirectUris": ["https://spa.example/cb"],
+                    "isConfidential": true, "tokenEndpointAuthMethod": "none"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(fields(&e), vec!["tokenEndpointAuthMethod"]);
+    let (st, e) = json(
+        post(
+            json!({"name": "Bad", "redirectUris": ["https://spa.example/cb"],
+                    "tokenEndpointAuthMethod": "private_key_jwt",
+                    "userinfoSignedResponseAlg": "HS256"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(
+        fields(&e),
+        vec!["userinfoSignedResponseAlg", "tokenEndpointAuthMethod"]
+    );
+
+    let (st, c) = json(
+        post(
+            json!({"name": "Web", "redirectUris": ["https://web.example/cb"],
+                    "tokenEndpointAuthMethod": "client_secret_post",
+                    "userinfoSignedResponseAlg": "ES256"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["clientType"], "confidential");
+    assert_eq!(c["tokenEndpointAuthMethod"], "client_secret_post");
+    assert_eq!(c["userinfoSignedResponseAlg"], "ES256");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let path = format!("{O}/{id}");
+    let patch = |body: Value| call(&s, Method::PATCH, &path, Some(&key), Some(body));
+    // null clears: plain JSON again, and the type's default method.
+    let (st, c) = json(
+        patch(json!({"userinfoSignedResponseAlg": null, "tokenEndpointAuthMethod": null})).await,
+    )
+    .await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["userinfoSignedResponseAlg"], Value::Null);
+    assert_eq!(c["tokenEndpointAuthMethod"], "client_secret_basic");
+    // Turning the client public brings the public default.
+    let (st, c) = json(patch(json!({"isConfidential": false})).await).await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["tokenEndpointAuthMethod"], "none");
+    // A GET body sent back as it is replaces nothing.
+    let (_, got) = json(call(&s, Method::GET, &format!("{O}/{id}"), Some(&key), None).await).await;
+    let (st, put) = json(
+        call(
+            &s,
+            Method::PUT,
+            &format!("{O}/{id}"),
+            Some(&key),
+            Some(got.clone()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{put}");
+    assert_eq!(
+        put["tokenEndpointAuthMethod"],
+        got["tokenEndpointAuthMethod"]
     );
 }

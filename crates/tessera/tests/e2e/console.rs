@@ -447,6 +447,19 @@ async fn operator_manages_a_client_in_a_real_browser() {
         "https://billing.example.com/callback\nhttps://billing.example.com/alt",
     )
     .await;
+    // Signed userinfo, and the secret sent in the form body.
+    for option in [
+        "#f-userinfo-alg option[value='RS256']",
+        "#f-auth-method option[value='client_secret_post']",
+    ] {
+        b.driver
+            .find(By::Css(option))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
     b.press("save-client").await;
     b.see("The client is saved.").await;
     let saved = s
@@ -455,6 +468,14 @@ async fn operator_manages_a_client_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(saved.settings.redirect_uris.len(), 2);
+    assert_eq!(
+        saved.settings.userinfo_signed_response_alg,
+        Some(tessera_domain::client::SigningAlg::RS256)
+    );
+    assert_eq!(
+        saved.settings.token_endpoint_auth_method.as_str(),
+        "client_secret_post"
+    );
 
     // Regenerate the secret: a new one, once; the old one dies at once.
     b.press("regenerate-secret").await;

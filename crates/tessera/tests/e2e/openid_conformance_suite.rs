@@ -1,12 +1,16 @@
 //! A re-creation of the OpenID Foundation's conformance suite (`openid-certification/
 //! conformance-suite`) against a running Tessera: the modules of the plans `oidcc-basic`,
-//! `oidcc-config` and `oidcc-rp-initiated-logout` that need no human, each one test named
-//! after the module (`oidcc-server` is [`oidcc_server`]). Each test sends what the module sends
+//! `oidcc-config`, `oidcc-rp-initiated-logout`, `oidcc-formpost-basic` and `oidcc-dynamic`,
+//! each one test named after the module (`oidcc-server` is [`oidcc_server`]), in a module
+//! named after its plan where a module runs in several. Each test sends what the module sends
 //! and asserts the conditions the module runs, FAILURE and WARNING conditions alike: the goal
 //! is a certification run with no failure and no warning.
 //!
 //! The suite's static client is a confidential client with `client_secret_basic` (a second one
 //! with `client_secret_post`), no PKCE (the suite sends none, except in the PKCE module),
+//! made through the admin API, or in the dynamic plan through the registration endpoint as
+//! the suite registers it (with `client_secret_basic`: the plan's `private_key_jwt` variant
+//! needs assertion authentication, which Tessera does not offer yet),
 //! scopes `openid profile email address phone offline_access`, and a user whose every standard
 //! claim is set. Tessera runs on plain HTTP on loopback here; where the suite requires `https`,
 //! these tests accept `http` on a loopback host and nothing else.
@@ -29,6 +33,90 @@ const PASSWORD: &str = "stake and garlic";
 struct Client {
     id: String,
     secret: String,
+}
+
+/// The registration policy the dynamic plan needs: open, under the suite's address, and no
+/// PKCE demanded of confidential clients (the suite sends none).
+async fn open_registration(s: &TestServer, key: &str) {
+    let (st, p) = json(
+        call(
+            s,
+            Method::PUT,
+            &format!("/orgs/{ORG}/api/v1/admin/registration-policy"),
+            Some(key),
+            Some(json!({"mode": "open", "requirePkce": false,
+                        "redirectUriPrefixes": ["https://rp.example/"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{p}");
+}
+
+/// An RSA public key for the registration request's `jwks` (RFC 7517 Appendix A.1), as the
+/// suite's `GenerateRS256ClientJWKs` sends one.
+const CLIENT_JWK: &str = r#"{"kty":"RSA","kid":"2011-04-29","use":"sig","alg":"RS256","e":"AQAB","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}"#;
+
+/// `OIDCCCreateDynamicClientRegistrationRequest` and
+/// `CallDynamicRegistrationEndpointAndVerifySuccessfulResponse`: a name, the code grant, the
+/// client's public keys, the authentication method, `response_types`, the redirect URI and
+/// contacts (`extra` adds or replaces members); 201 with JSON, the client's credentials and its
+/// management credentials. Returns the client and the whole response.
+async fn register_client(
+    s: &TestServer,
+    name: &str,
+    method: &str,
+    extra: Value,
+) -> (Client, Value) {
+    let jwk: Value = serde_json::from_str(CLIENT_JWK).unwrap();
+    let mut body = json!({
+        "client_name": name,
+        "grant_types": ["authorization_code"],
+        "jwks": {"keys": [jwk]},
+        "token_endpoint_auth_method": method,
+        "response_types": ["code"],
+        "redirect_uris": [CALLBACK],
+        "contacts": ["certification@oidf.example"],
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let res = s
+        .http
+        .post(s.url(&format!("/orgs/{ORG}/api/v1/connect/register")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "EnsureHttpStatusCodeIs201");
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(ct.split(';').next().unwrap().trim(), "application/json");
+    let (_, r) = json(res).await;
+    assert!(
+        r.get("error").is_none(),
+        "CheckNoErrorFromDynamicRegistrationEndpoint: {r}"
+    );
+    // VerifyClientManagementCredentials: both or neither.
+    assert_eq!(
+        r.get("registration_access_token").is_some(),
+        r.get("registration_client_uri").is_some()
+    );
+    assert!(secure_url(r["registration_client_uri"].as_str().unwrap()));
+    // VerifyDynamicRegistrationResponseClientCredentials.
+    let id = r["client_id"].as_str().expect("client_id").to_owned();
+    assert_eq!(r["token_endpoint_auth_method"], method);
+    let secret = match method {
+        "none" => {
+            assert!(r.get("client_secret").is_none());
+            String::new()
+        }
+        _ => {
+            let secret = r["client_secret"].as_str().expect("client_secret");
+            assert!(r["client_secret_expires_at"].is_number());
+            secret.to_owned()
+        }
+    };
+    (Client { id, secret }, r)
 }
 
 /// The OP under test, with the suite's configuration.
@@ -168,9 +256,33 @@ async fn op() -> Op {
             "postLogoutRedirectUris": ["https://rp.example/test/a/tessera/post_logout_redirect"],
         })
     };
-    let client1 = client(&s, &key, body("Conformance client")).await;
-    let client2 = client(&s, &key, body("Conformance client 2")).await;
-    let post_client = client(&s, &key, body("Conformance client (post)")).await;
+    let (client1, client2, post_client) = if dynamic_mode() {
+        open_registration(&s, &key).await;
+        let reg = |name: &'static str, method: &'static str| {
+            let s = &s;
+            async move {
+                register_client(
+                    s,
+                    name,
+                    method,
+                    json!({"grant_types": ["authorization_code", "refresh_token"]}),
+                )
+                .await
+                .0
+            }
+        };
+        (
+            reg("Conformance client", "client_secret_basic").await,
+            reg("Conformance client 2", "client_secret_basic").await,
+            reg("Conformance client (post)", "client_secret_post").await,
+        )
+    } else {
+        (
+            client(&s, &key, body("Conformance client")).await,
+            client(&s, &key, body("Conformance client 2")).await,
+            client(&s, &key, body("Conformance client (post)")).await,
+        )
+    };
     let issuer = s.url(&format!("/orgs/{ORG}"));
     let res = s
         .http
@@ -412,7 +524,8 @@ impl Op {
         let expires_in = t["expires_in"].as_i64().expect("expires_in");
         assert!(expires_in > 0 && expires_in <= 31_536_000);
         let id_token = t["id_token"].as_str().expect("an id_token").to_owned();
-        let claims = self.check_id_token(&id_token, req.nonce.as_deref(), Some(&access_token));
+        let claims =
+            self.check_id_token(client, &id_token, req.nonce.as_deref(), Some(&access_token));
         Tokens {
             access_token,
             refresh_token: t["refresh_token"].as_str().map(str::to_owned),
@@ -473,7 +586,13 @@ impl Op {
 
     /// `PerformStandardIdTokenChecks`, the `at_hash` check and the id_token claim rules of
     /// `oidcc-server` (no claim that was not requested, no `name`).
-    fn check_id_token(&self, id_token: &str, nonce: Option<&str>, access: Option<&str>) -> Value {
+    fn check_id_token(
+        &self,
+        client: &Client,
+        id_token: &str,
+        nonce: Option<&str>,
+        access: Option<&str>,
+    ) -> Value {
         // ValidateIdTokenSignature: a key of the JWKS with the header's kid, kty and alg.
         let header = jsonwebtoken::decode_header(id_token).unwrap();
         let kid = header.kid.clone().expect("EnsureIdTokenContainsKid");
@@ -488,10 +607,8 @@ impl Op {
         // ValidateIdToken.
         assert_eq!(claims["iss"], self.issuer.as_str(), "Issuer mismatch");
         let aud_ok = match &claims["aud"] {
-            Value::String(a) => {
-                a == &self.client.id || a == &self.client2.id || a == &self.post_client.id
-            }
-            Value::Array(a) => !a.is_empty(),
+            Value::String(a) => a == &client.id,
+            Value::Array(a) => a.contains(&json!(client.id)),
             _ => false,
         };
         assert!(aud_ok, "aud names our client");
@@ -717,9 +834,14 @@ fn assert_scope_claims(info: &Value, scopes: &str) {
 // ---------------------------------------------------------------------------------------------
 // oidcc-config-certification-test-plan
 
-/// `oidcc-discovery-endpoint-verification`: the discovery document and the JWKS.
+/// `oidcc-discovery-endpoint-verification`: the discovery document and the JWKS (the config
+/// plan's module, which the dynamic plan runs too).
 #[tokio::test]
 async fn oidcc_discovery_endpoint_verification() {
+    discovery_endpoint_verification().await;
+}
+
+async fn discovery_endpoint_verification() {
     let op = op().await;
     let res =
         op.s.http
@@ -1431,7 +1553,7 @@ async fn oidcc_refresh_token() {
         }
         // CompareIdTokenClaims (OIDC Core §12.2).
         if let Some(id) = t["id_token"].as_str() {
-            let c = op.check_id_token(id, None, Some(access));
+            let c = op.check_id_token(client, id, None, Some(access));
             for k in ["iss", "sub", "aud", "auth_time", "azp"] {
                 assert_eq!(c.get(k), first.claims.get(k), "{k}");
             }
@@ -1815,10 +1937,35 @@ async fn oidcc_rp_initiated_logout_only_state() {
 thread_local! {
     /// The response mode of the plan the current test belongs to.
     static FORM_POST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether the plan registers its clients dynamically (the dynamic plan).
+    static DYNAMIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn form_post_mode() -> bool {
     FORM_POST.with(std::cell::Cell::get)
+}
+
+fn dynamic_mode() -> bool {
+    DYNAMIC.with(std::cell::Cell::get)
+}
+
+/// The plan of the running test, for as long as it runs: a test that ends, or panics, leaves
+/// the thread as it found it (a test harness may run the next test on the same thread).
+struct Plan;
+
+impl Plan {
+    fn set(form_post: bool, dynamic: bool) -> Self {
+        FORM_POST.with(|f| f.set(form_post));
+        DYNAMIC.with(|f| f.set(dynamic));
+        Plan
+    }
+}
+
+impl Drop for Plan {
+    fn drop(&mut self) {
+        FORM_POST.with(|f| f.set(false));
+        DYNAMIC.with(|f| f.set(false));
+    }
 }
 
 macro_rules! plans {
@@ -1828,7 +1975,7 @@ macro_rules! plans {
             $(
                 #[tokio::test]
                 async fn $module() {
-                    super::FORM_POST.with(|f| f.set(false));
+                    let _plan = super::Plan::set(false, false);
                     super::$module().await;
                 }
             )*
@@ -1840,7 +1987,7 @@ macro_rules! plans {
             $(
                 #[tokio::test]
                 async fn $module() {
-                    super::FORM_POST.with(|f| f.set(true));
+                    let _plan = super::Plan::set(true, false);
                     super::$module().await;
                 }
             )*
@@ -1885,3 +2032,412 @@ plans!(
     oidcc_ensure_request_with_acr_values_succeeds,
     oidcc_claims_essential,
 );
+
+// ---------------------------------------------------------------------------------------------
+// oidcc-dynamic-certification-test-plan: clients registered through the registration endpoint
+// as the suite registers them. The modules that need client assertions
+// (`oidcc-registration-jwks-uri`, `oidcc-refresh-token-rp-key-rotation`,
+// `oidcc-ensure-client-assertion-with-iss-aud-succeeds`) and signed request objects
+// (`oidcc-request-uri-signed-rs256`) wait for `private_key_jwt` and request objects; the ones
+// whose only check is a screenshot of the login page (`oidcc-registration-logo-uri`,
+// `-policy-uri`, `-tos-uri`) need a human.
+
+/// `oidcc-idtoken-rs256`: a client registered with `id_token_signed_response_alg=RS256` gets
+/// RS256 id_tokens with a `kid`.
+async fn oidcc_idtoken_rs256() {
+    let op = op().await;
+    let (client, reg) = register_client(
+        &op.s,
+        "RS256 client",
+        "client_secret_basic",
+        json!({"id_token_signed_response_alg": "RS256"}),
+    )
+    .await;
+    assert_eq!(reg["id_token_signed_response_alg"], "RS256");
+    let req = op.request(&client, &[], &[]);
+    let t = op
+        .standard_flow_with(&Browser::new(), &req, &client, Auth::Basic, &[])
+        .await;
+    let header = jsonwebtoken::decode_header(&t.id_token).unwrap();
+    // EnsureIdTokenContainsKid, CheckIdTokenSignatureAlgorithm.
+    assert!(header.kid.is_some());
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+}
+
+/// `oidcc-idtoken-unsigned`: skipped, as certification allows, because discovery does not
+/// offer `none` (`OIDCCCheckIdTokenSigningAlgValuesSupportedAlgNone`); a registration asking
+/// for unsigned id_tokens is refused rather than silently given signed ones.
+async fn oidcc_idtoken_unsigned() {
+    let op = op().await;
+    assert!(!op.config["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("none")));
+    let res =
+        op.s.http
+            .post(op.config["registration_endpoint"].as_str().unwrap())
+            .json(
+                &json!({"client_name": "Unsigned", "redirect_uris": [CALLBACK],
+                      "id_token_signed_response_alg": "none"}),
+            )
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 400);
+    let (_, e) = json(res).await;
+    assert_eq!(e["error"], "invalid_client_metadata");
+}
+
+/// `oidcc-userinfo-rs256`: discovery lists RS256 for userinfo; a client registered with
+/// `userinfo_signed_response_alg=RS256` gets `application/jwt` signed with a key of the JWKS,
+/// RS256, with `iss`, `aud` and the id_token's `sub`, and no `nonce`.
+async fn oidcc_userinfo_rs256() {
+    let op = op().await;
+    // CheckDiscEndpointUserinfoSigningAlgValuesSupportedContainsRS256.
+    assert!(op.config["userinfo_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("RS256")));
+    let (client, reg) = register_client(
+        &op.s,
+        "Signed userinfo client",
+        "client_secret_basic",
+        json!({"userinfo_signed_response_alg": "RS256"}),
+    )
+    .await;
+    assert_eq!(reg["userinfo_signed_response_alg"], "RS256");
+    let req = op.request(&client, &[("scope", "openid profile email")], &[]);
+    let t = op
+        .standard_flow_with(&Browser::new(), &req, &client, Auth::Basic, &[])
+        .await;
+    let res = op.userinfo_get(&t.access_token).await;
+    assert_eq!(res.status(), 200);
+    // EnsureContentTypeApplicationJwt.
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(ct.split(';').next().unwrap().trim(), "application/jwt");
+    let jwt = res.text().await.unwrap();
+    // ValidateUserInfoResponseSignature, ValidateUserInfoSigningAlgIsRS256.
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let jwk = op
+        .jwks
+        .find(header.kid.as_deref().expect("a kid"))
+        .expect("the kid is published");
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.validate_aud = false;
+    v.validate_exp = false;
+    v.set_required_spec_claims::<&str>(&[]);
+    let info =
+        jsonwebtoken::decode::<Value>(&jwt, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &v)
+            .expect("the userinfo JWT verifies")
+            .claims;
+    // ValidateSignedUserInfoResponseStandardJWTClaims.
+    assert_eq!(info["iss"], op.issuer.as_str(), "Issuer mismatch");
+    assert_eq!(info["aud"], client.id.as_str(), "Audience mismatch");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Some(iat) = info.get("iat") {
+        let iat = iat.as_i64().unwrap();
+        assert!(iat <= now + 300 && iat > now - 86_400);
+    }
+    assert!(info
+        .get("exp")
+        .is_none_or(|e| e.as_i64().unwrap() > now - 300));
+    // EnsureUserInfoDoesNotContainNonce, VerifyUserInfoAndIdTokenInTokenEndpointSameSub.
+    assert!(info.get("nonce").is_none());
+    assert_eq!(info["sub"], t.claims["sub"]);
+    assert_scope_claims(&info, "openid profile email");
+    // The client of a plain one still gets JSON.
+    let plain = op
+        .userinfo(
+            op.userinfo_get(
+                &op.standard_flow(&Browser::new(), &op.request(&op.client, &[], &[]))
+                    .await
+                    .access_token,
+            )
+            .await,
+            &json!({"sub": t.claims["sub"]}),
+        )
+        .await;
+    assert!(plain.get("iss").is_none());
+}
+
+/// The suite's `AddQueryToRedirectUri`: the redirect URI with `?foo=bar`.
+fn query_callback(query: &str) -> String {
+    format!("{CALLBACK}?{query}")
+}
+
+/// `oidcc-redirect-uri-query-OK`: a registered redirect URI with a query, used exactly: the
+/// code comes back with the query kept.
+async fn oidcc_redirect_uri_query_ok() {
+    let op = op().await;
+    let uri = query_callback("foo=bar");
+    let (client, _) = register_client(
+        &op.s,
+        "Query client",
+        "client_secret_basic",
+        json!({"redirect_uris": [uri]}),
+    )
+    .await;
+    let req = op.request(&client, &[("redirect_uri", &uri)], &[]);
+    let cb = op.authorize(&Browser::new(), &req, false).await.unwrap();
+    // RFC 6749 §3.1.2: the query component is retained.
+    assert_eq!(cb.get("foo"), Some("bar"));
+    let code = op.check_success(&cb, &req);
+    let res = op
+        .send_token(
+            &client,
+            Auth::Basic,
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &uri),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (_, t) = json(res).await;
+    op.check_id_token(
+        &client,
+        t["id_token"].as_str().unwrap(),
+        req.nonce.as_deref(),
+        t["access_token"].as_str(),
+    );
+}
+
+/// The authorization request must end on an error page of the OP (the suite's placeholder
+/// for a screenshot): no redirect to the client at all.
+async fn expect_error_page(op: &Op, req: &AuthRequest) {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(req.params.iter())
+        .finish();
+    let res = Browser::new()
+        .get(&format!("{}?{q}", op.authorization_endpoint()))
+        .await;
+    assert!(
+        res.headers().get("location").is_none(),
+        "AuthorizationEndpointRedirectedBackUnexpectedly"
+    );
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("redirect_uri"));
+}
+
+/// `oidcc-redirect-uri-query-mismatch`: registered with `?foo=bar`, asked with `?foo=zot`.
+async fn oidcc_redirect_uri_query_mismatch() {
+    let op = op().await;
+    let (client, _) = register_client(
+        &op.s,
+        "Query client",
+        "client_secret_basic",
+        json!({"redirect_uris": [query_callback("foo=bar")]}),
+    )
+    .await;
+    let req = op.request(
+        &client,
+        &[("redirect_uri", &query_callback("foo=zot"))],
+        &[],
+    );
+    expect_error_page(&op, &req).await;
+}
+
+/// `oidcc-redirect-uri-query-added`: registered without a query, asked with one.
+async fn oidcc_redirect_uri_query_added() {
+    let op = op().await;
+    let req = op.request(
+        &op.client,
+        &[("redirect_uri", &query_callback("foo=bar"))],
+        &[],
+    );
+    expect_error_page(&op, &req).await;
+}
+
+/// `oidcc-ensure-redirect-uri-in-authorization-request`: a client with two redirect URIs asks
+/// without one (OIDC Core §3.1.2.1: required).
+async fn oidcc_ensure_redirect_uri_in_authorization_request() {
+    let op = op().await;
+    let (client, _) = register_client(
+        &op.s,
+        "Two callbacks",
+        "client_secret_basic",
+        json!({"redirect_uris": [CALLBACK, format!("{CALLBACK}2")]}),
+    )
+    .await;
+    let req = op.request(&client, &[], &["redirect_uri"]);
+    expect_error_page(&op, &req).await;
+}
+
+/// `oidcc-redirect-uri-regfrag`: a redirect URI with a fragment is refused at registration
+/// (400, `invalid_redirect_uri` or `invalid_client_metadata`).
+async fn oidcc_redirect_uri_regfrag() {
+    let op = op().await;
+    let res = op
+        .s
+        .http
+        .post(op.config["registration_endpoint"].as_str().unwrap())
+        .json(&json!({"client_name": "Fragment", "grant_types": ["authorization_code"],
+                      "response_types": ["code"], "token_endpoint_auth_method": "client_secret_basic",
+                      "redirect_uris": [format!("{CALLBACK}#{}", random(5))]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(ct.split(';').next().unwrap().trim(), "application/json");
+    let (_, e) = json(res).await;
+    assert!(
+        ["invalid_redirect_uri", "invalid_client_metadata"].contains(&e["error"].as_str().unwrap())
+    );
+}
+
+/// `oidcc-registration-sector-uri` and `oidcc-registration-sector-bad`: skipped, because
+/// discovery does not offer `pairwise` subjects.
+async fn oidcc_registration_sector() {
+    let op = op().await;
+    assert_eq!(op.config["subject_types_supported"], json!(["public"]));
+}
+
+/// `oidcc-request-uri-unsigned`: skipped (`skipTestIfNoneUnsupported`): discovery lists no
+/// `none` request objects; a `request_uri` is refused as unsupported, on the redirect URI.
+async fn oidcc_request_uri_unsigned() {
+    let op = op().await;
+    assert!(op
+        .config
+        .get("request_object_signing_alg_values_supported")
+        .is_none());
+    assert_eq!(op.config["request_uri_parameter_supported"], false);
+    let req = op.request(
+        &op.client,
+        &[(
+            "request_uri",
+            "https://rp.example/test/a/tessera/requests/1",
+        )],
+        &[],
+    );
+    let cb = op.authorize(&Browser::new(), &req, false).await.unwrap();
+    assert_eq!(op.check_error(&cb, &req), "request_uri_not_supported");
+}
+
+/// `oidcc-server-rotate-keys`: after a rotation the JWKS has a new signing key and still the
+/// old one, every key with a distinct `kid`.
+async fn oidcc_server_rotate_keys() {
+    let mut op = op().await;
+    let fetch = || async {
+        let raw: Value =
+            op.s.http
+                .get(op.config["jwks_uri"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(raw.clone()).unwrap();
+        let kids: Vec<String> = raw["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                k["kid"]
+                    .as_str()
+                    .expect("CheckForKeyIdInServerJWKs")
+                    .to_owned()
+            })
+            .collect();
+        let distinct: BTreeSet<&String> = kids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            kids.len(),
+            "CheckDistinctKeyIdValueInServerJWKs"
+        );
+        (kids, set)
+    };
+    let (before, _) = fetch().await;
+    op.s.services
+        .rotate_keys(&tessera_core::Context::cli(), ORG)
+        .await
+        .unwrap();
+    let (after, jwks) = fetch().await;
+    op.jwks = jwks;
+    // VerifyNewJwksHasNewSigningKey, VerifyNewJwksStillHasOldSigningKey (WARNING).
+    assert!(after.iter().any(|k| !before.contains(k)));
+    for k in &before {
+        assert!(after.contains(k), "the old key {k} is still published");
+    }
+    // The next id_token is signed with a new key.
+    let t = op
+        .standard_flow(&Browser::new(), &op.request(&op.client, &[], &[]))
+        .await;
+    let kid = jsonwebtoken::decode_header(&t.id_token)
+        .unwrap()
+        .kid
+        .unwrap();
+    assert!(!before.contains(&kid));
+}
+
+/// `oidcc-server` of the dynamic plan: the module, then a registered client deleted at the
+/// end, as the suite's `UnregisterDynamicallyRegisteredClient` does (204), its credentials
+/// dying with it.
+async fn oidcc_server_dynamic() {
+    oidcc_server().await;
+    let op = op().await;
+    let (client, reg) =
+        register_client(&op.s, "Unregistered", "client_secret_basic", json!({})).await;
+    let req = op.request(&client, &[], &[]);
+    op.standard_flow_with(&Browser::new(), &req, &client, Auth::Basic, &[])
+        .await;
+    let res =
+        op.s.http
+            .delete(reg["registration_client_uri"].as_str().unwrap())
+            .bearer_auth(reg["registration_access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = op
+        .send_token(
+            &client,
+            Auth::Basic,
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+}
+
+/// `oidcc-dynamic-certification-test-plan`.
+mod dynamic_plan {
+    macro_rules! dynamic {
+        ($($module:ident => $f:path),* $(,)?) => {
+            $(
+                #[tokio::test]
+                async fn $module() {
+                    let _plan = super::Plan::set(false, true);
+                    $f().await;
+                }
+            )*
+        };
+    }
+
+    dynamic!(
+        oidcc_server => super::oidcc_server_dynamic,
+        oidcc_idtoken_rs256 => super::oidcc_idtoken_rs256,
+        oidcc_idtoken_unsigned => super::oidcc_idtoken_unsigned,
+        oidcc_userinfo_rs256 => super::oidcc_userinfo_rs256,
+        oidcc_ensure_redirect_uri_in_authorization_request =>
+            super::oidcc_ensure_redirect_uri_in_authorization_request,
+        oidcc_redirect_uri_query_ok => super::oidcc_redirect_uri_query_ok,
+        oidcc_redirect_uri_query_mismatch => super::oidcc_redirect_uri_query_mismatch,
+        oidcc_redirect_uri_query_added => super::oidcc_redirect_uri_query_added,
+        oidcc_redirect_uri_regfrag => super::oidcc_redirect_uri_regfrag,
+        oidcc_discovery_endpoint_verification => super::discovery_endpoint_verification,
+        oidcc_registration_sector_uri => super::oidcc_registration_sector,
+        oidcc_registration_sector_bad => super::oidcc_registration_sector,
+        oidcc_server_rotate_keys => super::oidcc_server_rotate_keys,
+        oidcc_request_uri_unsigned => super::oidcc_request_uri_unsigned,
+        oidcc_ensure_request_object_with_redirect_uri =>
+            super::oidcc_ensure_request_object_with_redirect_uri,
+        oidcc_refresh_token => super::oidcc_refresh_token,
+    );
+}

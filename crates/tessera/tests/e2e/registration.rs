@@ -434,6 +434,9 @@ async fn the_policy_decides_pkce_for_registered_confidential_clients() {
     .await;
     assert_eq!(st, 201, "{c}");
     assert_eq!(c["id_token_signed_response_alg"], "ES256");
+    // What the client asked for is what it registered (RFC 7591 §3.2.1), and no more.
+    assert_eq!(c["token_endpoint_auth_method"], "client_secret_post");
+    assert!(c.get("userinfo_signed_response_alg").is_none(), "{c}");
     let id = c["client_id"].as_str().unwrap();
     let (_, admin_view) = json(
         call(
@@ -447,6 +450,59 @@ async fn the_policy_decides_pkce_for_registered_confidential_clients() {
     )
     .await;
     assert_eq!(admin_view["requirePkce"], false);
+    assert_eq!(admin_view["tokenEndpointAuthMethod"], "client_secret_post");
+    assert_eq!(admin_view["userinfoSignedResponseAlg"], Value::Null);
+    // Its management read says the same.
+    let (st, read) = manage(
+        &s,
+        Method::GET,
+        c["registration_client_uri"].as_str().unwrap(),
+        c["registration_access_token"].as_str(),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{read}");
+    assert_eq!(read["token_endpoint_auth_method"], "client_secret_post");
+
+    // Signed userinfo (OIDC Registration §2), and its unknown algorithms named.
+    let (st, c, _) = register(
+        &s,
+        None,
+        json!({"client_name": "Signed", "redirect_uris": ["https://rp.example/cb"],
+               "userinfo_signed_response_alg": "RS256"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["userinfo_signed_response_alg"], "RS256");
+    assert_eq!(c["token_endpoint_auth_method"], "client_secret_basic");
+    let (st, e, _) = register(
+        &s,
+        None,
+        json!({"client_name": "Unsigned", "redirect_uris": ["https://rp.example/cb"],
+               "userinfo_signed_response_alg": "none"}),
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["error"], "invalid_client_metadata");
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("userinfo_signed_response_alg"),
+        "{e}"
+    );
+    // A redirect URI with a fragment is refused (RFC 6749 §3.1.2).
+    let (st, e, _) = register(
+        &s,
+        None,
+        json!({"client_name": "Frag", "redirect_uris": ["https://rp.example/cb#frag"]}),
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    assert!(
+        ["invalid_redirect_uri", "invalid_client_metadata"].contains(&e["error"].as_str().unwrap()),
+        "{e}"
+    );
     // A public client needs PKCE whatever the policy says.
     let (_, c, _) = register(
         &s,
