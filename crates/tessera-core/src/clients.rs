@@ -57,6 +57,8 @@ pub struct ClientPatch {
     pub access_token_signed_response_alg: Option<String>,
     pub userinfo_signed_response_alg: Option<Option<String>>,
     pub token_endpoint_auth_method: Option<Option<String>>,
+    /// `Some(None)` removes the client's keys.
+    pub jwks: Option<Option<serde_json::Value>>,
     pub token_exchange: Option<tessera_domain::client::TokenExchangePolicy>,
     /// `clientType` as sent (see [`ClientInput::client_type`]).
     pub client_type: Option<String>,
@@ -95,6 +97,7 @@ impl ClientPatch {
             access_token_signed_response_alg,
             userinfo_signed_response_alg,
             token_endpoint_auth_method,
+            jwks,
             token_exchange
         );
         i
@@ -196,7 +199,7 @@ impl Services {
             }
             other => other?,
         }
-        let secret = if client.settings.is_confidential {
+        let secret = if client.settings.token_endpoint_auth_method.uses_secret() {
             let (secret, info) = self.add_generated_secret(&mut *tx, &client, None).await?;
             client.secrets.push(info);
             Some(secret)
@@ -311,14 +314,16 @@ impl Services {
         };
         tx.update_client(&after).await?;
 
-        // A public client holds no secret; a client made confidential gets one, shown once.
+        // A public client and a private_key_jwt client hold no secret; a client that starts
+        // authenticating with one gets one, shown once.
         let mut secret = None;
-        if !after.settings.is_confidential {
+        let uses_secret = |c: &OAuthClient| c.settings.token_endpoint_auth_method.uses_secret();
+        if !uses_secret(&after) {
             for s in &before.secrets {
                 tx.delete_client_secret(org.id, &s.id).await?;
             }
             after.secrets.clear();
-        } else if !before.settings.is_confidential {
+        } else if !uses_secret(&before) {
             let (s, info) = self.add_generated_secret(tx.as_mut(), &after, None).await?;
             after.secrets = vec![info];
             secret = Some(s);
@@ -456,6 +461,12 @@ impl Services {
             return Err(CoreError::invalid(
                 "isConfidential",
                 "a public client has no secret; make it confidential first",
+            ));
+        }
+        if !client.settings.token_endpoint_auth_method.uses_secret() {
+            return Err(CoreError::invalid(
+                "tokenEndpointAuthMethod",
+                "a private_key_jwt client authenticates with its keys and has no secret",
             ));
         }
         let now = self.now();

@@ -100,6 +100,7 @@ fn rfc_field(field: &str) -> String {
         "idTokenSignedResponseAlg" => "id_token_signed_response_alg",
         "userinfoSignedResponseAlg" => "userinfo_signed_response_alg",
         "tokenEndpointAuthMethod" => "token_endpoint_auth_method",
+        "jwks" => "jwks",
         other => other,
     };
     format!("{name}{rest}")
@@ -144,13 +145,23 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
     let auth_method =
         string(meta, "token_endpoint_auth_method")?.unwrap_or_else(|| "client_secret_basic".into());
     let is_confidential = match auth_method.as_str() {
-        "client_secret_basic" | "client_secret_post" => true,
+        "client_secret_basic" | "client_secret_post" | "private_key_jwt" => true,
         "none" => false,
         other => {
             return Err(RegistrationError::metadata(format!(
-                "token_endpoint_auth_method '{other}' is not supported; use client_secret_basic, client_secret_post or none"
+                "token_endpoint_auth_method '{other}' is not supported; use client_secret_basic, client_secret_post, private_key_jwt or none"
             )))
         }
+    };
+    // §2: jwks by value; jwks_uri (by reference) is not supported.
+    if meta.get("jwks_uri").is_some_and(|v| !v.is_null()) {
+        return Err(RegistrationError::metadata(
+            "jwks_uri is not supported; register the keys by value in jwks",
+        ));
+    }
+    let jwks = match meta.get("jwks") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.clone()),
     };
     let grant_types = strings(meta, "grant_types")?
         .unwrap_or_else(|| vec![GrantType::AuthorizationCode.as_str().into()]);
@@ -236,6 +247,7 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         // OIDC Registration §2: absent, userinfo answers with plain JSON.
         userinfo_signed_response_alg: string(meta, "userinfo_signed_response_alg")?,
         token_endpoint_auth_method: Some(auth_method),
+        jwks,
         ..defaults
     })
 }
@@ -274,6 +286,9 @@ impl Services {
         }
         if let Some(a) = s.userinfo_signed_response_alg {
             v["userinfo_signed_response_alg"] = json!(a.as_str());
+        }
+        if let Some(j) = &s.jwks {
+            v["jwks"] = j.as_json().clone();
         }
         if let Some(secret) = secret {
             v["client_secret"] = json!(secret.expose_secret());

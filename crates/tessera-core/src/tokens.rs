@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use tessera_crypto::jws::{self, Alg};
 use tessera_crypto::StoredHash;
-use tessera_domain::client::{ClientId, GrantType};
+use tessera_domain::client::{ClientId, GrantType, TokenAuthMethod};
 use tessera_domain::clock::to_millis;
 use tessera_domain::{AuditAction, OrgId, OrgSlug, Organization, Principal};
 
@@ -128,6 +128,12 @@ pub enum ClientCredentials {
     Post { client_id: String, secret: String },
     /// A public client: `client_id` only.
     None { client_id: String },
+    /// `client_assertion` of type [`crate::assertion::JWT_BEARER`] (`private_key_jwt`),
+    /// for the client its `sub` names.
+    Assertion {
+        client_id: String,
+        assertion: String,
+    },
 }
 
 /// A client's attempt to authenticate: what it presented, and the address it came from (the
@@ -153,6 +159,7 @@ impl ClientAuth {
         match &self.credentials {
             ClientCredentials::Basic { client_id, .. }
             | ClientCredentials::Post { client_id, .. }
+            | ClientCredentials::Assertion { client_id, .. }
             | ClientCredentials::None { client_id } => client_id,
         }
     }
@@ -260,6 +267,7 @@ impl std::fmt::Debug for ClientCredentials {
             Self::Basic { client_id, .. } => ("Basic", client_id),
             Self::Post { client_id, .. } => ("Post", client_id),
             Self::None { client_id } => ("None", client_id),
+            Self::Assertion { client_id, .. } => ("Assertion", client_id),
         };
         write!(f, "ClientCredentials::{kind} {{ client_id: {id:?}, .. }}")
     }
@@ -385,10 +393,19 @@ impl Services {
             ) => {
                 if !c.client.settings.is_confidential {
                     Err("a secret sent for a public client")
+                } else if !c.client.settings.token_endpoint_auth_method.uses_secret() {
+                    Err("a secret sent for a client that authenticates with private_key_jwt")
                 } else if self.check_secret(org.id, c, secret).await? {
                     Ok(())
                 } else {
                     Err("wrong or expired secret")
+                }
+            }
+            (Some(c), ClientCredentials::Assertion { assertion, .. }) => {
+                if c.client.settings.token_endpoint_auth_method != TokenAuthMethod::PrivateKeyJwt {
+                    Err("an assertion sent for a client that does not use private_key_jwt")
+                } else {
+                    self.check_assertion(org, &c.client, assertion).await?
                 }
             }
         };

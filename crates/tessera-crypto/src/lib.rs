@@ -12,6 +12,7 @@
 //! This crate knows nothing of storage, HTTP or the domain; it only turns bytes into bytes.
 
 pub mod hash;
+pub mod jwk;
 pub mod jws;
 pub mod master;
 pub mod password;

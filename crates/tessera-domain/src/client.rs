@@ -180,12 +180,14 @@ impl Serialize for SigningAlg {
 }
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2 `token_endpoint_auth_method`):
-/// a confidential client with its secret, in the Basic header or the form body; a public client
+/// a confidential client with its secret, in the Basic header or the form body, or with a JWT
+/// signed by one of its keys (`private_key_jwt`, RFC 7523 §2.2, OIDC Core §9); a public client
 /// with nothing. What the client declared, which registration echoes (RFC 7591 §3.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenAuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    PrivateKeyJwt,
     None,
 }
 
@@ -193,6 +195,7 @@ impl TokenAuthMethod {
     pub const ALL: &'static [TokenAuthMethod] = &[
         TokenAuthMethod::ClientSecretBasic,
         TokenAuthMethod::ClientSecretPost,
+        TokenAuthMethod::PrivateKeyJwt,
         TokenAuthMethod::None,
     ];
 
@@ -200,8 +203,14 @@ impl TokenAuthMethod {
         match self {
             TokenAuthMethod::ClientSecretBasic => "client_secret_basic",
             TokenAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenAuthMethod::PrivateKeyJwt => "private_key_jwt",
             TokenAuthMethod::None => "none",
         }
+    }
+
+    /// Whether a client with this method is confidential (it can prove who it is).
+    pub fn is_confidential(self) -> bool {
+        self != TokenAuthMethod::None
     }
 
     /// The method of a client that declares none: `client_secret_basic` for a confidential
@@ -214,9 +223,12 @@ impl TokenAuthMethod {
         }
     }
 
-    /// Whether the method authenticates with a secret (a confidential client's).
+    /// Whether the method authenticates with a shared secret (and the client has one).
     pub fn uses_secret(self) -> bool {
-        self != TokenAuthMethod::None
+        matches!(
+            self,
+            TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost
+        )
     }
 
     pub fn parse(s: &str) -> Result<Self, FieldError> {
@@ -228,7 +240,7 @@ impl TokenAuthMethod {
                 FieldError::new(
                     "tokenEndpointAuthMethod",
                     format!(
-                        "unknown method '{s}': use client_secret_basic, client_secret_post or none"
+                        "unknown method '{s}': use client_secret_basic, client_secret_post, private_key_jwt or none"
                     ),
                 )
             })
@@ -238,6 +250,47 @@ impl TokenAuthMethod {
 impl Serialize for TokenAuthMethod {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+/// The largest JWK Set a client may register, serialized.
+pub const MAX_JWKS_BYTES: usize = 16 * 1024;
+
+/// A client's public keys (RFC 7591 §2 `jwks`): a JWK Set whose every key can verify the
+/// client's assertions (see [`tessera_crypto::jwk`]), kept as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientJwks {
+    json: serde_json::Value,
+    keys: Vec<tessera_crypto::jwk::PublicJwk>,
+}
+
+impl ClientJwks {
+    pub fn parse(v: &serde_json::Value) -> Result<Self, FieldError> {
+        if v.to_string().len() > MAX_JWKS_BYTES {
+            return Err(FieldError::new(
+                "jwks",
+                format!("must be at most {MAX_JWKS_BYTES} bytes"),
+            ));
+        }
+        let keys = tessera_crypto::jwk::parse_jwks(v).map_err(|e| FieldError::new("jwks", e))?;
+        Ok(Self {
+            json: v.clone(),
+            keys,
+        })
+    }
+
+    pub fn keys(&self) -> &[tessera_crypto::jwk::PublicJwk] {
+        &self.keys
+    }
+
+    pub fn as_json(&self) -> &serde_json::Value {
+        &self.json
+    }
+}
+
+impl Serialize for ClientJwks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(s)
     }
 }
 
@@ -482,6 +535,8 @@ pub struct ClientSettings {
     pub userinfo_signed_response_alg: Option<SigningAlg>,
     /// Agrees with `is_confidential`: `none` exactly for a public client.
     pub token_endpoint_auth_method: TokenAuthMethod,
+    /// The client's public keys; a `private_key_jwt` client always has them.
+    pub jwks: Option<ClientJwks>,
     pub token_exchange: TokenExchangePolicy,
 }
 
@@ -509,6 +564,8 @@ pub struct ClientInput {
     pub userinfo_signed_response_alg: Option<String>,
     /// `None`: the default for the client's type ([`TokenAuthMethod::default_for`]).
     pub token_endpoint_auth_method: Option<String>,
+    /// A JWK Set, or `None`.
+    pub jwks: Option<serde_json::Value>,
     pub token_exchange: TokenExchangePolicy,
     /// `clientType` as sent, if it was: it must agree with `is_confidential`.
     pub client_type: Option<String>,
@@ -530,7 +587,9 @@ impl ClientInput {
             })
             .or(match auth_method {
                 Some("none") => Some(false),
-                Some("client_secret_basic" | "client_secret_post") => Some(true),
+                Some("client_secret_basic" | "client_secret_post" | "private_key_jwt") => {
+                    Some(true)
+                }
                 _ => None,
             })
     }
@@ -582,6 +641,7 @@ impl Default for ClientInput {
             access_token_signed_response_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().to_owned(),
             userinfo_signed_response_alg: None,
             token_endpoint_auth_method: None,
+            jwks: None,
             token_exchange: TokenExchangePolicy::default(),
             client_type: None,
         }
@@ -741,11 +801,11 @@ impl ClientSettings {
         let auth_method = match input.token_endpoint_auth_method.as_deref() {
             None | Some("") => TokenAuthMethod::default_for(input.is_confidential),
             Some(m) => match c.take(TokenAuthMethod::parse(m)) {
-                Some(m) if m.uses_secret() != input.is_confidential => {
+                Some(m) if m.is_confidential() != input.is_confidential => {
                     c.push(FieldError::new(
                         "tokenEndpointAuthMethod",
                         if input.is_confidential {
-                            "'none' is for public clients: a confidential client authenticates with its secret (client_secret_basic or client_secret_post)".to_owned()
+                            "'none' is for public clients: a confidential client authenticates with its secret (client_secret_basic or client_secret_post) or its keys (private_key_jwt)".to_owned()
                         } else {
                             format!("'{}' needs a secret, which a public client does not have: use none", m.as_str())
                         },
@@ -756,6 +816,20 @@ impl ClientSettings {
                 None => TokenAuthMethod::default_for(input.is_confidential),
             },
         };
+        let jwks = input
+            .jwks
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .and_then(|v| c.take(ClientJwks::parse(v)));
+        if auth_method == TokenAuthMethod::PrivateKeyJwt
+            && jwks.is_none()
+            && input.jwks.as_ref().is_none_or(|v| v.is_null())
+        {
+            c.push(FieldError::new(
+                "jwks",
+                "private_key_jwt needs the client's public keys: give a JWK Set",
+            ));
+        }
         // `clientType` is derived; sent, it must say the same as `isConfidential`.
         match (input.client_type.as_deref(), input.is_confidential) {
             (None, _) | (Some("public"), false) | (Some("confidential"), true) => {}
@@ -822,6 +896,7 @@ impl ClientSettings {
                 .unwrap_or(SigningAlg::ACCESS_TOKEN_DEFAULT),
             userinfo_signed_response_alg: userinfo_alg,
             token_endpoint_auth_method: auth_method,
+            jwks,
             token_exchange: input.token_exchange.clone(),
         })
     }
@@ -901,6 +976,7 @@ impl OAuthClient {
             token_endpoint_auth_method: (s.token_endpoint_auth_method
                 != TokenAuthMethod::default_for(s.is_confidential))
             .then(|| s.token_endpoint_auth_method.as_str().to_owned()),
+            jwks: s.jwks.as_ref().map(|j| j.as_json().clone()),
             token_exchange: s.token_exchange.clone(),
             client_type: None,
         }
@@ -935,6 +1011,7 @@ impl Serialize for OAuthClient {
             access_token_signed_response_alg: SigningAlg,
             userinfo_signed_response_alg: Option<SigningAlg>,
             token_endpoint_auth_method: TokenAuthMethod,
+            jwks: Option<&'a ClientJwks>,
             token_exchange: &'a TokenExchangePolicy,
             secrets: &'a [SecretInfo],
             #[serde(with = "time::serde::rfc3339")]
@@ -965,6 +1042,7 @@ impl Serialize for OAuthClient {
             access_token_signed_response_alg: s.access_token_signed_response_alg,
             userinfo_signed_response_alg: s.userinfo_signed_response_alg,
             token_endpoint_auth_method: s.token_endpoint_auth_method,
+            jwks: s.jwks.as_ref(),
             token_exchange: &s.token_exchange,
             secrets: &self.secrets,
             created_at: self.created_at,
@@ -1026,6 +1104,33 @@ mod tests {
             let e = ok(conf, Some(m)).unwrap_err();
             assert_eq!(fields(e), vec!["tokenEndpointAuthMethod"], "{conf} {m}");
         }
+        // private_key_jwt: confidential, with keys.
+        let e = ok(true, Some("private_key_jwt")).unwrap_err();
+        assert_eq!(fields(e), vec!["jwks"]);
+        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        let with_keys = ClientSettings::validate(&ClientInput {
+            token_endpoint_auth_method: Some("private_key_jwt".into()),
+            jwks: Some(serde_json::json!({"keys": [jwk]})),
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(
+            with_keys.token_endpoint_auth_method,
+            TokenAuthMethod::PrivateKeyJwt
+        );
+        assert_eq!(with_keys.jwks.as_ref().unwrap().keys().len(), 1);
+        let e = ClientSettings::validate(&ClientInput {
+            token_endpoint_auth_method: Some("private_key_jwt".into()),
+            jwks: Some(serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]})),
+            ..input()
+        })
+        .unwrap_err();
+        assert_eq!(fields(e), vec!["jwks"], "one error, on the keys given");
+        assert_eq!(
+            fields(ok(false, Some("private_key_jwt")).unwrap_err()),
+            vec!["tokenEndpointAuthMethod"]
+        );
         let settings = ok(true, Some("client_secret_post")).unwrap();
         let client = OAuthClient {
             org_id: OrgId(uuid::Uuid::nil()),
@@ -1268,6 +1373,7 @@ mod tests {
                 "accessTokenSignedResponseAlg": "ES256",
                 "userinfoSignedResponseAlg": null,
                 "tokenEndpointAuthMethod": "none",
+                "jwks": null,
                 "tokenExchange": {"subjectClients": [], "allowImpersonation": false},
                 "secrets": [],
                 "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"

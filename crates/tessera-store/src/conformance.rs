@@ -1066,6 +1066,32 @@ async fn signing_keys_and_revocations(store: &dyn Store) {
     assert!(!tx.is_token_revoked(a.id, "jti-2").await.unwrap());
     assert_eq!(tx.prune_revoked_tokens(t(20_001)).await.unwrap(), 1);
     assert!(!tx.is_token_revoked(a.id, "jti-1").await.unwrap());
+
+    // Client assertions: each jti once per client of an organization, until it expires.
+    let use_jti = |org: OrgId, client: &'static str| (org, client);
+    for (org, client) in [
+        use_jti(a.id, "c1"),
+        use_jti(a.id, "c2"),
+        use_jti(b.id, "c1"),
+    ] {
+        assert!(tx
+            .use_client_assertion(org, client, "j1", t(30_000))
+            .await
+            .unwrap());
+    }
+    assert!(
+        !tx.use_client_assertion(a.id, "c1", "j1", t(40_000))
+            .await
+            .unwrap(),
+        "a replay"
+    );
+    assert!(tx.prune_expired_flows(t(30_001)).await.unwrap() >= 3);
+    assert!(
+        tx.use_client_assertion(a.id, "c1", "j1", t(50_000))
+            .await
+            .unwrap(),
+        "forgotten once expired"
+    );
     tx.commit().await.unwrap();
 }
 
@@ -1085,6 +1111,10 @@ fn client(org: OrgId, id: &str, name: &str, ms: i64) -> tessera_domain::client::
         access_token_signed_response_alg: "RS256".into(),
         userinfo_signed_response_alg: Some("EdDSA".into()),
         token_endpoint_auth_method: Some("client_secret_post".into()),
+        jwks: Some(
+            serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}),
+        ),
         ..ClientInput::default()
     })
     .unwrap();

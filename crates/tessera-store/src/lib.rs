@@ -442,8 +442,17 @@ pub trait Tx: ConnectionTx + Send {
     async fn is_token_revoked(&mut self, org: OrgId, jti: &str) -> Result<bool>;
     /// Forgets revocations of tokens that have expired anyway.
     async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64>;
-    /// Deletes device codes, authorization codes, pending requests and login sessions that
-    /// expired before `before`; how many rows went.
+    /// Records the `jti` of an accepted client assertion until it expires; false when the
+    /// client used it before (a replay).
+    async fn use_client_assertion(
+        &mut self,
+        org: OrgId,
+        client_id: &str,
+        jti: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool>;
+    /// Deletes device codes, authorization codes, pending requests, login sessions and the
+    /// `jti`s of client assertions that expired before `before`; how many rows went.
     async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64>;
 
     // Interactive flows.

@@ -82,6 +82,11 @@ pub(crate) const SQLITE: Embedded = &[
         "client userinfo algorithm and token endpoint authentication method",
         include_str!("../migrations/sqlite/0015_client_userinfo_auth_method.sql"),
     ),
+    (
+        16,
+        "client keys and assertions",
+        include_str!("../migrations/sqlite/0016_client_assertions.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -159,6 +164,11 @@ pub(crate) const POSTGRES: Embedded = &[
         15,
         "client userinfo algorithm and token endpoint authentication method",
         include_str!("../migrations/postgres/0015_client_userinfo_auth_method.sql"),
+    ),
+    (
+        16,
+        "client keys and assertions",
+        include_str!("../migrations/postgres/0016_client_assertions.sql"),
     ),
 ];
 

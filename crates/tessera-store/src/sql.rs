@@ -63,7 +63,7 @@ pub(crate) const CLIENT_COLS: &str = "org_id, id, name, description, is_confiden
      redirect_uris, post_logout_redirect_uris, allowed_cors_origins, allowed_scopes, grant_types, \
      is_active, require_pkce, require_consent, client_uri, logo_uri, access_token_lifetime, \
      refresh_token_lifetime, id_token_alg, token_exchange, access_token_alg, userinfo_alg, \
-     token_endpoint_auth_method, created_at, updated_at";
+     token_endpoint_auth_method, jwks, created_at, updated_at";
 pub(crate) const SECRET_COLS: &str =
     "id, org_id, client_id, secret_hash, hint, created_at, expires_at, last_used_at";
 
@@ -269,6 +269,17 @@ macro_rules! impl_tx {
                             r.try_get("is_confidential")?,
                         ),
                     },
+                    jwks: match r.try_get::<Option<String>, _>("jwks")? {
+                        Some(j) => Some(
+                            serde_json::from_str(&j)
+                                .map_err(|e| corrupt(t, e))
+                                .and_then(|v| {
+                                    tessera_domain::client::ClientJwks::parse(&v)
+                                        .map_err(|e| corrupt(t, e))
+                                })?,
+                        ),
+                        None => None,
+                    },
                 },
                 secrets: vec![],
                 created_at: from_millis(r.try_get("created_at")?),
@@ -317,6 +328,7 @@ macro_rules! impl_tx {
                     .bind(s.access_token_signed_response_alg.as_str())
                     .bind(s.userinfo_signed_response_alg.map(|a| a.as_str()))
                     .bind(s.token_endpoint_auth_method.as_str())
+                    .bind(s.jwks.as_ref().map(|j| j.as_json().to_string()))
             }};
         }
 
@@ -740,7 +752,7 @@ macro_rules! impl_tx {
                 let q = format!(
                     "INSERT INTO oauth_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
                      $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-                     $23, $24)"
+                     $23, $24, $25)"
                 );
                 let q = sqlx::query(&q).bind(c.org_id.0.to_string()).bind(c.id.as_str());
                 bind_settings!(q, c)
@@ -759,7 +771,7 @@ macro_rules! impl_tx {
                      require_consent = $13, client_uri = $14, logo_uri = $15, \
                      access_token_lifetime = $16, refresh_token_lifetime = $17, id_token_alg = $18, \
                      token_exchange = $19, access_token_alg = $20, userinfo_alg = $21, \
-                     token_endpoint_auth_method = $22, updated_at = $23 \
+                     token_endpoint_auth_method = $22, jwks = $23, updated_at = $24 \
                      WHERE org_id = $1 AND id = $2",
                 )
                 .bind(c.org_id.0.to_string())
@@ -1057,6 +1069,26 @@ macro_rules! impl_tx {
                     .rows_affected())
             }
 
+            async fn use_client_assertion(
+                &mut self,
+                org: OrgId,
+                client_id: &str,
+                jti: &str,
+                expires_at: Timestamp,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO client_assertions (org_id, client_id, jti, expires_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, client_id, jti) DO NOTHING",
+                )
+                .bind(org.0.to_string())
+                .bind(client_id)
+                .bind(jti)
+                .bind(to_millis(expires_at))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64> {
                 let mut n = 0;
                 for table in [
@@ -1065,6 +1097,7 @@ macro_rules! impl_tx {
                     "auth_requests",
                     "login_sessions",
                     "connection_states",
+                    "client_assertions",
                 ] {
                     n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                         .bind(to_millis(before))

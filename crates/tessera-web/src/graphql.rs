@@ -163,6 +163,8 @@ struct Client {
     userinfo_signed_response_alg: Option<String>,
     /// `client_secret_basic`, `client_secret_post` or `none` (a public client).
     token_endpoint_auth_method: String,
+    /// The client's public keys, a JWK Set; `private_key_jwt` needs them.
+    jwks: Option<async_graphql::Json<Value>>,
     token_exchange: TokenExchangePolicy,
     secrets: Vec<Secret>,
     created_at: String,
@@ -269,6 +271,7 @@ struct ClientInput {
     access_token_signed_response_alg: Option<String>,
     userinfo_signed_response_alg: Option<String>,
     token_endpoint_auth_method: Option<String>,
+    jwks: Option<async_graphql::Json<Value>>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -298,6 +301,8 @@ struct UpdateInput {
     userinfo_signed_response_alg: MaybeUndefined<String>,
     /// `null`: the default of the client's type.
     token_endpoint_auth_method: MaybeUndefined<String>,
+    /// `null` removes the keys.
+    jwks: MaybeUndefined<async_graphql::Json<Value>>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -353,6 +358,14 @@ impl UpdateInput {
         put(
             "tokenExchange",
             self.token_exchange.as_ref().map(|t| json!(t)),
+        );
+        put(
+            "jwks",
+            match &self.jwks {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Value::Null),
+                MaybeUndefined::Value(v) => Some(v.0.clone()),
+            },
         );
         for (k, v) in [
             ("description", &self.description),

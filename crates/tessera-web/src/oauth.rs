@@ -209,14 +209,50 @@ async fn form_body(req: Request) -> ProtocolResult<(http::request::Parts, Bytes)
     Ok((parts, body))
 }
 
-/// Client authentication from the Authorization header or the body (RFC 6749 §2.3): one
-/// method only; with the caller's address, which the brakes and the audit use.
+/// Client authentication from the Authorization header or the body (RFC 6749 §2.3), or by a
+/// client assertion (RFC 7521 §4.2): one method only; with the caller's address, which the
+/// brakes and the audit use.
 fn client_auth(parts: &http::request::Parts, form: &Form) -> ProtocolResult<ClientAuth> {
     let headers = &parts.headers;
     let (address, _) = crate::auth::request_origin(parts);
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
-    let credentials = if let Some(h) = headers.get(header::AUTHORIZATION) {
+    let assertion_type = form.get("client_assertion_type");
+    let assertion = form.get("client_assertion");
+    let credentials = if assertion_type.is_some() || assertion.is_some() {
+        if headers.contains_key(header::AUTHORIZATION) || body_secret.is_some() {
+            return Err(invalid_request(
+                "use one client authentication method: a client assertion, Basic or client_secret, not two",
+            ));
+        }
+        let (Some(kind), Some(assertion)) = (assertion_type, assertion) else {
+            return Err(invalid_request(
+                "client_assertion and client_assertion_type go together",
+            ));
+        };
+        if kind != tessera_core::assertion::JWT_BEARER {
+            return Err(invalid_request(format!(
+                "client_assertion_type must be {}",
+                tessera_core::assertion::JWT_BEARER
+            )));
+        }
+        // The assertion names its client; a client_id sent too must agree (RFC 7521 §4.2).
+        let Some(client_id) = tessera_core::assertion::assertion_subject(assertion) else {
+            return Err(ProtocolError(OAuthError::InvalidClient {
+                message: "client authentication failed".into(),
+                basic: false,
+            }));
+        };
+        if body_id.is_some_and(|b| b != client_id) {
+            return Err(invalid_request(
+                "client_id differs from the client assertion's subject",
+            ));
+        }
+        ClientCredentials::Assertion {
+            client_id,
+            assertion: assertion.to_owned(),
+        }
+    } else if let Some(h) = headers.get(header::AUTHORIZATION) {
         let h = h
             .to_str()
             .map_err(|_| invalid_request("malformed Authorization header"))?;
@@ -363,7 +399,19 @@ async fn revoke(
 
 /// What the authorization server implements, for both discovery documents.
 fn metadata(issuer: &str) -> Value {
-    let auth_methods = json!(["client_secret_basic", "client_secret_post"]);
+    let auth_methods = json!([
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt"
+    ]);
+    let all_methods = json!([
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none"
+    ]);
+    // RFC 8414 §2: the algorithms of private_key_jwt assertions (never `none`).
+    let assertion_algs: Vec<&str> = tessera_core::assertion::signing_algs();
     json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/api/v1/oauth/token"),
@@ -398,9 +446,12 @@ fn metadata(issuer: &str) -> Value {
         ],
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [tessera_core::authorize::ACR_PASSWORD],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": all_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_methods_supported": all_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],

@@ -90,6 +90,10 @@ pub struct ClientSchema {
     /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
     /// `none` (exactly the public clients).
     pub token_endpoint_auth_method: String,
+    /// The client's public keys, a JWK Set (RFC 7517 §5), or null; `private_key_jwt` needs
+    /// them.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
     pub token_exchange: TokenExchangeSchema,
     pub secrets: Vec<SecretSchema>,
     pub created_at: String,

@@ -134,6 +134,8 @@ pub enum KeysCommand {
     },
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints it as JSON, with its `secret` (shown only this once) when it
@@ -169,10 +171,13 @@ pub enum ClientCommand {
         /// (default: plain JSON).
         #[arg(long, value_name = "ALG")]
         userinfo_alg: Option<String>,
-        /// Where a confidential client sends its secret: client_secret_basic (default) or
-        /// client_secret_post.
+        /// How a confidential client authenticates: client_secret_basic (default),
+        /// client_secret_post, or private_key_jwt (no secret; needs --jwks-file).
         #[arg(long, value_name = "METHOD")]
         token_endpoint_auth_method: Option<String>,
+        /// A file with the client's public keys as a JWK Set ({"keys": [...]}).
+        #[arg(long, value_name = "PATH")]
+        jwks_file: Option<std::path::PathBuf>,
     },
     /// List an organization's clients as JSON (never their secrets).
     List {
@@ -427,7 +432,21 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             access_token_alg,
             userinfo_alg,
             token_endpoint_auth_method,
+            jwks_file,
         }) => {
+            let jwks = match jwks_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                    Some(serde_json::from_str(&text).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{} is not JSON (a JWK Set is expected): {e}",
+                            path.display()
+                        )
+                    })?)
+                }
+                None => None,
+            };
             let defaults = ClientInput::default();
             let grant_types = if grant_types.is_empty() {
                 defaults.grant_types.clone()
@@ -450,6 +469,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_else(|| defaults.access_token_signed_response_alg.clone()),
                 userinfo_signed_response_alg: userinfo_alg,
                 token_endpoint_auth_method,
+                jwks,
                 ..defaults
             };
             let created = s

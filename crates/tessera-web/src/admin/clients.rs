@@ -112,8 +112,12 @@ pub(crate) struct ClientBody {
     /// plain JSON.
     userinfo_signed_response_alg: Option<String>,
     /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
-    /// `none` (a public client's; alone, it makes the client public).
+    /// `none` (a public client's; alone, it makes the client public), or `private_key_jwt`
+    /// (a confidential client that signs assertions with a key of `jwks`; no secret).
     token_endpoint_auth_method: Option<String>,
+    /// The client's public keys, a JWK Set (RFC 7517 §5); `private_key_jwt` needs them.
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<Value>,
     /// Which access tokens this client may exchange (RFC 8693); nothing by default.
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
@@ -175,6 +179,7 @@ impl ClientBody {
                 .unwrap_or(d.access_token_signed_response_alg),
             userinfo_signed_response_alg: self.userinfo_signed_response_alg,
             token_endpoint_auth_method: self.token_endpoint_auth_method,
+            jwks: self.jwks.filter(|v| !v.is_null()),
             token_exchange: self.token_exchange.unwrap_or_default(),
             client_type: self.client_type,
         }
@@ -301,6 +306,11 @@ pub(crate) fn nullable<'de, D: Deserializer<'de>>(
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// A JSON value that was sent, `null` included (absent stays `None` through `default`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// Only the fields given change.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -337,6 +347,10 @@ pub(crate) struct PatchBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     token_endpoint_auth_method: Option<Option<String>>,
+    /// null removes the keys.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<Value>,
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
@@ -376,6 +390,8 @@ impl PatchBody {
             access_token_signed_response_alg: b.access_token_signed_response_alg,
             userinfo_signed_response_alg: b.userinfo_signed_response_alg,
             token_endpoint_auth_method: b.token_endpoint_auth_method,
+            // JSON null (present, empty) removes them.
+            jwks: b.jwks.map(|v| (!v.is_null()).then_some(v)),
             token_exchange: b.token_exchange,
             client_type: b.client_type,
         }

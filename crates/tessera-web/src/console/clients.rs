@@ -59,6 +59,7 @@ pub(crate) const EDIT_FIELDS: &[&str] = &[
     "accessTokenSignedResponseAlg",
     "userinfoSignedResponseAlg",
     "tokenEndpointAuthMethod",
+    "jwks",
     "tokenExchange",
 ];
 
@@ -371,6 +372,11 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
         access_token_algs: alg_choices(&i.access_token_signed_response_alg),
         userinfo_algs: userinfo_choices(i.userinfo_signed_response_alg.as_deref().unwrap_or("")),
         auth_methods: auth_method_choices(cl.settings.token_endpoint_auth_method.as_str()),
+        jwks: i
+            .jwks
+            .as_ref()
+            .map(|j| serde_json::to_string_pretty(j).unwrap_or_default())
+            .unwrap_or_default(),
         subject_clients: i.token_exchange.subject_clients.join("\n"),
         allow_impersonation: i.token_exchange.allow_impersonation,
         errors: FieldErrors::default(),
@@ -399,16 +405,20 @@ fn userinfo_choices(selected: &str) -> Vec<Choice> {
     out
 }
 
-/// Where a confidential client sends its secret (a public client sends none).
+/// How a confidential client authenticates (a public client sends nothing).
 fn auth_method_choices(selected: &str) -> Vec<Choice> {
     [
         (
             TokenAuthMethod::ClientSecretBasic,
-            "Authorization header (client_secret_basic)",
+            "Secret in the Authorization header (client_secret_basic)",
         ),
         (
             TokenAuthMethod::ClientSecretPost,
-            "Form body (client_secret_post)",
+            "Secret in the form body (client_secret_post)",
+        ),
+        (
+            TokenAuthMethod::PrivateKeyJwt,
+            "Assertion signed with a key (private_key_jwt)",
         ),
     ]
     .into_iter()
@@ -555,6 +565,16 @@ pub async fn save(
         token_endpoint_auth_method: (f.get("clientType") != Some("public"))
             .then(|| f.optional("tokenEndpointAuthMethod"))
             .flatten(),
+        jwks: match f.optional("jwks") {
+            None => None,
+            Some(text) => match serde_json::from_str(&text) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    local.add("jwks", format!("not JSON: {e}"));
+                    None
+                }
+            },
+        },
         token_exchange: TokenExchangePolicy {
             subject_clients: f.lines("subjectClients"),
             allow_impersonation: f.checked("allowImpersonation"),
@@ -581,6 +601,7 @@ pub async fn save(
         access_token_algs: alg_choices(&f.text("accessTokenSignedResponseAlg")),
         userinfo_algs: userinfo_choices(&f.text("userinfoSignedResponseAlg")),
         auth_methods: auth_method_choices(&f.text("tokenEndpointAuthMethod")),
+        jwks: f.get("jwks").unwrap_or("").to_owned(),
         subject_clients: f.get("subjectClients").unwrap_or("").to_owned(),
         allow_impersonation: f.checked("allowImpersonation"),
         errors,

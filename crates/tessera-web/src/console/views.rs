@@ -270,8 +270,10 @@ pub struct ClientForm {
     pub access_token_algs: Vec<Choice>,
     /// Userinfo's answer: JSON or a signing algorithm.
     pub userinfo_algs: Vec<Choice>,
-    /// Where a confidential client sends its secret.
+    /// How a confidential client authenticates.
     pub auth_methods: Vec<Choice>,
+    /// The client's JWK Set, as JSON text.
+    pub jwks: String,
     pub subject_clients: String,
     pub allow_impersonation: bool,
     pub errors: FieldErrors,

@@ -131,6 +131,7 @@ async fn seed_examples_work_verbatim_on_the_alias() {
         "accessTokenSignedResponseAlg",
         "userinfoSignedResponseAlg",
         "tokenEndpointAuthMethod",
+        "jwks",
         "tokenExchange",
         "secrets",
         "createdAt",
@@ -846,7 +847,7 @@ async fn token_endpoint_auth_method_and_userinfo_alg() {
     let (st, e) = json(
         post(
             json!({"name": "Bad", "redirectUris": ["https://spa.example/cb"],
-                    "tokenEndpointAuthMethod": "private_key_jwt",
+                    "tokenEndpointAuthMethod": "tls_client_auth",
                     "userinfoSignedResponseAlg": "HS256"}),
         )
         .await,

@@ -13,7 +13,7 @@ const REST: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
 const CLIENT_FIELDS: &str = "id name description clientType isConfidential redirectUris \
     postLogoutRedirectUris allowedCorsOrigins allowedScopes grantTypes isActive requirePkce \
     requireConsent clientUri logoUri accessTokenLifetime refreshTokenLifetime \
-    idTokenSignedResponseAlg accessTokenSignedResponseAlg userinfoSignedResponseAlg tokenEndpointAuthMethod tokenExchange { subjectClients allowImpersonation } \
+    idTokenSignedResponseAlg accessTokenSignedResponseAlg userinfoSignedResponseAlg tokenEndpointAuthMethod jwks tokenExchange { subjectClients allowImpersonation } \
     secrets { id hint createdAt expiresAt lastUsedAt } createdAt updatedAt";
 
 async fn gql(
@@ -479,4 +479,43 @@ async fn graphiql_renders_in_a_real_browser() {
         "GraphiQL did not start: {dom}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A client's keys travel as JSON both ways; clearing the keys of a `private_key_jwt` client
+/// is refused on `jwks`, as REST refuses it.
+#[tokio::test]
+async fn client_keys_are_json_in_graphql() {
+    let (s, admin) = acme().await;
+    let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+                                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]});
+    let (st, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "mutation($input: OauthClientInput!) { adminCreateOauthClient(input: $input) { secret client { id tokenEndpointAuthMethod jwks } } }",
+        json!({"input": {"clientId": "signer", "name": "Signer", "redirectUris": [],
+                         "grantTypes": ["client_credentials"],
+                         "tokenEndpointAuthMethod": "private_key_jwt", "jwks": jwks}}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(v.get("errors").is_none(), "{v}");
+    let made = &v["data"]["adminCreateOauthClient"];
+    assert_eq!(
+        made["secret"],
+        Value::Null,
+        "no secret for a private_key_jwt client"
+    );
+    assert_eq!(made["client"]["tokenEndpointAuthMethod"], "private_key_jwt");
+    assert_eq!(made["client"]["jwks"], jwks);
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "mutation { adminUpdateOauthClient(id: \"signer\", input: {jwks: null}) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "jwks");
 }

@@ -5,6 +5,7 @@
 
 mod admin_api;
 mod cli;
+mod client_assertions;
 mod clients;
 mod conformance;
 mod connections;

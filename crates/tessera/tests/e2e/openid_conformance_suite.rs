@@ -29,10 +29,12 @@ const CALLBACK: &str = "https://rp.example/test/a/tessera/callback";
 const USERNAME: &str = "buffy";
 const PASSWORD: &str = "stake and garlic";
 
-/// A client of the plan: its id and secret.
+/// A client of the plan: its id and secret, or the key it signs its assertions with
+/// (`private_key_jwt`, the dynamic plan's client authentication).
 struct Client {
     id: String,
     secret: String,
+    key: Option<tessera_crypto::jws::SigningKey>,
 }
 
 /// The registration policy the dynamic plan needs: open, under the suite's address, and no
@@ -68,7 +70,20 @@ async fn register_client(
     method: &str,
     extra: Value,
 ) -> (Client, Value) {
-    let jwk: Value = serde_json::from_str(CLIENT_JWK).unwrap();
+    // GenerateRS256ClientJWKs: a private_key_jwt client's own key; any other client sends
+    // a public key all the same.
+    let key = (method == "private_key_jwt").then(|| {
+        tessera_crypto::jws::SigningKey::generate(
+            tessera_crypto::jws::Alg::RS256,
+            format!("rp-{}", random(8)),
+        )
+        .unwrap()
+        .0
+    });
+    let jwk: Value = match &key {
+        Some(k) => k.public_jwk(),
+        None => serde_json::from_str(CLIENT_JWK).unwrap(),
+    };
     let mut body = json!({
         "client_name": name,
         "grant_types": ["authorization_code"],
@@ -106,7 +121,7 @@ async fn register_client(
     let id = r["client_id"].as_str().expect("client_id").to_owned();
     assert_eq!(r["token_endpoint_auth_method"], method);
     let secret = match method {
-        "none" => {
+        "none" | "private_key_jwt" => {
             assert!(r.get("client_secret").is_none());
             String::new()
         }
@@ -116,7 +131,7 @@ async fn register_client(
             secret.to_owned()
         }
     };
-    (Client { id, secret }, r)
+    (Client { id, secret, key }, r)
 }
 
 /// The OP under test, with the suite's configuration.
@@ -130,11 +145,14 @@ struct Op {
     post_client: Client,
 }
 
-/// How the token endpoint request authenticates (the plan's `client_auth_type`).
+/// How the token endpoint request authenticates (the plan's `client_auth_type`); a client
+/// with a key always sends an assertion, whose `aud` is the token endpoint, or the issuer
+/// with `JwtIssuer`.
 #[derive(Clone, Copy)]
 enum Auth {
     Basic,
     Post,
+    JwtIssuer,
 }
 
 /// An authorization request as the suite builds it: parameters sorted by name.
@@ -208,6 +226,7 @@ async fn client(s: &TestServer, key: &str, body: Value) -> Client {
     Client {
         id: c["id"].as_str().unwrap().to_owned(),
         secret: c["secret"].as_str().unwrap().to_owned(),
+        key: None,
     }
 }
 
@@ -258,6 +277,7 @@ async fn op() -> Op {
     };
     let (client1, client2, post_client) = if dynamic_mode() {
         open_registration(&s, &key).await;
+        // The plan's variant: `private_key_jwt` (the post client serves no module here).
         let reg = |name: &'static str, method: &'static str| {
             let s = &s;
             async move {
@@ -272,8 +292,8 @@ async fn op() -> Op {
             }
         };
         (
-            reg("Conformance client", "client_secret_basic").await,
-            reg("Conformance client 2", "client_secret_basic").await,
+            reg("Conformance client", "private_key_jwt").await,
+            reg("Conformance client 2", "private_key_jwt").await,
             reg("Conformance client (post)", "client_secret_post").await,
         )
     } else {
@@ -562,8 +582,32 @@ impl Op {
             .http
             .post(endpoint)
             .header("accept", "application/json");
+        // A client with a key authenticates with an assertion, whatever the module asks of
+        // secret clients (CreateClientAuthenticationAssertionClaims: aud = the token endpoint,
+        // a minute of life).
+        let assertion;
+        if let Some(key) = &client.key {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let aud = match auth {
+                Auth::JwtIssuer => self.issuer.clone(),
+                _ => endpoint.to_owned(),
+            };
+            assertion = key
+                .sign_jwt(
+                    "JWT",
+                    &json!({"iss": client.id, "sub": client.id, "aud": aud, "jti": random(20),
+                            "nbf": now, "iat": now, "exp": now + 60}),
+                )
+                .unwrap();
+            form.push((
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+            form.push(("client_assertion", &assertion));
+            return req.form(&form).send().await.unwrap();
+        }
         let req = match auth {
-            Auth::Basic => {
+            Auth::Basic | Auth::JwtIssuer => {
                 // RFC 6749 §2.3.1: each part form-urlencoded before base64.
                 let enc = |s: &str| {
                     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
@@ -883,8 +927,10 @@ async fn discovery_endpoint_verification() {
         "op_tos_uri",
         "revocation_endpoint",
         "revocation_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_signing_alg_values_supported",
         "introspection_endpoint",
         "introspection_endpoint_auth_methods_supported",
+        "introspection_endpoint_auth_signing_alg_values_supported",
         "code_challenge_methods_supported",
         "userinfo_endpoint",
         "end_session_endpoint",
@@ -2035,12 +2081,12 @@ plans!(
 
 // ---------------------------------------------------------------------------------------------
 // oidcc-dynamic-certification-test-plan: clients registered through the registration endpoint
-// as the suite registers them. The modules that need client assertions
-// (`oidcc-registration-jwks-uri`, `oidcc-refresh-token-rp-key-rotation`,
-// `oidcc-ensure-client-assertion-with-iss-aud-succeeds`) and signed request objects
-// (`oidcc-request-uri-signed-rs256`) wait for `private_key_jwt` and request objects; the ones
-// whose only check is a screenshot of the login page (`oidcc-registration-logo-uri`,
-// `-policy-uri`, `-tos-uri`) need a human.
+// as the suite registers them, authenticating with `private_key_jwt` as the plan's variant
+// does. The modules that need keys registered by reference (`oidcc-registration-jwks-uri`,
+// `oidcc-refresh-token-rp-key-rotation`) and signed request objects
+// (`oidcc-request-uri-signed-rs256`) wait for `jwks_uri` and request objects; the ones whose
+// only check is a screenshot of the login page (`oidcc-registration-logo-uri`, `-policy-uri`,
+// `-tos-uri`) need a human.
 
 /// `oidcc-idtoken-rs256`: a client registered with `id_token_signed_response_alg=RS256` gets
 /// RS256 id_tokens with a `kid`.
@@ -2406,6 +2452,22 @@ async fn oidcc_server_dynamic() {
     assert_eq!(res.status(), 401);
 }
 
+/// `oidcc-ensure-client-assertion-with-iss-aud-succeeds`: the token request's assertion
+/// names the issuer as its audience (UpdateClientAuthenticationAssertionClaimsWithISSAud);
+/// Tessera accepts it.
+async fn oidcc_ensure_client_assertion_with_iss_aud_succeeds() {
+    let op = op().await;
+    assert!(
+        op.client.key.is_some(),
+        "the plan's clients use private_key_jwt"
+    );
+    let req = op.request(&op.client, &[], &[]);
+    let cb = op.authorize(&Browser::new(), &req, false).await.unwrap();
+    let code = op.check_success(&cb, &req);
+    op.token(&op.client, Auth::JwtIssuer, &code, &req, &[])
+        .await;
+}
+
 /// `oidcc-dynamic-certification-test-plan`.
 mod dynamic_plan {
     macro_rules! dynamic {
@@ -2439,5 +2501,7 @@ mod dynamic_plan {
         oidcc_ensure_request_object_with_redirect_uri =>
             super::oidcc_ensure_request_object_with_redirect_uri,
         oidcc_refresh_token => super::oidcc_refresh_token,
+        oidcc_ensure_client_assertion_with_iss_aud_succeeds =>
+            super::oidcc_ensure_client_assertion_with_iss_aud_succeeds,
     );
 }

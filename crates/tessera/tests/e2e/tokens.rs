@@ -728,8 +728,21 @@ async fn discovery_documents_list_what_is_implemented() {
     );
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ])
     );
+    // RFC 8414 §2: the assertion algorithms, never `none` or a symmetric one.
+    let algs = d["token_endpoint_auth_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(algs.contains(&json!("RS256")) && algs.contains(&json!("PS256")));
+    assert!(!algs
+        .iter()
+        .any(|a| a == "none" || a.as_str().unwrap().starts_with("HS")));
     assert_eq!(
         d["authorization_endpoint"],
         format!("{issuer}/api/v1/oauth/authorize")

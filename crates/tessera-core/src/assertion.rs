@@ -1,0 +1,157 @@
+//! Client authentication by assertion: `private_key_jwt` (RFC 7523 §2.2 and §3, OIDC Core §9).
+//! The client signs a short-lived JWT with one of the keys of its `jwks`; Tessera checks the
+//! signature, who it is from and for, its lifetime, and that its `jti` was never seen before.
+//! Nothing here answers the client: every failure is one reason for the audit log, and the
+//! caller answers the same `invalid_client` as for a wrong secret.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+use tessera_domain::client::OAuthClient;
+use tessera_domain::Organization;
+
+use crate::tokens::OAuthResult;
+use crate::Services;
+
+/// `client_assertion_type` of a JWT assertion (RFC 7523 §2.2).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+const LEEWAY: i64 = 60;
+
+/// The longest an assertion may live (`exp` at most this far ahead): its `jti` is kept that
+/// long, and a long-lived assertion is a stolen credential waiting to happen.
+pub const MAX_LIFETIME: i64 = 3600;
+
+/// The endpoints that authenticate clients, under the issuer: an assertion may name any of
+/// them, or the issuer itself, as its audience (RFC 7523 §3 item 3; OIDC Core §9 names the
+/// token endpoint, FAPI 2.0 the issuer).
+const AUDIENCE_PATHS: [&str; 4] = [
+    "/api/v1/oauth/token",
+    "/api/v1/oauth/introspect",
+    "/api/v1/oauth/revoke",
+    "/api/v1/oauth/device_authorization",
+];
+
+/// The algorithms an assertion may be signed with, for discovery.
+pub fn signing_algs() -> Vec<&'static str> {
+    tessera_crypto::jwk::ClientAlg::ALL
+        .iter()
+        .map(|a| a.as_str())
+        .collect()
+}
+
+/// The client an assertion says it is from (`sub`, which must equal `iss`), read without
+/// verifying anything: it only picks the keys to verify it with.
+pub fn assertion_subject(assertion: &str) -> Option<String> {
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("sub")?.as_str().map(str::to_owned)
+}
+
+fn seconds(claims: &Value, name: &str) -> Result<Option<i64>, &'static str> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().map(|f| f as i64))
+            .map(Some)
+            .ok_or("a time claim of the assertion is not a number"),
+    }
+}
+
+impl Services {
+    /// Checks a client assertion for `client`: `Ok(Err(reason))` when it does not authenticate
+    /// the client, with the reason for the audit log.
+    pub(crate) async fn check_assertion(
+        &self,
+        org: &Organization,
+        client: &OAuthClient,
+        assertion: &str,
+    ) -> OAuthResult<Result<(), &'static str>> {
+        let Some(jwks) = &client.settings.jwks else {
+            return Ok(Err("the client has no keys"));
+        };
+        let Ok(verified) = tessera_crypto::jwk::verify_with_keys(assertion, jwks.keys()) else {
+            return Ok(Err(
+                "the assertion does not verify with any of the client's keys",
+            ));
+        };
+        let claims = verified.claims;
+        let id = client.id.as_str();
+        // §3 items 1 and 2: issued by the client, about the client.
+        if claims["iss"].as_str() != Some(id) || claims["sub"].as_str() != Some(id) {
+            return Ok(Err("the assertion's iss and sub must be the client id"));
+        }
+        // Item 3: meant for this authorization server.
+        let issuer = self.issuer(&org.slug);
+        let ours =
+            |a: &str| a == issuer || AUDIENCE_PATHS.iter().any(|p| a == format!("{issuer}{p}"));
+        let aud_ok = match &claims["aud"] {
+            Value::String(a) => ours(a),
+            Value::Array(list) => list.iter().filter_map(Value::as_str).any(ours),
+            _ => false,
+        };
+        if !aud_ok {
+            return Ok(Err(
+                "the assertion's aud names neither the issuer nor the endpoint",
+            ));
+        }
+        // Items 4 to 6: unexpired, already valid, not from the future, and short-lived.
+        let now = self.now().unix_timestamp();
+        let times = (|| {
+            let exp = seconds(&claims, "exp")?.ok_or("the assertion has no exp")?;
+            if exp + LEEWAY <= now {
+                return Err("the assertion has expired");
+            }
+            if exp > now + MAX_LIFETIME {
+                return Err("the assertion expires more than an hour ahead");
+            }
+            if seconds(&claims, "nbf")?.is_some_and(|nbf| nbf > now + LEEWAY) {
+                return Err("the assertion is not valid yet (nbf)");
+            }
+            if seconds(&claims, "iat")?.is_some_and(|iat| iat > now + LEEWAY) {
+                return Err("the assertion was issued in the future (iat)");
+            }
+            Ok(exp)
+        })();
+        let exp = match times {
+            Ok(exp) => exp,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        // Item 7: a jti, used once.
+        let jti = match claims["jti"].as_str() {
+            Some(j) if !j.is_empty() && j.len() <= 256 => j,
+            _ => return Ok(Err("the assertion has no jti of 1 to 256 characters")),
+        };
+        let expires_at = time::OffsetDateTime::from_unix_timestamp(exp + LEEWAY)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let fresh = {
+            let mut tx = self.store.begin().await?;
+            let fresh = tx.use_client_assertion(org.id, id, jti, expires_at).await?;
+            tx.commit().await?;
+            fresh
+        };
+        if !fresh {
+            return Ok(Err("the assertion's jti was used before (a replay)"));
+        }
+        Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subject_is_read_from_the_payload() {
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"iss":"app","sub":"app"}"#);
+        assert_eq!(
+            assertion_subject(&format!("h.{claims}.s")).as_deref(),
+            Some("app")
+        );
+        assert_eq!(assertion_subject("not a jwt"), None);
+        assert_eq!(assertion_subject("a.b.c"), None);
+    }
+}
