@@ -6,7 +6,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use std::sync::Arc;
+
 use serde_json::Value;
+use tessera_crypto::jwk::PublicJwk;
 use tessera_domain::client::OAuthClient;
 use tessera_domain::Organization;
 
@@ -61,7 +64,69 @@ fn seconds(claims: &Value, name: &str) -> Result<Option<i64>, &'static str> {
     }
 }
 
+/// A client's keys as last fetched from its `jwks_uri`.
+#[derive(Debug)]
+pub struct FetchedKeys {
+    keys: Vec<PublicJwk>,
+    at: std::time::Instant,
+}
+
+const NO_KEY: &str = "the assertion does not verify with any of the client's keys";
+
 impl Services {
+    /// The keys at `uri`: the cached copy, or a fresh one when `fresh` (or none is cached).
+    async fn keys_at(&self, uri: &str, fresh: bool) -> Result<Arc<FetchedKeys>, &'static str> {
+        if !fresh {
+            if let Some(k) = self.fetched_keys.get(uri) {
+                return Ok(k);
+            }
+        }
+        let json = self.key_fetcher.fetch(uri).await.map_err(|e| {
+            tracing::warn!(error = %e, "a client's jwks_uri could not be fetched");
+            "the client's jwks_uri could not be fetched"
+        })?;
+        let keys = tessera_crypto::jwk::parse_jwks(&json).map_err(|e| {
+            tracing::warn!(error = %e, "a client's jwks_uri holds no usable JWK Set");
+            "the client's jwks_uri holds no usable JWK Set"
+        })?;
+        let fetched = Arc::new(FetchedKeys {
+            keys,
+            at: std::time::Instant::now(),
+        });
+        self.fetched_keys.insert(uri.to_owned(), fetched.clone());
+        Ok(fetched)
+    }
+
+    /// Verifies the assertion's signature with the client's keys: its `jwks`, or those at its
+    /// `jwks_uri`, fetched again (at most once per `jwks_refetch_interval`) when the cached
+    /// copy verifies nothing, since the client may have rotated its keys.
+    async fn verify_with_client_keys(
+        &self,
+        client: &OAuthClient,
+        assertion: &str,
+    ) -> Result<Value, &'static str> {
+        let s = &client.settings;
+        if let Some(jwks) = &s.jwks {
+            return tessera_crypto::jwk::verify_with_keys(assertion, jwks.keys())
+                .map(|v| v.claims)
+                .map_err(|_| NO_KEY);
+        }
+        let Some(uri) = &s.jwks_uri else {
+            return Err("the client has no keys");
+        };
+        let cached = self.keys_at(uri, false).await?;
+        if let Ok(v) = tessera_crypto::jwk::verify_with_keys(assertion, &cached.keys) {
+            return Ok(v.claims);
+        }
+        if cached.at.elapsed() < self.config.jwks_refetch_interval {
+            return Err(NO_KEY);
+        }
+        let fresh = self.keys_at(uri, true).await?;
+        tessera_crypto::jwk::verify_with_keys(assertion, &fresh.keys)
+            .map(|v| v.claims)
+            .map_err(|_| NO_KEY)
+    }
+
     /// Checks a client assertion for `client`: `Ok(Err(reason))` when it does not authenticate
     /// the client, with the reason for the audit log.
     pub(crate) async fn check_assertion(
@@ -70,15 +135,10 @@ impl Services {
         client: &OAuthClient,
         assertion: &str,
     ) -> OAuthResult<Result<(), &'static str>> {
-        let Some(jwks) = &client.settings.jwks else {
-            return Ok(Err("the client has no keys"));
+        let claims = match self.verify_with_client_keys(client, assertion).await {
+            Ok(c) => c,
+            Err(reason) => return Ok(Err(reason)),
         };
-        let Ok(verified) = tessera_crypto::jwk::verify_with_keys(assertion, jwks.keys()) else {
-            return Ok(Err(
-                "the assertion does not verify with any of the client's keys",
-            ));
-        };
-        let claims = verified.claims;
         let id = client.id.as_str();
         // §3 items 1 and 2: issued by the client, about the client.
         if claims["iss"].as_str() != Some(id) || claims["sub"].as_str() != Some(id) {

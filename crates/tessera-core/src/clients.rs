@@ -59,6 +59,7 @@ pub struct ClientPatch {
     pub token_endpoint_auth_method: Option<Option<String>>,
     /// `Some(None)` removes the client's keys.
     pub jwks: Option<Option<serde_json::Value>>,
+    pub jwks_uri: Option<Option<String>>,
     pub token_exchange: Option<tessera_domain::client::TokenExchangePolicy>,
     /// `clientType` as sent (see [`ClientInput::client_type`]).
     pub client_type: Option<String>,
@@ -98,6 +99,7 @@ impl ClientPatch {
             userinfo_signed_response_alg,
             token_endpoint_auth_method,
             jwks,
+            jwks_uri,
             token_exchange
         );
         i

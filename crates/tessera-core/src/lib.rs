@@ -107,6 +107,12 @@ pub struct CoreConfig {
     pub integration_test_timeout: std::time::Duration,
     /// Vault keys, the current one first (`TESSERA_VAULT_KEYS`); empty: the master key's own.
     pub vault_keys: Vec<Arc<MasterKey>>,
+    /// Fetch clients' `jwks_uri` from loopback and private addresses too (`[security]
+    /// allow_internal_jwks_uri`; off: only public addresses, against request forgery).
+    pub allow_internal_jwks_uri: bool,
+    /// The shortest time between two fetches of one `jwks_uri` when an assertion names a key
+    /// the last copy lacks (a client that rotated its keys).
+    pub jwks_refetch_interval: std::time::Duration,
 }
 
 impl Default for CoreConfig {
@@ -122,6 +128,8 @@ impl Default for CoreConfig {
             platform_timeout: std::time::Duration::from_secs(10),
             integration_test_timeout: std::time::Duration::from_secs(5),
             vault_keys: Vec::new(),
+            allow_internal_jwks_uri: false,
+            jwks_refetch_interval: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -163,6 +171,10 @@ pub struct Services {
     pub(crate) refresh_flights: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
     /// This process, in the leases it takes.
     pub(crate) node_id: String,
+    /// Fetches clients' keys from their `jwks_uri`.
+    pub(crate) key_fetcher: tessera_connect::client_keys::KeyFetcher,
+    /// The keys fetched, by URL, for five minutes.
+    pub(crate) fetched_keys: moka::sync::Cache<String, Arc<assertion::FetchedKeys>>,
 }
 
 impl Services {
@@ -201,6 +213,15 @@ impl Services {
                 .time_to_idle(std::time::Duration::from_secs(300))
                 .build(),
             node_id: uuid::Uuid::new_v4().to_string(),
+            key_fetcher: tessera_connect::client_keys::KeyFetcher::new(
+                std::time::Duration::from_secs(5),
+                config.allow_internal_jwks_uri,
+            )
+            .map_err(|e| CoreError::Internal(e.to_string()))?,
+            fetched_keys: moka::sync::Cache::builder()
+                .time_to_live(std::time::Duration::from_secs(300))
+                .max_capacity(10_000)
+                .build(),
             config,
             last_used_written: Mutex::new(HashMap::new()),
             secret_used_written: Mutex::new(HashMap::new()),

@@ -101,6 +101,7 @@ fn rfc_field(field: &str) -> String {
         "userinfoSignedResponseAlg" => "userinfo_signed_response_alg",
         "tokenEndpointAuthMethod" => "token_endpoint_auth_method",
         "jwks" => "jwks",
+        "jwksUri" => "jwks_uri",
         other => other,
     };
     format!("{name}{rest}")
@@ -153,12 +154,8 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
             )))
         }
     };
-    // §2: jwks by value; jwks_uri (by reference) is not supported.
-    if meta.get("jwks_uri").is_some_and(|v| !v.is_null()) {
-        return Err(RegistrationError::metadata(
-            "jwks_uri is not supported; register the keys by value in jwks",
-        ));
-    }
+    // §2: the keys by value (jwks) or by reference (jwks_uri), not both (the client rules
+    // say so on jwksUri).
     let jwks = match meta.get("jwks") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.clone()),
@@ -248,6 +245,7 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         userinfo_signed_response_alg: string(meta, "userinfo_signed_response_alg")?,
         token_endpoint_auth_method: Some(auth_method),
         jwks,
+        jwks_uri: string(meta, "jwks_uri")?,
         ..defaults
     })
 }
@@ -289,6 +287,9 @@ impl Services {
         }
         if let Some(j) = &s.jwks {
             v["jwks"] = j.as_json().clone();
+        }
+        if let Some(u) = &s.jwks_uri {
+            v["jwks_uri"] = json!(u);
         }
         if let Some(secret) = secret {
             v["client_secret"] = json!(secret.expose_secret());

@@ -535,8 +535,11 @@ pub struct ClientSettings {
     pub userinfo_signed_response_alg: Option<SigningAlg>,
     /// Agrees with `is_confidential`: `none` exactly for a public client.
     pub token_endpoint_auth_method: TokenAuthMethod,
-    /// The client's public keys; a `private_key_jwt` client always has them.
+    /// The client's public keys; a `private_key_jwt` client has them here or at `jwks_uri`,
+    /// never both (RFC 7591 §2).
     pub jwks: Option<ClientJwks>,
+    /// Where the client publishes its public keys (an `https` URL, `http` only on loopback).
+    pub jwks_uri: Option<String>,
     pub token_exchange: TokenExchangePolicy,
 }
 
@@ -566,6 +569,8 @@ pub struct ClientInput {
     pub token_endpoint_auth_method: Option<String>,
     /// A JWK Set, or `None`.
     pub jwks: Option<serde_json::Value>,
+    /// `None` (or empty): no URL.
+    pub jwks_uri: Option<String>,
     pub token_exchange: TokenExchangePolicy,
     /// `clientType` as sent, if it was: it must agree with `is_confidential`.
     pub client_type: Option<String>,
@@ -642,6 +647,7 @@ impl Default for ClientInput {
             userinfo_signed_response_alg: None,
             token_endpoint_auth_method: None,
             jwks: None,
+            jwks_uri: None,
             token_exchange: TokenExchangePolicy::default(),
             client_type: None,
         }
@@ -821,13 +827,23 @@ impl ClientSettings {
             .as_ref()
             .filter(|v| !v.is_null())
             .and_then(|v| c.take(ClientJwks::parse(v)));
-        if auth_method == TokenAuthMethod::PrivateKeyJwt
-            && jwks.is_none()
-            && input.jwks.as_ref().is_none_or(|v| v.is_null())
-        {
+        let jwks_given = input.jwks.as_ref().is_some_and(|v| !v.is_null());
+        let jwks_uri = input
+            .jwks_uri
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .and_then(|u| c.take(parse_web_url(u, "jwksUri")));
+        let jwks_uri_given = input.jwks_uri.as_deref().is_some_and(|u| !u.is_empty());
+        if jwks_given && jwks_uri_given {
+            c.push(FieldError::new(
+                "jwksUri",
+                "give the keys in jwks or at jwksUri, not both",
+            ));
+        }
+        if auth_method == TokenAuthMethod::PrivateKeyJwt && !jwks_given && !jwks_uri_given {
             c.push(FieldError::new(
                 "jwks",
-                "private_key_jwt needs the client's public keys: give a JWK Set",
+                "private_key_jwt needs the client's public keys: give a JWK Set in jwks, or its URL in jwksUri",
             ));
         }
         // `clientType` is derived; sent, it must say the same as `isConfidential`.
@@ -897,6 +913,7 @@ impl ClientSettings {
             userinfo_signed_response_alg: userinfo_alg,
             token_endpoint_auth_method: auth_method,
             jwks,
+            jwks_uri,
             token_exchange: input.token_exchange.clone(),
         })
     }
@@ -977,6 +994,7 @@ impl OAuthClient {
                 != TokenAuthMethod::default_for(s.is_confidential))
             .then(|| s.token_endpoint_auth_method.as_str().to_owned()),
             jwks: s.jwks.as_ref().map(|j| j.as_json().clone()),
+            jwks_uri: s.jwks_uri.clone(),
             token_exchange: s.token_exchange.clone(),
             client_type: None,
         }
@@ -1012,6 +1030,7 @@ impl Serialize for OAuthClient {
             userinfo_signed_response_alg: Option<SigningAlg>,
             token_endpoint_auth_method: TokenAuthMethod,
             jwks: Option<&'a ClientJwks>,
+            jwks_uri: Option<&'a str>,
             token_exchange: &'a TokenExchangePolicy,
             secrets: &'a [SecretInfo],
             #[serde(with = "time::serde::rfc3339")]
@@ -1043,6 +1062,7 @@ impl Serialize for OAuthClient {
             userinfo_signed_response_alg: s.userinfo_signed_response_alg,
             token_endpoint_auth_method: s.token_endpoint_auth_method,
             jwks: s.jwks.as_ref(),
+            jwks_uri: s.jwks_uri.as_deref(),
             token_exchange: &s.token_exchange,
             secrets: &self.secrets,
             created_at: self.created_at,
@@ -1374,6 +1394,7 @@ mod tests {
                 "userinfoSignedResponseAlg": null,
                 "tokenEndpointAuthMethod": "none",
                 "jwks": null,
+                "jwksUri": null,
                 "tokenExchange": {"subjectClients": [], "allowImpersonation": false},
                 "secrets": [],
                 "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"

@@ -327,6 +327,10 @@ fn node(
                 platform_timeout: std::time::Duration::from_secs(5),
                 integration_test_timeout: std::time::Duration::from_millis(500),
                 vault_keys,
+                // The tests' clients publish their keys on 127.0.0.1, and rotate them
+                // without waiting ten seconds.
+                allow_internal_jwks_uri: true,
+                jwks_refetch_interval: std::time::Duration::from_secs(1),
                 ..CoreConfig::default()
             },
         )

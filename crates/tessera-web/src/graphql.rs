@@ -163,8 +163,10 @@ struct Client {
     userinfo_signed_response_alg: Option<String>,
     /// `client_secret_basic`, `client_secret_post` or `none` (a public client).
     token_endpoint_auth_method: String,
-    /// The client's public keys, a JWK Set; `private_key_jwt` needs them.
+    /// The client's public keys, a JWK Set; `private_key_jwt` needs them or `jwksUri`.
     jwks: Option<async_graphql::Json<Value>>,
+    /// Where the client publishes its public keys.
+    jwks_uri: Option<String>,
     token_exchange: TokenExchangePolicy,
     secrets: Vec<Secret>,
     created_at: String,
@@ -272,6 +274,7 @@ struct ClientInput {
     userinfo_signed_response_alg: Option<String>,
     token_endpoint_auth_method: Option<String>,
     jwks: Option<async_graphql::Json<Value>>,
+    jwks_uri: Option<String>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -303,6 +306,7 @@ struct UpdateInput {
     token_endpoint_auth_method: MaybeUndefined<String>,
     /// `null` removes the keys.
     jwks: MaybeUndefined<async_graphql::Json<Value>>,
+    jwks_uri: MaybeUndefined<String>,
     token_exchange: Option<TokenExchangeInput>,
 }
 
@@ -376,6 +380,7 @@ impl UpdateInput {
                 &self.userinfo_signed_response_alg,
             ),
             ("tokenEndpointAuthMethod", &self.token_endpoint_auth_method),
+            ("jwksUri", &self.jwks_uri),
         ] {
             put(k, maybe(v));
         }

@@ -94,6 +94,9 @@ pub struct ClientSchema {
     /// them.
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys (`https`), or null; never together with
+    /// `jwks`.
+    pub jwks_uri: Option<String>,
     pub token_exchange: TokenExchangeSchema,
     pub secrets: Vec<SecretSchema>,
     pub created_at: String,

@@ -73,6 +73,7 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
             platform_timeout: config.platform_timeout,
             integration_test_timeout: config.integration_test_timeout,
             vault_keys,
+            allow_internal_jwks_uri: config.allow_internal_jwks_uri,
             ..CoreConfig::default()
         },
     )?);

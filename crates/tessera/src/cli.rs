@@ -176,8 +176,11 @@ pub enum ClientCommand {
         #[arg(long, value_name = "METHOD")]
         token_endpoint_auth_method: Option<String>,
         /// A file with the client's public keys as a JWK Set ({"keys": [...]}).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
         jwks_file: Option<std::path::PathBuf>,
+        /// Where the client publishes its public keys (https), instead of --jwks-file.
+        #[arg(long, value_name = "URL")]
+        jwks_uri: Option<String>,
     },
     /// List an organization's clients as JSON (never their secrets).
     List {
@@ -433,6 +436,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             userinfo_alg,
             token_endpoint_auth_method,
             jwks_file,
+            jwks_uri,
         }) => {
             let jwks = match jwks_file {
                 Some(path) => {
@@ -470,6 +474,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 userinfo_signed_response_alg: userinfo_alg,
                 token_endpoint_auth_method,
                 jwks,
+                jwks_uri,
                 ..defaults
             };
             let created = s

@@ -76,6 +76,9 @@ pub struct FileSecurity {
     pub refresh_grace_seconds: Option<i64>,
     pub login_attempts_per_user_per_minute: Option<u32>,
     pub login_attempts_per_address_per_minute: Option<u32>,
+    /// Fetch clients' `jwks_uri` from loopback and private addresses too (default false:
+    /// public addresses only).
+    pub allow_internal_jwks_uri: Option<bool>,
 }
 
 /// Values from flags or the environment (clap merged those two).
@@ -113,6 +116,7 @@ pub struct Config {
     pub refresh_grace_seconds: i64,
     pub login_attempts_per_user_per_minute: u32,
     pub login_attempts_per_address_per_minute: u32,
+    pub allow_internal_jwks_uri: bool,
     /// From `TESSERA_MASTER_KEY`; otherwise the key file in the data dir is used.
     pub master_key: Option<SecretString>,
     /// From `TESSERA_VAULT_KEYS`: the vault's keys, the current one first.
@@ -311,6 +315,7 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
         refresh_grace_seconds,
         login_attempts_per_user_per_minute: per_user,
         login_attempts_per_address_per_minute: per_address,
+        allow_internal_jwks_uri: f.security.allow_internal_jwks_uri.unwrap_or(false),
         master_key: master_key.filter(|k| !k.is_empty()).map(SecretString::from),
     })
 }

@@ -1,6 +1,7 @@
--- A client's public keys (RFC 7591 §2 `jwks`, a JWK Set as JSON; NULL: none), which verify
--- its `private_key_jwt` assertions (RFC 7523).
+-- A client's public keys (RFC 7591 §2 `jwks`, a JWK Set as JSON; NULL: none) or where it
+-- publishes them (`jwks_uri`), which verify its `private_key_jwt` assertions (RFC 7523).
 ALTER TABLE oauth_clients ADD COLUMN jwks TEXT;
+ALTER TABLE oauth_clients ADD COLUMN jwks_uri TEXT;
 
 -- The `jti` of every client assertion accepted, kept until the assertion expires, so that
 -- none is accepted twice (RFC 7523 §3, item 7).

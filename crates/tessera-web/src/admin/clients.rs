@@ -118,6 +118,8 @@ pub(crate) struct ClientBody {
     /// The client's public keys, a JWK Set (RFC 7517 §5); `private_key_jwt` needs them.
     #[schema(value_type = Option<Object>)]
     jwks: Option<Value>,
+    /// Where the client publishes its public keys (`https`), instead of `jwks`.
+    jwks_uri: Option<String>,
     /// Which access tokens this client may exchange (RFC 8693); nothing by default.
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
@@ -180,6 +182,7 @@ impl ClientBody {
             userinfo_signed_response_alg: self.userinfo_signed_response_alg,
             token_endpoint_auth_method: self.token_endpoint_auth_method,
             jwks: self.jwks.filter(|v| !v.is_null()),
+            jwks_uri: self.jwks_uri,
             token_exchange: self.token_exchange.unwrap_or_default(),
             client_type: self.client_type,
         }
@@ -351,6 +354,9 @@ pub(crate) struct PatchBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Object>)]
     jwks: Option<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    jwks_uri: Option<Option<String>>,
     #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
     token_exchange: Option<TokenExchangePolicy>,
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
@@ -392,6 +398,7 @@ impl PatchBody {
             token_endpoint_auth_method: b.token_endpoint_auth_method,
             // JSON null (present, empty) removes them.
             jwks: b.jwks.map(|v| (!v.is_null()).then_some(v)),
+            jwks_uri: b.jwks_uri,
             token_exchange: b.token_exchange,
             client_type: b.client_type,
         }

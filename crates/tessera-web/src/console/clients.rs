@@ -60,6 +60,7 @@ pub(crate) const EDIT_FIELDS: &[&str] = &[
     "userinfoSignedResponseAlg",
     "tokenEndpointAuthMethod",
     "jwks",
+    "jwksUri",
     "tokenExchange",
 ];
 
@@ -377,6 +378,7 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
             .as_ref()
             .map(|j| serde_json::to_string_pretty(j).unwrap_or_default())
             .unwrap_or_default(),
+        jwks_uri: i.jwks_uri.unwrap_or_default(),
         subject_clients: i.token_exchange.subject_clients.join("\n"),
         allow_impersonation: i.token_exchange.allow_impersonation,
         errors: FieldErrors::default(),
@@ -575,6 +577,7 @@ pub async fn save(
                 }
             },
         },
+        jwks_uri: f.optional("jwksUri"),
         token_exchange: TokenExchangePolicy {
             subject_clients: f.lines("subjectClients"),
             allow_impersonation: f.checked("allowImpersonation"),
@@ -602,6 +605,7 @@ pub async fn save(
         userinfo_algs: userinfo_choices(&f.text("userinfoSignedResponseAlg")),
         auth_methods: auth_method_choices(&f.text("tokenEndpointAuthMethod")),
         jwks: f.get("jwks").unwrap_or("").to_owned(),
+        jwks_uri: f.text("jwksUri"),
         subject_clients: f.get("subjectClients").unwrap_or("").to_owned(),
         allow_impersonation: f.checked("allowImpersonation"),
         errors,

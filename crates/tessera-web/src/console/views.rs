@@ -274,6 +274,7 @@ pub struct ClientForm {
     pub auth_methods: Vec<Choice>,
     /// The client's JWK Set, as JSON text.
     pub jwks: String,
+    pub jwks_uri: String,
     pub subject_clients: String,
     pub allow_impersonation: bool,
     pub errors: FieldErrors,

@@ -414,3 +414,81 @@ async fn malformed_requests_and_key_rules_are_named() {
         .unwrap();
     assert_eq!(cc(&k, &a).await.status(), 401);
 }
+
+/// Keys by reference (`jwksUri`): fetched when first needed and kept; a key the copy lacks
+/// makes Tessera fetch again, but not more than once per refetch interval (one second in the
+/// tests, ten by default), so a client that rotates its keys is served and nobody can make
+/// Tessera hammer a URL.
+#[tokio::test]
+async fn keys_by_reference_are_fetched_kept_and_fetched_again_after_a_rotation() {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let (first, _) = SigningKey::generate(Alg::RS256, "rp-1".into()).unwrap();
+    let keys = crate::support::jwks_server(json!({"keys": [first.public_jwk()]})).await;
+    let create = |body: Value| call(&s, Method::POST, ADMIN, Some(&admin), Some(body));
+    // Both ways at once is refused.
+    let (st, e) = json(
+        create(
+            json!({"name": "Both", "redirectUris": [], "grantTypes": ["client_credentials"],
+                      "tokenEndpointAuthMethod": "private_key_jwt", "jwksUri": keys.url,
+                      "jwks": {"keys": [first.public_jwk()]}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["details"][0]["field"], "jwksUri");
+    let (st, c) = json(
+        create(json!({"name": "By reference", "redirectUris": [],
+                      "grantTypes": ["client_credentials"],
+                      "tokenEndpointAuthMethod": "private_key_jwt", "jwksUri": keys.url}))
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["jwksUri"], keys.url.as_str());
+    let id = c["id"].as_str().unwrap().to_owned();
+    let k = Keyed {
+        s,
+        admin,
+        id,
+        keys: vec![],
+    };
+    let token_url = k.s.url(TOKEN);
+    let sign = |key: &SigningKey| key.sign_jwt("JWT", &claims(&k, &token_url)).unwrap();
+    use std::sync::atomic::Ordering;
+    assert_eq!(
+        keys.fetches.load(Ordering::SeqCst),
+        0,
+        "nothing fetched before it is needed"
+    );
+    for _ in 0..3 {
+        assert_eq!(cc(&k, &sign(&first)).await.status(), 200);
+    }
+    assert_eq!(
+        keys.fetches.load(Ordering::SeqCst),
+        1,
+        "fetched once, then kept"
+    );
+
+    // The client rotates: a new key with a new kid.
+    let (second, _) = SigningKey::generate(Alg::RS256, "rp-2".into()).unwrap();
+    *keys.set.lock().unwrap() = json!({"keys": [second.public_jwk()]});
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(cc(&k, &sign(&second)).await.status(), 200, "fetched again");
+    assert_eq!(keys.fetches.load(Ordering::SeqCst), 2);
+    // An unknown key right away does not make it fetch again.
+    let (stranger, _) = SigningKey::generate(Alg::RS256, "rp-3".into()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(cc(&k, &sign(&stranger)).await.status(), 401);
+    }
+    assert_eq!(
+        keys.fetches.load(Ordering::SeqCst),
+        2,
+        "no refetch within the interval"
+    );
+    // The retired key no longer works once the copy is fresh.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(cc(&k, &sign(&first)).await.status(), 401);
+}

@@ -132,6 +132,7 @@ async fn seed_examples_work_verbatim_on_the_alias() {
         "userinfoSignedResponseAlg",
         "tokenEndpointAuthMethod",
         "jwks",
+        "jwksUri",
         "tokenExchange",
         "secrets",
         "createdAt",

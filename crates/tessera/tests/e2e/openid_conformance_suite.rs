@@ -94,7 +94,11 @@ async fn register_client(
         "contacts": ["certification@oidf.example"],
     });
     for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
+        if v.is_null() {
+            body.as_object_mut().unwrap().remove(k);
+        } else {
+            body[k] = v.clone();
+        }
     }
     let res = s
         .http
@@ -2082,11 +2086,9 @@ plans!(
 // ---------------------------------------------------------------------------------------------
 // oidcc-dynamic-certification-test-plan: clients registered through the registration endpoint
 // as the suite registers them, authenticating with `private_key_jwt` as the plan's variant
-// does. The modules that need keys registered by reference (`oidcc-registration-jwks-uri`,
-// `oidcc-refresh-token-rp-key-rotation`) and signed request objects
-// (`oidcc-request-uri-signed-rs256`) wait for `jwks_uri` and request objects; the ones whose
-// only check is a screenshot of the login page (`oidcc-registration-logo-uri`, `-policy-uri`,
-// `-tos-uri`) need a human.
+// does. The module of signed request objects (`oidcc-request-uri-signed-rs256`) waits for
+// request objects; the ones whose only check is a screenshot of the login page
+// (`oidcc-registration-logo-uri`, `-policy-uri`, `-tos-uri`) need a human.
 
 /// `oidcc-idtoken-rs256`: a client registered with `id_token_signed_response_alg=RS256` gets
 /// RS256 id_tokens with a `kid`.
@@ -2468,6 +2470,85 @@ async fn oidcc_ensure_client_assertion_with_iss_aud_succeeds() {
         .await;
 }
 
+/// `GenerateRS256ClientJWKsWithKeyID` and `AddJwksUriToDynamicRegistrationRequest`: a client
+/// whose keys are served at a `jwks_uri` of the suite (here a server on 127.0.0.1), with
+/// `extra` registration metadata.
+async fn register_by_reference(op: &Op, extra: Value) -> (Client, crate::support::JwksServer) {
+    let key = tessera_crypto::jws::SigningKey::generate(
+        tessera_crypto::jws::Alg::RS256,
+        format!("rp-{}", random(8)),
+    )
+    .unwrap()
+    .0;
+    let server = crate::support::jwks_server(json!({"keys": [key.public_jwk()]})).await;
+    let mut meta = json!({"jwks_uri": server.url, "jwks": null});
+    for (k, v) in extra.as_object().unwrap() {
+        meta[k] = v.clone();
+    }
+    let (mut client, reg) = register_client(&op.s, "By reference", "private_key_jwt", meta).await;
+    assert_eq!(reg["jwks_uri"], server.url.as_str());
+    assert!(reg.get("jwks").is_none());
+    client.key = Some(key);
+    (client, server)
+}
+
+/// `oidcc-registration-jwks-uri`: keys registered by reference; the flow authenticates with
+/// them.
+async fn oidcc_registration_jwks_uri() {
+    let op = op().await;
+    let (client, _keys) = register_by_reference(&op, json!({})).await;
+    let req = op.request(&client, &[], &[]);
+    op.standard_flow_with(&Browser::new(), &req, &client, Auth::Basic, &[])
+        .await;
+}
+
+/// `oidcc-refresh-token-rp-key-rotation`: a refresh token, then the client puts a new key
+/// with a new kid at its `jwks_uri`, waits (`jwks_refresh_delay`: the server's refetch
+/// interval, one second in the tests), and refreshes with an assertion signed by the new key.
+async fn oidcc_refresh_token_rp_key_rotation() {
+    let op = op().await;
+    let (mut client, keys) = register_by_reference(
+        &op,
+        json!({"grant_types": ["authorization_code", "refresh_token"]}),
+    )
+    .await;
+    let req = op.request(
+        &client,
+        &[("scope", "openid offline_access"), ("prompt", "consent")],
+        &[],
+    );
+    let first = op
+        .standard_flow_with(&Browser::new(), &req, &client, Auth::Basic, &[])
+        .await;
+    let rt = first.refresh_token.clone().expect("a refresh token");
+    let new_key = tessera_crypto::jws::SigningKey::generate(
+        tessera_crypto::jws::Alg::RS256,
+        format!("rp-{}", random(8)),
+    )
+    .unwrap()
+    .0;
+    *keys.set.lock().unwrap() = json!({"keys": [new_key.public_jwk()]});
+    client.key = Some(new_key);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let res = op
+        .send_token(
+            &client,
+            Auth::Basic,
+            vec![("grant_type", "refresh_token"), ("refresh_token", &rt)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (_, t) = json(res).await;
+    let access = t["access_token"].as_str().unwrap();
+    if let Some(id) = t["id_token"].as_str() {
+        let c = op.check_id_token(&client, id, None, Some(access));
+        for k in ["iss", "sub", "aud", "auth_time", "azp"] {
+            assert_eq!(c.get(k), first.claims.get(k), "{k}");
+        }
+    }
+    assert_eq!(op.userinfo_get(access).await.status(), 200);
+}
+
 /// `oidcc-dynamic-certification-test-plan`.
 mod dynamic_plan {
     macro_rules! dynamic {
@@ -2503,5 +2584,7 @@ mod dynamic_plan {
         oidcc_refresh_token => super::oidcc_refresh_token,
         oidcc_ensure_client_assertion_with_iss_aud_succeeds =>
             super::oidcc_ensure_client_assertion_with_iss_aud_succeeds,
+        oidcc_registration_jwks_uri => super::oidcc_registration_jwks_uri,
+        oidcc_refresh_token_rp_key_rotation => super::oidcc_refresh_token_rp_key_rotation,
     );
 }

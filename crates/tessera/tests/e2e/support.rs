@@ -133,3 +133,44 @@ pub fn hidden(html: &str, name: &str) -> String {
         + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
+
+/// A client's key server on 127.0.0.1, as a relying party publishes its `jwks_uri`: it
+/// serves whatever JWK Set is current, and counts the fetches.
+pub struct JwksServer {
+    pub url: String,
+    pub set: std::sync::Arc<std::sync::Mutex<Value>>,
+    pub fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+pub async fn jwks_server(initial: Value) -> JwksServer {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let set = std::sync::Arc::new(std::sync::Mutex::new(initial));
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (served, counted) = (set.clone(), fetches.clone());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (served, counted) = (served.clone(), counted.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = served.lock().unwrap().to_string();
+                let res = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(res.as_bytes()).await;
+            });
+        }
+    });
+    JwksServer { url, set, fetches }
+}
