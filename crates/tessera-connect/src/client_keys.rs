@@ -1,6 +1,7 @@
-//! A client's public keys fetched from its `jwks_uri` (RFC 7591 §2), which verify its
-//! `private_key_jwt` assertions. The address comes from whoever registered the client, so the
-//! fetch is guarded against server-side request forgery: no redirects, a short timeout, a
+//! What a client publishes at an address of its own, fetched: its public keys at its `jwks_uri`
+//! (RFC 7591 §2), which verify its `private_key_jwt` assertions and request objects, and the
+//! request objects it passes by reference (`request_uri`, OIDC Core §6.2, RFC 9101 §5.2). The
+//! address comes from the client, so the fetch is guarded against server-side request forgery: no redirects, a short timeout, a
 //! bounded body, and, unless the operator allows it, no loopback, private, link-local or other
 //! internal address, whether the URL names it or a DNS answer does (checked on every
 //! connection, so a name that rebinds to an internal address is refused too).
@@ -12,24 +13,27 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 
-/// The largest JWK Set fetched.
+/// The largest document fetched (a JWK Set or a request object).
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 
-/// Why a client's keys could not be fetched (for the audit log; never shown to the client).
+/// Why a client's document could not be fetched (for the log, and named to the client only as
+/// much as the error says: never the address's answer).
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFetchError {
-    #[error("jwks_uri is not an http(s) URL")]
+    #[error("the URL is not an http(s) URL")]
     BadUrl,
-    #[error("jwks_uri names an internal address")]
+    #[error("the URL names an internal address")]
     InternalAddress,
-    #[error("jwks_uri could not be fetched: {0}")]
+    #[error("the URL could not be fetched: {0}")]
     Http(String),
-    #[error("jwks_uri answered {0}")]
+    #[error("the URL answered HTTP {0}")]
     Status(u16),
-    #[error("jwks_uri answered more than {MAX_JWKS_BYTES} bytes")]
+    #[error("the URL answered more than {MAX_JWKS_BYTES} bytes")]
     TooLarge,
-    #[error("jwks_uri did not answer JSON")]
+    #[error("the URL did not answer JSON")]
     NotJson,
+    #[error("the URL did not answer a JWT")]
+    NotJwt,
 }
 
 /// Whether an address is one the internet can route to: not loopback, private (RFC 1918,
@@ -116,6 +120,37 @@ impl KeyFetcher {
 
     /// GETs the JWK Set at `url` as JSON (not yet checked as keys).
     pub async fn fetch(&self, url: &str) -> Result<Value, KeyFetchError> {
+        let body = self
+            .fetch_body(url, "application/json, application/jwk-set+json")
+            .await?;
+        serde_json::from_slice(&body).map_err(|_| KeyFetchError::NotJson)
+    }
+
+    /// GETs the request object at `url` (a `request_uri`): a compact JWT, not yet verified.
+    /// A fragment (OIDC Core §6.2 lets the client put the object's hash there) is not sent.
+    pub async fn fetch_jwt(&self, url: &str) -> Result<String, KeyFetchError> {
+        let mut parsed = url::Url::parse(url).map_err(|_| KeyFetchError::BadUrl)?;
+        parsed.set_fragment(None);
+        let body = self
+            .fetch_body(
+                parsed.as_str(),
+                "application/oauth-authz-req+jwt, application/jwt",
+            )
+            .await?;
+        let text = String::from_utf8(body).map_err(|_| KeyFetchError::NotJwt)?;
+        let jwt = text.trim();
+        let compact = jwt.split('.').count() == 3
+            && jwt
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !compact {
+            return Err(KeyFetchError::NotJwt);
+        }
+        Ok(jwt.to_owned())
+    }
+
+    /// GETs `url`, within the limits, asking for `accept`.
+    async fn fetch_body(&self, url: &str, accept: &str) -> Result<Vec<u8>, KeyFetchError> {
         let parsed = url::Url::parse(url).map_err(|_| KeyFetchError::BadUrl)?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(KeyFetchError::BadUrl);
@@ -133,7 +168,7 @@ impl KeyFetcher {
         let res = self
             .http
             .get(parsed)
-            .header("accept", "application/json, application/jwk-set+json")
+            .header("accept", accept)
             .send()
             .await
             .map_err(|e| send_error(&e))?;
@@ -158,7 +193,7 @@ impl KeyFetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|_| KeyFetchError::NotJson)
+        Ok(body)
     }
 }
 
@@ -181,7 +216,7 @@ fn send_error(e: &reqwest::Error) -> KeyFetchError {
 fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     if let Some(u) = e.url() {
-        text = text.replace(u.as_str(), "jwks_uri");
+        text = text.replace(u.as_str(), "the URL");
     }
     text
 }

@@ -9,7 +9,7 @@ use base64::Engine;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tessera_crypto::jwk::PublicJwk;
+use tessera_crypto::jwk::{verify_with_keys, ClientVerified, PublicJwk};
 use tessera_domain::client::OAuthClient;
 use tessera_domain::Organization;
 
@@ -20,7 +20,7 @@ use crate::Services;
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
-const LEEWAY: i64 = 60;
+pub(crate) const LEEWAY: i64 = 60;
 
 /// The longest an assertion may live (`exp` at most this far ahead): its `jti` is kept that
 /// long, and a long-lived assertion is a stolen credential waiting to happen.
@@ -53,14 +53,14 @@ pub fn assertion_subject(assertion: &str) -> Option<String> {
     v.get("sub")?.as_str().map(str::to_owned)
 }
 
-fn seconds(claims: &Value, name: &str) -> Result<Option<i64>, &'static str> {
+pub(crate) fn seconds(claims: &Value, name: &str) -> Result<Option<i64>, &'static str> {
     match claims.get(name) {
         None => Ok(None),
         Some(v) => v
             .as_i64()
             .or_else(|| v.as_f64().map(|f| f as i64))
             .map(Some)
-            .ok_or("a time claim of the assertion is not a number"),
+            .ok_or("a time claim (exp, nbf or iat) is not a number"),
     }
 }
 
@@ -97,34 +97,32 @@ impl Services {
         Ok(fetched)
     }
 
-    /// Verifies the assertion's signature with the client's keys: its `jwks`, or those at its
-    /// `jwks_uri`, fetched again (at most once per `jwks_refetch_interval`) when the cached
-    /// copy verifies nothing, since the client may have rotated its keys.
-    async fn verify_with_client_keys(
+    /// Verifies a JWT the client signed (an assertion, a request object) with the client's
+    /// keys: its `jwks`, or those at its `jwks_uri`, fetched again (at most once per
+    /// `jwks_refetch_interval`) when the cached copy verifies nothing, since the client may
+    /// have rotated its keys. `no_key` is the reason given when no key verifies it.
+    pub(crate) async fn verify_with_client_keys(
         &self,
         client: &OAuthClient,
-        assertion: &str,
-    ) -> Result<Value, &'static str> {
+        jwt: &str,
+        no_key: &'static str,
+    ) -> Result<ClientVerified, &'static str> {
         let s = &client.settings;
         if let Some(jwks) = &s.jwks {
-            return tessera_crypto::jwk::verify_with_keys(assertion, jwks.keys())
-                .map(|v| v.claims)
-                .map_err(|_| NO_KEY);
+            return verify_with_keys(jwt, jwks.keys()).map_err(|_| no_key);
         }
         let Some(uri) = &s.jwks_uri else {
             return Err("the client has no keys");
         };
         let cached = self.keys_at(uri, false).await?;
-        if let Ok(v) = tessera_crypto::jwk::verify_with_keys(assertion, &cached.keys) {
-            return Ok(v.claims);
+        if let Ok(v) = verify_with_keys(jwt, &cached.keys) {
+            return Ok(v);
         }
         if cached.at.elapsed() < self.config.jwks_refetch_interval {
-            return Err(NO_KEY);
+            return Err(no_key);
         }
         let fresh = self.keys_at(uri, true).await?;
-        tessera_crypto::jwk::verify_with_keys(assertion, &fresh.keys)
-            .map(|v| v.claims)
-            .map_err(|_| NO_KEY)
+        verify_with_keys(jwt, &fresh.keys).map_err(|_| no_key)
     }
 
     /// Checks a client assertion for `client`: `Ok(Err(reason))` when it does not authenticate
@@ -135,8 +133,11 @@ impl Services {
         client: &OAuthClient,
         assertion: &str,
     ) -> OAuthResult<Result<(), &'static str>> {
-        let claims = match self.verify_with_client_keys(client, assertion).await {
-            Ok(c) => c,
+        let claims = match self
+            .verify_with_client_keys(client, assertion, NO_KEY)
+            .await
+        {
+            Ok(v) => v.claims,
             Err(reason) => return Ok(Err(reason)),
         };
         let id = client.id.as_str();

@@ -374,27 +374,53 @@ impl Services {
         if !client.settings.is_active {
             return Err(page("The client is disabled."));
         }
+        // OIDC Core §6, RFC 9101: a request object's parameters supersede the query's. When it
+        // is refused, the error goes where the query alone says, if that can be trusted.
+        let (merged, object_error) = match self.resolve_request_object(&org, client, params).await {
+            Ok(Some(m)) => (Some(m), None),
+            Ok(None) => (None, None),
+            Err(e) => (None, Some(e)),
+        };
+        let params: &[(String, String)] = merged.as_deref().unwrap_or(params);
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let object_page = |m: &str| match &object_error {
+            Some(e) => page(&format!(
+                "The request object was refused: {}. {m}",
+                e.description
+            )),
+            None => page(m),
+        };
         // Exact matching; the port of a loopback redirect may vary (RFC 8252 §7.3).
         let redirect_uri = match get("redirect_uri") {
             Some(r) => {
                 if !client.settings.redirect_uris.iter().any(|u| u.matches(r)) {
-                    return Err(page("The redirect_uri is not registered for this client."));
+                    return Err(object_page(
+                        "The redirect_uri is not registered for this client.",
+                    ));
                 }
                 r.to_owned()
             }
             None if client.settings.redirect_uris.len() == 1 => {
                 client.settings.redirect_uris[0].as_str().to_owned()
             }
-            None => return Err(page("The request needs a redirect_uri.")),
+            None => return Err(object_page("The request needs a redirect_uri.")),
         };
         let state = get("state").map(str::to_owned);
         // The response mode first, so that every later error travels as asked; an unknown
-        // one is refused (in the query), never ignored.
-        // A request object is refused below; its answer still goes the way the object asks
-        // when the request names no mode outside it (the conformance suite's form_post plan
-        // puts `response_mode` only inside). Only the mode is read from it, unverified: the
-        // address is the registered one checked above either way.
-        let object_mode = get("request").and_then(request_object_mode);
+        // one is refused (in the query), never ignored. A refused request object's own mode
+        // is still followed when the query names none (the conformance suite's form_post plan
+        // puts `response_mode` only inside): only the mode is read from it, unverified, and
+        // the address is the registered one checked above either way.
+        let object_mode = object_error
+            .as_ref()
+            .and_then(|_| get("request"))
+            .and_then(request_object_mode);
         let response_mode = match get("response_mode").or(object_mode.as_deref()) {
             None => Ok(ResponseMode::Query),
             Some(m) => ResponseMode::parse(m).ok_or(m.to_owned()),
@@ -416,19 +442,8 @@ impl Services {
                 &format!("unsupported response_mode '{m}': use query or form_post"),
             ));
         }
-        // OIDC Core §6: request objects are not supported (yet); say so rather than ignore
-        // parameters that may carry the state and nonce (§6.1, §6.2; error codes §3.1.2.6).
-        if get("request").is_some() {
-            return Err(redirect_err(
-                "request_not_supported",
-                "request objects (the request parameter) are not supported",
-            ));
-        }
-        if get("request_uri").is_some() {
-            return Err(redirect_err(
-                "request_uri_not_supported",
-                "the request_uri parameter is not supported",
-            ));
+        if let Some(e) = &object_error {
+            return Err(redirect_err(e.error, &e.description));
         }
         match get("response_type") {
             Some("code") => {}

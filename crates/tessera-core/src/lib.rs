@@ -40,6 +40,7 @@ pub mod orgs;
 pub mod params;
 pub mod refresh;
 pub mod register;
+pub mod request_object;
 pub mod roles;
 pub mod tokens;
 pub mod users;

@@ -455,10 +455,14 @@ fn metadata(issuer: &str) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        // OIDC Discovery §3: request_uri_parameter_supported defaults to true; say false.
         "claims_parameter_supported": true,
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
+        // Signed request objects by value and by reference (OIDC Core §6, RFC 9101), with
+        // the algorithms of client assertions; `none` is not among them: unsigned objects
+        // are refused.
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": false,
+        "request_object_signing_alg_values_supported": assertion_algs,
     })
 }
 

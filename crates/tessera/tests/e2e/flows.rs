@@ -1200,3 +1200,249 @@ async fn the_claims_parameter_releases_individual_claims() {
         .unwrap()
         .starts_with("claims is not valid JSON"));
 }
+
+/// A request object the client signs with `key`: the whole request (state and nonce only
+/// here), from the client to the issuer, five minutes of life; `changes` set (or, null,
+/// remove) claims.
+fn request_object(f: &Flow, key: &tessera_crypto::jws::SigningKey, changes: Value) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut claims = json!({
+        "iss": f.client_id, "aud": f.s.url("/orgs/acme-corp"), "exp": now + 300, "iat": now,
+        "client_id": f.client_id, "response_type": "code", "redirect_uri": REDIRECT,
+        "scope": "openid email", "state": "st-123", "nonce": "nonce-in-object",
+        "code_challenge": challenge(VERIFIER), "code_challenge_method": "S256",
+    });
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(k);
+        } else {
+            claims[k] = v.clone();
+        }
+    }
+    key.sign_jwt("oauth-authz-req+jwt", &claims).unwrap()
+}
+
+/// A client with an RS256 and an ES256 key (its `jwks`), and those keys.
+async fn keyed_flow() -> (Flow, Vec<tessera_crypto::jws::SigningKey>) {
+    use tessera_crypto::jws::{Alg, SigningKey};
+    let keys: Vec<SigningKey> = [Alg::RS256, Alg::ES256]
+        .iter()
+        .map(|a| {
+            SigningKey::generate(*a, format!("rp-{}", a.as_str()))
+                .unwrap()
+                .0
+        })
+        .collect();
+    let jwks = json!({"keys": keys.iter().map(SigningKey::public_jwk).collect::<Vec<_>>()});
+    (setup(json!({"jwks": jwks})).await, keys)
+}
+
+/// Only the parameters OAuth 2.0 requires outside a request object (OIDC Core §6.1), the
+/// `scope` narrower than the object's.
+const OUTSIDE: [(&str, &str); 5] = [
+    ("scope", "openid"),
+    ("state", ""),
+    ("nonce", ""),
+    ("code_challenge", ""),
+    ("code_challenge_method", ""),
+];
+
+/// OIDC Core §6 and RFC 9101: a signed request object, by value or by reference, is the
+/// request: its state, nonce, scope and PKCE challenge are the ones used, with either key.
+#[tokio::test]
+async fn signed_request_objects_by_value_and_by_reference_are_the_request() {
+    let (f, keys) = keyed_flow().await;
+    let discovery: Value =
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(discovery["request_parameter_supported"], true);
+    assert_eq!(discovery["request_uri_parameter_supported"], true);
+    assert_eq!(discovery["require_request_uri_registration"], false);
+    let algs = discovery["request_object_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(algs.contains(&json!("RS256")) && algs.contains(&json!("ES256")));
+    assert!(
+        !algs.contains(&json!("none")),
+        "unsigned objects are refused"
+    );
+
+    let server = crate::support::jwks_server(json!(null)).await;
+    for (i, key) in keys.iter().enumerate() {
+        let jwt = request_object(&f, key, json!({}));
+        let mut outside = OUTSIDE.to_vec();
+        let uri;
+        if i == 0 {
+            outside.push(("request", &jwt));
+        } else {
+            // By reference, with the hash of the object as the fragment (§6.2).
+            *server.set.lock().unwrap() = json!(jwt);
+            uri = format!("{}/requests/{i}#{}", server.origin, challenge(&jwt));
+            outside.push(("request_uri", &uri));
+        }
+        let (code, _) = f.code(&outside).await;
+        let (st, t) = f.redeem(&code, VERIFIER).await;
+        assert_eq!(st, 200, "{t}");
+        assert_eq!(t["scope"], "openid email", "the object's scope");
+        assert_eq!(
+            claims(t["id_token"].as_str().unwrap())["nonce"],
+            "nonce-in-object"
+        );
+    }
+    assert_eq!(server.fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Every refused request object is an error on the redirect URI naming what was wrong (OIDC
+/// Core §3.1.2.6), with the state of the query, and never a code.
+#[tokio::test]
+async fn refused_request_objects_say_why_on_the_redirect_uri() {
+    let (f, keys) = keyed_flow().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let other = tessera_crypto::jws::SigningKey::generate(
+        tessera_crypto::jws::Alg::RS256,
+        "rp-RS256".into(),
+    )
+    .unwrap()
+    .0;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none"})),
+        b64(&json!({"client_id": f.client_id, "state": "inside"}))
+    );
+    let good = request_object(&f, &keys[0], json!({}));
+    let server = crate::support::jwks_server(json!("not a jwt")).await;
+    let not_a_jwt = format!("{}/requests/1", server.origin);
+    let long = format!("https://rp.example/{}", "a".repeat(600));
+    // The parameters besides the query's, the error, and what its description says.
+    type Case<'a> = (Vec<(&'a str, String)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![("request", unsigned)],
+            "invalid_request_object",
+            "unsigned",
+        ),
+        (
+            vec![("request", request_object(&f, &other, json!({})))],
+            "invalid_request_object",
+            "does not verify",
+        ),
+        (
+            vec![(
+                "request",
+                request_object(&f, &keys[0], json!({"iss": "someone"})),
+            )],
+            "invalid_request_object",
+            "iss",
+        ),
+        (
+            vec![(
+                "request",
+                request_object(&f, &keys[1], json!({"aud": "https://other.example"})),
+            )],
+            "invalid_request_object",
+            "aud",
+        ),
+        (
+            vec![(
+                "request",
+                request_object(&f, &keys[0], json!({"exp": now - 600})),
+            )],
+            "invalid_request_object",
+            "expired",
+        ),
+        (
+            vec![(
+                "request",
+                request_object(&f, &keys[0], json!({"nbf": now + 600})),
+            )],
+            "invalid_request_object",
+            "nbf",
+        ),
+        (
+            vec![(
+                "request",
+                request_object(&f, &keys[0], json!({"client_id": "another"})),
+            )],
+            "invalid_request_object",
+            "client_id",
+        ),
+        (
+            vec![(
+                "request",
+                request_object(&f, &keys[0], json!({"request_uri": "https://rp.example/r"})),
+            )],
+            "invalid_request_object",
+            "may not contain",
+        ),
+        (
+            vec![
+                ("request", good.clone()),
+                ("request_uri", "https://rp.example/r".into()),
+            ],
+            "invalid_request",
+            "not both",
+        ),
+        (
+            vec![("request_uri", not_a_jwt)],
+            "invalid_request_uri",
+            "did not answer a JWT",
+        ),
+        (
+            vec![("request_uri", "http://127.0.0.1:1/requests/2".into())],
+            "invalid_request_uri",
+            "could not be fetched",
+        ),
+        (vec![("request_uri", long)], "invalid_request_uri", "512"),
+        (
+            vec![(
+                "request_uri",
+                "urn:ietf:params:oauth:request_uri:abc".into(),
+            )],
+            "invalid_request_uri",
+            "https URL",
+        ),
+    ];
+    for (extra, error, says) in cases {
+        let mut outside: Vec<(&str, &str)> = vec![("scope", "openid"), ("nonce", "")];
+        outside.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+        let res = f.get(&f.authorize_url(&outside), None).await;
+        let loc = location(&res);
+        assert!(loc.as_str().starts_with(REDIRECT), "{loc}");
+        assert_eq!(query(&loc, "error").as_deref(), Some(error), "{loc}");
+        let description = query(&loc, "error_description").unwrap();
+        assert!(description.contains(says), "{says}: {description}");
+        assert_eq!(query(&loc, "state").as_deref(), Some("st-123"));
+        assert!(query(&loc, "code").is_none());
+    }
+
+    // The object's redirect_uri is the one checked: an unregistered one inside is an error
+    // page, although the query's is registered.
+    let jwt = request_object(
+        &f,
+        &keys[0],
+        json!({"redirect_uri": "https://evil.example/cb"}),
+    );
+    let res = f.get(&f.authorize_url(&[("request", &jwt)]), None).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+    // And a refused object whose query has no usable redirect_uri is a page that says why.
+    let res = f
+        .get(
+            &f.authorize_url(&[("request", &good[..good.len() - 4]), ("redirect_uri", "")]),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The request object was refused") && html.contains("redirect_uri"),
+        "{html}"
+    );
+}

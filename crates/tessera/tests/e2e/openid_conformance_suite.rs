@@ -1450,10 +1450,10 @@ fn unsecured_jwt(claims: &Value) -> String {
     format!("{}.{}.", b(&json!({"alg": "none"})), b(claims))
 }
 
-/// `oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported`: Tessera
-/// rejects request objects as unsupported, on the redirect URI (the module is then SKIPPED,
-/// which certification accepts); it never serves the request without the state and nonce that
-/// were only in the object.
+/// `oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported`: SKIPPED by
+/// the suite (`skipTestIfNoneUnsupported`), since discovery lists no `none` among the request
+/// object algorithms; sent anyway, the unsigned object is refused on the redirect URI, and the
+/// request is never served without the state and nonce that were only in the object.
 async fn oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported() {
     let op = op().await;
     let inner = op.request(&op.client, &[], &[]);
@@ -1473,16 +1473,19 @@ async fn oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupp
         .authorize(&Browser::new(), &req, false)
         .await
         .expect("a redirect");
-    assert_eq!(cb.get("error"), Some("request_not_supported"));
+    assert_eq!(cb.get("error"), Some("invalid_request_object"));
     assert!(cb.get("code").is_none());
-    // Discovery says so (CheckDiscEndpointRequestParameterSupported would warn otherwise).
-    assert_eq!(op.config["request_parameter_supported"], false);
-    assert_eq!(op.config["request_uri_parameter_supported"], false);
+    assert_eq!(op.config["request_parameter_supported"], true);
+    let algs = op.config["request_object_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(!algs.is_empty() && !algs.contains(&json!("none")));
 }
 
-/// `oidcc-ensure-request-object-with-redirect-uri`: the outer `redirect_uri` is unregistered
-/// (the valid one is only inside the object): an error page, never `request_not_supported` on
-/// the registered address.
+/// `oidcc-ensure-request-object-with-redirect-uri`: SKIPPED by the suite (its object is
+/// unsigned, and discovery lists no `none`). Sent anyway: the outer `redirect_uri` is
+/// unregistered and the valid one is only inside the refused object, so an error page, never
+/// a redirect to the registered address.
 async fn oidcc_ensure_request_object_with_redirect_uri() {
     let op = op().await;
     let inner = op.request(&op.client, &[], &[]);
@@ -2343,25 +2346,69 @@ async fn oidcc_registration_sector() {
     assert_eq!(op.config["subject_types_supported"], json!(["public"]));
 }
 
-/// `oidcc-request-uri-unsigned`: skipped (`skipTestIfNoneUnsupported`): discovery lists no
-/// `none` request objects; a `request_uri` is refused as unsupported, on the redirect URI.
+/// `oidcc-request-uri-unsigned`: SKIPPED by the suite (`skipTestIfNoneUnsupported`):
+/// discovery lists no `none` request objects. Sent anyway, the unsigned object a
+/// `request_uri` points at is refused on the redirect URI.
 async fn oidcc_request_uri_unsigned() {
     let op = op().await;
-    assert!(op
-        .config
-        .get("request_object_signing_alg_values_supported")
-        .is_none());
-    assert_eq!(op.config["request_uri_parameter_supported"], false);
-    let req = op.request(
-        &op.client,
-        &[(
-            "request_uri",
-            "https://rp.example/test/a/tessera/requests/1",
-        )],
-        &[],
-    );
+    let algs = op.config["request_object_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(!algs.contains(&json!("none")));
+    assert_eq!(op.config["request_uri_parameter_supported"], true);
+    let inner = op.request(&op.client, &[], &[]);
+    let object: Map<String, Value> = inner
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let server = crate::support::jwks_server(json!(unsecured_jwt(&Value::Object(object)))).await;
+    let uri = format!("{}/requesturi/{}", server.origin, random(64));
+    let req = op.request(&op.client, &[("request_uri", &uri)], &["nonce"]);
     let cb = op.authorize(&Browser::new(), &req, false).await.unwrap();
-    assert_eq!(op.check_error(&cb, &req), "request_uri_not_supported");
+    assert_eq!(op.check_error(&cb, &req), "invalid_request_object");
+}
+
+/// `oidcc-request-uri-signed-rs256`: a client registered with `request_uris` and
+/// `request_object_signing_alg: RS256` puts the whole request in an RS256 object with `iss`
+/// and `aud`, served at its `request_uri` (with a fragment, CreateRandomRequestUriWithFragment);
+/// outside it only response_type, client_id, scope and redirect_uri (and nothing else that
+/// agrees). The flow completes with the object's state and nonce.
+async fn oidcc_request_uri_signed_rs256() {
+    let op = op().await;
+    assert!(op.config["request_object_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("RS256")));
+    let server = crate::support::jwks_server(json!(null)).await;
+    let request_uri = format!("{}/requesturi/{}#{}", server.origin, random(64), random(43));
+    let (client, _reg) = register_client(
+        &op.s,
+        "Request objects",
+        "private_key_jwt",
+        json!({"request_uris": [request_uri], "request_object_signing_alg": "RS256"}),
+    )
+    .await;
+    let key = client.key.as_ref().expect("the plan's clients have keys");
+    let inner = op.request(&client, &[], &[]);
+    let mut object: Map<String, Value> = inner
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    object.insert("aud".into(), json!(op.issuer));
+    object.insert("iss".into(), json!(client.id));
+    *server.set.lock().unwrap() = json!(key.sign_jwt("JWT", &Value::Object(object)).unwrap());
+    let mut req = op.request(
+        &client,
+        &[("request_uri", &request_uri)],
+        &["state", "nonce", "response_mode"],
+    );
+    req.state = inner.state.clone();
+    req.nonce = inner.nonce.clone();
+    let cb = op.authorize(&Browser::new(), &req, false).await.unwrap();
+    let code = op.check_success(&cb, &req);
+    op.token(&client, Auth::Basic, &code, &req, &[]).await;
 }
 
 /// `oidcc-server-rotate-keys`: after a rotation the JWKS has a new signing key and still the
@@ -2579,6 +2626,7 @@ mod dynamic_plan {
         oidcc_registration_sector_bad => super::oidcc_registration_sector,
         oidcc_server_rotate_keys => super::oidcc_server_rotate_keys,
         oidcc_request_uri_unsigned => super::oidcc_request_uri_unsigned,
+        oidcc_request_uri_signed_rs256 => super::oidcc_request_uri_signed_rs256,
         oidcc_ensure_request_object_with_redirect_uri =>
             super::oidcc_ensure_request_object_with_redirect_uri,
         oidcc_refresh_token => super::oidcc_refresh_token,

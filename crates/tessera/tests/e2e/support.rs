@@ -134,10 +134,15 @@ pub fn hidden(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// A client's key server on 127.0.0.1, as a relying party publishes its `jwks_uri`: it
-/// serves whatever JWK Set is current, and counts the fetches.
+/// A client's server on 127.0.0.1, as a relying party publishes its `jwks_uri` or a
+/// `request_uri`: whatever path is asked, it serves the current document (a JWK Set as
+/// `application/json`; a string, a request object, as `application/jwt`) and counts the
+/// fetches.
 pub struct JwksServer {
+    /// `{origin}/jwks.json`.
     pub url: String,
+    /// `http://127.0.0.1:{port}`.
+    pub origin: String,
     pub set: std::sync::Arc<std::sync::Mutex<Value>>,
     pub fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -146,7 +151,8 @@ pub async fn jwks_server(initial: Value) -> JwksServer {
     use std::sync::atomic::Ordering;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("{origin}/jwks.json");
     let set = std::sync::Arc::new(std::sync::Mutex::new(initial));
     let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (served, counted) = (set.clone(), fetches.clone());
@@ -163,14 +169,22 @@ pub async fn jwks_server(initial: Value) -> JwksServer {
                     }
                 }
                 counted.fetch_add(1, Ordering::SeqCst);
-                let body = served.lock().unwrap().to_string();
+                let (body, ty) = match &*served.lock().unwrap() {
+                    Value::String(jwt) => (jwt.clone(), "application/jwt"),
+                    other => (other.to_string(), "application/json"),
+                };
                 let res = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 200 OK\r\ncontent-type: {ty}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 let _ = sock.write_all(res.as_bytes()).await;
             });
         }
     });
-    JwksServer { url, set, fetches }
+    JwksServer {
+        url,
+        origin,
+        set,
+        fetches,
+    }
 }
