@@ -56,6 +56,7 @@ pub struct ClientPatch {
     pub id_token_signed_response_alg: Option<String>,
     pub access_token_signed_response_alg: Option<String>,
     pub userinfo_signed_response_alg: Option<Option<String>>,
+    pub request_object_signing_alg: Option<Option<String>>,
     pub token_endpoint_auth_method: Option<Option<String>>,
     /// `Some(None)` removes the client's keys.
     pub jwks: Option<Option<serde_json::Value>>,
@@ -97,6 +98,7 @@ impl ClientPatch {
             id_token_signed_response_alg,
             access_token_signed_response_alg,
             userinfo_signed_response_alg,
+            request_object_signing_alg,
             token_endpoint_auth_method,
             jwks,
             jwks_uri,

@@ -99,6 +99,7 @@ fn rfc_field(field: &str) -> String {
         "isConfidential" => "token_endpoint_auth_method",
         "idTokenSignedResponseAlg" => "id_token_signed_response_alg",
         "userinfoSignedResponseAlg" => "userinfo_signed_response_alg",
+        "requestObjectSigningAlg" => "request_object_signing_alg",
         "tokenEndpointAuthMethod" => "token_endpoint_auth_method",
         "jwks" => "jwks",
         "jwksUri" => "jwks_uri",
@@ -221,6 +222,9 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
             }
         }
     }
+    // OIDC Registration §2 `request_uris`: checked, not kept, since any request_uri is
+    // fetched when it arrives (discovery: require_request_uri_registration false).
+    strings(meta, "request_uris")?;
     let defaults = ClientInput::default();
     Ok(ClientInput {
         name: string(meta, "client_name")?.unwrap_or_else(|| "Unnamed client".into()),
@@ -243,6 +247,7 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
             .unwrap_or(defaults.id_token_signed_response_alg.clone()),
         // OIDC Registration §2: absent, userinfo answers with plain JSON.
         userinfo_signed_response_alg: string(meta, "userinfo_signed_response_alg")?,
+        request_object_signing_alg: string(meta, "request_object_signing_alg")?,
         token_endpoint_auth_method: Some(auth_method),
         jwks,
         jwks_uri: string(meta, "jwks_uri")?,
@@ -284,6 +289,9 @@ impl Services {
         }
         if let Some(a) = s.userinfo_signed_response_alg {
             v["userinfo_signed_response_alg"] = json!(a.as_str());
+        }
+        if let Some(a) = s.request_object_signing_alg {
+            v["request_object_signing_alg"] = json!(a.as_str());
         }
         if let Some(j) = &s.jwks {
             v["jwks"] = j.as_json().clone();

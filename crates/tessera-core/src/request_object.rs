@@ -7,7 +7,8 @@
 //! its name. Its parameters supersede those of the query, and those it does not carry are
 //! taken from the query (OIDC Core §6.3.3); `client_id` and `response_type` must agree with
 //! the query's where both are given (§6.1). `iss`, `aud`, `exp` and `nbf` are checked when
-//! present: the object is from the client, for this server, and alive.
+//! present: the object is from the client, for this server, and alive; a client with a
+//! `requestObjectSigningAlg` must sign with that algorithm (OIDC Registration §2).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -177,6 +178,15 @@ impl Services {
             )
             .await
             .map_err(RequestObjectError::object)?;
+        if let Some(wanted) = client.settings.request_object_signing_alg {
+            if verified.alg != wanted {
+                return Err(RequestObjectError::object(format!(
+                    "the request object is signed with {}; this client's requestObjectSigningAlg is {}",
+                    verified.alg.as_str(),
+                    wanted.as_str()
+                )));
+            }
+        }
         let claims = verified.claims;
         if !claims.is_object() {
             return Err(RequestObjectError::object(

@@ -3,6 +3,7 @@
 //! API spells it (`redirectUris[1]`), so REST, GraphQL, console and CLI report the same thing.
 
 use serde::{Deserialize, Serialize};
+pub use tessera_crypto::jwk::ClientAlg;
 use url::Url;
 
 use crate::clock::Timestamp;
@@ -171,6 +172,25 @@ impl SigningAlg {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         Self::parse_for(s, "idTokenSignedResponseAlg")
     }
+}
+
+/// A request object algorithm (errors name `requestObjectSigningAlg`): one a client's keys
+/// can sign with; never `none`, since unsigned request objects are refused.
+pub fn parse_request_object_alg(s: &str) -> Result<ClientAlg, FieldError> {
+    ClientAlg::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = ClientAlg::ALL.iter().map(|a| a.as_str()).collect();
+        FieldError::new(
+            "requestObjectSigningAlg",
+            if s.eq_ignore_ascii_case("none") {
+                format!(
+                    "unsigned request objects are not accepted: use one of {}",
+                    all.join(", ")
+                )
+            } else {
+                format!("unknown algorithm '{s}': use one of {}", all.join(", "))
+            },
+        )
+    })
 }
 
 impl Serialize for SigningAlg {
@@ -533,6 +553,9 @@ pub struct ClientSettings {
     /// Userinfo answers this client with a JWT signed so (OIDC Core §5.3.2), or with plain
     /// JSON when `None`.
     pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// The one algorithm this client's request objects must be signed with (OIDC
+    /// Registration §2 `request_object_signing_alg`); `None`: any the keys allow.
+    pub request_object_signing_alg: Option<ClientAlg>,
     /// Agrees with `is_confidential`: `none` exactly for a public client.
     pub token_endpoint_auth_method: TokenAuthMethod,
     /// The client's public keys; a `private_key_jwt` client has them here or at `jwks_uri`,
@@ -565,6 +588,8 @@ pub struct ClientInput {
     pub access_token_signed_response_alg: String,
     /// `None` (or empty): plain JSON at userinfo.
     pub userinfo_signed_response_alg: Option<String>,
+    /// `None` (or empty): request objects may be signed with any algorithm of the keys.
+    pub request_object_signing_alg: Option<String>,
     /// `None`: the default for the client's type ([`TokenAuthMethod::default_for`]).
     pub token_endpoint_auth_method: Option<String>,
     /// A JWK Set, or `None`.
@@ -645,6 +670,7 @@ impl Default for ClientInput {
             id_token_signed_response_alg: SigningAlg::ID_TOKEN_DEFAULT.as_str().to_owned(),
             access_token_signed_response_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().to_owned(),
             userinfo_signed_response_alg: None,
+            request_object_signing_alg: None,
             token_endpoint_auth_method: None,
             jwks: None,
             jwks_uri: None,
@@ -804,6 +830,11 @@ impl ClientSettings {
             .as_deref()
             .filter(|a| !a.is_empty())
             .and_then(|a| c.take(SigningAlg::parse_for(a, "userinfoSignedResponseAlg")));
+        let request_object_alg = input
+            .request_object_signing_alg
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .and_then(|a| c.take(parse_request_object_alg(a)));
         let auth_method = match input.token_endpoint_auth_method.as_deref() {
             None | Some("") => TokenAuthMethod::default_for(input.is_confidential),
             Some(m) => match c.take(TokenAuthMethod::parse(m)) {
@@ -911,6 +942,7 @@ impl ClientSettings {
             access_token_signed_response_alg: access_token_alg
                 .unwrap_or(SigningAlg::ACCESS_TOKEN_DEFAULT),
             userinfo_signed_response_alg: userinfo_alg,
+            request_object_signing_alg: request_object_alg,
             token_endpoint_auth_method: auth_method,
             jwks,
             jwks_uri,
@@ -988,6 +1020,7 @@ impl OAuthClient {
             userinfo_signed_response_alg: s
                 .userinfo_signed_response_alg
                 .map(|a| a.as_str().to_owned()),
+            request_object_signing_alg: s.request_object_signing_alg.map(|a| a.as_str().to_owned()),
             // Only a method other than the type's default is carried, so that a change of
             // `isConfidential` alone brings the new type's default.
             token_endpoint_auth_method: (s.token_endpoint_auth_method
@@ -1028,6 +1061,7 @@ impl Serialize for OAuthClient {
             id_token_signed_response_alg: IdTokenAlg,
             access_token_signed_response_alg: SigningAlg,
             userinfo_signed_response_alg: Option<SigningAlg>,
+            request_object_signing_alg: Option<&'static str>,
             token_endpoint_auth_method: TokenAuthMethod,
             jwks: Option<&'a ClientJwks>,
             jwks_uri: Option<&'a str>,
@@ -1060,6 +1094,7 @@ impl Serialize for OAuthClient {
             id_token_signed_response_alg: s.id_token_signed_response_alg,
             access_token_signed_response_alg: s.access_token_signed_response_alg,
             userinfo_signed_response_alg: s.userinfo_signed_response_alg,
+            request_object_signing_alg: s.request_object_signing_alg.map(ClientAlg::as_str),
             token_endpoint_auth_method: s.token_endpoint_auth_method,
             jwks: s.jwks.as_ref(),
             jwks_uri: s.jwks_uri.as_deref(),
@@ -1189,6 +1224,48 @@ mod tests {
         assert_eq!(
             fields(with(Some("none")).unwrap_err()),
             vec!["userinfoSignedResponseAlg"]
+        );
+    }
+
+    #[test]
+    fn request_object_alg_is_optional_never_none_and_round_trips() {
+        let with = |a: Option<&str>| {
+            ClientSettings::validate(&ClientInput {
+                request_object_signing_alg: a.map(str::to_owned),
+                ..input()
+            })
+        };
+        assert_eq!(with(None).unwrap().request_object_signing_alg, None);
+        assert_eq!(with(Some("")).unwrap().request_object_signing_alg, None);
+        let ps = with(Some("PS256")).unwrap();
+        assert_eq!(ps.request_object_signing_alg, Some(ClientAlg::PS256));
+        for bad in ["none", "HS256"] {
+            let e = with(Some(bad)).unwrap_err();
+            assert_eq!(e.errors[0].field, "requestObjectSigningAlg");
+            assert!(
+                e.errors[0].message.contains("ES384"),
+                "{}",
+                e.errors[0].message
+            );
+        }
+        assert!(with(Some("none")).unwrap_err().errors[0]
+            .message
+            .contains("unsigned"));
+        let client = OAuthClient {
+            org_id: OrgId(uuid::Uuid::nil()),
+            id: ClientId::parse("app").unwrap(),
+            settings: ps,
+            secrets: vec![],
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        };
+        assert_eq!(
+            client.to_input().request_object_signing_alg.as_deref(),
+            Some("PS256")
+        );
+        assert_eq!(
+            serde_json::to_value(&client).unwrap()["requestObjectSigningAlg"],
+            "PS256"
         );
     }
 
@@ -1392,6 +1469,7 @@ mod tests {
                 "idTokenSignedResponseAlg": "RS256",
                 "accessTokenSignedResponseAlg": "ES256",
                 "userinfoSignedResponseAlg": null,
+                "requestObjectSigningAlg": null,
                 "tokenEndpointAuthMethod": "none",
                 "jwks": null,
                 "jwksUri": null,

@@ -1110,6 +1110,7 @@ fn client(org: OrgId, id: &str, name: &str, ms: i64) -> tessera_domain::client::
         // Values other than the defaults, so that a round trip proves they are stored.
         access_token_signed_response_alg: "RS256".into(),
         userinfo_signed_response_alg: Some("EdDSA".into()),
+        request_object_signing_alg: Some("PS256".into()),
         token_endpoint_auth_method: Some("client_secret_post".into()),
         jwks: Some(
             serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",

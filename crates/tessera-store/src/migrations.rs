@@ -87,6 +87,11 @@ pub(crate) const SQLITE: Embedded = &[
         "client keys and assertions",
         include_str!("../migrations/sqlite/0016_client_assertions.sql"),
     ),
+    (
+        17,
+        "client request object algorithm",
+        include_str!("../migrations/sqlite/0017_client_request_object_alg.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -169,6 +174,11 @@ pub(crate) const POSTGRES: Embedded = &[
         16,
         "client keys and assertions",
         include_str!("../migrations/postgres/0016_client_assertions.sql"),
+    ),
+    (
+        17,
+        "client request object algorithm",
+        include_str!("../migrations/postgres/0017_client_request_object_alg.sql"),
     ),
 ];
 

@@ -161,6 +161,8 @@ struct Client {
     access_token_signed_response_alg: String,
     /// Userinfo answers with a JWT signed so; null: plain JSON.
     userinfo_signed_response_alg: Option<String>,
+    /// The one algorithm request objects must be signed with; null: any the keys allow.
+    request_object_signing_alg: Option<String>,
     /// `client_secret_basic`, `client_secret_post` or `none` (a public client).
     token_endpoint_auth_method: String,
     /// The client's public keys, a JWK Set; `private_key_jwt` needs them or `jwksUri`.
@@ -272,6 +274,7 @@ struct ClientInput {
     id_token_signed_response_alg: Option<String>,
     access_token_signed_response_alg: Option<String>,
     userinfo_signed_response_alg: Option<String>,
+    request_object_signing_alg: Option<String>,
     token_endpoint_auth_method: Option<String>,
     jwks: Option<async_graphql::Json<Value>>,
     jwks_uri: Option<String>,
@@ -302,6 +305,8 @@ struct UpdateInput {
     access_token_signed_response_alg: Option<String>,
     /// `null`: plain JSON at userinfo.
     userinfo_signed_response_alg: MaybeUndefined<String>,
+    /// `null`: request objects signed with any algorithm of the keys.
+    request_object_signing_alg: MaybeUndefined<String>,
     /// `null`: the default of the client's type.
     token_endpoint_auth_method: MaybeUndefined<String>,
     /// `null` removes the keys.
@@ -379,6 +384,7 @@ impl UpdateInput {
                 "userinfoSignedResponseAlg",
                 &self.userinfo_signed_response_alg,
             ),
+            ("requestObjectSigningAlg", &self.request_object_signing_alg),
             ("tokenEndpointAuthMethod", &self.token_endpoint_auth_method),
             ("jwksUri", &self.jwks_uri),
         ] {

@@ -87,6 +87,9 @@ pub struct ClientSchema {
     /// Userinfo answers with a JWT (`application/jwt`) signed with `RS256`, `ES256` or
     /// `EdDSA`; null: plain JSON.
     pub userinfo_signed_response_alg: Option<String>,
+    /// The one algorithm request objects must be signed with (`RS256`, `RS384`, `RS512`,
+    /// `PS256`, `PS384`, `PS512`, `ES256`, `ES384` or `EdDSA`); null: any the keys allow.
+    pub request_object_signing_alg: Option<String>,
     /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
     /// `none` (exactly the public clients).
     pub token_endpoint_auth_method: String,

@@ -171,6 +171,11 @@ pub enum ClientCommand {
         /// (default: plain JSON).
         #[arg(long, value_name = "ALG")]
         userinfo_alg: Option<String>,
+        /// The one algorithm the client's request objects must be signed with (RS256,
+        /// RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA; default: any its keys
+        /// allow).
+        #[arg(long, value_name = "ALG")]
+        request_object_alg: Option<String>,
         /// How a confidential client authenticates: client_secret_basic (default),
         /// client_secret_post, or private_key_jwt (no secret; needs --jwks-file).
         #[arg(long, value_name = "METHOD")]
@@ -434,6 +439,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             id_token_alg,
             access_token_alg,
             userinfo_alg,
+            request_object_alg,
             token_endpoint_auth_method,
             jwks_file,
             jwks_uri,
@@ -472,6 +478,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 access_token_signed_response_alg: access_token_alg
                     .unwrap_or_else(|| defaults.access_token_signed_response_alg.clone()),
                 userinfo_signed_response_alg: userinfo_alg,
+                request_object_signing_alg: request_object_alg,
                 token_endpoint_auth_method,
                 jwks,
                 jwks_uri,

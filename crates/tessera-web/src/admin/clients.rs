@@ -111,6 +111,10 @@ pub(crate) struct ClientBody {
     /// Userinfo answers with a JWT signed so (`RS256`, `ES256` or `EdDSA`); absent or null:
     /// plain JSON.
     userinfo_signed_response_alg: Option<String>,
+    /// The one algorithm request objects must be signed with (`RS256`, `RS384`, `RS512`,
+    /// `PS256`, `PS384`, `PS512`, `ES256`, `ES384` or `EdDSA`); absent or null: any the keys
+    /// allow.
+    request_object_signing_alg: Option<String>,
     /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
     /// `none` (a public client's; alone, it makes the client public), or `private_key_jwt`
     /// (a confidential client that signs assertions with a key of `jwks`; no secret).
@@ -180,6 +184,7 @@ impl ClientBody {
                 .access_token_signed_response_alg
                 .unwrap_or(d.access_token_signed_response_alg),
             userinfo_signed_response_alg: self.userinfo_signed_response_alg,
+            request_object_signing_alg: self.request_object_signing_alg,
             token_endpoint_auth_method: self.token_endpoint_auth_method,
             jwks: self.jwks.filter(|v| !v.is_null()),
             jwks_uri: self.jwks_uri,
@@ -347,6 +352,10 @@ pub(crate) struct PatchBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     userinfo_signed_response_alg: Option<Option<String>>,
+    /// null: request objects signed with any algorithm of the keys.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    request_object_signing_alg: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     token_endpoint_auth_method: Option<Option<String>>,
@@ -395,6 +404,7 @@ impl PatchBody {
             id_token_signed_response_alg: b.id_token_signed_response_alg,
             access_token_signed_response_alg: b.access_token_signed_response_alg,
             userinfo_signed_response_alg: b.userinfo_signed_response_alg,
+            request_object_signing_alg: b.request_object_signing_alg,
             token_endpoint_auth_method: b.token_endpoint_auth_method,
             // JSON null (present, empty) removes them.
             jwks: b.jwks.map(|v| (!v.is_null()).then_some(v)),

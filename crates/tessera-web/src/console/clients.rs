@@ -58,6 +58,7 @@ pub(crate) const EDIT_FIELDS: &[&str] = &[
     "idTokenSignedResponseAlg",
     "accessTokenSignedResponseAlg",
     "userinfoSignedResponseAlg",
+    "requestObjectSigningAlg",
     "tokenEndpointAuthMethod",
     "jwks",
     "jwksUri",
@@ -372,6 +373,9 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
         id_token_algs: alg_choices(&i.id_token_signed_response_alg),
         access_token_algs: alg_choices(&i.access_token_signed_response_alg),
         userinfo_algs: userinfo_choices(i.userinfo_signed_response_alg.as_deref().unwrap_or("")),
+        request_object_algs: request_object_choices(
+            i.request_object_signing_alg.as_deref().unwrap_or(""),
+        ),
         auth_methods: auth_method_choices(cl.settings.token_endpoint_auth_method.as_str()),
         jwks: i
             .jwks
@@ -404,6 +408,26 @@ fn userinfo_choices(selected: &str) -> Vec<Choice> {
         checked: selected.is_empty(),
     }];
     out.extend(alg_choices(selected));
+    out
+}
+
+/// The algorithm request objects must be signed with: any the keys allow (the empty value),
+/// or one.
+fn request_object_choices(selected: &str) -> Vec<Choice> {
+    let mut out = vec![Choice {
+        value: String::new(),
+        label: "Any algorithm of the keys".into(),
+        checked: selected.is_empty(),
+    }];
+    out.extend(
+        tessera_domain::client::ClientAlg::ALL
+            .iter()
+            .map(|a| Choice {
+                value: a.as_str().to_owned(),
+                label: a.as_str().to_owned(),
+                checked: a.as_str() == selected,
+            }),
+    );
     out
 }
 
@@ -563,6 +587,7 @@ pub async fn save(
         id_token_signed_response_alg: f.text("idTokenSignedResponseAlg"),
         access_token_signed_response_alg: f.text("accessTokenSignedResponseAlg"),
         userinfo_signed_response_alg: f.optional("userinfoSignedResponseAlg"),
+        request_object_signing_alg: f.optional("requestObjectSigningAlg"),
         // A public client authenticates with nothing: the choice is a confidential client's.
         token_endpoint_auth_method: (f.get("clientType") != Some("public"))
             .then(|| f.optional("tokenEndpointAuthMethod"))
@@ -603,6 +628,7 @@ pub async fn save(
         id_token_algs: alg_choices(&f.text("idTokenSignedResponseAlg")),
         access_token_algs: alg_choices(&f.text("accessTokenSignedResponseAlg")),
         userinfo_algs: userinfo_choices(&f.text("userinfoSignedResponseAlg")),
+        request_object_algs: request_object_choices(&f.text("requestObjectSigningAlg")),
         auth_methods: auth_method_choices(&f.text("tokenEndpointAuthMethod")),
         jwks: f.get("jwks").unwrap_or("").to_owned(),
         jwks_uri: f.text("jwksUri"),

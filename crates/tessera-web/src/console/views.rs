@@ -270,6 +270,8 @@ pub struct ClientForm {
     pub access_token_algs: Vec<Choice>,
     /// Userinfo's answer: JSON or a signing algorithm.
     pub userinfo_algs: Vec<Choice>,
+    /// The algorithm request objects must be signed with: any, or one.
+    pub request_object_algs: Vec<Choice>,
     /// How a confidential client authenticates.
     pub auth_methods: Vec<Choice>,
     /// The client's JWK Set, as JSON text.

@@ -564,6 +564,24 @@ async fn bad_input_fails_with_one_clear_line() {
                 "--org",
                 "acme-corp",
                 "--name",
+                "Signer",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--request-object-alg",
+                "none",
+            ],
+        ),
+        "requestObjectSigningAlg: unsigned request objects are not accepted",
+    );
+    assert_fails_with(
+        &run(
+            &db,
+            &[
+                "client",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
                 "Backend",
                 "--client-id",
                 "backend",

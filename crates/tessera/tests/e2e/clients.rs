@@ -130,6 +130,7 @@ async fn seed_examples_work_verbatim_on_the_alias() {
         "idTokenSignedResponseAlg",
         "accessTokenSignedResponseAlg",
         "userinfoSignedResponseAlg",
+        "requestObjectSigningAlg",
         "tokenEndpointAuthMethod",
         "jwks",
         "jwksUri",
@@ -849,7 +850,8 @@ async fn token_endpoint_auth_method_and_userinfo_alg() {
         post(
             json!({"name": "Bad", "redirectUris": ["https://spa.example/cb"],
                     "tokenEndpointAuthMethod": "tls_client_auth",
-                    "userinfoSignedResponseAlg": "HS256"}),
+                    "userinfoSignedResponseAlg": "HS256",
+                    "requestObjectSigningAlg": "none"}),
         )
         .await,
     )
@@ -857,14 +859,19 @@ async fn token_endpoint_auth_method_and_userinfo_alg() {
     assert_eq!(st, 400, "{e}");
     assert_eq!(
         fields(&e),
-        vec!["userinfoSignedResponseAlg", "tokenEndpointAuthMethod"]
+        vec![
+            "userinfoSignedResponseAlg",
+            "requestObjectSigningAlg",
+            "tokenEndpointAuthMethod"
+        ]
     );
 
     let (st, c) = json(
         post(
             json!({"name": "Web", "redirectUris": ["https://web.example/cb"],
                     "tokenEndpointAuthMethod": "client_secret_post",
-                    "userinfoSignedResponseAlg": "ES256"}),
+                    "userinfoSignedResponseAlg": "ES256",
+                    "requestObjectSigningAlg": "PS256"}),
         )
         .await,
     )
@@ -873,16 +880,22 @@ async fn token_endpoint_auth_method_and_userinfo_alg() {
     assert_eq!(c["clientType"], "confidential");
     assert_eq!(c["tokenEndpointAuthMethod"], "client_secret_post");
     assert_eq!(c["userinfoSignedResponseAlg"], "ES256");
+    assert_eq!(c["requestObjectSigningAlg"], "PS256");
     let id = c["id"].as_str().unwrap().to_owned();
     let path = format!("{O}/{id}");
     let patch = |body: Value| call(&s, Method::PATCH, &path, Some(&key), Some(body));
     // null clears: plain JSON again, and the type's default method.
     let (st, c) = json(
-        patch(json!({"userinfoSignedResponseAlg": null, "tokenEndpointAuthMethod": null})).await,
+        patch(
+            json!({"userinfoSignedResponseAlg": null, "tokenEndpointAuthMethod": null,
+                     "requestObjectSigningAlg": null}),
+        )
+        .await,
     )
     .await;
     assert_eq!(st, 200, "{c}");
     assert_eq!(c["userinfoSignedResponseAlg"], Value::Null);
+    assert_eq!(c["requestObjectSigningAlg"], Value::Null);
     assert_eq!(c["tokenEndpointAuthMethod"], "client_secret_basic");
     // Turning the client public brings the public default.
     let (st, c) = json(patch(json!({"isConfidential": false})).await).await;

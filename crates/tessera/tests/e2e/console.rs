@@ -450,6 +450,7 @@ async fn operator_manages_a_client_in_a_real_browser() {
     // Signed userinfo, and the secret sent in the form body.
     for option in [
         "#f-userinfo-alg option[value='RS256']",
+        "#f-request-object-alg option[value='ES256']",
         "#f-auth-method option[value='client_secret_post']",
     ] {
         b.driver
@@ -471,6 +472,10 @@ async fn operator_manages_a_client_in_a_real_browser() {
     assert_eq!(
         saved.settings.userinfo_signed_response_alg,
         Some(tessera_domain::client::SigningAlg::RS256)
+    );
+    assert_eq!(
+        saved.settings.request_object_signing_alg,
+        Some(tessera_domain::client::ClientAlg::ES256)
     );
     assert_eq!(
         saved.settings.token_endpoint_auth_method.as_str(),

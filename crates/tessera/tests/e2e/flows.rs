@@ -1422,11 +1422,40 @@ async fn refused_request_objects_say_why_on_the_redirect_uri() {
         assert!(query(&loc, "code").is_none());
     }
 
+    // A client with a requestObjectSigningAlg accepts that algorithm only.
+    let (st, c) = json(
+        call(
+            &f.s,
+            Method::PATCH,
+            &format!("{ADMIN}/{}", f.client_id),
+            Some(&f.admin),
+            Some(json!({"requestObjectSigningAlg": "ES256"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, c["requestObjectSigningAlg"].as_str()),
+        (200, Some("ES256"))
+    );
+    let res = f.get(&f.authorize_url(&[("request", &good)]), None).await;
+    let loc = location(&res);
+    assert_eq!(
+        query(&loc, "error").as_deref(),
+        Some("invalid_request_object")
+    );
+    assert!(query(&loc, "error_description")
+        .unwrap()
+        .contains("signed with RS256; this client's requestObjectSigningAlg is ES256"));
+    let es = request_object(&f, &keys[1], json!({}));
+    let (code, _) = f.code(&[("request", &es), ("nonce", "")]).await;
+    assert_eq!(f.redeem(&code, VERIFIER).await.0, 200);
+
     // The object's redirect_uri is the one checked: an unregistered one inside is an error
     // page, although the query's is registered.
     let jwt = request_object(
         &f,
-        &keys[0],
+        &keys[1],
         json!({"redirect_uri": "https://evil.example/cb"}),
     );
     let res = f.get(&f.authorize_url(&[("request", &jwt)]), None).await;

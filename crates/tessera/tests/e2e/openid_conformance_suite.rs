@@ -2382,13 +2382,14 @@ async fn oidcc_request_uri_signed_rs256() {
         .contains(&json!("RS256")));
     let server = crate::support::jwks_server(json!(null)).await;
     let request_uri = format!("{}/requesturi/{}#{}", server.origin, random(64), random(43));
-    let (client, _reg) = register_client(
+    let (client, reg) = register_client(
         &op.s,
         "Request objects",
         "private_key_jwt",
         json!({"request_uris": [request_uri], "request_object_signing_alg": "RS256"}),
     )
     .await;
+    assert_eq!(reg["request_object_signing_alg"], "RS256");
     let key = client.key.as_ref().expect("the plan's clients have keys");
     let inner = op.request(&client, &[], &[]);
     let mut object: Map<String, Value> = inner

@@ -491,6 +491,40 @@ async fn the_policy_decides_pkce_for_registered_confidential_clients() {
             .contains("userinfo_signed_response_alg"),
         "{e}"
     );
+    // Request objects signed with one algorithm (OIDC Registration §2), never none; the
+    // request_uris are checked, not kept.
+    let (st, c, _) = register(
+        &s,
+        None,
+        json!({"client_name": "JAR", "redirect_uris": ["https://rp.example/cb"],
+               "request_object_signing_alg": "PS256",
+               "request_uris": ["https://rp.example/request#abc"]}),
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["request_object_signing_alg"], "PS256");
+    for (bad, names) in [
+        (
+            json!({"request_object_signing_alg": "none"}),
+            "request_object_signing_alg",
+        ),
+        (
+            json!({"request_uris": "https://rp.example/r"}),
+            "request_uris",
+        ),
+    ] {
+        let mut body = json!({"client_name": "Bad", "redirect_uris": ["https://rp.example/cb"]});
+        for (k, v) in bad.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (st, e, _) = register(&s, None, body).await;
+        assert_eq!(st, 400, "{e}");
+        assert_eq!(e["error"], "invalid_client_metadata");
+        assert!(
+            e["error_description"].as_str().unwrap().contains(names),
+            "{e}"
+        );
+    }
     // A redirect URI with a fragment is refused (RFC 6749 §3.1.2).
     let (st, e, _) = register(
         &s,
