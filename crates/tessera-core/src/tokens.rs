@@ -141,7 +141,10 @@ pub enum ClientCredentials {
 #[derive(Clone, Debug)]
 pub struct ClientAuth {
     pub credentials: ClientCredentials,
+    /// The caller's address, for the brakes and the audit log.
     pub address: Option<String>,
+    /// The HTTP request's id, for the audit log.
+    pub request_id: Option<String>,
 }
 
 impl ClientAuth {
@@ -152,6 +155,7 @@ impl ClientAuth {
                 client_id: client_id.to_owned(),
             },
             address: None,
+            request_id: None,
         }
     }
 
@@ -526,54 +530,6 @@ impl Services {
         Ok(cached)
     }
 
-    /// `grant_type=client_credentials` (RFC 6749 §4.4).
-    pub async fn client_credentials(
-        self: &Arc<Self>,
-        org_slug: &str,
-        auth: &ClientAuth,
-        scope: Option<&str>,
-        resource: Option<&str>,
-    ) -> OAuthResult<TokenResponse> {
-        let org = self.protocol_org(org_slug).await?;
-        let cached = self
-            .grant_client(&org, auth, GrantType::ClientCredentials)
-            .await?;
-        let c = &cached.client;
-        // Never for a public client, whatever its grant list says (RFC 9700 §2.4).
-        if !c.settings.is_confidential {
-            return Err(OAuthError::UnauthorizedClient(
-                "public clients cannot use client_credentials".into(),
-            ));
-        }
-        let scope_str = allowed_scopes(c, scope)?;
-        let issuer = self.issuer(&org.slug);
-        let audience = resource_audience(resource)?.unwrap_or_else(|| issuer.clone());
-        let lifetime = c.settings.access_token_lifetime;
-        let jti = self.random_jti()?;
-        let token = self
-            .sign_access_token_with(
-                &org,
-                &issuer,
-                c.id.as_str(),
-                c,
-                &audience,
-                &scope_str,
-                lifetime,
-                &jti,
-                &[],
-            )
-            .await?;
-        Ok(TokenResponse {
-            access_token: token,
-            token_type: "Bearer",
-            expires_in: lifetime,
-            scope: (!scope_str.is_empty()).then_some(scope_str),
-            refresh_token: None,
-            id_token: None,
-            issued_token_type: None,
-        })
-    }
-
     /// An RFC 9068 access token for `client`, with a `jti` chosen by the caller (who may have
     /// recorded it first).
     #[allow(clippy::too_many_arguments)]
@@ -862,6 +818,7 @@ mod debug_tests {
                 secret: "cs_live_SECRET".into(),
             },
             address: None,
+            request_id: None,
         };
         let shown = format!("{auth:?}");
         assert!(

@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::authorize::{PostedForm, UserInfo};
+use tessera_core::oauth::TokenRequest;
 use tessera_core::tokens::{parse_basic, ClientAuth, ClientCredentials, OAuthError};
 
 use crate::auth::bearer;
@@ -214,7 +215,7 @@ async fn form_body(req: Request) -> ProtocolResult<(http::request::Parts, Bytes)
 /// brakes and the audit use.
 fn client_auth(parts: &http::request::Parts, form: &Form) -> ProtocolResult<ClientAuth> {
     let headers = &parts.headers;
-    let (address, _) = crate::auth::request_origin(parts);
+    let (address, request_id) = crate::auth::request_origin(parts);
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
     let assertion_type = form.get("client_assertion_type");
@@ -288,6 +289,7 @@ fn client_auth(parts: &http::request::Parts, form: &Form) -> ProtocolResult<Clie
     Ok(ClientAuth {
         credentials,
         address,
+        request_id,
     })
 }
 
@@ -301,67 +303,8 @@ async fn token(
     let form = Form::parse(&parts.headers, &body)?;
     let grant_type = form.require("grant_type")?;
     let auth = client_auth(&parts, &form)?;
-    let s = &state.services;
-    let out = match grant_type {
-        "client_credentials" => {
-            s.client_credentials(&org, &auth, form.get("scope"), form.get("resource"))
-                .await?
-        }
-        "refresh_token" => {
-            s.refresh(
-                &org,
-                &auth,
-                form.require("refresh_token")?,
-                form.get("scope"),
-            )
-            .await?
-        }
-        "authorization_code" => {
-            s.authorization_code(
-                &org,
-                &auth,
-                form.require("code")?,
-                form.get("redirect_uri"),
-                form.get("code_verifier"),
-            )
-            .await?
-        }
-        "urn:ietf:params:oauth:grant-type:device_code" => {
-            s.device_code_grant(&org, &auth, form.require("device_code")?)
-                .await?
-        }
-        "urn:ietf:params:oauth:grant-type:token-exchange" => {
-            let (ip, request_id) = crate::auth::request_origin(&parts);
-            let req = tessera_core::exchange::ExchangeRequest {
-                subject_token: form.require("subject_token")?,
-                subject_token_type: form.require("subject_token_type")?,
-                actor_token: form.get("actor_token"),
-                actor_token_type: form.get("actor_token_type"),
-                requested_token_type: form.get("requested_token_type"),
-                audience: form.get("audience"),
-                resource: form.get("resource"),
-                scope: form.get("scope"),
-            };
-            s.token_exchange(&org, &auth, req, ip, request_id).await?
-        }
-        "password" => {
-            let (ip, _) = crate::auth::request_origin(&parts);
-            s.password_grant(
-                &org,
-                &auth,
-                form.require("username")?,
-                form.require("password")?,
-                form.get("scope"),
-                ip.as_deref(),
-            )
-            .await?
-        }
-        other => {
-            return Err(ProtocolError(OAuthError::UnsupportedGrantType(format!(
-                "unsupported grant type '{other}'"
-            ))))
-        }
-    };
+    let req = TokenRequest::parse(grant_type, |k| form.get(k))?;
+    let out = state.services.token(&org, &auth, req).await?;
     Ok(Json(out).into_response())
 }
 
@@ -423,14 +366,7 @@ fn metadata(issuer: &str) -> Value {
         "end_session_endpoint": format!("{issuer}/api/v1/oauth/end_session"),
         "device_authorization_endpoint": format!("{issuer}/api/v1/oauth/device_authorization"),
         "registration_endpoint": format!("{issuer}/api/v1/connect/register"),
-        "grant_types_supported": [
-            "authorization_code",
-            "client_credentials",
-            "refresh_token",
-            "password",
-            "urn:ietf:params:oauth:grant-type:device_code",
-            "urn:ietf:params:oauth:grant-type:token-exchange",
-        ],
+        "grant_types_supported": TokenRequest::GRANT_TYPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "code_challenge_methods_supported": ["S256"],

@@ -13,15 +13,15 @@ use crate::Services;
 
 impl Services {
     /// `grant_type=password`.
-    pub async fn password_grant(
+    pub(crate) async fn password_grant(
         self: &Arc<Self>,
         org_slug: &str,
         auth: &ClientAuth,
         username: &str,
         password: &str,
         scope: Option<&str>,
-        address: Option<&str>,
     ) -> OAuthResult<TokenResponse> {
+        let address = auth.address.as_deref();
         let org = self.protocol_org(org_slug).await?;
         let cached = self.grant_client(&org, auth, GrantType::Password).await?;
         let client = &cached.client;
@@ -50,7 +50,7 @@ impl Services {
             ));
         };
         let now = self.now();
-        let grant = crate::refresh::Grant {
+        let grant = crate::oauth::Grant {
             user: user.user.id,
             scope: &scope,
             auth_time: now,

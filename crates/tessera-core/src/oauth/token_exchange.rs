@@ -51,13 +51,11 @@ fn check_type(name: &str, value: &str) -> OAuthResult<()> {
 
 impl Services {
     /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`.
-    pub async fn token_exchange(
+    pub(crate) async fn token_exchange(
         self: &Arc<Self>,
         org_slug: &str,
         auth: &ClientAuth,
         req: ExchangeRequest<'_>,
-        ip: Option<String>,
-        request_id: Option<String>,
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
         let cached = self
@@ -226,8 +224,8 @@ impl Services {
             &subject,
             act.as_ref().filter(|_| delegated),
             &jti,
-            ip,
-            request_id,
+            auth.address.clone(),
+            auth.request_id.clone(),
         )
         .await?;
         Ok(TokenResponse {

@@ -8,24 +8,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tessera_domain::client::{GrantType, OAuthClient};
-use tessera_domain::{OrgId, Organization, Timestamp, UserId};
+use tessera_domain::{OrgId, Organization, Timestamp};
 use tessera_store::RefreshToken;
 
 use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
 
-/// What a user granted a client and how they signed in: what every token of one
-/// authorization (its code, its refresh tokens, a device code, a password grant) carries.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Grant<'a> {
-    pub user: UserId,
-    pub scope: &'a str,
-    pub auth_time: Timestamp,
-    /// Only the code's first id_token echoes it (OIDC Core §12.2).
-    pub nonce: Option<&'a str>,
-    /// The claims request of the authorization (OIDC Core §5.5).
-    pub claims: Option<&'a tessera_domain::claims::ClaimsRequest>,
-}
+use super::Grant;
 
 impl Services {
     /// A new refresh token of `family` (a new family when `None`): its value and its row.
@@ -64,7 +53,7 @@ impl Services {
     }
 
     /// `grant_type=refresh_token` (RFC 6749 §6).
-    pub async fn refresh(
+    pub(crate) async fn refresh(
         self: &Arc<Self>,
         org_slug: &str,
         auth: &ClientAuth,

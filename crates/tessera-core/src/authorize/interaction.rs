@@ -1,0 +1,512 @@
+//! The pages between an authorization request and its answer: the request kept while the
+//! user signs in or decides (its forms bound to the browser), the login and consent forms,
+//! and the code issued at the end.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use subtle::ConstantTimeEq;
+use tessera_domain::client::OAuthClient;
+use tessera_domain::{AuditAction, OrgId, Organization, Principal, Timestamp, UserId, Username};
+use tessera_store::{AuthCode, LoginSession, PendingRequest};
+
+use super::{
+    server_page, AuthRequest, AuthorizeError, ClientResponse, NewSession, Next, PostedForm,
+    CODE_LIFETIME_SECONDS, PENDING_LIFETIME_SECONDS, SESSION_LIFETIME_SECONDS,
+};
+use crate::tokens::{OAuthError, OAuthResult};
+use crate::{Context, CoreResult, Services};
+
+impl Services {
+    /// Saves a request that waits for the user; its id, and the CSRF token of its forms in
+    /// this browser. `id` is an already saved request (id and token) to go on with.
+    pub(crate) async fn save_pending(
+        &self,
+        org: &Organization,
+        req: &AuthRequest,
+        browser: &str,
+        id: Option<(String, String)>,
+    ) -> OAuthResult<(String, String)> {
+        if let Some(existing) = id {
+            return Ok(existing);
+        }
+        let id = self.random_handle()?;
+        let csrf = self.random_handle()?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.insert_pending(&PendingRequest {
+            id: id.clone(),
+            org_id: org.id,
+            params: serde_json::to_string(req)
+                .map_err(|e| OAuthError::ServerError(e.to_string()))?,
+            csrf: csrf.clone(),
+            created_at: now,
+            expires_at: now + time::Duration::seconds(PENDING_LIFETIME_SECONDS),
+        })
+        .await?;
+        tx.commit().await?;
+        let token = self.form_token(browser, &csrf);
+        Ok((id, token))
+    }
+
+    /// The CSRF token of a form in one browser: a keyed hash of the browser's binding cookie
+    /// and the form's own secret, so a token copied from another browser (or made up on
+    /// another site) never verifies, and nothing more is stored per browser.
+    pub(crate) fn form_token(&self, browser: &str, secret: &str) -> String {
+        self.handle_hash.hash(&format!("form:{browser}:{secret}"))
+    }
+
+    /// Whether `presented` is the token of the form `secret` in `browser`.
+    pub(crate) fn form_token_ok(
+        &self,
+        browser: Option<&str>,
+        secret: &str,
+        presented: &str,
+    ) -> bool {
+        match browser.filter(|b| !b.is_empty()) {
+            Some(b) => bool::from(
+                self.form_token(b, secret)
+                    .as_bytes()
+                    .ct_eq(presented.as_bytes()),
+            ),
+            None => false,
+        }
+    }
+
+    /// A new browser binding value (256 random bits), for a browser that has none yet.
+    pub fn new_browser_binding(&self) -> Result<String, OAuthError> {
+        self.random_handle()
+    }
+
+    /// Consent, then the code; `pending` is the saved request when there is one.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn after_login(
+        &self,
+        org: &Organization,
+        client: &OAuthClient,
+        req: AuthRequest,
+        user: UserId,
+        auth_time: Timestamp,
+        browser: &str,
+        pending: Option<(String, String)>,
+    ) -> Result<Next, AuthorizeError> {
+        let needs_consent = if client.settings.require_consent {
+            let stored = {
+                let mut tx = self
+                    .store
+                    .read()
+                    .await
+                    .map_err(|e| server_page(e, "The server could not read consent."))?;
+                tx.find_consent(org.id, user, client.id.as_str())
+                    .await
+                    .map_err(|e| server_page(e, "The server could not read consent."))?
+            };
+            let covered = stored.is_some_and(|s| req.scopes.iter().all(|x| s.contains(x)));
+            !covered || req.prompt.iter().any(|p| p == "consent")
+        } else {
+            false
+        };
+        if needs_consent {
+            if req.prompt.iter().any(|p| p == "none") {
+                return Err(self.error_for(
+                    org,
+                    &req,
+                    "consent_required",
+                    "the user has not consented",
+                ));
+            }
+            let (request_id, csrf) = self
+                .save_pending(org, &req, browser, pending)
+                .await
+                .map_err(|e| server_page(e, "The server could not save the request."))?;
+            return Ok(Next::Consent {
+                request_id,
+                csrf,
+                client_name: client.settings.name.clone(),
+                scopes: req.scopes.clone(),
+            });
+        }
+        let response = self
+            .issue_code(org, &req, user, auth_time, pending.map(|p| p.0))
+            .await
+            .map_err(|e| server_page(e, "The server could not issue a code."))?;
+        Ok(Next::Respond(response))
+    }
+
+    async fn issue_code(
+        &self,
+        org: &Organization,
+        req: &AuthRequest,
+        user: UserId,
+        auth_time: Timestamp,
+        pending: Option<String>,
+    ) -> OAuthResult<ClientResponse> {
+        let code = self.random_handle()?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.insert_code(&AuthCode {
+            code_hash: self.handle_hash.hash(&code),
+            org_id: org.id,
+            client_id: req.client_id.clone(),
+            user_id: user,
+            redirect_uri: req.redirect_uri.clone(),
+            scope: req.scopes.join(" "),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            auth_time,
+            created_at: now,
+            expires_at: now + time::Duration::seconds(CODE_LIFETIME_SECONDS),
+            redeemed_at: None,
+            access_jti: None,
+            access_expires: None,
+            claims: req.claims.clone(),
+        })
+        .await?;
+        if let Some(p) = pending {
+            tx.delete_pending(org.id, &p).await?;
+        }
+        tx.commit().await?;
+        // RFC 9207: `iss` in every authorization response.
+        let mut params = vec![("code".to_owned(), code)];
+        if let Some(s) = &req.state {
+            params.push(("state".to_owned(), s.clone()));
+        }
+        params.push(("iss".to_owned(), self.issuer(&org.slug)));
+        Ok(ClientResponse {
+            redirect_uri: req.redirect_uri.clone(),
+            params,
+            mode: req.response_mode,
+        })
+    }
+
+    /// The saved request of a posted form, if the form's token belongs to this browser.
+    async fn load_pending(
+        &self,
+        org: &Organization,
+        request_id: &str,
+        csrf: &str,
+        browser: Option<&str>,
+    ) -> Result<(AuthRequest, Arc<crate::cache::CachedClient>), AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let p = {
+            let mut tx = self
+                .store
+                .read()
+                .await
+                .map_err(|e| server_page(e, "The server could not read the request."))?;
+            tx.find_pending(org.id, request_id)
+                .await
+                .map_err(|e| server_page(e, "The server could not read the request."))?
+        }
+        .filter(|p| p.expires_at > self.now())
+        .ok_or_else(|| {
+            page("This sign-in request has expired. Start again from the application.")
+        })?;
+        let req: AuthRequest =
+            serde_json::from_str(&p.params).map_err(|_| page("The request is corrupt."))?;
+        if !self.form_token_ok(browser, &p.csrf, csrf) {
+            return Err(AuthorizeError::Restart {
+                message: "This form was not opened in this browser, or was sent from another \
+                          site, so it was refused. Start the sign-in again here."
+                    .into(),
+                url: self.restart_url(org, &req),
+            });
+        }
+        let client = self
+            .cached_client(org.id, &req.client_id)
+            .await
+            .map_err(|e| server_page(e, "The server could not look up the client."))?
+            .filter(|c| c.client.settings.is_active)
+            .ok_or_else(|| page("The client is no longer available."))?;
+        Ok((req, client))
+    }
+
+    /// Who a sign-in is audited as: the user, from their address.
+    pub(crate) fn signing_in(
+        org: &Organization,
+        user: &tessera_store::UserRecord,
+        address: Option<&str>,
+    ) -> Context {
+        Context {
+            principal: Principal::end_user(org.id, user.user.id, user.user.username.as_str()),
+            ip: address.map(str::to_owned),
+            request_id: None,
+        }
+    }
+
+    /// The active user whose password this is, or `None`. The same slow hash runs whether or
+    /// not the user exists, so timing tells nothing. A failure against an existing user is
+    /// audited (`method`: how they tried); a name that matches nobody is not recorded, as it
+    /// may be a password typed into the wrong field.
+    pub(crate) async fn check_password(
+        &self,
+        org: &Organization,
+        client: &OAuthClient,
+        username: &str,
+        password: &str,
+        address: Option<&str>,
+        method: &str,
+    ) -> CoreResult<Option<tessera_store::UserRecord>> {
+        let user = match Username::parse(username) {
+            Ok(u) => {
+                let mut tx = self.store.read().await?;
+                tx.find_user_by_username(org.id, &u).await?
+            }
+            Err(_) => None,
+        };
+        let phc = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+            Some(h) => h,
+            None => self.dummy_hash().await?,
+        };
+        let ok = self.verify_password(password, &phc).await;
+        match user {
+            Some(u) if ok && u.user.is_active && u.password_hash.is_some() => Ok(Some(u)),
+            Some(u) => {
+                let reason = if u.user.is_active {
+                    "wrong password"
+                } else {
+                    "user disabled"
+                };
+                let mut tx = self.store.begin().await?;
+                self.login_event(
+                    tx.as_mut(),
+                    &Self::signing_in(org, &u, address),
+                    org.id,
+                    &u,
+                    AuditAction::UserLoginFailed,
+                    client,
+                    method,
+                    Some(reason),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Audits a sign-in (or a failed one) to `client` by `user`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn login_event(
+        &self,
+        tx: &mut dyn tessera_store::Tx,
+        ctx: &Context,
+        org: OrgId,
+        user: &tessera_store::UserRecord,
+        action: AuditAction,
+        client: &OAuthClient,
+        method: &str,
+        reason: Option<&str>,
+    ) -> CoreResult<()> {
+        let mut after = json!({"clientId": client.id.as_str(), "method": method});
+        if let Some(r) = reason {
+            after["reason"] = json!(r);
+        }
+        self.audit(
+            tx,
+            ctx,
+            Some(org),
+            action,
+            "user",
+            Some(user.user.id.to_string()),
+            None,
+            Some(after),
+        )
+        .await
+    }
+
+    /// `POST /orgs/{org}/login`: checks the password, starts a session, goes on with the flow.
+    pub async fn login(
+        self: &Arc<Self>,
+        org_slug: &str,
+        request_id: &str,
+        form: PostedForm<'_>,
+        username: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
+        let PostedForm { csrf, browser } = form;
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let browser = browser.unwrap_or_default();
+        let retry = |error: &str| Next::Login {
+            request_id: request_id.to_owned(),
+            csrf: csrf.to_owned(),
+            client_name: client.client.settings.name.clone(),
+            error: Some(error.to_owned()),
+            username: Some(username.to_owned()),
+        };
+        if !self.limits.allow_login(org.id, username, address) {
+            return Ok((
+                retry("Too many sign-in attempts. Wait a minute and try again."),
+                None,
+            ));
+        }
+        let user = match self
+            .check_password(
+                &org,
+                &client.client,
+                username,
+                password,
+                address,
+                "password",
+            )
+            .await
+        {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                self.limits.login_failed(org.id, username, address);
+                return Ok((retry("Invalid username or password."), None));
+            }
+            Err(_) => return Err(page("The server could not check the password.")),
+        };
+        let audit_ctx = Self::signing_in(&org, &user, address);
+        let value = self
+            .random_handle()
+            .map_err(|e| server_page(e, "The server could not start a session."))?;
+        let now = self.now();
+        let session = LoginSession {
+            id_hash: self.handle_hash.hash(&value),
+            org_id: org.id,
+            user_id: user.user.id,
+            auth_time: now,
+            created_at: now,
+            expires_at: now + time::Duration::seconds(SESSION_LIFETIME_SECONDS),
+            ended_at: None,
+        };
+        {
+            let mut tx = self
+                .store
+                .begin()
+                .await
+                .map_err(|e| server_page(e, "The server could not start a session."))?;
+            tx.insert_session(&session)
+                .await
+                .map_err(|e| server_page(e, "The server could not start a session."))?;
+            self.login_event(
+                tx.as_mut(),
+                &audit_ctx,
+                org.id,
+                &user,
+                AuditAction::UserLoggedIn,
+                &client.client,
+                "password",
+                None,
+            )
+            .await
+            .map_err(|e| server_page(e, "The server could not start a session."))?;
+            tx.commit()
+                .await
+                .map_err(|e| server_page(e, "The server could not start a session."))?;
+        }
+        let next = match &req.device_user_code {
+            // Signed in for the device page: back to it, to confirm the code.
+            Some(code) => {
+                let mut tx = self
+                    .store
+                    .begin()
+                    .await
+                    .map_err(|e| server_page(e, "The server failed."))?;
+                tx.delete_pending(org.id, request_id)
+                    .await
+                    .map_err(|e| server_page(e, "The server failed."))?;
+                tx.commit()
+                    .await
+                    .map_err(|e| server_page(e, "The server failed."))?;
+                Next::Redirect(self.device_page(&org.slug, Some(code)))
+            }
+            None => {
+                self.after_login(
+                    &org,
+                    &client.client,
+                    req,
+                    user.user.id,
+                    now,
+                    browser,
+                    Some((request_id.to_owned(), csrf.to_owned())),
+                )
+                .await?
+            }
+        };
+        Ok((
+            next,
+            Some(NewSession {
+                value,
+                max_age: SESSION_LIFETIME_SECONDS,
+            }),
+        ))
+    }
+
+    /// `POST /orgs/{org}/consent`: `allow` remembers the consent and issues the code; `deny`
+    /// sends `access_denied` back.
+    pub async fn consent(
+        self: &Arc<Self>,
+        org_slug: &str,
+        request_id: &str,
+        form: PostedForm<'_>,
+        allow: bool,
+        cookie: Option<&str>,
+    ) -> Result<Next, AuthorizeError> {
+        let PostedForm { csrf, browser } = form;
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        let (req, _client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let session = self
+            .live_session(org.id, cookie)
+            .await
+            .map_err(|e| server_page(e, "The server could not read the session."))?
+            .ok_or_else(|| page("You are not signed in. Start again from the application."))?;
+        if !allow {
+            let mut tx = self
+                .store
+                .begin()
+                .await
+                .map_err(|e| server_page(e, "The server failed."))?;
+            tx.delete_pending(org.id, request_id)
+                .await
+                .map_err(|e| server_page(e, "The server failed."))?;
+            tx.commit()
+                .await
+                .map_err(|e| server_page(e, "The server failed."))?;
+            return Err(self.error_for(&org, &req, "access_denied", "the user denied the request"));
+        }
+        {
+            let mut tx = self
+                .store
+                .begin()
+                .await
+                .map_err(|e| server_page(e, "The server failed."))?;
+            tx.upsert_consent(
+                org.id,
+                session.user_id,
+                &req.client_id,
+                &req.scopes,
+                self.now(),
+            )
+            .await
+            .map_err(|e| server_page(e, "The server failed."))?;
+            tx.commit()
+                .await
+                .map_err(|e| server_page(e, "The server failed."))?;
+        }
+        let response = self
+            .issue_code(
+                &org,
+                &req,
+                session.user_id,
+                session.auth_time,
+                Some(request_id.to_owned()),
+            )
+            .await
+            .map_err(|e| server_page(e, "The server could not issue a code."))?;
+        Ok(Next::Respond(response))
+    }
+}

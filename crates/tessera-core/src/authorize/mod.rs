@@ -1,0 +1,584 @@
+//! The interactive flow: the authorization endpoint (RFC 6749 §4.1, PKCE RFC 7636, OIDC Core
+//! §3.1.2), login and consent, authorization codes and their redemption at the token
+//! endpoint, id_tokens (OIDC Core §2, §3.1.3.7) and userinfo (§5.3).
+//!
+//! Rules kept here (RFC 9700): an unknown client or unregistered redirect URI gets an error
+//! page, never a redirect; redirect URIs match exactly; PKCE is S256 only and required for
+//! public clients and clients that ask for it; codes are single-use, live 60 seconds, are bound
+//! to client, redirect URI and verifier, and a second redemption revokes what the first
+//! issued; every authorization response carries `iss` (RFC 9207).
+//!
+//! This file holds the request and its answers; [`interaction`] the pages between (login,
+//! consent, the pending request and its code); [`claims`] the id_token and userinfo.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tessera_crypto::random::random_bytes;
+use tessera_domain::client::GrantType;
+use tessera_domain::{OrgId, Organization};
+use tessera_store::LoginSession;
+
+use crate::tokens::{OAuthError, OAuthResult};
+use crate::Services;
+
+pub mod claims;
+pub mod interaction;
+
+pub use claims::UserInfo;
+
+/// The authentication context class of a sign-in with a password (OIDC Core §2 `acr`): the
+/// one level Tessera offers, listed in discovery's `acr_values_supported`.
+pub const ACR_PASSWORD: &str = "1";
+
+/// How long an authorization code lives (RFC 9700 §4.1.2 asks for short).
+pub const CODE_LIFETIME_SECONDS: i64 = 60;
+/// How long a login session lasts.
+pub const SESSION_LIFETIME_SECONDS: i64 = 12 * 3600;
+/// How long a pending authorization request waits for login or consent.
+const PENDING_LIFETIME_SECONDS: i64 = 15 * 60;
+
+opaque_debug!(NewSession);
+
+/// A failure of the server's own (the database, mostly): the user sees `message`, the log
+/// gets the cause.
+pub(crate) fn server_page(e: impl std::fmt::Display, message: &str) -> AuthorizeError {
+    tracing::error!(error = %e, "{message}");
+    AuthorizeError::Page(message.to_owned())
+}
+
+/// A validated authorization request, kept while the user logs in or decides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// Set when the sign-in is for the device page (RFC 8628): the user code to go back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_user_code: Option<String>,
+    /// The `claims` parameter (OIDC Core §5.5), when the request had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<tessera_domain::claims::ClaimsRequest>,
+    /// How the response goes back (`query` unless the request said `form_post`).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+}
+
+/// How the authorization response travels to the client (OAuth 2.0 Multiple Response Type
+/// Encoding Practices §2.1; OAuth 2.0 Form Post Response Mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// In the redirect URI's query (the default of `response_type=code`).
+    #[default]
+    Query,
+    /// As a form the browser posts to the redirect URI.
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "query" => Some(Self::Query),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// An authorization response (a code, or an error) for the client at its redirect URI.
+#[derive(Debug, Clone)]
+pub struct ClientResponse {
+    pub redirect_uri: String,
+    pub params: Vec<(String, String)>,
+    pub mode: ResponseMode,
+}
+
+impl ClientResponse {
+    /// The redirect URI with the parameters added to its query (the `query` mode).
+    pub fn location(&self) -> String {
+        let p: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        add_params(&self.redirect_uri, &p)
+    }
+}
+
+/// Why an authorization request cannot go on.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Shown to the user as an error page: the client or its redirect URI cannot be trusted,
+    /// so nothing is sent anywhere.
+    Page(String),
+    /// Sent back to the client's redirect URI (RFC 6749 §4.1.2.1).
+    Respond(ClientResponse),
+    /// A form that this browser was not given (another browser's token, a cross-site post,
+    /// or no browser cookie): refused, with a link that starts the same request again in
+    /// this browser.
+    Restart { message: String, url: String },
+}
+
+/// What the user sees next.
+#[derive(Debug)]
+pub enum Next {
+    /// Back to the client with a code or an error.
+    Respond(ClientResponse),
+    /// Go to this page of Tessera's (the device page after signing in).
+    Redirect(String),
+    Login {
+        request_id: String,
+        csrf: String,
+        client_name: String,
+        error: Option<String>,
+        username: Option<String>,
+    },
+    Consent {
+        request_id: String,
+        csrf: String,
+        client_name: String,
+        scopes: Vec<String>,
+    },
+}
+
+/// A posted form of the sign-in pages: its CSRF token, and the browser binding it came with
+/// (`None` for a post from another site, or from a browser that has none).
+#[derive(Debug, Clone, Copy)]
+pub struct PostedForm<'a> {
+    pub csrf: &'a str,
+    pub browser: Option<&'a str>,
+}
+
+/// A session cookie to set: its value is the only copy of the session handle.
+pub struct NewSession {
+    pub value: String,
+    pub max_age: i64,
+}
+
+fn add_params(uri: &str, params: &[(&str, &str)]) -> String {
+    let mut out = uri.to_owned();
+    let mut sep = if uri.contains('?') { '&' } else { '?' };
+    for (k, v) in params {
+        out.push(sep);
+        sep = '&';
+        out.push_str(k);
+        out.push('=');
+        out.extend(url::form_urlencoded::byte_serialize(v.as_bytes()));
+    }
+    out
+}
+
+impl Services {
+    pub(crate) fn random_jti(&self) -> Result<String, OAuthError> {
+        let b: [u8; 16] =
+            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        Ok(URL_SAFE_NO_PAD.encode(b))
+    }
+
+    pub(crate) fn random_handle(&self) -> Result<String, OAuthError> {
+        let b: [u8; 32] =
+            random_bytes(self.rng.as_ref()).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        Ok(URL_SAFE_NO_PAD.encode(b))
+    }
+
+    fn error_response(
+        &self,
+        org: &Organization,
+        req_uri: &str,
+        state: Option<&str>,
+        mode: ResponseMode,
+        error: &str,
+        description: &str,
+    ) -> ClientResponse {
+        let iss = self.issuer(&org.slug);
+        // RFC 6749 §4.1.2.1: error_description is %x20-21 / %x23-5B / %x5D-7E.
+        let description: String = description
+            .chars()
+            .map(|c| match c {
+                '"' => '\'',
+                '\\' => '/',
+                c if (' '..='~').contains(&c) => c,
+                _ => '?',
+            })
+            .collect();
+        let mut params = vec![
+            ("error".to_owned(), error.to_owned()),
+            ("error_description".to_owned(), description),
+        ];
+        if let Some(s) = state {
+            params.push(("state".to_owned(), s.to_owned()));
+        }
+        params.push(("iss".to_owned(), iss));
+        ClientResponse {
+            redirect_uri: req_uri.to_owned(),
+            params,
+            mode,
+        }
+    }
+
+    /// An error for the client of `req`, sent as `req` asked.
+    fn error_for(
+        &self,
+        org: &Organization,
+        req: &AuthRequest,
+        error: &str,
+        description: &str,
+    ) -> AuthorizeError {
+        AuthorizeError::Respond(self.error_response(
+            org,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            req.response_mode,
+            error,
+            description,
+        ))
+    }
+
+    /// Where a refused form starts its request again in this browser: the authorization
+    /// endpoint with the request's own parameters (or the device page with its code).
+    fn restart_url(&self, org: &Organization, req: &AuthRequest) -> String {
+        if let Some(code) = &req.device_user_code {
+            return self.device_page(&org.slug, Some(code));
+        }
+        let scope = req.scopes.join(" ");
+        let prompt = req.prompt.join(" ");
+        let max_age = req.max_age.map(|m| m.to_string());
+        let claims = req.claims.as_ref().map(|c| {
+            let target = |names: &[String]| -> Value {
+                Value::Object(names.iter().map(|n| (n.clone(), Value::Null)).collect())
+            };
+            json!({"userinfo": target(&c.userinfo), "id_token": target(&c.id_token)}).to_string()
+        });
+        let mut p: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &req.client_id),
+            ("redirect_uri", &req.redirect_uri),
+        ];
+        let optional = [
+            ("scope", Some(scope.as_str()).filter(|s| !s.is_empty())),
+            ("state", req.state.as_deref()),
+            ("nonce", req.nonce.as_deref()),
+            ("code_challenge", req.code_challenge.as_deref()),
+            (
+                "code_challenge_method",
+                req.code_challenge.as_ref().map(|_| "S256"),
+            ),
+            ("prompt", Some(prompt.as_str()).filter(|s| !s.is_empty())),
+            ("max_age", max_age.as_deref()),
+            ("login_hint", req.login_hint.as_deref()),
+            ("claims", claims.as_deref()),
+            (
+                "response_mode",
+                (req.response_mode == ResponseMode::FormPost).then_some("form_post"),
+            ),
+        ];
+        for (k, v) in optional {
+            if let Some(v) = v {
+                p.push((k, v));
+            }
+        }
+        add_params(
+            &format!("{}/api/v1/oauth/authorize", self.issuer(&org.slug)),
+            &p,
+        )
+    }
+
+    /// The current login session of the cookie, if it is alive.
+    pub(crate) async fn live_session(
+        &self,
+        org: OrgId,
+        cookie: Option<&str>,
+    ) -> OAuthResult<Option<LoginSession>> {
+        let Some(c) = cookie else { return Ok(None) };
+        let hash = self.handle_hash.hash(c);
+        let s = {
+            let mut tx = self.store.read().await?;
+            tx.find_session(org, &hash).await?
+        };
+        let now = self.now();
+        Ok(s.filter(|s| s.ended_at.is_none() && s.expires_at > now))
+    }
+
+    /// `GET/POST …/oauth/authorize`.
+    ///
+    /// `browser` is this browser's binding cookie: the CSRF token of any form shown is bound
+    /// to it, so that the form can be posted only from the browser it was shown in.
+    pub async fn authorize(
+        self: &Arc<Self>,
+        org_slug: &str,
+        params: &[(String, String)],
+        cookie: Option<&str>,
+        browser: &str,
+    ) -> Result<Next, AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        match crate::params::check_unique(params) {
+            Ok(()) => {}
+            Err(crate::params::ParamError::Repeated(k)) => {
+                return Err(page(&format!("The parameter '{k}' is repeated.")))
+            }
+            Err(crate::params::ParamError::TooMany) => {
+                return Err(page("The request has too many parameters."))
+            }
+        }
+        let client_id = get("client_id").ok_or_else(|| page("The request has no client_id."))?;
+        let cached = self
+            .cached_client(org.id, client_id)
+            .await
+            .map_err(|e| server_page(e, "The server could not look up the client."))?
+            .ok_or_else(|| page("The client is not known."))?;
+        let client = &cached.client;
+        if !client.settings.is_active {
+            return Err(page("The client is disabled."));
+        }
+        // OIDC Core §6, RFC 9101: a request object's parameters supersede the query's. When it
+        // is refused, the error goes where the query alone says, if that can be trusted.
+        let (merged, object_error) = match self.resolve_request_object(&org, client, params).await {
+            Ok(Some(m)) => (Some(m), None),
+            Ok(None) => (None, None),
+            Err(e) => (None, Some(e)),
+        };
+        let params: &[(String, String)] = merged.as_deref().unwrap_or(params);
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let object_page = |m: &str| match &object_error {
+            Some(e) => page(&format!(
+                "The request object was refused: {}. {m}",
+                e.description
+            )),
+            None => page(m),
+        };
+        // Exact matching; the port of a loopback redirect may vary (RFC 8252 §7.3).
+        let redirect_uri = match get("redirect_uri") {
+            Some(r) => {
+                if !client.settings.redirect_uris.iter().any(|u| u.matches(r)) {
+                    return Err(object_page(
+                        "The redirect_uri is not registered for this client.",
+                    ));
+                }
+                r.to_owned()
+            }
+            None if client.settings.redirect_uris.len() == 1 => {
+                client.settings.redirect_uris[0].as_str().to_owned()
+            }
+            None => return Err(object_page("The request needs a redirect_uri.")),
+        };
+        let state = get("state").map(str::to_owned);
+        // The response mode first, so that every later error travels as asked; an unknown
+        // one is refused (in the query), never ignored. A refused request object's own mode
+        // is still followed when the query names none (the conformance suite's form_post plan
+        // puts `response_mode` only inside): only the mode is read from it, unverified, and
+        // the address is the registered one checked above either way.
+        let object_mode = object_error
+            .as_ref()
+            .and_then(|_| get("request"))
+            .and_then(request_object_mode);
+        let response_mode = match get("response_mode").or(object_mode.as_deref()) {
+            None => Ok(ResponseMode::Query),
+            Some(m) => ResponseMode::parse(m).ok_or(m.to_owned()),
+        };
+        let mode = response_mode.clone().unwrap_or_default();
+        let redirect_err = |error: &str, description: &str| {
+            AuthorizeError::Respond(self.error_response(
+                &org,
+                &redirect_uri,
+                state.as_deref(),
+                mode,
+                error,
+                description,
+            ))
+        };
+        if let Err(m) = response_mode {
+            return Err(redirect_err(
+                "invalid_request",
+                &format!("unsupported response_mode '{m}': use query or form_post"),
+            ));
+        }
+        if let Some(e) = &object_error {
+            return Err(redirect_err(e.error, &e.description));
+        }
+        match get("response_type") {
+            Some("code") => {}
+            Some(_) => {
+                return Err(redirect_err(
+                    "unsupported_response_type",
+                    "only response_type=code is supported",
+                ))
+            }
+            None => return Err(redirect_err("invalid_request", "response_type is required")),
+        }
+        if !client
+            .settings
+            .grant_types
+            .contains(&GrantType::AuthorizationCode)
+        {
+            return Err(redirect_err(
+                "unauthorized_client",
+                "the client may not use the authorization code grant",
+            ));
+        }
+        let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
+            (Some(c), Some("S256")) => {
+                if c.len() != 43 || URL_SAFE_NO_PAD.decode(c).is_err() {
+                    return Err(redirect_err(
+                        "invalid_request",
+                        "code_challenge must be a base64url SHA-256 (43 characters)",
+                    ));
+                }
+                Some(c.to_owned())
+            }
+            (Some(_), _) => {
+                return Err(redirect_err(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(redirect_err(
+                    "invalid_request",
+                    "code_challenge is required with code_challenge_method",
+                ))
+            }
+            (None, None) => None,
+        };
+        if code_challenge.is_none()
+            && (client.settings.require_pkce || !client.settings.is_confidential)
+        {
+            return Err(redirect_err(
+                "invalid_request",
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ));
+        }
+        let allowed: Vec<&str> = client
+            .settings
+            .allowed_scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let mut scopes: Vec<String> = vec![];
+        for s in get("scope")
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+        {
+            if !allowed.contains(&s) {
+                return Err(redirect_err(
+                    "invalid_scope",
+                    &format!("scope '{s}' is not allowed for this client"),
+                ));
+            }
+            if !scopes.iter().any(|x| x == s) {
+                scopes.push(s.to_owned());
+            }
+        }
+        let prompt: Vec<String> = get("prompt")
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+            return Err(redirect_err(
+                "invalid_request",
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        let max_age = match get("max_age") {
+            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
+                redirect_err("invalid_request", "max_age must be a non-negative integer")
+            })?),
+            None => None,
+        };
+        let claims = match get("claims") {
+            Some(raw) => match tessera_domain::claims::ClaimsRequest::parse(raw) {
+                Ok(c) => (!c.is_empty()).then_some(c),
+                Err(e) => {
+                    return Err(redirect_err(
+                        "invalid_request",
+                        &format!("{} {}", e.field, e.message),
+                    ))
+                }
+            },
+            None => None,
+        };
+        let req = AuthRequest {
+            client_id: client.id.to_string(),
+            redirect_uri: redirect_uri.clone(),
+            scopes,
+            state: state.clone(),
+            nonce: get("nonce").map(str::to_owned),
+            code_challenge,
+            prompt,
+            max_age,
+            login_hint: get("login_hint").map(str::to_owned),
+            device_user_code: None,
+            claims,
+            response_mode: mode,
+        };
+        let session = self
+            .live_session(org.id, cookie)
+            .await
+            .map_err(|e| server_page(e, "The server could not read the session."))?;
+        let now = self.now();
+        let fresh_enough = |s: &LoginSession| match req.max_age {
+            Some(m) => (now - s.auth_time).whole_seconds() <= m,
+            None => true,
+        };
+        let wants_login = req.prompt.iter().any(|p| p == "login");
+        match session {
+            Some(s) if fresh_enough(&s) && !wants_login => {
+                self.after_login(&org, client, req, s.user_id, s.auth_time, browser, None)
+                    .await
+            }
+            _ => {
+                if req.prompt.iter().any(|p| p == "none") {
+                    return Err(redirect_err("login_required", "the user is not logged in"));
+                }
+                let (request_id, csrf) = self
+                    .save_pending(&org, &req, browser, None)
+                    .await
+                    .map_err(|e| server_page(e, "The server could not save the request."))?;
+                Ok(Next::Login {
+                    request_id,
+                    csrf,
+                    client_name: client.settings.name.clone(),
+                    error: None,
+                    username: req.login_hint.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// The `response_mode` inside a request object (RFC 9101), read without verifying it.
+fn request_object_mode(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("response_mode")?.as_str().map(str::to_owned)
+}

@@ -1,0 +1,155 @@
+//! The authorization code grant (RFC 6749 §4.1.3): a code is redeemed once, by the client it
+//! was issued to, with the redirect URI and the PKCE verifier (RFC 7636 §4.6) of its request;
+//! a second redemption revokes what the first issued (§4.1.2).
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use subtle::ConstantTimeEq;
+use tessera_domain::client::GrantType;
+use tessera_store::AuthCode;
+
+use crate::cache::CHANGE_REVOKED;
+use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
+use crate::Services;
+
+/// `BASE64URL(SHA-256(verifier))` (RFC 7636 §4.2, S256).
+fn s256(verifier: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+impl Services {
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5).
+    pub(crate) async fn authorization_code(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
+        let org = self.protocol_org(org_slug).await?;
+        let cached = self
+            .grant_client(&org, auth, GrantType::AuthorizationCode)
+            .await?;
+        let client = &cached.client;
+        let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
+        let hash = self.handle_hash.hash(code);
+        let now = self.now();
+        let jti = self.random_jti()?;
+        let lifetime = client.settings.access_token_lifetime;
+        let access_expires = now + time::Duration::seconds(lifetime);
+        let mut tx = self.store.begin().await?;
+        // One statement redeems the code and records the token about to be issued, so a
+        // replay can revoke it (RFC 6749 §4.1.2).
+        let found = match tx
+            .redeem_code_for(org.id, &hash, now, &jti, access_expires)
+            .await?
+        {
+            Some(code) => code,
+            None => {
+                let earlier = tx
+                    .find_code(org.id, &hash)
+                    .await?
+                    .ok_or_else(|| bad("the code is not valid"))?;
+                if earlier.client_id != client.id.as_str() {
+                    return Err(bad("the code was issued to another client"));
+                }
+                if let (Some(j), Some(exp)) = (&earlier.access_jti, earlier.access_expires) {
+                    if tx.revoke_token(org.id, j, exp, now).await? {
+                        tx.record_change(Some(org.id), CHANGE_REVOKED, j, now)
+                            .await?;
+                    }
+                    // And the refresh tokens that redemption started (their family is named
+                    // after the access token's jti).
+                    tx.revoke_refresh_family(org.id, j, now).await?;
+                    tx.commit().await?;
+                    self.caches.revoked.insert((org.id, j.clone()), true);
+                }
+                return Err(bad("the code has already been used"));
+            }
+        };
+        // A failed check below rolls the redemption back with the transaction.
+        if found.client_id != client.id.as_str() {
+            return Err(bad("the code was issued to another client"));
+        }
+        if found.expires_at <= now {
+            return Err(bad("the code has expired"));
+        }
+        if redirect_uri != Some(found.redirect_uri.as_str()) {
+            return Err(bad("redirect_uri does not match the authorization request"));
+        }
+        match (&found.code_challenge, verifier) {
+            (Some(challenge), Some(v)) => {
+                if !valid_verifier(v) || !bool::from(s256(v).as_bytes().ct_eq(challenge.as_bytes()))
+                {
+                    return Err(bad("the code_verifier does not match the code_challenge"));
+                }
+            }
+            (Some(_), None) => return Err(bad("code_verifier is required")),
+            (None, Some(_)) => return Err(bad("the authorization request had no code_challenge")),
+            (None, None) => {}
+        }
+        // A refresh token when the client may use the refresh_token grant, in the same write.
+        let refresh_token = if client
+            .settings
+            .grant_types
+            .contains(&GrantType::RefreshToken)
+        {
+            let (value, mut row) = self.refresh_record(org.id, client, granted(&found), None)?;
+            // The family is named after the code's access token, so a replay of the code can
+            // end it (RFC 6749 §4.1.2: revoke what the first redemption issued).
+            row.family_id = jti.clone();
+            tx.insert_refresh(&row).await?;
+            Some(value)
+        } else {
+            None
+        };
+        tx.commit().await?;
+
+        self.token_response(&org, client, granted(&found), refresh_token, &jti)
+            .await
+    }
+}
+
+/// What a redeemed code granted.
+fn granted(code: &AuthCode) -> super::Grant<'_> {
+    super::Grant {
+        user: code.user_id,
+        scope: &code.scope,
+        auth_time: code.auth_time,
+        nonce: code.nonce.as_deref(),
+        claims: code.claims.as_ref(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// RFC 7636 §4.1: an accepted verifier is 43 to 128 unreserved characters; its S256
+        /// challenge is 43 base64url characters.
+        #[test]
+        fn accepted_verifiers_are_unreserved_and_bounded(v in "[ -~]{0,140}") {
+            if valid_verifier(&v) {
+                proptest::prop_assert!((43..=128).contains(&v.len()));
+                proptest::prop_assert!(v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)));
+                proptest::prop_assert_eq!(s256(&v).len(), 43);
+            }
+        }
+
+        #[test]
+        fn unreserved_verifiers_of_the_right_length_are_accepted(v in "[A-Za-z0-9._~-]{43,128}") {
+            proptest::prop_assert!(valid_verifier(&v));
+        }
+    }
+}

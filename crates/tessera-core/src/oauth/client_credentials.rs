@@ -1,0 +1,61 @@
+//! The client credentials grant (RFC 6749 §4.4): a confidential client asks for a token for
+//! itself, with scopes among its own and, optionally, one resource as the audience.
+
+use std::sync::Arc;
+
+use tessera_domain::client::GrantType;
+
+use crate::tokens::{
+    allowed_scopes, resource_audience, ClientAuth, OAuthError, OAuthResult, TokenResponse,
+};
+use crate::Services;
+
+impl Services {
+    /// `grant_type=client_credentials` (RFC 6749 §4.4).
+    pub(crate) async fn client_credentials(
+        self: &Arc<Self>,
+        org_slug: &str,
+        auth: &ClientAuth,
+        scope: Option<&str>,
+        resource: Option<&str>,
+    ) -> OAuthResult<TokenResponse> {
+        let org = self.protocol_org(org_slug).await?;
+        let cached = self
+            .grant_client(&org, auth, GrantType::ClientCredentials)
+            .await?;
+        let c = &cached.client;
+        // Never for a public client, whatever its grant list says (RFC 9700 §2.4).
+        if !c.settings.is_confidential {
+            return Err(OAuthError::UnauthorizedClient(
+                "public clients cannot use client_credentials".into(),
+            ));
+        }
+        let scope_str = allowed_scopes(c, scope)?;
+        let issuer = self.issuer(&org.slug);
+        let audience = resource_audience(resource)?.unwrap_or_else(|| issuer.clone());
+        let lifetime = c.settings.access_token_lifetime;
+        let jti = self.random_jti()?;
+        let token = self
+            .sign_access_token_with(
+                &org,
+                &issuer,
+                c.id.as_str(),
+                c,
+                &audience,
+                &scope_str,
+                lifetime,
+                &jti,
+                &[],
+            )
+            .await?;
+        Ok(TokenResponse {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            scope: (!scope_str.is_empty()).then_some(scope_str),
+            refresh_token: None,
+            id_token: None,
+            issued_token_type: None,
+        })
+    }
+}
