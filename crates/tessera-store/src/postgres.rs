@@ -2,15 +2,16 @@
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use crate::{Backend, Store, StoreError, StoreOptions};
+use async_trait::async_trait;
+
+use crate::{Backend, Result, Store, StoreError, StoreOptions};
 
 crate::sql::impl_tx!(
     PgTx,
-    sqlx::Postgres,
     sqlx::postgres::PgRow,
-    sqlx::Transaction<'static, sqlx::Postgres>
+    sqlx::Transaction<'static, sqlx::Postgres>,
+    "FOR UPDATE SKIP LOCKED"
 );
-crate::sql_connections::impl_connection_tx!(PgTx, sqlx::postgres::PgRow, "FOR UPDATE SKIP LOCKED");
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]

@@ -22,10 +22,11 @@ use sqlx::sqlite::{
 use sqlx::Sqlite;
 use tokio::sync::OwnedMutexGuard;
 
-use crate::{Backend, Store, StoreError, StoreOptions};
+use async_trait::async_trait;
 
-crate::sql::impl_tx!(SqliteTx, sqlx::Sqlite, sqlx::sqlite::SqliteRow, Held);
-crate::sql_connections::impl_connection_tx!(SqliteTx, sqlx::sqlite::SqliteRow, "");
+use crate::{Backend, Result, Store, StoreError, StoreOptions};
+
+crate::sql::impl_tx!(SqliteTx, sqlx::sqlite::SqliteRow, Held, "");
 
 /// A pooled connection, inside a transaction when it writes (and then with the write gate).
 pub(crate) struct Held {

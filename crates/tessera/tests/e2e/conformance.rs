@@ -1,35 +1,75 @@
 //! The store conformance suite on both backends.
 
-use tessera_store::StoreOptions;
-use tessera_testkit::{fresh_postgres, fresh_sqlite, pg_admin_url};
+use std::sync::Arc;
 
-#[tokio::test]
-async fn sqlite_store_conforms() {
-    let db = fresh_sqlite();
-    let store = tessera_store::connect(&db.url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    store.migrate().await.unwrap(); // idempotent
-    assert_eq!(store.backend(), tessera_store::Backend::Sqlite);
-    tessera_store::conformance::run_all(store.as_ref()).await;
-}
+use tessera_store::{Backend, Store, StoreOptions};
+use tessera_testkit::{fresh_postgres, fresh_sqlite, pg_admin_url, FreshDb};
 
-#[tokio::test]
-async fn postgres_store_conforms() {
-    let Some(admin) = pg_admin_url() else {
-        eprintln!("skipping PostgreSQL conformance: TESSERA_TEST_PG_URL is not set (./scripts/test sets it)");
-        return;
+/// A fresh, migrated store on `backend` (migrations run twice: they are idempotent), or `None`
+/// when PostgreSQL is asked for and no server is configured. The `FreshDb` keeps the database
+/// alive for the test.
+async fn fresh_store(backend: Backend) -> Option<(FreshDb, Arc<dyn Store>)> {
+    let db = match backend {
+        Backend::Sqlite => fresh_sqlite(),
+        Backend::Postgres => {
+            let Some(admin) = pg_admin_url() else {
+                eprintln!("skipping PostgreSQL conformance: TESSERA_TEST_PG_URL is not set (./scripts/test sets it)");
+                return None;
+            };
+            fresh_postgres(&admin).await
+        }
     };
-    let db = fresh_postgres(&admin).await;
     let store = tessera_store::connect(&db.url, &StoreOptions::default())
         .await
         .unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
-    assert_eq!(store.backend(), tessera_store::Backend::Postgres);
-    tessera_store::conformance::run_all(store.as_ref()).await;
+    assert_eq!(store.backend(), backend);
+    Some((db, store))
 }
+
+/// One test per conformance check and backend, each on its own database, so a failure in one
+/// repository hides nothing about the others.
+macro_rules! conformance_tests {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (_db, store) = super::fresh_store(tessera_store::Backend::Sqlite).await.unwrap();
+                    tessera_store::conformance::$check(store.as_ref()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    if let Some((_db, store)) = super::fresh_store(tessera_store::Backend::Postgres).await {
+                        tessera_store::conformance::$check(store.as_ref()).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance_tests!(
+    organizations,
+    transactions,
+    users_and_roles,
+    user_updates,
+    api_keys,
+    oauth_clients,
+    registration,
+    signing_keys_and_revocations,
+    interactive_flows,
+    device_codes,
+    console_sessions,
+    connections,
+    audit_log,
+    change_feed,
+);
 
 #[tokio::test]
 async fn unreachable_database_is_a_clear_error() {

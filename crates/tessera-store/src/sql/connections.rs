@@ -24,9 +24,9 @@ macro_rules! impl_connection_tx {
             use tessera_domain::clock::{from_millis, to_millis};
             use tessera_domain::connection::{IntegrationKind, IntegrationSettings};
             use tessera_domain::{Actor, ConnectionKind, OrgId, Platform, Timestamp};
-            use $crate::connections::*;
+            use $crate::repo::connections::*;
             use $crate::sql::{corrupt, uuid};
-            use $crate::sql_connections::*;
+            use $crate::sql::connections::*;
             use $crate::Result;
 
             fn org_id(t: &'static str, r: &$row) -> Result<OrgId> {

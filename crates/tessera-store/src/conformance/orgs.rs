@@ -1,0 +1,95 @@
+//! Conformance: organizations, and what a transaction promises.
+
+use super::*;
+
+pub async fn organizations(store: &dyn Store) {
+    let a = org("conf-org-a");
+    let b = org("conf-org-b");
+    let mut tx = store.begin().await.unwrap();
+    let before = tx.count_orgs().await.unwrap();
+    tx.insert_org(&b).await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.find_org(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(tx.find_org_by_slug(&b.slug).await.unwrap(), Some(b.clone()));
+    assert_eq!(
+        tx.find_org_by_slug(&OrgSlug::parse("conf-missing").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(tx.count_orgs().await.unwrap(), before + 2);
+    let slugs: Vec<String> = tx
+        .list_orgs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.slug.to_string())
+        .filter(|s| s.starts_with("conf-org-"))
+        .collect();
+    assert_eq!(slugs, ["conf-org-a", "conf-org-b"], "sorted by slug");
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    let dup = Organization {
+        id: OrgId(Uuid::new_v4()),
+        ..a.clone()
+    };
+    match tx.insert_org(&dup).await {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("duplicate slug must be a conflict, got {other:?}"),
+    }
+}
+
+pub async fn transactions(store: &dyn Store) {
+    let o = org("conf-rollback");
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&o).await.unwrap();
+        // Dropped without commit.
+    }
+    let mut tx = store.read().await.unwrap();
+    assert!(tx.find_org(o.id).await.unwrap().is_none(), "rolled back");
+    drop(tx);
+    store.ping().await.unwrap();
+
+    // The next writer starts after the rollback and sees none of it; a failed statement
+    // leaves the transaction usable for rollback only, and the one after it commits.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&o).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let other = org("conf-rollback-2");
+    tx.insert_org(&other).await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_org(&o).await,
+            Err(crate::StoreError::Conflict { .. })
+        ),
+        "duplicate"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.find_org(other.id).await.unwrap().is_none(),
+        "rolled back"
+    );
+    assert!(tx.find_org(o.id).await.unwrap().is_some(), "committed");
+    tx.commit().await.unwrap();
+
+    // Writers queue; none is lost.
+    let write = |i: usize| async move {
+        let o = org(&format!("conf-queue-{i}"));
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&o).await.unwrap();
+        tx.commit().await.unwrap();
+        o.id
+    };
+    let ids = tokio::join!(write(1), write(2), write(3), write(4));
+    let mut tx = store.read().await.unwrap();
+    for id in [ids.0, ids.1, ids.2, ids.3] {
+        assert!(tx.find_org(id).await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,132 @@
+//! Codes waiting to be redeemed: authorization codes and device authorizations (RFC 8628).
+
+use async_trait::async_trait;
+use tessera_domain::{OrgId, Timestamp, UserId};
+
+use crate::Result;
+
+/// An authorization code (the code's hash is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub org_id: OrgId,
+    pub client_id: String,
+    pub user_id: UserId,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: Timestamp,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub redeemed_at: Option<Timestamp>,
+    /// The access token issued for it, to revoke on a second redemption.
+    pub access_jti: Option<String>,
+    pub access_expires: Option<Timestamp>,
+    /// The authorization's claims request (OIDC Core §5.5), if it had one.
+    pub claims: Option<tessera_domain::claims::ClaimsRequest>,
+}
+
+/// Where a device authorization stands (RFC 8628).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the user.
+    Pending,
+    Approved,
+    Denied,
+    /// Approved and exchanged for tokens: spent.
+    Redeemed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Redeemed => "redeemed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Denied, Self::Redeemed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A device authorization (RFC 8628 §3.2); both codes kept only as hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub device_code_hash: String,
+    pub user_code_hash: String,
+    pub org_id: OrgId,
+    pub client_id: String,
+    pub scope: String,
+    pub status: DeviceStatus,
+    /// Who approved or denied it, and when they signed in.
+    pub user_id: Option<UserId>,
+    pub auth_time: Option<Timestamp>,
+    /// The polling interval now in force (RFC 8628 §3.5: `slow_down` adds 5 seconds).
+    pub interval_secs: i64,
+    pub last_polled_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Codes waiting to be redeemed: authorization codes and device authorizations (RFC 8628).
+#[async_trait]
+pub trait CodeRepo: Send {
+    async fn insert_code(&mut self, c: &AuthCode) -> Result<()>;
+    async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<AuthCode>>;
+    /// Marks a code redeemed; true only for the one caller that redeems it first.
+    async fn redeem_code(&mut self, org: OrgId, code_hash: &str, at: Timestamp) -> Result<bool>;
+    /// Redeems a code and records the access token issued for it, in one statement; the code
+    /// as it now is, or `None` when it was not there or already redeemed.
+    async fn redeem_code_for(
+        &mut self,
+        org: OrgId,
+        code_hash: &str,
+        at: Timestamp,
+        jti: &str,
+        access_expires: Timestamp,
+    ) -> Result<Option<AuthCode>>;
+    async fn set_code_token(
+        &mut self,
+        org: OrgId,
+        code_hash: &str,
+        jti: &str,
+        expires: Timestamp,
+    ) -> Result<()>;
+    async fn insert_device_code(&mut self, d: &DeviceCode) -> Result<()>;
+    async fn find_device_code(
+        &mut self,
+        org: OrgId,
+        device_code_hash: &str,
+    ) -> Result<Option<DeviceCode>>;
+    async fn find_device_by_user_code(
+        &mut self,
+        org: OrgId,
+        user_code_hash: &str,
+    ) -> Result<Option<DeviceCode>>;
+    /// Approves or denies a pending, unexpired authorization; true if this call decided it.
+    async fn decide_device_code(
+        &mut self,
+        org: OrgId,
+        user_code_hash: &str,
+        approve: bool,
+        user: UserId,
+        auth_time: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Records a poll and the interval in force from now on.
+    async fn poll_device_code(
+        &mut self,
+        org: OrgId,
+        device_code_hash: &str,
+        at: Timestamp,
+        interval_secs: i64,
+    ) -> Result<()>;
+    /// Approved → redeemed; true only for the one caller that redeems it.
+    async fn redeem_device_code(&mut self, org: OrgId, device_code_hash: &str) -> Result<bool>;
+}

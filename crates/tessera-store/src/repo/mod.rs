@@ -1,0 +1,31 @@
+//! The repositories, one trait per aggregate, each with the records it stores. A backend's
+//! transaction implements all of them ([`crate::Tx`] is their sum); their SQL lives in the
+//! file of the same name under `sql/`.
+
+pub mod api_keys;
+pub mod audit;
+pub mod changes;
+pub mod clients;
+pub mod codes;
+pub mod connections;
+pub mod console;
+pub mod keys;
+pub mod orgs;
+pub mod registration;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+pub use api_keys::*;
+pub use audit::*;
+pub use changes::*;
+pub use clients::*;
+pub use codes::*;
+pub use connections::*;
+pub use console::*;
+pub use keys::*;
+pub use orgs::*;
+pub use registration::*;
+pub use sessions::*;
+pub use tokens::*;
+pub use users::*;

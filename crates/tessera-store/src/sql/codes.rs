@@ -1,0 +1,282 @@
+//! The portable SQL of [`crate::CodeRepo`]; [`impl_codes_repo!`] stamps it out for one backend's
+//! transaction type.
+
+pub(crate) const DEVICE_COLS: &str = "device_code_hash, user_code_hash, org_id, client_id, \
+     scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, expires_at";
+
+macro_rules! impl_codes_repo {
+    ($tx:ident, $row:ty) => {
+        mod codes_repo {
+            use super::$tx;
+            use $crate::sql::prelude::*;
+            use $crate::sql::codes::*;
+
+            fn code_row(r: &$row) -> Result<$crate::AuthCode> {
+                let t = "auth_codes";
+                Ok($crate::AuthCode {
+                    code_hash: r.try_get("code_hash")?,
+                    org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                    client_id: r.try_get("client_id")?,
+                    user_id: UserId(uuid(t, &r.try_get::<String, _>("user_id")?)?),
+                    redirect_uri: r.try_get("redirect_uri")?,
+                    scope: r.try_get("scope")?,
+                    nonce: r.try_get("nonce")?,
+                    code_challenge: r.try_get("code_challenge")?,
+                    auth_time: from_millis(r.try_get("auth_time")?),
+                    created_at: from_millis(r.try_get("created_at")?),
+                    expires_at: from_millis(r.try_get("expires_at")?),
+                    redeemed_at: r.try_get::<Option<i64>, _>("redeemed_at")?.map(from_millis),
+                    access_jti: r.try_get("access_jti")?,
+                    access_expires: r.try_get::<Option<i64>, _>("access_expires")?.map(from_millis),
+                    claims: claims_from(t, r.try_get("claims")?)?,
+                })
+            }
+
+            fn device_row(r: &$row) -> Result<$crate::DeviceCode> {
+                let t = "device_codes";
+                let status: String = r.try_get("status")?;
+                Ok($crate::DeviceCode {
+                    device_code_hash: r.try_get("device_code_hash")?,
+                    user_code_hash: r.try_get("user_code_hash")?,
+                    org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                    client_id: r.try_get("client_id")?,
+                    scope: r.try_get("scope")?,
+                    status: $crate::DeviceStatus::parse(&status)
+                        .ok_or_else(|| corrupt(t, format!("unknown status '{status}'")))?,
+                    user_id: r
+                        .try_get::<Option<String>, _>("user_id")?
+                        .map(|u| uuid(t, &u).map(UserId))
+                        .transpose()?,
+                    auth_time: r.try_get::<Option<i64>, _>("auth_time")?.map(from_millis),
+                    interval_secs: r.try_get("interval_secs")?,
+                    last_polled_at: r.try_get::<Option<i64>, _>("last_polled_at")?.map(from_millis),
+                    created_at: from_millis(r.try_get("created_at")?),
+                    expires_at: from_millis(r.try_get("expires_at")?),
+                })
+            }
+
+            #[async_trait]
+            impl $crate::CodeRepo for $tx {
+                async fn insert_code(&mut self, c: &$crate::AuthCode) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
+                         scope, nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, \
+                         access_jti, access_expires, claims) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    )
+                    .bind(&c.code_hash)
+                    .bind(c.org_id.0.to_string())
+                    .bind(&c.client_id)
+                    .bind(c.user_id.0.to_string())
+                    .bind(&c.redirect_uri)
+                    .bind(&c.scope)
+                    .bind(c.nonce.as_deref())
+                    .bind(c.code_challenge.as_deref())
+                    .bind(to_millis(c.auth_time))
+                    .bind(to_millis(c.created_at))
+                    .bind(to_millis(c.expires_at))
+                    .bind(c.redeemed_at.map(to_millis))
+                    .bind(c.access_jti.as_deref())
+                    .bind(c.access_expires.map(to_millis))
+                    .bind(claims_to(&c.claims))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<$crate::AuthCode>> {
+                    sqlx::query(
+                        "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
+                         code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
+                         access_expires, claims FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(code_hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| code_row(&r))
+                    .transpose()
+                }
+
+                async fn redeem_code(&mut self, org: OrgId, code_hash: &str, at: Timestamp) -> Result<bool> {
+                    Ok(sqlx::query(
+                        "UPDATE auth_codes SET redeemed_at = $3 WHERE org_id = $1 AND code_hash = $2 \
+                         AND redeemed_at IS NULL",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(code_hash)
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                        == 1)
+                }
+
+                async fn redeem_code_for(
+                    &mut self,
+                    org: OrgId,
+                    code_hash: &str,
+                    at: Timestamp,
+                    jti: &str,
+                    access_expires: Timestamp,
+                ) -> Result<Option<$crate::AuthCode>> {
+                    sqlx::query(
+                        "UPDATE auth_codes SET redeemed_at = $3, access_jti = $4, access_expires = $5 \
+                         WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL \
+                         RETURNING code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
+                         code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
+                         access_expires, claims",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(code_hash)
+                    .bind(to_millis(at))
+                    .bind(jti)
+                    .bind(to_millis(access_expires))
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| code_row(&r))
+                    .transpose()
+                }
+
+                async fn set_code_token(
+                    &mut self,
+                    org: OrgId,
+                    code_hash: &str,
+                    jti: &str,
+                    expires: Timestamp,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE auth_codes SET access_jti = $3, access_expires = $4 \
+                         WHERE org_id = $1 AND code_hash = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(code_hash)
+                    .bind(jti)
+                    .bind(to_millis(expires))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn insert_device_code(&mut self, d: &$crate::DeviceCode) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO device_codes (device_code_hash, user_code_hash, org_id, client_id, \
+                         scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, \
+                         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    )
+                    .bind(&d.device_code_hash)
+                    .bind(&d.user_code_hash)
+                    .bind(d.org_id.0.to_string())
+                    .bind(&d.client_id)
+                    .bind(&d.scope)
+                    .bind(d.status.as_str())
+                    .bind(d.user_id.map(|u| u.0.to_string()))
+                    .bind(d.auth_time.map(to_millis))
+                    .bind(d.interval_secs)
+                    .bind(d.last_polled_at.map(to_millis))
+                    .bind(to_millis(d.created_at))
+                    .bind(to_millis(d.expires_at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn find_device_code(
+                    &mut self,
+                    org: OrgId,
+                    device_code_hash: &str,
+                ) -> Result<Option<$crate::DeviceCode>> {
+                    sqlx::query(&format!(
+                        "SELECT {DEVICE_COLS} FROM device_codes WHERE org_id = $1 AND device_code_hash = $2"
+                    ))
+                    .bind(org.0.to_string())
+                    .bind(device_code_hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| device_row(&r))
+                    .transpose()
+                }
+
+                async fn find_device_by_user_code(
+                    &mut self,
+                    org: OrgId,
+                    user_code_hash: &str,
+                ) -> Result<Option<$crate::DeviceCode>> {
+                    sqlx::query(&format!(
+                        "SELECT {DEVICE_COLS} FROM device_codes WHERE org_id = $1 AND user_code_hash = $2"
+                    ))
+                    .bind(org.0.to_string())
+                    .bind(user_code_hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| device_row(&r))
+                    .transpose()
+                }
+
+                async fn decide_device_code(
+                    &mut self,
+                    org: OrgId,
+                    user_code_hash: &str,
+                    approve: bool,
+                    user: UserId,
+                    auth_time: Timestamp,
+                    now: Timestamp,
+                ) -> Result<bool> {
+                    let status = if approve {
+                        $crate::DeviceStatus::Approved
+                    } else {
+                        $crate::DeviceStatus::Denied
+                    };
+                    let done = sqlx::query(
+                        "UPDATE device_codes SET status = $1, user_id = $2, auth_time = $3 \
+                         WHERE org_id = $4 AND user_code_hash = $5 AND status = 'pending' \
+                         AND expires_at > $6",
+                    )
+                    .bind(status.as_str())
+                    .bind(user.0.to_string())
+                    .bind(to_millis(auth_time))
+                    .bind(org.0.to_string())
+                    .bind(user_code_hash)
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn poll_device_code(
+                    &mut self,
+                    org: OrgId,
+                    device_code_hash: &str,
+                    at: Timestamp,
+                    interval_secs: i64,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE device_codes SET last_polled_at = $1, interval_secs = $2 \
+                         WHERE org_id = $3 AND device_code_hash = $4",
+                    )
+                    .bind(to_millis(at))
+                    .bind(interval_secs)
+                    .bind(org.0.to_string())
+                    .bind(device_code_hash)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn redeem_device_code(&mut self, org: OrgId, device_code_hash: &str) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE device_codes SET status = 'redeemed' \
+                         WHERE org_id = $1 AND device_code_hash = $2 AND status = 'approved'",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(device_code_hash)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_codes_repo;
