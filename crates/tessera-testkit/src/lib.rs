@@ -1,6 +1,11 @@
 //! Test support: a real Tessera HTTP server on 127.0.0.1:0 with a fresh database, and fresh
 //! databases for the store conformance suite.
 //!
+//! Migrations run once per test process, into a template (a SQLite file, a PostgreSQL template
+//! database); each test then gets its own copy, so a test pays for a file copy or a
+//! `CREATE DATABASE … TEMPLATE`, not for every migration. [`fresh_db`] still gives an empty
+//! database for the tests of migrating itself.
+//!
 //! The backend comes from `TESSERA_TEST_BACKEND` (`sqlite`, the default, or `postgres`).
 //! PostgreSQL needs `TESSERA_TEST_PG_URL`, an administrative URL of a throw-away server (the
 //! test command starts one). When `TESSERA_TEST_REQUIRE_PG=1` (set by the test command) a
@@ -91,14 +96,22 @@ pub fn fresh_sqlite() -> FreshDb {
 
 /// A new empty PostgreSQL database on the test server.
 pub async fn fresh_postgres(admin_url: &str) -> FreshDb {
+    create_postgres(admin_url, None).await
+}
+
+async fn create_postgres(admin_url: &str, template: Option<&str>) -> FreshDb {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
         .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {admin_url}: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
+    let sql = match template {
+        Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
+        None => format!("CREATE DATABASE {name}"),
+    };
+    sqlx::query(&sql)
         .execute(&mut conn)
         .await
-        .expect("create database");
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     let _ = conn.close().await;
     let (base, _) = admin_url
         .rsplit_once('/')
@@ -109,19 +122,89 @@ pub async fn fresh_postgres(admin_url: &str) -> FreshDb {
     }
 }
 
-/// A fresh database on the backend of this test run. Every test starts here, so this is also
-/// where the process gets its TLS crypto provider, before any test builds an HTTP client.
+/// A fresh, empty database on the backend of this test run. Every test starts here or at
+/// [`migrated_db`], so this is also where the process gets its TLS crypto provider, before any
+/// test builds an HTTP client.
 pub async fn fresh_db() -> FreshDb {
     tessera_connect::oauth::install_crypto_provider();
     match backend() {
         Backend::Sqlite => fresh_sqlite(),
-        Backend::Postgres => {
-            let admin = pg_admin_url().expect(
-                "TESSERA_TEST_BACKEND=postgres needs TESSERA_TEST_PG_URL (run ./scripts/test)",
-            );
-            fresh_postgres(&admin).await
-        }
+        Backend::Postgres => fresh_postgres(&required_pg_admin_url()).await,
     }
+}
+
+/// A fresh database with every migration applied, on the backend of this test run: a copy of
+/// the process's template.
+pub async fn migrated_db() -> FreshDb {
+    tessera_connect::oauth::install_crypto_provider();
+    match backend() {
+        Backend::Sqlite => migrated_sqlite().await,
+        Backend::Postgres => migrated_postgres(&required_pg_admin_url()).await,
+    }
+}
+
+fn required_pg_admin_url() -> String {
+    pg_admin_url()
+        .expect("TESSERA_TEST_BACKEND=postgres needs TESSERA_TEST_PG_URL (run ./scripts/test)")
+}
+
+/// A new SQLite database with every migration applied, copied from this process's template.
+pub async fn migrated_sqlite() -> FreshDb {
+    // The template's bytes: a static is never dropped, so a file would outlive the run.
+    static TEMPLATE: tokio::sync::OnceCell<Vec<u8>> = tokio::sync::OnceCell::const_new();
+    let template = TEMPLATE
+        .get_or_init(|| async {
+            let work = fresh_sqlite();
+            let store = tessera_store::connect(&work.url, &StoreOptions::default())
+                .await
+                .expect("connect to the template database");
+            store
+                .migrate()
+                .await
+                .expect("migrate the template database");
+            // `VACUUM INTO` writes one self-contained file (no WAL beside it).
+            let path = work.dir.path().join("template.db");
+            let pool = sqlx::SqlitePool::connect(&work.url)
+                .await
+                .expect("open the template database");
+            sqlx::query("VACUUM INTO ?1")
+                .bind(path.display().to_string())
+                .execute(&pool)
+                .await
+                .expect("write the template database");
+            pool.close().await;
+            store.close().await;
+            std::fs::read(&path).expect("read the template database")
+        })
+        .await;
+    let db = fresh_sqlite();
+    std::fs::write(db.dir.path().join("tessera.db"), template).expect("copy the template database");
+    db
+}
+
+/// A new PostgreSQL database with every migration applied, created from this process's
+/// template database (`CREATE DATABASE … TEMPLATE`, a file-level copy).
+pub async fn migrated_postgres(admin_url: &str) -> FreshDb {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let template = TEMPLATE
+        .get_or_init(|| async {
+            let work = fresh_postgres(admin_url).await;
+            let store = tessera_store::connect(&work.url, &StoreOptions::default())
+                .await
+                .expect("connect to the template database");
+            store
+                .migrate()
+                .await
+                .expect("migrate the template database");
+            // A template must have no sessions while it is copied.
+            store.close().await;
+            work.url
+                .rsplit_once('/')
+                .map(|(_, name)| name.to_owned())
+                .expect("database name")
+        })
+        .await;
+    create_postgres(admin_url, Some(template)).await
 }
 
 /// A running server.
@@ -173,10 +256,11 @@ impl TestServer {
         providers: tessera_connect::Providers,
         limits: tessera_web::ServerLimits,
     ) -> Self {
-        let db = fresh_db().await;
+        let db = migrated_db().await;
         let store = tessera_store::connect(&db.url, &StoreOptions::default())
             .await
             .expect("connect");
+        // Already migrated: this only checks that nothing is pending.
         store.migrate().await.expect("migrate");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

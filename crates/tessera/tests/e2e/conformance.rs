@@ -3,29 +3,57 @@
 use std::sync::Arc;
 
 use tessera_store::{Backend, Store, StoreOptions};
-use tessera_testkit::{fresh_postgres, fresh_sqlite, pg_admin_url, FreshDb};
+use tessera_testkit::{
+    fresh_postgres, fresh_sqlite, migrated_postgres, migrated_sqlite, pg_admin_url, FreshDb,
+};
 
-/// A fresh, migrated store on `backend` (migrations run twice: they are idempotent), or `None`
-/// when PostgreSQL is asked for and no server is configured. The `FreshDb` keeps the database
-/// alive for the test.
+/// A fresh store on `backend`, a copy of the migrated template (migrating it again must be a
+/// no-op), or `None` when PostgreSQL is asked for and no server is configured. The `FreshDb`
+/// keeps the database alive for the test.
 async fn fresh_store(backend: Backend) -> Option<(FreshDb, Arc<dyn Store>)> {
     let db = match backend {
-        Backend::Sqlite => fresh_sqlite(),
+        Backend::Sqlite => migrated_sqlite().await,
         Backend::Postgres => {
             let Some(admin) = pg_admin_url() else {
                 eprintln!("skipping PostgreSQL conformance: TESSERA_TEST_PG_URL is not set (./scripts/test sets it)");
                 return None;
             };
-            fresh_postgres(&admin).await
+            migrated_postgres(&admin).await
         }
     };
     let store = tessera_store::connect(&db.url, &StoreOptions::default())
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    store.migrate().await.unwrap();
     assert_eq!(store.backend(), backend);
     Some((db, store))
+}
+
+/// Migrations apply to an empty database and applying them again changes nothing.
+async fn migrates_from_empty(backend: Backend) {
+    let db = match backend {
+        Backend::Sqlite => fresh_sqlite(),
+        Backend::Postgres => match pg_admin_url() {
+            Some(admin) => fresh_postgres(&admin).await,
+            None => return,
+        },
+    };
+    let store = tessera_store::connect(&db.url, &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    tessera_store::conformance::organizations(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn sqlite_migrations_apply_to_an_empty_database_once() {
+    migrates_from_empty(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_migrations_apply_to_an_empty_database_once() {
+    migrates_from_empty(Backend::Postgres).await;
 }
 
 /// One test per conformance check and backend, each on its own database, so a failure in one
