@@ -16,6 +16,7 @@ use tessera_domain::{
 };
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
 /// Where a new key acts.
@@ -111,12 +112,10 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            key.org_id,
-            AuditAction::ApiKeyCreated,
-            "api_key",
-            Some(key.id.to_string()),
-            None,
-            snapshot(&key),
+            AuditEntry::new(AuditAction::ApiKeyCreated, "api_key")
+                .in_org(key.org_id)
+                .target(key.id.to_string())
+                .after(snapshot(&key)),
         )
         .await?;
         tx.commit().await?;
@@ -223,12 +222,11 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            AuditAction::ApiKeyRevoked,
-            "api_key",
-            Some(id.to_owned()),
-            snapshot(&before),
-            snapshot(&after),
+            AuditEntry::new(AuditAction::ApiKeyRevoked, "api_key")
+                .org(org.id)
+                .target(id)
+                .before(snapshot(&before))
+                .after(snapshot(&after)),
         )
         .await?;
         tx.commit().await?;

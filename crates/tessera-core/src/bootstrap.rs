@@ -7,6 +7,7 @@ use tessera_domain::org::DEFAULT_ORG_SLUG;
 use tessera_domain::{AuditAction, OrgName, OrgSlug, RoleName, User, UserId, Username};
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
 /// What the operator needs to log in the first time.
@@ -68,12 +69,11 @@ impl Services {
         self.audit(
             tx.as_mut(),
             &ctx,
-            Some(org.id),
-            AuditAction::SystemBootstrapped,
-            "system",
-            None,
-            None,
-            snapshot(&serde_json::json!({"organization": org.slug, "admin": admin.username})),
+            AuditEntry::new(AuditAction::SystemBootstrapped, "system")
+                .org(org.id)
+                .after(snapshot(
+                    &serde_json::json!({"organization": org.slug, "admin": admin.username}),
+                )),
         )
         .await?;
         match tx.commit().await {

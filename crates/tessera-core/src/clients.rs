@@ -16,6 +16,7 @@ use tessera_domain::{AuditAction, FieldError, OrgId, Permission, Timestamp};
 use tessera_store::{ClientQuery, ClientSecretRecord, StoreError, Tx};
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::cache::CHANGE_CLIENT;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
@@ -213,12 +214,10 @@ impl Services {
         self.audit(
             &mut *tx,
             ctx,
-            Some(org.id),
-            AuditAction::OauthClientCreated,
-            "oauth_client",
-            Some(client.id.to_string()),
-            None,
-            snapshot(&client.without_secrets()),
+            AuditEntry::new(AuditAction::OauthClientCreated, "oauth_client")
+                .org(org.id)
+                .target(client.id.to_string())
+                .after(snapshot(&client.without_secrets())),
         )
         .await?;
         tx.record_change(Some(org.id), CHANGE_CLIENT, client.id.as_str(), now)
@@ -341,12 +340,11 @@ impl Services {
             self.audit(
                 tx.as_mut(),
                 ctx,
-                Some(org.id),
-                AuditAction::OauthClientUpdated,
-                "oauth_client",
-                Some(id.to_owned()),
-                snapshot(&b),
-                snapshot(&a),
+                AuditEntry::new(AuditAction::OauthClientUpdated, "oauth_client")
+                    .org(org.id)
+                    .target(id)
+                    .before(snapshot(&b))
+                    .after(snapshot(&a)),
             )
             .await?;
         }
@@ -359,12 +357,15 @@ impl Services {
             self.audit(
                 tx.as_mut(),
                 ctx,
-                Some(org.id),
-                action,
-                "oauth_client",
-                Some(id.to_owned()),
-                snapshot(&serde_json::json!({"isActive": b.settings.is_active})),
-                snapshot(&serde_json::json!({"isActive": a.settings.is_active})),
+                AuditEntry::new(action, "oauth_client")
+                    .org(org.id)
+                    .target(id)
+                    .before(snapshot(
+                        &serde_json::json!({"isActive": b.settings.is_active}),
+                    ))
+                    .after(snapshot(
+                        &serde_json::json!({"isActive": a.settings.is_active}),
+                    )),
             )
             .await?;
         }
@@ -394,12 +395,10 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            AuditAction::OauthClientDeleted,
-            "oauth_client",
-            Some(id.to_owned()),
-            snapshot(&before.without_secrets()),
-            None,
+            AuditEntry::new(AuditAction::OauthClientDeleted, "oauth_client")
+                .org(org.id)
+                .target(id)
+                .before(snapshot(&before.without_secrets())),
         )
         .await?;
         tx.record_change(Some(org.id), CHANGE_CLIENT, id, self.now())
@@ -519,14 +518,12 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            action,
-            "oauth_client",
-            Some(id.to_owned()),
-            None,
-            snapshot(&serde_json::json!({
-                "previousSecretValidFor": change.previous_secret_valid_for,
-            })),
+            AuditEntry::new(action, "oauth_client")
+                .org(org.id)
+                .target(id)
+                .after(snapshot(&serde_json::json!({
+                    "previousSecretValidFor": change.previous_secret_valid_for,
+                }))),
         )
         .await?;
         tx.record_change(Some(org.id), CHANGE_CLIENT, id, now)

@@ -17,6 +17,7 @@ use tessera_connect::oauth::{PlatformError, Validation};
 use tessera_domain::{AuditAction, Platform, Timestamp};
 use tessera_store::{ConnectionRecord, SealedColumn, WorkResult};
 
+use crate::audit::AuditEntry;
 use crate::{CoreError, CoreResult, Services};
 
 /// How long a claim holds: longer than the two platform calls a refresh can make.
@@ -315,21 +316,20 @@ impl Services {
             WorkResult::Failed { error, at } => {
                 m.refresh_failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(platform = %conn.platform, error = %error, "token refresh refused; the connection needs a reconnect");
-                tx.insert_audit(&tessera_domain::NewAuditEvent {
-                    org_id: Some(conn.org_id),
-                    actor: tessera_domain::Principal::system().actor(),
-                    action: match conn.kind {
-                        tessera_domain::ConnectionKind::Channel => AuditAction::ConnectionRefreshFailed,
-                        tessera_domain::ConnectionKind::Bot => AuditAction::BotConnectionRefreshFailed,
-                    },
-                    target_type: "connection".into(),
-                    target_id: Some(conn.platform.as_str().into()),
-                    ip: None,
-                    request_id: None,
-                    before: None,
-                    after: Some(serde_json::json!({"kind": conn.kind, "channelName": conn.channel_name, "error": error})),
-                    created_at: *at,
-                })
+                let action = match conn.kind {
+                    tessera_domain::ConnectionKind::Channel => AuditAction::ConnectionRefreshFailed,
+                    tessera_domain::ConnectionKind::Bot => AuditAction::BotConnectionRefreshFailed,
+                };
+                let entry = AuditEntry::new(action, "connection")
+                    .org(conn.org_id)
+                    .target(conn.platform.as_str())
+                    .after(Some(serde_json::json!({"kind": conn.kind, "channelName": conn.channel_name, "error": error})));
+                tx.insert_audit(&entry.event(
+                    tessera_domain::Principal::system().actor(),
+                    None,
+                    None,
+                    *at,
+                ))
                 .await?;
             }
         }

@@ -16,6 +16,7 @@ use tessera_domain::{
 };
 use tessera_store::{ConsoleLogin, ConsoleSession};
 
+use crate::audit::AuditEntry;
 use crate::orgs::DEFAULT_CONSOLE_CLIENT;
 use crate::tokens::{ClientAuth, OAuthError};
 use crate::{Context, CoreError, CoreResult, Services};
@@ -152,9 +153,8 @@ impl Services {
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))?
             .ok_or_else(|| CoreError::Unauthenticated("the sign-in failed".into()))?;
-        let user_id = claims["sub"]
-            .as_str()
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        let user_id = uuid::Uuid::parse_str(&claims.sub)
+            .ok()
             .map(UserId)
             .ok_or_else(|| CoreError::Unauthenticated("the sign-in named no user".into()))?;
 
@@ -228,12 +228,9 @@ impl Services {
         self.audit(
             tx.as_mut(),
             &ctx,
-            Some(org.id),
-            AuditAction::ConsoleSignedIn,
-            "user",
-            Some(user.id.to_string()),
-            None,
-            None,
+            AuditEntry::new(AuditAction::ConsoleSignedIn, "user")
+                .org(org.id)
+                .target(user.id.to_string()),
         )
         .await?;
         tx.commit().await?;
@@ -378,12 +375,9 @@ impl Services {
             self.audit(
                 tx.as_mut(),
                 &c.ctx,
-                Some(c.org.id),
-                AuditAction::ConsoleSignedOut,
-                "user",
-                Some(c.user.id.to_string()),
-                None,
-                None,
+                AuditEntry::new(AuditAction::ConsoleSignedOut, "user")
+                    .org(c.org.id)
+                    .target(c.user.id.to_string()),
             )
             .await?;
         }

@@ -13,6 +13,7 @@ use tessera_domain::{AuditAction, OrgId, Organization, Permission};
 use tessera_store::{SigningKeyRecord, Tx};
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::cache::CHANGE_KEYS;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
@@ -157,12 +158,10 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            AuditAction::SigningKeysRotated,
-            "signing_keys",
-            Some(org.slug.to_string()),
-            None,
-            snapshot(&serde_json::json!({ "kids": kids })),
+            AuditEntry::new(AuditAction::SigningKeysRotated, "signing_keys")
+                .org(org.id)
+                .target(org.slug.to_string())
+                .after(snapshot(&serde_json::json!({ "kids": kids }))),
         )
         .await?;
         tx.commit().await?;

@@ -48,11 +48,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tessera_crypto::{Argon2Params, HashKey, MasterKey, PasswordHasher, SecretRng, Vault};
-use tessera_domain::{
-    ApiKeyId, AuditAction, Clock, NewAuditEvent, OrgId, Organization, Permission, Principal,
-    Timestamp,
-};
+use tessera_domain::{ApiKeyId, Clock, Organization, Permission, Principal, Timestamp};
 use tessera_store::{Store, Tx};
+
+use crate::audit::AuditEntry;
 
 pub use error::{CoreError, CoreResult};
 
@@ -271,33 +270,21 @@ impl Services {
         Ok(org)
     }
 
-    /// Records an audit event in the caller's transaction, so that the change and its record
-    /// commit or roll back together.
-    #[allow(clippy::too_many_arguments)]
+    /// Records an audit event by the caller in the caller's transaction, so that the change
+    /// and its record commit or roll back together.
     pub(crate) async fn audit(
         &self,
         tx: &mut dyn Tx,
         ctx: &Context,
-        org: Option<OrgId>,
-        action: AuditAction,
-        target_type: &str,
-        target_id: Option<String>,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
+        entry: AuditEntry,
     ) -> CoreResult<()> {
-        tx.insert_audit(&NewAuditEvent {
-            org_id: org,
-            actor: ctx.principal.actor(),
-            action,
-            target_type: target_type.into(),
-            target_id,
-            ip: ctx.ip.clone(),
-            request_id: ctx.request_id.clone(),
-            before,
-            after,
-            created_at: self.now(),
-        })
-        .await?;
+        let event = entry.event(
+            ctx.principal.actor(),
+            ctx.ip.clone(),
+            ctx.request_id.clone(),
+            self.now(),
+        );
+        tx.insert_audit(&event).await?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use tessera_domain::{AuditAction, OrgId, OrgName, OrgSlug, Organization, Permiss
 use tessera_store::{StoreError, Tx};
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
 /// The client id of every organization's command-line client.
@@ -69,12 +70,10 @@ impl Services {
         self.audit(
             tx,
             ctx,
-            Some(org.id),
-            AuditAction::OrgCreated,
-            "organization",
-            Some(org.slug.to_string()),
-            None,
-            snapshot(&org),
+            AuditEntry::new(AuditAction::OrgCreated, "organization")
+                .org(org.id)
+                .target(org.slug.to_string())
+                .after(snapshot(&org)),
         )
         .await?;
         self.insert_default_clients(tx, ctx, &org).await?;
@@ -146,12 +145,10 @@ impl Services {
             self.audit(
                 tx,
                 ctx,
-                Some(org.id),
-                AuditAction::OauthClientCreated,
-                "oauth_client",
-                Some(id.to_owned()),
-                None,
-                snapshot(&client.without_secrets()),
+                AuditEntry::new(AuditAction::OauthClientCreated, "oauth_client")
+                    .org(org.id)
+                    .target(id)
+                    .after(snapshot(&client.without_secrets())),
             )
             .await?;
         }

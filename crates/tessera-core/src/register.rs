@@ -17,6 +17,7 @@ use tessera_domain::{AuditAction, OrgId, Organization, Permission, Principal};
 use tessera_store::InitialAccessToken;
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::clients::{ClientPatch, ClientWithSecret};
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
@@ -355,12 +356,11 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            AuditAction::RegistrationPolicyUpdated,
-            "organization",
-            Some(org.slug.to_string()),
-            before.and_then(|b| serde_json::from_str(&b).ok()),
-            snapshot(&policy),
+            AuditEntry::new(AuditAction::RegistrationPolicyUpdated, "organization")
+                .org(org.id)
+                .target(org.slug.to_string())
+                .before(before.and_then(|b| serde_json::from_str(&b).ok()))
+                .after(snapshot(&policy)),
         )
         .await?;
         tx.commit().await?;
@@ -403,12 +403,10 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            AuditAction::RegistrationTokenCreated,
-            "registration_token",
-            Some(record.id.clone()),
-            None,
-            Some(json!({"hint": record.hint, "expiresIn": expires_in})),
+            AuditEntry::new(AuditAction::RegistrationTokenCreated, "registration_token")
+                .org(org.id)
+                .target(record.id.clone())
+                .after(Some(json!({"hint": record.hint, "expiresIn": expires_in}))),
         )
         .await?;
         tx.commit().await?;
@@ -451,12 +449,9 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            AuditAction::RegistrationTokenRevoked,
-            "registration_token",
-            Some(id.to_owned()),
-            None,
-            None,
+            AuditEntry::new(AuditAction::RegistrationTokenRevoked, "registration_token")
+                .org(org.id)
+                .target(id),
         )
         .await?;
         tx.commit().await?;

@@ -7,6 +7,7 @@ use tessera_domain::error::Collector;
 use tessera_domain::{AuditAction, FieldError, Permission, PermissionSet, Role, RoleName};
 use tessera_store::{CustomRole, StoreError};
 
+use crate::audit::AuditEntry;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
 /// A role as the API shows it.
@@ -104,12 +105,10 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            AuditAction::RoleCreated,
-            "role",
-            Some(view.name.clone()),
-            None,
-            snapshot(&view),
+            AuditEntry::new(AuditAction::RoleCreated, "role")
+                .org(org.id)
+                .target(view.name.clone())
+                .after(snapshot(&view)),
         )
         .await?;
         tx.commit().await?;

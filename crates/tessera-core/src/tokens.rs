@@ -12,12 +12,12 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
-use tessera_crypto::jws::{self, Alg};
+use tessera_crypto::jws::Alg;
 use tessera_crypto::StoredHash;
 use tessera_domain::client::{ClientId, GrantType, TokenAuthMethod};
-use tessera_domain::clock::to_millis;
 use tessera_domain::{AuditAction, OrgId, OrgSlug, Organization, Principal};
 
+use crate::audit::AuditEntry;
 use crate::cache::{CachedClient, CHANGE_REVOKED};
 use crate::clients::CLIENT_SECRET_PREFIX;
 use crate::{Context, CoreError, CoreResult, Services};
@@ -277,16 +277,6 @@ impl std::fmt::Debug for ClientCredentials {
     }
 }
 
-/// The access token claim that names the incarnation of its client: the client's creation
-/// time in milliseconds. A client deleted and created again under the same id is another
-/// incarnation, so the first one's tokens never come back to life (checked at introspection,
-/// userinfo and revocation alike, in [`Services::active_claims`]).
-pub const CLIENT_INCARNATION_CLAIM: &str = "client_created_at";
-
-/// The access token claim that lists the claims an authorization's claims request asked
-/// for at userinfo (OIDC Core §5.5), beyond those of its scopes.
-pub const USERINFO_CLAIMS: &str = "userinfo_claims";
-
 /// The signing algorithm of the crypto crate for a client's choice.
 pub(crate) fn signing_alg(a: tessera_domain::client::SigningAlg) -> Alg {
     use tessera_domain::client::SigningAlg;
@@ -295,10 +285,6 @@ pub(crate) fn signing_alg(a: tessera_domain::client::SigningAlg) -> Alg {
         SigningAlg::ES256 => Alg::ES256,
         SigningAlg::EdDSA => Alg::EdDSA,
     }
-}
-
-pub(crate) fn client_incarnation(client: &tessera_domain::client::OAuthClient) -> i64 {
-    to_millis(client.created_at)
 }
 
 /// Access tokens are JWTs (three dot-separated parts); refresh tokens are one base64url run.
@@ -439,12 +425,10 @@ impl Services {
             self.audit(
                 tx.as_mut(),
                 &actor,
-                Some(org.id),
-                AuditAction::OauthClientAuthenticationFailed,
-                "oauth_client",
-                Some(id.clone()),
-                None,
-                Some(json!({"reason": reason})),
+                AuditEntry::new(AuditAction::OauthClientAuthenticationFailed, "oauth_client")
+                    .org(org.id)
+                    .target(id.clone())
+                    .after(Some(json!({"reason": reason}))),
             )
             .await?;
             tx.commit().await?;
@@ -530,55 +514,6 @@ impl Services {
         Ok(cached)
     }
 
-    /// An RFC 9068 access token for `client`, with a `jti` chosen by the caller (who may have
-    /// recorded it first).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn sign_access_token_with(
-        &self,
-        org: &Organization,
-        issuer: &str,
-        subject: &str,
-        client: &tessera_domain::client::OAuthClient,
-        audience: &str,
-        scope: &str,
-        lifetime: i64,
-        jti: &str,
-        userinfo_claims: &[String],
-    ) -> OAuthResult<String> {
-        let now = to_millis(self.now()) / 1000;
-        let mut claims = json!({
-            "iss": issuer,
-            "sub": subject,
-            "aud": audience,
-            "client_id": client.id.as_str(),
-            CLIENT_INCARNATION_CLAIM: client_incarnation(client),
-            "jti": jti,
-            "iat": now,
-            "exp": now + lifetime,
-        });
-        if !scope.is_empty() {
-            claims["scope"] = json!(scope);
-        }
-        // The claims request's userinfo claims (OIDC Core §5.5) travel with the token to
-        // userinfo, which has no other way to know them.
-        if !userinfo_claims.is_empty() {
-            claims[USERINFO_CLAIMS] = json!(userinfo_claims);
-        }
-        self.sign_access_claims(org, client, claims).await
-    }
-
-    /// Signs access token claims (RFC 9068 `at+jwt`) with the organization's active key of the
-    /// client's `accessTokenSignedResponseAlg` (ES256 unless it chose RS256 or EdDSA).
-    pub(crate) async fn sign_access_claims(
-        &self,
-        org: &Organization,
-        client: &tessera_domain::client::OAuthClient,
-        claims: Value,
-    ) -> OAuthResult<String> {
-        let alg = signing_alg(client.settings.access_token_signed_response_alg);
-        self.sign_with(org, alg, "at+jwt", claims).await
-    }
-
     /// Signs `claims` with the organization's active key of `alg`. RSA signing takes about a
     /// millisecond, so it runs off the async executor; ES256 and EdDSA take microseconds.
     pub(crate) async fn sign_with(
@@ -603,73 +538,6 @@ impl Services {
             key.sign_jwt(typ, &claims)
                 .map_err(|e| OAuthError::ServerError(e.to_string()))
         }
-    }
-
-    /// The claims of an access token if it is active in this organization right now: its
-    /// signature verifies with one of the organization's keys, it is unexpired, it was issued
-    /// here, its client still exists, and it was not revoked.
-    pub(crate) async fn active_claims(
-        &self,
-        org: &Organization,
-        token: &str,
-    ) -> OAuthResult<Option<Value>> {
-        let Some(kid) = jws::peek_kid(token) else {
-            return Ok(None);
-        };
-        let keys = self.org_keys(org.id).await?;
-        // A token signed by another organization's key finds no key here.
-        let Some(vk) = keys.verifying.get(&kid) else {
-            return Ok(None);
-        };
-        let Ok(v) = jws::verify(token, vk) else {
-            return Ok(None);
-        };
-        if v.header["typ"] != "at+jwt" {
-            return Ok(None);
-        }
-        let claims = v.claims;
-        let now = to_millis(self.now()) / 1000;
-        let exp = claims["exp"].as_i64().unwrap_or(0);
-        if exp <= now || claims["iss"].as_str() != Some(&self.issuer(&org.slug)) {
-            return Ok(None);
-        }
-        let Some(client_id) = claims["client_id"].as_str() else {
-            return Ok(None);
-        };
-        // A deleted client's tokens stop working at once, and stay dead when a new client
-        // is created under the same id: the token names the client's incarnation.
-        let Some(client) = self.cached_client(org.id, client_id).await? else {
-            return Ok(None);
-        };
-        let incarnation = client_incarnation(&client.client);
-        let same_client = match claims.get(CLIENT_INCARNATION_CLAIM).and_then(Value::as_i64) {
-            Some(i) => i == incarnation,
-            // A token from before the claim existed: it cannot predate its client.
-            None => claims["iat"].as_i64().unwrap_or(0) >= incarnation / 1000,
-        };
-        if !same_client {
-            return Ok(None);
-        }
-        let Some(jti) = claims["jti"].as_str() else {
-            return Ok(None);
-        };
-        if self.is_revoked(org.id, jti).await? {
-            return Ok(None);
-        }
-        Ok(Some(claims))
-    }
-
-    async fn is_revoked(&self, org: OrgId, jti: &str) -> OAuthResult<bool> {
-        let key = (org, jti.to_owned());
-        if let Some(r) = self.caches.revoked.get(&key) {
-            return Ok(r);
-        }
-        let r = {
-            let mut tx = self.store.read().await?;
-            tx.is_token_revoked(org, jti).await?
-        };
-        self.caches.revoked.insert(key, r);
-        Ok(r)
     }
 
     /// RFC 7662 introspection. The caller must be a confidential client of the organization.
@@ -705,22 +573,24 @@ impl Services {
                 .await?
                 .unwrap_or_else(|| json!({"active": false})));
         };
+        // The token's own claims (`scope`, and `act` of an exchanged token, RFC 8693 §4.1,
+        // when present), not the userinfo claims it carries for userinfo alone.
         let mut out = json!({
             "active": true,
             "token_type": "Bearer",
-            "client_id": c["client_id"],
-            "sub": c["sub"],
-            "aud": c["aud"],
-            "iss": c["iss"],
-            "exp": c["exp"],
-            "iat": c["iat"],
-            "jti": c["jti"],
+            "client_id": c.client_id,
+            "sub": c.sub,
+            "aud": c.aud,
+            "iss": c.iss,
+            "exp": c.exp,
+            "iat": c.iat,
+            "jti": c.jti,
         });
-        // RFC 8693 §4.1: who acts for the subject, in an exchanged token.
-        for k in ["scope", "act"] {
-            if let Some(v) = c.get(k) {
-                out[k] = v.clone();
-            }
+        if let Some(scope) = c.scope {
+            out["scope"] = json!(scope);
+        }
+        if let Some(act) = c.act {
+            out["act"] = act;
         }
         Ok(out)
     }
@@ -745,13 +615,13 @@ impl Services {
             }
             return Ok(());
         };
-        if c["client_id"].as_str() != Some(caller.client.id.as_str()) {
+        if c.client_id != caller.client.id.as_str() {
             return Err(OAuthError::UnauthorizedClient(
                 "the token was not issued to this client".into(),
             ));
         }
-        let jti = c["jti"].as_str().unwrap_or_default().to_owned();
-        let exp = tessera_domain::clock::from_millis(c["exp"].as_i64().unwrap_or(0) * 1000);
+        let jti = c.jti;
+        let exp = tessera_domain::clock::from_millis(c.exp * 1000);
         let now = self.now();
         let mut tx = self.store.begin().await?;
         if tx.revoke_token(org.id, &jti, exp, now).await? {
@@ -765,12 +635,9 @@ impl Services {
             self.audit(
                 tx.as_mut(),
                 &actor,
-                Some(org.id),
-                AuditAction::TokenRevoked,
-                "access_token",
-                Some(jti.clone()),
-                None,
-                None,
+                AuditEntry::new(AuditAction::TokenRevoked, "access_token")
+                    .org(org.id)
+                    .target(jti.clone()),
             )
             .await
             .map_err(OAuthError::from)?;

@@ -12,6 +12,7 @@ use tessera_domain::{
 use tessera_store::{StoreError, Tx};
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
 /// The input of [`Services::create_user`], as the faces received it.
@@ -138,12 +139,10 @@ impl Services {
         self.audit(
             tx,
             ctx,
-            Some(user.org_id),
-            AuditAction::UserCreated,
-            "user",
-            Some(user.id.to_string()),
-            None,
-            snapshot(user),
+            AuditEntry::new(AuditAction::UserCreated, "user")
+                .org(user.org_id)
+                .target(user.id.to_string())
+                .after(snapshot(user)),
         )
         .await
     }
@@ -257,12 +256,11 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            Some(org.id),
-            action,
-            "user",
-            Some(after.id.to_string()),
-            snapshot(&before),
-            snapshot(&after),
+            AuditEntry::new(action, "user")
+                .org(org.id)
+                .target(after.id.to_string())
+                .before(snapshot(&before))
+                .after(snapshot(&after)),
         )
         .await?;
         tx.commit().await?;

@@ -14,6 +14,7 @@ use tessera_crypto::Vault;
 use tessera_domain::AuditAction;
 use tessera_store::SealedColumn;
 
+use crate::audit::AuditEntry;
 use crate::connections::cell;
 use crate::{Context, CoreError, CoreResult, Services};
 
@@ -166,12 +167,9 @@ impl Services {
         self.audit(
             tx.as_mut(),
             ctx,
-            None,
-            AuditAction::VaultReencrypted,
-            "vault",
-            Some(report.current_key.clone()),
-            None,
-            crate::snapshot(&report),
+            AuditEntry::new(AuditAction::VaultReencrypted, "vault")
+                .target(report.current_key.clone())
+                .after(crate::snapshot(&report)),
         )
         .await?;
         tx.commit().await?;

@@ -119,14 +119,14 @@ impl Services {
             .active_claims(org, access_token)
             .await?
             .ok_or_else(|| OAuthError::InvalidToken("the access token is not active".into()))?;
-        let scopes: Vec<&str> = claims["scope"].as_str().unwrap_or("").split(' ').collect();
+        let scopes: Vec<&str> = claims.scopes().collect();
         if !scopes.contains(&"openid") {
             return Err(OAuthError::InsufficientScope(
                 "the token lacks the openid scope".into(),
             ));
         }
-        let sub = claims["sub"].as_str().unwrap_or_default();
-        let client_id = claims["client_id"].as_str().unwrap_or_default().to_owned();
+        let sub = claims.sub.as_str();
+        let client_id = claims.client_id.clone();
         let user_id = uuid::Uuid::parse_str(sub).ok().map(UserId);
         let user = match user_id {
             Some(id) => {
@@ -156,10 +156,7 @@ impl Services {
         out.insert("sub".into(), json!(sub));
         // The claims of the scopes (OIDC Core §5.4), and those the claims request asked for
         // at userinfo (§5.5), which the access token lists.
-        let requested = claims[crate::tokens::USERINFO_CLAIMS]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
-            .unwrap_or_default();
+        let requested = claims.userinfo_claims.iter().map(String::as_str);
         let by_scope = scopes
             .iter()
             .flat_map(|s| tessera_domain::profile::scope_claims(s).iter().copied());

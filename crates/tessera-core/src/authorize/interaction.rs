@@ -14,6 +14,7 @@ use super::{
     server_page, AuthRequest, AuthorizeError, ClientResponse, NewSession, Next, PostedForm,
     CODE_LIFETIME_SECONDS, PENDING_LIFETIME_SECONDS, SESSION_LIFETIME_SECONDS,
 };
+use crate::audit::AuditEntry;
 use crate::tokens::{OAuthError, OAuthResult};
 use crate::{Context, CoreResult, Services};
 
@@ -79,17 +80,16 @@ impl Services {
     }
 
     /// Consent, then the code; `pending` is the saved request when there is one.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn after_login(
         &self,
         org: &Organization,
         client: &OAuthClient,
         req: AuthRequest,
-        user: UserId,
-        auth_time: Timestamp,
+        signed_in: SignedIn,
         browser: &str,
         pending: Option<(String, String)>,
     ) -> Result<Next, AuthorizeError> {
+        let SignedIn { user, auth_time } = signed_in;
         let needs_consent = if client.settings.require_consent {
             let stored = {
                 let mut tx = self
@@ -268,15 +268,17 @@ impl Services {
                     "user disabled"
                 };
                 let mut tx = self.store.begin().await?;
-                self.login_event(
+                self.audit(
                     tx.as_mut(),
                     &Self::signing_in(org, &u, address),
-                    org.id,
-                    &u,
-                    AuditAction::UserLoginFailed,
-                    client,
-                    method,
-                    Some(reason),
+                    login_entry(
+                        org.id,
+                        &u,
+                        AuditAction::UserLoginFailed,
+                        client,
+                        method,
+                        Some(reason),
+                    ),
                 )
                 .await?;
                 tx.commit().await?;
@@ -284,36 +286,6 @@ impl Services {
             }
             None => Ok(None),
         }
-    }
-
-    /// Audits a sign-in (or a failed one) to `client` by `user`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn login_event(
-        &self,
-        tx: &mut dyn tessera_store::Tx,
-        ctx: &Context,
-        org: OrgId,
-        user: &tessera_store::UserRecord,
-        action: AuditAction,
-        client: &OAuthClient,
-        method: &str,
-        reason: Option<&str>,
-    ) -> CoreResult<()> {
-        let mut after = json!({"clientId": client.id.as_str(), "method": method});
-        if let Some(r) = reason {
-            after["reason"] = json!(r);
-        }
-        self.audit(
-            tx,
-            ctx,
-            Some(org),
-            action,
-            "user",
-            Some(user.user.id.to_string()),
-            None,
-            Some(after),
-        )
-        .await
     }
 
     /// `POST /orgs/{org}/login`: checks the password, starts a session, goes on with the flow.
@@ -388,15 +360,17 @@ impl Services {
             tx.insert_session(&session)
                 .await
                 .map_err(|e| server_page(e, "The server could not start a session."))?;
-            self.login_event(
+            self.audit(
                 tx.as_mut(),
                 &audit_ctx,
-                org.id,
-                &user,
-                AuditAction::UserLoggedIn,
-                &client.client,
-                "password",
-                None,
+                login_entry(
+                    org.id,
+                    &user,
+                    AuditAction::UserLoggedIn,
+                    &client.client,
+                    "password",
+                    None,
+                ),
             )
             .await
             .map_err(|e| server_page(e, "The server could not start a session."))?;
@@ -425,8 +399,10 @@ impl Services {
                     &org,
                     &client.client,
                     req,
-                    user.user.id,
-                    now,
+                    SignedIn {
+                        user: user.user.id,
+                        auth_time: now,
+                    },
                     browser,
                     Some((request_id.to_owned(), csrf.to_owned())),
                 )
@@ -509,4 +485,30 @@ impl Services {
             .map_err(|e| server_page(e, "The server could not issue a code."))?;
         Ok(Next::Respond(response))
     }
+}
+
+/// The audit entry of a sign-in (or a failed one, with its reason) to `client` by `user`.
+pub(crate) fn login_entry(
+    org: OrgId,
+    user: &tessera_store::UserRecord,
+    action: AuditAction,
+    client: &OAuthClient,
+    method: &str,
+    reason: Option<&str>,
+) -> AuditEntry {
+    let mut after = json!({"clientId": client.id.as_str(), "method": method});
+    if let Some(r) = reason {
+        after["reason"] = json!(r);
+    }
+    AuditEntry::new(action, "user")
+        .org(org)
+        .target(user.user.id.to_string())
+        .after(Some(after))
+}
+
+/// Who is signed in to the browser and since when (OIDC Core §2 `auth_time`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SignedIn {
+    pub user: UserId,
+    pub auth_time: Timestamp,
 }

@@ -552,8 +552,18 @@ impl Services {
         let wants_login = req.prompt.iter().any(|p| p == "login");
         match session {
             Some(s) if fresh_enough(&s) && !wants_login => {
-                self.after_login(&org, client, req, s.user_id, s.auth_time, browser, None)
-                    .await
+                self.after_login(
+                    &org,
+                    client,
+                    req,
+                    interaction::SignedIn {
+                        user: s.user_id,
+                        auth_time: s.auth_time,
+                    },
+                    browser,
+                    None,
+                )
+                .await
             }
             _ => {
                 if req.prompt.iter().any(|p| p == "none") {

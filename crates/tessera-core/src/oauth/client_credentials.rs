@@ -9,6 +9,9 @@ use crate::tokens::{
     allowed_scopes, resource_audience, ClientAuth, OAuthError, OAuthResult, TokenResponse,
 };
 use crate::Services;
+use tessera_domain::clock::to_millis;
+
+use super::access_token::AccessTokenClaims;
 
 impl Services {
     /// `grant_type=client_credentials` (RFC 6749 §4.4).
@@ -35,19 +38,17 @@ impl Services {
         let audience = resource_audience(resource)?.unwrap_or_else(|| issuer.clone());
         let lifetime = c.settings.access_token_lifetime;
         let jti = self.random_jti()?;
-        let token = self
-            .sign_access_token_with(
-                &org,
-                &issuer,
-                c.id.as_str(),
-                c,
-                &audience,
-                &scope_str,
-                lifetime,
-                &jti,
-                &[],
-            )
-            .await?;
+        let claims = AccessTokenClaims::new(
+            issuer,
+            c,
+            c.id.as_str().to_owned(),
+            audience,
+            jti,
+            to_millis(self.now()) / 1000,
+            lifetime,
+        )
+        .with_scope(&scope_str);
+        let token = self.sign_access_token(&org, c, &claims).await?;
         Ok(TokenResponse {
             access_token: token,
             token_type: "Bearer",

@@ -21,6 +21,7 @@ use tessera_domain::{Timestamp, UserId};
 use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
 
+pub mod access_token;
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
@@ -28,6 +29,7 @@ pub mod password;
 pub mod refresh;
 pub mod token_exchange;
 
+pub use access_token::AccessTokenClaims;
 pub use token_exchange::ExchangeRequest;
 
 /// What a user granted a client and how they signed in: what every token of one

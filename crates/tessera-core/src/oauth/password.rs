@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tessera_domain::client::GrantType;
 use tessera_domain::AuditAction;
 
+use crate::authorize::interaction::login_entry;
 use crate::tokens::{allowed_scopes, ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
 
@@ -70,15 +71,17 @@ impl Services {
         if let Some((_, row)) = &refresh {
             tx.insert_refresh(row).await?;
         }
-        self.login_event(
+        self.audit(
             tx.as_mut(),
             &Self::signing_in(&org, &user, address),
-            org.id,
-            &user,
-            AuditAction::UserLoggedIn,
-            client,
-            "password_grant",
-            None,
+            login_entry(
+                org.id,
+                &user,
+                AuditAction::UserLoggedIn,
+                client,
+                "password_grant",
+                None,
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -13,12 +13,14 @@ use tessera_store::RefreshToken;
 
 use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
+use tessera_domain::clock::to_millis;
+
+use super::access_token::AccessTokenClaims;
 
 use super::Grant;
 
 impl Services {
     /// A new refresh token of `family` (a new family when `None`): its value and its row.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn refresh_record(
         &self,
         org: OrgId,
@@ -155,22 +157,21 @@ impl Services {
     ) -> OAuthResult<TokenResponse> {
         let lifetime = client.settings.access_token_lifetime;
         let issuer = self.issuer(&org.slug);
-        let sub = grant.user.to_string();
         let scope = grant.scope;
-        let userinfo_claims = grant.claims.map(|c| c.userinfo.as_slice()).unwrap_or(&[]);
-        let access_token = self
-            .sign_access_token_with(
-                org,
-                &issuer,
-                &sub,
-                client,
-                &issuer,
-                scope,
-                lifetime,
-                jti,
-                userinfo_claims,
-            )
-            .await?;
+        let mut claims = AccessTokenClaims::new(
+            issuer.clone(),
+            client,
+            grant.user.to_string(),
+            issuer.clone(),
+            jti.to_owned(),
+            to_millis(self.now()) / 1000,
+            lifetime,
+        )
+        .with_scope(scope);
+        // The claims request's userinfo claims (OIDC Core §5.5) travel with the token to
+        // userinfo, which has no other way to know them.
+        claims.userinfo_claims = grant.claims.map(|c| c.userinfo.clone()).unwrap_or_default();
+        let access_token = self.sign_access_token(org, client, &claims).await?;
         let id_token = if scope.split(' ').any(|s| s == "openid") {
             Some(
                 self.sign_id_token(org, &issuer, client, grant, &access_token, lifetime)

@@ -6,15 +6,18 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use tessera_domain::client::GrantType;
 use tessera_domain::clock::to_millis;
 use tessera_domain::AuditAction;
 
+use crate::audit::AuditEntry;
 use crate::tokens::{
     narrow_scopes, resource_audience, ClientAuth, OAuthError, OAuthResult, TokenResponse,
 };
 use crate::{Context, Services};
+
+use super::access_token::AccessTokenClaims;
 
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
@@ -97,7 +100,7 @@ impl Services {
                     "the subject_token is not an active access token of this organization".into(),
                 )
             })?;
-        let subject_client = subject["client_id"].as_str().unwrap_or_default();
+        let subject_client = subject.client_id.as_str();
         let policy = &client.settings.token_exchange;
         if !policy.allows_subject(subject_client) {
             return Err(OAuthError::UnauthorizedClient(format!(
@@ -106,7 +109,7 @@ impl Services {
         }
         // A token for a user who is no longer active is not exchanged. A machine token's
         // subject is a client of the organization (its own, or the one an exchange carried).
-        let sub = subject["sub"].as_str().unwrap_or_default();
+        let sub = subject.sub.as_str();
         let user = match uuid::Uuid::parse_str(sub) {
             Ok(u) => {
                 let mut tx = self.store.read().await?;
@@ -131,7 +134,7 @@ impl Services {
                 }
             }
         }
-        let mut expires = subject["exp"].as_i64().unwrap_or(0);
+        let mut expires = subject.exp;
         let act = match actor {
             Some(t) => {
                 let a = self.active_claims(&org, t).await?.ok_or_else(|| {
@@ -140,21 +143,21 @@ impl Services {
                     )
                 })?;
                 // The actor is the caller: a token issued to this client.
-                if a["client_id"].as_str() != Some(client.id.as_str()) {
+                if a.client_id != client.id.as_str() {
                     return Err(OAuthError::InvalidGrant(
                         "the actor_token must be issued to the client making the request".into(),
                     ));
                 }
-                expires = expires.min(a["exp"].as_i64().unwrap_or(0));
+                expires = expires.min(a.exp);
                 // §4.1: the current actor outermost, prior actors (the subject token's) nested.
-                let mut act = json!({"sub": a["sub"], "client_id": a["client_id"]});
-                if let Some(prior) = subject.get("act") {
+                let mut act = json!({"sub": a.sub, "client_id": a.client_id});
+                if let Some(prior) = &subject.act {
                     act["act"] = prior.clone();
                 }
                 Some(act)
             }
             // Impersonation keeps the chain the subject token already had.
-            None if policy.allow_impersonation => subject.get("act").cloned(),
+            None if policy.allow_impersonation => subject.act.clone(),
             None => {
                 return Err(OAuthError::UnauthorizedClient(
                     "this client may not impersonate: send an actor_token (delegation)".into(),
@@ -163,11 +166,8 @@ impl Services {
         };
         let delegated = actor.is_some();
         // Narrowed to what the subject token had and the client may have.
-        let had: Vec<&str> = subject["scope"]
-            .as_str()
-            .unwrap_or_default()
-            .split(' ')
-            .filter(|s| !s.is_empty())
+        let had: Vec<&str> = subject
+            .scopes()
             .filter(|s| {
                 client
                     .settings
@@ -201,33 +201,25 @@ impl Services {
             .min(expires - now)
             .max(1);
         let jti = self.random_jti()?;
-        let mut claims = json!({
-            "iss": self.issuer(&org.slug),
-            "sub": subject["sub"],
-            "aud": audience,
-            "client_id": client.id.as_str(),
-            crate::tokens::CLIENT_INCARNATION_CLAIM: crate::tokens::client_incarnation(client),
-            "jti": jti,
-            "iat": now,
-            "exp": now + lifetime,
-        });
-        if !scope.is_empty() {
-            claims["scope"] = json!(scope);
-        }
-        if let Some(a) = &act {
-            claims["act"] = a.clone();
-        }
-        let access_token = self.sign_access_claims(&org, client, claims).await?;
-        self.audit_exchange(
-            &org,
-            client.id.as_str(),
-            &subject,
-            act.as_ref().filter(|_| delegated),
-            &jti,
-            auth.address.clone(),
-            auth.request_id.clone(),
+        let mut claims = AccessTokenClaims::new(
+            self.issuer(&org.slug),
+            client,
+            subject.sub.clone(),
+            audience,
+            jti.clone(),
+            now,
+            lifetime,
         )
-        .await?;
+        .with_scope(&scope);
+        claims.act = act.clone();
+        let access_token = self.sign_access_token(&org, client, &claims).await?;
+        let ctx = Context {
+            principal: tessera_domain::Principal::oauth_client(org.id, client.id.as_str()),
+            ip: auth.address.clone(),
+            request_id: auth.request_id.clone(),
+        };
+        self.audit_exchange(&org, &ctx, &subject, &claims, delegated)
+            .await?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -240,37 +232,28 @@ impl Services {
     }
 
     /// `token.exchanged`: who got a token for whom, delegated or impersonating.
-    #[allow(clippy::too_many_arguments)]
     async fn audit_exchange(
         &self,
         org: &tessera_domain::Organization,
-        client_id: &str,
-        subject: &Value,
-        act: Option<&Value>,
-        jti: &str,
-        ip: Option<String>,
-        request_id: Option<String>,
+        ctx: &Context,
+        subject: &AccessTokenClaims,
+        issued: &AccessTokenClaims,
+        delegated: bool,
     ) -> OAuthResult<()> {
-        let ctx = Context {
-            principal: tessera_domain::Principal::oauth_client(org.id, client_id),
-            ip,
-            request_id,
-        };
+        let act = issued.act.as_ref().filter(|_| delegated);
         let mut tx = self.store.begin().await?;
         self.audit(
             tx.as_mut(),
-            &ctx,
-            Some(org.id),
-            AuditAction::TokenExchanged,
-            "access_token",
-            Some(jti.to_owned()),
-            None,
-            Some(json!({
-                "subject": subject["sub"],
-                "subjectClientId": subject["client_id"],
-                "mode": if act.is_some() { "delegation" } else { "impersonation" },
-                "actor": act.map(|a| a["sub"].clone()),
-            })),
+            ctx,
+            AuditEntry::new(AuditAction::TokenExchanged, "access_token")
+                .org(org.id)
+                .target(issued.jti.as_str())
+                .after(Some(json!({
+                    "subject": subject.sub,
+                    "subjectClientId": subject.client_id,
+                    "mode": if act.is_some() { "delegation" } else { "impersonation" },
+                    "actor": act.map(|a| a["sub"].clone()),
+                }))),
         )
         .await?;
         tx.commit().await?;

@@ -1,0 +1,227 @@
+//! Tessera's access tokens (RFC 9068): [`AccessTokenClaims`], what every grant signs as an
+//! `at+jwt` and what introspection, userinfo, revocation and token exchange read back through
+//! [`Services::active_claims`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tessera_domain::client::OAuthClient;
+use tessera_domain::clock::to_millis;
+use tessera_domain::{OrgId, Organization};
+
+use crate::tokens::{signing_alg, OAuthError, OAuthResult};
+use crate::Services;
+
+/// The claims of an access token (RFC 9068 §2.2, with `act` from RFC 8693 §4.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    /// The user's id, or for a machine's token the client's id (never equal, RFC 9068 §5).
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    /// The incarnation of the client: its creation time in milliseconds. A client deleted and
+    /// created again under the same id is another incarnation, so the first one's tokens
+    /// never come back to life. Absent only on tokens from before the claim existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_created_at: Option<i64>,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// Space-separated, absent when no scope was granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The claims an authorization's claims request asked for at userinfo (OIDC Core §5.5),
+    /// beyond those of its scopes: userinfo has no other way to know them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_claims: Vec<String>,
+    /// Who acts for the subject, in an exchanged token (RFC 8693 §4.1), nested for prior
+    /// actors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Value>,
+}
+
+impl AccessTokenClaims {
+    /// Claims for `client`, issued by `iss` to `aud` at `now` (seconds) for `lifetime`
+    /// seconds, with no scope, userinfo claims or actor yet.
+    pub(crate) fn new(
+        iss: String,
+        client: &OAuthClient,
+        sub: String,
+        aud: String,
+        jti: String,
+        now: i64,
+        lifetime: i64,
+    ) -> Self {
+        Self {
+            iss,
+            sub,
+            aud,
+            client_id: client.id.as_str().to_owned(),
+            client_created_at: Some(client_incarnation(client)),
+            jti,
+            iat: now,
+            exp: now + lifetime,
+            scope: None,
+            userinfo_claims: Vec::new(),
+            act: None,
+        }
+    }
+
+    /// The granted scope; an empty one is left out of the token.
+    pub(crate) fn with_scope(mut self, scope: &str) -> Self {
+        self.scope = (!scope.is_empty()).then(|| scope.to_owned());
+        self
+    }
+
+    /// The granted scopes, one by one.
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// The incarnation of a client, as [`AccessTokenClaims::client_created_at`] carries it.
+pub(crate) fn client_incarnation(client: &OAuthClient) -> i64 {
+    to_millis(client.created_at)
+}
+
+impl Services {
+    /// Signs access token claims (RFC 9068 `at+jwt`) with the organization's active key of the
+    /// client's `accessTokenSignedResponseAlg` (ES256 unless it chose RS256 or EdDSA).
+    pub(crate) async fn sign_access_token(
+        &self,
+        org: &Organization,
+        client: &OAuthClient,
+        claims: &AccessTokenClaims,
+    ) -> OAuthResult<String> {
+        let alg = signing_alg(client.settings.access_token_signed_response_alg);
+        let claims =
+            serde_json::to_value(claims).map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        self.sign_with(org, alg, "at+jwt", claims).await
+    }
+
+    /// The claims of an access token if it is active in this organization right now: its
+    /// signature verifies with one of the organization's keys, it is unexpired, it was issued
+    /// here, its client still exists (the same incarnation), and it was not revoked.
+    pub(crate) async fn active_claims(
+        &self,
+        org: &Organization,
+        token: &str,
+    ) -> OAuthResult<Option<AccessTokenClaims>> {
+        let Some(kid) = tessera_crypto::jws::peek_kid(token) else {
+            return Ok(None);
+        };
+        let keys = self.org_keys(org.id).await?;
+        // A token signed by another organization's key finds no key here.
+        let Some(vk) = keys.verifying.get(&kid) else {
+            return Ok(None);
+        };
+        let Ok(v) = tessera_crypto::jws::verify(token, vk) else {
+            return Ok(None);
+        };
+        if v.header["typ"] != "at+jwt" {
+            return Ok(None);
+        }
+        // Signed by this organization, so the shape is ours; anything else is not active.
+        let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(v.claims) else {
+            return Ok(None);
+        };
+        let now = to_millis(self.now()) / 1000;
+        if claims.exp <= now || claims.iss != self.issuer(&org.slug) {
+            return Ok(None);
+        }
+        // A deleted client's tokens stop working at once, and stay dead when a new client
+        // is created under the same id: the token names the client's incarnation.
+        let Some(client) = self.cached_client(org.id, &claims.client_id).await? else {
+            return Ok(None);
+        };
+        let incarnation = client_incarnation(&client.client);
+        let same_client = match claims.client_created_at {
+            Some(i) => i == incarnation,
+            // A token from before the claim existed: it cannot predate its client.
+            None => claims.iat >= incarnation / 1000,
+        };
+        if !same_client || self.is_revoked(org.id, &claims.jti).await? {
+            return Ok(None);
+        }
+        Ok(Some(claims))
+    }
+
+    pub(crate) async fn is_revoked(&self, org: OrgId, jti: &str) -> OAuthResult<bool> {
+        let key = (org, jti.to_owned());
+        if let Some(r) = self.caches.revoked.get(&key) {
+            return Ok(r);
+        }
+        let r = {
+            let mut tx = self.store.read().await?;
+            tx.is_token_revoked(org, jti).await?
+        };
+        self.caches.revoked.insert(key, r);
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "http://127.0.0.1/o/acme".into(),
+            sub: "svc".into(),
+            aud: "http://127.0.0.1/o/acme".into(),
+            client_id: "svc".into(),
+            client_created_at: Some(1_700_000_000_123),
+            jti: "j1".into(),
+            iat: 1_700_000_000,
+            exp: 1_700_000_300,
+            scope: None,
+            userinfo_claims: Vec::new(),
+            act: None,
+        }
+    }
+
+    #[test]
+    fn empty_parts_are_left_out_of_the_token() {
+        let v = serde_json::to_value(claims()).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "aud",
+                "client_created_at",
+                "client_id",
+                "exp",
+                "iat",
+                "iss",
+                "jti",
+                "sub"
+            ]
+        );
+    }
+
+    #[test]
+    fn scopes_split_and_round_trip() {
+        let mut c = claims();
+        c.scope = Some("openid profile".into());
+        c.userinfo_claims = vec!["email".into()];
+        c.act = Some(serde_json::json!({"sub": "agent"}));
+        assert_eq!(c.scopes().collect::<Vec<_>>(), ["openid", "profile"]);
+        let back: AccessTokenClaims =
+            serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(claims().with_scope("").scopes().count(), 0);
+    }
+
+    #[test]
+    fn a_token_from_before_the_incarnation_claim_still_reads() {
+        let mut v = serde_json::to_value(claims()).unwrap();
+        v.as_object_mut().unwrap().remove("client_created_at");
+        let c: AccessTokenClaims = serde_json::from_value(v).unwrap();
+        assert_eq!(c.client_created_at, None);
+    }
+}

@@ -1,0 +1,71 @@
+//! The Connections API of an organization, under `/orgs/{org}/api/v1` (and `/t/{org}/api/v1`):
+//! platform cards, app credentials, connect / callback / disconnect, the fresh-token API for
+//! consumers, integrations (OBS, Streamer.bot), StreamElements tokens and bot connections;
+//! and the system-wide platform switches under `/api/v1/system/providers`.
+//!
+//! Handlers parse, call one service and render. The callback is the one route a browser
+//! reaches from a platform: it always answers with a redirect to the Connections page, with
+//! `connected=` or a readable `error=`, never with an error page.
+
+pub(crate) mod cards;
+pub(crate) mod connect;
+pub(crate) mod credentials;
+pub(crate) mod integrations;
+pub(crate) mod providers;
+pub(crate) mod streamelements;
+pub(crate) mod token;
+
+use axum::routing::{delete, get, patch, post, put};
+use axum::Router;
+
+use crate::AppState;
+
+pub(crate) use cards::{bots, cards};
+pub(crate) use connect::{authorize, authorize_bot, callback, disconnect, disconnect_bot};
+pub(crate) use credentials::{delete_credentials, list_credentials, put_credentials};
+pub(crate) use integrations::{
+    create_integration, delete_integration, list_integrations, test_integration, update_integration,
+};
+pub(crate) use providers::{list_providers, patch_provider};
+pub(crate) use streamelements::{add_se, delete_se, list_se};
+pub(crate) use token::token;
+
+/// Where the console shows connections; the callback sends the browser back there.
+pub const DASHBOARD_CONNECTIONS: &str = "/dashboard/connections";
+pub const DASHBOARD_BOT: &str = "/dashboard/connections/bot";
+
+/// Routes relative to `/orgs/{org}/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/connections", get(cards))
+        .route("/connections/credentials", get(list_credentials))
+        .route(
+            "/connections/credentials/{platform}",
+            put(put_credentials).delete(delete_credentials),
+        )
+        .route("/connections/{platform}", delete(disconnect))
+        .route("/connections/{platform}/authorize", post(authorize))
+        .route("/connections/{platform}/callback", get(callback))
+        .route("/connections/{platform}/token", get(token))
+        .route(
+            "/integrations",
+            get(list_integrations).post(create_integration),
+        )
+        .route(
+            "/integrations/{id}",
+            patch(update_integration).delete(delete_integration),
+        )
+        .route("/integrations/{id}/test", post(test_integration))
+        .route("/streamelements-tokens", get(list_se).post(add_se))
+        .route("/streamelements-tokens/{id}", delete(delete_se))
+        .route("/bot-connections", get(bots))
+        .route("/bot-connections/{platform}/authorize", post(authorize_bot))
+        .route("/bot-connections/{platform}", delete(disconnect_bot))
+}
+
+/// Routes relative to `/api/v1/system`.
+pub fn system_router() -> Router<AppState> {
+    Router::new()
+        .route("/providers", get(list_providers))
+        .route("/providers/{platform}", patch(patch_provider))
+}

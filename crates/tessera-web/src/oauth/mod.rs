@@ -1,0 +1,180 @@
+//! The protocol endpoints of an organization (OAuth 2.0 / OpenID Connect): discovery (OIDC
+//! Discovery 1.0 and RFC 8414, both paths), JWKS, token (RFC 6749 §3.2), introspection
+//! (RFC 7662) and revocation (RFC 7009). Errors here use the RFC 6749 §5.2 format, not the
+//! admin API's, and every token response is `Cache-Control: no-store` (§5.1).
+
+mod authorize;
+mod browser;
+mod device;
+mod discovery;
+mod end_session;
+mod form;
+mod token;
+mod userinfo;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::{header, HeaderValue, StatusCode};
+use serde_json::json;
+use tessera_core::tokens::OAuthError;
+
+use crate::{paths, AppState};
+use authorize::{authorize_get, authorize_post, consent, login};
+use device::{device_authorization, device_get, device_post};
+use discovery::{as_metadata, jwks, openid_configuration};
+use end_session::{end_session_get, end_session_post};
+use token::{introspect, revoke, token};
+use userinfo::{userinfo_get, userinfo_post};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    // Browsers may call these from an origin a client of the organization allows; never the
+    // authorization endpoint or the pages.
+    let cors = Router::new()
+        .route(paths::OIDC_DISCOVERY, get(openid_configuration))
+        .route(paths::AS_METADATA_WELL_KNOWN_FIRST, get(as_metadata))
+        .route(paths::JWKS, get(jwks))
+        .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
+        .route(paths::TOKEN, post(token))
+        .route(paths::REVOKE, post(revoke))
+        .route(paths::DEVICE_AUTHORIZATION, post(device_authorization))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), cors));
+    Router::new()
+        .merge(cors)
+        .route(paths::AS_METADATA, get(as_metadata))
+        .route(paths::INTROSPECT, post(introspect))
+        .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
+        .route(paths::LOGIN, post(login))
+        .route(paths::CONSENT, post(consent))
+        .route(paths::DEVICE, get(device_get).post(device_post))
+        .route(paths::REGISTER, post(crate::register::register))
+        .route(
+            paths::REGISTERED_CLIENT,
+            get(crate::register::read)
+                .put(crate::register::update)
+                .delete(crate::register::remove),
+        )
+        .route(
+            paths::END_SESSION,
+            get(end_session_get).post(end_session_post),
+        )
+}
+
+/// CORS for the endpoints above (Fetch standard): the origin is echoed when a client of the
+/// organization lists it in `allowedCorsOrigins`; a preflight is answered here.
+async fn cors(
+    State(state): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let org = req
+        .uri()
+        .path()
+        .strip_prefix("/orgs/")
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("")
+        .to_owned();
+    let allowed = match &origin {
+        Some(o) => state.services.cors_allowed(&org, o).await,
+        None => false,
+    };
+    let preflight = req.method() == http::Method::OPTIONS;
+    let mut res = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = res.headers_mut();
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let (true, Some(o)) = (allowed, origin) {
+        if let Ok(v) = HeaderValue::from_str(&o) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        if preflight {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Authorization, Content-Type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+    }
+    res
+}
+
+/// An RFC 6749 §5.2 error response.
+pub struct ProtocolError(pub OAuthError);
+
+impl From<OAuthError> for ProtocolError {
+    fn from(e: OAuthError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for ProtocolError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = match &e {
+            OAuthError::InvalidClient { .. } | OAuthError::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            OAuthError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            OAuthError::NotFound(_) => StatusCode::NOT_FOUND,
+            OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let description = match &e {
+            OAuthError::ServerError(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        let mut res = (
+            status,
+            Json(json!({"error": e.code(), "error_description": description})),
+        )
+            .into_response();
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        match &e {
+            // RFC 6749 §5.2: a 401 names the authentication scheme.
+            OAuthError::InvalidClient { .. } => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"tessera\""),
+                );
+            }
+            // RFC 6750 §3.
+            OAuthError::InvalidToken(_) | OAuthError::InsufficientScope(_) => {
+                let v = format!("Bearer realm=\"tessera\", error=\"{}\"", e.code());
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    h.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            OAuthError::TooManyAttempts(_) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+type ProtocolResult<T> = Result<T, ProtocolError>;
+
+fn invalid_request(m: impl Into<String>) -> ProtocolError {
+    ProtocolError(OAuthError::InvalidRequest(m.into()))
+}

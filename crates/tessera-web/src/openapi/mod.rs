@@ -1,0 +1,150 @@
+//! The OpenAPI 3.1 document of the admin, Connections and system APIs, generated from the handlers' annotations and
+//! the request types (utoipa). It is committed as `docs/api/openapi.json`; a test fails when
+//! the code and the committed file drift apart (`TESSERA_UPDATE_OPENAPI=1` rewrites it), and
+//! another checks the response schemas against the real serialisation.
+//!
+//! Response bodies are serialised by domain types that know nothing of OpenAPI; the schema
+//! structs here describe them and are held to them by test.
+
+mod admin;
+mod clients;
+mod connections;
+mod error;
+mod integrations;
+#[cfg(test)]
+mod tests;
+mod users;
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+pub use admin::{
+    ActorSchema, ApiKeySchema, ApiKeyWithKeySchema, AuditEventSchema, OrganizationSchema,
+};
+pub use clients::{
+    ClientSchema, ClientType, ClientWithSecretSchema, RegistrationPolicySchema,
+    RegistrationTokenSchema, SecretSchema, TokenExchangeSchema,
+};
+pub use connections::{
+    AppCredentialsSchema, AuthorizationUrlSchema, BotConnectionSchema, BotMode, CardStateSchema,
+    ConnectionCardSchema, ConnectionKindSchema, FreshTokenSchema, PkceSupport, PlatformSchema,
+    ProviderSchema, RefreshHealthSchema, RefreshStatus,
+};
+pub use error::{ErrorSchema, FieldErrorSchema};
+pub use integrations::{
+    IntegrationSchema, IntegrationTestSchema, IntegrationTypeSchema, StreamElementsTokenSchema,
+    TestOutcomeSchema,
+};
+pub use users::{AddressSchema, RoleSchema, StandardClaimsSchema, UserSchema};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sk_live_…")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "console_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::console::SESSION_COOKIE,
+                "The console's session cookie (named __Host-tessera_console behind https), from a browser signed in to the console. Requests other than GET and HEAD must also send the session's CSRF token in X-CSRF-Token.",
+            ))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tessera admin API",
+        version = "1",
+        description = "The admin API of an organization, under /orgs/{org}/api/v1/admin and the alias /t/{org}/api/v1/admin (same handlers); its Connections API, under /orgs/{org}/api/v1 and the alias /t/{org}/api/v1; and the system API, under /api/v1/system. Authenticate with `Authorization: Bearer sk_live_…`, or from a browser signed in to the console with its session cookie (changes also need `X-CSRF-Token`). Besides the statuses listed, any endpoint may answer 503 `temporarily_unavailable` when the database is busy or unreachable, and 500 `server_error`, in the same error body."
+    ),
+    paths(
+        crate::admin::clients::list,
+        crate::admin::clients::create,
+        crate::admin::clients::read,
+        crate::admin::clients::replace,
+        crate::admin::clients::patch,
+        crate::admin::clients::remove,
+        crate::admin::clients::secret,
+        crate::admin::audit_log,
+        crate::admin::list_api_keys,
+        crate::admin::create_api_key,
+        crate::admin::revoke_api_key,
+        crate::admin::list_users,
+        crate::admin::create_user,
+        crate::admin::update_user,
+        crate::admin::list_roles,
+        crate::admin::create_role,
+        crate::admin::registration::get_policy,
+        crate::admin::registration::put_policy,
+        crate::admin::registration::create_token,
+        crate::admin::registration::list_tokens,
+        crate::admin::registration::revoke_token,
+        crate::system::list_orgs,
+        crate::system::create_org,
+        crate::connections::cards::cards,
+        crate::connections::credentials::list_credentials,
+        crate::connections::credentials::put_credentials,
+        crate::connections::credentials::delete_credentials,
+        crate::connections::connect::authorize,
+        crate::connections::connect::callback,
+        crate::connections::connect::disconnect,
+        crate::connections::token::token,
+        crate::connections::integrations::list_integrations,
+        crate::connections::integrations::create_integration,
+        crate::connections::integrations::update_integration,
+        crate::connections::integrations::delete_integration,
+        crate::connections::integrations::test_integration,
+        crate::connections::streamelements::list_se,
+        crate::connections::streamelements::add_se,
+        crate::connections::streamelements::delete_se,
+        crate::connections::cards::bots,
+        crate::connections::connect::authorize_bot,
+        crate::connections::connect::disconnect_bot,
+        crate::connections::providers::list_providers,
+        crate::connections::providers::patch_provider,
+    ),
+    components(schemas(
+        ErrorSchema, FieldErrorSchema, ClientSchema, ClientWithSecretSchema, SecretSchema,
+        ClientType, ApiKeySchema, ApiKeyWithKeySchema, UserSchema, StandardClaimsSchema, AddressSchema, AuditEventSchema,
+        ActorSchema, OrganizationSchema, RoleSchema, RegistrationPolicySchema,
+        RegistrationTokenSchema, PlatformSchema, ConnectionKindSchema, CardStateSchema,
+        RefreshStatus, RefreshHealthSchema, ConnectionCardSchema, AppCredentialsSchema,
+        AuthorizationUrlSchema, FreshTokenSchema, BotMode, BotConnectionSchema,
+        IntegrationTypeSchema, IntegrationSchema, TestOutcomeSchema, IntegrationTestSchema,
+        StreamElementsTokenSchema, PkceSupport, ProviderSchema,
+    )),
+    modifiers(&BearerAuth),
+    security(("api_key" = []), ("console_session" = [])),
+    tags(
+        (name = "oauth-clients", description = "The OAuth client registry"),
+        (name = "audit-log", description = "Every change, newest first"),
+        (name = "api-keys", description = "Bearer keys for this API"),
+        (name = "users", description = "Members of the organization"),
+        (name = "connections", description = "Platform cards, app credentials, connect / callback / disconnect, and the fresh-token API (under /orgs/{org}/api/v1)"),
+        (name = "bot-connections", description = "Per platform, the global chat bot or the organization's custom bot"),
+        (name = "integrations", description = "OBS Studio and Streamer.bot on the organization's machines"),
+        (name = "streamelements", description = "StreamElements tokens for tip ingestion, kept sealed"),
+        (name = "system", description = "System administration: organizations and the platforms' system-wide switches"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as committed: pretty JSON with a final newline.
+pub fn document() -> String {
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
