@@ -141,6 +141,9 @@ async fn register_client(
 /// The OP under test, with the suite's configuration.
 struct Op {
     s: TestServer,
+    /// The server's clock: the modules that wait (30 s for a reused code, a second or two
+    /// for a later `auth_time` or `iat`) move it instead of sleeping.
+    clock: tessera_domain::clock::MockClock,
     issuer: String,
     config: Value,
     jwks: jsonwebtoken::jwk::JwkSet,
@@ -236,7 +239,8 @@ async fn client(s: &TestServer, key: &str, body: Value) -> Client {
 
 /// The OP with the suite's static clients and a user whose every standard claim is set.
 async fn op() -> Op {
-    let s = TestServer::start().await;
+    let clock = tessera_domain::clock::MockClock::new(time::OffsetDateTime::now_utc());
+    let s = TestServer::start_with_clock(std::sync::Arc::new(clock.clone())).await;
     s.org(ORG).await;
     let key = s.org_key(ORG, &["owner"], &[]).await;
     let mut profile = Map::new();
@@ -327,6 +331,7 @@ async fn op() -> Op {
         .unwrap();
     Op {
         s,
+        clock,
         issuer,
         config,
         jwks,
@@ -346,6 +351,12 @@ fn secure_url(u: &str) -> bool {
 }
 
 impl Op {
+    /// Lets `d` pass on the server's clock.
+    fn wait(&self, d: std::time::Duration) {
+        self.clock
+            .advance(time::Duration::try_from(d).expect("a short wait"));
+    }
+
     /// The suite's default request (`client_id, nonce, redirect_uri, response_type, scope,
     /// state`), with `extra` added (or replacing) and the names in `omit` left out.
     fn request(&self, client: &Client, extra: &[(&str, &str)], omit: &[&str]) -> AuthRequest {
@@ -1255,7 +1266,7 @@ async fn oidcc_prompt_login() {
     let first = op
         .standard_flow(&b, &op.request(&op.client, &[], &[]))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    op.wait(std::time::Duration::from_millis(1100));
     let req = op.request(&op.client, &[("prompt", "login")], &[]);
     let q = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(req.params.iter())
@@ -1348,7 +1359,7 @@ async fn oidcc_max_age_1() {
     let first = op
         .standard_flow(&b, &op.request(&op.client, &[], &[]))
         .await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    op.wait(std::time::Duration::from_secs(2));
     let second = op
         .standard_flow(&b, &op.request(&op.client, &[("max_age", "1")], &[]))
         .await;
@@ -1369,7 +1380,7 @@ async fn code_reuse(wait: bool) {
     let t = op.token(&op.client, Auth::Basic, &code, &req, &[]).await;
     assert_eq!(op.userinfo_get(&t.access_token).await.status(), 200);
     if wait {
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        op.wait(std::time::Duration::from_secs(30));
     }
     let res = op.token_request(&op.client, Auth::Basic, &code, &[]).await;
     // ServerAllowedReusingAuthorizationCode (WARNING) / CheckTokenEndpointHttpStatus400.
@@ -1572,7 +1583,7 @@ async fn oidcc_refresh_token() {
             .await;
         let rt = first.refresh_token.clone().expect("a refresh token");
         assert!(rt.bytes().all(|b| (0x20..=0x7e).contains(&b)));
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        op.wait(std::time::Duration::from_millis(1100));
         let mut form = vec![
             ("grant_type", "refresh_token"),
             ("refresh_token", rt.as_str()),
