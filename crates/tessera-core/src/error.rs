@@ -1,5 +1,7 @@
-//! The service layer's errors. Faces map them to their own form once (HTTP status and error
-//! JSON, a CLI line, a GraphQL `extensions.code`); internal detail is logged, never shown.
+//! The service layer's errors, classified once here: [`CoreError::kind`] says what kind of
+//! failure it is and [`CoreError::public_message`] what a caller may be told. Each face (REST,
+//! GraphQL, console, the protocol endpoints, the CLI) is one small match on the kind; internal
+//! detail is logged, never shown.
 
 use tessera_domain::{Permission, ValidationError};
 use tessera_store::StoreError;
@@ -30,7 +32,61 @@ pub enum CoreError {
     Internal(String),
 }
 
+/// What kind of failure an error is, for the faces to map to a status or a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad input ([`CoreError::Validation`] names each bad field).
+    Invalid,
+    NotFound,
+    Conflict,
+    Unauthenticated,
+    /// A missing permission, or an act only a system administrator may do.
+    Forbidden,
+    /// Try again later: the database is busy or unreachable, or something outside cannot
+    /// answer now.
+    Unavailable,
+    /// A fault of the server; its detail is logged, never shown.
+    Internal,
+}
+
+/// What a caller is told when the database is busy or not reachable.
+pub const DATABASE_UNAVAILABLE: &str = "the database is busy or not reachable; try again shortly";
+
+/// What a caller is told about a fault of the server.
+pub const INTERNAL_ERROR: &str = "internal error";
+
 impl CoreError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Validation(_) => ErrorKind::Invalid,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::Forbidden(_) | Self::SystemAdminOnly(_) => ErrorKind::Forbidden,
+            Self::Unavailable(_) | Self::Store(StoreError::Unavailable(_)) => {
+                ErrorKind::Unavailable
+            }
+            Self::Store(_) | Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The text a caller may see. For an unreachable database and an internal fault this is
+    /// a fixed sentence, and the detail goes to the log here (inside the request's span, which
+    /// carries the request id), so call it once per error.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Store(StoreError::Unavailable(m)) => {
+                tracing::error!(error = %m, "database unavailable");
+                DATABASE_UNAVAILABLE.to_owned()
+            }
+            Self::Store(_) | Self::Internal(_) => {
+                tracing::error!(error = %self, "internal error");
+                INTERNAL_ERROR.to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
         Self::NotFound {
             what,
@@ -50,3 +106,40 @@ impl From<tessera_domain::FieldError> for CoreError {
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_one_kind_and_hides_internal_detail() {
+        let store_down =
+            CoreError::Store(StoreError::Unavailable("pool timed out at db:5432".into()));
+        assert_eq!(store_down.kind(), ErrorKind::Unavailable);
+        assert_eq!(store_down.public_message(), DATABASE_UNAVAILABLE);
+        let broken = CoreError::Store(StoreError::Database("syntax error near SELECT".into()));
+        assert_eq!(broken.kind(), ErrorKind::Internal);
+        assert_eq!(broken.public_message(), INTERNAL_ERROR);
+        let internal = CoreError::Internal("the hashing threads are gone".into());
+        assert_eq!(internal.public_message(), INTERNAL_ERROR);
+        let outside = CoreError::Unavailable("Twitch did not answer".into());
+        assert_eq!(outside.kind(), ErrorKind::Unavailable);
+        assert_eq!(outside.public_message(), "Twitch did not answer");
+        assert_eq!(
+            CoreError::invalid("name", "is empty").kind(),
+            ErrorKind::Invalid
+        );
+        assert_eq!(
+            CoreError::not_found("client", "x").kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            CoreError::SystemAdminOnly("do that").kind(),
+            ErrorKind::Forbidden
+        );
+        assert_eq!(
+            CoreError::Forbidden(Permission::OauthClientsRead).public_message(),
+            "missing permission oauth-clients:read"
+        );
+    }
+}

@@ -53,7 +53,9 @@ use tessera_store::{Store, Tx};
 
 use crate::audit::AuditEntry;
 
-pub use error::{CoreError, CoreResult};
+pub use error::{CoreError, CoreResult, ErrorKind};
+// What the faces pass through to the services, so that they need nothing from the store.
+pub use tessera_store::{AuditQuery, InitialAccessToken};
 
 /// Who is calling, and from where: carried into every audit event.
 #[derive(Debug, Clone)]

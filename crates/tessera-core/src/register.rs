@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::audit::AuditEntry;
 use crate::clients::{ClientPatch, ClientWithSecret};
-use crate::{snapshot, Context, CoreError, CoreResult, Services};
+use crate::{snapshot, Context, CoreError, CoreResult, ErrorKind, Services};
 
 const INITIAL_TOKEN_PREFIX: &str = "iat_";
 const REGISTRATION_TOKEN_PREFIX: &str = "rat_";
@@ -70,16 +70,16 @@ impl From<CoreError> for RegistrationError {
                     Self::metadata(format!("{name}: {message}"))
                 }
             }
-            CoreError::Store(tessera_store::StoreError::Unavailable(_)) => Self::new(
-                503,
-                "temporarily_unavailable",
-                "the database is busy; try again shortly",
-            ),
-            CoreError::NotFound { .. } => Self::token(),
-            other => {
-                tracing::error!(error = %other, "client registration failed");
-                Self::new(500, "server_error", "internal error")
-            }
+            other => match other.kind() {
+                ErrorKind::Unavailable => {
+                    Self::new(503, "temporarily_unavailable", other.public_message())
+                }
+                ErrorKind::NotFound => Self::token(),
+                _ => {
+                    tracing::error!(error = %other, "client registration failed");
+                    Self::new(500, "server_error", crate::error::INTERNAL_ERROR)
+                }
+            },
         }
     }
 }

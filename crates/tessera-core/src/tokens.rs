@@ -20,7 +20,7 @@ use tessera_domain::{AuditAction, OrgId, OrgSlug, Organization, Principal};
 use crate::audit::AuditEntry;
 use crate::cache::{CachedClient, CHANGE_REVOKED};
 use crate::clients::CLIENT_SECRET_PREFIX;
-use crate::{Context, CoreError, CoreResult, Services};
+use crate::{Context, CoreError, CoreResult, ErrorKind, Services};
 
 /// RFC 6749 §5.2 errors (and RFC 7009 / 7662 uses of them).
 #[derive(Debug, thiserror::Error)]
@@ -97,15 +97,13 @@ impl OAuthError {
 
 impl From<CoreError> for OAuthError {
     fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::NotFound { .. } => Self::NotFound(e.to_string()),
-            CoreError::Store(tessera_store::StoreError::Unavailable(m)) => {
-                tracing::error!(error = %m, "database unavailable");
-                Self::TemporarilyUnavailable("the database is busy; try again shortly".into())
-            }
-            other => {
-                tracing::error!(error = %other, "token endpoint failure");
-                Self::ServerError("internal error".into())
+        match e.kind() {
+            ErrorKind::NotFound => Self::NotFound(e.to_string()),
+            ErrorKind::Unavailable => Self::TemporarilyUnavailable(e.public_message()),
+            // Nothing else reaches a protocol endpoint from the services but a fault.
+            _ => {
+                tracing::error!(error = %e, "token endpoint failure");
+                Self::ServerError(crate::error::INTERNAL_ERROR.into())
             }
         }
     }

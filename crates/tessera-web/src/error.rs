@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, StatusCode};
 use serde::Serialize;
-use tessera_core::CoreError;
+use tessera_core::{CoreError, ErrorKind};
 use tessera_domain::FieldError;
 
 /// An error on its way to becoming a response.
@@ -64,48 +64,31 @@ impl ApiError {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::Validation(v) => Self {
-                status: StatusCode::BAD_REQUEST,
-                code: "invalid_request",
-                description: v.to_string(),
-                details: v.errors,
-            },
-            CoreError::NotFound { .. } => Self::not_found(e.to_string()),
-            CoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
-            CoreError::Unauthenticated(m) => Self::unauthorized(m),
-            CoreError::Forbidden(p) => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("missing permission {p}"),
-            ),
-            CoreError::SystemAdminOnly(what) => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("only a system administrator may {what}"),
-            ),
-            CoreError::Unavailable(m) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                m,
-            ),
-            CoreError::Store(tessera_store::StoreError::Unavailable(m)) => {
-                tracing::error!(error = %m, "database unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "the database is busy or not reachable; try again shortly",
-                )
-            }
-            CoreError::Store(_) | CoreError::Internal(_) => {
-                // Logged inside the request's span, which carries the request id.
-                tracing::error!(error = %e, "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "internal error; the request id in the X-Request-Id header identifies it in the server log",
-                )
-            }
+        let (status, code) = match e.kind() {
+            ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "invalid_request"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        };
+        let mut description = e.public_message();
+        if e.kind() == ErrorKind::Internal {
+            // Where to look: the response's request id names the line in the server log.
+            description.push_str(
+                "; the request id in the X-Request-Id header identifies it in the server log",
+            );
+        }
+        let details = match e {
+            CoreError::Validation(v) => v.errors,
+            _ => Vec::new(),
+        };
+        Self {
+            status,
+            code,
+            description,
+            details,
         }
     }
 }

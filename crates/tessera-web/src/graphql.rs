@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use tessera_core::clients::{ClientWithSecret, SecretChange};
-use tessera_core::{Context as CoreContext, CoreError, Services};
+use tessera_core::{Context as CoreContext, CoreError, ErrorKind, Services};
 
 use crate::admin::clients::{ClientBody, PatchBody};
 use crate::auth::Caller;
@@ -59,24 +59,16 @@ fn call<'a>(c: &'a Context<'_>) -> async_graphql::Result<&'a Call> {
 /// One service error as a GraphQL error with its code. A validation error names its first
 /// field in `extensions.field` and all of them in `extensions.details`, as REST does.
 fn gql_error(e: CoreError) -> async_graphql::Error {
-    let code = match &e {
-        CoreError::Validation(_) => "BAD_USER_INPUT",
-        CoreError::NotFound { .. } => "NOT_FOUND",
-        CoreError::Conflict(_) => "CONFLICT",
-        CoreError::Unauthenticated(_) => "UNAUTHENTICATED",
-        CoreError::Forbidden(_) | CoreError::SystemAdminOnly(_) => "FORBIDDEN",
-        CoreError::Store(tessera_store::StoreError::Unavailable(_)) | CoreError::Unavailable(_) => {
-            "SERVICE_UNAVAILABLE"
-        }
-        CoreError::Store(_) | CoreError::Internal(_) => "INTERNAL_SERVER_ERROR",
+    let code = match e.kind() {
+        ErrorKind::Invalid => "BAD_USER_INPUT",
+        ErrorKind::NotFound => "NOT_FOUND",
+        ErrorKind::Conflict => "CONFLICT",
+        ErrorKind::Unauthenticated => "UNAUTHENTICATED",
+        ErrorKind::Forbidden => "FORBIDDEN",
+        ErrorKind::Unavailable => "SERVICE_UNAVAILABLE",
+        ErrorKind::Internal => "INTERNAL_SERVER_ERROR",
     };
-    let message = match &e {
-        CoreError::Store(_) | CoreError::Internal(_) => {
-            tracing::error!(error = %e, "graphql resolver failed");
-            "internal error".to_owned()
-        }
-        other => other.to_string(),
-    };
+    let message = e.public_message();
     let details: Vec<Value> = match &e {
         CoreError::Validation(v) => v
             .errors
@@ -458,7 +450,7 @@ impl Query {
             .list_audit(
                 &call.ctx,
                 &call.org,
-                tessera_store::AuditQuery {
+                tessera_core::AuditQuery {
                     limit,
                     before,
                     action,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tessera_core::api_keys::{KeyScope, NewApiKey};
 use tessera_core::users::NewUser;
-use tessera_store::AuditQuery;
+use tessera_core::AuditQuery;
 
 use crate::auth::Caller;
 use crate::error::ApiResult;

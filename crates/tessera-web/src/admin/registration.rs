@@ -9,8 +9,8 @@ use http::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tessera_core::InitialAccessToken;
 use tessera_domain::registration::RegistrationPolicy;
-use tessera_store::InitialAccessToken;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use tessera_core::api_keys::{KeyScope, NewApiKey};
 use tessera_core::console::ConsoleCaller;
 use tessera_core::users::{NewUser, UserPatch};
+use tessera_core::AuditQuery;
 use tessera_core::CoreError;
 use tessera_domain::{AuditAction, Permission, PrincipalKind};
-use tessera_store::AuditQuery;
 
 use super::forms::{FieldErrors, Form};
 use super::views::{

@@ -30,7 +30,9 @@ use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use subtle::ConstantTimeEq;
 use tessera_core::console::ConsoleCaller;
+use tessera_core::error::{DATABASE_UNAVAILABLE, INTERNAL_ERROR};
 use tessera_core::CoreError;
+use tessera_core::ErrorKind;
 
 use crate::auth::request_origin;
 use crate::AppState;
@@ -331,35 +333,28 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 
 /// The page for a service error that no form can show next to a field.
 pub fn error_page(e: &CoreError) -> Response {
-    let (status, title, message) = match e {
-        CoreError::Validation(v) => (StatusCode::BAD_REQUEST, "Invalid input", v.to_string()),
-        CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "Not found", e.to_string()),
-        CoreError::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m.clone()),
-        CoreError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "Signed out", m.clone()),
-        CoreError::Forbidden(p) => (
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            format!("You do not have the permission {p}."),
-        ),
-        CoreError::SystemAdminOnly(what) => (
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            format!("Only a system administrator may {what}."),
-        ),
-        CoreError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", m.clone()),
-        CoreError::Store(tessera_store::StoreError::Unavailable(_)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Unavailable",
-            "The database is busy or not reachable; try again shortly.".to_owned(),
-        ),
-        CoreError::Store(_) | CoreError::Internal(_) => {
-            tracing::error!(error = %e, "internal error in the console");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Internal error; the server log has the details.".to_owned(),
-            )
-        }
+    let (status, title) = match e.kind() {
+        ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "Invalid input"),
+        ErrorKind::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+        ErrorKind::Conflict => (StatusCode::CONFLICT, "Conflict"),
+        ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "Signed out"),
+        ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "Not allowed"),
+        ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
+        ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),
+    };
+    let message = match e {
+        // The console speaks to a person: a sentence, not an API message.
+        CoreError::Forbidden(p) => format!("You do not have the permission {p}."),
+        CoreError::SystemAdminOnly(what) => format!("Only a system administrator may {what}."),
+        _ => match e.public_message() {
+            m if m == INTERNAL_ERROR => {
+                "Internal error; the server log has the details.".to_owned()
+            }
+            m if m == DATABASE_UNAVAILABLE => {
+                "The database is busy or not reachable; try again shortly.".to_owned()
+            }
+            m => m,
+        },
     };
     views::message_page(status, title, &message)
 }
