@@ -78,7 +78,7 @@ impl FromRequestParts<AppState> for Caller {
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Context, ApiError> {
     if !parts.headers.contains_key(AUTHORIZATION) {
         if let Some(cookie) =
-            crate::console::cookie(state, &parts.headers, crate::console::SESSION_COOKIE)
+            crate::cookies::cookie(state, &parts.headers, crate::console::SESSION_COOKIE)
         {
             let (ip, request_id) = request_origin(parts);
             // Act in the organization the path names (`/orgs/{org}/…`, `/t/{org}/…`).

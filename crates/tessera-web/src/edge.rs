@@ -1,7 +1,9 @@
 //! Guards every request meets before any handler: the organization named in the path is a
-//! valid slug (or the answer is `404`), and every response carries the headers that no
-//! handler may forget (`X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless
-//! the handler chose a cache policy itself).
+//! valid slug (or the answer is `404`), and every response carries the security headers that
+//! no handler may forget: `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
+//! `Referrer-Policy: no-referrer`, a Content-Security-Policy that loads nothing unless the
+//! page set its own, and `Cache-Control: no-store` unless the handler chose a cache policy.
+//! Pages set only what is theirs: their Content-Security-Policy.
 //!
 //! One place, so that a new route cannot miss them. This module reads only the request's path
 //! and the response's headers; it knows nothing of the services.
@@ -61,10 +63,17 @@ pub async fn org_slug_guard(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Middleware: `nosniff` on every response; `no-store` (with `Pragma: no-cache` for HTTP/1.0
-/// caches) on every response whose handler set no `Cache-Control`, since tokens, secrets and
-/// keys travel in many of them (RFC 6749 §5.1) and a cacheable default would leak the next one
-/// a handler adds. Discovery, JWKS and static assets set their own public policy.
+/// The policy of a response that sets none: load nothing, be framed by nobody.
+pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Middleware: the security headers of every response. `nosniff`; no framing anywhere (the
+/// login, consent and console pages are what clickjacking would target, and nothing of
+/// Tessera is meant to be embedded); no `Referer` from our pages or redirects, whose
+/// addresses carry codes, states and organization names; a Content-Security-Policy that loads
+/// nothing for a response without its own. And `no-store` (with `Pragma: no-cache` for
+/// HTTP/1.0 caches) on every response whose handler set no `Cache-Control`, since tokens,
+/// secrets and keys travel in many of them (RFC 6749 §5.1) and a cacheable default would leak
+/// the next one a handler adds. Discovery, JWKS and static assets set their own public policy.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -72,6 +81,17 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DEFAULT_CSP),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -130,6 +150,51 @@ pub fn cross_site(headers: &http::HeaderMap, public_url: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// What a handler returns, through the middleware.
+    async fn through_edge(res: Response) -> Response {
+        use tower::ServiceExt;
+        let res = std::sync::Mutex::new(Some(res));
+        let res = std::sync::Arc::new(res);
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(move || {
+                    let res = std::sync::Arc::clone(&res);
+                    async move { res.lock().unwrap().take().unwrap() }
+                }),
+            )
+            .layer(axum::middleware::from_fn(security_headers));
+        app.oneshot(Request::new(axum::body::Body::empty()))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_response_gets_the_security_headers_and_keeps_its_own_policy() {
+        let page = crate::pages::error("x");
+        let own_csp = page.headers()[header::CONTENT_SECURITY_POLICY].clone();
+        let h = through_edge(page).await.headers().clone();
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["cache-control"], "no-store");
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], own_csp);
+
+        let json = axum::Json(serde_json::json!({"a": 1})).into_response();
+        let h = through_edge(json).await.headers().clone();
+        assert_eq!(h["content-security-policy"], DEFAULT_CSP);
+        assert_eq!(h["x-frame-options"], "DENY");
+
+        let mut public = "{}".into_response();
+        public.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        );
+        let h = through_edge(public).await.headers().clone();
+        assert_eq!(h["cache-control"], "public, max-age=60");
+        assert!(h.get("pragma").is_none());
+    }
 
     #[test]
     fn the_org_segment_is_found_and_decoded() {

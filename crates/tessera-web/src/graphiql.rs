@@ -96,11 +96,5 @@ pub(crate) async fn page(Path(org): Path<String>) -> Response {
              frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod connections;
 pub mod console;
+pub mod cookies;
 pub mod edge;
 pub mod error;
 pub mod graphiql;

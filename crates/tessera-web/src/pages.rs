@@ -47,12 +47,6 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -311,8 +305,8 @@ mod tests {
                 .to_str()
                 .unwrap()
                 .contains("frame-ancestors 'none'"));
-            assert_eq!(h["referrer-policy"], "no-referrer");
-            assert_eq!(h["cache-control"], "no-store");
+            // The rest of the security headers come from the edge, for every response
+            // (`edge::tests`).
             let html = body(r).await;
             assert!(!html.contains("<script>"), "{html}");
             assert!(html.contains("&lt;script&gt;"));

@@ -19,6 +19,7 @@ pub mod forms;
 pub mod login;
 pub mod views;
 
+pub use crate::cookies::{cookie, cookie_name, cookie_value, set_cookie};
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
@@ -27,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use http::request::Parts;
-use http::{header, HeaderMap, HeaderValue, StatusCode};
+use http::{header, HeaderValue, StatusCode};
 use subtle::ConstantTimeEq;
 use tessera_core::console::ConsoleCaller;
 use tessera_core::error::{DATABASE_UNAVAILABLE, INTERNAL_ERROR};
@@ -108,55 +109,6 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     res
-}
-
-/// A console cookie's name: behind https with the `__Host-` prefix, so that the browser takes
-/// it only from this host, over https, for the whole site, and no other subdomain can plant
-/// one (a planted session or sign-in state would sign the victim in as someone else).
-pub fn cookie_name(state: &AppState, name: &str) -> String {
-    cookie_name_for(&state.config.public_url, name)
-}
-
-fn cookie_name_for(public_url: &str, name: &str) -> String {
-    if public_url.starts_with("https://") {
-        format!("__Host-{name}")
-    } else {
-        name.to_owned()
-    }
-}
-
-/// The value of one of the console's cookies.
-pub fn cookie(state: &AppState, headers: &HeaderMap, name: &str) -> Option<String> {
-    cookie_value(headers, &cookie_name(state, name))
-}
-
-/// The value of the cookie `name` in the request's `Cookie` headers (RFC 6265 §5.4: pairs
-/// separated by `;`), if it is there and not empty; the first one wins.
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// A `Set-Cookie` value for the console: HttpOnly, SameSite=Lax (the sign-in callback is a
-/// top-level navigation from the authorization endpoint), Secure behind https.
-pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let name = cookie_name(state, name);
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// A signed-in console request. Without a live session the browser is sent to sign in and
@@ -290,7 +242,8 @@ pub fn redirect(to: &str) -> Response {
     no_store_page(res)
 }
 
-/// The headers of every console page.
+/// The policy of every console page (the other security headers, `no-store` among them, come
+/// from the edge).
 pub fn no_store_page(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(
@@ -300,12 +253,6 @@ pub fn no_store_page(mut res: Response) -> Response {
              connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -360,60 +307,8 @@ pub fn error_page(e: &CoreError) -> Response {
 }
 
 #[cfg(test)]
-mod cookie_tests {
-    #![allow(clippy::unwrap_used)]
-    use super::cookie_value;
-    use http::{HeaderMap, HeaderValue};
-
-    proptest::proptest! {
-        /// Whatever the header, parsing never panics, and a value found never carries a
-        /// separator: one cookie cannot smuggle another.
-        #[test]
-        fn any_cookie_header_parses(raw in "[ -~]{0,80}", name in "[a-z_]{1,10}") {
-            let mut h = HeaderMap::new();
-            if let Ok(v) = HeaderValue::from_str(&raw) {
-                h.insert(http::header::COOKIE, v);
-            }
-            if let Some(v) = cookie_value(&h, &name) {
-                proptest::prop_assert!(!v.contains(';') && !v.is_empty());
-            }
-        }
-
-        /// A cookie set among others is found, exactly.
-        #[test]
-        fn a_cookie_is_found_among_others(
-            value in "[A-Za-z0-9_-]{1,43}",
-            others in proptest::collection::vec(("[a-z]{1,8}", "[A-Za-z0-9_-]{0,12}"), 0..5),
-        ) {
-            let mut pairs: Vec<String> = others
-                .iter()
-                .filter(|(k, _)| k != "target")
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            pairs.insert(pairs.len() / 2, format!("target={value}"));
-            let mut h = HeaderMap::new();
-            h.insert(http::header::COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
-            proptest::prop_assert_eq!(cookie_value(&h, "target"), Some(value));
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::page_of;
-
-    #[test]
-    fn cookies_are_host_only_behind_https() {
-        use super::cookie_name_for;
-        assert_eq!(
-            cookie_name_for("https://id.example.com", "tessera_console"),
-            "__Host-tessera_console"
-        );
-        assert_eq!(
-            cookie_name_for("http://127.0.0.1:8700", "tessera_console"),
-            "tessera_console"
-        );
-    }
 
     #[test]
     fn a_form_returns_to_its_page() {

@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
-use http::{header, HeaderMap, HeaderValue};
+use http::{header, HeaderMap};
 use tessera_core::authorize::PostedForm;
 
 use super::browser::{
@@ -84,18 +84,16 @@ pub(super) async fn login(
         Ok((next, session)) => {
             let mut res = next_response(&org, next);
             if let Some(s) = session {
-                let secure = if state.config.public_url.starts_with("https://") {
-                    "; Secure"
-                } else {
-                    ""
-                };
-                let cookie = format!(
-                    "{SESSION_COOKIE}={}; Path=/orgs/{org}; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-                    s.value, s.max_age
+                res.headers_mut().append(
+                    header::SET_COOKIE,
+                    crate::cookies::set_org_cookie(
+                        &state,
+                        &org,
+                        SESSION_COOKIE,
+                        &s.value,
+                        s.max_age,
+                    ),
                 );
-                if let Ok(v) = HeaderValue::from_str(&cookie) {
-                    res.headers_mut().append(header::SET_COOKIE, v);
-                }
             }
             res
         }

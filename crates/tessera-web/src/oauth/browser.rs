@@ -17,7 +17,7 @@ const BROWSER_COOKIE_MAX_AGE: i64 = 30 * 24 * 3600;
 
 /// This browser's binding value, if it sent one.
 fn browser_binding(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    crate::console::cookie(state, headers, BROWSER_COOKIE)
+    crate::cookies::cookie(state, headers, BROWSER_COOKIE)
 }
 
 /// This browser's binding value for a page about to show a form: the one it sent, or a new
@@ -32,7 +32,7 @@ pub(super) fn ensure_browser(
     match state.services.new_browser_binding() {
         Ok(b) => {
             let cookie =
-                crate::console::set_cookie(state, BROWSER_COOKIE, &b, BROWSER_COOKIE_MAX_AGE);
+                crate::cookies::set_cookie(state, BROWSER_COOKIE, &b, BROWSER_COOKIE_MAX_AGE);
             (b, Some(cookie))
         }
         // No randomness: no binding, so no form of this page can be posted (it says so).
@@ -60,7 +60,7 @@ pub(super) fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Res
 }
 
 pub(super) fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    crate::console::cookie_value(headers, SESSION_COOKIE)
+    crate::cookies::cookie_value(headers, SESSION_COOKIE)
 }
 
 /// Renders what comes next in the flow.
@@ -102,13 +102,8 @@ pub(super) fn redirect(url: &str) -> Response {
     match HeaderValue::from_str(url) {
         Ok(v) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
+            // No `Referer` to the client and no caching: the edge's headers.
             res.headers_mut().insert(header::LOCATION, v);
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res.headers_mut().insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            );
             res
         }
         Err(_) => crate::pages::error("The redirect address is not valid."),

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use http::{header, HeaderMap, HeaderValue};
+use http::{header, HeaderMap};
 
 use super::browser::{
     ensure_browser, field, flow_error, pairs, redirect, session_cookie, with_cookie, SESSION_COOKIE,
@@ -38,11 +38,10 @@ async fn end_session_with(
         Err(e) => flow_error(e),
     };
     if ended && cookie.is_some() {
-        let clear =
-            format!("{SESSION_COOKIE}=; Path=/orgs/{org}; HttpOnly; SameSite=Lax; Max-Age=0");
-        if let Ok(v) = HeaderValue::from_str(&clear) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            crate::cookies::set_org_cookie(state, org, SESSION_COOKIE, "", 0),
+        );
     }
     with_cookie(res, new_binding)
 }
