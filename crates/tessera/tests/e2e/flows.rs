@@ -676,15 +676,7 @@ async fn refresh(f: &Flow, token: &str) -> (u16, Value) {
     json(res).await
 }
 
-fn claims(id_token: &str) -> Value {
-    let payload = id_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
+use crate::support::jwt_claims as claims;
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
@@ -1150,12 +1142,7 @@ async fn the_claims_parameter_releases_individual_claims() {
     let (st, t) = f.redeem(&code, VERIFIER).await;
     assert_eq!(st, 200, "{t}");
     let id = t["id_token"].as_str().unwrap();
-    let payload: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(id.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let payload = crate::support::jwt_claims(id);
     assert_eq!(payload["email"], "alice@example.com");
     assert_eq!(payload["preferred_username"], "alice");
     assert!(payload.get("name").is_none());

@@ -619,16 +619,7 @@ async fn a_fresh_organization_lists_its_two_default_clients() {
 const EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const AT: &str = "urn:ietf:params:oauth:token-type:access_token";
 
-fn claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
+use crate::support::jwt_claims as claims;
 
 #[tokio::test]
 async fn token_exchange_delegates_impersonates_and_follows_the_policy() {

@@ -188,3 +188,16 @@ pub async fn jwks_server(initial: Value) -> JwksServer {
         fetches,
     }
 }
+
+/// The claims of a JWT, read without verifying it (the tests verify signatures where that is
+/// what they test).
+pub fn jwt_claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWT has a payload");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url"),
+    )
+    .expect("JSON claims")
+}
