@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tessera_crypto::jws;
 
 use crate::authorize::{server_page, AuthorizeError};
+use crate::oauth::IdTokenClaims;
 use crate::Services;
 
 /// Where the user goes after logging out.
@@ -67,7 +68,7 @@ impl Services {
         };
         // The hint must be one of our own id_tokens (an expired one is fine, §2); an access
         // token (`typ` `at+jwt`) or any other JWT of ours is not an ID token.
-        let mut hinted: Option<(Option<String>, Option<String>)> = None;
+        let mut hinted: Option<IdTokenClaims> = None;
         if let Some(hint) = get("id_token_hint") {
             let keys = self
                 .org_keys(org.id)
@@ -79,13 +80,11 @@ impl Services {
                 .filter(|v| v.claims["iss"].as_str() == Some(&self.issuer(&org.slug)))
                 .filter(|v| v.header["typ"].as_str() == Some("JWT"))
                 .filter(|v| v.claims.get("client_id").is_none() && v.claims.get("scope").is_none())
+                .and_then(|v| serde_json::from_value::<IdTokenClaims>(v.claims).ok())
                 .ok_or_else(|| page("The id_token_hint is not an ID token issued here."))?;
-            hinted = Some((
-                verified.claims["aud"].as_str().map(str::to_owned),
-                verified.claims["sub"].as_str().map(str::to_owned),
-            ));
+            hinted = Some(verified);
         }
-        let hinted_client = hinted.as_ref().and_then(|h| h.0.clone());
+        let hinted_client = hinted.as_ref().map(|h| h.aud.clone());
         let client_id = match (get("client_id"), hinted_client.as_deref()) {
             (Some(a), Some(b)) if a != b => {
                 return Err(page("client_id does not match the id_token_hint."))
@@ -135,8 +134,7 @@ impl Services {
         if let (Some(session), Some(c)) = (session, cookie) {
             let hint_is_this_user = hinted
                 .as_ref()
-                .and_then(|h| h.1.as_deref())
-                .is_some_and(|sub| sub == session.user_id.to_string());
+                .is_some_and(|h| h.sub == session.user_id.to_string());
             let confirmed = csrf.is_some_and(|t| {
                 !browser.is_empty() && self.form_token_ok(Some(browser), LOGOUT_FORM, t)
             });

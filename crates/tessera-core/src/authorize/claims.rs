@@ -10,6 +10,7 @@ use tessera_domain::clock::to_millis;
 use tessera_domain::{Organization, UserId};
 
 use super::ACR_PASSWORD;
+use crate::oauth::IdTokenClaims;
 use crate::tokens::{OAuthError, OAuthResult};
 use crate::Services;
 
@@ -45,28 +46,28 @@ impl Services {
         let alg = crate::tokens::signing_alg(client.settings.id_token_signed_response_alg);
         let at_hash = half_hash(alg, access_token);
         let now = to_millis(self.now()) / 1000;
-        let mut claims = json!({
-            "iss": issuer,
-            "sub": sub,
-            "aud": client.id.as_str(),
-            "azp": client.id.as_str(),
-            "iat": now,
-            "exp": now + lifetime,
-            "auth_time": to_millis(auth_time) / 1000,
-            "at_hash": at_hash,
+        let mut claims = IdTokenClaims {
+            iss: issuer.to_owned(),
+            sub,
+            aud: client.id.as_str().to_owned(),
+            azp: Some(client.id.as_str().to_owned()),
+            iat: now,
+            exp: now + lifetime,
+            auth_time: Some(to_millis(auth_time) / 1000),
+            nonce: nonce.map(str::to_owned),
+            at_hash: Some(at_hash),
             // Every sign-in is with a password (RFC 8176 `pwd`), which is ACR "1".
-            "acr": ACR_PASSWORD,
-            "amr": ["pwd"],
-        });
-        if let Some(n) = nonce {
-            claims["nonce"] = json!(n);
-        }
+            acr: Some(ACR_PASSWORD.to_owned()),
+            amr: vec!["pwd".to_owned()],
+            requested: serde_json::Map::new(),
+        };
+        // A claims request cannot override what the token says of itself.
         let asked: Vec<&String> = grant
             .claims
             .map(|c| {
                 c.id_token
                     .iter()
-                    .filter(|n| claims.get(n.as_str()).is_none())
+                    .filter(|n| !IdTokenClaims::is_protocol_claim(n))
                     .collect()
             })
             .unwrap_or_default();
@@ -78,11 +79,13 @@ impl Services {
             if let Some(u) = user {
                 for name in asked {
                     if let Some(v) = user_claim(&u.user, name) {
-                        claims[name.as_str()] = v;
+                        claims.requested.insert(name.clone(), v);
                     }
                 }
             }
         }
+        let claims =
+            serde_json::to_value(&claims).map_err(|e| OAuthError::ServerError(e.to_string()))?;
         self.sign_with(org, alg, "JWT", claims).await
     }
 

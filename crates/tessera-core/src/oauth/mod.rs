@@ -25,11 +25,13 @@ pub mod access_token;
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
+pub mod id_token;
 pub mod password;
 pub mod refresh;
 pub mod token_exchange;
 
 pub use access_token::AccessTokenClaims;
+pub use id_token::IdTokenClaims;
 pub use token_exchange::ExchangeRequest;
 
 /// What a user granted a client and how they signed in: what every token of one
