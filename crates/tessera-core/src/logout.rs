@@ -59,13 +59,7 @@ impl Services {
             .protocol_org(org_slug)
             .await
             .map_err(|_| page("This organization does not exist."))?;
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| crate::params::get(params, k);
         // The hint must be one of our own id_tokens (an expired one is fine, §2); an access
         // token (`typ` `at+jwt`) or any other JWT of ours is not an ID token.
         let mut hinted: Option<IdTokenClaims> = None;

@@ -37,6 +37,16 @@ pub fn check_unique(params: &[(String, String)]) -> Result<(), ParamError> {
     Ok(())
 }
 
+/// The value of the parameter `name`, if present and not empty (RFC 6749 §3.1: "Parameters
+/// sent without a value MUST be treated as if they were omitted").
+pub fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
 /// Parses `application/x-www-form-urlencoded` (a body or a query string), refusing repeats
 /// and overlong lists; stops reading at the first parameter past the cap.
 pub fn parse_unique(raw: &[u8]) -> Result<Vec<(String, String)>, ParamError> {
@@ -54,6 +64,14 @@ pub fn parse_unique(raw: &[u8]) -> Result<Vec<(String, String)>, ParamError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_parameter_is_an_absent_one() {
+        let p = parse_unique(b"state=&scope=openid").unwrap();
+        assert_eq!(get(&p, "scope"), Some("openid"));
+        assert_eq!(get(&p, "state"), None);
+        assert_eq!(get(&p, "nonce"), None);
+    }
 
     #[test]
     fn repeats_and_floods_are_refused() {

@@ -96,13 +96,7 @@ impl Services {
         client: &OAuthClient,
         query: &[(String, String)],
     ) -> Result<Option<Vec<(String, String)>>, RequestObjectError> {
-        let get = |k: &str| {
-            query
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| crate::params::get(query, k);
         let jwt = match (get("request"), get("request_uri")) {
             (None, None) => return Ok(None),
             (Some(_), Some(_)) => {

@@ -672,6 +672,58 @@ mod basic_tests {
 }
 
 #[cfg(test)]
+mod scope_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn scopes_narrow_to_what_is_allowed_without_repeats() {
+        let within = ["openid", "profile", "api.read"];
+        // RFC 6749 §3.3: absent (or blank) means everything allowed.
+        assert_eq!(
+            narrow_scopes(&within, None, "x").unwrap(),
+            "openid profile api.read"
+        );
+        assert_eq!(
+            narrow_scopes(&within, Some("  "), "x").unwrap(),
+            "openid profile api.read"
+        );
+        assert_eq!(
+            narrow_scopes(&within, Some("api.read  openid api.read"), "x").unwrap(),
+            "api.read openid"
+        );
+        let e = narrow_scopes(
+            &within,
+            Some("openid admin"),
+            "is not allowed for this client",
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "invalid_scope");
+        assert!(
+            e.to_string()
+                .contains("scope 'admin' is not allowed for this client"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_resource_is_an_absolute_uri_without_a_fragment() {
+        assert_eq!(resource_audience(None).unwrap(), None);
+        assert_eq!(
+            resource_audience(Some("https://api.example.com/v1"))
+                .unwrap()
+                .as_deref(),
+            Some("https://api.example.com/v1")
+        );
+        for bad in ["relative/path", "https://api.example.com/#frag"] {
+            let e = resource_audience(Some(bad)).unwrap_err();
+            assert_eq!(e.code(), "invalid_target", "{bad}");
+            assert!(e.to_string().contains("resource"), "{e}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod debug_tests {
     use super::*;
 

@@ -325,13 +325,7 @@ impl Services {
             .protocol_org(org_slug)
             .await
             .map_err(|_| page("This organization does not exist."))?;
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| crate::params::get(params, k);
         match crate::params::check_unique(params) {
             Ok(()) => {}
             Err(crate::params::ParamError::Repeated(k)) => {
@@ -359,13 +353,7 @@ impl Services {
             Err(e) => (None, Some(e)),
         };
         let params: &[(String, String)] = merged.as_deref().unwrap_or(params);
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| crate::params::get(params, k);
         let object_page = |m: &str| match &object_error {
             Some(e) => page(&format!(
                 "The request object was refused: {}. {m}",
