@@ -77,6 +77,9 @@ impl ClientPatch {
                 .and_then(|m| m.as_deref()),
         );
         i.client_type = self.client_type.take();
+        if let Some(v) = self.allowed_scopes.take() {
+            i.allowed_scopes = Some(v);
+        }
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { i.$f = v; } )* };
         }
@@ -87,7 +90,6 @@ impl ClientPatch {
             redirect_uris,
             post_logout_redirect_uris,
             allowed_cors_origins,
-            allowed_scopes,
             grant_types,
             is_active,
             require_pkce,

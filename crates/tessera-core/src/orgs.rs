@@ -103,7 +103,7 @@ impl Services {
                         GrantType::DeviceCode.as_str().into(),
                         GrantType::RefreshToken.as_str().into(),
                     ],
-                    allowed_scopes: scopes.clone(),
+                    allowed_scopes: Some(scopes.clone()),
                     require_consent: false,
                     ..ClientInput::default()
                 },
@@ -116,7 +116,7 @@ impl Services {
                     is_confidential: false,
                     redirect_uris: vec![format!("{}/login/callback", self.config.public_url)],
                     post_logout_redirect_uris: vec![format!("{}/login", self.config.public_url)],
-                    allowed_scopes: scopes,
+                    allowed_scopes: Some(scopes),
                     require_consent: false,
                     ..ClientInput::default()
                 },

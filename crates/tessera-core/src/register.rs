@@ -234,7 +234,7 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         redirect_uris,
         post_logout_redirect_uris: strings(meta, "post_logout_redirect_uris")?.unwrap_or_default(),
         allowed_cors_origins: vec![],
-        allowed_scopes: scopes,
+        allowed_scopes: Some(scopes),
         grant_types,
         is_active: true,
         // The policy decides for confidential clients; a public one always needs PKCE (the
@@ -642,7 +642,7 @@ impl Services {
             is_confidential: Some(input.is_confidential),
             redirect_uris: Some(input.redirect_uris),
             post_logout_redirect_uris: Some(input.post_logout_redirect_uris),
-            allowed_scopes: Some(input.allowed_scopes),
+            allowed_scopes: input.allowed_scopes,
             grant_types: Some(input.grant_types),
             client_uri: Some(input.client_uri),
             logo_uri: Some(input.logo_uri),
@@ -702,7 +702,7 @@ mod tests {
         .unwrap();
         assert!(!input.is_confidential);
         assert_eq!(input.grant_types, ["authorization_code"]);
-        assert_eq!(input.allowed_scopes, ["openid", "email"]);
+        assert_eq!(input.allowed_scopes.unwrap(), ["openid", "email"]);
         assert!(input.require_consent);
         let err = to_input(&policy, &json!({"grant_types": ["client_credentials"]})).unwrap_err();
         assert_eq!(err.error, "invalid_client_metadata");

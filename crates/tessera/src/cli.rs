@@ -467,11 +467,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 name,
                 is_confidential: !public,
                 redirect_uris,
-                allowed_scopes: if scopes.is_empty() {
-                    ClientInput::default_scopes_for(&grant_types)
-                } else {
-                    scopes
-                },
+                // `--scope` never given: the default for the grant types.
+                allowed_scopes: (!scopes.is_empty()).then_some(scopes),
                 grant_types,
                 id_token_signed_response_alg: id_token_alg
                     .unwrap_or_else(|| defaults.id_token_signed_response_alg.clone()),

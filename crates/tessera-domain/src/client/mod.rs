@@ -88,11 +88,12 @@ impl OAuthClient {
                 .iter()
                 .map(|o| o.as_str().to_owned())
                 .collect(),
-            allowed_scopes: s
-                .allowed_scopes
-                .iter()
-                .map(|o| o.as_str().to_owned())
-                .collect(),
+            allowed_scopes: Some(
+                s.allowed_scopes
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect(),
+            ),
             grant_types: s
                 .grant_types
                 .iter()

@@ -86,7 +86,10 @@ pub struct ClientInput {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub allowed_cors_origins: Vec<String>,
-    pub allowed_scopes: Vec<String>,
+    /// `None`: the creator named none, and the client gets the default for its grant types
+    /// ([`ClientInput::default_scopes_for`]), applied here in the domain for every face.
+    /// `Some(vec![])` is a client with no scope.
+    pub allowed_scopes: Option<Vec<String>>,
     pub grant_types: Vec<String>,
     pub is_active: bool,
     pub require_pkce: bool,
@@ -138,7 +141,7 @@ impl ClientInput {
     /// The scopes a client gets when its creator names none: `openid profile` for a client
     /// that acts for people (so that an OpenID Connect sign-in works out of the box, as in
     /// interfaces.md's example object), nothing for a machine client.
-    pub fn default_scopes_for(grant_types: &[String]) -> Vec<String> {
+    pub(crate) fn default_scopes_for(grant_types: &[String]) -> Vec<String> {
         let for_people = [
             GrantType::AuthorizationCode,
             GrantType::DeviceCode,
@@ -166,7 +169,7 @@ impl Default for ClientInput {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             allowed_cors_origins: vec![],
-            allowed_scopes: vec![],
+            allowed_scopes: None,
             grant_types: vec![
                 GrantType::AuthorizationCode.as_str().into(),
                 GrantType::RefreshToken.as_str().into(),

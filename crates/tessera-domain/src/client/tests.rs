@@ -268,7 +268,7 @@ fn settings_report_every_bad_field() {
             "https://a.example/cb".into(),
         ],
         allowed_cors_origins: vec!["https://a.example/".into()],
-        allowed_scopes: vec!["ok".into(), "not ok".into()],
+        allowed_scopes: Some(vec!["ok".into(), "not ok".into()]),
         grant_types: vec![
             "authorization_code".into(),
             "client_credentials".into(),
@@ -339,7 +339,7 @@ fn wire_form_matches_the_interface() {
             name: "Mobile App".into(),
             is_confidential: false,
             redirect_uris: vec!["myapp://callback".into()],
-            allowed_scopes: vec!["openid".into(), "profile".into()],
+            allowed_scopes: Some(vec!["openid".into(), "profile".into()]),
             ..ClientInput::default()
         })
         .unwrap(),
@@ -404,4 +404,33 @@ proptest! {
     fn scope_tokens(s in "[!#-\\[\\]-~]{1,50}") {
         prop_assert!(Scope::parse(&s).is_ok());
     }
+}
+
+#[test]
+fn scopes_default_by_grant_only_when_none_were_named() {
+    let scopes = |allowed_scopes: Option<Vec<String>>, grant: &str| {
+        let s = ClientSettings::validate(&ClientInput {
+            allowed_scopes,
+            grant_types: vec![grant.into()],
+            redirect_uris: vec!["https://app.example/cb".into()],
+            ..input()
+        })
+        .unwrap();
+        s.allowed_scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // A client for people gets what an OpenID Connect sign-in needs; a machine nothing.
+    assert_eq!(scopes(None, "authorization_code"), ["openid", "profile"]);
+    assert_eq!(scopes(None, "client_credentials"), Vec::<String>::new());
+    // Named, even as nothing, they are kept as named.
+    assert_eq!(
+        scopes(Some(vec![]), "authorization_code"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        scopes(Some(vec!["api.read".into()]), "authorization_code"),
+        ["api.read"]
+    );
 }

@@ -90,8 +90,11 @@ impl ClientSettings {
             &input.allowed_cors_origins,
             CorsOrigin::parse,
         );
-        let allowed_scopes =
-            parse_list(&mut c, "allowedScopes", &input.allowed_scopes, Scope::parse);
+        let scopes = match &input.allowed_scopes {
+            Some(s) => s.clone(),
+            None => ClientInput::default_scopes_for(&input.grant_types),
+        };
+        let allowed_scopes = parse_list(&mut c, "allowedScopes", &scopes, Scope::parse);
         let grant_types = parse_list(&mut c, "grantTypes", &input.grant_types, GrantType::parse);
         if input.grant_types.is_empty() {
             c.push(FieldError::new(

@@ -16,7 +16,7 @@ pub(super) fn client(
             "myapp://callback".into(),
         ],
         allowed_cors_origins: vec!["https://app.example.com".into()],
-        allowed_scopes: vec!["openid".into(), "admin.read".into()],
+        allowed_scopes: Some(vec!["openid".into(), "admin.read".into()]),
         description: Some("desc".into()),
         client_uri: Some("https://app.example.com".into()),
         // Values other than the defaults, so that a round trip proves they are stored.

@@ -162,9 +162,7 @@ impl ClientBody {
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris.unwrap_or_default(),
             allowed_cors_origins: self.allowed_cors_origins.unwrap_or_default(),
-            allowed_scopes: self.allowed_scopes.unwrap_or_else(|| {
-                ClientInput::default_scopes_for(self.grant_types.as_ref().unwrap_or(&d.grant_types))
-            }),
+            allowed_scopes: self.allowed_scopes,
             grant_types: self.grant_types.unwrap_or(d.grant_types),
             is_active: self.is_active.unwrap_or(d.is_active),
             require_pkce: self.require_pkce.unwrap_or(d.require_pkce),

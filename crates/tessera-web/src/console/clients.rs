@@ -289,11 +289,8 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
         name: f.text("name"),
         is_confidential: confidential,
         redirect_uris: f.lines("redirectUris"),
-        allowed_scopes: if scopes.is_empty() {
-            ClientInput::default_scopes_for(&grant_types)
-        } else {
-            scopes
-        },
+        // The form cannot say "no scope": empty is the default for the grant types.
+        allowed_scopes: (!scopes.is_empty()).then_some(scopes),
         grant_types: grant_types.clone(),
         ..d
     };
@@ -361,7 +358,7 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
         redirect_uris: i.redirect_uris.join("\n"),
         post_logout_redirect_uris: i.post_logout_redirect_uris.join("\n"),
         allowed_cors_origins: i.allowed_cors_origins.join("\n"),
-        allowed_scopes: i.allowed_scopes.join(" "),
+        allowed_scopes: i.allowed_scopes.unwrap_or_default().join(" "),
         grants: grant_choices(&i.grant_types),
         is_active: i.is_active,
         require_pkce: i.require_pkce,
@@ -575,7 +572,7 @@ pub async fn save(
         redirect_uris: f.lines("redirectUris"),
         post_logout_redirect_uris: f.lines("postLogoutRedirectUris"),
         allowed_cors_origins: f.lines("allowedCorsOrigins"),
-        allowed_scopes: f.words("allowedScopes"),
+        allowed_scopes: Some(f.words("allowedScopes")),
         grant_types: f.all("grantTypes"),
         is_active: f.checked("isActive"),
         require_pkce: f.checked("requirePkce"),
