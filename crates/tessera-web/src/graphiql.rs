@@ -69,23 +69,30 @@ async fn asset(Path(file): Path<String>) -> Response {
     res
 }
 
+#[derive(askama::Template)]
+#[template(path = "graphiql.html")]
+struct ExplorerPage<'a> {
+    org: &'a str,
+    endpoint: &'a str,
+}
+
 /// `GET /orgs/{org}/api/v1/admin/graphql` (and under `/t/{org}`): the explorer.
 pub(crate) async fn page(Path(org): Path<String>) -> Response {
+    use askama::Template;
     // The explorer posts to the canonical path; the `/t/{org}` alias serves the same API.
-    let endpoint = crate::pages::escape(&format!("/orgs/{org}/api/v1/admin/graphql"));
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>GraphQL · {org} · Tessera</title>\
-         <link rel=\"stylesheet\" href=\"/assets/graphiql/graphiql.min.css\">\
-         <style>body{{margin:0;height:100vh;overflow:hidden}}#graphiql{{height:100vh}}</style>\
-         </head><body><div id=\"graphiql\" data-endpoint=\"{endpoint}\">Loading…</div>\
-         <script src=\"/assets/graphiql/react.production.min.js\"></script>\
-         <script src=\"/assets/graphiql/react-dom.production.min.js\"></script>\
-         <script src=\"/assets/graphiql/graphiql.min.js\"></script>\
-         <script src=\"/assets/graphiql/init.js\"></script></body></html>",
-        org = crate::pages::escape(&org),
-    );
+    let endpoint = format!("/orgs/{org}/api/v1/admin/graphql");
+    let html = match (ExplorerPage {
+        org: &org,
+        endpoint: &endpoint,
+    })
+    .render()
+    {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "the GraphiQL page failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let mut res = Html(html).into_response();
     let h = res.headers_mut();
     h.insert(

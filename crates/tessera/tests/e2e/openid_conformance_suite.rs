@@ -796,13 +796,7 @@ impl Op {
 
 /// The hidden fields of a form, names and values unescaped, in order.
 fn form_fields(form: &str) -> Vec<(String, String)> {
-    let unescape = |v: &str| {
-        v.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&#x27;", "'")
-            .replace("&amp;", "&")
-    };
+    let unescape = crate::support::unescape_html;
     form.split("<input type=\"hidden\" ")
         .skip(1)
         .filter_map(|input| {
@@ -1983,7 +1977,7 @@ async fn oidcc_rp_initiated_logout_only_state() {
         .post(
             op.config["end_session_endpoint"].as_str().unwrap(),
             &[
-                ("state", &hidden(&html, "state").replace("&amp;", "&")),
+                ("state", &hidden(&html, "state")),
                 ("csrf_token", &hidden(&html, "csrf_token")),
                 ("logout", "yes"),
             ],

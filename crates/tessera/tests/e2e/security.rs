@@ -179,11 +179,7 @@ async fn login_forms_posted_from_another_browser_or_site_are_refused() {
     let res = victim.post(&login, &form, &[]).await;
     let html = res.text().await.unwrap();
     let start = html.find("href=\"").unwrap() + 6;
-    let link = html[start..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
+    let link = crate::support::unescape_html(html[start..].split('"').next().unwrap());
     let res = victim.get(&link).await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();

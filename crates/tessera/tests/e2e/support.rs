@@ -124,14 +124,52 @@ impl Browser {
     }
 }
 
-/// The value of the hidden input `name` of a page.
+/// The value of the hidden input `name` of a page, as a browser would post it (unescaped).
 pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
         .unwrap_or_else(|| panic!("no {name} in {html}"))
         + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
+    unescape_html(html[start..].split('"').next().unwrap())
+}
+
+/// Text of an HTML attribute or element as a browser reads it: the five named references
+/// and decimal or hexadecimal numeric ones decoded.
+pub fn unescape_html(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "amp" => Some('&'),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A client's server on 127.0.0.1, as a relying party publishes its `jwks_uri` or a
