@@ -94,8 +94,8 @@ impl Services {
                 Some(org)
             }
         };
-        let secret = generate_secret(self.rng.as_ref(), API_KEY_PREFIX)
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let secret =
+            generate_secret(self.rng.as_ref(), API_KEY_PREFIX).map_err(CoreError::internal)?;
         let key = ApiKey {
             id: ApiKeyId(Uuid::new_v4()),
             org_id: org.as_ref().map(|o| o.id),

@@ -29,8 +29,7 @@ impl Services {
                 return Ok(None);
             }
         }
-        let bytes: [u8; 18] =
-            random_bytes(self.rng.as_ref()).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let bytes: [u8; 18] = random_bytes(self.rng.as_ref()).map_err(CoreError::internal)?;
         let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         let hash = self.hash_password(password.clone()).await?;
 

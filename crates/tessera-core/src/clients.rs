@@ -578,7 +578,7 @@ impl Services {
         expires_at: Option<Timestamp>,
     ) -> CoreResult<(SecretString, SecretInfo)> {
         let secret = generate_secret(self.rng.as_ref(), CLIENT_SECRET_PREFIX)
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+            .map_err(CoreError::internal)?;
         let info = SecretInfo {
             id: Uuid::new_v4().to_string(),
             hint: secret_hint(secret.expose_secret()),

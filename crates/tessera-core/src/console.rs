@@ -87,8 +87,7 @@ impl Services {
 
     fn random_token(&self) -> CoreResult<String> {
         use base64::Engine;
-        let b: [u8; 32] =
-            random_bytes(self.rng.as_ref()).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let b: [u8; 32] = random_bytes(self.rng.as_ref()).map_err(CoreError::internal)?;
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
     }
 
@@ -104,7 +103,7 @@ impl Services {
             "{}/api/v1/oauth/authorize",
             self.issuer(&org.slug)
         ))
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+        .map_err(CoreError::internal)?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", DEFAULT_CONSOLE_CLIENT)
@@ -140,7 +139,7 @@ impl Services {
             .authorization_code(org_slug, &auth, code, Some(&redirect), Some(&verifier))
             .await
             .map_err(|e| match e {
-                OAuthError::ServerError(m) => CoreError::Internal(m),
+                OAuthError::ServerError(m) => CoreError::internal(m),
                 OAuthError::TemporarilyUnavailable(m) => CoreError::Unavailable(m),
                 other => CoreError::Unauthenticated(format!("the sign-in failed: {other}")),
             })?;
@@ -151,7 +150,7 @@ impl Services {
         let claims = self
             .active_claims(&org, &tokens.access_token)
             .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?
+            .map_err(CoreError::internal)?
             .ok_or_else(|| CoreError::Unauthenticated("the sign-in failed".into()))?;
         let user_id = uuid::Uuid::parse_str(&claims.sub)
             .ok()

@@ -28,8 +28,9 @@ pub enum CoreError {
     Unavailable(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// A fault of the server, with its cause kept for the log ([`CoreError::internal`]).
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// What kind of failure an error is, for the faces to map to a status or a code.
@@ -87,6 +88,11 @@ impl CoreError {
         }
     }
 
+    /// A fault of the server caused by `e` (an error, kept as the source, or a message).
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(e.into())
+    }
+
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
         Self::NotFound {
             what,
@@ -120,7 +126,7 @@ mod tests {
         let broken = CoreError::Store(StoreError::Database("syntax error near SELECT".into()));
         assert_eq!(broken.kind(), ErrorKind::Internal);
         assert_eq!(broken.public_message(), INTERNAL_ERROR);
-        let internal = CoreError::Internal("the hashing threads are gone".into());
+        let internal = CoreError::internal("the hashing threads are gone");
         assert_eq!(internal.public_message(), INTERNAL_ERROR);
         let outside = CoreError::Unavailable("Twitch did not answer".into());
         assert_eq!(outside.kind(), ErrorKind::Unavailable);

@@ -88,9 +88,9 @@ impl Services {
             let pkcs8 = self
                 .vault
                 .open(key_row(&org_s, &r.id), &r.private_key)
-                .map_err(|e| CoreError::Internal(format!("signing key {}: {e}", r.id)))?;
+                .map_err(|e| CoreError::internal(format!("signing key {}: {e}", r.id)))?;
             let key = SigningKey::from_pkcs8(alg, r.id.clone(), &pkcs8)
-                .map_err(|e| CoreError::Internal(format!("signing key {}: {e}", r.id)))?;
+                .map_err(|e| CoreError::internal(format!("signing key {}: {e}", r.id)))?;
             verifying.insert(r.id.clone(), key.verifying_key());
             jwks.push(key.public_jwk());
             if r.retired_at.is_none() {
@@ -110,12 +110,12 @@ impl Services {
         // RSA key generation takes a while: not on the async executor.
         let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg, k))
             .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+            .map_err(CoreError::internal)?
+            .map_err(CoreError::internal)?;
         let sealed = self
             .vault
             .seal(key_row(&org.to_string(), &kid), &pkcs8, self.rng.as_ref())
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+            .map_err(CoreError::internal)?;
         let now = self.now();
         tx.insert_signing_key(&SigningKeyRecord {
             id: kid.clone(),

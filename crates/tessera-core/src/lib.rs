@@ -186,8 +186,7 @@ impl Services {
         config: CoreConfig,
     ) -> CoreResult<Self> {
         let ring: Vec<&MasterKey> = config.vault_keys.iter().map(|k| k.as_ref()).collect();
-        let vault =
-            Vault::with_keys(master, &ring).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let vault = Vault::with_keys(master, &ring).map_err(CoreError::internal)?;
         let passwords = PasswordHasher::new(config.argon2);
         Ok(Self {
             store,
@@ -217,7 +216,7 @@ impl Services {
                 std::time::Duration::from_secs(5),
                 config.allow_internal_jwks_uri,
             )
-            .map_err(|e| CoreError::Internal(e.to_string()))?,
+            .map_err(CoreError::internal)?,
             fetched_keys: moka::sync::Cache::builder()
                 .time_to_live(std::time::Duration::from_secs(300))
                 .max_capacity(10_000)
@@ -297,8 +296,8 @@ impl Services {
         self.hash_pool
             .run(move || hasher.hash(&password, rng.as_ref()))
             .await
-            .ok_or_else(|| CoreError::Internal("the hashing threads are gone".into()))?
-            .map_err(|e| CoreError::Internal(e.to_string()))
+            .ok_or_else(|| CoreError::internal("the hashing threads are gone"))?
+            .map_err(CoreError::internal)
     }
 
     /// The stand-in hash checked when a login names an unknown user.
@@ -306,7 +305,7 @@ impl Services {
         self.dummy_hash
             .get_or_try_init(|| async {
                 let nothing: [u8; 16] = tessera_crypto::random::random_bytes(self.rng.as_ref())
-                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                    .map_err(CoreError::internal)?;
                 self.hash_password(format!("{nothing:?}")).await
             })
             .await

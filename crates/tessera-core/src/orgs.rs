@@ -34,7 +34,7 @@ impl Services {
         };
         c.finish()?;
         let (Some(slug), Some(name)) = (slug, name) else {
-            return Err(CoreError::Internal("collector let an error through".into()));
+            return Err(CoreError::internal("collector let an error through"));
         };
         let mut tx = self.store.begin().await?;
         let org = self.insert_org(tx.as_mut(), ctx, slug, name).await?;

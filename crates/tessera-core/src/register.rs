@@ -320,7 +320,7 @@ impl Services {
         match stored {
             None => Ok(RegistrationPolicy::default()),
             Some(json) => serde_json::from_str(&json)
-                .map_err(|e| CoreError::Internal(format!("stored registration policy: {e}"))),
+                .map_err(|e| CoreError::internal(format!("stored registration policy: {e}"))),
         }
     }
 
@@ -349,8 +349,7 @@ impl Services {
             .await?;
         policy.validate()?;
         let before = tx.registration_policy(org.id).await?;
-        let json =
-            serde_json::to_string(&policy).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let json = serde_json::to_string(&policy).map_err(CoreError::internal)?;
         tx.put_registration_policy(org.id, &json, self.now())
             .await?;
         self.audit(
@@ -388,7 +387,7 @@ impl Services {
             .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsCreate))
             .await?;
         let token = generate_secret(self.rng.as_ref(), INITIAL_TOKEN_PREFIX)
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+            .map_err(CoreError::internal)?;
         let now = self.now();
         let record = InitialAccessToken {
             id: Uuid::new_v4().to_string(),
@@ -527,7 +526,7 @@ impl Services {
             request_id,
         };
         let token = generate_secret(self.rng.as_ref(), REGISTRATION_TOKEN_PREFIX)
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+            .map_err(CoreError::internal)?;
         // The client and its registration token in one write: never one without the other.
         let mut tx = self.store.begin().await.map_err(CoreError::from)?;
         let ClientWithSecret { client, secret } = self

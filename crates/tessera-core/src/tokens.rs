@@ -449,12 +449,12 @@ impl Services {
         let client = self
             .cached_client(org, client_id.as_str())
             .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+            .map_err(CoreError::internal)?;
         match client {
             Some(c) => self
                 .check_secret(org, &c, presented)
                 .await
-                .map_err(|e| CoreError::Internal(e.to_string())),
+                .map_err(CoreError::internal),
             None => Ok(false),
         }
     }

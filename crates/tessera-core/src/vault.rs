@@ -138,7 +138,7 @@ impl Services {
                         .vault
                         .reseal(at, &c.value, self.rng.as_ref())
                         .map_err(|_| {
-                            CoreError::Internal(format!(
+                            CoreError::internal(format!(
                                 "{table}.{column} of row {} cannot be opened with any key of the ring; add its key to TESSERA_VAULT_KEYS",
                                 c.row_id
                             ))

@@ -95,9 +95,8 @@ fn bad_input(field: &str, message: String) -> async_graphql::Error {
 
 /// REST's JSON read back as a GraphQL type.
 fn convert<T: DeserializeOwned>(v: impl Serialize) -> async_graphql::Result<T> {
-    let json =
-        serde_json::to_value(v).map_err(|e| gql_error(CoreError::Internal(e.to_string())))?;
-    serde_json::from_value(json).map_err(|e| gql_error(CoreError::Internal(e.to_string())))
+    let json = serde_json::to_value(v).map_err(|e| gql_error(CoreError::internal(e)))?;
+    serde_json::from_value(json).map_err(|e| gql_error(CoreError::internal(e)))
 }
 
 /// A GraphQL input as the REST body it stands for; a rule REST's parser enforces (a bad

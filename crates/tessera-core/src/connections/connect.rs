@@ -8,8 +8,8 @@ use tessera_connect::Pkce;
 use tessera_domain::{AuditAction, ConnectionKind, Organization, Permission, Platform};
 use tessera_store::{ConnectionRecord, ConnectionState, SealedColumn};
 
+use super::platform_arg;
 use super::views::connection_view;
-use super::{internal, platform_arg};
 use crate::audit::AuditEntry;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
@@ -94,14 +94,14 @@ impl Services {
         })?;
         let app = self.open_credentials(&creds)?;
         let cfg = self.provider(p);
-        let state =
-            tessera_crypto::random::generate_secret(self.rng.as_ref(), "").map_err(internal)?;
+        let state = tessera_crypto::random::generate_secret(self.rng.as_ref(), "")
+            .map_err(CoreError::internal)?;
         let state_hash = self.handle_hash.hash(state.expose_secret());
         let (verifier, challenge) = if cfg.pkce == Pkce::No {
             (None, None)
         } else {
-            let v =
-                tessera_crypto::random::generate_secret(self.rng.as_ref(), "").map_err(internal)?;
+            let v = tessera_crypto::random::generate_secret(self.rng.as_ref(), "")
+                .map_err(CoreError::internal)?;
             let c = tessera_connect::oauth::pkce_challenge(v.expose_secret());
             (Some(v), Some(c))
         };

@@ -51,10 +51,6 @@ pub(crate) fn cell<'a>(org: &'a str, col: SealedColumn, id: &'a str) -> RowId<'a
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> CoreError {
-    CoreError::Internal(e.to_string())
-}
-
 pub(crate) fn platform_arg(s: &str) -> CoreResult<Platform> {
     Platform::parse(s).map_err(|_| CoreError::not_found("platform", s))
 }
@@ -86,7 +82,7 @@ impl Services {
         let o = org.to_string();
         self.vault
             .seal(cell(&o, col, id), v.as_bytes(), self.rng.as_ref())
-            .map_err(internal)
+            .map_err(CoreError::internal)
     }
 
     pub(crate) fn open(
@@ -98,13 +94,12 @@ impl Services {
     ) -> CoreResult<SecretString> {
         let o = org.to_string();
         let (table, column, _) = col.names();
-        let bytes = self
-            .vault
-            .open(cell(&o, col, id), v)
-            .map_err(|_| internal(format!("{table}.{column} of row {id} cannot be decrypted")))?;
+        let bytes = self.vault.open(cell(&o, col, id), v).map_err(|_| {
+            CoreError::internal(format!("{table}.{column} of row {id} cannot be decrypted"))
+        })?;
         String::from_utf8(bytes)
             .map(SecretString::from)
-            .map_err(|_| internal(format!("{table}.{column} of row {id} is not text")))
+            .map_err(|_| CoreError::internal(format!("{table}.{column} of row {id} is not text")))
     }
 
     pub(crate) fn open_credentials(&self, c: &CredentialRecord) -> CoreResult<AppCredentials> {

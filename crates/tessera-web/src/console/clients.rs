@@ -273,7 +273,7 @@ async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str)
             }
             super::no_store_page(res)
         }
-        Err(e) => error_page(&CoreError::Internal(e.to_string())),
+        Err(e) => error_page(&CoreError::internal(e)),
     }
 }
 
