@@ -4,7 +4,6 @@ use super::Query;
 use crate::console::views::{ProfileField, PROFILE_LABELS};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -20,7 +19,7 @@ use super::views::{
     when, when_opt, ApiKeyForm, ApiKeyRow, ApiKeysPage, AuditPage, AuditRow, Choice, Layout,
     MemberForm, MemberRow, MembersPage, Revealed,
 };
-use super::{error_page, redirect, render, Console};
+use super::{redirect, render, Console, PageResult};
 use crate::AppState;
 
 /// Events per page of the audit log.
@@ -40,21 +39,17 @@ pub async fn audit_log(
     State(state): State<AppState>,
     Console(c): Console,
     Query(p): Query<AuditParams>,
-) -> Response {
+) -> PageResult {
     let query = AuditQuery {
         limit: AUDIT_PAGE,
         before: p.before,
         action: Some(p.action.clone()),
         actor: Some(p.actor.trim().to_owned()),
     };
-    let events = match state
+    let events = state
         .services
         .list_audit(&c.ctx, c.org.slug.as_str(), query)
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => return error_page(&e),
-    };
+        .await?;
     let older_href = (events.len() == AUDIT_PAGE as usize)
         .then(|| events.last().map(|e| e.id))
         .flatten()
@@ -98,7 +93,7 @@ pub async fn audit_log(
         actor: p.actor,
         older_href,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// The organization's roles as checkboxes, `checked` ticked.
@@ -135,7 +130,7 @@ pub async fn members(
     State(state): State<AppState>,
     Console(c): Console,
     Query(q): Query<DialogQuery>,
-) -> Response {
+) -> PageResult {
     let notice = match q.done.as_deref() {
         Some("added") => Some("The member is added.".to_owned()),
         Some("updated") => Some("The member is updated.".to_owned()),
@@ -155,15 +150,12 @@ async fn members_page(
     mut form: MemberForm,
     notice: Option<String>,
     status: StatusCode,
-) -> Response {
-    let users = match state.services.list_users(&c.ctx, c.org.slug.as_str()).await {
-        Ok(u) => u,
-        Err(e) => return error_page(&e),
-    };
-    let all_roles = match role_choices(state, c, &[]).await {
-        Ok(r) => r,
-        Err(e) => return error_page(&e),
-    };
+) -> PageResult {
+    let users = state
+        .services
+        .list_users(&c.ctx, c.org.slug.as_str())
+        .await?;
+    let all_roles = role_choices(state, c, &[]).await?;
     if form.roles.is_empty() {
         form.roles = all_roles.clone();
     }
@@ -211,7 +203,7 @@ async fn members_page(
         can_deactivate: c.can(Permission::UsersDelete),
         create: form,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// `POST /members`: the Add Member dialog.
@@ -219,7 +211,7 @@ pub async fn create_member(
     State(state): State<AppState>,
     Console(c): Console,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let roles = f.all("roles");
     let input = NewUser {
@@ -238,7 +230,7 @@ pub async fn create_member(
         .create_user(&c.ctx, c.org.slug.as_str(), input)
         .await
     {
-        Ok(_) => redirect("/members?done=added"),
+        Ok(_) => Ok(redirect("/members?done=added")),
         Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
             let mut errors =
                 FieldErrors::from_error(&e, &["username", "name", "email", "password", "roles"]);
@@ -251,15 +243,12 @@ pub async fn create_member(
                 username: f.text("username"),
                 name: f.text("name"),
                 email: f.text("email"),
-                roles: match role_choices(&state, &c, &roles).await {
-                    Ok(r) => r,
-                    Err(e) => return error_page(&e),
-                },
+                roles: role_choices(&state, &c, &roles).await?,
                 errors,
             };
             members_page(&state, &c, form, None, StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -269,7 +258,7 @@ pub async fn update_member(
     Console(c): Console,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let patch = match f.get("op") {
         Some("roles") => UserPatch {
@@ -286,23 +275,21 @@ pub async fn update_member(
         },
         Some("profile") => profile_patch(&f),
         other => {
-            return error_page(&CoreError::invalid(
+            return Err(CoreError::invalid(
                 "op",
                 format!(
                     "unknown change '{}': use roles, profile, deactivate or reactivate",
                     other.unwrap_or("")
                 ),
-            ))
+            )
+            .into())
         }
     };
-    match state
+    state
         .services
         .update_user(&c.ctx, c.org.slug.as_str(), &id, patch)
-        .await
-    {
-        Ok(_) => redirect("/members?done=updated"),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect("/members?done=updated"))
 }
 
 /// A member's standard claims as the profile form shows them, read from the user object the
@@ -364,7 +351,7 @@ pub async fn api_keys(
     State(state): State<AppState>,
     Console(c): Console,
     Query(q): Query<DialogQuery>,
-) -> Response {
+) -> PageResult {
     let form = ApiKeyForm {
         open: q.create.is_some(),
         ..ApiKeyForm::default()
@@ -381,21 +368,17 @@ async fn api_keys_page(
     revealed: Option<Revealed>,
     notice: Option<String>,
     status: StatusCode,
-) -> Response {
-    let keys = match state
+) -> PageResult {
+    let keys = state
         .services
         .list_api_keys(&c.ctx, c.org.slug.as_str())
-        .await
-    {
-        Ok(k) => k,
-        Err(e) => return error_page(&e),
-    };
+        .await?;
     // The role list needs users:read; without it a key gets permissions only.
     if form.roles.is_empty() && c.can(Permission::ApiKeysCreate) {
         form.roles = match role_choices(state, c, &[]).await {
             Ok(r) => r,
             Err(CoreError::Forbidden(_)) => Vec::new(),
-            Err(e) => return error_page(&e),
+            Err(e) => return Err(e.into()),
         };
     }
     let rows = keys
@@ -422,7 +405,7 @@ async fn api_keys_page(
         create: form,
         revealed,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// `POST /api-keys`: the key is shown once, in the warning dialog.
@@ -430,7 +413,7 @@ pub async fn create_api_key(
     State(state): State<AppState>,
     Console(c): Console,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let roles = f.all("roles");
     let input = NewApiKey {
@@ -474,14 +457,14 @@ pub async fn create_api_key(
                 roles: match role_choices(&state, &c, &roles).await {
                     Ok(r) => r,
                     Err(CoreError::Forbidden(_)) => Vec::new(),
-                    Err(e) => return error_page(&e),
+                    Err(e) => return Err(e.into()),
                 },
                 permissions: f.text("permissions"),
                 errors,
             };
             api_keys_page(&state, &c, form, None, None, StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -490,13 +473,10 @@ pub async fn revoke_api_key(
     State(state): State<AppState>,
     Console(c): Console,
     Path(id): Path<String>,
-) -> Response {
-    match state
+) -> PageResult {
+    state
         .services
         .revoke_api_key(&c.ctx, c.org.slug.as_str(), &id)
-        .await
-    {
-        Ok(_) => redirect("/api-keys?done=revoked"),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect("/api-keys?done=revoked"))
 }

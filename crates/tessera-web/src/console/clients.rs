@@ -5,7 +5,7 @@
 use super::Query;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use http::{header, HeaderValue, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use super::views::{
     grant_choices, when, when_opt, Choice, ClientEditPage, ClientForm, ClientRow, ClientsPage,
     CreateClientForm, Layout, Revealed, SecretRow,
 };
-use super::{error_page, redirect, render, Console};
+use super::{redirect, render, Console, PageResult};
 use crate::AppState;
 
 /// Rows per page of the list.
@@ -124,7 +124,7 @@ pub async fn list(
     State(state): State<AppState>,
     Console(c): Console,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> PageResult {
     if let Some(f) = &q.format {
         return export_list(&state, &c, &q.q, f).await;
     }
@@ -142,17 +142,13 @@ async fn list_page(
     create: CreateClientForm,
     revealed: Option<Revealed>,
     status: StatusCode,
-) -> Response {
+) -> PageResult {
     let org = c.org.slug.as_str();
     let search = Some(q.q.clone()).filter(|s| !s.trim().is_empty());
-    let (clients, total) = match state
+    let (clients, total) = state
         .services
         .list_clients(&c.ctx, org, search, PAGE, q.offset)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return error_page(&e),
-    };
+        .await?;
     let query_with = |offset: u32| {
         let mut s =
             url::form_urlencoded::Serializer::for_suffix(String::from("/oauth-clients?"), 15);
@@ -194,23 +190,23 @@ async fn list_page(
         create,
         revealed,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// The whole matching list (not only the page on screen) as a file.
-async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str) -> Response {
+async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str) -> PageResult {
     let Some(format) = Format::parse(format) else {
-        return super::views::message_page(
+        return Ok(super::views::message_page(
             StatusCode::BAD_REQUEST,
             "Unknown export format",
             &format!("'{format}' is not an export format: use csv, xlsx or pdf."),
-        );
+        ));
     };
     let search = Some(q.to_owned()).filter(|s| !s.trim().is_empty());
     let mut rows = Vec::new();
     let mut offset = 0;
     loop {
-        let (page, total) = match state
+        let (page, total) = state
             .services
             .list_clients(
                 &c.ctx,
@@ -219,11 +215,7 @@ async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str)
                 MAX_CLIENT_PAGE,
                 offset,
             )
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return error_page(&e),
-        };
+            .await?;
         let n = page.len() as u32;
         rows.extend(page.iter().map(|cl| {
             let r = row(cl);
@@ -256,30 +248,26 @@ async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str)
         ],
         rows,
     };
-    match export::render(&table, format) {
-        Ok(bytes) => {
-            let mut res = (StatusCode::OK, bytes).into_response();
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.content_type()),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "attachment; filename=\"oauth-clients-{}.{}\"",
-                c.org.slug.as_str(),
-                format.extension()
-            )) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            super::no_store_page(res)
-        }
-        Err(e) => error_page(&CoreError::internal(e)),
+    let bytes = export::render(&table, format).map_err(CoreError::internal)?;
+    let mut res = (StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"oauth-clients-{}.{}\"",
+        c.org.slug.as_str(),
+        format.extension()
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
     }
+    Ok(super::no_store_page(res))
 }
 
 /// `POST /oauth-clients`: the Create Client dialog. On success the list shows the secret,
 /// once, in the warning dialog; on a mistake the dialog comes back with the errors.
-pub async fn create(State(state): State<AppState>, Console(c): Console, body: Bytes) -> Response {
+pub async fn create(State(state): State<AppState>, Console(c): Console, body: Bytes) -> PageResult {
     let f = Form::parse(&body);
     let confidential = f.get("clientType") != Some("public");
     let grant_types = f.all("grantTypes");
@@ -307,7 +295,7 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
             });
             if revealed.is_none() {
                 // A public client has no secret to show.
-                return redirect("/oauth-clients?done=created");
+                return Ok(redirect("/oauth-clients?done=created"));
             }
             list_page(
                 &state,
@@ -340,7 +328,7 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
             )
             .await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -481,15 +469,11 @@ async fn edit_page(
     id: &str,
     extras: EditExtras,
     status: StatusCode,
-) -> Response {
-    let cl = match state
+) -> PageResult {
+    let cl = state
         .services
         .get_client(&c.ctx, c.org.slug.as_str(), id)
-        .await
-    {
-        Ok(cl) => cl,
-        Err(e) => return error_page(&e),
-    };
+        .await?;
     let page = ClientEditPage {
         l: Layout::new(c, &cl.settings.name, "/oauth-clients").with_notice(extras.notice),
         id: cl.id.as_str().to_owned(),
@@ -514,7 +498,7 @@ async fn edit_page(
         secret_error: extras.secret_error,
         confirm_delete: extras.confirm_delete,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// `GET /oauth-clients/{client_id}`.
@@ -523,7 +507,7 @@ pub async fn edit(
     Console(c): Console,
     Path(id): Path<String>,
     Query(q): Query<EditQuery>,
-) -> Response {
+) -> PageResult {
     let extras = EditExtras {
         notice: notice(q.done.as_deref()),
         ..EditExtras::none()
@@ -536,7 +520,7 @@ pub async fn confirm_delete(
     State(state): State<AppState>,
     Console(c): Console,
     Path(id): Path<String>,
-) -> Response {
+) -> PageResult {
     let extras = EditExtras {
         confirm_delete: true,
         ..EditExtras::none()
@@ -562,7 +546,7 @@ pub async fn save(
     Console(c): Console,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let mut local = FieldErrors::default();
     let input = ClientInput {
@@ -660,13 +644,13 @@ pub async fn save(
                 };
                 edit_page(&state, &c, &id, extras, StatusCode::OK).await
             }
-            None => redirect(&format!("/oauth-clients/{id}?done=saved")),
+            None => Ok(redirect(&format!("/oauth-clients/{id}?done=saved"))),
         },
         Err(e @ CoreError::Validation(_)) => {
             let errors = FieldErrors::from_error(&e, EDIT_FIELDS);
             edit_page(&state, &c, &id, back_with(errors), StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -676,25 +660,22 @@ pub async fn set_active(
     Console(c): Console,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let active = f.get("active") == Some("true");
     let patch = ClientPatch {
         is_active: Some(active),
         ..ClientPatch::default()
     };
-    match state
+    state
         .services
         .patch_client(&c.ctx, c.org.slug.as_str(), &id, patch)
-        .await
-    {
-        Ok(_) => redirect(if active {
-            "/oauth-clients?done=enabled"
-        } else {
-            "/oauth-clients?done=disabled"
-        }),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect(if active {
+        "/oauth-clients?done=enabled"
+    } else {
+        "/oauth-clients?done=disabled"
+    }))
 }
 
 /// `POST /oauth-clients/{client_id}/delete`: after the confirmation.
@@ -702,15 +683,12 @@ pub async fn delete(
     State(state): State<AppState>,
     Console(c): Console,
     Path(id): Path<String>,
-) -> Response {
-    match state
+) -> PageResult {
+    state
         .services
         .delete_client(&c.ctx, c.org.slug.as_str(), &id)
-        .await
-    {
-        Ok(()) => redirect("/oauth-clients?done=deleted"),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect("/oauth-clients?done=deleted"))
 }
 
 /// `POST /oauth-clients/{client_id}/secret`: Regenerate Secret (`mode=generate`, shown once)
@@ -720,7 +698,7 @@ pub async fn secret(
     Console(c): Console,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let set = f.get("mode") == Some("set");
     let change = if set {
@@ -766,7 +744,7 @@ pub async fn secret(
                 };
                 edit_page(&state, &c, &id, extras, StatusCode::OK).await
             }
-            _ => redirect(&format!("/oauth-clients/{id}?done=secret-set")),
+            _ => Ok(redirect(&format!("/oauth-clients/{id}?done=secret-set"))),
         },
         Err(e @ CoreError::Validation(_)) if set => {
             let message = match &e {
@@ -785,6 +763,6 @@ pub async fn secret(
             };
             edit_page(&state, &c, &id, extras, StatusCode::BAD_REQUEST).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }

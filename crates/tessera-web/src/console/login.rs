@@ -4,7 +4,6 @@
 use super::Query;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::Response;
 use http::request::Parts;
 use http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -15,7 +14,9 @@ use tessera_domain::Principal;
 
 use super::forms::Form;
 use super::views::LoginPage;
-use super::{cookie, redirect, render, set_cookie, Console, LOGIN_COOKIE, SESSION_COOKIE};
+use super::{
+    cookie, redirect, render, set_cookie, Console, PageResult, LOGIN_COOKIE, SESSION_COOKIE,
+};
 use crate::AppState;
 
 /// How long a sign-in may take between leaving for the login page and coming back.
@@ -51,7 +52,7 @@ pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<StartQuery>,
-) -> Response {
+) -> PageResult {
     let return_to = safe_return(q.return_to.as_deref());
     let named = q
         .org
@@ -64,14 +65,14 @@ pub async fn start(
     let org = match named {
         Some(org) => org,
         None if q.choose.is_some() => {
-            return render(
+            return Ok(render(
                 StatusCode::OK,
                 &LoginPage {
                     org: last(),
                     return_to,
                     error: None,
                 },
-            )
+            ))
         }
         None => last(),
     };
@@ -94,17 +95,17 @@ pub async fn start(
                 header::SET_COOKIE,
                 set_cookie(&state, "tessera_console_org", &org, 400 * 86_400),
             );
-            res
+            Ok(res)
         }
-        Err(CoreError::NotFound { .. }) => render(
+        Err(CoreError::NotFound { .. }) => Ok(render(
             StatusCode::NOT_FOUND,
             &LoginPage {
                 org: org.clone(),
                 return_to,
                 error: Some(format!("There is no organization '{org}'.")),
             },
-        ),
-        Err(e) => super::error_page(&e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -122,7 +123,7 @@ pub async fn callback(
     State(state): State<AppState>,
     parts: Parts,
     Query(q): Query<CallbackQuery>,
-) -> Response {
+) -> PageResult {
     let failed = |org: &str, message: String| {
         let mut res = render(
             StatusCode::BAD_REQUEST,
@@ -141,10 +142,10 @@ pub async fn callback(
         let mut it = v.splitn(3, '|');
         Some((it.next()?, it.next()?, it.next().unwrap_or("")))
     }) else {
-        return failed(
+        return Ok(failed(
             DEFAULT_ORG_SLUG,
             "The sign-in took too long or was started in another browser. Sign in again.".into(),
-        );
+        ));
     };
     let return_to = safe_return(
         url::form_urlencoded::parse(format!("r={return_to}").as_bytes())
@@ -153,20 +154,20 @@ pub async fn callback(
             .as_deref(),
     );
     if q.state.as_deref() != Some(expected) {
-        return failed(
+        return Ok(failed(
             org,
             "The sign-in response does not belong to this browser. Sign in again.".into(),
-        );
+        ));
     }
     if let Some(err) = q.error {
         let message = match err.as_str() {
             "access_denied" => "The sign-in was cancelled.".to_owned(),
             _ => format!("The sign-in failed: {}", q.error_description.unwrap_or(err)),
         };
-        return failed(org, message);
+        return Ok(failed(org, message));
     }
     let Some(code) = q.code else {
-        return failed(org, "The sign-in response carried no code.".into());
+        return Ok(failed(org, "The sign-in response carried no code.".into()));
     };
     let (ip, request_id) = crate::auth::request_origin(&parts);
     let origin = Context {
@@ -196,23 +197,21 @@ pub async fn callback(
                 header::SET_COOKIE,
                 set_cookie(&state, LOGIN_COOKIE, "", 0),
             );
-            res
+            Ok(res)
         }
-        Err(CoreError::Forbidden(_)) => failed(
+        Err(CoreError::Forbidden(_)) => Ok(failed(
             org,
             "Your account may not enter the console (it lacks admin:access). Ask an administrator for a role.".into(),
-        ),
-        Err(CoreError::Unauthenticated(m)) => failed(org, format!("{m}. Sign in again.")),
-        Err(e) => super::error_page(&e),
+        )),
+        Err(CoreError::Unauthenticated(m)) => Ok(failed(org, format!("{m}. Sign in again."))),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /logout`: ends the session everywhere it was signed in.
-pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     if let Some(c) = cookie(&state, &headers, SESSION_COOKIE) {
-        if let Err(e) = state.services.console_sign_out(&c).await {
-            return super::error_page(&e);
-        }
+        state.services.console_sign_out(&c).await?;
     }
     let mut res = super::views::message_page(
         StatusCode::OK,
@@ -223,7 +222,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
         header::SET_COOKIE,
         set_cookie(&state, SESSION_COOKIE, "", 0),
     );
-    res
+    Ok(res)
 }
 
 /// `POST /switch-org`: show another organization, signing in there first when needed.
@@ -232,25 +231,24 @@ pub async fn switch_org(
     Console(caller): Console,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let form = Form::parse(&body);
     let target = form.text("org").to_ascii_lowercase();
     let Some(session) = cookie(&state, &headers, SESSION_COOKIE) else {
-        return redirect("/login");
+        return Ok(redirect("/login"));
     };
-    match state
+    let switched = state
         .services
         .console_switch(&session, &caller, &target)
-        .await
-    {
-        Ok(Switch::Switched) => redirect("/oauth-clients"),
-        Ok(Switch::SignInFirst(org)) => {
+        .await?;
+    Ok(match switched {
+        Switch::Switched => redirect("/oauth-clients"),
+        Switch::SignInFirst(org) => {
             let mut url = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
             url.append_pair("org", &org);
             redirect(&url.finish())
         }
-        Err(e) => super::error_page(&e),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -278,6 +278,27 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     }
 }
 
+/// A service error on its way to becoming a page, so that handlers can use `?`: which page
+/// each kind of error gets is decided once, in [`error_page`]. Errors a form shows next to a
+/// field are matched before they get here.
+#[derive(Debug)]
+pub struct PageError(pub CoreError);
+
+impl From<CoreError> for PageError {
+    fn from(e: CoreError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        error_page(&self.0)
+    }
+}
+
+/// What a console handler answers: its page, or the page of the error that stopped it.
+pub type PageResult = Result<Response, PageError>;
+
 /// The page for a service error that no form can show next to a field.
 pub fn error_page(e: &CoreError) -> Response {
     let (status, title) = match e.kind() {

@@ -1,13 +1,12 @@
 //! The Bot Connections page: per platform, the global bot or the organization's custom bot.
 
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::StatusCode;
 use tessera_domain::{ConnectionKind, Permission};
 
 use super::views::{linked, BotRow, BotsPage};
 use super::{layout, start, PageQuery};
-use crate::console::{error_page, redirect, render, Console, Query};
+use crate::console::{redirect, render, Console, PageResult, Query};
 use crate::AppState;
 
 /// `GET /dashboard/connections/bot`.
@@ -15,15 +14,11 @@ pub async fn bots(
     State(state): State<AppState>,
     Console(c): Console,
     Query(q): Query<PageQuery>,
-) -> Response {
-    let bots = match state
+) -> PageResult {
+    let bots = state
         .services
         .bot_connections(&c.ctx, c.org.slug.as_str())
-        .await
-    {
-        Ok(b) => b,
-        Err(e) => return error_page(&e),
-    };
+        .await?;
     let page = BotsPage {
         l: layout(&c, "Bot Connections", &q),
         rows: bots
@@ -41,7 +36,7 @@ pub async fn bots(
         can_connect: c.can(Permission::BotConnectionsCreate),
         can_disconnect: c.can(Permission::BotConnectionsDelete),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `POST /dashboard/connections/bot/{platform}/connect`: OAuth under the bot's identity.
@@ -49,7 +44,7 @@ pub async fn connect_bot(
     State(state): State<AppState>,
     Console(c): Console,
     Path(platform): Path<String>,
-) -> Response {
+) -> PageResult {
     start(&state, &c, &platform, ConnectionKind::Bot).await
 }
 
@@ -58,13 +53,10 @@ pub async fn disconnect_bot(
     State(state): State<AppState>,
     Console(c): Console,
     Path(platform): Path<String>,
-) -> Response {
-    match state
+) -> PageResult {
+    state
         .services
         .disconnect(&c.ctx, c.org.slug.as_str(), &platform, ConnectionKind::Bot)
-        .await
-    {
-        Ok(_) => redirect("/dashboard/connections/bot?done=bot-disconnected"),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect("/dashboard/connections/bot?done=bot-disconnected"))
 }

@@ -2,7 +2,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::StatusCode;
 use secrecy::SecretString;
 use tessera_core::console::ConsoleCaller;
@@ -12,7 +11,7 @@ use super::views::{CredentialRow, CredentialsPage};
 use super::{layout, PageQuery};
 use crate::console::forms::{FieldErrors, Form};
 use crate::console::views::when_opt;
-use crate::console::{error_page, redirect, render, Console, Query};
+use crate::console::{redirect, render, Console, PageResult, Query};
 use crate::AppState;
 
 /// `GET /dashboard/connections/credentials`.
@@ -20,7 +19,7 @@ pub async fn credentials(
     State(state): State<AppState>,
     Console(c): Console,
     Query(q): Query<PageQuery>,
-) -> Response {
+) -> PageResult {
     credentials_page(&state, &c, &q, None, StatusCode::OK).await
 }
 
@@ -30,15 +29,11 @@ async fn credentials_page(
     q: &PageQuery,
     failed: Option<(&str, String, FieldErrors)>,
     status: StatusCode,
-) -> Response {
-    let creds = match state
+) -> PageResult {
+    let creds = state
         .services
         .list_credentials(&c.ctx, c.org.slug.as_str())
-        .await
-    {
-        Ok(x) => x,
-        Err(e) => return error_page(&e),
-    };
+        .await?;
     let page = CredentialsPage {
         l: layout(c, "App Credentials", q),
         rows: creds
@@ -67,7 +62,7 @@ async fn credentials_page(
             })
             .collect(),
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// `POST /dashboard/connections/credentials/{platform}`: Client ID and Client Secret.
@@ -76,7 +71,7 @@ pub async fn save_credentials(
     Console(c): Console,
     Path(platform): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let secret = SecretString::from(f.get("clientSecret").unwrap_or("").to_owned());
     match state
@@ -90,7 +85,7 @@ pub async fn save_credentials(
         )
         .await
     {
-        Ok(_) => redirect("/dashboard/connections/credentials?done=saved"),
+        Ok(_) => Ok(redirect("/dashboard/connections/credentials?done=saved")),
         Err(e @ CoreError::Validation(_)) => {
             let errors = FieldErrors::from_error(&e, &["clientId", "clientSecret"]);
             credentials_page(
@@ -102,7 +97,7 @@ pub async fn save_credentials(
             )
             .await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -111,13 +106,10 @@ pub async fn delete_credentials(
     State(state): State<AppState>,
     Console(c): Console,
     Path(platform): Path<String>,
-) -> Response {
-    match state
+) -> PageResult {
+    state
         .services
         .delete_credentials(&c.ctx, c.org.slug.as_str(), &platform)
-        .await
-    {
-        Ok(()) => redirect("/dashboard/connections/credentials?done=deleted"),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect("/dashboard/connections/credentials?done=deleted"))
 }

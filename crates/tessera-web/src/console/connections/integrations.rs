@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::StatusCode;
 use secrecy::SecretString;
 use tessera_core::connections::IntegrationPatch;
@@ -14,7 +13,7 @@ use super::page::connections_page;
 use super::views::ConnectionsForms;
 use super::PageQuery;
 use crate::console::forms::{FieldErrors, Form};
-use crate::console::{error_page, redirect, Console};
+use crate::console::{redirect, Console, PageResult};
 use crate::AppState;
 
 /// `POST /dashboard/connections/integrations`: the Add Integration dialog.
@@ -22,7 +21,7 @@ pub async fn add_integration(
     State(state): State<AppState>,
     Console(c): Console,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let password = f
         .get("password")
@@ -55,7 +54,7 @@ pub async fn add_integration(
         }
     };
     match result {
-        Ok(()) => redirect("/dashboard/connections?done=integration-added"),
+        Ok(()) => Ok(redirect("/dashboard/connections?done=integration-added")),
         Err(e @ CoreError::Validation(_)) => {
             let errors = FieldErrors::from_error(
                 &e,
@@ -90,7 +89,7 @@ pub async fn add_integration(
             )
             .await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -100,31 +99,27 @@ pub async fn change_integration(
     Console(c): Console,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let org = c.org.slug.as_str();
     let s = &state.services;
     let result = match f.get("op") {
         Some("test") => {
-            return match s.test_integration(&c.ctx, org, &id).await {
-                Ok(outcome) => {
-                    let tested = Some((
-                        id.clone(),
-                        outcome.is_success(),
-                        outcome.message().to_owned(),
-                    ));
-                    connections_page(
-                        &state,
-                        &c,
-                        &PageQuery::default(),
-                        ConnectionsForms::default(),
-                        tested,
-                        StatusCode::OK,
-                    )
-                    .await
-                }
-                Err(e) => error_page(&e),
-            };
+            let outcome = s.test_integration(&c.ctx, org, &id).await?;
+            let tested = Some((
+                id.clone(),
+                outcome.is_success(),
+                outcome.message().to_owned(),
+            ));
+            return connections_page(
+                &state,
+                &c,
+                &PageQuery::default(),
+                ConnectionsForms::default(),
+                tested,
+                StatusCode::OK,
+            )
+            .await;
         }
         Some("remove") => s
             .delete_integration(&c.ctx, org, &id)
@@ -150,8 +145,6 @@ pub async fn change_integration(
             ),
         )),
     };
-    match result {
-        Ok(done) => redirect(&format!("/dashboard/connections?done={done}")),
-        Err(e) => error_page(&e),
-    }
+    let done = result?;
+    Ok(redirect(&format!("/dashboard/connections?done={done}")))
 }

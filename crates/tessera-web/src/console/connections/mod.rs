@@ -17,7 +17,6 @@ mod streamelements;
 mod tests;
 mod views;
 
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use http::StatusCode;
@@ -27,7 +26,7 @@ use tessera_core::CoreError;
 use tessera_domain::{ConnectionKind, Platform};
 
 use super::views::Layout;
-use super::{error_page, redirect};
+use super::{redirect, PageResult};
 use crate::AppState;
 
 pub use bots::{bots, connect_bot, disconnect_bot};
@@ -144,16 +143,16 @@ async fn start(
     c: &ConsoleCaller,
     platform: &str,
     kind: ConnectionKind,
-) -> Response {
+) -> PageResult {
     match state
         .services
         .start_connect(&c.ctx, c.org.slug.as_str(), platform, kind)
         .await
     {
-        Ok(url) => redirect(&url),
-        Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
-            super::views::message_page(StatusCode::BAD_REQUEST, "Cannot connect", &e.to_string())
-        }
-        Err(e) => error_page(&e),
+        Ok(url) => Ok(redirect(&url)),
+        Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => Ok(
+            super::views::message_page(StatusCode::BAD_REQUEST, "Cannot connect", &e.to_string()),
+        ),
+        Err(e) => Err(e.into()),
     }
 }

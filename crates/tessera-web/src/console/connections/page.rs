@@ -1,16 +1,14 @@
 //! The Connections page itself, and Connect and Disconnect of the organization's channels.
 
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::StatusCode;
 use tessera_core::console::ConsoleCaller;
-use tessera_core::CoreError;
 use tessera_domain::{ConnectionKind, Permission, Platform};
 
 use super::views::{linked, Card, ConnectionsForms, ConnectionsPage, IntegrationRow, SeRow};
 use super::{layout, start, PageQuery};
 use crate::console::views::when;
-use crate::console::{error_page, redirect, render, Console, Query};
+use crate::console::{redirect, render, Console, PageResult, Query};
 use crate::AppState;
 
 /// `GET /dashboard/connections`.
@@ -18,7 +16,7 @@ pub async fn page(
     State(state): State<AppState>,
     Console(c): Console,
     Query(q): Query<PageQuery>,
-) -> Response {
+) -> PageResult {
     connections_page(
         &state,
         &c,
@@ -37,20 +35,11 @@ pub(super) async fn connections_page(
     forms: ConnectionsForms,
     tested: Option<(String, bool, String)>,
     status: StatusCode,
-) -> Response {
+) -> PageResult {
     let org = c.org.slug.as_str();
-    let loaded = async {
-        Ok::<_, CoreError>((
-            state.services.connection_cards(&c.ctx, org).await?,
-            state.services.list_integrations(&c.ctx, org).await?,
-            state.services.list_se_tokens(&c.ctx, org).await?,
-        ))
-    }
-    .await;
-    let (cards, integrations, tokens) = match loaded {
-        Ok(x) => x,
-        Err(e) => return error_page(&e),
-    };
+    let cards = state.services.connection_cards(&c.ctx, org).await?;
+    let integrations = state.services.list_integrations(&c.ctx, org).await?;
+    let tokens = state.services.list_se_tokens(&c.ctx, org).await?;
     let page = ConnectionsPage {
         l: layout(c, "Connections", q),
         cards: cards
@@ -101,7 +90,7 @@ pub(super) async fn connections_page(
         can_bots: c.can(Permission::BotConnectionsRead),
         forms,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// `POST /dashboard/connections/{platform}/connect`.
@@ -109,7 +98,7 @@ pub async fn connect(
     State(state): State<AppState>,
     Console(c): Console,
     Path(platform): Path<String>,
-) -> Response {
+) -> PageResult {
     start(&state, &c, &platform, ConnectionKind::Channel).await
 }
 
@@ -118,8 +107,8 @@ pub async fn disconnect(
     State(state): State<AppState>,
     Console(c): Console,
     Path(platform): Path<String>,
-) -> Response {
-    match state
+) -> PageResult {
+    state
         .services
         .disconnect(
             &c.ctx,
@@ -127,9 +116,6 @@ pub async fn disconnect(
             &platform,
             ConnectionKind::Channel,
         )
-        .await
-    {
-        Ok(_) => redirect("/dashboard/connections?done=disconnected"),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect("/dashboard/connections?done=disconnected"))
 }

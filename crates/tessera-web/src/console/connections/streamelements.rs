@@ -2,7 +2,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::StatusCode;
 use secrecy::SecretString;
 use tessera_core::CoreError;
@@ -11,7 +10,7 @@ use super::page::connections_page;
 use super::views::ConnectionsForms;
 use super::PageQuery;
 use crate::console::forms::{FieldErrors, Form};
-use crate::console::{error_page, redirect, Console};
+use crate::console::{redirect, Console, PageResult};
 use crate::AppState;
 
 /// `POST /dashboard/connections/streamelements`: the Add StreamElements Token dialog.
@@ -19,7 +18,7 @@ pub async fn add_se_token(
     State(state): State<AppState>,
     Console(c): Console,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let f = Form::parse(&body);
     let token = SecretString::from(f.text("token"));
     let label = f.optional("label");
@@ -34,7 +33,7 @@ pub async fn add_se_token(
         )
         .await
     {
-        Ok(_) => redirect("/dashboard/connections?done=token-added"),
+        Ok(_) => Ok(redirect("/dashboard/connections?done=token-added")),
         Err(e @ CoreError::Validation(_)) => {
             let forms = ConnectionsForms {
                 se_open: true,
@@ -53,7 +52,7 @@ pub async fn add_se_token(
             )
             .await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -62,13 +61,10 @@ pub async fn delete_se_token(
     State(state): State<AppState>,
     Console(c): Console,
     Path(id): Path<String>,
-) -> Response {
-    match state
+) -> PageResult {
+    state
         .services
         .delete_se_token(&c.ctx, c.org.slug.as_str(), &id)
-        .await
-    {
-        Ok(()) => redirect("/dashboard/connections?done=token-removed"),
-        Err(e) => error_page(&e),
-    }
+        .await?;
+    Ok(redirect("/dashboard/connections?done=token-removed"))
 }
