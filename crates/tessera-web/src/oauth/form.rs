@@ -27,12 +27,9 @@ impl Form {
             .map_err(|e| invalid_request(e.to_string()))
     }
 
+    /// The parameter `name`; an empty one is absent (RFC 6749 §3.1).
     pub(super) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        tessera_core::params::get(&self.0, name)
     }
 
     pub(super) fn require(&self, name: &str) -> ProtocolResult<&str> {
