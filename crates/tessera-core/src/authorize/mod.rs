@@ -462,28 +462,15 @@ impl Services {
                 "PKCE is required: send code_challenge with code_challenge_method=S256",
             ));
         }
-        let allowed: Vec<&str> = client
-            .settings
-            .allowed_scopes
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let mut scopes: Vec<String> = vec![];
-        for s in get("scope")
-            .unwrap_or("")
-            .split(' ')
-            .filter(|s| !s.is_empty())
-        {
-            if !allowed.contains(&s) {
-                return Err(redirect_err(
-                    "invalid_scope",
-                    &format!("scope '{s}' is not allowed for this client"),
-                ));
-            }
-            if !scopes.iter().any(|x| x == s) {
-                scopes.push(s.to_owned());
-            }
-        }
+        // The token endpoint's rule (RFC 6749 §3.3), except that here no scope asks for none.
+        let scopes: Vec<String> = match get("scope").filter(|s| !s.trim().is_empty()) {
+            None => vec![],
+            Some(requested) => crate::tokens::allowed_scopes(client, Some(requested))
+                .map_err(|e| redirect_err("invalid_scope", &e.to_string()))?
+                .split(' ')
+                .map(str::to_owned)
+                .collect(),
+        };
         let prompt: Vec<String> = get("prompt")
             .unwrap_or("")
             .split(' ')
