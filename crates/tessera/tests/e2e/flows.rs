@@ -1462,3 +1462,30 @@ async fn refused_request_objects_say_why_on_the_redirect_uri() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn scopes_at_the_authorization_endpoint_narrow_as_at_the_token_endpoint() {
+    let f = setup(json!({})).await;
+    // A scope the client may not have: invalid_scope, back at the client with its state.
+    let res = f
+        .get(&f.authorize_url(&[("scope", "openid admin")]), None)
+        .await;
+    let loc = location(&res);
+    assert_eq!(query(&loc, "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(
+        query(&loc, "error_description").as_deref(),
+        Some("scope 'admin' is not allowed for this client")
+    );
+    assert_eq!(query(&loc, "state").as_deref(), Some("st-123"));
+    // Repeats are dropped and the order kept (RFC 6749 §3.3).
+    let (code, _) = f.code(&[("scope", "email openid email")]).await;
+    let (st, t) = f.redeem(&code, VERIFIER).await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(t["scope"], "email openid");
+    // No scope asks for none (not for everything the client may have).
+    let (code, _) = f.code(&[("scope", "")]).await;
+    let (st, t) = f.redeem(&code, VERIFIER).await;
+    assert_eq!(st, 200, "{t}");
+    assert!(t["scope"].as_str().unwrap_or("").is_empty(), "{t}");
+    assert!(t.get("id_token").is_none(), "{t}");
+}
