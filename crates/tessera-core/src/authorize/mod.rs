@@ -27,6 +27,9 @@ use crate::Services;
 
 pub mod claims;
 pub mod interaction;
+mod request;
+
+use request::AuthorizationRequest;
 
 pub use claims::UserInfo;
 
@@ -325,7 +328,6 @@ impl Services {
             .protocol_org(org_slug)
             .await
             .map_err(|_| page("This organization does not exist."))?;
-        let get = |k: &str| crate::params::get(params, k);
         match crate::params::check_unique(params) {
             Ok(()) => {}
             Err(crate::params::ParamError::Repeated(k)) => {
@@ -335,7 +337,9 @@ impl Services {
                 return Err(page("The request has too many parameters."))
             }
         }
-        let client_id = get("client_id").ok_or_else(|| page("The request has no client_id."))?;
+        let client_id = AuthorizationRequest::from_params(params)
+            .client_id
+            .ok_or_else(|| page("The request has no client_id."))?;
         let cached = self
             .cached_client(org.id, client_id)
             .await
@@ -352,8 +356,7 @@ impl Services {
             Ok(None) => (None, None),
             Err(e) => (None, Some(e)),
         };
-        let params: &[(String, String)] = merged.as_deref().unwrap_or(params);
-        let get = |k: &str| crate::params::get(params, k);
+        let r = AuthorizationRequest::from_params(merged.as_deref().unwrap_or(params));
         let object_page = |m: &str| match &object_error {
             Some(e) => page(&format!(
                 "The request object was refused: {}. {m}",
@@ -362,7 +365,7 @@ impl Services {
             None => page(m),
         };
         // Exact matching; the port of a loopback redirect may vary (RFC 8252 §7.3).
-        let redirect_uri = match get("redirect_uri") {
+        let redirect_uri = match r.redirect_uri {
             Some(r) => {
                 if !client.settings.redirect_uris.iter().any(|u| u.matches(r)) {
                     return Err(object_page(
@@ -376,7 +379,7 @@ impl Services {
             }
             None => return Err(object_page("The request needs a redirect_uri.")),
         };
-        let state = get("state").map(str::to_owned);
+        let state = r.state.map(str::to_owned);
         // The response mode first, so that every later error travels as asked; an unknown
         // one is refused (in the query), never ignored. A refused request object's own mode
         // is still followed when the query names none (the conformance suite's form_post plan
@@ -384,9 +387,9 @@ impl Services {
         // the address is the registered one checked above either way.
         let object_mode = object_error
             .as_ref()
-            .and_then(|_| get("request"))
+            .and(r.request)
             .and_then(request_object_mode);
-        let response_mode = match get("response_mode").or(object_mode.as_deref()) {
+        let response_mode = match r.response_mode.or(object_mode.as_deref()) {
             None => Ok(ResponseMode::Query),
             Some(m) => ResponseMode::parse(m).ok_or(m.to_owned()),
         };
@@ -410,7 +413,7 @@ impl Services {
         if let Some(e) = &object_error {
             return Err(redirect_err(e.error, &e.description));
         }
-        match get("response_type") {
+        match r.response_type {
             Some("code") => {}
             Some(_) => {
                 return Err(redirect_err(
@@ -430,7 +433,7 @@ impl Services {
                 "the client may not use the authorization code grant",
             ));
         }
-        let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
+        let code_challenge = match (r.code_challenge, r.code_challenge_method) {
             (Some(c), Some("S256")) => {
                 if c.len() != 43 || URL_SAFE_NO_PAD.decode(c).is_err() {
                     return Err(redirect_err(
@@ -463,7 +466,7 @@ impl Services {
             ));
         }
         // The token endpoint's rule (RFC 6749 §3.3), except that here no scope asks for none.
-        let scopes: Vec<String> = match get("scope").filter(|s| !s.trim().is_empty()) {
+        let scopes: Vec<String> = match r.scope.filter(|s| !s.trim().is_empty()) {
             None => vec![],
             Some(requested) => crate::tokens::allowed_scopes(client, Some(requested))
                 .map_err(|e| redirect_err("invalid_scope", &e.to_string()))?
@@ -471,7 +474,8 @@ impl Services {
                 .map(str::to_owned)
                 .collect(),
         };
-        let prompt: Vec<String> = get("prompt")
+        let prompt: Vec<String> = r
+            .prompt
             .unwrap_or("")
             .split(' ')
             .filter(|s| !s.is_empty())
@@ -483,13 +487,13 @@ impl Services {
                 "prompt=none cannot be combined with other values",
             ));
         }
-        let max_age = match get("max_age") {
+        let max_age = match r.max_age {
             Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
                 redirect_err("invalid_request", "max_age must be a non-negative integer")
             })?),
             None => None,
         };
-        let claims = match get("claims") {
+        let claims = match r.claims {
             Some(raw) => match tessera_domain::claims::ClaimsRequest::parse(raw) {
                 Ok(c) => (!c.is_empty()).then_some(c),
                 Err(e) => {
@@ -506,11 +510,11 @@ impl Services {
             redirect_uri: redirect_uri.clone(),
             scopes,
             state: state.clone(),
-            nonce: get("nonce").map(str::to_owned),
+            nonce: r.nonce.map(str::to_owned),
             code_challenge,
             prompt,
             max_age,
-            login_hint: get("login_hint").map(str::to_owned),
+            login_hint: r.login_hint.map(str::to_owned),
             device_user_code: None,
             claims,
             response_mode: mode,
