@@ -72,19 +72,26 @@ impl CoreError {
     }
 
     /// The text a caller may see. For an unreachable database and an internal fault this is
-    /// a fixed sentence, and the detail goes to the log here (inside the request's span, which
-    /// carries the request id), so call it once per error.
+    /// a fixed sentence, and the detail goes to the log here ([`CoreError::report`]), so call
+    /// it once per error.
     pub fn public_message(&self) -> String {
+        self.report();
+        match self {
+            Self::Store(StoreError::Unavailable(_)) => DATABASE_UNAVAILABLE.to_owned(),
+            Self::Store(_) | Self::Internal(_) => INTERNAL_ERROR.to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Logs what a caller is not shown (inside the request's span, which carries the request
+    /// id): the detail of an unreachable database or of an internal fault. Nothing otherwise.
+    pub fn report(&self) {
         match self {
             Self::Store(StoreError::Unavailable(m)) => {
                 tracing::error!(error = %m, "database unavailable");
-                DATABASE_UNAVAILABLE.to_owned()
             }
-            Self::Store(_) | Self::Internal(_) => {
-                tracing::error!(error = %self, "internal error");
-                INTERNAL_ERROR.to_owned()
-            }
-            other => other.to_string(),
+            Self::Store(_) | Self::Internal(_) => tracing::error!(error = %self, "internal error"),
+            _ => {}
         }
     }
 

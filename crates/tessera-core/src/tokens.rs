@@ -100,6 +100,8 @@ impl From<CoreError> for OAuthError {
         match e.kind() {
             ErrorKind::NotFound => Self::NotFound(e.to_string()),
             ErrorKind::Unavailable => Self::TemporarilyUnavailable(e.public_message()),
+            // Bad input is the caller's, named: never a 500.
+            ErrorKind::Invalid => Self::InvalidRequest(e.public_message()),
             // Nothing else reaches a protocol endpoint from the services but a fault.
             _ => {
                 tracing::error!(error = %e, "token endpoint failure");
@@ -704,6 +706,21 @@ mod scope_tests {
                 .contains("scope 'admin' is not allowed for this client"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn service_errors_reach_the_protocol_endpoints_by_kind() {
+        let e = OAuthError::from(CoreError::invalid("scope", "is empty"));
+        assert_eq!(e.code(), "invalid_request");
+        assert!(e.to_string().contains("scope"), "{e}");
+        let e = OAuthError::from(CoreError::Store(tessera_store::StoreError::Unavailable(
+            "pool timed out".into(),
+        )));
+        assert_eq!(e.code(), "temporarily_unavailable");
+        assert!(!e.to_string().contains("pool"), "{e}");
+        let e = OAuthError::from(CoreError::internal("disk on fire"));
+        assert_eq!(e.code(), "server_error");
+        assert!(!e.to_string().contains("disk"), "{e}");
     }
 
     #[test]

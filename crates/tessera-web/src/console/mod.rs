@@ -31,7 +31,6 @@ use http::request::Parts;
 use http::{header, HeaderValue, StatusCode};
 use subtle::ConstantTimeEq;
 use tessera_core::console::ConsoleCaller;
-use tessera_core::error::{DATABASE_UNAVAILABLE, INTERNAL_ERROR};
 use tessera_core::CoreError;
 use tessera_core::ErrorKind;
 
@@ -299,6 +298,20 @@ impl IntoResponse for PageError {
 /// What a console handler answers: its page, or the page of the error that stopped it.
 pub type PageResult = Result<Response, PageError>;
 
+/// `text` as a sentence on a page: a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.is_empty() && !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
 /// The page for a service error that no form can show next to a field.
 pub fn error_page(e: &CoreError) -> Response {
     let (status, title) = match e.kind() {
@@ -314,14 +327,13 @@ pub fn error_page(e: &CoreError) -> Response {
         // The console speaks to a person: a sentence, not an API message.
         CoreError::Forbidden(p) => format!("You do not have the permission {p}."),
         CoreError::SystemAdminOnly(what) => format!("Only a system administrator may {what}."),
-        _ => match e.public_message() {
-            m if m == INTERNAL_ERROR => {
+        _ => match e.kind() {
+            ErrorKind::Internal => {
+                e.report();
                 "Internal error; the server log has the details.".to_owned()
             }
-            m if m == DATABASE_UNAVAILABLE => {
-                "The database is busy or not reachable; try again shortly.".to_owned()
-            }
-            m => m,
+            ErrorKind::Unavailable => sentence(&e.public_message()),
+            _ => e.public_message(),
         },
     };
     views::message_page(status, title, &message)
@@ -330,6 +342,19 @@ pub fn error_page(e: &CoreError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::page_of;
+
+    #[test]
+    fn an_unavailable_service_reads_as_a_sentence() {
+        assert_eq!(
+            super::sentence(tessera_core::error::DATABASE_UNAVAILABLE),
+            "The database is busy or not reachable; try again shortly."
+        );
+        assert_eq!(
+            super::sentence("Twitch did not answer."),
+            "Twitch did not answer."
+        );
+        assert_eq!(super::sentence(""), "");
+    }
 
     #[test]
     fn a_form_returns_to_its_page() {

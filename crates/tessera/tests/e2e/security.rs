@@ -441,7 +441,7 @@ fn end_session_url(site: &Site, pairs: &[(&str, &str)]) -> String {
 }
 
 /// Finding 5: only an id_token of this organization may serve as `id_token_hint`; an access
-/// token is refused and the session stays.
+/// token or a signed userinfo answer is refused and the session stays.
 #[tokio::test]
 async fn logout_refuses_an_access_token_as_id_token_hint() {
     let site = site().await;
@@ -460,6 +460,47 @@ async fn logout_refuses_an_access_token_as_id_token_hint() {
         .await;
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("The id_token_hint is not an ID token issued here."));
+    assert!(site.signed_in(&b).await, "the session stays");
+    // Nor is a signed userinfo answer (a `JWT` of ours with `iss`, `sub` and `aud`, but no
+    // `exp`: not an ID token).
+    let (st, c) = json(
+        call(
+            &site.s,
+            Method::PATCH,
+            &format!("{ADMIN}/{}", site.client_id),
+            Some(&site.admin),
+            Some(json!({"userinfoSignedResponseAlg": "RS256"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{c}");
+    let res = site
+        .s
+        .http
+        .get(site.s.url(&format!("{ORG}/api/v1/oauth/userinfo")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let signed_userinfo = res.text().await.unwrap();
+    assert_eq!(signed_userinfo.split('.').count(), 3, "{signed_userinfo}");
+    let res = b
+        .get(&end_session_url(
+            &site,
+            &[
+                ("id_token_hint", &signed_userinfo),
+                ("post_logout_redirect_uri", "https://app.example.com/bye"),
+            ],
+        ))
+        .await;
+    assert_eq!(res.status(), 400);
     assert!(res
         .text()
         .await
