@@ -31,7 +31,26 @@ pub const REGISTRATION_POLICY: &str = "/registration-policy";
 pub const REGISTRATION_TOKENS: &str = "/registration-tokens";
 pub const REGISTRATION_TOKEN: &str = "/registration-tokens/{id}";
 
+// Relative to the Connections API bases.
+pub const CONNECTIONS: &str = "/connections";
+pub const CONNECTIONS_CREDENTIALS: &str = "/connections/credentials";
+pub const CONNECTIONS_CREDENTIALS_PLATFORM: &str = "/connections/credentials/{platform}";
+pub const CONNECTIONS_PLATFORM: &str = "/connections/{platform}";
+pub const CONNECTIONS_PLATFORM_AUTHORIZE: &str = "/connections/{platform}/authorize";
+pub const CONNECTIONS_PLATFORM_CALLBACK: &str = "/connections/{platform}/callback";
+pub const CONNECTIONS_PLATFORM_TOKEN: &str = "/connections/{platform}/token";
+pub const INTEGRATIONS: &str = "/integrations";
+pub const INTEGRATIONS_ID: &str = "/integrations/{id}";
+pub const INTEGRATIONS_ID_TEST: &str = "/integrations/{id}/test";
+pub const STREAMELEMENTS_TOKENS: &str = "/streamelements-tokens";
+pub const STREAMELEMENTS_TOKENS_ID: &str = "/streamelements-tokens/{id}";
+pub const BOT_CONNECTIONS: &str = "/bot-connections";
+pub const BOT_CONNECTIONS_PLATFORM: &str = "/bot-connections/{platform}";
+pub const BOT_CONNECTIONS_PLATFORM_AUTHORIZE: &str = "/bot-connections/{platform}/authorize";
+
 // Relative to the system base.
+pub const PROVIDERS: &str = "/providers";
+pub const PROVIDERS_PLATFORM: &str = "/providers/{platform}";
 pub const ORGANIZATIONS: &str = "/organizations";
 
 // Protocol endpoints (full paths).

@@ -19,7 +19,8 @@ pub fn router() -> Router<AppState> {
 
 #[utoipa::path(
     get,
-    path = "/api/v1/system/organizations",
+    path = paths::ORGANIZATIONS,
+    context_path = paths::SYSTEM_BASE,
     tag = "system",
     operation_id = "listOrganizations",
     responses(
@@ -45,7 +46,8 @@ pub(crate) struct CreateOrg {
 
 #[utoipa::path(
     post,
-    path = "/api/v1/system/organizations",
+    path = paths::ORGANIZATIONS,
+    context_path = paths::SYSTEM_BASE,
     tag = "system",
     operation_id = "createOrganization",
     request_body = CreateOrg,

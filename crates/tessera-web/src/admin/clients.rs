@@ -46,7 +46,8 @@ pub(crate) struct ListParams {
 /// `X-Total-Count`.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/oauth-clients",
+    path = paths::OAUTH_CLIENTS,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "listOauthClients",
     params(("org" = String, Path, description = "Organization slug"), ListParams),
@@ -204,7 +205,8 @@ fn with_secret(status: StatusCode, r: ClientWithSecret) -> Response {
 /// `POST …/oauth-clients`: 201 with the client and, for a confidential client, its secret.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/admin/oauth-clients",
+    path = paths::OAUTH_CLIENTS,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "createOauthClient",
     params(("org" = String, Path, description = "Organization slug")),
@@ -240,7 +242,8 @@ pub(crate) async fn create(
 
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    path = paths::OAUTH_CLIENT,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "getOauthClient",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
@@ -278,7 +281,8 @@ fn check_same_id(path_id: &str, body: &[(&str, &Option<String>)]) -> ApiResult<(
 /// `PUT …/oauth-clients/{id}`: replace every editable setting.
 #[utoipa::path(
     put,
-    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    path = paths::OAUTH_CLIENT,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "replaceOauthClient",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
@@ -416,7 +420,8 @@ impl PatchBody {
 /// `PATCH …/oauth-clients/{id}`: change only the given fields, e.g. `{"isActive": false}`.
 #[utoipa::path(
     patch,
-    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    path = paths::OAUTH_CLIENT,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "updateOauthClient",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
@@ -444,7 +449,8 @@ pub(crate) async fn patch(
 /// `DELETE …/oauth-clients/{id}`: 204.
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}",
+    path = paths::OAUTH_CLIENT,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "deleteOauthClient",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
@@ -478,7 +484,8 @@ pub(crate) struct SecretBody {
 /// operator's own `secret`; `previousSecretValidFor` keeps the old ones alive that long.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/admin/oauth-clients/{client_id}/secret",
+    path = paths::OAUTH_CLIENT_SECRET,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "regenerateOauthClientSecret",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),

@@ -57,7 +57,8 @@ pub(crate) struct AuditParams {
 /// `GET …/audit-log?limit=&before=`: newest first; the next page is `before=<last id>`.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/audit-log",
+    path = paths::AUDIT_LOG,
+    context_path = paths::ADMIN_BASE,
     tag = "audit-log",
     operation_id = "listAuditEvents",
     params(("org" = String, Path, description = "Organization slug"), AuditParams),
@@ -103,7 +104,8 @@ pub(crate) async fn audit_log(
 
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/api-keys",
+    path = paths::API_KEYS,
+    context_path = paths::ADMIN_BASE,
     tag = "api-keys",
     operation_id = "listApiKeys",
     params(("org" = String, Path, description = "Organization slug")),
@@ -138,7 +140,8 @@ pub(crate) struct CreateApiKey {
 /// `POST …/api-keys`: 201 with the key's metadata and, this once, the key itself.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/admin/api-keys",
+    path = paths::API_KEYS,
+    context_path = paths::ADMIN_BASE,
     tag = "api-keys",
     operation_id = "createApiKey",
     params(("org" = String, Path, description = "Organization slug")),
@@ -176,7 +179,8 @@ pub(crate) async fn create_api_key(
 
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/admin/api-keys/{id}",
+    path = paths::API_KEY,
+    context_path = paths::ADMIN_BASE,
     tag = "api-keys",
     operation_id = "revokeApiKey",
     params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The key's id")),
@@ -199,7 +203,8 @@ pub(crate) async fn revoke_api_key(
 
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/users",
+    path = paths::USERS,
+    context_path = paths::ADMIN_BASE,
     tag = "users",
     operation_id = "listUsers",
     params(("org" = String, Path, description = "Organization slug")),
@@ -238,7 +243,8 @@ pub(crate) struct CreateUser {
 
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/admin/users",
+    path = paths::USERS,
+    context_path = paths::ADMIN_BASE,
     tag = "users",
     operation_id = "createUser",
     params(("org" = String, Path, description = "Organization slug")),
@@ -304,7 +310,8 @@ pub(crate) struct UpdateUser {
 
 #[utoipa::path(
     patch,
-    path = "/orgs/{org}/api/v1/admin/users/{id}",
+    path = paths::USER,
+    context_path = paths::ADMIN_BASE,
     tag = "users",
     operation_id = "updateUser",
     params(
@@ -346,7 +353,8 @@ pub(crate) async fn update_user(
 
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/roles",
+    path = paths::ROLES,
+    context_path = paths::ADMIN_BASE,
     tag = "users",
     operation_id = "listRoles",
     params(("org" = String, Path, description = "Organization slug")),
@@ -376,7 +384,8 @@ pub(crate) struct CreateRole {
 
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/admin/roles",
+    path = paths::ROLES,
+    context_path = paths::ADMIN_BASE,
     tag = "users",
     operation_id = "createRole",
     params(("org" = String, Path, description = "Organization slug")),

@@ -45,7 +45,8 @@ fn token_view(t: &InitialAccessToken) -> Value {
 /// `GET …/registration-policy`: who may register clients, and what they may have.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/registration-policy",
+    path = paths::REGISTRATION_POLICY,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "getRegistrationPolicy",
     params(("org" = String, Path, description = "Organization slug")),
@@ -68,7 +69,8 @@ pub(crate) async fn get_policy(
 /// `PUT …/registration-policy`: replaces the policy; omitted fields take their defaults.
 #[utoipa::path(
     put,
-    path = "/orgs/{org}/api/v1/admin/registration-policy",
+    path = paths::REGISTRATION_POLICY,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "putRegistrationPolicy",
     params(("org" = String, Path, description = "Organization slug")),
@@ -104,7 +106,8 @@ pub(crate) struct CreateToken {
 /// `POST …/registration-tokens`: a new initial access token, shown once.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/admin/registration-tokens",
+    path = paths::REGISTRATION_TOKENS,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "createRegistrationToken",
     params(("org" = String, Path, description = "Organization slug")),
@@ -135,7 +138,8 @@ pub(crate) async fn create_token(
 /// `GET …/registration-tokens`: the organization's initial access tokens, metadata only.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/admin/registration-tokens",
+    path = paths::REGISTRATION_TOKENS,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "listRegistrationTokens",
     params(("org" = String, Path, description = "Organization slug")),
@@ -161,7 +165,8 @@ pub(crate) async fn list_tokens(
 /// `DELETE …/registration-tokens/{id}`: 204; the token stops working at once.
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/admin/registration-tokens/{id}",
+    path = paths::REGISTRATION_TOKEN,
+    context_path = paths::ADMIN_BASE,
     tag = "oauth-clients",
     operation_id = "revokeRegistrationToken",
     params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The token's id")),

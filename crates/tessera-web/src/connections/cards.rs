@@ -5,12 +5,14 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use crate::paths;
 use crate::AppState;
 
 /// `GET /connections`: one card per platform, in the order Twitch, YouTube, Kick, Trovo.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/connections",
+    path = paths::CONNECTIONS,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "listConnections",
     params(("org" = String, Path, description = "Organization slug")),
@@ -32,7 +34,8 @@ pub(crate) async fn cards(
 /// `GET /bot-connections`: per platform, the custom bot or the global one.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/bot-connections",
+    path = paths::BOT_CONNECTIONS,
+    context_path = paths::ORG_API_BASE,
     tag = "bot-connections",
     operation_id = "listBotConnections",
     params(("org" = String, Path, description = "Organization slug")),

@@ -12,6 +12,7 @@ use tessera_domain::ConnectionKind;
 use super::{DASHBOARD_BOT, DASHBOARD_CONNECTIONS};
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use crate::paths;
 use crate::AppState;
 
 async fn start(
@@ -32,7 +33,8 @@ async fn start(
 /// URL.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/connections/{platform}/authorize",
+    path = paths::CONNECTIONS_PLATFORM_AUTHORIZE,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "authorizeConnection",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404")),
@@ -55,7 +57,8 @@ pub(crate) async fn authorize(
 /// `POST /bot-connections/{platform}/authorize`: connect a custom bot account.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/bot-connections/{platform}/authorize",
+    path = paths::BOT_CONNECTIONS_PLATFORM_AUTHORIZE,
+    context_path = paths::ORG_API_BASE,
     tag = "bot-connections",
     operation_id = "authorizeBotConnection",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404")),
@@ -112,7 +115,8 @@ async fn optional_caller(state: &AppState, parts: &Parts) -> Option<Context> {
 /// `state` is the credential; every outcome is a redirect to the Connections page.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/connections/{platform}/callback",
+    path = paths::CONNECTIONS_PLATFORM_CALLBACK,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "connectionCallback",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "The platform the flow was started for"), ("state" = Option<String>, Query, description = "The single-use state from the authorization URL"), ("code" = Option<String>, Query, description = "The authorization code, on success"), ("error" = Option<String>, Query, description = "The platform's error code, e.g. `access_denied`"), ("error_description" = Option<String>, Query, description = "The platform's explanation of `error`")),
@@ -174,7 +178,8 @@ pub(crate) async fn callback(
 /// forgets the tokens; the credentials stay.
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/connections/{platform}",
+    path = paths::CONNECTIONS_PLATFORM,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "disconnectConnection",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404")),
@@ -200,7 +205,8 @@ pub(crate) async fn disconnect(
 /// `DELETE /bot-connections/{platform}`: back to the global bot.
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/bot-connections/{platform}",
+    path = paths::BOT_CONNECTIONS_PLATFORM,
+    context_path = paths::ORG_API_BASE,
     tag = "bot-connections",
     operation_id = "disconnectBotConnection",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404")),

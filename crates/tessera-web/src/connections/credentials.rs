@@ -9,13 +9,15 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::Json;
+use crate::paths;
 use crate::AppState;
 use utoipa::ToSchema;
 
 /// `GET /connections/credentials`: one entry per platform, saved or not; never the secret.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/connections/credentials",
+    path = paths::CONNECTIONS_CREDENTIALS,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "listConnectionCredentials",
     params(("org" = String, Path, description = "Organization slug")),
@@ -50,7 +52,8 @@ pub(crate) struct CredentialsBody {
 /// client id ends the platform's connections.
 #[utoipa::path(
     put,
-    path = "/orgs/{org}/api/v1/connections/credentials/{platform}",
+    path = paths::CONNECTIONS_CREDENTIALS_PLATFORM,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "putConnectionCredentials",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404")),
@@ -80,7 +83,8 @@ pub(crate) async fn put_credentials(
 /// connections with them (revoked at the platform first, where it can).
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/connections/credentials/{platform}",
+    path = paths::CONNECTIONS_CREDENTIALS_PLATFORM,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "deleteConnectionCredentials",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404")),

@@ -11,13 +11,15 @@ use tessera_domain::connection::IntegrationInput;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::Json;
+use crate::paths;
 use crate::AppState;
 use utoipa::ToSchema;
 
 /// `GET /integrations`: the organization's OBS and Streamer.bot integrations.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/integrations",
+    path = paths::INTEGRATIONS,
+    context_path = paths::ORG_API_BASE,
     tag = "integrations",
     operation_id = "listIntegrations",
     params(("org" = String, Path, description = "Organization slug")),
@@ -67,7 +69,8 @@ pub(crate) struct IntegrationBody {
 /// `POST /integrations`: absent fields take the type's defaults.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/integrations",
+    path = paths::INTEGRATIONS,
+    context_path = paths::ORG_API_BASE,
     tag = "integrations",
     operation_id = "createIntegration",
     params(("org" = String, Path, description = "Organization slug")),
@@ -138,7 +141,8 @@ pub(crate) struct IntegrationPatchBody {
 /// `PATCH /integrations/{id}`: absent fields stay; `"password": null` removes the password.
 #[utoipa::path(
     patch,
-    path = "/orgs/{org}/api/v1/integrations/{id}",
+    path = paths::INTEGRATIONS_ID,
+    context_path = paths::ORG_API_BASE,
     tag = "integrations",
     operation_id = "updateIntegration",
     params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The integration id")),
@@ -180,7 +184,8 @@ pub(crate) async fn update_integration(
 /// `DELETE /integrations/{id}`: the integration and its password.
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/integrations/{id}",
+    path = paths::INTEGRATIONS_ID,
+    context_path = paths::ORG_API_BASE,
     tag = "integrations",
     operation_id = "deleteIntegration",
     params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The integration id")),
@@ -204,7 +209,8 @@ pub(crate) async fn delete_integration(
 /// failed test is still a 200: the result is in the body.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/integrations/{id}/test",
+    path = paths::INTEGRATIONS_ID_TEST,
+    context_path = paths::ORG_API_BASE,
     tag = "integrations",
     operation_id = "testIntegration",
     params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The integration id")),

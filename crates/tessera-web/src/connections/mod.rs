@@ -18,7 +18,7 @@ pub(crate) mod token;
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
-use crate::AppState;
+use crate::{paths, AppState};
 
 pub(crate) use cards::{bots, cards};
 pub(crate) use connect::{authorize, authorize_bot, callback, disconnect, disconnect_bot};
@@ -37,35 +37,38 @@ pub const DASHBOARD_BOT: &str = "/dashboard/connections/bot";
 /// Routes relative to `/orgs/{org}/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/connections", get(cards))
-        .route("/connections/credentials", get(list_credentials))
+        .route(paths::CONNECTIONS, get(cards))
+        .route(paths::CONNECTIONS_CREDENTIALS, get(list_credentials))
         .route(
-            "/connections/credentials/{platform}",
+            paths::CONNECTIONS_CREDENTIALS_PLATFORM,
             put(put_credentials).delete(delete_credentials),
         )
-        .route("/connections/{platform}", delete(disconnect))
-        .route("/connections/{platform}/authorize", post(authorize))
-        .route("/connections/{platform}/callback", get(callback))
-        .route("/connections/{platform}/token", get(token))
+        .route(paths::CONNECTIONS_PLATFORM, delete(disconnect))
+        .route(paths::CONNECTIONS_PLATFORM_AUTHORIZE, post(authorize))
+        .route(paths::CONNECTIONS_PLATFORM_CALLBACK, get(callback))
+        .route(paths::CONNECTIONS_PLATFORM_TOKEN, get(token))
         .route(
-            "/integrations",
+            paths::INTEGRATIONS,
             get(list_integrations).post(create_integration),
         )
         .route(
-            "/integrations/{id}",
+            paths::INTEGRATIONS_ID,
             patch(update_integration).delete(delete_integration),
         )
-        .route("/integrations/{id}/test", post(test_integration))
-        .route("/streamelements-tokens", get(list_se).post(add_se))
-        .route("/streamelements-tokens/{id}", delete(delete_se))
-        .route("/bot-connections", get(bots))
-        .route("/bot-connections/{platform}/authorize", post(authorize_bot))
-        .route("/bot-connections/{platform}", delete(disconnect_bot))
+        .route(paths::INTEGRATIONS_ID_TEST, post(test_integration))
+        .route(paths::STREAMELEMENTS_TOKENS, get(list_se).post(add_se))
+        .route(paths::STREAMELEMENTS_TOKENS_ID, delete(delete_se))
+        .route(paths::BOT_CONNECTIONS, get(bots))
+        .route(
+            paths::BOT_CONNECTIONS_PLATFORM_AUTHORIZE,
+            post(authorize_bot),
+        )
+        .route(paths::BOT_CONNECTIONS_PLATFORM, delete(disconnect_bot))
 }
 
 /// Routes relative to `/api/v1/system`.
 pub fn system_router() -> Router<AppState> {
     Router::new()
-        .route("/providers", get(list_providers))
-        .route("/providers/{platform}", patch(patch_provider))
+        .route(paths::PROVIDERS, get(list_providers))
+        .route(paths::PROVIDERS_PLATFORM, patch(patch_provider))
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::Json;
+use crate::paths;
 use crate::AppState;
 use utoipa::ToSchema;
 
@@ -14,7 +15,8 @@ use utoipa::ToSchema;
 /// endpoints.
 #[utoipa::path(
     get,
-    path = "/api/v1/system/providers",
+    path = paths::PROVIDERS,
+    context_path = paths::SYSTEM_BASE,
     tag = "system",
     operation_id = "listProviders",
     responses(
@@ -43,7 +45,8 @@ pub(crate) struct ProviderPatch {
 /// organization.
 #[utoipa::path(
     patch,
-    path = "/api/v1/system/providers/{platform}",
+    path = paths::PROVIDERS_PLATFORM,
+    context_path = paths::SYSTEM_BASE,
     tag = "system",
     operation_id = "updateProvider",
     params(("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404")),

@@ -9,13 +9,15 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::Json;
+use crate::paths;
 use crate::AppState;
 use utoipa::ToSchema;
 
 /// `GET /streamelements-tokens`: the tokens, as hints.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/streamelements-tokens",
+    path = paths::STREAMELEMENTS_TOKENS,
+    context_path = paths::ORG_API_BASE,
     tag = "streamelements",
     operation_id = "listStreamElementsTokens",
     params(("org" = String, Path, description = "Organization slug")),
@@ -53,7 +55,8 @@ pub(crate) struct SeBody {
 /// `POST /streamelements-tokens`: store a StreamElements JWT, sealed.
 #[utoipa::path(
     post,
-    path = "/orgs/{org}/api/v1/streamelements-tokens",
+    path = paths::STREAMELEMENTS_TOKENS,
+    context_path = paths::ORG_API_BASE,
     tag = "streamelements",
     operation_id = "createStreamElementsToken",
     params(("org" = String, Path, description = "Organization slug")),
@@ -82,7 +85,8 @@ pub(crate) async fn add_se(
 /// `DELETE /streamelements-tokens/{id}`: tip ingestion with it stops at once.
 #[utoipa::path(
     delete,
-    path = "/orgs/{org}/api/v1/streamelements-tokens/{id}",
+    path = paths::STREAMELEMENTS_TOKENS_ID,
+    context_path = paths::ORG_API_BASE,
     tag = "streamelements",
     operation_id = "deleteStreamElementsToken",
     params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The StreamElements token id")),

@@ -8,6 +8,7 @@ use tessera_domain::ConnectionKind;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::json::Query;
+use crate::paths;
 use crate::AppState;
 use utoipa::IntoParams;
 
@@ -24,7 +25,8 @@ pub(crate) struct TokenParams {
 /// refreshed on the spot when it is about to expire. Never an expired token.
 #[utoipa::path(
     get,
-    path = "/orgs/{org}/api/v1/connections/{platform}/token",
+    path = paths::CONNECTIONS_PLATFORM_TOKEN,
+    context_path = paths::ORG_API_BASE,
     tag = "connections",
     operation_id = "getConnectionToken",
     params(("org" = String, Path, description = "Organization slug"), ("platform" = String, Path, description = "`twitch`, `youtube`, `kick` or `trovo`; another name answers 404"), TokenParams),
