@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_crypto::{generate_secret, secret_hint};
+pub use tessera_domain::client::ClientPatch;
 use tessera_domain::client::{ClientId, ClientInput, ClientSettings, OAuthClient, SecretInfo};
 use tessera_domain::{AuditAction, FieldError, OrgId, Permission, Timestamp};
 use tessera_store::{ClientQuery, ClientSecretRecord, StoreError, Tx};
@@ -36,81 +37,6 @@ pub struct ClientWithSecret {
     pub secret: Option<SecretString>,
 }
 
-/// A partial update: `None` leaves a field as it is. For nullable fields, `Some(None)` clears.
-#[derive(Debug, Default, Clone)]
-pub struct ClientPatch {
-    pub name: Option<String>,
-    pub description: Option<Option<String>>,
-    pub is_confidential: Option<bool>,
-    pub redirect_uris: Option<Vec<String>>,
-    pub post_logout_redirect_uris: Option<Vec<String>>,
-    pub allowed_cors_origins: Option<Vec<String>>,
-    pub allowed_scopes: Option<Vec<String>>,
-    pub grant_types: Option<Vec<String>>,
-    pub is_active: Option<bool>,
-    pub require_pkce: Option<bool>,
-    pub require_consent: Option<bool>,
-    pub client_uri: Option<Option<String>>,
-    pub logo_uri: Option<Option<String>>,
-    pub access_token_lifetime: Option<i64>,
-    pub refresh_token_lifetime: Option<i64>,
-    pub id_token_signed_response_alg: Option<String>,
-    pub access_token_signed_response_alg: Option<String>,
-    pub userinfo_signed_response_alg: Option<Option<String>>,
-    pub request_object_signing_alg: Option<Option<String>>,
-    pub token_endpoint_auth_method: Option<Option<String>>,
-    /// `Some(None)` removes the client's keys.
-    pub jwks: Option<Option<serde_json::Value>>,
-    pub jwks_uri: Option<Option<String>>,
-    pub token_exchange: Option<tessera_domain::client::TokenExchangePolicy>,
-    /// `clientType` as sent (see [`ClientInput::client_type`]).
-    pub client_type: Option<String>,
-}
-
-impl ClientPatch {
-    fn apply(mut self, mut i: ClientInput) -> ClientInput {
-        self.is_confidential = ClientInput::confidential_from(
-            self.is_confidential,
-            self.client_type.as_deref(),
-            self.token_endpoint_auth_method
-                .as_ref()
-                .and_then(|m| m.as_deref()),
-        );
-        i.client_type = self.client_type.take();
-        if let Some(v) = self.allowed_scopes.take() {
-            i.allowed_scopes = Some(v);
-        }
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = self.$f { i.$f = v; } )* };
-        }
-        set!(
-            name,
-            description,
-            is_confidential,
-            redirect_uris,
-            post_logout_redirect_uris,
-            allowed_cors_origins,
-            grant_types,
-            is_active,
-            require_pkce,
-            require_consent,
-            client_uri,
-            logo_uri,
-            access_token_lifetime,
-            refresh_token_lifetime,
-            id_token_signed_response_alg,
-            access_token_signed_response_alg,
-            userinfo_signed_response_alg,
-            request_object_signing_alg,
-            token_endpoint_auth_method,
-            jwks,
-            jwks_uri,
-            token_exchange
-        );
-        i
-    }
-}
-
 /// How to replace a client's secret.
 #[derive(Debug, Default)]
 pub struct SecretChange {
@@ -124,23 +50,30 @@ fn client_not_found(id: &str) -> CoreError {
     CoreError::not_found("client", id)
 }
 
+/// The client id never changes: one in the body must be the client's own (a different one
+/// is refused, not ignored).
+fn same_id(id: &str, given: [(&str, Option<&str>); 2]) -> CoreResult<()> {
+    match given.into_iter().find(|(_, v)| v.is_some_and(|v| v != id)) {
+        Some((field, _)) => Err(CoreError::invalid(field, "the client id cannot be changed")),
+        None => Ok(()),
+    }
+}
+
 fn parse_client_id(id: &str) -> CoreResult<ClientId> {
     ClientId::parse(id).map_err(|_| client_not_found(id))
 }
 
 impl Services {
-    /// Registers a client. A confidential client gets a generated secret, returned once.
+    /// Registers a client, with the id `input.client_id` or a generated one. A client that
+    /// authenticates with a secret gets a generated one, returned once.
     pub async fn create_client(
         &self,
         ctx: &Context,
         org: &str,
-        client_id: Option<&str>,
         input: ClientInput,
     ) -> CoreResult<ClientWithSecret> {
         let mut tx = self.store.begin().await?;
-        let made = self
-            .create_client_in(tx.as_mut(), ctx, org, client_id, input)
-            .await?;
+        let made = self.create_client_in(tx.as_mut(), ctx, org, input).await?;
         tx.commit().await?;
         self.client_created(&made.client);
         Ok(made)
@@ -162,14 +95,19 @@ impl Services {
         tx: &mut dyn Tx,
         ctx: &Context,
         org: &str,
-        client_id: Option<&str>,
         input: ClientInput,
     ) -> CoreResult<ClientWithSecret> {
         // Permission first: who may not create learns nothing about the rules.
         let org = self
             .org_for(&mut *tx, ctx, org, Some(Permission::OauthClientsCreate))
             .await?;
-        let id = client_id.map(ClientId::parse).transpose();
+        if input.id.is_some() {
+            return Err(CoreError::invalid(
+                "id",
+                "is assigned by the server; use clientId to choose one",
+            ));
+        }
+        let id = input.client_id.as_deref().map(ClientId::parse).transpose();
         let settings = ClientSettings::validate(&input);
         let (id, settings) = match (id, settings) {
             (Ok(id), Ok(s)) => (id.unwrap_or_else(ClientId::generate), s),
@@ -279,6 +217,7 @@ impl Services {
         id: &str,
         input: ClientInput,
     ) -> CoreResult<ClientWithSecret> {
+        same_id(id, input.ids())?;
         self.change_client(ctx, org, id, |_| Ok(input)).await
     }
 
@@ -290,6 +229,7 @@ impl Services {
         id: &str,
         patch: ClientPatch,
     ) -> CoreResult<ClientWithSecret> {
+        same_id(id, patch.ids())?;
         self.change_client(ctx, org, id, |current| Ok(patch.apply(current.to_input())))
             .await
     }

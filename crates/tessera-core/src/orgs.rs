@@ -98,7 +98,7 @@ impl Services {
                 ClientInput {
                     name: "Tessera CLI".into(),
                     description: Some("Command-line sign-in with the device flow.".into()),
-                    is_confidential: false,
+                    is_confidential: Some(false),
                     grant_types: vec![
                         GrantType::DeviceCode.as_str().into(),
                         GrantType::RefreshToken.as_str().into(),
@@ -113,7 +113,7 @@ impl Services {
                 ClientInput {
                     name: "Tessera Console".into(),
                     description: Some("The web console's own sign-in.".into()),
-                    is_confidential: false,
+                    is_confidential: Some(false),
                     redirect_uris: vec![format!("{}/login/callback", self.config.public_url)],
                     post_logout_redirect_uris: vec![format!("{}/login", self.config.public_url)],
                     allowed_scopes: Some(scopes),

@@ -230,7 +230,7 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
     Ok(ClientInput {
         name: string(meta, "client_name")?.unwrap_or_else(|| "Unnamed client".into()),
         description: None,
-        is_confidential,
+        is_confidential: Some(is_confidential),
         redirect_uris,
         post_logout_redirect_uris: strings(meta, "post_logout_redirect_uris")?.unwrap_or_default(),
         allowed_cors_origins: vec![],
@@ -530,7 +530,7 @@ impl Services {
         // The client and its registration token in one write: never one without the other.
         let mut tx = self.store.begin().await.map_err(CoreError::from)?;
         let ClientWithSecret { client, secret } = self
-            .create_client_in(tx.as_mut(), &ctx, org_slug, None, input)
+            .create_client_in(tx.as_mut(), &ctx, org_slug, input)
             .await?;
         tx.set_registration_token(
             org.id,
@@ -638,7 +638,7 @@ impl Services {
         // not, lifetimes, CORS origins, token exchange, description) stays.
         let patch = ClientPatch {
             name: Some(input.name),
-            is_confidential: Some(input.is_confidential),
+            is_confidential: input.is_confidential,
             redirect_uris: Some(input.redirect_uris),
             post_logout_redirect_uris: Some(input.post_logout_redirect_uris),
             allowed_scopes: input.allowed_scopes,
@@ -699,7 +699,7 @@ mod tests {
             &json!({"client_name": "App", "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "none", "scope": "openid email", "software_id": "ignored"}),
         )
         .unwrap();
-        assert!(!input.is_confidential);
+        assert_eq!(input.is_confidential, Some(false));
         assert_eq!(input.grant_types, ["authorization_code"]);
         assert_eq!(input.allowed_scopes.unwrap(), ["openid", "email"]);
         assert!(input.require_consent);

@@ -1,7 +1,8 @@
 //! The GraphQL admin API: `POST /orgs/{org}/api/v1/admin/graphql` (and under `/t/{org}`).
 //!
 //! A thin face on the services the REST API calls, so the two cannot disagree: inputs are
-//! turned into the very request bodies REST parses ([`ClientBody`], [`PatchBody`]), and
+//! turned into the very input and patch types REST parses ([`domain::ClientInput`],
+//! [`ClientPatch`]), and
 //! outputs are the REST JSON read back into GraphQL types, field for field. Callers
 //! authenticate exactly as for REST (an API key, or the console session cookie with its CSRF
 //! token); permissions are the services' own, so a
@@ -22,13 +23,13 @@ use http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tessera_core::clients::{ClientWithSecret, SecretChange};
 use tessera_core::{Context as CoreContext, CoreError, ErrorKind, Services};
 
-use crate::admin::clients::{ClientBody, PatchBody};
 use crate::auth::Caller;
 use crate::AppState;
+use tessera_domain::client::{self as domain, ClientPatch};
 
 /// The schema, built once.
 pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -307,90 +308,45 @@ struct UpdateInput {
 }
 
 impl UpdateInput {
-    /// The PATCH body: given fields only, `null` where a nullable field is cleared.
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.to_owned(), v);
-            }
-        };
-        put("name", self.name.as_ref().map(|v| json!(v)));
-        put("isConfidential", self.is_confidential.map(|v| json!(v)));
-        put(
-            "redirectUris",
-            self.redirect_uris.as_ref().map(|v| json!(v)),
-        );
-        put(
-            "postLogoutRedirectUris",
-            self.post_logout_redirect_uris.as_ref().map(|v| json!(v)),
-        );
-        put(
-            "allowedCorsOrigins",
-            self.allowed_cors_origins.as_ref().map(|v| json!(v)),
-        );
-        put(
-            "allowedScopes",
-            self.allowed_scopes.as_ref().map(|v| json!(v)),
-        );
-        put("grantTypes", self.grant_types.as_ref().map(|v| json!(v)));
-        put("isActive", self.is_active.map(|v| json!(v)));
-        put("requirePkce", self.require_pkce.map(|v| json!(v)));
-        put("requireConsent", self.require_consent.map(|v| json!(v)));
-        put(
-            "accessTokenLifetime",
-            self.access_token_lifetime.map(|v| json!(v)),
-        );
-        put(
-            "refreshTokenLifetime",
-            self.refresh_token_lifetime.map(|v| json!(v)),
-        );
-        put(
-            "idTokenSignedResponseAlg",
-            self.id_token_signed_response_alg.as_ref().map(|v| json!(v)),
-        );
-        put(
-            "accessTokenSignedResponseAlg",
-            self.access_token_signed_response_alg
-                .as_ref()
-                .map(|v| json!(v)),
-        );
-        put(
-            "tokenExchange",
-            self.token_exchange.as_ref().map(|t| json!(t)),
-        );
-        put(
-            "jwks",
-            match &self.jwks {
+    /// The same change as REST's PATCH body: the given fields only; `null` clears a nullable
+    /// one.
+    fn into_patch(self) -> ClientPatch {
+        fn given<T>(m: MaybeUndefined<T>) -> Option<Option<T>> {
+            match m {
                 MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Value::Null),
-                MaybeUndefined::Value(v) => Some(v.0.clone()),
-            },
-        );
-        for (k, v) in [
-            ("description", &self.description),
-            ("clientUri", &self.client_uri),
-            ("logoUri", &self.logo_uri),
-            (
-                "userinfoSignedResponseAlg",
-                &self.userinfo_signed_response_alg,
-            ),
-            ("requestObjectSigningAlg", &self.request_object_signing_alg),
-            ("tokenEndpointAuthMethod", &self.token_endpoint_auth_method),
-            ("jwksUri", &self.jwks_uri),
-        ] {
-            put(k, maybe(v));
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => Some(Some(v)),
+            }
         }
-        Value::Object(m)
-    }
-}
-
-/// `MaybeUndefined` as a PATCH value: absent, `null`, or the string.
-fn maybe(v: &MaybeUndefined<String>) -> Option<Value> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(Value::Null),
-        MaybeUndefined::Value(s) => Some(json!(s)),
+        ClientPatch {
+            name: self.name,
+            description: given(self.description),
+            is_confidential: self.is_confidential,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            allowed_cors_origins: self.allowed_cors_origins,
+            allowed_scopes: self.allowed_scopes,
+            grant_types: self.grant_types,
+            is_active: self.is_active,
+            require_pkce: self.require_pkce,
+            require_consent: self.require_consent,
+            client_uri: given(self.client_uri),
+            logo_uri: given(self.logo_uri),
+            access_token_lifetime: self.access_token_lifetime,
+            refresh_token_lifetime: self.refresh_token_lifetime,
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            access_token_signed_response_alg: self.access_token_signed_response_alg,
+            userinfo_signed_response_alg: given(self.userinfo_signed_response_alg),
+            request_object_signing_alg: given(self.request_object_signing_alg),
+            token_endpoint_auth_method: given(self.token_endpoint_auth_method),
+            jwks: given(self.jwks).map(|j| j.map(|v| v.0)),
+            jwks_uri: given(self.jwks_uri),
+            token_exchange: self.token_exchange.map(|t| domain::TokenExchangePolicy {
+                subject_clients: t.subject_clients,
+                allow_impersonation: t.allow_impersonation,
+            }),
+            ..ClientPatch::default()
+        }
     }
 }
 
@@ -484,11 +440,10 @@ impl Mutation {
         input: ClientInput,
     ) -> async_graphql::Result<ClientAndSecret> {
         let call = call(c)?;
-        let body: ClientBody = as_body(json!(input))?;
-        let id = body.client_id().map(str::to_owned);
+        let input: domain::ClientInput = as_body(json!(input))?;
         let r = call
             .services
-            .create_client(&call.ctx, &call.org, id.as_deref(), body.into_input())
+            .create_client(&call.ctx, &call.org, input)
             .await
             .map_err(gql_error)?;
         ClientAndSecret::from(r)
@@ -503,10 +458,9 @@ impl Mutation {
         input: UpdateInput,
     ) -> async_graphql::Result<Client> {
         let call = call(c)?;
-        let body: PatchBody = as_body(input.to_json())?;
         let r = call
             .services
-            .patch_client(&call.ctx, &call.org, &id, body.into_patch())
+            .patch_client(&call.ctx, &call.org, &id, input.into_patch())
             .await
             .map_err(gql_error)?;
         convert(&r.client)

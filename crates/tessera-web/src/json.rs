@@ -122,13 +122,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// `Some(None)` for an explicit `null`, `None` for an absent field (with `#[serde(default)]`).
+pub(crate) fn nullable<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use proptest::prelude::*;
     use serde_json::Value;
 
-    use crate::admin::clients::ClientBody;
+    use tessera_domain::client::ClientInput;
 
     /// Extra names for a client body: the read-only fields sent back, and a few that are not
     /// fields at all (the editable ones are the console form's).
@@ -180,9 +187,9 @@ mod tests {
             let body: serde_json::Map<String, Value> =
                 entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             let bytes = serde_json::to_vec(&Value::Object(body)).unwrap();
-            match super::parse::<ClientBody>(&bytes) {
+            match super::parse::<ClientInput>(&bytes) {
                 Ok(b) => {
-                    if let Err(e) = tessera_domain::client::ClientSettings::validate(&b.into_input()) {
+                    if let Err(e) = tessera_domain::client::ClientSettings::validate(&b) {
                         prop_assert!(!e.errors.is_empty());
                         prop_assert!(e.errors.iter().all(|f| !f.field.is_empty()));
                     }
@@ -197,7 +204,7 @@ mod tests {
         /// Bytes that are not JSON at all are a 400, never a panic.
         #[test]
         fn any_bytes_are_a_client_or_a_400(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            if let Err(e) = super::parse::<ClientBody>(&bytes) {
+            if let Err(e) = super::parse::<ClientInput>(&bytes) {
                 prop_assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
             }
         }

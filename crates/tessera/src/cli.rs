@@ -464,8 +464,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 grant_types
             };
             let input = ClientInput {
+                client_id,
                 name,
-                is_confidential: !public,
+                is_confidential: Some(!public),
                 redirect_uris,
                 // `--scope` never given: the default for the grant types.
                 allowed_scopes: (!scopes.is_empty()).then_some(scopes),
@@ -481,9 +482,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 jwks_uri,
                 ..defaults
             };
-            let created = s
-                .create_client(&ctx, &org, client_id.as_deref(), input)
-                .await?;
+            let created = s.create_client(&ctx, &org, input).await?;
             let mut v = serde_json::to_value(&created.client)?;
             if let Some(secret) = &created.secret {
                 v["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());

@@ -14,6 +14,7 @@ mod algs;
 mod auth;
 mod grants;
 mod id;
+mod patch;
 mod settings;
 mod uris;
 mod validate;
@@ -22,8 +23,9 @@ pub use algs::{parse_request_object_alg, IdTokenAlg, SigningAlg};
 pub use auth::{ClientJwks, TokenAuthMethod, MAX_JWKS_BYTES};
 pub use grants::{GrantType, Scope};
 pub use id::ClientId;
+pub use patch::ClientPatch;
 pub use settings::{
-    ClientInput, ClientSettings, TokenExchangePolicy, ACCESS_TOKEN_LIFETIME,
+    ClientInput, ClientSettings, Echoed, TokenExchangePolicy, ACCESS_TOKEN_LIFETIME,
     DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, MAX_DESCRIPTION_CHARS,
     MAX_NAME_CHARS, REFRESH_TOKEN_LIFETIME,
 };
@@ -31,16 +33,22 @@ pub use uris::{parse_web_url, CorsOrigin, RedirectUri};
 
 /// Metadata of one live client secret; never its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ClientSecret))]
 #[serde(rename_all = "camelCase")]
 pub struct SecretInfo {
     pub id: String,
     /// The last four characters, e.g. `…x9Qa`.
     pub hint: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    /// Set while a replaced secret lives on for its grace period.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Timestamp>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_used_at: Option<Timestamp>,
 }
 
@@ -80,7 +88,7 @@ impl OAuthClient {
         ClientInput {
             name: s.name.clone(),
             description: s.description.clone(),
-            is_confidential: s.is_confidential,
+            is_confidential: Some(s.is_confidential),
             redirect_uris: strings(&s.redirect_uris),
             post_logout_redirect_uris: strings(&s.post_logout_redirect_uris),
             allowed_cors_origins: s
@@ -123,55 +131,108 @@ impl OAuthClient {
             jwks: s.jwks.as_ref().map(|j| j.as_json().clone()),
             jwks_uri: s.jwks_uri.clone(),
             token_exchange: s.token_exchange.clone(),
-            client_type: None,
+            ..ClientInput::default()
         }
     }
 }
 
-/// The wire form shared by REST, the CLI and the audit log (interfaces.md, "The OAuth client
-/// object"): camelCase, `clientType` derived, secrets as metadata only.
-impl Serialize for OAuthClient {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Wire<'a> {
-            id: &'a ClientId,
-            name: &'a str,
-            description: Option<&'a str>,
-            client_type: &'static str,
-            is_confidential: bool,
-            redirect_uris: &'a [RedirectUri],
-            post_logout_redirect_uris: &'a [RedirectUri],
-            allowed_cors_origins: &'a [CorsOrigin],
-            allowed_scopes: &'a [Scope],
-            grant_types: &'a [GrantType],
-            is_active: bool,
-            require_pkce: bool,
-            require_consent: bool,
-            client_uri: Option<&'a str>,
-            logo_uri: Option<&'a str>,
-            access_token_lifetime: i64,
-            refresh_token_lifetime: i64,
-            id_token_signed_response_alg: IdTokenAlg,
-            access_token_signed_response_alg: SigningAlg,
-            userinfo_signed_response_alg: Option<SigningAlg>,
-            request_object_signing_alg: Option<&'static str>,
-            token_endpoint_auth_method: TokenAuthMethod,
-            jwks: Option<&'a ClientJwks>,
-            jwks_uri: Option<&'a str>,
-            token_exchange: &'a TokenExchangePolicy,
-            secrets: &'a [SecretInfo],
-            #[serde(with = "time::serde::rfc3339")]
-            created_at: Timestamp,
-            #[serde(with = "time::serde::rfc3339")]
-            updated_at: Timestamp,
-        }
+/// `public` or `confidential`: derived from `isConfidential`, shown beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ClientType {
+    Public,
+    Confidential,
+}
+
+/// The OAuth client object: its settings, `clientType` derived from `isConfidential`, and
+/// its live secrets as metadata only (never a secret's value).
+//
+// The wire form shared by REST, GraphQL, the CLI and the audit log (interfaces.md, "The
+// OAuth client object"); the admin API's OpenAPI schema `OauthClient` is derived from it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = OauthClient))]
+#[serde(rename_all = "camelCase")]
+pub struct ClientObject<'a> {
+    /// The client_id: a UUID, or the id chosen at creation. Never changes.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: &'a ClientId,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    /// Derived from `isConfidential`.
+    pub client_type: ClientType,
+    pub is_confidential: bool,
+    /// Matched exactly: `/callback` and `/callback/` are different registrations.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub redirect_uris: &'a [RedirectUri],
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub post_logout_redirect_uris: &'a [RedirectUri],
+    /// `scheme://host[:port]`, no path, no trailing slash.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub allowed_cors_origins: &'a [CorsOrigin],
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub allowed_scopes: &'a [Scope],
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub grant_types: &'a [GrantType],
+    pub is_active: bool,
+    pub require_pkce: bool,
+    pub require_consent: bool,
+    pub client_uri: Option<&'a str>,
+    pub logo_uri: Option<&'a str>,
+    /// Seconds.
+    pub access_token_lifetime: i64,
+    /// Seconds.
+    pub refresh_token_lifetime: i64,
+    /// How id_tokens are signed: `RS256` (default), `ES256` or `EdDSA`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id_token_signed_response_alg: IdTokenAlg,
+    /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub access_token_signed_response_alg: SigningAlg,
+    /// Userinfo answers with a JWT (`application/jwt`) signed with `RS256`, `ES256` or
+    /// `EdDSA`; null: plain JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// The one algorithm request objects must be signed with (`RS256`, `RS384`, `RS512`,
+    /// `PS256`, `PS384`, `PS512`, `ES256`, `ES384` or `EdDSA`); null: any the keys allow.
+    pub request_object_signing_alg: Option<&'static str>,
+    /// `client_secret_basic` (a confidential client's default), `client_secret_post`,
+    /// `private_key_jwt`, or `none` (exactly the public clients).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub token_endpoint_auth_method: TokenAuthMethod,
+    /// The client's public keys, a JWK Set (RFC 7517 §5), or null; `private_key_jwt` needs
+    /// them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<&'a ClientJwks>,
+    /// Where the client publishes its public keys (`https`), or null; never together with
+    /// `jwks`.
+    pub jwks_uri: Option<&'a str>,
+    /// Which access tokens this client may exchange (RFC 8693). Needs the
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` grant type.
+    pub token_exchange: &'a TokenExchangePolicy,
+    pub secrets: &'a [SecretInfo],
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: Timestamp,
+}
+
+impl OAuthClient {
+    /// The client object as the API shows it.
+    pub fn object(&self) -> ClientObject<'_> {
         let s = &self.settings;
-        Wire {
+        ClientObject {
             id: &self.id,
             name: &s.name,
             description: s.description.as_deref(),
-            client_type: self.client_type(),
+            client_type: if s.is_confidential {
+                ClientType::Confidential
+            } else {
+                ClientType::Public
+            },
             is_confidential: s.is_confidential,
             redirect_uris: &s.redirect_uris,
             post_logout_redirect_uris: &s.post_logout_redirect_uris,
@@ -197,7 +258,12 @@ impl Serialize for OAuthClient {
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
-        .serialize(ser)
+    }
+}
+
+impl Serialize for OAuthClient {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        self.object().serialize(ser)
     }
 }
 

@@ -19,6 +19,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
 /// Which access tokens a client may exchange (RFC 8693), kept with the client. Nothing by
 /// default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenExchangePolicy {
     /// Client ids whose access tokens this client may exchange; `*` for every client of the
@@ -77,45 +78,147 @@ pub struct ClientSettings {
     pub token_exchange: TokenExchangePolicy,
 }
 
-/// Client settings as received, before validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A client's settings as a create or replace request sends them, before validation. Absent
+/// fields, and `null` ones, take the documented defaults; unknown fields are refused; the
+/// read-only fields of the client object (`secrets`, `createdAt`, `updatedAt`) are accepted
+/// and ignored, so that a GET answer can be sent back.
+//
+// The one input type of a client: REST and GraphQL parse it, and the console, the CLI,
+// dynamic registration and the default clients build it; `ClientSettings::validate` turns it
+// into settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = OauthClientInput))]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ClientInput {
+    /// Only on create: the id to register instead of a generated UUID. On a replace, the
+    /// client's own id or nothing: the client id never changes.
+    pub client_id: Option<String>,
+    /// The client's own id as a GET answer shows it, so that the answer can be sent back on a
+    /// replace. Refused on create (use `clientId` to choose one).
+    pub id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: String,
     pub description: Option<String>,
-    pub is_confidential: bool,
+    /// Absent: as `clientType` or `tokenEndpointAuthMethod` imply it, or else `true`.
+    pub is_confidential: Option<bool>,
+    /// Matched exactly: `/callback` and `/callback/` are different registrations.
     pub redirect_uris: Vec<String>,
+    #[serde(deserialize_with = "null_is_default::post_logout_redirect_uris")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// `scheme://host[:port]`, no path, no trailing slash.
+    #[serde(deserialize_with = "null_is_default::allowed_cors_origins")]
     pub allowed_cors_origins: Vec<String>,
-    /// `None`: the creator named none, and the client gets the default for its grant types
-    /// ([`ClientInput::default_scopes_for`]), applied here in the domain for every face.
-    /// `Some(vec![])` is a client with no scope.
+    /// Absent: `openid profile` for a client that acts for people, nothing for a machine
+    /// client. `[]` is a client with no scope.
     pub allowed_scopes: Option<Vec<String>>,
+    /// Default `authorization_code` + `refresh_token`.
+    #[serde(deserialize_with = "null_is_default::grant_types")]
     pub grant_types: Vec<String>,
+    #[serde(deserialize_with = "null_is_default::is_active")]
     pub is_active: bool,
+    #[serde(deserialize_with = "null_is_default::require_pkce")]
     pub require_pkce: bool,
+    #[serde(deserialize_with = "null_is_default::require_consent")]
     pub require_consent: bool,
     pub client_uri: Option<String>,
     pub logo_uri: Option<String>,
+    /// Seconds (default 3600).
+    #[serde(deserialize_with = "null_is_default::access_token_lifetime")]
     pub access_token_lifetime: i64,
+    /// Seconds (default 2592000).
+    #[serde(deserialize_with = "null_is_default::refresh_token_lifetime")]
     pub refresh_token_lifetime: i64,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[serde(deserialize_with = "null_is_default::id_token_signed_response_alg")]
     pub id_token_signed_response_alg: String,
+    /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
+    #[serde(deserialize_with = "null_is_default::access_token_signed_response_alg")]
     pub access_token_signed_response_alg: String,
-    /// `None` (or empty): plain JSON at userinfo.
+    /// Userinfo answers with a JWT signed so (`RS256`, `ES256` or `EdDSA`); absent or null:
+    /// plain JSON.
     pub userinfo_signed_response_alg: Option<String>,
-    /// `None` (or empty): request objects may be signed with any algorithm of the keys.
+    /// The one algorithm request objects must be signed with (`RS256`, `RS384`, `RS512`,
+    /// `PS256`, `PS384`, `PS512`, `ES256`, `ES384` or `EdDSA`); absent or null: any the keys
+    /// allow.
     pub request_object_signing_alg: Option<String>,
-    /// `None`: the default for the client's type ([`TokenAuthMethod::default_for`]).
+    /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
+    /// `none` (a public client's; alone, it makes the client public), or `private_key_jwt`
+    /// (a confidential client that signs assertions with a key of `jwks`; no secret).
+    /// Absent: the default for the client's type.
     pub token_endpoint_auth_method: Option<String>,
-    /// A JWK Set, or `None`.
+    /// The client's public keys, a JWK Set (RFC 7517 §5); `private_key_jwt` needs them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub jwks: Option<serde_json::Value>,
-    /// `None` (or empty): no URL.
+    /// Where the client publishes its public keys (`https`), instead of `jwks`.
     pub jwks_uri: Option<String>,
+    /// Which access tokens this client may exchange (RFC 8693); nothing by default.
+    #[serde(deserialize_with = "null_is_default::token_exchange")]
     pub token_exchange: TokenExchangePolicy,
-    /// `clientType` as sent, if it was: it must agree with `is_confidential`.
+    /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
+    /// with it (alone, it sets it).
     pub client_type: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub secrets: Echoed,
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub created_at: Echoed,
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub updated_at: Echoed,
+}
+
+/// `null` for a field with a default means the default, as absence does (GraphQL sends
+/// `null` for every optional field it was not given).
+macro_rules! null_is_default {
+    ($($field:ident: $t:ty),* $(,)?) => {
+        mod null_is_default {
+            use serde::{Deserialize, Deserializer};
+            $(
+                pub(super) fn $field<'de, D: Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                    Ok(Option::<$t>::deserialize(d)?
+                        .unwrap_or_else(|| super::ClientInput::default().$field))
+                }
+            )*
+        }
+    };
+}
+
+null_is_default!(
+    post_logout_redirect_uris: Vec<String>,
+    allowed_cors_origins: Vec<String>,
+    grant_types: Vec<String>,
+    is_active: bool,
+    require_pkce: bool,
+    require_consent: bool,
+    access_token_lifetime: i64,
+    refresh_token_lifetime: i64,
+    id_token_signed_response_alg: String,
+    access_token_signed_response_alg: String,
+    token_exchange: super::TokenExchangePolicy,
+);
+
+/// A read-only field of the client object sent back in a request body: accepted whatever it
+/// holds, and ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Echoed;
+
+impl<'de> Deserialize<'de> for Echoed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Echoed)
+    }
 }
 
 impl ClientInput {
+    /// Whether the client is confidential: `isConfidential` as sent, or as `clientType` or
+    /// `tokenEndpointAuthMethod` imply it, or else the default, confidential.
+    pub fn confidential(&self) -> bool {
+        Self::confidential_from(
+            self.is_confidential,
+            self.client_type.as_deref(),
+            self.token_endpoint_auth_method.as_deref(),
+        )
+        .unwrap_or(true)
+    }
+
     /// `isConfidential` as sent, or else as `clientType` implies it, or else as
     /// `tokenEndpointAuthMethod` does (`none` is a public client's).
     pub fn confidential_from(
@@ -163,9 +266,11 @@ impl Default for ClientInput {
     /// PKCE and consent required, one hour / thirty days.
     fn default() -> Self {
         Self {
+            client_id: None,
+            id: None,
             name: String::new(),
             description: None,
-            is_confidential: true,
+            is_confidential: None,
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             allowed_cors_origins: vec![],
@@ -190,6 +295,9 @@ impl Default for ClientInput {
             jwks_uri: None,
             token_exchange: TokenExchangePolicy::default(),
             client_type: None,
+            secrets: Echoed,
+            created_at: Echoed,
+            updated_at: Echoed,
         }
     }
 }

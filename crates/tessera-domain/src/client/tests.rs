@@ -23,7 +23,7 @@ fn fields(e: ValidationError) -> Vec<String> {
 fn token_endpoint_auth_method_agrees_with_the_client_type() {
     let ok = |conf: bool, m: Option<&str>| {
         ClientSettings::validate(&ClientInput {
-            is_confidential: conf,
+            is_confidential: Some(conf),
             token_endpoint_auth_method: m.map(str::to_owned),
             ..input()
         })
@@ -261,7 +261,7 @@ fn scopes_and_grants() {
 fn settings_report_every_bad_field() {
     let bad = ClientInput {
         name: " ".into(),
-        is_confidential: false,
+        is_confidential: Some(false),
         redirect_uris: vec![
             "https://a.example/cb".into(),
             "https://a.example/cb#x".into(),
@@ -297,7 +297,7 @@ fn settings_report_every_bad_field() {
 #[test]
 fn public_clients_and_redirects() {
     let mut i = input();
-    i.is_confidential = false;
+    i.is_confidential = Some(false);
     i.require_pkce = false;
     let s = ClientSettings::validate(&i).unwrap();
     assert!(s.require_pkce, "public clients always need PKCE");
@@ -337,7 +337,7 @@ fn wire_form_matches_the_interface() {
         id: ClientId::parse("mobile").unwrap(),
         settings: ClientSettings::validate(&ClientInput {
             name: "Mobile App".into(),
-            is_confidential: false,
+            is_confidential: Some(false),
             redirect_uris: vec!["myapp://callback".into()],
             allowed_scopes: Some(vec!["openid".into(), "profile".into()]),
             ..ClientInput::default()
@@ -433,4 +433,75 @@ fn scopes_default_by_grant_only_when_none_were_named() {
         scopes(Some(vec!["api.read".into()]), "authorization_code"),
         ["api.read"]
     );
+}
+
+/// The create body: absent and `null` both mean the default; read-only fields of the client
+/// object are accepted and ignored; an unknown field is refused by name.
+#[test]
+fn input_parses_with_the_defaults() {
+    let parse = |v: serde_json::Value| serde_json::from_value::<ClientInput>(v);
+    let bare = parse(serde_json::json!({"name": "App"})).unwrap();
+    let nulls = parse(serde_json::json!({
+        "name": "App", "isActive": null, "grantTypes": null, "requirePkce": null,
+        "accessTokenLifetime": null, "idTokenSignedResponseAlg": null, "tokenExchange": null,
+        "allowedScopes": null, "jwks": null, "postLogoutRedirectUris": null,
+    }))
+    .unwrap();
+    assert_eq!(bare, nulls);
+    assert_eq!(
+        bare,
+        ClientInput {
+            name: "App".into(),
+            ..ClientInput::default()
+        }
+    );
+    assert!(bare.is_active && bare.require_pkce && bare.require_consent);
+    assert_eq!(bare.grant_types, ["authorization_code", "refresh_token"]);
+    assert_eq!(bare.access_token_lifetime, DEFAULT_ACCESS_TOKEN_LIFETIME);
+
+    // A GET answer sent back parses, and names the same settings.
+    let c = OAuthClient {
+        org_id: crate::OrgId(uuid::Uuid::nil()),
+        id: ClientId::parse("app").unwrap(),
+        settings: ClientSettings::validate(&input()).unwrap(),
+        secrets: vec![],
+        created_at: crate::clock::from_millis(0),
+        updated_at: crate::clock::from_millis(0),
+    };
+    let back = parse(serde_json::to_value(&c).unwrap()).unwrap();
+    assert_eq!(back.id.as_deref(), Some("app"));
+    assert_eq!(ClientSettings::validate(&back).unwrap(), c.settings);
+
+    let e = parse(serde_json::json!({"name": "App", "colour": "red"})).unwrap_err();
+    assert!(e.to_string().contains("unknown field `colour`"), "{e}");
+    let e = parse(serde_json::json!({"name": "App", "isActive": "yes"})).unwrap_err();
+    assert!(e.to_string().contains("expected a boolean"), "{e}");
+}
+
+/// The type of a client follows what a patch says of it; `null` clears a nullable field;
+/// absent fields stay.
+#[test]
+fn patch_applies_what_it_names() {
+    let current = ClientInput {
+        description: Some("d".into()),
+        userinfo_signed_response_alg: Some("RS256".into()),
+        ..input()
+    };
+    let patch: ClientPatch = serde_json::from_value(serde_json::json!({
+        "clientType": "public", "description": null, "isActive": false,
+    }))
+    .unwrap();
+    let after = patch.apply(current.clone());
+    assert_eq!(after.is_confidential, Some(false));
+    assert_eq!(after.description, None);
+    assert!(!after.is_active);
+    assert_eq!(after.userinfo_signed_response_alg.as_deref(), Some("RS256"));
+    assert_eq!(after.redirect_uris, current.redirect_uris);
+    let s = ClientSettings::validate(&after).unwrap();
+    assert_eq!(s.token_endpoint_auth_method, TokenAuthMethod::None);
+
+    let patch: ClientPatch =
+        serde_json::from_value(serde_json::json!({"tokenEndpointAuthMethod": "none"})).unwrap();
+    assert_eq!(patch.apply(current).is_confidential, Some(false));
+    assert!(serde_json::from_value::<ClientPatch>(serde_json::json!({"nope": 1})).is_err());
 }

@@ -39,6 +39,7 @@ impl ClientSettings {
     /// Applies every rule at once, reporting every bad field.
     pub fn validate(input: &ClientInput) -> Result<Self, ValidationError> {
         let mut c = Collector::new();
+        let is_confidential = input.confidential();
         let name = input.name.trim();
         if name.is_empty() {
             c.push(FieldError::new("name", "is required"));
@@ -102,7 +103,7 @@ impl ClientSettings {
                 "give at least one grant type",
             ));
         }
-        if !input.is_confidential {
+        if !is_confidential {
             for (i, g) in input.grant_types.iter().enumerate() {
                 if let Ok(g) = GrantType::parse(g) {
                     if g.needs_confidential_client() {
@@ -167,21 +168,21 @@ impl ClientSettings {
             .filter(|a| !a.is_empty())
             .and_then(|a| c.take(parse_request_object_alg(a)));
         let auth_method = match input.token_endpoint_auth_method.as_deref() {
-            None | Some("") => TokenAuthMethod::default_for(input.is_confidential),
+            None | Some("") => TokenAuthMethod::default_for(is_confidential),
             Some(m) => match c.take(TokenAuthMethod::parse(m)) {
-                Some(m) if m.is_confidential() != input.is_confidential => {
+                Some(m) if m.is_confidential() != is_confidential => {
                     c.push(FieldError::new(
                         "tokenEndpointAuthMethod",
-                        if input.is_confidential {
+                        if is_confidential {
                             "'none' is for public clients: a confidential client authenticates with its secret (client_secret_basic or client_secret_post) or its keys (private_key_jwt)".to_owned()
                         } else {
                             format!("'{}' needs a secret, which a public client does not have: use none", m.as_str())
                         },
                     ));
-                    TokenAuthMethod::default_for(input.is_confidential)
+                    TokenAuthMethod::default_for(is_confidential)
                 }
                 Some(m) => m,
-                None => TokenAuthMethod::default_for(input.is_confidential),
+                None => TokenAuthMethod::default_for(is_confidential),
             },
         };
         let jwks = input
@@ -209,7 +210,7 @@ impl ClientSettings {
             ));
         }
         // `clientType` is derived; sent, it must say the same as `isConfidential`.
-        match (input.client_type.as_deref(), input.is_confidential) {
+        match (input.client_type.as_deref(), is_confidential) {
             (None, _) | (Some("public"), false) | (Some("confidential"), true) => {}
             (Some(t @ ("public" | "confidential")), conf) => c.push(FieldError::new(
                 "clientType",
@@ -255,7 +256,7 @@ impl ClientSettings {
         Ok(Self {
             name: name.to_owned(),
             description,
-            is_confidential: input.is_confidential,
+            is_confidential,
             redirect_uris,
             post_logout_redirect_uris,
             allowed_cors_origins,
@@ -263,7 +264,7 @@ impl ClientSettings {
             grant_types,
             is_active: input.is_active,
             // PKCE is always required of public clients (RFC 9700 §2.1.1).
-            require_pkce: input.require_pkce || !input.is_confidential,
+            require_pkce: input.require_pkce || !is_confidential,
             require_consent: input.require_consent,
             client_uri,
             logo_uri,

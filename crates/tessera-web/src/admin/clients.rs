@@ -8,14 +8,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::IgnoredAny;
-use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use tessera_core::clients::{ClientPatch, ClientWithSecret, SecretChange};
-use tessera_domain::client::{ClientInput, TokenExchangePolicy};
+use tessera_domain::client::{ClientInput, ClientObject};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::json::{Json, OptionalJson, Query};
 use crate::{paths, AppState};
 use utoipa::{IntoParams, ToSchema};
@@ -52,7 +50,7 @@ pub(crate) struct ListParams {
     operation_id = "listOauthClients",
     params(("org" = String, Path, description = "Organization slug"), ListParams),
     responses(
-        (status = 200, description = "One page of clients, newest first", body = Vec<crate::openapi::ClientSchema>,
+        (status = 200, description = "One page of clients, newest first", body = Vec<ClientObject>,
             headers(("X-Total-Count" = i64, description = "How many clients match in all"))),
         (status = 400, description = "Bad query parameter", body = crate::openapi::ErrorSchema),
         (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
@@ -82,124 +80,24 @@ pub(crate) async fn list(
     Ok(res)
 }
 
-/// The settings of a create or replace request; absent optional fields take the defaults.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct ClientBody {
-    /// Only on create: the id to register instead of a generated UUID.
-    client_id: Option<String>,
-    /// Only on replace: the client's own id, accepted so that a GET body can be sent back.
-    id: Option<String>,
-    name: String,
-    description: Option<String>,
-    is_confidential: Option<bool>,
-    redirect_uris: Vec<String>,
-    post_logout_redirect_uris: Option<Vec<String>>,
-    allowed_cors_origins: Option<Vec<String>>,
-    allowed_scopes: Option<Vec<String>>,
-    grant_types: Option<Vec<String>>,
-    is_active: Option<bool>,
-    require_pkce: Option<bool>,
-    require_consent: Option<bool>,
-    client_uri: Option<String>,
-    logo_uri: Option<String>,
-    access_token_lifetime: Option<i64>,
-    refresh_token_lifetime: Option<i64>,
-    /// `RS256` (default), `ES256` or `EdDSA`.
-    id_token_signed_response_alg: Option<String>,
-    /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
-    access_token_signed_response_alg: Option<String>,
-    /// Userinfo answers with a JWT signed so (`RS256`, `ES256` or `EdDSA`); absent or null:
-    /// plain JSON.
-    userinfo_signed_response_alg: Option<String>,
-    /// The one algorithm request objects must be signed with (`RS256`, `RS384`, `RS512`,
-    /// `PS256`, `PS384`, `PS512`, `ES256`, `ES384` or `EdDSA`); absent or null: any the keys
-    /// allow.
-    request_object_signing_alg: Option<String>,
-    /// `client_secret_basic` (a confidential client's default), `client_secret_post`, or
-    /// `none` (a public client's; alone, it makes the client public), or `private_key_jwt`
-    /// (a confidential client that signs assertions with a key of `jwks`; no secret).
-    token_endpoint_auth_method: Option<String>,
-    /// The client's public keys, a JWK Set (RFC 7517 §5); `private_key_jwt` needs them.
-    #[schema(value_type = Option<Object>)]
-    jwks: Option<Value>,
-    /// Where the client publishes its public keys (`https`), instead of `jwks`.
-    jwks_uri: Option<String>,
-    /// Which access tokens this client may exchange (RFC 8693); nothing by default.
-    #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
-    token_exchange: Option<TokenExchangePolicy>,
-    // Read-only fields of the client object, ignored so that a GET body can be sent back.
-    /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
-    /// with it (alone, it sets it).
-    client_type: Option<String>,
-    #[schema(ignore)]
-    #[serde(default, rename = "secrets")]
-    _secrets: IgnoredAny,
-    #[schema(ignore)]
-    #[serde(default, rename = "createdAt")]
-    _created_at: IgnoredAny,
-    #[schema(ignore)]
-    #[serde(default, rename = "updatedAt")]
-    _updated_at: IgnoredAny,
-}
-
-impl ClientBody {
-    /// The id asked for on create.
-    pub(crate) fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
-    }
-
-    pub(crate) fn into_input(self) -> ClientInput {
-        let d = ClientInput::default();
-        ClientInput {
-            name: self.name,
-            description: self.description,
-            is_confidential: ClientInput::confidential_from(
-                self.is_confidential,
-                self.client_type.as_deref(),
-                self.token_endpoint_auth_method.as_deref(),
-            )
-            .unwrap_or(d.is_confidential),
-            redirect_uris: self.redirect_uris,
-            post_logout_redirect_uris: self.post_logout_redirect_uris.unwrap_or_default(),
-            allowed_cors_origins: self.allowed_cors_origins.unwrap_or_default(),
-            allowed_scopes: self.allowed_scopes,
-            grant_types: self.grant_types.unwrap_or(d.grant_types),
-            is_active: self.is_active.unwrap_or(d.is_active),
-            require_pkce: self.require_pkce.unwrap_or(d.require_pkce),
-            require_consent: self.require_consent.unwrap_or(d.require_consent),
-            client_uri: self.client_uri,
-            logo_uri: self.logo_uri,
-            access_token_lifetime: self
-                .access_token_lifetime
-                .unwrap_or(d.access_token_lifetime),
-            refresh_token_lifetime: self
-                .refresh_token_lifetime
-                .unwrap_or(d.refresh_token_lifetime),
-            id_token_signed_response_alg: self
-                .id_token_signed_response_alg
-                .unwrap_or(d.id_token_signed_response_alg),
-            access_token_signed_response_alg: self
-                .access_token_signed_response_alg
-                .unwrap_or(d.access_token_signed_response_alg),
-            userinfo_signed_response_alg: self.userinfo_signed_response_alg,
-            request_object_signing_alg: self.request_object_signing_alg,
-            token_endpoint_auth_method: self.token_endpoint_auth_method,
-            jwks: self.jwks.filter(|v| !v.is_null()),
-            jwks_uri: self.jwks_uri,
-            token_exchange: self.token_exchange.unwrap_or_default(),
-            client_type: self.client_type,
-        }
-    }
+/// The client object plus, in the response of the call that made it, its secret.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OauthClientWithSecret)]
+pub(crate) struct WithSecret<'a> {
+    #[serde(flatten)]
+    client: ClientObject<'a>,
+    /// `cs_live_` + 43 base64url characters. Shown only once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
 }
 
 /// The client, plus `secret` when this call made one.
 fn with_secret(status: StatusCode, r: ClientWithSecret) -> Response {
-    let mut v = serde_json::to_value(&r.client).unwrap_or_default();
-    if let Some(s) = &r.secret {
-        v["secret"] = Value::String(s.expose_secret().to_owned());
-    }
-    (status, axum::Json(v)).into_response()
+    let body = WithSecret {
+        client: r.client.object(),
+        secret: r.secret.as_ref().map(|s| s.expose_secret()),
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// `POST …/oauth-clients`: 201 with the client and, for a confidential client, its secret.
@@ -210,9 +108,9 @@ fn with_secret(status: StatusCode, r: ClientWithSecret) -> Response {
     tag = "oauth-clients",
     operation_id = "createOauthClient",
     params(("org" = String, Path, description = "Organization slug")),
-    request_body = ClientBody,
+    request_body = ClientInput,
     responses(
-        (status = 201, description = "Created; a confidential client's secret is in `secret`, this once", body = crate::openapi::ClientWithSecretSchema),
+        (status = 201, description = "Created; a confidential client's secret is in `secret`, this once", body = WithSecret),
         (status = 400, description = "A rule was broken; `details` names each field", body = crate::openapi::ErrorSchema),
         (status = 409, description = "The chosen client id exists", body = crate::openapi::ErrorSchema),
         (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
@@ -224,19 +122,9 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Caller(ctx): Caller,
-    Json(body): Json<ClientBody>,
+    Json(input): Json<ClientInput>,
 ) -> ApiResult<Response> {
-    if body.id.is_some() {
-        return Err(ApiError::invalid_field(
-            "id",
-            "is assigned by the server; use clientId to choose one",
-        ));
-    }
-    let client_id = body.client_id.clone();
-    let r = state
-        .services
-        .create_client(&ctx, &org, client_id.as_deref(), body.into_input())
-        .await?;
+    let r = state.services.create_client(&ctx, &org, input).await?;
     Ok(with_secret(StatusCode::CREATED, r))
 }
 
@@ -248,7 +136,7 @@ pub(crate) async fn create(
     operation_id = "getOauthClient",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
     responses(
-        (status = 200, description = "The client, never its secret", body = crate::openapi::ClientSchema),
+        (status = 200, description = "The client, never its secret", body = ClientObject),
         (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
         (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
@@ -263,21 +151,6 @@ pub(crate) async fn read(
     Ok(axum::Json(c).into_response())
 }
 
-/// The client id never changes (a different one in the body is refused, not ignored).
-fn check_same_id(path_id: &str, body: &[(&str, &Option<String>)]) -> ApiResult<()> {
-    for (field, v) in body {
-        if let Some(v) = v {
-            if v != path_id {
-                return Err(ApiError::invalid_field(
-                    field,
-                    "the client id cannot be changed",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `PUT …/oauth-clients/{id}`: replace every editable setting.
 #[utoipa::path(
     put,
@@ -286,9 +159,9 @@ fn check_same_id(path_id: &str, body: &[(&str, &Option<String>)]) -> ApiResult<(
     tag = "oauth-clients",
     operation_id = "replaceOauthClient",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
-    request_body = ClientBody,
+    request_body = ClientInput,
     responses(
-        (status = 200, description = "Replaced; `secret` is present only if the client just became confidential", body = crate::openapi::ClientWithSecretSchema),
+        (status = 200, description = "Replaced; `secret` is present only if the client just became confidential", body = WithSecret),
         (status = 400, description = "A rule was broken; `details` names each field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
         (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
@@ -299,122 +172,13 @@ pub(crate) async fn replace(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,
-    Json(body): Json<ClientBody>,
+    Json(input): Json<ClientInput>,
 ) -> ApiResult<Response> {
-    check_same_id(&id, &[("id", &body.id), ("clientId", &body.client_id)])?;
     let r = state
         .services
-        .replace_client(&ctx, &org, &id, body.into_input())
+        .replace_client(&ctx, &org, &id, input)
         .await?;
     Ok(with_secret(StatusCode::OK, r))
-}
-
-/// `Some(None)` for an explicit `null`, `None` for an absent field.
-pub(crate) fn nullable<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-/// A JSON value that was sent, `null` included (absent stays `None` through `default`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
-
-/// Only the fields given change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct PatchBody {
-    id: Option<String>,
-    client_id: Option<String>,
-    name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    description: Option<Option<String>>,
-    is_confidential: Option<bool>,
-    redirect_uris: Option<Vec<String>>,
-    post_logout_redirect_uris: Option<Vec<String>>,
-    allowed_cors_origins: Option<Vec<String>>,
-    allowed_scopes: Option<Vec<String>>,
-    grant_types: Option<Vec<String>>,
-    is_active: Option<bool>,
-    require_pkce: Option<bool>,
-    require_consent: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    client_uri: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    logo_uri: Option<Option<String>>,
-    access_token_lifetime: Option<i64>,
-    refresh_token_lifetime: Option<i64>,
-    id_token_signed_response_alg: Option<String>,
-    access_token_signed_response_alg: Option<String>,
-    /// null: plain JSON at userinfo.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    userinfo_signed_response_alg: Option<Option<String>>,
-    /// null: request objects signed with any algorithm of the keys.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    request_object_signing_alg: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    token_endpoint_auth_method: Option<Option<String>>,
-    /// null removes the keys.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Object>)]
-    jwks: Option<Value>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    jwks_uri: Option<Option<String>>,
-    #[schema(value_type = Option<crate::openapi::TokenExchangeSchema>)]
-    token_exchange: Option<TokenExchangePolicy>,
-    /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
-    /// with it (alone, it sets it).
-    client_type: Option<String>,
-    #[schema(ignore)]
-    #[serde(default, rename = "secrets")]
-    _secrets: IgnoredAny,
-    #[schema(ignore)]
-    #[serde(default, rename = "createdAt")]
-    _created_at: IgnoredAny,
-    #[schema(ignore)]
-    #[serde(default, rename = "updatedAt")]
-    _updated_at: IgnoredAny,
-}
-
-impl PatchBody {
-    pub(crate) fn into_patch(self) -> ClientPatch {
-        let b = self;
-        ClientPatch {
-            name: b.name,
-            description: b.description,
-            is_confidential: b.is_confidential,
-            redirect_uris: b.redirect_uris,
-            post_logout_redirect_uris: b.post_logout_redirect_uris,
-            allowed_cors_origins: b.allowed_cors_origins,
-            allowed_scopes: b.allowed_scopes,
-            grant_types: b.grant_types,
-            is_active: b.is_active,
-            require_pkce: b.require_pkce,
-            require_consent: b.require_consent,
-            client_uri: b.client_uri,
-            logo_uri: b.logo_uri,
-            access_token_lifetime: b.access_token_lifetime,
-            refresh_token_lifetime: b.refresh_token_lifetime,
-            id_token_signed_response_alg: b.id_token_signed_response_alg,
-            access_token_signed_response_alg: b.access_token_signed_response_alg,
-            userinfo_signed_response_alg: b.userinfo_signed_response_alg,
-            request_object_signing_alg: b.request_object_signing_alg,
-            token_endpoint_auth_method: b.token_endpoint_auth_method,
-            // JSON null (present, empty) removes them.
-            jwks: b.jwks.map(|v| (!v.is_null()).then_some(v)),
-            jwks_uri: b.jwks_uri,
-            token_exchange: b.token_exchange,
-            client_type: b.client_type,
-        }
-    }
 }
 
 /// `PATCH …/oauth-clients/{id}`: change only the given fields, e.g. `{"isActive": false}`.
@@ -425,9 +189,9 @@ impl PatchBody {
     tag = "oauth-clients",
     operation_id = "updateOauthClient",
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
-    request_body = PatchBody,
+    request_body = ClientPatch,
     responses(
-        (status = 200, description = "Updated, e.g. enabled or disabled with `isActive`", body = crate::openapi::ClientWithSecretSchema),
+        (status = 200, description = "Updated, e.g. enabled or disabled with `isActive`", body = WithSecret),
         (status = 400, description = "A rule was broken; `details` names each field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
         (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
@@ -438,10 +202,8 @@ pub(crate) async fn patch(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     Caller(ctx): Caller,
-    Json(b): Json<PatchBody>,
+    Json(patch): Json<ClientPatch>,
 ) -> ApiResult<Response> {
-    check_same_id(&id, &[("id", &b.id), ("clientId", &b.client_id)])?;
-    let patch = b.into_patch();
     let r = state.services.patch_client(&ctx, &org, &id, patch).await?;
     Ok(with_secret(StatusCode::OK, r))
 }
@@ -491,7 +253,7 @@ pub(crate) struct SecretBody {
     params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
     request_body(content = Option<SecretBody>, description = "Optional; an empty body regenerates"),
     responses(
-        (status = 200, description = "The client with its live secrets; a generated secret is in `secret`, this once", body = crate::openapi::ClientWithSecretSchema),
+        (status = 200, description = "The client with its live secrets; a generated secret is in `secret`, this once", body = WithSecret),
         (status = 400, description = "Bad grace period or secret, or a public client", body = crate::openapi::ErrorSchema),
         (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
         (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),

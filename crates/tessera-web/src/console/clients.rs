@@ -274,18 +274,18 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
     let scopes = f.words("allowedScopes");
     let d = ClientInput::default();
     let input = ClientInput {
+        client_id: f.optional("clientId"),
         name: f.text("name"),
-        is_confidential: confidential,
+        is_confidential: Some(confidential),
         redirect_uris: f.lines("redirectUris"),
         // The form cannot say "no scope": empty is the default for the grant types.
         allowed_scopes: (!scopes.is_empty()).then_some(scopes),
         grant_types: grant_types.clone(),
         ..d
     };
-    let client_id = f.optional("clientId");
     match state
         .services
-        .create_client(&c.ctx, c.org.slug.as_str(), client_id.as_deref(), input)
+        .create_client(&c.ctx, c.org.slug.as_str(), input)
         .await
     {
         Ok(made) => {
@@ -342,7 +342,7 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
     ClientForm {
         name: i.name,
         description: i.description.unwrap_or_default(),
-        confidential: i.is_confidential,
+        confidential: cl.settings.is_confidential,
         redirect_uris: i.redirect_uris.join("\n"),
         post_logout_redirect_uris: i.post_logout_redirect_uris.join("\n"),
         allowed_cors_origins: i.allowed_cors_origins.join("\n"),
@@ -552,7 +552,7 @@ pub async fn save(
     let input = ClientInput {
         name: f.text("name"),
         description: f.optional("description"),
-        is_confidential: f.get("clientType") != Some("public"),
+        is_confidential: Some(f.get("clientType") != Some("public")),
         redirect_uris: f.lines("redirectUris"),
         post_logout_redirect_uris: f.lines("postLogoutRedirectUris"),
         allowed_cors_origins: f.lines("allowedCorsOrigins"),
@@ -588,7 +588,7 @@ pub async fn save(
             subject_clients: f.lines("subjectClients"),
             allow_impersonation: f.checked("allowImpersonation"),
         },
-        client_type: None,
+        ..ClientInput::default()
     };
     let typed = |errors: FieldErrors| ClientForm {
         name: f.text("name"),

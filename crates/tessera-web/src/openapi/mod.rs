@@ -3,8 +3,9 @@
 //! the code and the committed file drift apart (`TESSERA_UPDATE_OPENAPI=1` rewrites it), and
 //! another checks the response schemas against the real serialisation.
 //!
-//! Response bodies are serialised by domain types that know nothing of OpenAPI; the schema
-//! structs here describe them and are held to them by test.
+//! The client's schemas are derived from the very types that parse requests and serialise
+//! responses; the other response bodies are serialised by domain types that know nothing of
+//! OpenAPI, and the schema structs here describe them and are held to them by test.
 
 mod admin;
 mod clients;
@@ -21,10 +22,7 @@ use utoipa::{Modify, OpenApi};
 pub use admin::{
     ActorSchema, ApiKeySchema, ApiKeyWithKeySchema, AuditEventSchema, OrganizationSchema,
 };
-pub use clients::{
-    ClientSchema, ClientType, ClientWithSecretSchema, RegistrationPolicySchema,
-    RegistrationTokenSchema, SecretSchema, TokenExchangeSchema,
-};
+pub use clients::{RegistrationPolicySchema, RegistrationTokenSchema};
 pub use connections::{
     AppCredentialsSchema, AuthorizationUrlSchema, BotConnectionSchema, BotMode, CardStateSchema,
     ConnectionCardSchema, ConnectionKindSchema, FreshTokenSchema, PkceSupport, PlatformSchema,
@@ -34,6 +32,9 @@ pub use error::{ErrorSchema, FieldErrorSchema};
 pub use integrations::{
     IntegrationSchema, IntegrationTestSchema, IntegrationTypeSchema, StreamElementsTokenSchema,
     TestOutcomeSchema,
+};
+use tessera_domain::client::{
+    ClientInput, ClientObject, ClientPatch, ClientType, SecretInfo, TokenExchangePolicy,
 };
 pub use users::{AddressSchema, RoleSchema, StandardClaimsSchema, UserSchema};
 
@@ -115,8 +116,8 @@ impl Modify for BearerAuth {
         crate::connections::providers::patch_provider,
     ),
     components(schemas(
-        ErrorSchema, FieldErrorSchema, ClientSchema, ClientWithSecretSchema, SecretSchema,
-        ClientType, ApiKeySchema, ApiKeyWithKeySchema, UserSchema, StandardClaimsSchema, AddressSchema, AuditEventSchema,
+        ErrorSchema, FieldErrorSchema, ClientObject, crate::admin::clients::WithSecret, SecretInfo,
+        ClientType, TokenExchangePolicy, ClientInput, ClientPatch, ApiKeySchema, ApiKeyWithKeySchema, UserSchema, StandardClaimsSchema, AddressSchema, AuditEventSchema,
         ActorSchema, OrganizationSchema, RoleSchema, RegistrationPolicySchema,
         RegistrationTokenSchema, PlatformSchema, ConnectionKindSchema, CardStateSchema,
         RefreshStatus, RefreshHealthSchema, ConnectionCardSchema, AppCredentialsSchema,

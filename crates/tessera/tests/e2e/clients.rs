@@ -269,8 +269,11 @@ async fn rules_are_400s_naming_the_field() {
     assert_eq!(fields(&v), ["name"]);
     let (_, v) = post(json!({"name": "  ", "redirectUris": ["https://a.example/cb"]})).await;
     assert_eq!(fields(&v), ["name"]);
-    let (_, v) = post(json!({"redirectUris": []})).await;
+    let (_, v) = post(json!({"redirectUris": ["https://a.example/cb"]})).await;
     assert_eq!(fields(&v), ["name"], "missing name: {v}");
+    // Every rule at once: a missing name and a missing redirect URI are both named.
+    let (_, v) = post(json!({"redirectUris": []})).await;
+    assert_eq!(fields(&v), ["name", "redirectUris"], "{v}");
     let (_, v) = post(json!({"name": "App"})).await;
     assert_eq!(fields(&v), ["redirectUris"], "missing redirectUris: {v}");
     let (_, v) = post(json!({"name": "App", "redirectUris": []})).await;

@@ -361,6 +361,8 @@ async fn operator_manages_a_client_in_a_real_browser() {
     let copy = b.id("copy-secret").await;
     assert_eq!(copy.text().await.unwrap(), "Copy Secret");
     copy.click().await.unwrap();
+    // The clipboard answers through a promise: the label changes a moment after the click.
+    b.see(">Copied<").await;
     assert_eq!(copy.text().await.unwrap(), "Copied");
     assert_eq!(token_status(&s, &client_id, &secret).await, 200);
 
@@ -574,7 +576,6 @@ async fn operator_manages_a_client_in_a_real_browser() {
         .create_client(
             &Context::cli(),
             "default",
-            None,
             tessera_domain::client::ClientInput {
                 name: "Other App".into(),
                 redirect_uris: vec!["https://other.example.com/cb".into()],
@@ -709,7 +710,6 @@ async fn a_viewer_sees_no_buttons_and_the_server_refuses_anyway() {
         .create_client(
             &Context::cli(),
             "default",
-            None,
             tessera_domain::client::ClientInput {
                 name: "Seen Not Touched".into(),
                 redirect_uris: vec!["https://seen.example.com/cb".into()],
