@@ -18,7 +18,6 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tessera_crypto::random::random_bytes;
-use tessera_domain::client::GrantType;
 use tessera_domain::{OrgId, Organization};
 use tessera_store::LoginSession;
 
@@ -324,31 +323,8 @@ impl Services {
         browser: &str,
     ) -> Result<Next, AuthorizeError> {
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
-        let org = self
-            .protocol_org(org_slug)
-            .await
-            .map_err(|_| page("This organization does not exist."))?;
-        match crate::params::check_unique(params) {
-            Ok(()) => {}
-            Err(crate::params::ParamError::Repeated(k)) => {
-                return Err(page(&format!("The parameter '{k}' is repeated.")))
-            }
-            Err(crate::params::ParamError::TooMany) => {
-                return Err(page("The request has too many parameters."))
-            }
-        }
-        let client_id = AuthorizationRequest::from_params(params)
-            .client_id
-            .ok_or_else(|| page("The request has no client_id."))?;
-        let cached = self
-            .cached_client(org.id, client_id)
-            .await
-            .map_err(|e| server_page(e, "The server could not look up the client."))?
-            .ok_or_else(|| page("The client is not known."))?;
+        let (org, cached) = self.authorization_client(org_slug, params).await?;
         let client = &cached.client;
-        if !client.settings.is_active {
-            return Err(page("The client is disabled."));
-        }
         // OIDC Core §6, RFC 9101: a request object's parameters supersede the query's. When it
         // is refused, the error goes where the query alone says, if that can be trusted.
         let (merged, object_error) = match self.resolve_request_object(&org, client, params).await {
@@ -413,112 +389,64 @@ impl Services {
         if let Some(e) = &object_error {
             return Err(redirect_err(e.error, &e.description));
         }
-        match r.response_type {
-            Some("code") => {}
-            Some(_) => {
-                return Err(redirect_err(
-                    "unsupported_response_type",
-                    "only response_type=code is supported",
-                ))
+        let req = r
+            .check(client, redirect_uri.clone(), state.clone(), mode)
+            .map_err(|e| redirect_err(e.error, &e.description))?;
+        self.signed_in_or_login(&org, client, req, cookie, browser)
+            .await
+            .map_err(|e| match e {
+                LoginNeeded::Refused => redirect_err("login_required", "the user is not logged in"),
+                LoginNeeded::Failed(e) => e,
+            })
+    }
+
+    /// The organization and the client an authorization request names, or the error page
+    /// that says what is wrong (RFC 6749 §4.1.2.1: nothing is sent to a redirect URI before
+    /// the client is known). Every parameter appears at most once (§3.1).
+    async fn authorization_client(
+        &self,
+        org_slug: &str,
+        params: &[(String, String)],
+    ) -> Result<(Organization, Arc<crate::cache::CachedClient>), AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        match crate::params::check_unique(params) {
+            Ok(()) => {}
+            Err(crate::params::ParamError::Repeated(k)) => {
+                return Err(page(&format!("The parameter '{k}' is repeated.")))
             }
-            None => return Err(redirect_err("invalid_request", "response_type is required")),
-        }
-        if !client
-            .settings
-            .grant_types
-            .contains(&GrantType::AuthorizationCode)
-        {
-            return Err(redirect_err(
-                "unauthorized_client",
-                "the client may not use the authorization code grant",
-            ));
-        }
-        let code_challenge = match (r.code_challenge, r.code_challenge_method) {
-            (Some(c), Some("S256")) => {
-                if c.len() != 43 || URL_SAFE_NO_PAD.decode(c).is_err() {
-                    return Err(redirect_err(
-                        "invalid_request",
-                        "code_challenge must be a base64url SHA-256 (43 characters)",
-                    ));
-                }
-                Some(c.to_owned())
+            Err(crate::params::ParamError::TooMany) => {
+                return Err(page("The request has too many parameters."))
             }
-            (Some(_), _) => {
-                return Err(redirect_err(
-                    "invalid_request",
-                    "code_challenge_method must be S256",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(redirect_err(
-                    "invalid_request",
-                    "code_challenge is required with code_challenge_method",
-                ))
-            }
-            (None, None) => None,
-        };
-        if code_challenge.is_none()
-            && (client.settings.require_pkce || !client.settings.is_confidential)
-        {
-            return Err(redirect_err(
-                "invalid_request",
-                "PKCE is required: send code_challenge with code_challenge_method=S256",
-            ));
         }
-        // The token endpoint's rule (RFC 6749 §3.3), except that here no scope asks for none.
-        let scopes: Vec<String> = match r.scope.filter(|s| !s.trim().is_empty()) {
-            None => vec![],
-            Some(requested) => crate::tokens::allowed_scopes(client, Some(requested))
-                .map_err(|e| redirect_err("invalid_scope", &e.to_string()))?
-                .split(' ')
-                .map(str::to_owned)
-                .collect(),
-        };
-        let prompt: Vec<String> = r
-            .prompt
-            .unwrap_or("")
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
-            return Err(redirect_err(
-                "invalid_request",
-                "prompt=none cannot be combined with other values",
-            ));
+        let client_id = AuthorizationRequest::from_params(params)
+            .client_id
+            .ok_or_else(|| page("The request has no client_id."))?;
+        let cached = self
+            .cached_client(org.id, client_id)
+            .await
+            .map_err(|e| server_page(e, "The server could not look up the client."))?
+            .ok_or_else(|| page("The client is not known."))?;
+        if !cached.client.settings.is_active {
+            return Err(page("The client is disabled."));
         }
-        let max_age = match r.max_age {
-            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
-                redirect_err("invalid_request", "max_age must be a non-negative integer")
-            })?),
-            None => None,
-        };
-        let claims = match r.claims {
-            Some(raw) => match tessera_domain::claims::ClaimsRequest::parse(raw) {
-                Ok(c) => (!c.is_empty()).then_some(c),
-                Err(e) => {
-                    return Err(redirect_err(
-                        "invalid_request",
-                        &format!("{} {}", e.field, e.message),
-                    ))
-                }
-            },
-            None => None,
-        };
-        let req = AuthRequest {
-            client_id: client.id.to_string(),
-            redirect_uri: redirect_uri.clone(),
-            scopes,
-            state: state.clone(),
-            nonce: r.nonce.map(str::to_owned),
-            code_challenge,
-            prompt,
-            max_age,
-            login_hint: r.login_hint.map(str::to_owned),
-            device_user_code: None,
-            claims,
-            response_mode: mode,
-        };
+        Ok((org, cached))
+    }
+
+    /// A checked request goes on with the browser's session when it has one that suits
+    /// (`max_age`, no `prompt=login`), or else to the login page; with `prompt=none` and no
+    /// such session it is refused (OIDC Core §3.1.2.6 `login_required`).
+    async fn signed_in_or_login(
+        self: &Arc<Self>,
+        org: &Organization,
+        client: &tessera_domain::client::OAuthClient,
+        req: AuthRequest,
+        cookie: Option<&str>,
+        browser: &str,
+    ) -> Result<Next, LoginNeeded> {
         let session = self
             .live_session(org.id, cookie)
             .await
@@ -530,9 +458,9 @@ impl Services {
         };
         let wants_login = req.prompt.iter().any(|p| p == "login");
         match session {
-            Some(s) if fresh_enough(&s) && !wants_login => {
-                self.after_login(
-                    &org,
+            Some(s) if fresh_enough(&s) && !wants_login => Ok(self
+                .after_login(
+                    org,
                     client,
                     req,
                     interaction::SignedIn {
@@ -542,14 +470,13 @@ impl Services {
                     browser,
                     None,
                 )
-                .await
-            }
+                .await?),
             _ => {
                 if req.prompt.iter().any(|p| p == "none") {
-                    return Err(redirect_err("login_required", "the user is not logged in"));
+                    return Err(LoginNeeded::Refused);
                 }
                 let (request_id, csrf) = self
-                    .save_pending(&org, &req, browser, None)
+                    .save_pending(org, &req, browser, None)
                     .await
                     .map_err(|e| server_page(e, "The server could not save the request."))?;
                 Ok(Next::Login {
@@ -561,6 +488,19 @@ impl Services {
                 })
             }
         }
+    }
+}
+
+/// Why a request cannot go on to a signed-in user.
+enum LoginNeeded {
+    /// `prompt=none` without a session that suits.
+    Refused,
+    Failed(AuthorizeError),
+}
+
+impl From<AuthorizeError> for LoginNeeded {
+    fn from(e: AuthorizeError) -> Self {
+        Self::Failed(e)
     }
 }
 

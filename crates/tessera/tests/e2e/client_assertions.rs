@@ -10,7 +10,7 @@ use tessera_testkit::TestServer;
 
 use crate::support::{call, json};
 
-const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
+use crate::support::ACME_CLIENTS as ADMIN;
 const TOKEN: &str = "/orgs/acme-corp/api/v1/oauth/token";
 const INTROSPECT: &str = "/orgs/acme-corp/api/v1/oauth/introspect";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

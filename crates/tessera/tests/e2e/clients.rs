@@ -10,7 +10,7 @@ use tessera_testkit::TestServer;
 use crate::support::{call, json};
 
 const T: &str = "/t/acme-corp/api/v1/admin/oauth-clients";
-const O: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
+use crate::support::ACME_CLIENTS as O;
 
 async fn setup() -> (TestServer, String) {
     let s = TestServer::start().await;

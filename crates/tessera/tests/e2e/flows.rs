@@ -7,9 +7,10 @@ use reqwest::{redirect::Policy, Method, StatusCode};
 use serde_json::{json, Value};
 use tessera_testkit::TestServer;
 
-use crate::support::{call, hidden, json, set_cookie};
+use crate::support::{
+    acme_client, acme_with_alice, call, hidden, json, set_cookie, ACME_CLIENTS as ADMIN,
+};
 
-const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
 const AUTHORIZE: &str = "/orgs/acme-corp/api/v1/oauth/authorize";
 const TOKEN: &str = "/orgs/acme-corp/api/v1/oauth/token";
 const REDIRECT: &str = "https://app.example.com/callback";
@@ -37,35 +38,18 @@ struct Flow {
 
 async fn setup(extra: Value) -> Flow {
     let s = TestServer::start().await;
-    s.org("acme-corp").await;
-    s.services
-        .create_user(
-            &tessera_core::Context::cli(),
-            "acme-corp",
-            tessera_core::users::NewUser {
-                username: "alice".into(),
-                email: Some("alice@example.com".into()),
-                name: Some("Alice Liddell".into()),
-                password: Some(secrecy::SecretString::from("correct horse battery")),
-                roles: vec![],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let admin = acme_with_alice(&s).await;
     let mut body = json!({"name": "Dashboard", "isConfidential": false, "redirectUris": [REDIRECT, "http://127.0.0.1:8400/cb"], "allowedScopes": ["openid", "profile", "email"]});
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    let (st, c) = json(call(&s, Method::POST, ADMIN, Some(&admin), Some(body)).await).await;
-    assert_eq!(st, 201, "{c}");
+    let (client_id, _) = acme_client(&s, &admin, body).await;
     let browser = reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
         .unwrap();
     Flow {
-        client_id: c["id"].as_str().unwrap().to_owned(),
+        client_id,
         s,
         admin,
         browser,

@@ -5,9 +5,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tessera_testkit::TestServer;
 
-use crate::support::{call, hidden, json};
+use crate::support::{acme_client, acme_with_alice, call, hidden, json, ACME_CLIENTS as ADMIN};
 
-const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
 const TOKEN: &str = "/orgs/acme-corp/api/v1/oauth/token";
 
 /// A server with organization `acme-corp`, user `alice` and an admin key.
@@ -16,34 +15,13 @@ async fn acme() -> (TestServer, String) {
 }
 
 async fn acme_on(s: TestServer) -> (TestServer, String) {
-    s.org("acme-corp").await;
-    s.services
-        .create_user(
-            &tessera_core::Context::cli(),
-            "acme-corp",
-            tessera_core::users::NewUser {
-                username: "alice".into(),
-                email: Some("alice@example.com".into()),
-                name: Some("Alice Liddell".into()),
-                password: Some(secrecy::SecretString::from("correct horse battery")),
-                roles: vec![],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let admin = acme_with_alice(&s).await;
     (s, admin)
 }
 
 /// Creates a client; its id and (for confidential clients) secret.
 async fn client(s: &TestServer, admin: &str, body: Value) -> (String, Option<String>) {
-    let (st, c) = json(call(s, Method::POST, ADMIN, Some(admin), Some(body)).await).await;
-    assert_eq!(st, 201, "{c}");
-    (
-        c["id"].as_str().unwrap().to_owned(),
-        c["secret"].as_str().map(str::to_owned),
-    )
+    acme_client(s, admin, body).await
 }
 
 async fn token(s: &TestServer, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Value) {

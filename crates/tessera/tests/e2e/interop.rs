@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::json;
 use tessera_testkit::TestServer;
 
-use crate::support::{call, hidden, json};
+use crate::support::{acme_with_alice, call, hidden, json};
 
 const REDIRECT: &str = "http://127.0.0.1:8400/callback";
 
@@ -45,23 +45,7 @@ async fn relying_party(alg: IdAlg, access_alg: &str) {
         _ => "EdDSA",
     };
     let s = TestServer::start().await;
-    s.org("acme-corp").await;
-    s.services
-        .create_user(
-            &tessera_core::Context::cli(),
-            "acme-corp",
-            tessera_core::users::NewUser {
-                username: "alice".into(),
-                email: Some("alice@example.com".into()),
-                name: Some("Alice Liddell".into()),
-                password: Some(secrecy::SecretString::from("correct horse battery")),
-                roles: vec![],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let admin = acme_with_alice(&s).await;
     let (st, c) = json(
         call(
             &s,

@@ -10,7 +10,7 @@ use tessera_testkit::TestServer;
 use crate::support::{call, hidden, json, set_cookie, Browser};
 
 const ORG: &str = "/orgs/acme-corp";
-const ADMIN: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
+use crate::support::ACME_CLIENTS as ADMIN;
 const REDIRECT: &str = "https://app.example.com/callback";
 /// A valid S256 challenge (its verifier is not needed: no code is redeemed here).
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -239,3 +239,41 @@ pub fn jwt_claims(jwt: &str) -> Value {
     )
     .expect("JSON claims")
 }
+
+/// The client registry of organization `acme-corp`, where most tests work.
+pub const ACME_CLIENTS: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
+/// The password of [`add_alice`]'s user.
+pub const ALICE_PASSWORD: &str = "correct horse battery";
+
+/// Organization `acme-corp` with user `alice` (an e-mail, a name and [`ALICE_PASSWORD`]), and
+/// an admin key for it.
+pub async fn acme_with_alice(s: &TestServer) -> String {
+    s.org("acme-corp").await;
+    s.services
+        .create_user(
+            &tessera_core::Context::cli(),
+            "acme-corp",
+            tessera_core::users::NewUser {
+                username: "alice".into(),
+                email: Some("alice@example.com".into()),
+                name: Some("Alice Liddell".into()),
+                password: Some(secrecy::SecretString::from(ALICE_PASSWORD)),
+                roles: vec![],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("alice");
+    s.org_key("acme-corp", &["admin"], &[]).await
+}
+
+/// Creates a client of `acme-corp` over REST (asserting the 201); its id and, for a client
+/// that authenticates with a secret, the secret.
+pub async fn acme_client(s: &TestServer, admin: &str, body: Value) -> (String, Option<String>) {
+    let (st, c) = json(call(s, Method::POST, ACME_CLIENTS, Some(admin), Some(body)).await).await;
+    assert_eq!(st, 201, "{c}");
+    (
+        c["id"].as_str().expect("id").to_owned(),
+        c["secret"].as_str().map(str::to_owned),
+    )
+}
