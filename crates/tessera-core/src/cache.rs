@@ -3,10 +3,12 @@
 //!
 //! The service layer drops an entry right after the transaction that changed it commits, so
 //! this process never serves a stale client or key. Other processes (more nodes, the CLI) write
-//! a row to the `changes` table in the same transaction; every process polls that table a few
-//! times a second ([`Services::spawn_change_poller`]) and drops what changed, so a change made
-//! anywhere takes effect everywhere within a second. A short TTL on every entry is the last
-//! line of defence.
+//! a row to the `changes` table in the same transaction. On PostgreSQL a trigger announces
+//! each row as it commits (`NOTIFY tessera_changes`) and every node drops what changed within
+//! milliseconds; every process also reads the table a few times a second
+//! ([`Services::spawn_change_poller`]), the fallback for SQLite and for announcements lost with
+//! a connection, so a change made anywhere takes effect everywhere within a second at worst.
+//! A short TTL on every entry is the last line of defence.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use moka::sync::Cache;
 use tessera_domain::client::OAuthClient;
 use tessera_domain::{OrgId, Organization};
-use tessera_store::{Change, ClientSecretRecord};
+use tessera_store::{Change, ChangePush, ClientSecretRecord};
 
 use crate::keys::OrgKeys;
 use crate::Services;
@@ -99,7 +101,9 @@ impl Caches {
 }
 
 impl Services {
-    /// Polls the change feed every `every` and drops what changed elsewhere. Runs until the
+    /// Follows the change feed and drops what changed elsewhere: each change as it commits
+    /// where the store announces them (PostgreSQL), and a read of the feed every `every`
+    /// regardless, and at once whenever the announcements were interrupted. Runs until the
     /// process ends.
     pub fn spawn_change_poller(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
         let this = Arc::clone(self);
@@ -113,9 +117,29 @@ impl Services {
                     }
                 }
             };
+            let (to, mut pushed) = tokio::sync::mpsc::unbounded_channel();
+            let mut listening = this.store.push_changes(to);
+            let mut next_poll = tokio::time::Instant::now() + every;
             let mut ticks: u64 = 0;
             loop {
-                tokio::time::sleep(every).await;
+                let poll = tokio::select! {
+                    () = tokio::time::sleep_until(next_poll) => true,
+                    m = pushed.recv(), if listening => match m {
+                        Some(ChangePush::Change(c)) => {
+                            this.apply_change(&c);
+                            false
+                        }
+                        Some(ChangePush::Lost) => true,
+                        None => {
+                            listening = false;
+                            false
+                        }
+                    },
+                };
+                if !poll {
+                    continue;
+                }
+                next_poll = tokio::time::Instant::now() + every;
                 ticks += 1;
                 // New changes first, in order; then a look back over the last few seconds
                 // for anything that committed after a later-numbered change (PostgreSQL).
@@ -132,7 +156,7 @@ impl Services {
                 match batch {
                     Ok(changes) => {
                         for c in &changes {
-                            this.caches.apply(c);
+                            this.apply_change(c);
                             last = last.max(c.seq);
                         }
                     }
@@ -147,6 +171,10 @@ impl Services {
                     let r = async {
                         let mut tx = this.store.begin().await?;
                         tx.prune_changes(now - time::Duration::hours(1)).await?;
+                        tx.prune_limit_counters(
+                            now - time::Duration::seconds(2 * crate::limits::WINDOW_SECONDS),
+                        )
+                        .await?;
                         tx.prune_revoked_tokens(now).await?;
                         tx.prune_expired_flows(now - time::Duration::hours(25))
                             .await?;
@@ -163,6 +191,15 @@ impl Services {
 }
 
 impl Services {
+    /// Drops what a change makes stale, or blocks the key another node found past its quota.
+    pub(crate) fn apply_change(&self, c: &Change) {
+        if c.kind == crate::limits::CHANGE_LIMIT_BLOCK {
+            self.limits.block(c.key.clone());
+        } else {
+            self.caches.apply(c);
+        }
+    }
+
     /// Whether a browser at `origin` may call the organization's token, userinfo, revocation,
     /// JWKS and discovery endpoints: when any of its clients lists the origin.
     pub async fn cors_allowed(&self, org_slug: &str, origin: &str) -> bool {

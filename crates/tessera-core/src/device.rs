@@ -204,7 +204,10 @@ impl Services {
         let Some(user_code) = user_code.filter(|c| !c.trim().is_empty()) else {
             return Ok(DeviceStep::EnterCode { error: None });
         };
-        if !self.limits.allow_device_lookup(org.id, address) {
+        if !self
+            .allow_attempt(self.limits.device_lookup(org.id, address))
+            .await
+        {
             return Ok(DeviceStep::EnterCode {
                 error: Some("Too many attempts. Wait a minute and try again.".into()),
             });
@@ -272,7 +275,10 @@ impl Services {
                 url: self.device_page(&org.slug, code.as_deref()),
             });
         }
-        if !self.limits.allow_device_lookup(org.id, address) {
+        if !self
+            .allow_attempt(self.limits.device_lookup(org.id, address))
+            .await
+        {
             return Ok(DeviceStep::EnterCode {
                 error: Some("Too many attempts. Wait a minute and try again.".into()),
             });

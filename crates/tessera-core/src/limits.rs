@@ -1,4 +1,5 @@
-//! Brute-force brakes (RFC 9700 §4.16, quality.md), in this process.
+//! Brute-force brakes and rate limits (RFC 9700 §4.16, quality.md), shared by every process on
+//! the database.
 //!
 //! Only failures count, so people and programs that know their secret are never slowed down;
 //! once a key has used up its failures for the minute, every attempt under it is refused
@@ -16,10 +17,19 @@
 //!
 //! Client registrations and device user-code lookups count every attempt per organization
 //! and address (the address quota).
-
-use std::num::NonZeroU32;
+//!
+//! **Across nodes.** Each failure is counted in the database (`limit_counters`, one atomic
+//! upsert per key), in a window of 60 seconds that starts at the key's first failure, so
+//! failures spread over any number of nodes add up exactly. The failure that goes past the
+//! quota blocks the key on its node at once and announces the block on the change feed
+//! (kind `limit_block`); the other nodes block it as soon as they read it (milliseconds on
+//! PostgreSQL, which pushes changes; within the poll interval otherwise). Checking a key is
+//! therefore a lookup in this process's memory: the token path pays nothing for the brakes
+//! until someone fails.
 
 use tessera_domain::OrgId;
+
+use crate::Services;
 
 /// Default failed sign-ins per user per minute.
 pub const LOGIN_ATTEMPTS_PER_USER_PER_MINUTE: u32 = 5;
@@ -30,15 +40,23 @@ pub const CLIENT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
 /// Failures of any kind per address per minute, over every organization: the last line, far
 /// above what any one organization's quota lets through.
 pub const ADDRESS_FAILURES_PER_MINUTE: u32 = 600;
+/// The window of every counter, and how long a key stays blocked after its last excess.
+pub const WINDOW_SECONDS: i64 = 60;
 
-type Keyed = governor::DefaultKeyedRateLimiter<String>;
+/// The change-feed kind that announces a blocked key.
+pub(crate) const CHANGE_LIMIT_BLOCK: &str = "limit_block";
+
+/// One key to count, with its quota for the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Counted {
+    key: String,
+    quota: u32,
+}
 
 pub(crate) struct Limits {
-    per_user: Keyed,
-    per_address: Keyed,
-    per_client: Keyed,
-    ceiling: Keyed,
-    /// Keys that failed too often, until a minute after their last excess.
+    per_user: u32,
+    per_address: u32,
+    /// Keys that failed too often, here or on another node, until a minute after.
     blocked: moka::sync::Cache<String, ()>,
 }
 
@@ -48,20 +66,14 @@ impl std::fmt::Debug for Limits {
     }
 }
 
-fn quota(n: u32) -> governor::Quota {
-    governor::Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
-}
-
 impl Limits {
     pub(crate) fn new(per_user: u32, per_address: u32) -> Self {
         Self {
-            per_user: governor::RateLimiter::keyed(quota(per_user)),
-            per_address: governor::RateLimiter::keyed(quota(per_address)),
-            per_client: governor::RateLimiter::keyed(quota(CLIENT_AUTH_FAILURES_PER_MINUTE)),
-            ceiling: governor::RateLimiter::keyed(quota(ADDRESS_FAILURES_PER_MINUTE)),
+            per_user: per_user.max(1),
+            per_address: per_address.max(1),
             blocked: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
-                .time_to_live(std::time::Duration::from_secs(60))
+                .time_to_live(std::time::Duration::from_secs(WINDOW_SECONDS as u64))
                 .build(),
         }
     }
@@ -82,22 +94,25 @@ impl Limits {
         format!("client {org}:{client_id}:{}", address.unwrap_or("-"))
     }
 
+    fn grant_key(org: OrgId, client_id: &str) -> String {
+        format!("grant {org}:{client_id}")
+    }
+
     fn is_blocked(&self, key: &str) -> bool {
         self.blocked.contains_key(key)
     }
 
-    /// Counts one failure under `key` in `limiter`; past the quota the key is refused for a
-    /// minute.
-    fn count(&self, limiter: &Keyed, key: String) {
-        if limiter.check_key(&key).is_err() {
-            self.blocked.insert(key, ());
-        }
+    /// Blocks `key` in this process (for the window), as this node's count or another's
+    /// announcement says.
+    pub(crate) fn block(&self, key: String) {
+        self.blocked.insert(key, ());
     }
 
-    fn count_ceiling(&self, address: Option<&str>) {
-        if let Some(a) = address {
-            self.count(&self.ceiling, Self::ceiling_key(a));
-        }
+    fn ceiling(address: Option<&str>) -> Option<Counted> {
+        address.map(|a| Counted {
+            key: Self::ceiling_key(a),
+            quota: ADDRESS_FAILURES_PER_MINUTE,
+        })
     }
 
     fn ceiling_allows(&self, address: Option<&str>) -> bool {
@@ -111,25 +126,48 @@ impl Limits {
             && self.ceiling_allows(address)
     }
 
-    /// Counts a failed sign-in.
-    pub(crate) fn login_failed(&self, org: OrgId, username: &str, address: Option<&str>) {
-        self.count(&self.per_user, Self::user_key(org, username));
-        if let Some(a) = address {
-            self.count(&self.per_address, Self::address_key(org, a));
-        }
-        self.count_ceiling(address);
+    /// What a failed sign-in counts.
+    pub(crate) fn login_failed(
+        &self,
+        org: OrgId,
+        username: &str,
+        address: Option<&str>,
+    ) -> Vec<Counted> {
+        let mut keys = vec![Counted {
+            key: Self::user_key(org, username),
+            quota: self.per_user,
+        }];
+        keys.extend(address.map(|a| Counted {
+            key: Self::address_key(org, a),
+            quota: self.per_address,
+        }));
+        keys.extend(Self::ceiling(address));
+        keys
     }
 
     /// The password grant: per user (shared with the login form) and per client, which gets
     /// the address quota.
     pub(crate) fn allow_password_grant(&self, org: OrgId, username: &str, client_id: &str) -> bool {
         !self.is_blocked(&Self::user_key(org, username))
-            && !self.is_blocked(&format!("grant {org}:{client_id}"))
+            && !self.is_blocked(&Self::grant_key(org, client_id))
     }
 
-    pub(crate) fn password_grant_failed(&self, org: OrgId, username: &str, client_id: &str) {
-        self.count(&self.per_user, Self::user_key(org, username));
-        self.count(&self.per_address, format!("grant {org}:{client_id}"));
+    pub(crate) fn password_grant_failed(
+        &self,
+        org: OrgId,
+        username: &str,
+        client_id: &str,
+    ) -> Vec<Counted> {
+        vec![
+            Counted {
+                key: Self::user_key(org, username),
+                quota: self.per_user,
+            },
+            Counted {
+                key: Self::grant_key(org, client_id),
+                quota: self.per_address,
+            },
+        ]
     }
 
     /// Whether this client may try to authenticate from this address now.
@@ -142,29 +180,90 @@ impl Limits {
         !self.is_blocked(&Self::client_key(org, client_id, address)) && self.ceiling_allows(address)
     }
 
-    /// Counts a failed client authentication.
-    pub(crate) fn client_auth_failed(&self, org: OrgId, client_id: &str, address: Option<&str>) {
-        self.count(&self.per_client, Self::client_key(org, client_id, address));
-        self.count_ceiling(address);
+    /// What a failed client authentication counts.
+    pub(crate) fn client_auth_failed(
+        &self,
+        org: OrgId,
+        client_id: &str,
+        address: Option<&str>,
+    ) -> Vec<Counted> {
+        let mut keys = vec![Counted {
+            key: Self::client_key(org, client_id, address),
+            quota: CLIENT_AUTH_FAILURES_PER_MINUTE,
+        }];
+        keys.extend(Self::ceiling(address));
+        keys
     }
 
     /// Client registrations, per organization and address (with the address quota): an open
-    /// registration endpoint must not become a way to fill the database.
-    pub(crate) fn allow_registration(&self, org: OrgId, address: Option<&str>) -> bool {
-        address.is_none_or(|a| {
-            self.per_address
-                .check_key(&format!("register {org}:{a}"))
-                .is_ok()
+    /// registration endpoint must not become a way to fill the database. Every attempt
+    /// counts.
+    pub(crate) fn registration(&self, org: OrgId, address: Option<&str>) -> Option<Counted> {
+        address.map(|a| Counted {
+            key: format!("register {org}:{a}"),
+            quota: self.per_address,
         })
     }
 
     /// Guesses of device user codes, per organization and address (the address quota).
-    pub(crate) fn allow_device_lookup(&self, org: OrgId, address: Option<&str>) -> bool {
-        address.is_none_or(|a| {
-            self.per_address
-                .check_key(&format!("device {org}:{a}"))
-                .is_ok()
+    pub(crate) fn device_lookup(&self, org: OrgId, address: Option<&str>) -> Option<Counted> {
+        address.map(|a| Counted {
+            key: format!("device {org}:{a}"),
+            quota: self.per_address,
         })
+    }
+}
+
+impl Services {
+    /// Counts one failure (or attempt) under each key, on every node's shared counters, and
+    /// blocks the keys that went past their quota: here at once, elsewhere through the change
+    /// feed. Answers whether every key is still within its quota. When the database cannot
+    /// count, the request goes on (it is failing anyway) and the brakes of this process stay
+    /// as they were.
+    pub(crate) async fn count_failures(&self, keys: &[Counted]) -> bool {
+        let now = self.now();
+        let counted = async {
+            let mut tx = self.store.begin().await?;
+            let mut over = Vec::new();
+            for k in keys {
+                let n = tx.count_event(&k.key, now, WINDOW_SECONDS).await?;
+                if n > i64::from(k.quota) {
+                    // The first excess tells the other nodes; later ones (from nodes that
+                    // had not heard yet) need not.
+                    if n == i64::from(k.quota) + 1 {
+                        tx.record_change(None, CHANGE_LIMIT_BLOCK, &k.key, now)
+                            .await?;
+                    }
+                    over.push(k.key.clone());
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, tessera_store::StoreError>(over)
+        }
+        .await;
+        match counted {
+            Ok(over) => {
+                let within = over.is_empty();
+                for key in over {
+                    self.limits.block(key);
+                }
+                within
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count a failure against the limits");
+                true
+            }
+        }
+    }
+
+    /// Counts an attempt that is limited whether it succeeds or not (registrations, device
+    /// user-code lookups): `false` once the key is past its quota.
+    pub(crate) async fn allow_attempt(&self, counted: Option<Counted>) -> bool {
+        let Some(c) = counted else { return true };
+        if self.limits.is_blocked(&c.key) {
+            return false;
+        }
+        self.count_failures(std::slice::from_ref(&c)).await
     }
 }
 
@@ -176,20 +275,42 @@ mod tests {
         OrgId(uuid::Uuid::new_v4())
     }
 
+    fn keys(c: &[Counted]) -> Vec<&str> {
+        c.iter().map(|c| c.key.as_str()).collect()
+    }
+
     #[test]
-    fn failures_at_one_organization_never_lock_out_another() {
+    fn every_key_names_the_organization_but_the_ceiling() {
+        let l = Limits::new(5, 30);
+        let o = org();
+        let counted = l.login_failed(o, " Alice ", Some("10.0.0.1"));
+        assert_eq!(
+            keys(&counted),
+            [
+                format!("user {o}:alice").as_str(),
+                &format!("address {o}:10.0.0.1"),
+                "ceiling 10.0.0.1"
+            ]
+        );
+        assert_eq!(
+            counted.iter().map(|c| c.quota).collect::<Vec<_>>(),
+            [5, 30, ADDRESS_FAILURES_PER_MINUTE]
+        );
+        let counted = l.client_auth_failed(o, "app", None);
+        assert_eq!(keys(&counted), [format!("client {o}:app:-").as_str()]);
+        assert_eq!(counted[0].quota, CLIENT_AUTH_FAILURES_PER_MINUTE);
+    }
+
+    #[test]
+    fn a_blocked_key_refuses_only_what_it_names() {
         let l = Limits::new(5, 30);
         let (a, b) = (org(), org());
-        for _ in 0..=CLIENT_AUTH_FAILURES_PER_MINUTE {
-            l.client_auth_failed(b, "app", Some("10.0.0.1"));
-        }
+        l.block(Limits::client_key(b, "app", Some("10.0.0.1")));
         assert!(!l.allow_client_auth(b, "app", Some("10.0.0.1")));
         assert!(l.allow_client_auth(a, "app", Some("10.0.0.1")));
         assert!(l.allow_client_auth(b, "other", Some("10.0.0.1")));
         assert!(l.allow_client_auth(b, "app", Some("10.0.0.2")));
-        for _ in 0..=30 {
-            l.login_failed(b, "someone", Some("10.0.0.1"));
-        }
+        l.block(Limits::address_key(b, "10.0.0.1"));
         assert!(!l.allow_login(b, "alice", Some("10.0.0.1")));
         assert!(l.allow_login(a, "alice", Some("10.0.0.1")));
     }
@@ -197,9 +318,7 @@ mod tests {
     #[test]
     fn the_address_ceiling_is_the_last_line() {
         let l = Limits::new(5, 30);
-        for i in 0..=ADDRESS_FAILURES_PER_MINUTE {
-            l.client_auth_failed(org(), &format!("c{i}"), Some("10.0.0.9"));
-        }
+        l.block(Limits::ceiling_key("10.0.0.9"));
         assert!(!l.allow_client_auth(org(), "fresh", Some("10.0.0.9")));
         assert!(!l.allow_login(org(), "fresh", Some("10.0.0.9")));
         assert!(l.allow_login(org(), "fresh", Some("10.0.0.8")));
@@ -209,10 +328,10 @@ mod tests {
     fn a_user_is_braked_in_every_way_in() {
         let l = Limits::new(5, 30);
         let o = org();
-        for _ in 0..=5 {
-            l.login_failed(o, "Alice", Some("10.0.0.1"));
-        }
+        let user = &l.login_failed(o, "Alice", Some("10.0.0.1"))[0];
+        l.block(user.key.clone());
         assert!(!l.allow_login(o, "alice", Some("10.0.0.2")));
         assert!(!l.allow_password_grant(o, "alice", "cli"));
+        assert!(l.allow_password_grant(o, "bob", "cli"));
     }
 }

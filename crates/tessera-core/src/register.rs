@@ -508,7 +508,10 @@ impl Services {
                 }
             }
         }
-        if !self.limits.allow_registration(org.id, ip.as_deref()) {
+        if !self
+            .allow_attempt(self.limits.registration(org.id, ip.as_deref()))
+            .await
+        {
             return Err(RegistrationError::new(
                 429,
                 "temporarily_unavailable",

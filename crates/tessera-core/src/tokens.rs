@@ -403,7 +403,8 @@ impl Services {
             (Ok(()), Some(c)) => Ok(c),
             (outcome, _) => {
                 let reason = outcome.err().unwrap_or("unknown client");
-                self.limits.client_auth_failed(org.id, id, address);
+                self.count_failures(&self.limits.client_auth_failed(org.id, id, address))
+                    .await;
                 self.audit_client_auth_failure(org, auth, reason).await;
                 Err(invalid_client(auth, "client authentication failed"))
             }

@@ -96,6 +96,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;
     async fn close(&self);
+    /// Sends every change any process records to `to` as it commits, where the backend can
+    /// announce them (PostgreSQL: `LISTEN tessera_changes`), and says whether it will. Where it
+    /// cannot (SQLite), or after a lost connection ([`ChangePush::Lost`]), followers poll.
+    fn push_changes(&self, to: tokio::sync::mpsc::UnboundedSender<ChangePush>) -> bool {
+        let _ = to;
+        false
+    }
+}
+
+/// What [`Store::push_changes`] sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangePush {
+    /// A change as it committed.
+    Change(Change),
+    /// The announcements were interrupted (and may resume): some may have been missed, so the
+    /// follower reads the feed now.
+    Lost,
 }
 
 /// One transaction and every repository in it. Dropped without [`Tx::commit`], it rolls back.
@@ -115,6 +132,7 @@ pub trait Tx:
     + RegistrationRepo
     + AuditRepo
     + ChangeFeed
+    + LimitRepo
     + ConnectionTx
     + Send
 {

@@ -92,6 +92,11 @@ pub(crate) const SQLITE: Embedded = &[
         "client request object algorithm",
         include_str!("../migrations/sqlite/0017_client_request_object_alg.sql"),
     ),
+    (
+        18,
+        "shared limits",
+        include_str!("../migrations/sqlite/0018_shared_limits.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -179,6 +184,11 @@ pub(crate) const POSTGRES: Embedded = &[
         17,
         "client request object algorithm",
         include_str!("../migrations/postgres/0017_client_request_object_alg.sql"),
+    ),
+    (
+        18,
+        "shared limits",
+        include_str!("../migrations/postgres/0018_shared_limits.sql"),
     ),
 ];
 

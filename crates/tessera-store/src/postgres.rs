@@ -4,7 +4,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use async_trait::async_trait;
 
-use crate::{Backend, Result, Store, StoreError, StoreOptions};
+use crate::{Backend, Change, ChangePush, Result, Store, StoreError, StoreOptions};
 
 crate::sql::impl_tx!(
     PgTx,
@@ -69,5 +69,89 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn push_changes(&self, to: tokio::sync::mpsc::UnboundedSender<ChangePush>) -> bool {
+        tokio::spawn(listen_changes(self.pool.clone(), to));
+        true
+    }
+}
+
+/// The channel migration 0018's trigger announces every change on.
+const CHANGES_CHANNEL: &str = "tessera_changes";
+
+/// Listens for announced changes until `to` is closed or the pool is, reconnecting (after a
+/// pause that grows to five seconds) whenever the connection is lost, and saying so with
+/// [`ChangePush::Lost`] so that the follower polls for what it missed meanwhile.
+async fn listen_changes(pool: PgPool, to: tokio::sync::mpsc::UnboundedSender<ChangePush>) {
+    let mut pause = std::time::Duration::from_millis(100);
+    while !to.is_closed() && !pool.is_closed() {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(CHANGES_CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot listen for changes");
+                } else {
+                    // Anything committed before the LISTEN took effect was not announced.
+                    if to.send(ChangePush::Lost).is_err() {
+                        return;
+                    }
+                    pause = std::time::Duration::from_millis(100);
+                    // `try_recv` answers `None` (or an error) when the connection was lost.
+                    while let Ok(Some(n)) = listener.try_recv().await {
+                        if let Some(c) = parse_announcement(n.payload()) {
+                            if to.send(ChangePush::Change(c)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    tracing::warn!("lost the change announcements; reconnecting");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for changes"),
+        }
+        if to.send(ChangePush::Lost).is_err() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
+/// `seq \t org \t kind \t key`, as the trigger writes it.
+fn parse_announcement(payload: &str) -> Option<Change> {
+    let mut parts = payload.splitn(4, '\t');
+    let seq = parts.next()?.parse().ok()?;
+    let org = parts.next()?;
+    let kind = parts.next()?.to_owned();
+    let key = parts.next()?.to_owned();
+    let org_id = if org.is_empty() {
+        None
+    } else {
+        Some(tessera_domain::OrgId(uuid::Uuid::parse_str(org).ok()?))
+    };
+    Some(Change {
+        seq,
+        org_id,
+        kind,
+        key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_parse_as_the_trigger_writes_them() {
+        let org = uuid::Uuid::new_v4();
+        let c = parse_announcement(&format!("42\t{org}\toauth_client\tapp\twith a tab")).unwrap();
+        assert_eq!(c.seq, 42);
+        assert_eq!(c.org_id, Some(tessera_domain::OrgId(org)));
+        assert_eq!(c.kind, "oauth_client");
+        assert_eq!(c.key, "app\twith a tab");
+        let c = parse_announcement("7\t\tlimit_block\tceiling 10.0.0.1").unwrap();
+        assert_eq!(c.org_id, None);
+        assert!(parse_announcement("x\t\tk\tv").is_none());
+        assert!(parse_announcement("7\tnot-a-uuid\tk\tv").is_none());
     }
 }

@@ -332,7 +332,8 @@ impl Services {
         {
             Ok(Some(u)) => u,
             Ok(None) => {
-                self.limits.login_failed(org.id, username, address);
+                self.count_failures(&self.limits.login_failed(org.id, username, address))
+                    .await;
                 return Ok((retry("Invalid username or password."), None));
             }
             Err(_) => return Err(page("The server could not check the password.")),

@@ -44,8 +44,12 @@ impl Services {
             .check_password(&org, client, username, password, address, "password_grant")
             .await?
         else {
-            self.limits
-                .password_grant_failed(org.id, username, client.id.as_str());
+            self.count_failures(&self.limits.password_grant_failed(
+                org.id,
+                username,
+                client.id.as_str(),
+            ))
+            .await;
             return Err(OAuthError::InvalidGrant(
                 "invalid username or password".into(),
             ));

@@ -12,6 +12,7 @@ pub(crate) mod codes;
 pub(crate) mod connections;
 pub(crate) mod console;
 pub(crate) mod keys;
+pub(crate) mod limits;
 pub(crate) mod orgs;
 pub(crate) mod registration;
 pub(crate) mod sessions;
@@ -161,6 +162,7 @@ macro_rules! impl_tx {
         $crate::sql::registration::impl_registration_repo!($tx, $row);
         $crate::sql::audit::impl_audit_repo!($tx, $row);
         $crate::sql::changes::impl_changes_repo!($tx, $row);
+        $crate::sql::limits::impl_limits_repo!($tx, $row);
         $crate::sql::connections::impl_connection_tx!($tx, $row, $claim_lock);
     };
 }

@@ -97,6 +97,8 @@ conformance_tests!(
     connections,
     audit_log,
     change_feed,
+    limit_counters,
+    pushed_changes,
 );
 
 #[tokio::test]
