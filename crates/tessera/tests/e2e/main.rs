@@ -7,6 +7,7 @@ mod admin_api;
 mod cli;
 mod client_assertions;
 mod clients;
+mod cluster;
 mod conformance;
 mod connections;
 mod console;

@@ -1,0 +1,773 @@
+//! The cluster: three `tessera serve` processes and one `tessera worker` on one throw-away
+//! PostgreSQL database, with requests spread over them, as a deployment behind a load
+//! balancer would see them. Every node shares the issuer (the in-process test server's URL,
+//! standing in for the load balancer's) and the master key.
+//!
+//! These tests run in the test command's PostgreSQL pass. On SQLite, which is one node by
+//! design, each says so and returns.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tessera_testkit::{backend, Backend, TestServer};
+use tokio::io::AsyncBufReadExt;
+
+use crate::support::{acme_client, acme_with_alice, hidden, json, Browser, ALICE_PASSWORD};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+/// The test kit's master key (`[7; 32]`), so that the nodes read what the in-process server
+/// wrote (API key hashes, sealed keys).
+const MASTER_KEY_HEX: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+const REDIRECT: &str = "http://127.0.0.1:8400/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXFxFlWmE-cluster-verifier";
+
+/// One `tessera serve` process.
+struct Node {
+    base: String,
+    child: tokio::process::Child,
+}
+
+/// Three nodes and a worker on the test server's database; the processes die with it.
+struct Cluster {
+    s: TestServer,
+    /// An admin key of `acme-corp` (which has user `alice`).
+    admin: String,
+    nodes: Vec<Node>,
+    _worker: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+fn command(cluster_dir: &std::path::Path, db_url: &str, issuer: &str) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(BIN);
+    c.env("TESSERA_DATABASE_URL", db_url)
+        .env("TESSERA_MASTER_KEY", MASTER_KEY_HEX)
+        .env("TESSERA_PUBLIC_URL", issuer)
+        .env("TESSERA_DATA_DIR", cluster_dir)
+        .env("TESSERA_CONFIG", cluster_dir.join("tessera.toml"))
+        .env("TESSERA_LOG", "warn")
+        .env_remove("TESSERA_VAULT_KEYS")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    c
+}
+
+/// Starts `tessera serve` and waits (up to 30 s) for the line that says where it listens.
+async fn start_node(dir: &std::path::Path, db_url: &str, issuer: &str) -> Node {
+    let mut child = command(dir, db_url, issuer)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .spawn()
+        .expect("spawn tessera serve");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let base = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("stderr line") {
+            if let Some(rest) = line.strip_prefix("Tessera listening on ") {
+                return rest.split(' ').next().expect("address").to_owned();
+            }
+        }
+        panic!("tessera serve ended before it listened");
+    })
+    .await
+    .expect("the node listens within 30 s");
+    // Keep draining stderr so that the node never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Node { base, child }
+}
+
+impl Cluster {
+    /// The cluster, or `None` (with a note) when this run is not on PostgreSQL.
+    async fn start() -> Option<Self> {
+        if backend() != Backend::Postgres {
+            eprintln!("cluster tests run on PostgreSQL only (TESSERA_TEST_BACKEND=postgres)");
+            return None;
+        }
+        let s = TestServer::start().await;
+        let admin = acme_with_alice(&s).await;
+        let dir = tempfile::tempdir().expect("dir");
+        // The nodes serve; one worker process refreshes the platform connections.
+        std::fs::write(
+            dir.path().join("tessera.toml"),
+            "[connections]\nworker = false\n",
+        )
+        .expect("config");
+        let (a, b, c) = tokio::join!(
+            start_node(dir.path(), &s.db.url, &s.base),
+            start_node(dir.path(), &s.db.url, &s.base),
+            start_node(dir.path(), &s.db.url, &s.base),
+        );
+        let worker = command(dir.path(), &s.db.url, &s.base)
+            .arg("worker")
+            .spawn()
+            .expect("spawn tessera worker");
+        Some(Self {
+            s,
+            admin,
+            nodes: vec![a, b, c],
+            _worker: worker,
+            _dir: dir,
+        })
+    }
+
+    /// `path` on node `i`.
+    fn url(&self, i: usize, path: &str) -> String {
+        format!("{}{path}", self.nodes[i].base)
+    }
+
+    /// A client of `acme-corp`, created through the in-process node.
+    async fn client(&self, body: Value) -> (String, Option<String>) {
+        acme_client(&self.s, &self.admin, body).await
+    }
+
+    /// A REST call to node `i` with the admin key.
+    async fn admin_call(
+        &self,
+        i: usize,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .s
+            .http
+            .request(method, self.url(i, path))
+            .bearer_auth(&self.admin);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        json(req.send().await.expect("request")).await
+    }
+
+    async fn client_credentials(&self, i: usize, id: &str, secret: &str) -> (u16, Value) {
+        let res = self
+            .s
+            .http
+            .post(self.url(i, "/orgs/acme-corp/api/v1/oauth/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token");
+        json(res).await
+    }
+
+    async fn introspect(&self, i: usize, rs: (&str, &str), token: &str) -> Value {
+        let res = self
+            .s
+            .http
+            .post(self.url(i, "/orgs/acme-corp/api/v1/oauth/introspect"))
+            .basic_auth(rs.0, Some(rs.1))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("introspect");
+        let (st, v) = json(res).await;
+        assert_eq!(st, 200, "{v}");
+        v
+    }
+
+    async fn userinfo(&self, i: usize, token: &str) -> u16 {
+        self.s
+            .http
+            .get(self.url(i, "/orgs/acme-corp/api/v1/oauth/userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("userinfo")
+            .status()
+            .as_u16()
+    }
+}
+
+/// Waits up to `limit` for `done`, checking as fast as it answers; how long it took.
+async fn until<F, Fut>(limit: Duration, what: &str, mut done: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if done().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::test]
+async fn tokens_minted_on_one_node_serve_and_end_on_every_node() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let (api, api_secret) = c
+        .client(json!({"name": "API", "grantTypes": ["client_credentials"]}))
+        .await;
+    let api_secret = api_secret.unwrap();
+    let (rs, rs_secret) = c
+        .client(json!({"name": "Resource server", "grantTypes": ["client_credentials"]}))
+        .await;
+    let rs_secret = rs_secret.unwrap();
+    let rs = (rs.as_str(), rs_secret.as_str());
+
+    // A machine token minted on A is active on B and C.
+    let (st, t) = c.client_credentials(0, &api, &api_secret).await;
+    assert_eq!(st, 200, "{t}");
+    let token = t["access_token"].as_str().unwrap();
+    for i in [1, 2] {
+        let v = c.introspect(i, rs, token).await;
+        assert_eq!(v["active"], true, "node {i}: {v}");
+        assert_eq!(v["client_id"], api.as_str());
+    }
+
+    // A user's token (the password grant) minted on B serves userinfo on A and C.
+    let (legacy, legacy_secret) = c
+        .client(json!({"name": "Legacy", "grantTypes": ["password"], "allowedScopes": ["openid", "profile"]}))
+        .await;
+    let res =
+        c.s.http
+            .post(c.url(1, "/orgs/acme-corp/api/v1/oauth/token"))
+            .basic_auth(&legacy, legacy_secret.as_deref())
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+                ("scope", "openid profile"),
+            ])
+            .send()
+            .await
+            .unwrap();
+    let (st, user_token) = json(res).await;
+    assert_eq!(st, 200, "{user_token}");
+    let user_token = user_token["access_token"].as_str().unwrap().to_owned();
+    for i in [0, 2] {
+        assert_eq!(c.userinfo(i, &user_token).await, 200, "node {i}");
+    }
+
+    // Revoked on A: inactive on B and C at once (each has the token's status cached by now).
+    let cr = &c;
+    for (t, id, secret) in [
+        (token, api.as_str(), api_secret.as_str()),
+        (
+            &user_token,
+            legacy.as_str(),
+            legacy_secret.as_deref().unwrap(),
+        ),
+    ] {
+        let res =
+            c.s.http
+                .post(c.url(0, "/orgs/acme-corp/api/v1/oauth/revoke"))
+                .basic_auth(id, Some(secret))
+                .form(&[("token", t)])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(res.status(), 200);
+        for i in [1, 2] {
+            let took = until(
+                Duration::from_secs(1),
+                "revocation reaches the node",
+                || async move { cr.introspect(i, rs, t).await["active"] == false },
+            )
+            .await;
+            eprintln!("revocation on node 0 seen on node {i} after {took:?}");
+        }
+    }
+    for i in [1, 2] {
+        assert_eq!(c.userinfo(i, &user_token).await, 401, "node {i}");
+    }
+}
+
+/// A client disabled on one node is refused by the others within a second; the time it
+/// takes is measured over 100 changes (disabling and enabling, half on each of two nodes).
+#[tokio::test]
+async fn client_changes_reach_every_node_within_a_second() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let (id, _) = c
+        .client(json!({"name": "Dashboard", "isConfidential": false, "redirectUris": [REDIRECT]}))
+        .await;
+    let authorize = |i: usize| {
+        c.url(
+            i,
+            &format!(
+                "/orgs/acme-corp/api/v1/oauth/authorize?response_type=code&client_id={id}&redirect_uri={REDIRECT}&code_challenge={}&code_challenge_method=S256",
+                challenge(VERIFIER)
+            ),
+        )
+    };
+    // The authorization endpoint reads the cached client: "disabled" is a page of its own,
+    // and an enabled client gets the login page. Neither counts as a failure anywhere.
+    let disabled_on = |i: usize| {
+        let url = authorize(i);
+        let http = c.s.http.clone();
+        async move {
+            let html = http.get(url).send().await.unwrap().text().await.unwrap();
+            html.contains("The client is disabled.")
+        }
+    };
+    for i in 0..3 {
+        assert!(!disabled_on(i).await, "node {i} knows the client enabled");
+    }
+    let disabled_on = &disabled_on;
+    let mut took = Vec::new();
+    for n in 0..100 {
+        let active = n % 2 == 1;
+        let (from, to) = if n % 4 < 2 { (0, 1) } else { (2, 0) };
+        let (st, v) = c
+            .admin_call(
+                from,
+                Method::PATCH,
+                &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}"),
+                Some(json!({"isActive": active})),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        took.push(
+            until(
+                Duration::from_secs(1),
+                "the change reaches the node",
+                || async move { disabled_on(to).await != active },
+            )
+            .await,
+        );
+    }
+    took.sort();
+    eprintln!(
+        "client change propagation over {} changes: p50 {:?}, p99 {:?}, max {:?}",
+        took.len(),
+        percentile(&took, 0.5),
+        percentile(&took, 0.99),
+        took.last().unwrap()
+    );
+    assert!(percentile(&took, 0.99) < Duration::from_secs(1));
+
+    // A new secret on B: the old one is refused on A and C within a second, the new one
+    // works there.
+    let (m2m, old) = c
+        .client(json!({"name": "Machine", "grantTypes": ["client_credentials"]}))
+        .await;
+    let old = old.unwrap();
+    for i in 0..3 {
+        assert_eq!(c.client_credentials(i, &m2m, &old).await.0, 200, "node {i}");
+    }
+    let (st, v) = c
+        .admin_call(
+            1,
+            Method::POST,
+            &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{m2m}/secret"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let new = v["secret"].as_str().unwrap().to_owned();
+    let (cr, m2m, old, new) = (&c, m2m.as_str(), old.as_str(), new.as_str());
+    for i in [0, 2] {
+        assert_eq!(c.client_credentials(i, m2m, new).await.0, 200, "node {i}");
+        until(
+            Duration::from_secs(1),
+            "the old secret dies",
+            || async move { cr.client_credentials(i, m2m, old).await.0 == 401 },
+        )
+        .await;
+    }
+    // Deleted on C: refused on A and B within a second.
+    let (st, _) = c
+        .admin_call(
+            2,
+            Method::DELETE,
+            &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{m2m}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    for i in [0, 1] {
+        until(
+            Duration::from_secs(1),
+            "the deleted client is refused",
+            || async move { cr.client_credentials(i, m2m, new).await.0 == 401 },
+        )
+        .await;
+    }
+}
+
+/// S256 of a PKCE verifier.
+fn challenge(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+/// The query parameter `k` of a redirect.
+fn redirect_param(res: &reqwest::Response, k: &str) -> Option<String> {
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "expected a redirect");
+    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    loc.query_pairs()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// One browser's sign-in spread over the nodes: the authorization request on `nodes.0`, the
+/// login on `nodes.1`, the consent (unless given before) on `nodes.2`. The code, and the
+/// browser (signed in).
+async fn code_across(
+    c: &Cluster,
+    client_id: &str,
+    scope: &str,
+    nodes: (usize, usize, usize),
+) -> (String, Browser) {
+    let b = Browser::new();
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("scope", scope),
+            ("state", "st"),
+            ("code_challenge", &challenge(VERIFIER)),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let res = b
+        .get(&c.url(
+            nodes.0,
+            &format!("/orgs/acme-corp/api/v1/oauth/authorize?{q}"),
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+    let res = b
+        .post(
+            &c.url(nodes.1, "/orgs/acme-corp/login"),
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+            ],
+            &[],
+        )
+        .await;
+    if res.status() == StatusCode::SEE_OTHER {
+        // Consent was given before: straight back to the client.
+        return (redirect_param(&res, "code").expect("a code"), b);
+    }
+    assert_eq!(res.status(), 200, "the consent page");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("name=\"decision\" value=\"allow\""), "{html}");
+    let res = b
+        .post(
+            &c.url(nodes.2, "/orgs/acme-corp/consent"),
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("decision", "allow"),
+            ],
+            &[],
+        )
+        .await;
+    (redirect_param(&res, "code").expect("a code"), b)
+}
+
+async fn redeem(c: &Cluster, i: usize, client_id: &str, code: &str) -> (u16, Value) {
+    let res =
+        c.s.http
+            .post(c.url(i, "/orgs/acme-corp/api/v1/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", client_id),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+            .await
+            .unwrap();
+    json(res).await
+}
+
+/// Fifty redemptions of one code at once, spread over the nodes: exactly one gets tokens.
+/// The same for one refresh token.
+#[tokio::test]
+async fn one_code_and_one_refresh_token_have_one_winner_across_nodes() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let (id, _) = c
+        .client(
+            json!({"name": "Dashboard", "isConfidential": false, "redirectUris": [REDIRECT],
+                        "allowedScopes": ["openid", "offline_access"]}),
+        )
+        .await;
+    let (code, _) = code_across(&c, &id, "openid offline_access", (0, 1, 2)).await;
+    let results =
+        futures_util::future::join_all((0..50).map(|n| redeem(&c, n % 3, &id, &code))).await;
+    let winners: Vec<&Value> = results
+        .iter()
+        .filter(|(st, _)| *st == 200)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(results
+        .iter()
+        .all(|(st, v)| *st == 200 || (*st == 400 && v["error"] == "invalid_grant")));
+    // The replays revoked what the winner got (RFC 6749 §4.1.2): a refresh token from a code
+    // redeemed once, then.
+    assert!(winners[0]["refresh_token"].is_string());
+    let (code, _) = code_across(&c, &id, "openid offline_access", (2, 0, 1)).await;
+    let (st, t) = redeem(&c, 1, &id, &code).await;
+    assert_eq!(st, 200, "{t}");
+    let refresh = t["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+
+    let refreshes = futures_util::future::join_all((0..50).map(|n| {
+        let url = c.url(n % 3, "/orgs/acme-corp/api/v1/oauth/token");
+        let form = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh.clone()),
+            ("client_id", id.clone()),
+        ];
+        let http = c.s.http.clone();
+        async move { json(http.post(url).form(&form).send().await.unwrap()).await }
+    }))
+    .await;
+    let won = refreshes.iter().filter(|(st, _)| *st == 200).count();
+    assert_eq!(won, 1, "{refreshes:?}");
+}
+
+/// Sign in on A, continue on B, consent on C; the session then serves every node, and logout
+/// on B ends it everywhere.
+#[tokio::test]
+async fn a_sign_in_spans_the_nodes_and_logout_on_one_ends_it_on_all() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let (id, _) = c
+        .client(
+            json!({"name": "Dashboard", "isConfidential": false, "redirectUris": [REDIRECT],
+                        "postLogoutRedirectUris": [REDIRECT], "requireConsent": true}),
+        )
+        .await;
+    let (code, browser) = code_across(&c, &id, "openid", (0, 1, 2)).await;
+    let (st, tokens) = redeem(&c, 2, &id, &code).await;
+    assert_eq!(st, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+
+    // Signed in: prompt=none answers with a code on every node.
+    let silent = |i: usize| {
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", id.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("prompt", "none"),
+                ("code_challenge", &challenge(VERIFIER)),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish();
+        c.url(i, &format!("/orgs/acme-corp/api/v1/oauth/authorize?{q}"))
+    };
+    for i in 0..3 {
+        let res = browser.get(&silent(i)).await;
+        assert!(redirect_param(&res, "code").is_some(), "node {i}");
+    }
+
+    // Logout on B (RP-initiated, with the id_token as hint).
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", REDIRECT),
+            ("state", "bye"),
+        ])
+        .finish();
+    let res = browser
+        .get(&c.url(1, &format!("/orgs/acme-corp/api/v1/oauth/end_session?{q}")))
+        .await;
+    assert_eq!(redirect_param(&res, "state").as_deref(), Some("bye"));
+    for i in 0..3 {
+        let res = browser.get(&silent(i)).await;
+        assert_eq!(
+            redirect_param(&res, "error").as_deref(),
+            Some("login_required"),
+            "node {i}"
+        );
+    }
+}
+
+/// Failed sign-ins for one user spread over the three nodes lock the user as they would on
+/// one node: the sixth failure blocks the user everywhere, the right password included.
+#[tokio::test]
+async fn failed_sign_ins_spread_over_the_nodes_lock_as_one() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let (id, _) = c
+        .client(json!({"name": "Dashboard", "isConfidential": false, "redirectUris": [REDIRECT]}))
+        .await;
+    let b = Browser::new();
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", &challenge(VERIFIER)),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let (b, q, cr) = (&b, &q, &c);
+    let login = move |i: usize, password: &'static str| {
+        let c = cr;
+        async move {
+            let res = b
+                .get(&c.url(i, &format!("/orgs/acme-corp/api/v1/oauth/authorize?{q}")))
+                .await;
+            let html = res.text().await.unwrap();
+            let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+            let res = b
+                .post(
+                    &c.url(i, "/orgs/acme-corp/login"),
+                    &[
+                        ("request", &req),
+                        ("csrf_token", &csrf),
+                        ("username", "alice"),
+                        ("password", password),
+                    ],
+                    &[],
+                )
+                .await;
+            res.text().await.unwrap()
+        }
+    };
+    for n in 0..6 {
+        let html = login(n % 3, "wrong password").await;
+        assert!(
+            html.contains("Invalid username or password."),
+            "failure {n}: {html}"
+        );
+    }
+    let login = &login;
+    for i in 0..3 {
+        until(
+            Duration::from_secs(1),
+            "the lock reaches the node",
+            || async move {
+                login(i, ALICE_PASSWORD)
+                    .await
+                    .contains("Too many sign-in attempts. Wait a minute and try again.")
+            },
+        )
+        .await;
+    }
+}
+
+/// A node killed with `kill -9` while it takes writes: the others serve on without a failed
+/// request, and every write it acknowledged is there.
+#[tokio::test]
+async fn a_node_killed_under_load_loses_no_acknowledged_write() {
+    let Some(mut c) = Cluster::start().await else {
+        return;
+    };
+    let (m2m, secret) = c
+        .client(json!({"name": "Machine", "grantTypes": ["client_credentials"]}))
+        .await;
+    let secret = secret.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Load on A and B.
+    let mut load = Vec::new();
+    for i in [0, 1] {
+        let (url, http, stop) = (
+            c.url(i, "/orgs/acme-corp/api/v1/oauth/token"),
+            c.s.http.clone(),
+            std::sync::Arc::clone(&stop),
+        );
+        let (m2m, secret) = (m2m.clone(), secret.clone());
+        load.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u32, 0u32);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let res = http
+                    .post(&url)
+                    .basic_auth(&m2m, Some(&secret))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    // Writes on C, each remembered once acknowledged.
+    let writes = {
+        let (url, http, admin, stop) = (
+            c.url(2, "/orgs/acme-corp/api/v1/admin/oauth-clients"),
+            c.s.http.clone(),
+            c.admin.clone(),
+            std::sync::Arc::clone(&stop),
+        );
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let res = http
+                    .post(&url)
+                    .bearer_auth(&admin)
+                    .json(&json!({"name": format!("W{n}"), "grantTypes": ["client_credentials"]}))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 201 => {
+                        let v: Value = r.json().await.unwrap();
+                        acknowledged.push(v["id"].as_str().unwrap().to_owned());
+                    }
+                    // The node died: no more acknowledgements can come from it.
+                    _ => break,
+                }
+            }
+            acknowledged
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.nodes[2].child.start_kill().expect("kill -9");
+    c.nodes[2].child.wait().await.expect("the node ends");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acknowledged = writes.await.unwrap();
+    assert!(
+        !acknowledged.is_empty(),
+        "node C acknowledged writes before it died"
+    );
+    for h in load {
+        let (ok, failed) = h.await.unwrap();
+        assert!(ok > 0);
+        assert_eq!(failed, 0, "A and B answered every request");
+    }
+    for id in &acknowledged {
+        let (st, v) = c
+            .admin_call(
+                0,
+                Method::GET,
+                &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "acknowledged client {id}: {v}");
+    }
+    eprintln!(
+        "kill -9 under load: {} acknowledged writes on the killed node, all kept",
+        acknowledged.len()
+    );
+}
