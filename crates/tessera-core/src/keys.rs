@@ -1,7 +1,12 @@
 //! Signing keys per organization: one active key per algorithm (ES256 for access tokens,
 //! RS256 always present for id_tokens, EdDSA available), private parts sealed by the vault,
-//! a `kid` per key. Rotation retires the active keys and makes new ones; a retired key stays
-//! in the JWKS until every token it could have signed has expired.
+//! a `kid` per key. Rotation makes new keys and retires the old ones; a retired key stays in
+//! the JWKS until every token it could have signed has expired.
+//!
+//! Rotation is in two steps so that no node hands out a token that another node's JWKS
+//! cannot verify yet: the new keys are published at once (every node learns of them through
+//! the change feed, within a second at worst) and sign only [`KEY_ACTIVATION_SECONDS`] later;
+//! the old keys sign until then.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +14,7 @@ use std::sync::Arc;
 use tessera_crypto::jws::{Alg, SigningKey, VerifyingKey};
 use tessera_crypto::RowId;
 use tessera_domain::client::ACCESS_TOKEN_LIFETIME;
-use tessera_domain::{AuditAction, OrgId, Organization, Permission};
+use tessera_domain::{AuditAction, OrgId, Organization, Permission, Timestamp};
 use tessera_store::{SigningKeyRecord, Tx};
 use uuid::Uuid;
 
@@ -17,11 +22,23 @@ use crate::audit::AuditEntry;
 use crate::cache::CHANGE_KEYS;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
+/// How long after a rotation the new keys start signing: longer than the change feed takes
+/// to reach every node at worst, so that every JWKS has them first.
+pub const KEY_ACTIVATION_SECONDS: i64 = 2;
+
+/// A key that signs, or will, or did until `retired_at`.
+#[derive(Debug)]
+pub struct SignerKey {
+    pub key: Arc<SigningKey>,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+}
+
 /// The keys of one organization, ready to sign and verify.
 #[derive(Debug)]
 pub struct OrgKeys {
-    /// The newest active key of each algorithm.
-    pub active: HashMap<Alg, Arc<SigningKey>>,
+    /// The keys of each algorithm that are not retired, or retire in the future; oldest first.
+    pub signers: HashMap<Alg, Vec<SignerKey>>,
     /// Every published key, by kid.
     pub verifying: HashMap<String, VerifyingKey>,
     /// The JWKS document (RFC 7517 §5).
@@ -35,6 +52,26 @@ fn publish_window() -> time::Duration {
 
 fn key_row<'a>(org: &'a str, kid: &'a str) -> RowId<'a> {
     crate::connections::cell(org, tessera_store::SealedColumn::SigningKey, kid)
+}
+
+impl OrgKeys {
+    /// The key that signs with `alg` at `now`: the newest one not retired whose activation
+    /// delay has passed, or else the oldest one not retired (the one that signed before a
+    /// rotation made moments ago, or the organization's first key).
+    pub fn signing_key(&self, alg: Alg, now: Timestamp) -> Option<&Arc<SigningKey>> {
+        let live: Vec<&SignerKey> = self
+            .signers
+            .get(&alg)?
+            .iter()
+            .filter(|k| k.retired_at.is_none_or(|r| r > now))
+            .collect();
+        let activated = now - time::Duration::seconds(KEY_ACTIVATION_SECONDS);
+        live.iter()
+            .rev()
+            .find(|k| k.created_at <= activated)
+            .or(live.first())
+            .map(|k| &k.key)
+    }
 }
 
 impl Services {
@@ -57,7 +94,9 @@ impl Services {
             .collect();
         if !missing.is_empty() {
             let mut tx = self.store.begin().await?;
-            // Another process may have made them meanwhile.
+            // One process makes them; another that asks at the same time waits here, then
+            // finds them made, so that no node signs with a key another has not published.
+            tx.lock_signing_keys(org).await?;
             let now_published = tx.published_signing_keys(org, self.now()).await?;
             for alg in missing {
                 if !now_published
@@ -77,7 +116,7 @@ impl Services {
 
     fn load_keys(&self, org: OrgId, records: &[SigningKeyRecord]) -> CoreResult<OrgKeys> {
         let org_s = org.to_string();
-        let mut active: HashMap<Alg, Arc<SigningKey>> = HashMap::new();
+        let mut signers: HashMap<Alg, Vec<SignerKey>> = HashMap::new();
         let mut verifying = HashMap::new();
         let mut jwks = vec![];
         // Oldest first, so the newest active key of an algorithm wins.
@@ -93,12 +132,16 @@ impl Services {
                 .map_err(|e| CoreError::internal(format!("signing key {}: {e}", r.id)))?;
             verifying.insert(r.id.clone(), key.verifying_key());
             jwks.push(key.public_jwk());
-            if r.retired_at.is_none() {
-                active.insert(alg, Arc::new(key));
+            if r.retired_at.is_none_or(|at| at > self.now()) {
+                signers.entry(alg).or_default().push(SignerKey {
+                    key: Arc::new(key),
+                    created_at: r.created_at,
+                    retired_at: r.retired_at,
+                });
             }
         }
         Ok(OrgKeys {
-            active,
+            signers,
             verifying,
             jwks: serde_json::json!({ "keys": jwks }),
         })
@@ -138,8 +181,9 @@ impl Services {
         Ok(self.org_keys(org.id).await?.jwks.clone())
     }
 
-    /// Makes new active keys for every algorithm; the old ones stay published until their
-    /// tokens have expired. Every process signs with the new keys within a second.
+    /// Makes new keys for every algorithm, published at once and signing from
+    /// [`KEY_ACTIVATION_SECONDS`] later, when the old ones retire; those stay published until
+    /// their tokens have expired.
     pub async fn rotate_keys(&self, ctx: &Context, org: &str) -> CoreResult<Vec<String>> {
         let mut tx = self.store.begin().await?;
         let org = self.org_for(tx.as_mut(), ctx, org, None).await?;
@@ -148,10 +192,12 @@ impl Services {
         {
             return Err(CoreError::Forbidden(Permission::OauthClientsEdit));
         }
+        tx.lock_signing_keys(org.id).await?;
         let now = self.now();
         let mut kids = vec![];
         for alg in Alg::ALL {
-            tx.retire_signing_keys(org.id, alg.as_str(), now, now + publish_window())
+            let retire = now + time::Duration::seconds(KEY_ACTIVATION_SECONDS);
+            tx.retire_signing_keys(org.id, alg.as_str(), retire, retire + publish_window())
                 .await?;
             kids.push(self.insert_new_key(tx.as_mut(), org.id, alg).await?);
         }
@@ -167,5 +213,52 @@ impl Services {
         tx.commit().await?;
         self.caches.keys.invalidate(&org.id);
         Ok(kids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn signer(kid: &str, created: i64, retired: Option<i64>) -> SignerKey {
+        let (key, _) = SigningKey::generate(Alg::ES256, kid.into()).unwrap();
+        SignerKey {
+            key: Arc::new(key),
+            created_at: tessera_domain::clock::from_millis(created * 1000),
+            retired_at: retired.map(|r| tessera_domain::clock::from_millis(r * 1000)),
+        }
+    }
+
+    fn signing(keys: &OrgKeys, at: i64) -> String {
+        keys.signing_key(Alg::ES256, tessera_domain::clock::from_millis(at * 1000))
+            .unwrap()
+            .kid()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_rotation_publishes_first_and_signs_later() {
+        let d = KEY_ACTIVATION_SECONDS;
+        // The first key signs at once.
+        let keys = OrgKeys {
+            signers: HashMap::from([(Alg::ES256, vec![signer("first", 100, None)])]),
+            verifying: HashMap::new(),
+            jwks: serde_json::json!({}),
+        };
+        assert_eq!(signing(&keys, 100), "first");
+        // Rotated at 101 (the old key one second old): the old key signs until 101 + d.
+        let keys = OrgKeys {
+            signers: HashMap::from([(
+                Alg::ES256,
+                vec![signer("old", 100, Some(101 + d)), signer("new", 101, None)],
+            )]),
+            verifying: HashMap::new(),
+            jwks: serde_json::json!({}),
+        };
+        assert_eq!(signing(&keys, 101), "old");
+        assert_eq!(signing(&keys, 101 + d - 1), "old");
+        assert_eq!(signing(&keys, 101 + d), "new");
+        assert_eq!(signing(&keys, 500), "new");
     }
 }

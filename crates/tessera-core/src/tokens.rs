@@ -526,8 +526,7 @@ impl Services {
     ) -> OAuthResult<String> {
         let keys = self.org_keys(org.id).await?;
         let key = Arc::clone(
-            keys.active
-                .get(&alg)
+            keys.signing_key(alg, self.now())
                 .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?,
         );
         if alg == Alg::RS256 {

@@ -25,6 +25,10 @@ pub struct SigningKeyRecord {
 /// The organizations' signing keys.
 #[async_trait]
 pub trait SigningKeyRepo: Send {
+    /// Holds the organization's keys for this transaction: another transaction that asks
+    /// waits until this one ends, so that two processes never make or rotate the same keys
+    /// at once (the organization's row is the lock).
+    async fn lock_signing_keys(&mut self, org: OrgId) -> Result<()>;
     async fn insert_signing_key(&mut self, key: &SigningKeyRecord) -> Result<()>;
     /// The organization's keys that are active or still published at `now`, oldest first.
     async fn published_signing_keys(

@@ -23,6 +23,15 @@ macro_rules! impl_keys_repo {
 
             #[async_trait]
             impl $crate::SigningKeyRepo for $tx {
+                async fn lock_signing_keys(&mut self, org: OrgId) -> Result<()> {
+                    // A write to the row takes its lock on PostgreSQL; SQLite has one writer.
+                    sqlx::query("UPDATE organizations SET updated_at = updated_at WHERE id = $1")
+                        .bind(org.0.to_string())
+                        .execute(&mut *self.tx)
+                        .await?;
+                    Ok(())
+                }
+
                 async fn insert_signing_key(&mut self, k: &$crate::SigningKeyRecord) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO signing_keys (id, org_id, alg, private_key, public_jwk, created_at, \

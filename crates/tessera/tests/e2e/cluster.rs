@@ -771,3 +771,109 @@ async fn a_node_killed_under_load_loses_no_acknowledged_write() {
         acknowledged.len()
     );
 }
+
+/// Keys rotated while every node hands out tokens: no request fails, and every node's JWKS
+/// has the new keys before any token signed with them is handed out (new keys are published
+/// at once and sign two seconds later).
+#[tokio::test]
+async fn keys_rotated_under_load_are_published_everywhere_before_they_sign() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let (m2m, secret) = c
+        .client(json!({"name": "Machine", "grantTypes": ["client_credentials"]}))
+        .await;
+    let secret = secret.unwrap();
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let start = Instant::now();
+    // Every node's JWKS, read over and over: when each kid first showed on each node (the
+    // time its answer arrived, no earlier than the key was published there).
+    let mut watchers = Vec::new();
+    for i in 0..3 {
+        let (url, http, stop) = (
+            c.url(i, "/orgs/acme-corp/api/v1/oauth/jwks"),
+            c.s.http.clone(),
+            std::sync::Arc::clone(&stop),
+        );
+        watchers.push(tokio::spawn(async move {
+            let mut first_seen: std::collections::HashMap<String, Duration> = Default::default();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let v: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+                let at = start.elapsed();
+                for k in v["keys"].as_array().unwrap() {
+                    first_seen
+                        .entry(k["kid"].as_str().unwrap().to_owned())
+                        .or_insert(at);
+                }
+            }
+            first_seen
+        }));
+    }
+    // Tokens from every node: when each kid was first handed out.
+    let mut load = Vec::new();
+    for i in 0..3 {
+        let (url, http, stop) = (
+            c.url(i, "/orgs/acme-corp/api/v1/oauth/token"),
+            c.s.http.clone(),
+            std::sync::Arc::clone(&stop),
+        );
+        let (m2m, secret) = (m2m.clone(), secret.clone());
+        load.push(tokio::spawn(async move {
+            let mut first_used: std::collections::HashMap<String, Duration> = Default::default();
+            let mut failed = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let res = http
+                    .post(&url)
+                    .basic_auth(&m2m, Some(&secret))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .unwrap();
+                if res.status() != 200 {
+                    failed += 1;
+                    continue;
+                }
+                let v: Value = res.json().await.unwrap();
+                let t = v["access_token"].as_str().unwrap().to_owned();
+                first_used.entry(kid(&t)).or_insert(start.elapsed());
+            }
+            (first_used, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let new_kids =
+        c.s.services
+            .rotate_keys(&tessera_core::Context::cli(), "acme-corp")
+            .await
+            .unwrap();
+    tokio::time::sleep(Duration::from_millis(
+        (tessera_core::keys::KEY_ACTIVATION_SECONDS * 1000 + 700) as u64,
+    ))
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen = Vec::new();
+    for w in watchers {
+        seen.push(w.await.unwrap());
+    }
+    let mut used_new = false;
+    for h in load {
+        let (first_used, failed) = h.await.unwrap();
+        assert_eq!(failed, 0, "every token request succeeded");
+        // The rotated keys: the first keys of the organization are made by one node under a
+        // lock while the others wait, so no node can answer without them once they sign.
+        for (kid, used_at) in first_used.into_iter().filter(|(k, _)| new_kids.contains(k)) {
+            used_new = true;
+            for (i, node) in seen.iter().enumerate() {
+                let published = node
+                    .get(&kid)
+                    .unwrap_or_else(|| panic!("{kid} never on node {i}"));
+                assert!(
+                    published < &used_at,
+                    "{kid} handed out at {used_at:?} before node {i} published it at {published:?}"
+                );
+            }
+        }
+    }
+    assert!(used_new, "the new key signs after its delay");
+}

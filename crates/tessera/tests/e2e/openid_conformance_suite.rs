@@ -2463,7 +2463,22 @@ async fn oidcc_server_rotate_keys() {
     for k in &before {
         assert!(after.contains(k), "the old key {k} is still published");
     }
-    // The next id_token is signed with a new key.
+    // The old key still signs while every node learns of the new one; from then on the new
+    // key signs (the suite does not check this; a relying party would).
+    let t = op
+        .standard_flow(&Browser::new(), &op.request(&op.client, &[], &[]))
+        .await;
+    let kid = jsonwebtoken::decode_header(&t.id_token)
+        .unwrap()
+        .kid
+        .unwrap();
+    assert!(
+        before.contains(&kid),
+        "the old key signs until the new one is everywhere"
+    );
+    op.clock.advance(time::Duration::seconds(
+        tessera_core::keys::KEY_ACTIVATION_SECONDS,
+    ));
     let t = op
         .standard_flow(&Browser::new(), &op.request(&op.client, &[], &[]))
         .await;

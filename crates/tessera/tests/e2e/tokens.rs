@@ -780,9 +780,30 @@ async fn key_rotation_keeps_old_tokens_verifiable() {
             .await
             .unwrap();
     assert_eq!(kids.len(), 3);
+    // Published at once; the old key signs until every node has had time to publish the new
+    // one, and the new key from then on.
+    let set = jwks(&st.s, "acme-corp").await;
+    assert_eq!(
+        set.keys.len(),
+        6,
+        "new keys published at once, old keys stay published"
+    );
+    let meanwhile = token(&st).await;
+    let kid = jsonwebtoken::decode_header(&meanwhile)
+        .unwrap()
+        .kid
+        .unwrap();
+    assert_eq!(kid, old_kid, "the old key signs for the first moments");
+    tokio::time::sleep(std::time::Duration::from_secs(
+        tessera_core::keys::KEY_ACTIVATION_SECONDS as u64,
+    ))
+    .await;
     let after = token(&st).await;
     let new_kid = jsonwebtoken::decode_header(&after).unwrap().kid.unwrap();
-    assert_ne!(old_kid, new_kid, "signs with the new key at once");
+    assert_ne!(
+        old_kid, new_kid,
+        "signs with the new key once it is published everywhere"
+    );
     assert!(kids.contains(&new_kid));
     let set = jwks(&st.s, "acme-corp").await;
     assert_eq!(set.keys.len(), 6, "old keys stay published");
