@@ -70,6 +70,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The GraphQL admin schema, built once.
     pub graphql: Arc<graphql::AdminSchema>,
+    /// Set when the process is shutting down: `/readyz` answers 503 so that load balancers
+    /// stop sending requests, which are still served meanwhile.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::new()),
             graphql: Arc::new(graphql::schema()),
+            draining: Arc::default(),
         }
     }
 }
@@ -155,4 +159,4 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-pub use server::{serve, ServerLimits};
+pub use server::{client_address, serve, ServerLimits};

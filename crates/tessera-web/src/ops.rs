@@ -1,4 +1,5 @@
-//! Operations endpoints: liveness, readiness (the database answers) and metrics.
+//! Operations endpoints: liveness, readiness (the database answers, and the process is not
+//! shutting down) and metrics.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +23,13 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "draining", "reason": "shutting down"})),
+        )
+            .into_response();
+    }
     match state.services.ready().await {
         Ok(()) => Json(json!({"status": "ready"})).into_response(),
         Err(e) => {

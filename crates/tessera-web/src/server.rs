@@ -8,7 +8,13 @@
 //!   whenever it waits for a request head, so it is also the idle timeout of a keep-alive
 //!   connection: behind a load balancer, set it above the balancer's own idle timeout.
 //! - **Graceful shutdown**: on the signal, the listener closes, idle connections close at once
-//!   and requests in flight finish (up to `drain_timeout`).
+//!   and requests in flight finish (up to `drain_timeout`). The caller decides when the signal
+//!   fires: `tessera serve` first answers `/readyz` with 503 for `drain_seconds`, so that a load
+//!   balancer stops sending new requests before the listener closes.
+//! - **Trusted proxies**: the client's address (for the brute-force brakes and the audit log)
+//!   is the TCP peer's, unless the peer is one of `trusted_proxies`: then it is the nearest
+//!   address of `X-Forwarded-For` that is not a trusted proxy. Without trusted proxies the
+//!   header is ignored, so that no client can choose its own address.
 //!
 //! The request deadline and body limit are layers of the router ([`crate::router`]).
 
@@ -20,13 +26,15 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-/// The connection limits.
-#[derive(Debug, Clone, Copy)]
+/// The connection limits, and the proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone)]
 pub struct ServerLimits {
     pub max_connections: usize,
     /// Also the idle timeout of keep-alive connections.
     pub header_read_timeout: Duration,
     pub drain_timeout: Duration,
+    /// Reverse proxies and load balancers in front of Tessera.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl Default for ServerLimits {
@@ -35,8 +43,41 @@ impl Default for ServerLimits {
             max_connections: 4096,
             header_read_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(30),
+            trusted_proxies: Arc::from(Vec::new()),
         }
     }
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest address
+/// of `X-Forwarded-For` (read from the right, the end the proxies appended to) that is not a
+/// trusted proxy itself. A malformed entry stops the walk at the last good address.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: &[&str],
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let hops = forwarded_for
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in hops.into_iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// Serves `app` on `listener` with `limits` until `shutdown` resolves, then drains.
@@ -73,9 +114,22 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let trusted = Arc::clone(&limits.trusted_proxies);
         let svc =
             hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
+                let client = if trusted.is_empty() {
+                    addr
+                } else {
+                    let hops: Vec<&str> = req
+                        .headers()
+                        .get_all("x-forwarded-for")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .collect();
+                    SocketAddr::new(client_address(addr.ip(), &hops, &trusted), addr.port())
+                };
+                req.extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(client));
                 tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
             });
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -97,4 +151,61 @@ pub async fn serve(
         tracing::warn!("requests still in flight after the drain timeout were abandoned");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "127.0.0.1/32".parse().unwrap(),
+        ];
+        // Not configured, or not from a proxy: the peer, whatever the header says.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["203.0.113.9"], &[]),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            client_address(ip("198.51.100.7"), &["203.0.113.9"], &trusted),
+            ip("198.51.100.7")
+        );
+        // From a proxy: the nearest untrusted hop; what a client put in front is ignored.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["203.0.113.9"], &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(
+                ip("10.0.0.5"),
+                &["1.2.3.4, 203.0.113.9, 10.0.0.9"],
+                &trusted
+            ),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &["1.2.3.4", "203.0.113.9"], &trusted),
+            ip("203.0.113.9"),
+            "several headers read as one list"
+        );
+        // No header, or garbage: the last good address.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &[], &trusted),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["nonsense"], &trusted),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["nonsense, 10.0.0.7"], &trusted),
+            ip("10.0.0.7")
+        );
+    }
 }

@@ -127,11 +127,23 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         "Tessera listening on http://{addr} (public URL {})",
         config.public_url
     );
+    // On SIGTERM, first tell the load balancer (`/readyz` 503) while still serving; then
+    // close the listener and let the requests in flight finish.
+    let draining = std::sync::Arc::clone(&state.draining);
+    let drain = config.drain;
+    let shutdown = async move {
+        let signal = shutdown_signal().await;
+        if signal == Signal::Terminate && !drain.is_zero() {
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(seconds = drain.as_secs(), "draining: /readyz answers 503");
+            tokio::time::sleep(drain).await;
+        }
+    };
     tessera_web::serve(
         listener,
         tessera_web::router(state),
-        config.server_limits,
-        shutdown_signal(),
+        config.server_limits.clone(),
+        shutdown,
     )
     .await?;
     tracing::info!("shutting down");
@@ -151,13 +163,22 @@ pub async fn worker(config: &Config) -> anyhow::Result<()> {
         "Tessera refresh worker running (every {} s)",
         config.refresh_interval.as_secs()
     );
-    shutdown_signal().await;
+    let _ = shutdown_signal().await;
     w.stop().await;
     app.store.close().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Which signal asked the process to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    /// Ctrl-C at a terminal: stop at once.
+    Interrupt,
+    /// SIGTERM, as service managers and orchestrators send it: drain first.
+    Terminate,
+}
+
+async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -173,7 +194,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        () = ctrl_c => Signal::Interrupt,
+        () = term => Signal::Terminate,
     }
 }

@@ -55,6 +55,14 @@ pub struct FileServer {
     /// Seconds a client has to send a request's head, and that a keep-alive connection may
     /// sit idle (default 10).
     pub header_read_timeout_secs: Option<u64>,
+    /// Seconds between SIGTERM and closing the listener, while `/readyz` answers 503 and
+    /// requests are still served (default 0: close at once). Behind a load balancer, set it
+    /// above the balancer's health-check interval.
+    pub drain_seconds: Option<u64>,
+    /// Addresses (`10.0.0.7`) and ranges (`10.0.0.0/8`) of the reverse proxies in front of
+    /// Tessera, whose `X-Forwarded-For` gives the client's address (default none: the header
+    /// is ignored).
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,8 +116,10 @@ pub struct Config {
     pub public_url: String,
     pub request_timeout: std::time::Duration,
     pub body_limit: usize,
-    /// The HTTP server's connection cap and timeouts.
+    /// The HTTP server's connection cap and timeouts, and the trusted proxies.
     pub server_limits: tessera_web::ServerLimits,
+    /// How long `/readyz` answers 503 after SIGTERM before the listener closes.
+    pub drain: std::time::Duration,
     pub log_format: LogFormat,
     pub log_level: Option<String>,
     pub argon2: tessera_crypto::Argon2Params,
@@ -257,6 +267,22 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
             .header_read_timeout_secs
             .map_or(defaults.header_read_timeout, std::time::Duration::from_secs),
         drain_timeout: defaults.drain_timeout,
+        trusted_proxies: f
+            .server
+            .trusted_proxies
+            .iter()
+            .flatten()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "invalid [server] trusted_proxies entry '{p}': give an address (10.0.0.7) or a range (10.0.0.0/8)"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into(),
     };
     if server_limits.max_connections == 0 || server_limits.header_read_timeout.is_zero() {
         bail!("invalid [server] limits: max_connections and header_read_timeout_secs must be at least 1");
@@ -309,6 +335,7 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
         ),
         body_limit: f.server.body_limit_bytes.unwrap_or(1024 * 1024),
         server_limits,
+        drain: std::time::Duration::from_secs(f.server.drain_seconds.unwrap_or(0)),
         log_format,
         log_level: o.log_level.clone().or(f.log.level),
         argon2,
@@ -353,6 +380,34 @@ mod tests {
         let c = merge(&o, f(), None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:1");
         assert_eq!(c.public_url, "https://id.example.com");
+    }
+
+    #[test]
+    fn drain_and_trusted_proxies() {
+        let c = merge(&Overrides::default(), FileConfig::default(), None).unwrap();
+        assert!(c.drain.is_zero() && c.server_limits.trusted_proxies.is_empty());
+        let c = merge(
+            &Overrides::default(),
+            file("[server]\ndrain_seconds = 10\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"::1\"]\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.drain.as_secs(), 10);
+        let nets: Vec<String> = c
+            .server_limits
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]);
+        let e = merge(
+            &Overrides::default(),
+            file("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("trusted_proxies entry '10.0.0.0/33'"), "{e}");
     }
 
     #[test]

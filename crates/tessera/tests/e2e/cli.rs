@@ -57,7 +57,18 @@ impl Server {
     // The child is waited for in `stop` or in `Drop`.
     #[allow(clippy::zombie_processes)]
     fn start_with(db: &FreshDb, log: &str) -> Server {
-        let mut child = tessera(db, &["serve", "--listen", "127.0.0.1:0"])
+        Self::start_args(db, log, &[])
+    }
+
+    /// With global arguments before `serve` (`--config FILE`).
+    #[allow(clippy::zombie_processes)]
+    fn start_args(db: &FreshDb, log: &str, global: &[&str]) -> Server {
+        let args: Vec<&str> = global
+            .iter()
+            .copied()
+            .chain(["serve", "--listen", "127.0.0.1:0"])
+            .collect();
+        let mut child = tessera(db, &args)
             .env("TESSERA_LOG", log)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -951,4 +962,46 @@ async fn the_data_dir_and_the_database_files_are_private() {
         assert_eq!(mode(&p), 0o600, "{name}");
     }
     drop(child);
+}
+
+/// SIGTERM with `drain_seconds`: `/readyz` answers 503 at once while requests are still
+/// served, and the process exits 0 once the drain is over.
+#[tokio::test]
+async fn sigterm_drains_before_closing() {
+    let db = fresh_db().await;
+    let config = db.dir.path().join("drain.toml");
+    std::fs::write(&config, "[server]\ndrain_seconds = 2\n").unwrap();
+    let server = Server::start_args(&db, "warn", &["--config", config.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", server.base)).send();
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    let pid = server.child.id().to_string();
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut draining = false;
+    while sent.elapsed() < Duration::from_millis(1500) {
+        let r = get("/readyz").await.unwrap();
+        if r.status() == 503 {
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(v["status"], "draining");
+            draining = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(draining, "/readyz answers 503 once SIGTERM arrives");
+    assert_eq!(
+        get("/healthz").await.unwrap().status(),
+        200,
+        "still serving"
+    );
+    server.stop();
+    assert!(
+        sent.elapsed() >= Duration::from_secs(2),
+        "the listener stayed open for the drain"
+    );
 }

@@ -877,3 +877,82 @@ async fn keys_rotated_under_load_are_published_everywhere_before_they_sign() {
     }
     assert!(used_new, "the new key signs after its delay");
 }
+
+/// The device flow (RFC 8628) started on A, approved in a browser on B, polled on C.
+#[tokio::test]
+async fn a_device_flow_starts_on_one_node_is_approved_on_another_and_polled_on_a_third() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let device_grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let (cli, _) = c
+        .client(
+            json!({"name": "Terminal", "isConfidential": false, "redirectUris": [],
+                        "grantTypes": [device_grant], "allowedScopes": ["openid"]}),
+        )
+        .await;
+    let res =
+        c.s.http
+            .post(c.url(0, "/orgs/acme-corp/api/v1/oauth/device_authorization"))
+            .form(&[("client_id", cli.as_str()), ("scope", "openid")])
+            .send()
+            .await
+            .unwrap();
+    let (st, d) = json(res).await;
+    assert_eq!(st, 200, "{d}");
+    let user_code = d["user_code"].as_str().unwrap();
+    let device_code = d["device_code"].as_str().unwrap();
+    let poll = |i: usize| {
+        let url = c.url(i, "/orgs/acme-corp/api/v1/oauth/token");
+        let form = [
+            ("grant_type", device_grant.to_owned()),
+            ("device_code", device_code.to_owned()),
+            ("client_id", cli.clone()),
+        ];
+        let http = c.s.http.clone();
+        async move { json(http.post(url).form(&form).send().await.unwrap()).await }
+    };
+    let (_, v) = poll(2).await;
+    assert_eq!(v["error"], "authorization_pending");
+
+    // On B: the device page asks to sign in, then to allow.
+    let b = Browser::new();
+    let page = c.url(1, &format!("/orgs/acme-corp/device?user_code={user_code}"));
+    let html = b.get(&page).await.text().await.unwrap();
+    assert!(html.contains("name=\"password\""), "signs in first: {html}");
+    let res = b
+        .post(
+            &c.url(1, "/orgs/acme-corp/login"),
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf_token", &hidden(&html, "csrf_token")),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = b.get(&page).await.text().await.unwrap();
+    assert!(html.contains("Allow this device?"), "{html}");
+    let res = b
+        .post(
+            &c.url(1, "/orgs/acme-corp/device"),
+            &[
+                ("user_code", &hidden(&html, "user_code")),
+                ("csrf_token", &hidden(&html, "csrf_token")),
+                ("decision", "allow"),
+            ],
+            &[],
+        )
+        .await;
+    assert!(res.text().await.unwrap().contains("Device connected"));
+
+    // On C, after the interval: the tokens, once.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (st, t) = poll(2).await;
+    assert_eq!(st, 200, "{t}");
+    assert!(t["access_token"].is_string() && t["id_token"].is_string());
+    let (_, v) = poll(0).await;
+    assert_eq!(v["error"], "invalid_grant", "single use on every node");
+}

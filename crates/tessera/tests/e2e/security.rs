@@ -975,6 +975,7 @@ async fn slow_and_idle_connections_are_closed_and_capped() {
         max_connections: 64,
         header_read_timeout: std::time::Duration::from_secs(2),
         drain_timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
     };
     let s = TestServer::start_with_limits(limits).await;
     let addr = s.base.trim_start_matches("http://").to_owned();
@@ -1246,4 +1247,46 @@ async fn csv_export_cells_are_never_formulas() {
     {
         assert!(line.starts_with('"'), "{line}");
     }
+}
+
+/// `X-Forwarded-For` names the client only when the peer is a configured trusted proxy;
+/// otherwise it is ignored (a client cannot choose the address its failures count against).
+#[tokio::test]
+async fn forwarded_for_counts_only_from_trusted_proxies() {
+    async fn audited_ip(s: &TestServer, forwarded: &str) -> Value {
+        let key = s.org_key("default", &["admin"], &[]).await;
+        let res = s
+            .http
+            .post(s.url("/orgs/default/api/v1/admin/api-keys"))
+            .bearer_auth(&key)
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"name": "via proxy", "roles": ["viewer"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let (_, log) = json(
+            call(
+                s,
+                Method::GET,
+                "/orgs/default/api/v1/admin/audit-log?action=api_key.created",
+                Some(&key),
+                None,
+            )
+            .await,
+        )
+        .await;
+        log[0]["ip"].clone()
+    }
+    let plain = TestServer::start().await;
+    assert_eq!(audited_ip(&plain, "203.0.113.9").await, "127.0.0.1");
+    let behind_proxy = TestServer::start_with_limits(tessera_web::ServerLimits {
+        trusted_proxies: std::sync::Arc::from(vec!["127.0.0.0/8".parse::<ipnet::IpNet>().unwrap()]),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        audited_ip(&behind_proxy, "198.51.100.1, 203.0.113.9").await,
+        "203.0.113.9"
+    );
 }
