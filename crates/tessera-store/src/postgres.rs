@@ -1,5 +1,8 @@
 //! The PostgreSQL backend, for clusters: any number of stateless nodes share one database.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use async_trait::async_trait;
@@ -17,6 +20,81 @@ crate::sql::impl_tx!(
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    health: Arc<Health>,
+}
+
+/// Whether the database answers, as a watcher with a connection of its own finds every
+/// [`HEALTH_INTERVAL`]. While it does not, every transaction fails at once with
+/// [`StoreError::Unavailable`] (a 503 at the HTTP edge) instead of waiting out the pool's
+/// acquire timeout, and those already waiting give up as soon as the outage is seen.
+#[derive(Debug, Default)]
+struct Health {
+    down: AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
+/// How often the watcher asks the database whether it is there.
+const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl Health {
+    fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    fn set(&self, down: bool) {
+        if self.down.swap(down, Ordering::AcqRel) != down {
+            if down {
+                tracing::warn!("the database does not answer: failing fast until it does");
+            } else {
+                tracing::info!("the database answers again");
+            }
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Resolves when the database is found down.
+    async fn went_down(&self) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.is_down() {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+fn unreachable() -> StoreError {
+    StoreError::Unavailable("the database is unreachable".into())
+}
+
+/// Pings the database every [`HEALTH_INTERVAL`] on a connection of its own (reconnecting
+/// when it breaks), until the pool closes.
+async fn watch_health(pool: PgPool, health: Arc<Health>) {
+    let mut conn: Option<sqlx::postgres::PgConnection> = None;
+    while !pool.is_closed() {
+        let ok = async {
+            if conn.is_none() {
+                let opts = pool.connect_options();
+                conn = Some(sqlx::Connection::connect_with(&*opts).await?);
+            }
+            match conn.as_mut() {
+                Some(c) => sqlx::Connection::ping(c).await,
+                None => Ok(()),
+            }
+        };
+        let up = matches!(
+            tokio::time::timeout(HEALTH_INTERVAL * 4, ok).await,
+            Ok(Ok(()))
+        );
+        if !up {
+            conn = None;
+        }
+        health.set(!up);
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+    }
 }
 
 impl PgStore {
@@ -32,7 +110,20 @@ impl PgStore {
                     crate::redact_url(url)
                 ))
             })?;
-        Ok(Self { pool })
+        let health = Arc::new(Health::default());
+        tokio::spawn(watch_health(pool.clone(), Arc::clone(&health)));
+        Ok(Self { pool, health })
+    }
+
+    /// A transaction, unless the database is known to be down.
+    async fn transaction(&self) -> Result<PgTx> {
+        if self.health.is_down() {
+            return Err(unreachable());
+        }
+        tokio::select! {
+            tx = self.pool.begin() => Ok(PgTx { tx: tx? }),
+            () = self.health.went_down() => Err(unreachable()),
+        }
     }
 }
 
@@ -51,20 +142,21 @@ impl Store for PgStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn crate::Tx>> {
-        Ok(Box::new(PgTx {
-            tx: self.pool.begin().await?,
-        }))
+        Ok(Box::new(self.transaction().await?))
     }
 
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
-        Ok(Box::new(PgTx {
-            tx: self.pool.begin().await?,
-        }))
+        Ok(Box::new(self.transaction().await?))
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        if self.health.is_down() {
+            return Err(unreachable());
+        }
+        tokio::select! {
+            r = sqlx::query("SELECT 1").execute(&self.pool) => r.map(|_| ()).map_err(Into::into),
+            () = self.health.went_down() => Err(unreachable()),
+        }
     }
 
     async fn close(&self) {

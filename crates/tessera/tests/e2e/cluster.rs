@@ -79,12 +79,21 @@ async fn start_node(dir: &std::path::Path, db_url: &str, issuer: &str) -> Node {
 impl Cluster {
     /// The cluster, or `None` (with a note) when this run is not on PostgreSQL.
     async fn start() -> Option<Self> {
+        Self::start_via(None).await
+    }
+
+    /// The same, the nodes reaching the database through `proxy` when given.
+    async fn start_via(proxy: Option<&DbProxy>) -> Option<Self> {
         if backend() != Backend::Postgres {
             eprintln!("cluster tests run on PostgreSQL only (TESSERA_TEST_BACKEND=postgres)");
             return None;
         }
         let s = TestServer::start().await;
         let admin = acme_with_alice(&s).await;
+        let db_url = match proxy {
+            Some(p) => p.url_for(&s.db.url),
+            None => s.db.url.clone(),
+        };
         let dir = tempfile::tempdir().expect("dir");
         // The nodes serve; one worker process refreshes the platform connections.
         std::fs::write(
@@ -93,11 +102,11 @@ impl Cluster {
         )
         .expect("config");
         let (a, b, c) = tokio::join!(
-            start_node(dir.path(), &s.db.url, &s.base),
-            start_node(dir.path(), &s.db.url, &s.base),
-            start_node(dir.path(), &s.db.url, &s.base),
+            start_node(dir.path(), &db_url, &s.base),
+            start_node(dir.path(), &db_url, &s.base),
+            start_node(dir.path(), &db_url, &s.base),
         );
-        let worker = command(dir.path(), &s.db.url, &s.base)
+        let worker = command(dir.path(), &db_url, &s.base)
             .arg("worker")
             .spawn()
             .expect("spawn tessera worker");
@@ -955,4 +964,170 @@ async fn a_device_flow_starts_on_one_node_is_approved_on_another_and_polled_on_a
     assert!(t["access_token"].is_string() && t["id_token"].is_string());
     let (_, v) = poll(0).await;
     assert_eq!(v["error"], "invalid_grant", "single use on every node");
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut (every connection dropped, new ones
+/// refused, as when the database restarts) and restore on the same port.
+struct DbProxy {
+    addr: std::net::SocketAddr,
+    upstream: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl DbProxy {
+    async fn start(db_url: &str) -> Self {
+        let u = url::Url::parse(db_url).unwrap();
+        let upstream = format!("{}:{}", u.host_str().unwrap(), u.port().unwrap_or(5432));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let p = Self {
+            addr: listener.local_addr().unwrap(),
+            upstream,
+            tasks: Default::default(),
+        };
+        p.serve(listener);
+        p
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (upstream, tasks) = (self.upstream.clone(), std::sync::Arc::clone(&self.tasks));
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                tasks_push(&tasks, conn);
+            }
+        });
+        tasks_push(&self.tasks, accept);
+    }
+
+    /// `db_url` through the proxy.
+    fn url_for(&self, db_url: &str) -> String {
+        let mut u = url::Url::parse(db_url).unwrap();
+        u.set_port(Some(self.addr.port())).unwrap();
+        u.set_host(Some("127.0.0.1")).unwrap();
+        u.to_string()
+    }
+
+    /// The database "goes down": every connection through the proxy is dropped, and new ones
+    /// are refused.
+    fn cut(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    /// The database is back, on the same address.
+    async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+fn tasks_push(
+    tasks: &std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    t: tokio::task::JoinHandle<()>,
+) {
+    tasks.lock().unwrap().push(t);
+}
+
+/// PostgreSQL "restarted" under load: every node answers 503 `temporarily_unavailable` fast
+/// instead of hanging, `/readyz` goes 503, and once the database is back every node serves
+/// again without a restart.
+#[tokio::test]
+async fn the_database_restarting_is_a_fast_503_and_every_node_recovers() {
+    if backend() != Backend::Postgres {
+        eprintln!("cluster tests run on PostgreSQL only (TESSERA_TEST_BACKEND=postgres)");
+        return;
+    }
+    let pg = tessera_testkit::pg_admin_url().expect("PostgreSQL");
+    let proxy = DbProxy::start(&pg).await;
+    let Some(c) = Cluster::start_via(Some(&proxy)).await else {
+        return;
+    };
+    let get = |i: usize, path: &str| {
+        let req = c.s.http.get(c.url(i, path)).bearer_auth(&c.admin);
+        async move {
+            let started = Instant::now();
+            let res = req.send().await.unwrap();
+            let st = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            (st, body, started.elapsed())
+        }
+    };
+    let users = "/orgs/acme-corp/api/v1/admin/users";
+    for i in 0..3 {
+        assert_eq!(get(i, "/readyz").await.0, 200);
+        assert_eq!(get(i, users).await.0, 200);
+    }
+
+    // Load on every node throughout: no request may hang, whatever the database does.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for i in 0..3 {
+        let (url, http, admin, stop) = (
+            c.url(i, users),
+            c.s.http.clone(),
+            c.admin.clone(),
+            std::sync::Arc::clone(&stop),
+        );
+        load.push(tokio::spawn(async move {
+            let (mut slowest, mut answered) = (Duration::ZERO, 0u32);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let st = http
+                    .get(&url)
+                    .bearer_auth(&admin)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(st == 200 || st == 503, "only 200 or 503, got {st}");
+                slowest = slowest.max(started.elapsed());
+                answered += 1;
+            }
+            (slowest, answered)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    proxy.cut();
+    let mut slowest = Duration::ZERO;
+    for i in 0..3 {
+        let (st, body, took) = get(i, users).await;
+        assert_eq!(st, 503, "node {i}: {body}");
+        assert_eq!(body["error"], "temporarily_unavailable", "node {i}: {body}");
+        let (st, _, took_ready) = get(i, "/readyz").await;
+        assert_eq!(st, 503, "node {i} not ready");
+        slowest = slowest.max(took).max(took_ready);
+    }
+    eprintln!("database down: the slowest 503 took {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(3),
+        "503 fast, not a hang: {slowest:?}"
+    );
+
+    proxy.restore().await;
+    for i in 0..3 {
+        let took = until(
+            Duration::from_secs(15),
+            "the node is ready again",
+            || async move { get(i, "/readyz").await.0 == 200 },
+        )
+        .await;
+        eprintln!("database back: node {i} ready after {took:?}");
+        assert_eq!(get(i, users).await.0, 200, "node {i} serves again");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for h in load {
+        let (slowest, answered) = h.await.unwrap();
+        assert!(answered > 0);
+        assert!(
+            slowest < Duration::from_secs(3),
+            "a request under load hung for {slowest:?}"
+        );
+    }
 }
