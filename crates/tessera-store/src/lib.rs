@@ -103,6 +103,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         let _ = to;
         false
     }
+    /// Writes a consistent copy of the whole database to the new file `to`, while the
+    /// database is in use (SQLite). PostgreSQL has its own tools for that (`pg_dump`).
+    async fn backup(&self, to: &std::path::Path) -> Result<()> {
+        let _ = to;
+        Err(StoreError::Unavailable(
+            "tessera backup copies SQLite databases; back up PostgreSQL with pg_dump (docs/operations.md, Backups)".into(),
+        ))
+    }
 }
 
 /// What [`Store::push_changes`] sends.

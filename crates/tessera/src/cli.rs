@@ -87,6 +87,13 @@ pub enum Command {
     /// The vault that encrypts credentials, tokens and signing keys at rest.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Copy the SQLite database, consistently, while the server runs (PostgreSQL: pg_dump).
+    /// Keep the master key with the copy.
+    Backup {
+        /// The new file to write (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        output: std::path::PathBuf,
+    },
 }
 
 /// Rotating the vault key: generate a key, put it first in TESSERA_VAULT_KEYS (keeping the
@@ -357,6 +364,14 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             eprintln!("database is up to date");
+            Ok(())
+        }
+        Command::Backup { output } => {
+            app.store.backup(&output).await?;
+            eprintln!(
+                "backed up to {}; keep the master key (TESSERA_MASTER_KEY or master.key) with it",
+                output.display()
+            );
             Ok(())
         }
         Command::Org(OrgCommand::Create { slug, name }) => {

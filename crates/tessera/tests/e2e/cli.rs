@@ -1005,3 +1005,51 @@ async fn sigterm_drains_before_closing() {
         "the listener stayed open for the drain"
     );
 }
+
+/// `tessera backup` copies a SQLite database while the server writes to it; the copy opens
+/// with the same master key and holds what was committed. PostgreSQL is pointed to pg_dump.
+#[tokio::test]
+async fn backup_copies_a_live_sqlite_database() {
+    let db = fresh_db().await;
+    let server = Server::start(&db);
+    let o = run(&db, &["org", "create", "before-backup"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = db.dir.path().join("copy.db");
+    let o = run(&db, &["backup", "--output", out.to_str().unwrap()]);
+    if backend() == Backend::Postgres {
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("back up PostgreSQL with pg_dump"),
+            "{}",
+            stderr(&o)
+        );
+        server.stop();
+        return;
+    }
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("keep the master key"), "{}", stderr(&o));
+    // Never over an existing file.
+    let again = run(&db, &["backup", "--output", out.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
+    server.stop();
+    // The copy, in a data dir of its own with the same master key, has the organization.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::copy(&out, restored.path().join("tessera.db")).unwrap();
+    std::fs::copy(
+        db.dir.path().join("master.key"),
+        restored.path().join("master.key"),
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(restored.path())
+        .args(["org", "list"])
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_CONFIG")
+        .env_remove("TESSERA_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("before-backup"), "{}", stdout(&o));
+}
