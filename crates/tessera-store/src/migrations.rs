@@ -222,7 +222,87 @@ mod futures_core_shim {
 }
 
 pub(crate) async fn migrator(list: Embedded) -> Result<Migrator, crate::StoreError> {
-    Migrator::new(Source(list))
+    let mut m = Migrator::new(Source(list))
         .await
-        .map_err(|e| crate::StoreError::Migration(e.to_string()))
+        .map_err(|e| crate::StoreError::Migration(e.to_string()))?;
+    // Migrations only expand the schema (see the test below), so a binary of the previous
+    // release works on a database a newer one migrated: during a rolling upgrade, or to go
+    // back after one. It must not refuse to start over migrations it does not know.
+    m.set_ignore_missing(true);
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A statement of a migration that could break a node of the previous release, which
+    /// runs on the migrated schema during a rolling upgrade: only a migration that says
+    /// `-- contract:` (why it is safe now) may do it.
+    fn breaking(sql: &str) -> Option<String> {
+        let code: String = sql
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_uppercase();
+        let words: Vec<&str> = code.split_whitespace().collect();
+        for (i, w) in words.iter().enumerate() {
+            let next = words.get(i + 1).copied().unwrap_or("");
+            let bad = match *w {
+                "DROP" => matches!(next, "TABLE" | "COLUMN" | "CONSTRAINT" | "VIEW"),
+                "RENAME" => true,
+                "ALTER" => next == "COLUMN",
+                "SET" => next == "NOT" && words.get(i + 2) == Some(&"NULL"),
+                _ => false,
+            };
+            if bad {
+                return Some(words[i.saturating_sub(3)..(i + 3).min(words.len())].join(" "));
+            }
+        }
+        // A new NOT NULL column needs a default, or the previous release cannot insert.
+        for stmt in code.split(';') {
+            if stmt.contains("ADD COLUMN") && stmt.contains("NOT NULL") && !stmt.contains("DEFAULT")
+            {
+                return Some(stmt.trim().to_owned());
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn migrations_only_expand_the_schema() {
+        for (backend, list) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            // The first migration creates the schema from nothing.
+            for (version, name, sql) in list.iter().skip(1) {
+                if sql.contains("-- contract:") {
+                    continue;
+                }
+                assert_eq!(
+                    breaking(sql),
+                    None,
+                    "{backend} migration {version} ({name}) would break nodes of the previous release"
+                );
+            }
+        }
+        assert!(breaking("ALTER TABLE t DROP COLUMN c;").is_some());
+        assert!(breaking("ALTER TABLE t RENAME TO u;").is_some());
+        assert!(breaking("ALTER TABLE t ADD COLUMN c TEXT NOT NULL;").is_some());
+        assert!(breaking("ALTER TABLE t ADD COLUMN c TEXT NOT NULL DEFAULT '';").is_none());
+        assert!(breaking("-- drop table t\nCREATE INDEX i ON t (c);").is_none());
+    }
+
+    /// A binary of the previous release starts on a database a newer one migrated.
+    #[tokio::test]
+    async fn an_older_binary_accepts_a_newer_schema() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        migrator(SQLITE).await.unwrap().run(&pool).await.unwrap();
+        let older = &SQLITE[..SQLITE.len() - 1];
+        migrator(older).await.unwrap().run(&pool).await.unwrap();
+    }
 }

@@ -56,10 +56,14 @@ fn command(cluster_dir: &std::path::Path, db_url: &str, issuer: &str) -> tokio::
 
 /// Starts `tessera serve` and waits (up to 30 s) for the line that says where it listens.
 async fn start_node(dir: &std::path::Path, db_url: &str, issuer: &str) -> Node {
-    let mut child = command(dir, db_url, issuer)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .spawn()
-        .expect("spawn tessera serve");
+    let mut c = command(dir, db_url, issuer);
+    c.args(["serve", "--listen", "127.0.0.1:0"]);
+    listening(c).await
+}
+
+/// Spawns a prepared `tessera serve` and waits (up to 30 s) until it listens.
+async fn listening(mut c: tokio::process::Command) -> Node {
+    let mut child = c.spawn().expect("spawn tessera serve");
     let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
     let base = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.expect("stderr line") {
@@ -1130,4 +1134,182 @@ async fn the_database_restarting_is_a_fast_503_and_every_node_recovers() {
             "a request under load hung for {slowest:?}"
         );
     }
+}
+
+/// docs/deployment.md, followed with the files of `deploy/`: the environment file and the
+/// configuration file as they ship (only the database, the master key and the config path
+/// filled in), `tessera migrate` then `tessera serve` as the unit runs them, on two nodes and a
+/// worker; a token from one node introspects on the other, and SIGTERM drains.
+#[tokio::test]
+async fn the_deployment_guide_runs_as_written() {
+    if backend() != Backend::Postgres {
+        eprintln!("cluster tests run on PostgreSQL only (TESSERA_TEST_BACKEND=postgres)");
+        return;
+    }
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let read = |f: &str| std::fs::read_to_string(deploy.join(f)).unwrap();
+    let db = tessera_testkit::fresh_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tessera.toml");
+    std::fs::write(&config, read("tessera.toml")).unwrap();
+
+    // `tessera vault generate-key` makes the master key, as step 2 says.
+    let key = std::process::Command::new(BIN)
+        .args(["vault", "generate-key"])
+        .output()
+        .unwrap();
+    assert!(key.status.success());
+    let master = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    // The environment file: exactly the three variables, filled in.
+    let mut env = Vec::new();
+    for line in read("tessera.env.example").lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, _) = line.split_once('=').unwrap();
+        let v = match k {
+            "TESSERA_DATABASE_URL" => db.url.clone(),
+            "TESSERA_MASTER_KEY" => master.clone(),
+            "TESSERA_CONFIG" => config.to_str().unwrap().to_owned(),
+            other => panic!("the guide does not explain {other}"),
+        };
+        env.push((k.to_owned(), v));
+    }
+    assert_eq!(env.len(), 3);
+    // The units' commands, with the binary where the test built it.
+    let exec = |unit: &str, key: &str| -> Vec<String> {
+        let text = read(unit);
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{unit} has no {key}"));
+        let mut words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        assert_eq!(words[0], "/usr/local/bin/tessera");
+        words.remove(0);
+        words
+    };
+    let tessera = |args: &[String]| {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TESSERA_DATA_DIR", dir.path())
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        c
+    };
+
+    // ExecStartPre: the empty database is migrated (and set up, printing the password once).
+    let pre = exec("tessera.service", "ExecStartPre");
+    assert_eq!(pre, ["migrate"]);
+    let out = tessera(&pre).output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password:"));
+    // ExecStart on two nodes (one machine here, so each on a port of its own).
+    let start = exec("tessera.service", "ExecStart");
+    assert_eq!(start, ["serve"]);
+    let node = || {
+        let mut c = tessera(&start);
+        c.args(["--listen", "127.0.0.1:0"]);
+        listening(c)
+    };
+    let (mut a, b) = tokio::join!(node(), node());
+    let worker = exec("tessera-worker.service", "ExecStart");
+    assert_eq!(worker, ["worker"]);
+    let _worker = tessera(&worker).spawn().unwrap();
+    let http = reqwest::Client::new();
+    for n in [&a, &b] {
+        let r = http.get(format!("{}/readyz", n.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    // An administrator's key from the command line, a client over REST on A, a token from A
+    // that B introspects.
+    let out = tessera(&[
+        "api-key".into(),
+        "create".into(),
+        "--system".into(),
+        "--name".into(),
+        "ops".into(),
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (st, m2m) = json(
+        http.post(format!(
+            "{}/orgs/default/api/v1/admin/oauth-clients",
+            a.base
+        ))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Machine", "grantTypes": ["client_credentials"]}))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 201, "{m2m}");
+    let (id, secret) = (m2m["id"].as_str().unwrap(), m2m["secret"].as_str().unwrap());
+    let (st, t) = json(
+        http.post(format!("{}/orgs/default/api/v1/oauth/token", a.base))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(
+        crate::support::jwt_claims(t["access_token"].as_str().unwrap())["iss"],
+        "https://id.example.com/orgs/default",
+        "the issuer is the public URL of tessera.toml"
+    );
+    let (_, v) = json(
+        http.post(format!("{}/orgs/default/api/v1/oauth/introspect", b.base))
+            .basic_auth(id, Some(secret))
+            .form(&[("token", t["access_token"].as_str().unwrap())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(v["active"], true, "{v}");
+
+    // systemctl stop: SIGTERM, and /readyz 503 while A still serves (drain_seconds = 10).
+    let pid = a.child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    until(Duration::from_secs(2), "A drains", || {
+        let url = format!("{}/readyz", a.base);
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().status() == 503 }
+    })
+    .await;
+    let r = http
+        .get(format!("{}/healthz", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "still serving while it drains");
+    let r = http.get(format!("{}/readyz", b.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "B is not affected");
+    a.child.start_kill().unwrap();
 }
