@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tessera_testkit::fakes::platforms::FakePlatforms;
 use tessera_testkit::{backend, Backend, TestServer};
 use tokio::io::AsyncBufReadExt;
 
@@ -88,23 +89,55 @@ impl Cluster {
 
     /// The same, the nodes reaching the database through `proxy` when given.
     async fn start_via(proxy: Option<&DbProxy>) -> Option<Self> {
+        Self::start_with(proxy, None).await
+    }
+
+    /// The same, with the platforms at `fake` when given: then every node runs the refresh
+    /// worker too (a pass a second), beside the worker process.
+    async fn start_with(proxy: Option<&DbProxy>, fake: Option<&FakePlatforms>) -> Option<Self> {
         if backend() != Backend::Postgres {
             eprintln!("cluster tests run on PostgreSQL only (TESSERA_TEST_BACKEND=postgres)");
             return None;
         }
-        let s = TestServer::start().await;
+        let s = match fake {
+            Some(f) => {
+                TestServer::start_with(
+                    std::sync::Arc::new(tessera_domain::SystemClock),
+                    f.providers(),
+                )
+                .await
+            }
+            None => TestServer::start().await,
+        };
         let admin = acme_with_alice(&s).await;
         let db_url = match proxy {
             Some(p) => p.url_for(&s.db.url),
             None => s.db.url.clone(),
         };
         let dir = tempfile::tempdir().expect("dir");
-        // The nodes serve; one worker process refreshes the platform connections.
-        std::fs::write(
-            dir.path().join("tessera.toml"),
-            "[connections]\nworker = false\n",
-        )
-        .expect("config");
+        // The nodes serve; one worker process refreshes the platform connections (and, with
+        // fake platforms, every node's own worker too).
+        let config = match fake {
+            None => "[connections]\nworker = false\n".to_owned(),
+            Some(f) => {
+                let mut c = "[connections]\nworker = true\nrefresh_interval_secs = 1\n".to_owned();
+                for p in tessera_domain::Platform::ALL {
+                    let b = format!("{}/{}", f.base_url, p.as_str());
+                    let refresh = if p == tessera_domain::Platform::Trovo {
+                        "refresh"
+                    } else {
+                        "token"
+                    };
+                    c.push_str(&format!(
+                        "[providers.{name}]\nauthorize_url = \"{b}/authorize\"\ntoken_url = \"{b}/token\"\nrefresh_url = \"{b}/{refresh}\"\nrevoke_url = \"{b}/revoke\"\napi_url = \"{b}/api\"\nvalidate_url = \"{validate}\"\n",
+                        name = p.as_str(),
+                        validate = if p == tessera_domain::Platform::Twitch { format!("{b}/validate") } else { String::new() },
+                    ));
+                }
+                c
+            }
+        };
+        std::fs::write(dir.path().join("tessera.toml"), config).expect("config");
         let (a, b, c) = tokio::join!(
             start_node(dir.path(), &db_url, &s.base),
             start_node(dir.path(), &db_url, &s.base),
@@ -1312,4 +1345,85 @@ async fn the_deployment_guide_runs_as_written() {
     let r = http.get(format!("{}/readyz", b.base)).send().await.unwrap();
     assert_eq!(r.status(), 200, "B is not affected");
     a.child.start_kill().unwrap();
+}
+
+/// The refresh worker on every node and in a worker process at once, all on one database:
+/// every due connection is refreshed once per due time, and no rotated platform refresh token
+/// is ever presented twice (the fake platform refuses a spent one, and counts it).
+#[tokio::test]
+async fn refresh_workers_on_every_node_refresh_each_connection_once() {
+    let fake = FakePlatforms::start().await;
+    let Some(c) = Cluster::start_with(None, Some(&fake)).await else {
+        return;
+    };
+    let twitch = tessera_domain::Platform::Twitch;
+    // Four-second tokens: due two seconds after each refresh (a lead of half the lifetime).
+    fake.set_expires_in(twitch, 4);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let orgs: Vec<String> = (0..6).map(|i| format!("stream-{i}")).collect();
+    for (i, org) in orgs.iter().enumerate() {
+        c.s.org(org).await;
+        let key = c.s.org_key(org, &["owner"], &[]).await;
+        let app = format!("app-{i}");
+        fake.register_app(twitch, &app, "app-secret");
+        let (st, v) = crate::support::json(
+            crate::support::call(
+                &c.s,
+                Method::PUT,
+                &format!("/orgs/{org}/api/v1/connections/credentials/twitch"),
+                Some(&key),
+                Some(json!({"clientId": app, "clientSecret": "app-secret"})),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        // Connect through node i % 3, as a browser would: the platform, then the callback.
+        let (st, v) = json(
+            c.s.http
+                .post(c.url(
+                    i % 3,
+                    &format!("/orgs/{org}/api/v1/connections/twitch/authorize"),
+                ))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let mut url = v["authorizationUrl"].as_str().unwrap().to_owned();
+        for _ in 0..2 {
+            let res = browser.get(&url).send().await.unwrap();
+            assert!(res.status().is_redirection(), "{url}: {}", res.status());
+            url = res.headers()["location"].to_str().unwrap().to_owned();
+        }
+        assert!(url.contains("connected="), "{url}");
+    }
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(
+        fake.refused_refreshes(twitch),
+        0,
+        "a refresh token was spent twice"
+    );
+    // Due every two seconds from each connection's own start: never more refreshes than due
+    // times (plus one for the connections made first), and at least one.
+    let most = (elapsed / 2.0).ceil() as u32 + 1;
+    for i in 0..orgs.len() {
+        let n = fake.refreshes_of(twitch, &format!("app-{i}"));
+        assert!(
+            (1..=most).contains(&n),
+            "connection {i}: {n} refreshes in {elapsed:.1} s (at most {most})"
+        );
+    }
+    eprintln!(
+        "refresh workers on 4 processes: {} refreshes of {} connections in {elapsed:.1} s, none twice",
+        fake.token_calls(twitch, "refresh_token"),
+        orgs.len()
+    );
 }

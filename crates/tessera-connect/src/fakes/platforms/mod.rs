@@ -70,6 +70,8 @@ impl FakePlatforms {
                         token_delay: Duration::ZERO,
                         deny_next: false,
                         calls: HashMap::new(),
+                        refreshes: HashMap::new(),
+                        refused_refreshes: 0,
                         revoked: Vec::new(),
                         codes: HashMap::new(),
                         access: HashMap::new(),
@@ -150,6 +152,17 @@ impl FakePlatforms {
     /// Token-endpoint calls of `p` with this grant type, refused ones included.
     pub fn token_calls(&self, p: Platform, grant_type: &str) -> u32 {
         self.with(p, |s| s.calls.get(grant_type).copied().unwrap_or(0))
+    }
+
+    /// Refreshes of `p` accepted for the app `client_id`.
+    pub fn refreshes_of(&self, p: Platform, client_id: &str) -> u32 {
+        self.with(p, |s| s.refreshes.get(client_id).copied().unwrap_or(0))
+    }
+
+    /// Refresh tokens presented to `p` that were already spent (rotated away), revoked or
+    /// never issued: a refresh token spent twice shows here.
+    pub fn refused_refreshes(&self, p: Platform) -> u32 {
+        self.with(p, |s| s.refused_refreshes)
     }
 
     /// The tokens revoked on `p`, in order.

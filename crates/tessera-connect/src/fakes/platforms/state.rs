@@ -36,6 +36,10 @@ pub(super) struct Plat {
     pub(super) token_delay: Duration,
     pub(super) deny_next: bool,
     pub(super) calls: HashMap<String, u32>,
+    /// Refreshes accepted, per app (client id).
+    pub(super) refreshes: HashMap<String, u32>,
+    /// Refresh tokens presented that were spent, revoked or never issued.
+    pub(super) refused_refreshes: u32,
     pub(super) revoked: Vec<String>,
     pub(super) codes: HashMap<String, Code>,
     pub(super) access: HashMap<String, Tok>,

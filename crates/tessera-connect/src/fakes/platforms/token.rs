@@ -208,9 +208,12 @@ async fn token_endpoint(
             return invalid_grant(p, &grant_type);
         };
         let Some(t) = s.refresh.get(rt).filter(|t| t.client_id == client_id) else {
+            s.refused_refreshes += 1;
             return invalid_grant(p, &grant_type);
         };
-        (t.grant, t.scopes.clone(), Some(rt.to_owned()))
+        let t = t.clone();
+        *s.refreshes.entry(client_id.clone()).or_insert(0) += 1;
+        (t.grant, t.scopes, Some(rt.to_owned()))
     };
     let tok = Tok {
         client_id,
