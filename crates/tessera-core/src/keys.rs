@@ -56,8 +56,8 @@ fn key_row<'a>(org: &'a str, kid: &'a str) -> RowId<'a> {
 
 impl OrgKeys {
     /// The key that signs with `alg` at `now`: the newest one not retired whose activation
-    /// delay has passed, or else the oldest one not retired (the one that signed before a
-    /// rotation made moments ago, or the organization's first key).
+    /// delay has passed; or else the one a rotation made moments ago is retiring (it signs
+    /// until then); or else (the organization's first key) the oldest one.
     pub fn signing_key(&self, alg: Alg, now: Timestamp) -> Option<&Arc<SigningKey>> {
         let live: Vec<&SignerKey> = self
             .signers
@@ -69,6 +69,7 @@ impl OrgKeys {
         live.iter()
             .rev()
             .find(|k| k.created_at <= activated)
+            .or_else(|| live.iter().find(|k| k.retired_at.is_some()))
             .or(live.first())
             .map(|k| &k.key)
     }
@@ -260,5 +261,22 @@ mod tests {
         assert_eq!(signing(&keys, 101 + d - 1), "old");
         assert_eq!(signing(&keys, 101 + d), "new");
         assert_eq!(signing(&keys, 500), "new");
+        // Made in the same instant as the old key (a clock that stood still): the old one
+        // still signs first, whatever order the keys come in.
+        for order in [["old", "new"], ["new", "old"]] {
+            let keys = OrgKeys {
+                signers: HashMap::from([(
+                    Alg::ES256,
+                    order
+                        .iter()
+                        .map(|k| signer(k, 100, (*k == "old").then_some(100 + d)))
+                        .collect(),
+                )]),
+                verifying: HashMap::new(),
+                jwks: serde_json::json!({}),
+            };
+            assert_eq!(signing(&keys, 100), "old");
+            assert_eq!(signing(&keys, 100 + d), "new");
+        }
     }
 }
