@@ -58,29 +58,66 @@ impl std::fmt::Debug for Caches {
     }
 }
 
+/// What each cache may hold, in approximate bytes: with a million clients and ten thousand
+/// organizations in the database, the caches of one process stay within about 128 MiB however
+/// many of them are in use, the least used entries making room (the database has the rest).
+pub const CLIENT_CACHE_BYTES: u64 = 64 << 20;
+pub const KEY_CACHE_BYTES: u64 = 32 << 20;
+pub const REVOKED_CACHE_BYTES: u64 = 16 << 20;
+pub const ORG_CACHE_BYTES: u64 = 8 << 20;
+pub const CORS_CACHE_BYTES: u64 = 8 << 20;
+
+/// The memory an entry takes, roughly: its text twice over (strings, vectors and maps carry
+/// about as much again in headers and spare capacity), and a fixed part for the rest.
+fn weight(fixed: usize, text: usize) -> u32 {
+    u32::try_from(fixed + 2 * text).unwrap_or(u32::MAX)
+}
+
+impl CachedClient {
+    /// Its approximate size in memory, for the cache's byte budget.
+    fn weight(&self) -> u32 {
+        let text = serde_json::to_vec(&self.client).map_or(4096, |v| v.len());
+        weight(256 + 160 * self.secrets.len(), text)
+    }
+}
+
 impl Caches {
     pub fn new() -> Self {
         // The TTL only backs up the change feed; entries are dropped on change.
         let ttl = Duration::from_secs(60);
         Self {
             orgs: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(ORG_CACHE_BYTES)
+                .weigher(|k: &String, o: &Organization| {
+                    weight(192, k.len() + o.slug.as_str().len() + o.name.len())
+                })
                 .time_to_live(ttl)
                 .build(),
             clients: Cache::builder()
-                .max_capacity(1_000_000)
+                .max_capacity(CLIENT_CACHE_BYTES)
+                .weigher(|k: &(OrgId, String), c: &Option<Arc<CachedClient>>| {
+                    weight(64, k.1.len()).saturating_add(c.as_ref().map_or(0, |c| c.weight()))
+                })
                 .time_to_live(ttl)
                 .build(),
             keys: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(KEY_CACHE_BYTES)
+                // The parsed keys (an RSA private key among them) and the JWKS document.
+                .weigher(|_: &OrgId, k: &Arc<OrgKeys>| {
+                    weight(8192 * k.verifying.len().max(1), k.jwks.to_string().len())
+                })
                 .time_to_live(ttl)
                 .build(),
             revoked: Cache::builder()
-                .max_capacity(1_000_000)
+                .max_capacity(REVOKED_CACHE_BYTES)
+                .weigher(|k: &(OrgId, String), _: &bool| weight(64, k.1.len()))
                 .time_to_live(ttl)
                 .build(),
             cors: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(CORS_CACHE_BYTES)
+                .weigher(|_: &OrgId, v: &Arc<Vec<String>>| {
+                    weight(64 + 24 * v.len(), v.iter().map(String::len).sum())
+                })
                 .time_to_live(ttl)
                 .build(),
         }

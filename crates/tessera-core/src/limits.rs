@@ -71,8 +71,10 @@ impl Limits {
         Self {
             per_user: per_user.max(1),
             per_address: per_address.max(1),
+            // About 16 MiB of blocked keys at most, however many an attack makes.
             blocked: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
+                .max_capacity(16 << 20)
+                .weigher(|k: &String, _: &()| u32::try_from(64 + 2 * k.len()).unwrap_or(u32::MAX))
                 .time_to_live(std::time::Duration::from_secs(WINDOW_SECONDS as u64))
                 .build(),
         }

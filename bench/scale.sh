@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Tessera at scale: ORGS organizations with CLIENTS clients each (10,000 × 100 = 1,000,000 by
+# default), bulk-loaded by copying one real organization and client row by row in SQL, on
+# SQLite or on PostgreSQL. Measures start-up on the big database, the client list and search
+# pages of random organizations, client_credentials over random clients of random
+# organizations against one client, and the server's peak RSS.
+# Usage: bench/scale.sh [sqlite|postgres] [ORGS] [CLIENTS] [WARM_ORGS] [SECONDS] [CONNECTIONS]
+#   WARM_ORGS: how many organizations the token scenario spreads over (default 1,000). Each
+#   organization makes its signing keys on its first token (an RSA-2048 key among them, tens
+#   of milliseconds), so the scenario first asks each of them for one token.
+#   PostgreSQL: TESSERA_BENCH_PG_URL, or a throw-away cluster (scripts/pg.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend="${1:-sqlite}"
+orgs="${2:-10000}"
+per_org="${3:-100}"
+warm="${4:-1000}"
+secs="${5:-10}"
+conns="${6:-50}"
+
+if ! command -v oha >/dev/null 2>&1; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+  command -v oha >/dev/null 2>&1 || cargo install oha --locked
+fi
+cargo build --release -q
+bin="$PWD/target/release/tessera"
+dir="$(mktemp -d)"
+pid=""
+# shellcheck source=scripts/pg.sh
+. scripts/pg.sh
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  stop_throwaway_pg
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+export TESSERA_LOG=warn
+export TESSERA_DATA_DIR="$dir"
+TESSERA_MASTER_KEY="$("$bin" vault generate-key)"
+export TESSERA_MASTER_KEY
+
+if [ "$backend" = postgres ]; then
+  if [ -n "${TESSERA_BENCH_PG_URL:-}" ]; then
+    admin_url="$TESSERA_BENCH_PG_URL"
+    PG_BIN="$(pg_bin || true)"
+  else
+    ensure_postgres
+    start_throwaway_pg
+    admin_url="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  fi
+  psql="${PG_BIN:+$PG_BIN/}psql"
+  db="tessera_scale_$RANDOM$RANDOM"
+  "$psql" -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
+  export TESSERA_DATABASE_URL="${admin_url%/*}/$db"
+fi
+
+# One real organization and client (the rows every copy is made from), and a system key.
+"$bin" org create template >/dev/null 2>&1
+secret=$("$bin" client create --org template --name "Scale client" --client-id c00 \
+  --grant-type client_credentials --token-endpoint-auth-method client_secret_post \
+  --scope api.read 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+key=$("$bin" api-key create --system --name scale 2>/dev/null)
+
+# The copies, in SQL: organizations s00000…, each with clients c00…, every client with the
+# template's secret (a keyed hash of the secret alone, so it verifies for every copy).
+load_start=$(date +%s.%N)
+if [ "$backend" = postgres ]; then
+  cols() { "$psql" -At "$TESSERA_DATABASE_URL" -c "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = '$1'"; }
+  client_cols=$(cols oauth_clients)
+  secret_cols=$(cols oauth_client_secrets)
+  python3 - "$client_cols" "$secret_cols" "$orgs" "$per_org" > "$dir/load.sql" <<'PY'
+import sys
+ccols, scols, orgs, per = sys.argv[1].split(","), sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4])
+def pick(cols, repl): return ", ".join(repl.get(c, "t." + c) for c in cols)
+print("BEGIN;")
+print(f"""INSERT INTO organizations (id, slug, name, created_at, updated_at)
+SELECT format('%s-0000-4000-8000-%s', lpad(to_hex(i), 8, '0'), lpad(to_hex(i), 12, '0')),
+       's' || lpad(i::text, 5, '0'), 'Scale ' || i, t.created_at, t.updated_at
+FROM generate_series(0, {orgs - 1}) i, organizations t WHERE t.slug = 'template';""")
+print(f"""INSERT INTO oauth_clients ({", ".join(ccols)})
+SELECT {pick(ccols, {"org_id": "o.id", "id": "'c' || lpad(k::text, 2, '0')"})}
+FROM organizations o, generate_series(0, {per - 1}) k,
+     (SELECT c.* FROM oauth_clients c JOIN organizations x ON x.id = c.org_id WHERE x.slug = 'template' AND c.id = 'c00') t
+WHERE o.slug LIKE 's%';""")
+print(f"""INSERT INTO oauth_client_secrets ({", ".join(scols)})
+SELECT {pick(scols, {"id": "md5(c.org_id || c.id)", "org_id": "c.org_id", "client_id": "c.id", "last_used_at": "NULL"})}
+FROM oauth_clients c JOIN organizations o ON o.id = c.org_id AND o.slug LIKE 's%',
+     (SELECT s.* FROM oauth_client_secrets s JOIN organizations x ON x.id = s.org_id WHERE x.slug = 'template') t;""")
+print("COMMIT; ANALYZE;")
+PY
+  "$psql" -q "$TESSERA_DATABASE_URL" -f "$dir/load.sql" >/dev/null
+else
+  python3 - "$dir/tessera.db" "$orgs" "$per_org" <<'PY'
+import sqlite3, sys
+db, orgs, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = sqlite3.connect(db)
+cols = lambda t: [r[1] for r in c.execute(f"PRAGMA table_info({t})")]
+def pick(cs, repl): return ", ".join(repl.get(x, "t." + x) for x in cs)
+ccols, scols = cols("oauth_clients"), cols("oauth_client_secrets")
+c.execute("BEGIN")
+c.execute(f"""WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {orgs - 1})
+INSERT INTO organizations (id, slug, name, created_at, updated_at)
+SELECT printf('%08x-0000-4000-8000-%012x', i, i), printf('s%05d', i), 'Scale ' || i, t.created_at, t.updated_at
+FROM n, organizations t WHERE t.slug = 'template'""")
+c.execute(f"""WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < {per - 1})
+INSERT INTO oauth_clients ({", ".join(ccols)})
+SELECT {pick(ccols, {"org_id": "o.id", "id": "printf('c%02d', j)"})}
+FROM organizations o, k,
+     (SELECT c.* FROM oauth_clients c JOIN organizations x ON x.id = c.org_id WHERE x.slug = 'template' AND c.id = 'c00') t
+WHERE o.slug LIKE 's%'""")
+c.execute(f"""INSERT INTO oauth_client_secrets ({", ".join(scols)})
+SELECT {pick(scols, {"id": "lower(hex(randomblob(16)))", "org_id": "c.org_id", "client_id": "c.id", "last_used_at": "NULL"})}
+FROM oauth_clients c JOIN organizations o ON o.id = c.org_id AND o.slug LIKE 's%',
+     (SELECT s.* FROM oauth_client_secrets s JOIN organizations x ON x.id = s.org_id WHERE x.slug = 'template') t""")
+c.execute("COMMIT")
+c.execute("ANALYZE")
+c.close()
+PY
+fi
+load_secs=$(python3 -c "import time,sys; print('%.0f' % (time.time() - float(sys.argv[1])))" "$load_start")
+
+port=$(( 30000 + RANDOM % 20000 ))
+base="http://127.0.0.1:$port"
+start=$(date +%s.%N)
+"$bin" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+pid=$!
+until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
+startup_ms=$(python3 -c "import time,sys; print('%.0f' % ((time.time() - float(sys.argv[1])) * 1000))" "$start")
+
+# The list and search pages of 20 random organizations each.
+pages() {
+  for _ in $(seq 1 20); do
+    o=$(printf 's%05d' $(( RANDOM % orgs )))
+    curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" \
+      "$base/orgs/$o/api/v1/admin/oauth-clients?$1"
+  done | python3 -c '
+import sys
+t = sorted(float(x) * 1000 for x in sys.stdin)
+print("%-28s p50 %6.2f ms   max %6.2f ms" % (sys.argv[1], t[len(t) // 2], t[-1]))' "$2"
+}
+
+echo "cores: $(nproc); $backend; $orgs organizations × $per_org clients = $(( orgs * per_org )) clients, bulk-loaded in ${load_secs}s"
+echo "start-up to ready on that database: ${startup_ms} ms"
+pages "limit=50" "client list (50 a page)"
+pages "q=c4&limit=50" "client search (q=c4)"
+
+# One token from each organization of the token scenario: its keys are made on the way.
+for i in $(seq 0 $(( warm - 1 ))); do printf 's%05d\n' "$i"; done |
+  xargs -P 8 -I{} curl -s -o /dev/null -d "grant_type=client_credentials&client_id=c00&client_secret=$secret" \
+    "$base/orgs/{}/api/v1/oauth/token"
+for i in $(seq 0 $(( warm - 1 ))); do printf '%s/orgs/s%05d/api/v1/oauth/token\n' "$base" "$i"; done > "$dir/urls.txt"
+# Bodies and URLs are taken in turn from their files: with line counts that share no factor
+# the pairs go through every client of every organization of the scenario.
+python3 - "$warm" "$per_org" "$secret" > "$dir/bodies.txt" <<'PY'
+import math, sys
+warm, per, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ids = ["c%02d" % j for j in range(per)]
+while math.gcd(warm, len(ids)) != 1:
+    ids.append(ids[len(ids) % per])
+for i in ids:
+    print(f"grant_type=client_credentials&client_id={i}&client_secret={secret}")
+PY
+form="Content-Type: application/x-www-form-urlencoded"
+report() {
+  python3 -c '
+import json, sys
+d = json.load(sys.stdin); s = d["summary"]; p = d["latencyPercentiles"]
+codes = d.get("statusCodeDistribution", {})
+ok = sum(v for k, v in codes.items() if k.startswith("2")); total = sum(codes.values()) or 1
+print("%-40s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   2xx %5.1f%%" % (sys.argv[1], s["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, 100.0 * ok / total))' "$1"
+}
+oha -z "${secs}s" -c "$conns" --no-tui --output-format json -m POST -H "$form" \
+  -d "grant_type=client_credentials&client_id=c00&client_secret=$secret" \
+  "$base/orgs/s00000/api/v1/oauth/token" | report "client_credentials, one client"
+oha -z "${secs}s" -c "$conns" --no-tui --output-format json -m POST -H "$form" \
+  -Z "$dir/bodies.txt" --urls-from-file "$dir/urls.txt" \
+  | report "client_credentials, $(( warm * per_org )) clients of $warm orgs"
+echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
