@@ -166,6 +166,15 @@ impl Cluster {
         acme_client(&self.s, &self.admin, body).await
     }
 
+    /// A confidential client of `acme-corp` with the client_credentials grant: its id and
+    /// secret.
+    async fn machine(&self, name: &str) -> (String, String) {
+        let (id, secret) = self
+            .client(json!({"name": name, "grantTypes": ["client_credentials"]}))
+            .await;
+        (id, secret.expect("a secret"))
+    }
+
     /// A REST call to node `i` with the admin key.
     async fn admin_call(
         &self,
@@ -252,14 +261,8 @@ async fn tokens_minted_on_one_node_serve_and_end_on_every_node() {
     let Some(c) = Cluster::start().await else {
         return;
     };
-    let (api, api_secret) = c
-        .client(json!({"name": "API", "grantTypes": ["client_credentials"]}))
-        .await;
-    let api_secret = api_secret.unwrap();
-    let (rs, rs_secret) = c
-        .client(json!({"name": "Resource server", "grantTypes": ["client_credentials"]}))
-        .await;
-    let rs_secret = rs_secret.unwrap();
+    let (api, api_secret) = c.machine("API").await;
+    let (rs, rs_secret) = c.machine("Resource server").await;
     let rs = (rs.as_str(), rs_secret.as_str());
 
     // A machine token minted on A is active on B and C.
@@ -397,10 +400,7 @@ async fn client_changes_reach_every_node_within_a_second() {
 
     // A new secret on B: the old one is refused on A and C within a second, the new one
     // works there.
-    let (m2m, old) = c
-        .client(json!({"name": "Machine", "grantTypes": ["client_credentials"]}))
-        .await;
-    let old = old.unwrap();
+    let (m2m, old) = c.machine("Machine").await;
     for i in 0..3 {
         assert_eq!(c.client_credentials(i, &m2m, &old).await.0, 200, "node {i}");
     }
@@ -724,10 +724,7 @@ async fn a_node_killed_under_load_loses_no_acknowledged_write() {
     let Some(mut c) = Cluster::start().await else {
         return;
     };
-    let (m2m, secret) = c
-        .client(json!({"name": "Machine", "grantTypes": ["client_credentials"]}))
-        .await;
-    let secret = secret.unwrap();
+    let (m2m, secret) = c.machine("Machine").await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Load on A and B.
     let mut load = Vec::new();
@@ -826,10 +823,7 @@ async fn keys_rotated_under_load_are_published_everywhere_before_they_sign() {
     let Some(c) = Cluster::start().await else {
         return;
     };
-    let (m2m, secret) = c
-        .client(json!({"name": "Machine", "grantTypes": ["client_credentials"]}))
-        .await;
-    let secret = secret.unwrap();
+    let (m2m, secret) = c.machine("Machine").await;
     let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let start = Instant::now();
