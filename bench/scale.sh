@@ -57,7 +57,7 @@ fi
 # One real organization and client (the rows every copy is made from), and a system key.
 "$bin" org create template >/dev/null 2>&1
 secret=$("$bin" client create --org template --name "Scale client" --client-id c00 \
-  --grant-type client_credentials --token-endpoint-auth-method client_secret_post \
+  --grant-type client_credentials --auth-method client_secret_post \
   --scope api.read 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
 key=$("$bin" api-key create --system --name scale 2>/dev/null)
 

@@ -92,7 +92,7 @@ pub enum Command {
     Backup {
         /// The new file to write (never overwritten).
         #[arg(long, value_name = "FILE")]
-        output: std::path::PathBuf,
+        to: std::path::PathBuf,
     },
 }
 
@@ -185,7 +185,11 @@ pub enum ClientCommand {
         request_object_alg: Option<String>,
         /// How a confidential client authenticates: client_secret_basic (default),
         /// client_secret_post, or private_key_jwt (no secret; needs --jwks-file).
-        #[arg(long, value_name = "METHOD")]
+        #[arg(
+            long = "auth-method",
+            alias = "token-endpoint-auth-method",
+            value_name = "METHOD"
+        )]
         token_endpoint_auth_method: Option<String>,
         /// A file with the client's public keys as a JWK Set ({"keys": [...]}).
         #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
@@ -366,7 +370,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database is up to date");
             Ok(())
         }
-        Command::Backup { output } => {
+        Command::Backup { to: output } => {
             app.store.backup(&output).await?;
             eprintln!(
                 "backed up to {}; keep the master key (TESSERA_MASTER_KEY or master.key) with it",

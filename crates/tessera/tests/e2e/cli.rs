@@ -1015,7 +1015,7 @@ async fn backup_copies_a_live_sqlite_database() {
     let o = run(&db, &["org", "create", "before-backup"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = db.dir.path().join("copy.db");
-    let o = run(&db, &["backup", "--output", out.to_str().unwrap()]);
+    let o = run(&db, &["backup", "--to", out.to_str().unwrap()]);
     if backend() == Backend::Postgres {
         assert!(!o.status.success());
         assert!(
@@ -1029,7 +1029,7 @@ async fn backup_copies_a_live_sqlite_database() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("keep the master key"), "{}", stderr(&o));
     // Never over an existing file.
-    let again = run(&db, &["backup", "--output", out.to_str().unwrap()]);
+    let again = run(&db, &["backup", "--to", out.to_str().unwrap()]);
     assert!(!again.status.success());
     assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
     server.stop();
@@ -1052,4 +1052,54 @@ async fn backup_copies_a_live_sqlite_database() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("before-backup"), "{}", stdout(&o));
+}
+
+/// `client create --auth-method` (interfaces.md), and the longer name it also answers to.
+#[tokio::test]
+async fn client_create_takes_the_auth_method() {
+    let db = fresh_db().await;
+    for (flag, id) in [
+        ("--auth-method", "post-a"),
+        ("--token-endpoint-auth-method", "post-b"),
+    ] {
+        let o = run(
+            &db,
+            &[
+                "client",
+                "create",
+                "--org",
+                "default",
+                "--name",
+                "Post",
+                "--client-id",
+                id,
+                "--grant-type",
+                "client_credentials",
+                flag,
+                "client_secret_post",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["tokenEndpointAuthMethod"], "client_secret_post", "{flag}");
+    }
+    let o = run(
+        &db,
+        &[
+            "client",
+            "create",
+            "--org",
+            "default",
+            "--name",
+            "X",
+            "--auth-method",
+            "bogus",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("tokenEndpointAuthMethod"),
+        "{}",
+        stderr(&o)
+    );
 }
