@@ -122,13 +122,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// `Some(None)` for an explicit `null`, `None` for an absent field (with `#[serde(default)]`).
-pub(crate) fn nullable<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    serde::Deserialize::deserialize(d).map(Some)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

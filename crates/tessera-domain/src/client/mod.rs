@@ -23,7 +23,7 @@ pub use algs::{parse_request_object_alg, IdTokenAlg, SigningAlg};
 pub use auth::{ClientJwks, TokenAuthMethod, MAX_JWKS_BYTES};
 pub use grants::{GrantType, Scope};
 pub use id::ClientId;
-pub use patch::ClientPatch;
+pub use patch::{nullable, ClientPatch};
 pub use settings::{
     ClientInput, ClientSettings, Echoed, TokenExchangePolicy, ACCESS_TOKEN_LIFETIME,
     DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, MAX_DESCRIPTION_CHARS,

@@ -77,8 +77,8 @@ pub struct ClientPatch {
 }
 
 /// A field that was sent, `null` included: `Some(None)` for `null` (absent stays `None`
-/// through `default`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+/// through `#[serde(default)]`). For every PATCH body that can clear a field.
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

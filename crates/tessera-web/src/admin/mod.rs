@@ -294,11 +294,11 @@ pub(crate) struct UpdateUser {
     /// (`users:delete` either way).
     is_active: Option<bool>,
     /// A new e-mail address, `null` for none (`users:edit`).
-    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[serde(default, deserialize_with = "tessera_domain::client::nullable")]
     #[schema(value_type = Option<String>)]
     email: Option<Option<String>>,
     /// A new display name, `null` for none (`users:edit`).
-    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[serde(default, deserialize_with = "tessera_domain::client::nullable")]
     #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
     /// The standard claims to change (`users:edit`), and anything else, which the service
