@@ -59,18 +59,18 @@ impl OrgKeys {
     /// delay has passed; or else the one a rotation made moments ago is retiring (it signs
     /// until then); or else (the organization's first key) the oldest one.
     pub fn signing_key(&self, alg: Alg, now: Timestamp) -> Option<&Arc<SigningKey>> {
-        let live: Vec<&SignerKey> = self
-            .signers
-            .get(&alg)?
-            .iter()
-            .filter(|k| k.retired_at.is_none_or(|r| r > now))
-            .collect();
+        // On every token: no allocation, two short walks over a handful of keys.
+        let keys = self.signers.get(&alg)?;
+        let live = || {
+            keys.iter()
+                .filter(move |k| k.retired_at.is_none_or(|r| r > now))
+        };
         let activated = now - time::Duration::seconds(KEY_ACTIVATION_SECONDS);
-        live.iter()
+        live()
             .rev()
             .find(|k| k.created_at <= activated)
-            .or_else(|| live.iter().find(|k| k.retired_at.is_some()))
-            .or(live.first())
+            .or_else(|| live().find(|k| k.retired_at.is_some()))
+            .or_else(|| live().next())
             .map(|k| &k.key)
     }
 }
