@@ -11,11 +11,9 @@ cd "$(dirname "$0")/.."
 secs="${1:-10}"
 conns="${2:-50}"
 
-if ! command -v oha >/dev/null 2>&1; then
-  export PATH="$HOME/.cargo/bin:$PATH"
-  command -v oha >/dev/null 2>&1 || cargo install oha --locked
-fi
-cargo build --release -q
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+ensure_oha_and_build
 bin="$PWD/target/release/tessera"
 dir="$(mktemp -d)"
 pids=()

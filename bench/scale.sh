@@ -18,11 +18,9 @@ warm="${4:-1000}"
 secs="${5:-10}"
 conns="${6:-50}"
 
-if ! command -v oha >/dev/null 2>&1; then
-  export PATH="$HOME/.cargo/bin:$PATH"
-  command -v oha >/dev/null 2>&1 || cargo install oha --locked
-fi
-cargo build --release -q
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+ensure_oha_and_build
 bin="$PWD/target/release/tessera"
 dir="$(mktemp -d)"
 pid=""

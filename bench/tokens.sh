@@ -11,11 +11,9 @@ secs="${1:-10}"
 conns="${2:-50}"
 extra="${3:-0}"
 
-if ! command -v oha >/dev/null 2>&1; then
-  export PATH="$HOME/.cargo/bin:$PATH"
-  command -v oha >/dev/null 2>&1 || cargo install oha --locked
-fi
-cargo build --release -q
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+ensure_oha_and_build
 bin=target/release/tessera
 dir="$(mktemp -d)"
 trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
