@@ -5,9 +5,11 @@
 # pages of random organizations, client_credentials over random clients of random
 # organizations against one client, and the server's peak RSS.
 # Usage: bench/scale.sh [sqlite|postgres] [ORGS] [CLIENTS] [WARM_ORGS] [SECONDS] [CONNECTIONS]
-#   WARM_ORGS: how many organizations the token scenario spreads over (default 1,000). Each
-#   organization makes its signing keys on its first token (an RSA-2048 key among them, tens
-#   of milliseconds), so the scenario first asks each of them for one token.
+#   WARM_ORGS: how many organizations the token and introspection scenarios spread over
+#   (default 1,000). Each organization makes its signing keys on its first token (an RSA-2048
+#   key among them, tens of milliseconds), so the scenario first asks each of them for one
+#   token; then every client of those organizations for one (the cold figure), and measures
+#   the steady state.
 #   PostgreSQL: TESSERA_BENCH_PG_URL, or a throw-away cluster (scripts/pg.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,9 @@ conns="${6:-50}"
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 ensure_oha_and_build
+cargo build --release -q -p tessera-testkit --example pairbench
 bin="$PWD/target/release/tessera"
+pairbench="$PWD/target/release/examples/pairbench"
 dir="$(mktemp -d)"
 pid=""
 # shellcheck source=scripts/pg.sh
@@ -146,18 +150,32 @@ pages "q=c4&limit=50" "client search (q=c4)"
 for i in $(seq 0 $(( warm - 1 ))); do printf 's%05d\n' "$i"; done |
   xargs -P 8 -I{} curl -s -o /dev/null -d "grant_type=client_credentials&client_id=c00&client_secret=$secret" \
     "$base/orgs/{}/api/v1/oauth/token"
-for i in $(seq 0 $(( warm - 1 ))); do printf '%s/orgs/s%05d/api/v1/oauth/token\n' "$base" "$i"; done > "$dir/urls.txt"
-# Bodies and URLs are taken in turn from their files: with line counts that share no factor
-# the pairs go through every client of every organization of the scenario.
-python3 - "$warm" "$per_org" "$secret" > "$dir/bodies.txt" <<'PY'
-import math, sys
-warm, per, secret = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-ids = ["c%02d" % j for j in range(per)]
-while math.gcd(warm, len(ids)) != 1:
-    ids.append(ids[len(ids) % per])
-for i in ids:
-    print(f"grant_type=client_credentials&client_id={i}&client_secret={secret}")
+# Every client of the scenario's organizations once (the first request of each: a cold
+# cache), keeping one token of each for introspection.
+python3 - "$base" "$warm" "$per_org" "$secret" > "$dir/pairs.txt" <<'PY'
+import sys
+base, warm, per, secret = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+for i in range(warm):
+    for j in range(per):
+        print(f"{base}/orgs/s{i:05d}/api/v1/oauth/token\tgrant_type=client_credentials&client_id=c{j:02d}&client_secret={secret}")
 PY
+echo -n "first token of each of the $(( warm * per_org )) clients (cold): "
+"$pairbench" each "$dir/pairs.txt" 32 access_token 2>&1 >"$dir/tokens.txt" | sed 's/.*answered with access_token, //'
+# Introspection lines: each token introspected by the client it was issued to, at its
+# organization; and the same with the first token only.
+python3 - "$dir/tokens.txt" > "$dir/introspect_many.txt" <<'PY'
+import sys, urllib.parse
+for line in open(sys.argv[1]):
+    url, body, token = line.rstrip("\n").split("\t")
+    form = dict(urllib.parse.parse_qsl(body))
+    print(url.replace("/oauth/token", "/oauth/introspect") + "\t" + urllib.parse.urlencode(
+        {"token": token, "client_id": form["client_id"], "client_secret": form["client_secret"]}))
+PY
+grep -m1 '/orgs/s00000/.*client_id=c00&' "$dir/introspect_many.txt" > "$dir/introspect_one.txt"
+for i in $(seq 0 $(( warm - 1 ))); do printf '%s/orgs/s%05d/api/v1/oauth/token\n' "$base" "$i"; done > "$dir/urls.txt"
+for j in $(seq 0 $(( per_org - 1 ))); do
+  printf 'grant_type=client_credentials&client_id=c%02d&client_secret=%s\n' "$j" "$secret"
+done > "$dir/bodies.txt"
 form="Content-Type: application/x-www-form-urlencoded"
 report() {
   python3 -c '
@@ -165,12 +183,19 @@ import json, sys
 d = json.load(sys.stdin); s = d["summary"]; p = d["latencyPercentiles"]
 codes = d.get("statusCodeDistribution", {})
 ok = sum(v for k, v in codes.items() if k.startswith("2")); total = sum(codes.values()) or 1
-print("%-40s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   2xx %5.1f%%" % (sys.argv[1], s["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, 100.0 * ok / total))' "$1"
+print("%-44s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   2xx %5.1f%%" % (sys.argv[1], s["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, 100.0 * ok / total))' "$1"
 }
+# Steady state: oha draws the organization (URL) and the client (body) independently, so
+# every request is some client of some organization of the scenario.
 oha -z "${secs}s" -c "$conns" --no-tui --output-format json -m POST -H "$form" \
   -d "grant_type=client_credentials&client_id=c00&client_secret=$secret" \
   "$base/orgs/s00000/api/v1/oauth/token" | report "client_credentials, one client"
 oha -z "${secs}s" -c "$conns" --no-tui --output-format json -m POST -H "$form" \
   -Z "$dir/bodies.txt" --urls-from-file "$dir/urls.txt" \
   | report "client_credentials, $(( warm * per_org )) clients of $warm orgs"
+# Introspection needs the token and its organization together: pairbench draws whole lines.
+printf '%-44s ' "introspection, one token"
+"$pairbench" run "$dir/introspect_one.txt" "$secs" "$conns"
+printf '%-44s ' "introspection, $(wc -l < "$dir/introspect_many.txt") tokens of $warm orgs"
+"$pairbench" run "$dir/introspect_many.txt" "$secs" "$conns"
 echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"

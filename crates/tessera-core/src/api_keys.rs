@@ -146,7 +146,7 @@ impl Services {
             None => PermissionSet::all(),
         };
         drop(tx);
-        self.note_key_use(key.id);
+        self.note_use(crate::uses::Use::ApiKey(key.id));
         Ok(Principal {
             kind: PrincipalKind::ApiKey(key.id),
             name: key.name.as_str().to_owned(),
@@ -154,34 +154,6 @@ impl Services {
             is_system_admin: key.org_id.is_none(),
             permissions,
         })
-    }
-
-    /// Writes `lastUsedAt` in the background, at most once per key per interval.
-    fn note_key_use(self: &Arc<Self>, id: ApiKeyId) {
-        let now = self.now();
-        {
-            let Ok(mut seen) = self.last_used_written.lock() else {
-                return;
-            };
-            if let Some(last) = seen.get(&id) {
-                if now - *last < self.config.last_used_interval {
-                    return;
-                }
-            }
-            seen.insert(id, now);
-        }
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let result = async {
-                let mut tx = this.store.begin().await?;
-                tx.touch_api_key(id, now).await?;
-                tx.commit().await
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(api_key = %id, error = %e, "could not record API key use");
-            }
-        });
     }
 
     pub async fn list_api_keys(&self, ctx: &Context, org: &str) -> CoreResult<Vec<ApiKey>> {

@@ -14,17 +14,43 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moka::sync::Cache;
+use tessera_crypto::StoredHash;
 use tessera_domain::client::OAuthClient;
+use tessera_domain::Timestamp;
 use tessera_domain::{OrgId, Organization};
 use tessera_store::{Change, ChangePush, ClientSecretRecord};
 
 use crate::keys::OrgKeys;
 use crate::Services;
 
-/// A client and what authenticating it needs (its secrets' hashes: never printed).
+/// A client and what authenticating it needs (its secrets' hashes: never printed). The
+/// client's own `secrets` (their metadata, for the admin faces) is left empty here.
 pub struct CachedClient {
     pub client: OAuthClient,
-    pub secrets: Vec<ClientSecretRecord>,
+    pub(crate) secrets: Vec<CachedSecret>,
+}
+
+/// A stored secret as the token path checks it: parsed once, when the client is loaded.
+pub(crate) struct CachedSecret {
+    pub id: String,
+    pub expires_at: Option<Timestamp>,
+    /// `None` for a stored value no verifier knows (it never matches).
+    pub hash: Option<StoredHash>,
+}
+
+impl CachedClient {
+    pub(crate) fn new(mut client: OAuthClient, secrets: Vec<ClientSecretRecord>) -> Self {
+        client.secrets = Vec::new();
+        let secrets = secrets
+            .into_iter()
+            .map(|s| CachedSecret {
+                hash: StoredHash::parse(&s.secret_hash).ok(),
+                id: s.info.id,
+                expires_at: s.info.expires_at,
+            })
+            .collect();
+        Self { client, secrets }
+    }
 }
 
 impl std::fmt::Debug for CachedClient {
@@ -74,10 +100,42 @@ fn weight(fixed: usize, text: usize) -> u32 {
 }
 
 impl CachedClient {
-    /// Its approximate size in memory, for the cache's byte budget.
+    /// Its approximate size in memory, for the cache's byte budget: the structs, and the
+    /// text they point to with a header for each piece (a client's JSON key set is rare and
+    /// counted by its text).
     fn weight(&self) -> u32 {
-        let text = serde_json::to_vec(&self.client).map_or(4096, |v| v.len());
-        weight(256 + 160 * self.secrets.len(), text)
+        let s = &self.client.settings;
+        let mut pieces = 0;
+        let mut text = 0;
+        let mut add = |t: &str| {
+            pieces += 1;
+            text += t.len();
+        };
+        add(self.client.id.as_str());
+        add(&s.name);
+        s.description.as_deref().map(&mut add);
+        s.client_uri.as_deref().map(&mut add);
+        s.logo_uri.as_deref().map(&mut add);
+        s.jwks_uri.as_deref().map(&mut add);
+        s.redirect_uris.iter().for_each(|u| add(u.as_str()));
+        s.post_logout_redirect_uris
+            .iter()
+            .for_each(|u| add(u.as_str()));
+        s.allowed_cors_origins.iter().for_each(|u| add(u.as_str()));
+        s.allowed_scopes.iter().for_each(|u| add(u.as_str()));
+        s.token_exchange.subject_clients.iter().for_each(|u| add(u));
+        if let Some(jwks) = &s.jwks {
+            add(&serde_json::to_string(jwks).unwrap_or_default());
+        }
+        for secret in &self.secrets {
+            add(&secret.id);
+            add(secret.hash.as_ref().map_or("", StoredHash::as_str));
+        }
+        let fixed = std::mem::size_of::<Self>()
+            + self.secrets.len() * std::mem::size_of::<CachedSecret>()
+            + s.grant_types.len() * std::mem::size_of::<tessera_domain::client::GrantType>();
+        // 16 bytes of allocator header per piece, the moka entry and its key besides.
+        u32::try_from(fixed + 16 * pieces + 160 + text).unwrap_or(u32::MAX)
     }
 }
 

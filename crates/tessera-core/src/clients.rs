@@ -7,8 +7,6 @@
 //! A secret is returned once, by the call that made it, and never again. Audit pictures are
 //! taken without secret metadata.
 
-use std::sync::Arc;
-
 use secrecy::{ExposeSecret, SecretString};
 use tessera_crypto::{generate_secret, secret_hint};
 pub use tessera_domain::client::ClientPatch;
@@ -483,32 +481,6 @@ impl Services {
             client: self.live_secrets_only(client),
             secret,
         })
-    }
-
-    pub(crate) fn note_secret_use(self: &Arc<Self>, org: OrgId, secret_id: String, now: Timestamp) {
-        {
-            let Ok(mut seen) = self.secret_used_written.lock() else {
-                return;
-            };
-            if let Some(last) = seen.get(&secret_id) {
-                if now - *last < self.config.last_used_interval {
-                    return;
-                }
-            }
-            seen.insert(secret_id.clone(), now);
-        }
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let result = async {
-                let mut tx = this.store.begin().await?;
-                tx.touch_client_secret(org, &secret_id, now).await?;
-                tx.commit().await
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "could not record client secret use");
-            }
-        });
     }
 
     async fn add_generated_secret(

@@ -42,13 +42,13 @@ pub mod request_object;
 pub mod roles;
 pub mod tokens;
 pub mod users;
+mod uses;
 pub mod vault;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tessera_crypto::{Argon2Params, HashKey, MasterKey, PasswordHasher, SecretRng, Vault};
-use tessera_domain::{ApiKeyId, Clock, Organization, Permission, Principal, Timestamp};
+use tessera_domain::{Clock, Organization, Permission, Principal, Timestamp};
 use tessera_store::{Store, Tx};
 
 use crate::audit::AuditEntry;
@@ -160,10 +160,8 @@ pub struct Services {
     /// Where argon2id runs: one thread per core.
     pub(crate) hash_pool: hashing::HashPool,
     pub(crate) config: CoreConfig,
-    /// When each API key's last use was last written, to write it at most once per interval.
-    pub(crate) last_used_written: Mutex<HashMap<ApiKeyId, Timestamp>>,
-    /// The same for client secrets, by secret id.
-    pub(crate) secret_used_written: Mutex<HashMap<String, Timestamp>>,
+    /// `lastUsedAt` of API keys and client secrets, batched off the request path.
+    pub(crate) uses: uses::UseNotes,
     /// Calls to the streaming platforms.
     pub(crate) platforms: tessera_connect::oauth::PlatformClient,
     pub(crate) conn_metrics: connection_worker::ConnectionMetrics,
@@ -222,8 +220,7 @@ impl Services {
                 .max_capacity(10_000)
                 .build(),
             config,
-            last_used_written: Mutex::new(HashMap::new()),
-            secret_used_written: Mutex::new(HashMap::new()),
+            uses: uses::UseNotes::new(),
         })
     }
 

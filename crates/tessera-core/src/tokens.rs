@@ -336,13 +336,9 @@ impl Services {
         };
         let loaded = {
             let mut tx = self.store.read().await?;
-            match tx.find_client(org, &id).await? {
-                Some(client) => {
-                    let secrets = tx.client_secrets(org, &id).await?;
-                    Some(Arc::new(CachedClient { client, secrets }))
-                }
-                None => None,
-            }
+            tx.find_client_with_secrets(org, &id)
+                .await?
+                .map(|(client, secrets)| Arc::new(CachedClient::new(client, secrets)))
         };
         self.caches.clients.insert(key, loaded.clone());
         Ok(loaded)
@@ -471,13 +467,13 @@ impl Services {
         let now = self.now();
         let generated = presented.starts_with(CLIENT_SECRET_PREFIX);
         for s in &client.secrets {
-            if s.info.expires_at.is_some_and(|e| e <= now) {
+            if s.expires_at.is_some_and(|e| e <= now) {
                 continue;
             }
-            let Ok(stored) = StoredHash::parse(&s.secret_hash) else {
+            let Some(stored) = &s.hash else {
                 continue;
             };
-            let ok = match &stored {
+            let ok = match stored {
                 StoredHash::HmacSha256(_) => stored
                     .verify(presented, &self.client_hash, &self.passwords)
                     .unwrap_or(false),
@@ -486,7 +482,7 @@ impl Services {
                 StoredHash::Argon2(_) => false,
             };
             if ok {
-                self.note_secret_use(org, s.info.id.clone(), now);
+                self.note_use(crate::uses::Use::ClientSecret(org, s.id.clone()));
                 return Ok(true);
             }
         }

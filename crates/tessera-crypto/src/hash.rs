@@ -53,6 +53,13 @@ pub enum StoredHash {
 }
 
 impl StoredHash {
+    /// The stored text, as [`StoredHash::parse`] took it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::HmacSha256(s) | Self::Argon2(s) => s,
+        }
+    }
+
     pub fn parse(stored: &str) -> Result<Self, CryptoError> {
         if stored.starts_with(HMAC_PREFIX) {
             Ok(Self::HmacSha256(stored.to_owned()))

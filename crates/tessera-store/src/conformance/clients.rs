@@ -101,6 +101,25 @@ pub async fn oauth_clients(store: &dyn Store) {
         other.secrets.is_empty(),
         "secrets never cross organizations"
     );
+    let (with, hashes) = tx
+        .find_client_with_secrets(a.id, &backend.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(with.settings, backend.settings);
+    assert!(with.secrets.is_empty(), "the hashes carry the secrets");
+    assert_eq!(
+        hashes
+            .iter()
+            .map(|s| (s.info.id.as_str(), s.secret_hash.as_str()))
+            .collect::<Vec<_>>(),
+        [("s1", "hmac-sha256$s1")]
+    );
+    assert!(tx
+        .find_client_with_secrets(b.id, &spa.id)
+        .await
+        .unwrap()
+        .is_none());
 
     let page = |q: Option<&str>, limit, offset| ClientQuery {
         q: q.map(str::to_owned),

@@ -33,6 +33,13 @@ pub trait ClientRepo: Send {
     /// Replaces the settings of an existing client; false when there is none.
     async fn update_client(&mut self, client: &OAuthClient) -> Result<bool>;
     async fn find_client(&mut self, org: OrgId, id: &ClientId) -> Result<Option<OAuthClient>>;
+    /// The client with every stored secret and its hash (expired ones included), for
+    /// authenticating it; `secrets` of the client itself is left empty.
+    async fn find_client_with_secrets(
+        &mut self,
+        org: OrgId,
+        id: &ClientId,
+    ) -> Result<Option<(OAuthClient, Vec<ClientSecretRecord>)>>;
     /// One page of clients, newest first, and the total number matching.
     async fn list_clients(
         &mut self,

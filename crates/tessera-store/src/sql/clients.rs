@@ -188,6 +188,17 @@ macro_rules! impl_clients_repo {
                     org: OrgId,
                     id: &tessera_domain::client::ClientId,
                 ) -> Result<Option<tessera_domain::client::OAuthClient>> {
+                    Ok(self.find_client_with_secrets(org, id).await?.map(|(mut client, secrets)| {
+                        client.secrets = secrets.into_iter().map(|s| s.info).collect();
+                        client
+                    }))
+                }
+
+                async fn find_client_with_secrets(
+                    &mut self,
+                    org: OrgId,
+                    id: &tessera_domain::client::ClientId,
+                ) -> Result<Option<(tessera_domain::client::OAuthClient, Vec<$crate::ClientSecretRecord>)>> {
                     let q = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE org_id = $1 AND id = $2");
                     let Some(row) = sqlx::query(&q)
                         .bind(org.0.to_string())
@@ -197,14 +208,9 @@ macro_rules! impl_clients_repo {
                     else {
                         return Ok(None);
                     };
-                    let mut client = client_row(&row)?;
-                    client.secrets = self
-                        .client_secrets(org, id)
-                        .await?
-                        .into_iter()
-                        .map(|s| s.info)
-                        .collect();
-                    Ok(Some(client))
+                    let client = client_row(&row)?;
+                    let secrets = self.client_secrets(org, id).await?;
+                    Ok(Some((client, secrets)))
                 }
 
                 async fn list_clients(
