@@ -33,7 +33,7 @@ pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   stop_throwaway_pg
-  rm -rf "$dir"
+  if [ -n "${SCALE_KEEP:-}" ]; then printf "kept: %s\nsecret=%s key=%s TESSERA_MASTER_KEY=%s\n" "$dir" "${secret:-}" "${key:-}" "$TESSERA_MASTER_KEY"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 export TESSERA_LOG=warn
@@ -176,6 +176,17 @@ for i in $(seq 0 $(( warm - 1 ))); do printf '%s/orgs/s%05d/api/v1/oauth/token\n
 for j in $(seq 0 $(( per_org - 1 ))); do
   printf 'grant_type=client_credentials&client_id=c%02d&client_secret=%s\n' "$j" "$secret"
 done > "$dir/bodies.txt"
+# The caches: entries, approximate MiB of their budget, and the database reads they caused.
+caches() {
+  curl -s "$base/metrics" | python3 -c '
+import re, sys
+v = {}
+for l in sys.stdin:
+    m = re.match(r"tessera_cache_(entries|bytes|budget_bytes|loads_total)\{cache=\"(\w+)\"\} (\d+)", l)
+    if m: v.setdefault(m[2], {})[m[1]] = int(m[3])
+print("caches " + sys.argv[1] + ": " + "; ".join("%s %d entries %.1f/%.0f MiB %d loads" % (k, c["entries"], c["bytes"] / 2**20, c["budget_bytes"] / 2**20, c["loads_total"]) for k, c in v.items()))' "$1"
+}
+caches "after the cold pass"
 form="Content-Type: application/x-www-form-urlencoded"
 report() {
   python3 -c '
@@ -198,4 +209,5 @@ printf '%-44s ' "introspection, one token"
 "$pairbench" run "$dir/introspect_one.txt" "$secs" "$conns"
 printf '%-44s ' "introspection, $(wc -l < "$dir/introspect_many.txt") tokens of $warm orgs"
 "$pairbench" run "$dir/introspect_many.txt" "$secs" "$conns"
+caches "after the runs"
 echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"

@@ -146,7 +146,7 @@ impl Services {
             None => PermissionSet::all(),
         };
         drop(tx);
-        self.note_use(crate::uses::Use::ApiKey(key.id));
+        self.note_key_use(key.id);
         Ok(Principal {
             kind: PrincipalKind::ApiKey(key.id),
             name: key.name.as_str().to_owned(),

@@ -81,6 +81,7 @@ impl Services {
         if let Some(k) = self.caches.keys.get(&org) {
             return Ok(k);
         }
+        crate::cache::count_load(&self.caches.loads.keys);
         let mut records = {
             let mut tx = self.store.read().await?;
             tx.published_signing_keys(org, self.now()).await?

@@ -310,6 +310,7 @@ impl Services {
         if let Some(o) = self.caches.orgs.get(slug) {
             return Ok(o);
         }
+        crate::cache::count_load(&self.caches.loads.orgs);
         let nf = || OAuthError::NotFound(format!("organization '{slug}' not found"));
         let parsed = OrgSlug::parse(slug).map_err(|_| nf())?;
         let org = {
@@ -334,6 +335,7 @@ impl Services {
         let Ok(id) = ClientId::parse(client_id) else {
             return Ok(None);
         };
+        crate::cache::count_load(&self.caches.loads.clients);
         let loaded = {
             let mut tx = self.store.read().await?;
             tx.find_client_with_secrets(org, &id)
@@ -482,7 +484,7 @@ impl Services {
                 StoredHash::Argon2(_) => false,
             };
             if ok {
-                self.note_use(crate::uses::Use::ClientSecret(org, s.id.clone()));
+                self.note_secret_use(org, &s.id, &s.noted);
                 return Ok(true);
             }
         }
@@ -639,7 +641,7 @@ impl Services {
             .map_err(OAuthError::from)?;
         }
         tx.commit().await?;
-        self.caches.revoked.insert((org.id, jti), true);
+        self.caches.forget_revocations(org.id);
         Ok(())
     }
 }

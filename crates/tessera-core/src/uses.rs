@@ -4,9 +4,12 @@
 //! the first use noted while nothing is pending starts one flusher task, which writes whatever
 //! has gathered in one transaction and repeats until nothing is left. Under load that is one
 //! commit for many uses (a million clients each used once would otherwise be a million
-//! commits), and idle it is one write a moment after the use. Which ids were written recently
-//! is kept in a bounded cache: an id that falls out of it is merely written again.
+//! commits), and idle it is one write a moment after the use. When a client secret was last
+//! noted is kept in the cached client itself (no second entry per client: with a hundred
+//! thousand clients in use that second entry took more memory than the clients); for API
+//! keys, in a small bounded cache. An entry that falls out of either is merely written again.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tessera_domain::{ApiKeyId, OrgId, Timestamp};
@@ -21,9 +24,9 @@ pub(crate) enum Use {
     ClientSecret(OrgId, String),
 }
 
-/// The uses to write and which were written lately.
+/// The uses to write, and which API keys were written lately.
 pub(crate) struct UseNotes {
-    recent: moka::sync::Cache<Use, Timestamp>,
+    recent_keys: moka::sync::Cache<ApiKeyId, Timestamp>,
     pending: Mutex<Pending>,
 }
 
@@ -40,30 +43,21 @@ struct Pending {
     flushing: bool,
 }
 
-/// How many ids the "written lately" memory holds (about 100 bytes each).
-const RECENT_CAPACITY: u64 = 100_000;
+/// How many API keys the "written lately" memory holds.
+const RECENT_KEYS: u64 = 10_000;
 
 impl UseNotes {
     pub fn new() -> Self {
         Self {
-            recent: moka::sync::Cache::builder()
-                .max_capacity(RECENT_CAPACITY)
+            recent_keys: moka::sync::Cache::builder()
+                .max_capacity(RECENT_KEYS)
                 .build(),
             pending: Mutex::new(Pending::default()),
         }
     }
 
-    /// Queues `what` unless it was written less than `interval` before `now`; true when a
-    /// flusher must be started.
-    fn push(&self, what: Use, now: Timestamp, interval: time::Duration) -> bool {
-        if self
-            .recent
-            .get(&what)
-            .is_some_and(|last| now - last < interval)
-        {
-            return false;
-        }
-        self.recent.insert(what.clone(), now);
+    /// Queues `what`; true when a flusher must be started.
+    fn push(&self, what: Use, now: Timestamp) -> bool {
         let Ok(mut p) = self.pending.lock() else {
             return false;
         };
@@ -82,13 +76,57 @@ impl UseNotes {
     }
 }
 
+/// When a cached client secret was last queued for writing (Unix seconds; 0: never).
+#[derive(Debug, Default)]
+pub(crate) struct LastNoted(AtomicI64);
+
+impl LastNoted {
+    /// True, and now remembered, when the last note is `interval` old or older; of two
+    /// requests that find it due at once, one wins.
+    fn due(&self, now: Timestamp, interval: time::Duration) -> bool {
+        let last = self.0.load(Ordering::Relaxed);
+        let now_s = now.unix_timestamp();
+        now_s - last >= interval.whole_seconds()
+            && self
+                .0
+                .compare_exchange(last, now_s, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 impl Services {
-    /// Records a use of an API key or client secret (see the module header).
-    pub(crate) fn note_use(self: &Arc<Self>, what: Use) {
+    /// Records a use of an API key (see the module header).
+    pub(crate) fn note_key_use(self: &Arc<Self>, id: ApiKeyId) {
         let now = self.now();
-        if !self.uses.push(what, now, self.config.last_used_interval) {
+        let interval = self.config.last_used_interval;
+        if self
+            .uses
+            .recent_keys
+            .get(&id)
+            .is_some_and(|last| now - last < interval)
+        {
             return;
         }
+        self.uses.recent_keys.insert(id, now);
+        if self.uses.push(Use::ApiKey(id), now) {
+            self.flush_uses();
+        }
+    }
+
+    /// Records a use of a client secret, whose cached entry keeps the last note in `noted`
+    /// (see the module header). Should the write fail, the next load of the client (after a
+    /// change, or the cache's TTL) starts afresh and writes again.
+    pub(crate) fn note_secret_use(self: &Arc<Self>, org: OrgId, id: &str, noted: &LastNoted) {
+        let now = self.now();
+        if noted.due(now, self.config.last_used_interval)
+            && self.uses.push(Use::ClientSecret(org, id.to_owned()), now)
+        {
+            self.flush_uses();
+        }
+    }
+
+    /// The flusher: writes batches until nothing is pending.
+    fn flush_uses(self: &Arc<Self>) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             while let Some(batch) = this.uses.take() {
@@ -106,9 +144,11 @@ impl Services {
                 }
                 .await;
                 if let Err(e) = written {
-                    // Forget them, so that the next use tries again.
+                    // Forget the keys, so that their next use tries again.
                     for (what, _) in &batch {
-                        this.uses.recent.invalidate(what);
+                        if let Use::ApiKey(id) = what {
+                            this.uses.recent_keys.invalidate(id);
+                        }
                     }
                     tracing::warn!(error = %e, uses = batch.len(), "could not record key and secret uses");
                 }

@@ -27,6 +27,7 @@ fn lines(path: &str) -> Vec<(String, String)> {
 }
 
 fn http() -> reqwest::Client {
+    tessera_connect::oauth::install_crypto_provider();
     reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
         .build()

@@ -62,7 +62,11 @@ impl Metrics {
     }
 
     /// The exposition with the connection refresh figures of the service layer appended.
-    pub fn render_with(&self, c: &tessera_core::connection_worker::ConnectionMetrics) -> String {
+    pub fn render_with(
+        &self,
+        c: &tessera_core::connection_worker::ConnectionMetrics,
+        caches: &[tessera_core::cache::CacheFigures],
+    ) -> String {
         use std::fmt::Write as _;
         use std::sync::atomic::Ordering::Relaxed;
         let mut out = self.render();
@@ -118,6 +122,44 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}.\n# TYPE {name} gauge\n{name} {v}\n"
             );
+        }
+        let per_cache: [(
+            &str,
+            &str,
+            &str,
+            fn(&tessera_core::cache::CacheFigures) -> u64,
+        ); 4] = [
+            (
+                "tessera_cache_entries",
+                "gauge",
+                "Entries in each cache of the token path",
+                |f| f.entries,
+            ),
+            (
+                "tessera_cache_bytes",
+                "gauge",
+                "Approximate bytes the entries of each cache take",
+                |f| f.bytes,
+            ),
+            (
+                "tessera_cache_budget_bytes",
+                "gauge",
+                "The bytes each cache may take before the least used entries make room",
+                |f| f.budget,
+            ),
+            (
+                "tessera_cache_loads",
+                "counter",
+                "Lookups a cache could not answer, each followed by a database read",
+                |f| f.loads,
+            ),
+        ];
+        for (name, kind, help, value) in per_cache {
+            let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}");
+            let suffix = if kind == "counter" { "_total" } else { "" };
+            for f in caches {
+                let _ = writeln!(out, "{name}{suffix}{{cache=\"{}\"}} {}", f.name, value(f));
+            }
         }
         out.push_str("# EOF\n");
         out

@@ -49,9 +49,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state
-            .metrics
-            .render_with(state.services.connection_metrics()),
+        state.metrics.render_with(
+            state.services.connection_metrics(),
+            &state.services.cache_figures(),
+        ),
     )
         .into_response()
 }

@@ -150,17 +150,39 @@ impl Services {
         Ok(Some(claims))
     }
 
+    /// Whether the token `jti` of `org` was revoked: from the organization's live revocations,
+    /// read once and kept until the next revocation (see `cache.rs`).
     pub(crate) async fn is_revoked(&self, org: OrgId, jti: &str) -> OAuthResult<bool> {
-        let key = (org, jti.to_owned());
-        if let Some(r) = self.caches.revoked.get(&key) {
-            return Ok(r);
-        }
-        let r = {
-            let mut tx = self.store.read().await?;
-            tx.is_token_revoked(org, jti).await?
+        use crate::cache::{RevokedSet, REVOKED_PER_ORG};
+        use std::sync::atomic::Ordering;
+        use std::sync::Arc;
+        let set = if let Some(s) = self.caches.revoked.get(&org) {
+            s
+        } else {
+            crate::cache::count_load(&self.caches.loads.revoked);
+            let generation = self.caches.revoked_generation.load(Ordering::Acquire);
+            let jtis = {
+                let mut tx = self.store.read().await?;
+                tx.live_revoked_tokens(org, self.now(), REVOKED_PER_ORG + 1)
+                    .await?
+            };
+            let set = Arc::new(if jtis.len() > REVOKED_PER_ORG as usize {
+                RevokedSet::TooMany
+            } else {
+                RevokedSet::Jtis(jtis.into_iter().map(String::into_boxed_str).collect())
+            });
+            if self.caches.revoked_generation.load(Ordering::Acquire) == generation {
+                self.caches.revoked.insert(org, Arc::clone(&set));
+            }
+            set
         };
-        self.caches.revoked.insert(key, r);
-        Ok(r)
+        match &*set {
+            RevokedSet::Jtis(jtis) => Ok(jtis.contains(jti)),
+            RevokedSet::TooMany => {
+                let mut tx = self.store.read().await?;
+                Ok(tx.is_token_revoked(org, jti).await?)
+            }
+        }
     }
 }
 

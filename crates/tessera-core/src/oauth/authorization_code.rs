@@ -72,7 +72,7 @@ impl Services {
                     // after the access token's jti).
                     tx.revoke_refresh_family(org.id, j, now).await?;
                     tx.commit().await?;
-                    self.caches.revoked.insert((org.id, j.clone()), true);
+                    self.caches.forget_revocations(org.id);
                 }
                 return Err(bad("the code has already been used"));
             }

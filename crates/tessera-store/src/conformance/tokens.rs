@@ -72,7 +72,31 @@ pub async fn signing_keys_and_revocations(store: &dyn Store) {
     assert!(tx.is_token_revoked(a.id, "jti-1").await.unwrap());
     assert!(!tx.is_token_revoked(b.id, "jti-1").await.unwrap());
     assert!(!tx.is_token_revoked(a.id, "jti-2").await.unwrap());
-    assert_eq!(tx.prune_revoked_tokens(t(20_001)).await.unwrap(), 1);
+    assert!(tx
+        .revoke_token(a.id, "jti-3", t(10_000), t(5_000))
+        .await
+        .unwrap());
+    let mut live = tx.live_revoked_tokens(a.id, t(9_000), 10).await.unwrap();
+    live.sort();
+    assert_eq!(live, ["jti-1", "jti-3"]);
+    assert_eq!(
+        tx.live_revoked_tokens(a.id, t(10_000), 10).await.unwrap(),
+        ["jti-1"],
+        "a token expired by then is left out"
+    );
+    assert_eq!(
+        tx.live_revoked_tokens(a.id, t(9_000), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(tx
+        .live_revoked_tokens(b.id, t(9_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(tx.prune_revoked_tokens(t(20_001)).await.unwrap(), 2);
     assert!(!tx.is_token_revoked(a.id, "jti-1").await.unwrap());
 
     // Client assertions: each jti once per client of an organization, until it expires.

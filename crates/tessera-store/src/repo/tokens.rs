@@ -38,6 +38,14 @@ pub trait TokenRepo: Send {
         at: Timestamp,
     ) -> Result<bool>;
     async fn is_token_revoked(&mut self, org: OrgId, jti: &str) -> Result<bool>;
+    /// The `jti`s of the organization's revoked tokens that have not expired by `now`, at
+    /// most `limit` of them (in no particular order).
+    async fn live_revoked_tokens(
+        &mut self,
+        org: OrgId,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<String>>;
     /// Forgets revocations of tokens that have expired anyway.
     async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64>;
     /// Records the `jti` of an accepted client assertion until it expires; false when the

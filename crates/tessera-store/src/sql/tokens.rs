@@ -56,6 +56,22 @@ macro_rules! impl_tokens_repo {
                         .is_some())
                 }
 
+                async fn live_revoked_tokens(
+                    &mut self,
+                    org: OrgId,
+                    now: Timestamp,
+                    limit: u32,
+                ) -> Result<Vec<String>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT jti FROM revoked_tokens WHERE org_id = $1 AND expires_at > $2 LIMIT $3",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(to_millis(now))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await?)
+                }
+
                 async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64> {
                     Ok(sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
                         .bind(to_millis(now))

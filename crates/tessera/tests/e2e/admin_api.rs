@@ -27,6 +27,29 @@ async fn operations_endpoints_answer() {
     let text = res.text().await.unwrap();
     assert!(text.contains("tessera_http_requests_total"), "{text}");
     assert!(text.contains("status=\"2xx\""), "{text}");
+    // The token-path caches: the budget is fixed, and a lookup of an unknown organization
+    // is a load.
+    assert!(
+        text.contains("tessera_cache_budget_bytes{cache=\"clients\"} 67108864"),
+        "{text}"
+    );
+    let loads = |t: &str| -> u64 {
+        t.lines()
+            .find_map(|l| l.strip_prefix("tessera_cache_loads_total{cache=\"organizations\"} "))
+            .and_then(|v| v.parse().ok())
+            .expect("the organizations loads")
+    };
+    let before = loads(&text);
+    let _ = call(
+        &s,
+        Method::GET,
+        "/orgs/no-such-org/.well-known/openid-configuration",
+        None,
+        None,
+    )
+    .await;
+    let res = call(&s, Method::GET, "/metrics", None, None).await;
+    assert!(loads(&res.text().await.unwrap()) > before);
     let (st, doc) = json(call(&s, Method::GET, "/api/v1/openapi.json", None, None).await).await;
     assert_eq!(st, 200);
     assert_eq!(doc["info"]["title"], "Tessera admin API");
