@@ -123,12 +123,8 @@ impl Metrics {
                 "# HELP {name} {help}.\n# TYPE {name} gauge\n{name} {v}\n"
             );
         }
-        let per_cache: [(
-            &str,
-            &str,
-            &str,
-            fn(&tessera_core::cache::CacheFigures) -> u64,
-        ); 4] = [
+        type Figure = fn(&tessera_core::cache::CacheFigures) -> u64;
+        let per_cache: [(&str, &str, &str, Figure); 4] = [
             (
                 "tessera_cache_entries",
                 "gauge",
