@@ -3,7 +3,8 @@
 # default), bulk-loaded by copying one real organization and client row by row in SQL, on
 # SQLite or on PostgreSQL. Measures start-up on the big database, the client list and search
 # pages of random organizations, client_credentials over random clients of random
-# organizations against one client, and the server's peak RSS.
+# organizations against one client, introspection likewise, what the caches hold, and the
+# server's peak RSS.
 # Usage: bench/scale.sh [sqlite|postgres] [ORGS] [CLIENTS] [WARM_ORGS] [SECONDS] [CONNECTIONS]
 #   WARM_ORGS: how many organizations the token and introspection scenarios spread over
 #   (default 1,000). Each organization makes its signing keys on its first token (an RSA-2048
@@ -172,10 +173,6 @@ for line in open(sys.argv[1]):
         {"token": token, "client_id": form["client_id"], "client_secret": form["client_secret"]}))
 PY
 grep -m1 '/orgs/s00000/.*client_id=c00&' "$dir/introspect_many.txt" > "$dir/introspect_one.txt"
-for i in $(seq 0 $(( warm - 1 ))); do printf '%s/orgs/s%05d/api/v1/oauth/token\n' "$base" "$i"; done > "$dir/urls.txt"
-for j in $(seq 0 $(( per_org - 1 ))); do
-  printf 'grant_type=client_credentials&client_id=c%02d&client_secret=%s\n' "$j" "$secret"
-done > "$dir/bodies.txt"
 # The caches: entries, approximate MiB of their budget, and the database reads they caused.
 caches() {
   curl -s "$base/metrics" | python3 -c '
@@ -187,23 +184,13 @@ for l in sys.stdin:
 print("caches " + sys.argv[1] + ": " + "; ".join("%s %d entries %.1f/%.0f MiB %d loads" % (k, c["entries"], c["bytes"] / 2**20, c["budget_bytes"] / 2**20, c["loads_total"]) for k, c in v.items()))' "$1"
 }
 caches "after the cold pass"
-form="Content-Type: application/x-www-form-urlencoded"
-report() {
-  python3 -c '
-import json, sys
-d = json.load(sys.stdin); s = d["summary"]; p = d["latencyPercentiles"]
-codes = d.get("statusCodeDistribution", {})
-ok = sum(v for k, v in codes.items() if k.startswith("2")); total = sum(codes.values()) or 1
-print("%-44s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   2xx %5.1f%%" % (sys.argv[1], s["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, 100.0 * ok / total))' "$1"
-}
-# Steady state: oha draws the organization (URL) and the client (body) independently, so
-# every request is some client of some organization of the scenario.
-oha -z "${secs}s" -c "$conns" --no-tui --output-format json -m POST -H "$form" \
-  -d "grant_type=client_credentials&client_id=c00&client_secret=$secret" \
-  "$base/orgs/s00000/api/v1/oauth/token" | report "client_credentials, one client"
-oha -z "${secs}s" -c "$conns" --no-tui --output-format json -m POST -H "$form" \
-  -Z "$dir/bodies.txt" --urls-from-file "$dir/urls.txt" \
-  | report "client_credentials, $(( warm * per_org )) clients of $warm orgs"
+# Steady state, with the same load generator for both figures (it shares the machine with
+# the server, so a heavier one would lower the second figure by itself): one client, then
+# every client of the scenario's organizations in random order.
+printf '%-44s ' "client_credentials, one client"
+"$pairbench" run <(grep -m1 '/orgs/s00000/.*client_id=c00&' "$dir/pairs.txt") "$secs" "$conns"
+printf '%-44s ' "client_credentials, $(( warm * per_org )) clients of $warm orgs"
+"$pairbench" run "$dir/pairs.txt" "$secs" "$conns"
 # Introspection needs the token and its organization together: pairbench draws whole lines.
 printf '%-44s ' "introspection, one token"
 "$pairbench" run "$dir/introspect_one.txt" "$secs" "$conns"

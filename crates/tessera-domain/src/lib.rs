@@ -6,6 +6,7 @@
 //! scheduling can be tested without sleeping.
 
 pub mod api_key;
+pub mod api_resource;
 pub mod audit;
 pub mod claims;
 pub mod client;

@@ -132,6 +132,7 @@ pub trait Tx:
     + UserRepo
     + ApiKeyRepo
     + ClientRepo
+    + ApiResourceRepo
     + SigningKeyRepo
     + TokenRepo
     + SessionRepo

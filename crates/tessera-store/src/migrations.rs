@@ -97,6 +97,11 @@ pub(crate) const SQLITE: Embedded = &[
         "shared limits",
         include_str!("../migrations/sqlite/0018_shared_limits.sql"),
     ),
+    (
+        19,
+        "api resources",
+        include_str!("../migrations/sqlite/0019_api_resources.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -189,6 +194,11 @@ pub(crate) const POSTGRES: Embedded = &[
         18,
         "shared limits",
         include_str!("../migrations/postgres/0018_shared_limits.sql"),
+    ),
+    (
+        19,
+        "api resources",
+        include_str!("../migrations/postgres/0019_api_resources.sql"),
     ),
 ];
 

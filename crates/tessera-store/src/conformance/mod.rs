@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::{AuditQuery, CustomRole, Store, StoreError};
 
+mod api_resources;
 mod audit;
 mod clients;
 mod connections;
@@ -23,6 +24,7 @@ mod orgs;
 mod tokens;
 mod users;
 
+pub use api_resources::api_resources;
 pub use audit::{audit_log, change_feed};
 pub use clients::{oauth_clients, registration};
 pub use connections::connections;

@@ -3,6 +3,7 @@
 //! file of the same name under `sql/`.
 
 pub mod api_keys;
+pub mod api_resources;
 pub mod audit;
 pub mod changes;
 pub mod clients;
@@ -18,6 +19,7 @@ pub mod tokens;
 pub mod users;
 
 pub use api_keys::*;
+pub use api_resources::*;
 pub use audit::*;
 pub use changes::*;
 pub use clients::*;

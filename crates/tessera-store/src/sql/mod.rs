@@ -5,6 +5,7 @@
 //! Where a dialect truly differs, the macro takes it as a parameter instead of branching here.
 
 pub(crate) mod api_keys;
+pub(crate) mod api_resources;
 pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod clients;
@@ -154,6 +155,7 @@ macro_rules! impl_tx {
         $crate::sql::users::impl_users_repo!($tx, $row);
         $crate::sql::api_keys::impl_api_keys_repo!($tx, $row);
         $crate::sql::clients::impl_clients_repo!($tx, $row);
+        $crate::sql::api_resources::impl_api_resources_repo!($tx, $row);
         $crate::sql::keys::impl_keys_repo!($tx, $row);
         $crate::sql::tokens::impl_tokens_repo!($tx, $row);
         $crate::sql::sessions::impl_sessions_repo!($tx, $row);

@@ -89,6 +89,7 @@ conformance_tests!(
     user_updates,
     api_keys,
     oauth_clients,
+    api_resources,
     registration,
     signing_keys_and_revocations,
     interactive_flows,
