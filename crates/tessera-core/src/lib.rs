@@ -19,6 +19,7 @@ macro_rules! opaque_debug {
 }
 
 pub mod api_keys;
+pub mod api_resources;
 pub mod assertion;
 pub mod audit;
 pub mod authorize;

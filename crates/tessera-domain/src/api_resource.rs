@@ -86,8 +86,12 @@ impl ResourceIdentifier {
 
 /// A scope the resource defines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiResourceScope))]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceScope {
+    /// A scope token (RFC 6749 §3.3).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub name: Scope,
     /// Shown on the consent page beside the scope.
     pub description: Option<String>,
@@ -155,19 +159,30 @@ impl ApiResource {
 
 /// The API resource object of REST and GraphQL.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiResource))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiResourceObject<'a> {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: ApiResourceId,
+    /// The resource indicator (RFC 8707): an absolute URI without a fragment, the `aud` of
+    /// its tokens. Unique in the organization.
     pub identifier: &'a str,
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub scopes: &'a [ResourceScope],
+    /// Seconds; null: each client's own access-token lifetime.
     pub access_token_lifetime: Option<i64>,
+    /// `ES256`, `RS256` or `EdDSA`; null: each client's own algorithm.
     pub access_token_signed_response_alg: Option<&'static str>,
+    /// `"*"` (every client of the organization) or a list of client ids.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub allowed_clients: &'a AllowedClients,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
@@ -224,6 +239,8 @@ impl ApiResource {
 
 /// A scope as a create or replace request sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiResourceScopeInput))]
 #[serde(deny_unknown_fields)]
 pub struct ScopeInput {
     pub name: String,
@@ -243,18 +260,30 @@ pub enum AllowedClientsInput {
 /// read-only fields of the object (`id`, `createdAt`, `updatedAt`) are accepted and ignored,
 /// so that a GET answer can be sent back.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ApiResourceInput {
+    /// An absolute URI without a fragment (RFC 8707 §2), e.g. `https://mcp.example.com/mcp`.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub identifier: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: String,
     pub description: Option<String>,
     pub scopes: Vec<ScopeInput>,
     pub access_token_lifetime: Option<i64>,
     pub access_token_signed_response_alg: Option<String>,
-    /// Absent: `"*"`, every client of the organization.
+    /// `"*"` (the default: every client of the organization) or a list of client ids.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub allowed_clients: Option<AllowedClientsInput>,
+    /// Read-only: accepted when it is the resource's own, so that a GET answer can be sent
+    /// back.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub id: Option<serde_json::Value>,
+    /// Read-only, ignored.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub created_at: Option<serde_json::Value>,
+    /// Read-only, ignored.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub updated_at: Option<serde_json::Value>,
 }
 

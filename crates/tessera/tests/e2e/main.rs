@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_api;
+mod api_resources;
 mod cli;
 mod client_assertions;
 mod clients;
