@@ -16,8 +16,10 @@ use uuid::Uuid;
 use crate::audit::AuditEntry;
 use crate::{snapshot, Context, CoreError, CoreResult, Services};
 
-/// Change kind of the feed: an API resource changed (its key is the resource id).
-pub(crate) const CHANGE_API_RESOURCE: &str = "api_resource";
+use crate::cache::CHANGE_API_RESOURCE;
+
+/// The most API resources one organization has (the token path holds them all in memory).
+pub const MAX_RESOURCES_PER_ORG: i64 = 1_000;
 /// Largest page of the resource list.
 pub const MAX_RESOURCE_PAGE: u32 = 200;
 
@@ -63,6 +65,22 @@ impl Services {
             return Err(CoreError::invalid("id", "is assigned by the server"));
         }
         let settings = ApiResourceSettings::validate(&input)?;
+        let (_, count) = tx
+            .list_api_resources(
+                org.id,
+                &ApiResourceQuery {
+                    q: None,
+                    limit: 1,
+                    offset: 0,
+                },
+            )
+            .await?;
+        if count >= MAX_RESOURCES_PER_ORG {
+            return Err(CoreError::invalid(
+                "identifier",
+                format!("an organization has at most {MAX_RESOURCES_PER_ORG} API resources"),
+            ));
+        }
         let now = self.now();
         let resource = ApiResource {
             org_id: org.id,
@@ -94,6 +112,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.caches.resources.invalidate(&org.id);
         Ok(resource)
     }
 
@@ -221,6 +240,7 @@ impl Services {
         tx.record_change(Some(org.id), CHANGE_API_RESOURCE, id, now)
             .await?;
         tx.commit().await?;
+        self.caches.resources.invalidate(&org.id);
         Ok(after)
     }
 
@@ -247,6 +267,7 @@ impl Services {
         tx.record_change(Some(org.id), CHANGE_API_RESOURCE, id, self.now())
             .await?;
         tx.commit().await?;
+        self.caches.resources.invalidate(&org.id);
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 use tessera_crypto::StoredHash;
+use tessera_domain::api_resource::ApiResource;
 use tessera_domain::client::OAuthClient;
 use tessera_domain::Timestamp;
 use tessera_domain::{OrgId, Organization};
@@ -71,6 +72,7 @@ impl std::fmt::Debug for CachedClient {
 pub(crate) const CHANGE_CLIENT: &str = "oauth_client";
 pub(crate) const CHANGE_KEYS: &str = "signing_keys";
 pub(crate) const CHANGE_REVOKED: &str = "revoked_token";
+pub(crate) const CHANGE_API_RESOURCE: &str = "api_resource";
 
 pub(crate) struct Caches {
     pub orgs: Cache<String, Organization>,
@@ -85,6 +87,9 @@ pub(crate) struct Caches {
     pub revoked_generation: AtomicU64,
     /// The CORS origins the organization's clients allow.
     pub cors: Cache<OrgId, Arc<Vec<String>>>,
+    /// Each organization's API resources, all of them (at most
+    /// [`crate::api_resources::MAX_RESOURCES_PER_ORG`]).
+    pub resources: Cache<OrgId, Arc<Vec<Arc<ApiResource>>>>,
     /// Lookups each cache could not answer (a read of the database followed).
     pub loads: CacheLoads,
 }
@@ -107,6 +112,7 @@ pub(crate) struct CacheLoads {
     pub keys: AtomicU64,
     pub revoked: AtomicU64,
     pub cors: AtomicU64,
+    pub resources: AtomicU64,
 }
 
 pub(crate) fn count_load(counter: &AtomicU64) {
@@ -115,7 +121,7 @@ pub(crate) fn count_load(counter: &AtomicU64) {
 
 impl Services {
     /// Entries, weight and misses of each cache of the token path.
-    pub fn cache_figures(&self) -> [CacheFigures; 5] {
+    pub fn cache_figures(&self) -> [CacheFigures; 6] {
         self.caches.figures()
     }
 }
@@ -145,6 +151,7 @@ pub const KEY_CACHE_BYTES: u64 = 32 << 20;
 pub const REVOKED_CACHE_BYTES: u64 = 16 << 20;
 pub const ORG_CACHE_BYTES: u64 = 8 << 20;
 pub const CORS_CACHE_BYTES: u64 = 8 << 20;
+pub const RESOURCE_CACHE_BYTES: u64 = 8 << 20;
 
 /// What the cache itself takes for each entry (its key's and value's nodes, the hash table,
 /// the order queues): measured at about 400 bytes with moka 0.12.
@@ -235,6 +242,29 @@ impl Caches {
                 .time_to_live(ttl)
                 .build(),
             revoked_generation: AtomicU64::new(0),
+            resources: Cache::builder()
+                .max_capacity(RESOURCE_CACHE_BYTES)
+                .weigher(|_: &OrgId, v: &Arc<Vec<Arc<ApiResource>>>| {
+                    let text: usize = v
+                        .iter()
+                        .map(|r| {
+                            let s = &r.settings;
+                            s.identifier.as_str().len()
+                                + s.name.len()
+                                + s.description.as_deref().map_or(0, str::len)
+                                + s.scopes
+                                    .iter()
+                                    .map(|sc| {
+                                        sc.name.as_str().len()
+                                            + sc.description.as_deref().map_or(0, str::len)
+                                    })
+                                    .sum::<usize>()
+                        })
+                        .sum();
+                    weight(64 + 256 * v.len(), text)
+                })
+                .time_to_live(ttl)
+                .build(),
             cors: Cache::builder()
                 .max_capacity(CORS_CACHE_BYTES)
                 .weigher(|_: &OrgId, v: &Arc<Vec<String>>| {
@@ -254,7 +284,7 @@ impl Caches {
     }
 
     /// Entries, weight and misses of each cache.
-    pub fn figures(&self) -> [CacheFigures; 5] {
+    pub fn figures(&self) -> [CacheFigures; 6] {
         fn f<K, V>(
             name: &'static str,
             c: &Cache<K, V>,
@@ -285,6 +315,12 @@ impl Caches {
                 &l.revoked,
             ),
             f("cors_origins", &self.cors, CORS_CACHE_BYTES, &l.cors),
+            f(
+                "api_resources",
+                &self.resources,
+                RESOURCE_CACHE_BYTES,
+                &l.resources,
+            ),
         ]
     }
 
@@ -297,6 +333,7 @@ impl Caches {
             }
             CHANGE_KEYS => self.keys.invalidate(&org),
             CHANGE_REVOKED => self.forget_revocations(org),
+            CHANGE_API_RESOURCE => self.resources.invalidate(&org),
             _ => {}
         }
     }

@@ -1,6 +1,7 @@
 //! Request parameters of the protocol endpoints. RFC 6749 §3.1 and §3.2: a parameter must not
-//! appear more than once. Checked with a set, and with a cap on how many there may be, so that
-//! a body of a hundred thousand parameters costs nothing before it is refused.
+//! appear more than once, except those an extension lets repeat (`resource`, RFC 8707 §2).
+//! Checked with a set, and with a cap on how many there may be, so that a body of a hundred
+//! thousand parameters costs nothing before it is refused.
 
 use std::collections::HashSet;
 
@@ -23,14 +24,19 @@ impl std::fmt::Display for ParamError {
     }
 }
 
-/// Checks that no name repeats and that there are at most [`MAX_PARAMS`].
+/// The parameters that may appear more than once: RFC 8707 §2 asks for one `resource` per
+/// resource a token is meant for.
+pub const REPEATABLE: &[&str] = &["resource"];
+
+/// Checks that no name other than [`REPEATABLE`] ones repeats and that there are at most
+/// [`MAX_PARAMS`].
 pub fn check_unique(params: &[(String, String)]) -> Result<(), ParamError> {
     if params.len() > MAX_PARAMS {
         return Err(ParamError::TooMany);
     }
     let mut seen = HashSet::with_capacity(params.len());
     for (k, _) in params {
-        if !seen.insert(k.as_str()) {
+        if !seen.insert(k.as_str()) && !REPEATABLE.contains(&k.as_str()) {
             return Err(ParamError::Repeated(k.clone()));
         }
     }
@@ -45,6 +51,15 @@ pub fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
+}
+
+/// Every non-empty value of a repeatable parameter, in order.
+pub fn get_all<'a>(params: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    params
+        .iter()
+        .filter(|(n, v)| n == name && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .collect()
 }
 
 /// Parses `application/x-www-form-urlencoded` (a body or a query string), refusing repeats
@@ -71,6 +86,15 @@ mod tests {
         assert_eq!(get(&p, "scope"), Some("openid"));
         assert_eq!(get(&p, "state"), None);
         assert_eq!(get(&p, "nonce"), None);
+    }
+
+    #[test]
+    fn resource_may_repeat() {
+        let p =
+            parse_unique(b"resource=https%3A%2F%2Fa.example&scope=x&resource=urn%3Ab&resource=")
+                .unwrap();
+        assert_eq!(get_all(&p, "resource"), ["https://a.example", "urn:b"]);
+        assert!(get_all(&p, "audience").is_empty());
     }
 
     #[test]

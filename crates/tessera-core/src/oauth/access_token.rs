@@ -17,7 +17,7 @@ pub struct AccessTokenClaims {
     pub iss: String,
     /// The user's id, or for a machine's token the client's id (never equal, RFC 9068 §5).
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: String,
     /// The incarnation of the client: its creation time in milliseconds. A client deleted and
     /// created again under the same id is another incarnation, so the first one's tokens
@@ -40,6 +40,39 @@ pub struct AccessTokenClaims {
     pub act: Option<Value>,
 }
 
+/// A token's audience (RFC 7519 §4.1.3): one string, or several when the token is meant for
+/// several resources (RFC 8707 §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// One value as a string, several as an array.
+    pub fn of(mut values: Vec<String>) -> Self {
+        if values.len() == 1 {
+            Self::One(values.remove(0))
+        } else {
+            Self::Many(values)
+        }
+    }
+
+    pub fn contains(&self, value: &str) -> bool {
+        match self {
+            Self::One(v) => v == value,
+            Self::Many(vs) => vs.iter().any(|v| v == value),
+        }
+    }
+}
+
+impl From<String> for Audience {
+    fn from(v: String) -> Self {
+        Self::One(v)
+    }
+}
+
 impl AccessTokenClaims {
     /// Claims for `client`, issued by `iss` to `aud` at `now` (seconds) for `lifetime`
     /// seconds, with no scope, userinfo claims or actor yet.
@@ -47,7 +80,7 @@ impl AccessTokenClaims {
         iss: String,
         client: &OAuthClient,
         sub: String,
-        aud: String,
+        aud: impl Into<Audience>,
         jti: String,
         now: i64,
         lifetime: i64,
@@ -55,7 +88,7 @@ impl AccessTokenClaims {
         Self {
             iss,
             sub,
-            aud,
+            aud: aud.into(),
             client_id: client.id.as_str().to_owned(),
             client_created_at: Some(client_incarnation(client)),
             jti,
@@ -97,7 +130,23 @@ impl Services {
         client: &OAuthClient,
         claims: &AccessTokenClaims,
     ) -> OAuthResult<String> {
-        let alg = signing_alg(client.settings.access_token_signed_response_alg);
+        self.sign_access_token_as(
+            org,
+            client.settings.access_token_signed_response_alg,
+            claims,
+        )
+        .await
+    }
+
+    /// Signs access token claims with the organization's active key of `alg` (an API
+    /// resource's algorithm, which wins over the client's).
+    pub(crate) async fn sign_access_token_as(
+        &self,
+        org: &Organization,
+        alg: tessera_domain::client::SigningAlg,
+        claims: &AccessTokenClaims,
+    ) -> OAuthResult<String> {
+        let alg = signing_alg(alg);
         let claims =
             serde_json::to_value(claims).map_err(|e| OAuthError::ServerError(e.to_string()))?;
         self.sign_with(org, alg, "at+jwt", claims).await
@@ -194,7 +243,7 @@ mod tests {
         AccessTokenClaims {
             iss: "http://127.0.0.1/o/acme".into(),
             sub: "svc".into(),
-            aud: "http://127.0.0.1/o/acme".into(),
+            aud: Audience::One("http://127.0.0.1/o/acme".into()),
             client_id: "svc".into(),
             client_created_at: Some(1_700_000_000_123),
             jti: "j1".into(),

@@ -1,13 +1,11 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client asks for a token for
-//! itself, with scopes among its own and, optionally, one resource as the audience.
+//! itself, with scopes among its own, or for API resources (RFC 8707) with theirs.
 
 use std::sync::Arc;
 
 use tessera_domain::client::GrantType;
 
-use crate::tokens::{
-    allowed_scopes, resource_audience, ClientAuth, OAuthError, OAuthResult, TokenResponse,
-};
+use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
 use tessera_domain::clock::to_millis;
 
@@ -20,7 +18,7 @@ impl Services {
         org_slug: &str,
         auth: &ClientAuth,
         scope: Option<&str>,
-        resource: Option<&str>,
+        resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
         let cached = self
@@ -33,10 +31,11 @@ impl Services {
                 "public clients cannot use client_credentials".into(),
             ));
         }
-        let scope_str = allowed_scopes(c, scope)?;
+        let targets = self.targets(org.id, c, resources).await?;
+        let scope_str = targets.scope(c, scope)?;
         let issuer = self.issuer(&org.slug);
-        let audience = resource_audience(resource)?.unwrap_or_else(|| issuer.clone());
-        let lifetime = c.settings.access_token_lifetime;
+        let audience = targets.audience(issuer.clone());
+        let lifetime = targets.lifetime(c);
         let jti = self.random_jti()?;
         let claims = AccessTokenClaims::new(
             issuer,
@@ -48,7 +47,9 @@ impl Services {
             lifetime,
         )
         .with_scope(&scope_str);
-        let token = self.sign_access_token(&org, c, &claims).await?;
+        let token = self
+            .sign_access_token_as(&org, targets.alg(c), &claims)
+            .await?;
         Ok(TokenResponse {
             access_token: token,
             token_type: "Bearer",

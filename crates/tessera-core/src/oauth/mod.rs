@@ -28,9 +28,10 @@ pub mod device_code;
 pub mod id_token;
 pub mod password;
 pub mod refresh;
+pub mod resources;
 pub mod token_exchange;
 
-pub use access_token::AccessTokenClaims;
+pub use access_token::{AccessTokenClaims, Audience};
 pub use id_token::IdTokenClaims;
 pub use token_exchange::ExchangeRequest;
 
@@ -60,10 +61,10 @@ pub enum TokenRequest<'a> {
         refresh_token: &'a str,
         scope: Option<&'a str>,
     },
-    /// RFC 6749 §4.4; `resource` as RFC 8707 names it.
+    /// RFC 6749 §4.4, with RFC 8707's `resource`s.
     ClientCredentials {
         scope: Option<&'a str>,
-        resource: Option<&'a str>,
+        resources: Vec<&'a str>,
     },
     /// RFC 6749 §4.3.
     Password {
@@ -103,16 +104,21 @@ impl<'a> TokenRequest<'a> {
     ];
 
     /// The request of `grant_type`, its parameters read with `get` (absent and empty are the
-    /// same); a required one missing is `invalid_request` naming it, an unknown grant type
+    /// same) and its `resource` values given apart (the one parameter that repeats); a
+    /// required one missing is `invalid_request` naming it, an unknown grant type
     /// `unsupported_grant_type`.
-    pub fn parse(grant_type: &str, get: impl Fn(&str) -> Option<&'a str>) -> OAuthResult<Self> {
+    pub fn parse(
+        grant_type: &str,
+        get: impl Fn(&str) -> Option<&'a str>,
+        resources: Vec<&'a str>,
+    ) -> OAuthResult<Self> {
         let require = |name: &str| {
             get(name).ok_or_else(|| OAuthError::InvalidRequest(format!("{name} is required")))
         };
         Ok(match grant_type {
             CLIENT_CREDENTIALS => Self::ClientCredentials {
                 scope: get("scope"),
-                resource: get("resource"),
+                resources,
             },
             REFRESH_TOKEN => Self::RefreshToken {
                 refresh_token: require("refresh_token")?,
@@ -133,7 +139,7 @@ impl<'a> TokenRequest<'a> {
                 actor_token_type: get("actor_token_type"),
                 requested_token_type: get("requested_token_type"),
                 audience: get("audience"),
-                resource: get("resource"),
+                resources,
                 scope: get("scope"),
             }),
             PASSWORD => Self::Password {
@@ -184,8 +190,8 @@ impl Services {
                 refresh_token,
                 scope,
             } => self.refresh(org_slug, auth, refresh_token, scope).await,
-            TokenRequest::ClientCredentials { scope, resource } => {
-                self.client_credentials(org_slug, auth, scope, resource)
+            TokenRequest::ClientCredentials { scope, resources } => {
+                self.client_credentials(org_slug, auth, scope, &resources)
                     .await
             }
             TokenRequest::Password {
@@ -230,7 +236,7 @@ mod tests {
             ("password", "p"),
         ];
         for g in TokenRequest::GRANT_TYPES {
-            let req = TokenRequest::parse(g, form(&all)).unwrap();
+            let req = TokenRequest::parse(g, form(&all), vec![]).unwrap();
             assert_eq!(req.grant_type(), g);
             assert_eq!(format!("{req:?}"), format!("TokenRequest({g})"));
         }
@@ -239,7 +245,9 @@ mod tests {
     #[test]
     fn missing_parameters_and_unknown_grants_are_named() {
         let err = |g: &str, pairs: &[(&str, &str)]| {
-            TokenRequest::parse(g, form(pairs)).unwrap_err().to_string()
+            TokenRequest::parse(g, form(pairs), vec![])
+                .unwrap_err()
+                .to_string()
         };
         assert_eq!(err(AUTHORIZATION_CODE, &[]), "code is required");
         assert_eq!(err(AUTHORIZATION_CODE, &[("code", "")]), "code is required");
@@ -252,14 +260,17 @@ mod tests {
         assert_eq!(err(PASSWORD, &[("username", "u")]), "password is required");
         assert_eq!(err("implicit", &[]), "unsupported grant type 'implicit'");
         assert!(matches!(
-            TokenRequest::parse("implicit", form(&[])),
+            TokenRequest::parse("implicit", form(&[]), vec![]),
             Err(OAuthError::UnsupportedGrantType(_))
         ));
-        let TokenRequest::ClientCredentials { scope, resource } =
-            TokenRequest::parse(CLIENT_CREDENTIALS, form(&[("scope", "read")])).unwrap()
-        else {
+        let TokenRequest::ClientCredentials { scope, resources } = TokenRequest::parse(
+            CLIENT_CREDENTIALS,
+            form(&[("scope", "read")]),
+            vec!["urn:a", "urn:b"],
+        )
+        .unwrap() else {
             panic!("client_credentials")
         };
-        assert_eq!((scope, resource), (Some("read"), None));
+        assert_eq!((scope, resources), (Some("read"), vec!["urn:a", "urn:b"]));
     }
 }

@@ -12,12 +12,10 @@ use tessera_domain::clock::to_millis;
 use tessera_domain::AuditAction;
 
 use crate::audit::AuditEntry;
-use crate::tokens::{
-    narrow_scopes, resource_audience, ClientAuth, OAuthError, OAuthResult, TokenResponse,
-};
+use crate::tokens::{narrow_scopes, ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::{Context, Services};
 
-use super::access_token::AccessTokenClaims;
+use super::access_token::{AccessTokenClaims, Audience};
 
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
@@ -31,7 +29,8 @@ pub struct ExchangeRequest<'a> {
     pub actor_token_type: Option<&'a str>,
     pub requested_token_type: Option<&'a str>,
     pub audience: Option<&'a str>,
-    pub resource: Option<&'a str>,
+    /// RFC 8693 §2.1 and RFC 8707: each an API resource of the organization.
+    pub resources: Vec<&'a str>,
     pub scope: Option<&'a str>,
 }
 
@@ -181,8 +180,10 @@ impl Services {
             req.scope,
             "is not in the subject_token or not allowed for this client",
         )?;
-        // RFC 8693 §2.2.2: an unacceptable resource or audience is `invalid_target`.
-        let resource = resource_audience(req.resource)?;
+        // RFC 8693 §2.2.2: an unacceptable resource or audience is `invalid_target`. The
+        // resources are API resources of the organization (RFC 8707); an audience is a logical
+        // name. Both given, the token is meant for all of them.
+        let targets = self.targets(org.id, client, &req.resources).await?;
         let audience = req
             .audience
             .map(|a| {
@@ -190,16 +191,25 @@ impl Services {
                     .map_err(|e| OAuthError::InvalidTarget(format!("{}: {}", e.field, e.message)))
             })
             .transpose()?;
-        let audience = resource
-            .or(audience)
-            .unwrap_or_else(|| self.issuer(&org.slug));
+        let audience = match (targets.is_empty(), audience) {
+            (true, Some(a)) => Audience::One(a),
+            (true, None) => Audience::One(self.issuer(&org.slug)),
+            (false, None) => targets.audience(String::new()),
+            (false, Some(a)) => {
+                let mut all: Vec<String> = targets
+                    .0
+                    .iter()
+                    .map(|r| r.settings.identifier.as_str().to_owned())
+                    .collect();
+                if !all.contains(&a) {
+                    all.push(a);
+                }
+                Audience::of(all)
+            }
+        };
         // Never outlives the subject token, nor the actor token.
         let now = to_millis(self.now()) / 1000;
-        let lifetime = client
-            .settings
-            .access_token_lifetime
-            .min(expires - now)
-            .max(1);
+        let lifetime = targets.lifetime(client).min(expires - now).max(1);
         let jti = self.random_jti()?;
         let mut claims = AccessTokenClaims::new(
             self.issuer(&org.slug),
@@ -212,7 +222,9 @@ impl Services {
         )
         .with_scope(&scope);
         claims.act = act.clone();
-        let access_token = self.sign_access_token(&org, client, &claims).await?;
+        let access_token = self
+            .sign_access_token_as(&org, targets.alg(client), &claims)
+            .await?;
         let ctx = Context {
             principal: tessera_domain::Principal::oauth_client(org.id, client.id.as_str()),
             ip: auth.address.clone(),

@@ -32,6 +32,11 @@ impl Form {
         tessera_core::params::get(&self.0, name)
     }
 
+    /// Every value of a repeatable parameter (`resource`).
+    pub(super) fn get_all(&self, name: &str) -> Vec<&str> {
+        tessera_core::params::get_all(&self.0, name)
+    }
+
     pub(super) fn require(&self, name: &str) -> ProtocolResult<&str> {
         self.get(name)
             .ok_or_else(|| invalid_request(format!("{name} is required")))

@@ -20,7 +20,7 @@ pub(super) async fn token(
     let form = Form::parse(&parts.headers, &body)?;
     let grant_type = form.require("grant_type")?;
     let auth = client_auth(&parts, &form)?;
-    let req = TokenRequest::parse(grant_type, |k| form.get(k))?;
+    let req = TokenRequest::parse(grant_type, |k| form.get(k), form.get_all("resource"))?;
     let out = state.services.token(&org, &auth, req).await?;
     Ok(Json(out).into_response())
 }
@@ -35,7 +35,19 @@ pub(super) async fn introspect(
     let form = Form::parse(&parts.headers, &body)?;
     let auth = client_auth(&parts, &form)?;
     let token = form.require("token")?;
-    let v = state.services.introspect(&org, &auth, token).await?;
+    let resource = match form.get_all("resource").as_slice() {
+        [] => None,
+        [one] => Some(*one),
+        _ => {
+            return Err(super::invalid_request(
+                "introspection takes one resource: the resource server's own",
+            ))
+        }
+    };
+    let v = state
+        .services
+        .introspect(&org, &auth, token, resource)
+        .await?;
     Ok(Json(v).into_response())
 }
 

@@ -371,3 +371,259 @@ async fn permissions_and_organizations() {
     let (st, _) = json(call(&s, Method::POST, g, Some(&globex), Some(mcp())).await).await;
     assert_eq!(st, 201);
 }
+
+/// A confidential `client_credentials` client of acme: (id, secret).
+async fn machine(s: &TestServer, key: &str, id: &str) -> (String, String) {
+    let (st, c) = json(
+        call(
+            s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/oauth-clients",
+            Some(key),
+            Some(json!({"clientId": id, "name": id, "redirectUris": [],
+                "grantTypes": ["client_credentials"], "allowedScopes": ["own.scope"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    (id.to_owned(), c["secret"].as_str().unwrap().to_owned())
+}
+
+async fn post_form(
+    s: &TestServer,
+    path: &str,
+    (id, secret): (&str, &str),
+    params: &[(&str, &str)],
+) -> (u16, Value) {
+    json(
+        s.http
+            .post(s.url(path))
+            .basic_auth(id, Some(secret))
+            .form(params)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+const TOKEN: &str = "/orgs/acme-corp/api/v1/oauth/token";
+const INTROSPECT: &str = "/orgs/acme-corp/api/v1/oauth/introspect";
+
+/// RFC 8707 at the token endpoint: a token audience-bound to the resources asked for, their
+/// scopes, lifetime and algorithm; unknown and disallowed resources are `invalid_target`; a
+/// resource server introspecting a token meant for another resource finds it inactive.
+#[tokio::test]
+async fn resource_indicators_bind_tokens_to_api_resources() {
+    let (s, key) = setup().await;
+    let (agent, agent_secret) = machine(&s, &key, "agent").await;
+    let (other, other_secret) = machine(&s, &key, "other").await;
+    let (rs, rs_secret) = machine(&s, &key, "resource-server").await;
+    let (st, _) = json(call(&s, Method::POST, R, Some(&key), Some(mcp())).await).await;
+    assert_eq!(st, 201);
+    let (st, _) = json(
+        call(
+            &s,
+            Method::POST,
+            R,
+            Some(&key),
+            Some(json!({"identifier": "urn:acme:billing", "name": "Billing",
+                "scopes": [{"name": "invoices.read"}]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
+    let agent_auth = (agent.as_str(), agent_secret.as_str());
+    let cc = |extra: &[(&'static str, &'static str)]| {
+        let mut p = vec![("grant_type", "client_credentials")];
+        p.extend_from_slice(extra);
+        p
+    };
+
+    // One resource: its identifier is the audience, its scopes the default, its lifetime
+    // and algorithm the token's.
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        agent_auth,
+        &cc(&[("resource", "https://mcp.example.com/mcp")]),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["expires_in"], 900);
+    assert_eq!(v["scope"], "tools.read tools.write");
+    let mcp_token = v["access_token"].as_str().unwrap().to_owned();
+    let c = claims(&mcp_token);
+    assert_eq!(c["aud"], "https://mcp.example.com/mcp");
+    let header = mcp_token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256", "the resource's algorithm");
+
+    // A scope of the resource, or of the client itself; anything else is invalid_scope.
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        agent_auth,
+        &cc(&[
+            ("resource", "https://mcp.example.com/mcp"),
+            ("scope", "tools.read own.scope"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (st, v["scope"].as_str()),
+        (200, Some("tools.read own.scope")),
+        "{v}"
+    );
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        agent_auth,
+        &cc(&[
+            ("resource", "https://mcp.example.com/mcp"),
+            ("scope", "invoices.read"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{v}"
+    );
+
+    // The billing API allows every client; the MCP server only `agent`.
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        (&other, &other_secret),
+        &cc(&[("resource", "https://mcp.example.com/mcp")]),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("does not allow this client"));
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        (&other, &other_secret),
+        &cc(&[("resource", "urn:acme:billing")]),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let billing_token = v["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(v["expires_in"], 3600, "the client's own lifetime");
+
+    // An unknown resource, and another organization's.
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        agent_auth,
+        &cc(&[("resource", "https://unknown.example.com/")]),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("https://unknown.example.com/"));
+
+    // Two resources: both in the audience, every scope of both.
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        agent_auth,
+        &cc(&[
+            ("resource", "https://mcp.example.com/mcp"),
+            ("resource", "urn:acme:billing"),
+        ]),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["scope"], "tools.read tools.write invoices.read");
+    assert_eq!(
+        claims(v["access_token"].as_str().unwrap())["aud"],
+        json!(["https://mcp.example.com/mcp", "urn:acme:billing"])
+    );
+    // Other parameters still may not repeat.
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        agent_auth,
+        &cc(&[("scope", "tools.read"), ("scope", "tools.write")]),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{v}"
+    );
+
+    // The resource server of billing introspects: the MCP token is not meant for it, the
+    // billing token is; without `resource`, both are active.
+    let rs_auth = (rs.as_str(), rs_secret.as_str());
+    let (_, v) = post_form(
+        &s,
+        INTROSPECT,
+        rs_auth,
+        &[("token", &mcp_token), ("resource", "urn:acme:billing")],
+    )
+    .await;
+    assert_eq!(v, json!({"active": false}));
+    let (_, v) = post_form(
+        &s,
+        INTROSPECT,
+        rs_auth,
+        &[("token", &billing_token), ("resource", "urn:acme:billing")],
+    )
+    .await;
+    assert_eq!(
+        (v["active"].as_bool(), v["aud"].as_str()),
+        (Some(true), Some("urn:acme:billing"))
+    );
+    let (_, v) = post_form(&s, INTROSPECT, rs_auth, &[("token", &mcp_token)]).await;
+    assert_eq!(v["active"], true);
+
+    // A resource deleted: asking for it is invalid_target at once.
+    let (_, list) =
+        json(call(&s, Method::GET, &format!("{R}?q=billing"), Some(&key), None).await).await;
+    let id = list[0]["id"].as_str().unwrap();
+    call(&s, Method::DELETE, &format!("{R}/{id}"), Some(&key), None).await;
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        (&other, &other_secret),
+        &cc(&[("resource", "urn:acme:billing")]),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+}

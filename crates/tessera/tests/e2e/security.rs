@@ -1080,6 +1080,25 @@ async fn resource_indicators_must_be_absolute_uris_without_a_fragment() {
             .unwrap()
             .starts_with("resource"));
     }
+    // A well-formed one that is no API resource of the organization: invalid_target too.
+    let (st, v) = token("https://api.example.com/v1").await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+    let (st, _) = json(
+        call(
+            s,
+            Method::POST,
+            &ADMIN.replace("oauth-clients", "api-resources"),
+            Some(&site.admin),
+            Some(json!({"identifier": "https://api.example.com/v1", "name": "API"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
     let (st, v) = token("https://api.example.com/v1").await;
     assert_eq!(st, 200, "{v}");
 }

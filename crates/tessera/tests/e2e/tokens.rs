@@ -399,7 +399,20 @@ async fn access_tokens_are_rfc9068_jwts_that_verify_against_the_jwks() {
         3600
     );
     assert!(claims["jti"].as_str().unwrap().len() >= 22, "128-bit jti");
-    // A resource indicator becomes the audience.
+    // A resource indicator, naming an API resource of the organization, becomes the
+    // audience.
+    let (st_code, _) = json(
+        call(
+            &st.s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/api-resources",
+            Some(&st.admin),
+            Some(json!({"identifier": "https://api.example.com", "name": "API"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st_code, 201);
     let res = form(
         &st.s,
         TOKEN,
