@@ -136,7 +136,7 @@ impl Services {
         let auth = ClientAuth::public(DEFAULT_CONSOLE_CLIENT);
         let redirect = self.console_redirect_uri();
         let tokens = self
-            .authorization_code(org_slug, &auth, code, Some(&redirect), Some(&verifier))
+            .authorization_code(org_slug, &auth, code, Some(&redirect), Some(&verifier), &[])
             .await
             .map_err(|e| match e {
                 OAuthError::ServerError(m) => CoreError::internal(m),

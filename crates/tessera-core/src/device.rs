@@ -333,6 +333,7 @@ fn device_login_request(client: &OAuthClient, d: &DeviceCode, shown: &str) -> Au
         device_user_code: Some(shown.to_owned()),
         claims: None,
         response_mode: Default::default(),
+        resources: vec![],
     }
 }
 

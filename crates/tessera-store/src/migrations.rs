@@ -102,6 +102,11 @@ pub(crate) const SQLITE: Embedded = &[
         "api resources",
         include_str!("../migrations/sqlite/0019_api_resources.sql"),
     ),
+    (
+        20,
+        "resource indicators",
+        include_str!("../migrations/sqlite/0020_resource_indicators.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -199,6 +204,11 @@ pub(crate) const POSTGRES: Embedded = &[
         19,
         "api resources",
         include_str!("../migrations/postgres/0019_api_resources.sql"),
+    ),
+    (
+        20,
+        "resource indicators",
+        include_str!("../migrations/postgres/0020_resource_indicators.sql"),
     ),
 ];
 

@@ -75,15 +75,18 @@ struct ConsentPage<'a> {
     request: &'a str,
     csrf: &'a str,
     scopes: &'a [String],
+    resources: &'a [tessera_core::authorize::ConsentResource],
 }
 
-/// The consent form: the scopes asked for, allow or deny.
+/// The consent form: the scopes asked for, and each API resource asked for with its scopes
+/// and their descriptions; allow or deny.
 pub fn consent(
     action: &str,
     client_name: &str,
     request_id: &str,
     csrf: &str,
     scopes: &[String],
+    resources: &[tessera_core::authorize::ConsentResource],
 ) -> Response {
     let page = ConsentPage {
         title: "Allow access",
@@ -92,6 +95,7 @@ pub fn consent(
         request: request_id,
         csrf,
         scopes,
+        resources,
     };
     render(StatusCode::OK, &page, PAGE_CSP)
 }
@@ -294,7 +298,18 @@ mod tests {
         let evil = "<script>alert(1)</script>\"'&";
         for r in [
             login("/orgs/a/login", evil, "r", "c", Some(evil), Some(evil)),
-            consent("/orgs/a/consent", evil, "r", "c", &[evil.to_owned()]),
+            consent(
+                "/orgs/a/consent",
+                evil,
+                "r",
+                "c",
+                &[evil.to_owned()],
+                &[tessera_core::authorize::ConsentResource {
+                    name: evil.to_owned(),
+                    identifier: evil.to_owned(),
+                    scopes: vec![(evil.to_owned(), Some(evil.to_owned()))],
+                }],
+            ),
             error(evil),
             restart(evil, evil),
             logout_confirm("/x", &[(evil.to_owned(), evil.to_owned())], evil),
@@ -323,7 +338,7 @@ mod tests {
         ] {
             assert!(html.contains(needle), "{needle}");
         }
-        let html = body(consent("/x", "App", "r", "t", &["openid".into()])).await;
+        let html = body(consent("/x", "App", "r", "t", &["openid".into()], &[])).await;
         assert!(html.contains("name=\"decision\" value=\"allow\""));
         assert!(html.contains("name=\"decision\" value=\"deny\""));
     }

@@ -119,11 +119,45 @@ impl Services {
                 .save_pending(org, &req, browser, pending)
                 .await
                 .map_err(|e| server_page(e, "The server could not save the request."))?;
+            let all = self
+                .org_resources(org.id)
+                .await
+                .map_err(|e| server_page(e, "The server could not read the API resources."))?;
+            let resources: Vec<super::ConsentResource> = all
+                .iter()
+                .filter(|r| {
+                    req.resources
+                        .iter()
+                        .any(|i| i == r.settings.identifier.as_str())
+                })
+                .map(|r| super::ConsentResource {
+                    name: r.settings.name.clone(),
+                    identifier: r.settings.identifier.as_str().to_owned(),
+                    scopes: r
+                        .settings
+                        .scopes
+                        .iter()
+                        .filter(|s| req.scopes.iter().any(|x| x == s.name.as_str()))
+                        .map(|s| (s.name.as_str().to_owned(), s.description.clone()))
+                        .collect(),
+                })
+                .collect();
+            let scopes = req
+                .scopes
+                .iter()
+                .filter(|s| {
+                    !resources
+                        .iter()
+                        .any(|r| r.scopes.iter().any(|(n, _)| n == *s))
+                })
+                .cloned()
+                .collect();
             return Ok(Next::Consent {
                 request_id,
                 csrf,
                 client_name: client.settings.name.clone(),
-                scopes: req.scopes.clone(),
+                scopes,
+                resources,
             });
         }
         let response = self
@@ -160,6 +194,7 @@ impl Services {
             access_jti: None,
             access_expires: None,
             claims: req.claims.clone(),
+            resources: req.resources.clone(),
         })
         .await?;
         if let Some(p) = pending {

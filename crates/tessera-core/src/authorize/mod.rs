@@ -73,6 +73,9 @@ pub struct AuthRequest {
     /// How the response goes back (`query` unless the request said `form_post`).
     #[serde(default)]
     pub response_mode: ResponseMode,
+    /// The identifiers of the API resources asked for (RFC 8707), checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 /// How the authorization response travels to the client (OAuth 2.0 Multiple Response Type
@@ -149,8 +152,20 @@ pub enum Next {
         request_id: String,
         csrf: String,
         client_name: String,
+        /// The scopes asked for that no API resource of the request defines.
         scopes: Vec<String>,
+        /// The API resources asked for (RFC 8707), each with its scopes asked for.
+        resources: Vec<ConsentResource>,
     },
+}
+
+/// An API resource as the consent page names it: its name and identifier, and the scopes of
+/// it asked for, each with its description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentResource {
+    pub name: String,
+    pub identifier: String,
+    pub scopes: Vec<(String, Option<String>)>,
 }
 
 /// A posted form of the sign-in pages: its CSRF token, and the browser binding it came with
@@ -389,8 +404,18 @@ impl Services {
         if let Some(e) = &object_error {
             return Err(redirect_err(e.error, &e.description));
         }
+        // RFC 8707 §2: each `resource` an API resource this client may ask for, or
+        // `invalid_target` to the client.
+        let asked = crate::params::get_all(merged.as_deref().unwrap_or(params), "resource");
+        let targets = self
+            .targets(org.id, client, &asked)
+            .await
+            .map_err(|e| match e {
+                crate::tokens::OAuthError::InvalidTarget(m) => redirect_err("invalid_target", &m),
+                other => redirect_err("server_error", &other.to_string()),
+            })?;
         let req = r
-            .check(client, redirect_uri.clone(), state.clone(), mode)
+            .check(client, &targets, redirect_uri.clone(), state.clone(), mode)
             .map_err(|e| redirect_err(e.error, &e.description))?;
         self.signed_in_or_login(&org, client, req, cookie, browser)
             .await

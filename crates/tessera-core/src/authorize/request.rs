@@ -78,6 +78,7 @@ impl<'a> AuthorizationRequest<'a> {
     pub(crate) fn check(
         &self,
         client: &OAuthClient,
+        targets: &crate::oauth::resources::Targets,
         redirect_uri: String,
         state: Option<String>,
         mode: ResponseMode,
@@ -129,11 +130,16 @@ impl<'a> AuthorizationRequest<'a> {
                 "PKCE is required: send code_challenge with code_challenge_method=S256",
             );
         }
-        // The token endpoint's rule (RFC 6749 §3.3), except that here no scope asks for none.
+        // The token endpoint's rule (RFC 6749 §3.3), except that here no scope asks for none
+        // (but for the scopes of the API resources asked for, RFC 8707).
         let scopes: Vec<String> = match self.scope.filter(|s| !s.trim().is_empty()) {
-            None => vec![],
-            Some(requested) => match crate::tokens::allowed_scopes(client, Some(requested)) {
-                Ok(s) => s.split(' ').map(str::to_owned).collect(),
+            None if targets.is_empty() => vec![],
+            requested => match targets.scope(client, requested) {
+                Ok(s) => s
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 Err(e) => return refuse("invalid_scope", e.to_string()),
             },
         };
@@ -177,6 +183,7 @@ impl<'a> AuthorizationRequest<'a> {
             device_user_code: None,
             claims,
             response_mode: mode,
+            resources: targets.identifiers(),
         })
     }
 }
@@ -227,6 +234,7 @@ mod tests {
     fn check(r: AuthorizationRequest<'_>, c: &OAuthClient) -> Result<AuthRequest, Refusal> {
         r.check(
             c,
+            &crate::oauth::resources::Targets::default(),
             "https://app.example/cb".into(),
             Some("s".into()),
             ResponseMode::Query,

@@ -122,25 +122,10 @@ pub(crate) fn client_incarnation(client: &OAuthClient) -> i64 {
 }
 
 impl Services {
-    /// Signs access token claims (RFC 9068 `at+jwt`) with the organization's active key of the
-    /// client's `accessTokenSignedResponseAlg` (ES256 unless it chose RS256 or EdDSA).
+    /// Signs access token claims (RFC 9068 `at+jwt`) with the organization's active key of
+    /// `alg`: the client's `accessTokenSignedResponseAlg` (ES256 unless it chose RS256 or
+    /// EdDSA), or an API resource's, which wins over it.
     pub(crate) async fn sign_access_token(
-        &self,
-        org: &Organization,
-        client: &OAuthClient,
-        claims: &AccessTokenClaims,
-    ) -> OAuthResult<String> {
-        self.sign_access_token_as(
-            org,
-            client.settings.access_token_signed_response_alg,
-            claims,
-        )
-        .await
-    }
-
-    /// Signs access token claims with the organization's active key of `alg` (an API
-    /// resource's algorithm, which wins over the client's).
-    pub(crate) async fn sign_access_token_as(
         &self,
         org: &Organization,
         alg: tessera_domain::client::SigningAlg,

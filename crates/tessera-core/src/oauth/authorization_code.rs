@@ -35,6 +35,7 @@ impl Services {
         code: &str,
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
+        resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
         let cached = self
@@ -98,6 +99,12 @@ impl Services {
             (None, Some(_)) => return Err(bad("the authorization request had no code_challenge")),
             (None, None) => {}
         }
+        // RFC 8707 §2.2: the token may be for fewer of the authorization's resources. Refused
+        // here, the transaction rolls back and the code stays unspent.
+        let (all, targets) = self
+            .narrowed_targets(org.id, client, &found.resources, resources)
+            .await?;
+        let scope = targets.narrow_scope(&all, &found.scope);
         // A refresh token when the client may use the refresh_token grant, in the same write.
         let refresh_token = if client
             .settings
@@ -115,7 +122,11 @@ impl Services {
         };
         tx.commit().await?;
 
-        self.token_response(&org, client, granted(&found), refresh_token, &jti)
+        let grant = super::Grant {
+            scope: &scope,
+            ..granted(&found)
+        };
+        self.token_response(&org, client, grant, &targets, refresh_token, &jti)
             .await
     }
 }
@@ -128,6 +139,7 @@ fn granted(code: &AuthCode) -> super::Grant<'_> {
         auth_time: code.auth_time,
         nonce: code.nonce.as_deref(),
         claims: code.claims.as_ref(),
+        resources: &code.resources,
     }
 }
 

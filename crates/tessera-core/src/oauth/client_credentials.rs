@@ -48,7 +48,7 @@ impl Services {
         )
         .with_scope(&scope_str);
         let token = self
-            .sign_access_token_as(&org, targets.alg(c), &claims)
+            .sign_access_token(&org, targets.alg(c), &claims)
             .await?;
         Ok(TokenResponse {
             access_token: token,

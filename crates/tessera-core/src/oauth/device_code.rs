@@ -79,6 +79,7 @@ impl Services {
             auth_time,
             nonce: None,
             claims: None,
+            resources: &[],
         };
         let refresh = if client
             .settings
@@ -103,6 +104,7 @@ impl Services {
             &org,
             client,
             grant,
+            &super::resources::Targets::default(),
             refresh.map(|r| r.0),
             &self.random_jti()?,
         )

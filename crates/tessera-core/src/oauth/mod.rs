@@ -46,20 +46,24 @@ pub(crate) struct Grant<'a> {
     pub nonce: Option<&'a str>,
     /// The claims request of the authorization (OIDC Core §5.5).
     pub claims: Option<&'a tessera_domain::claims::ClaimsRequest>,
+    /// The API resources the authorization was for (RFC 8707), by identifier.
+    pub resources: &'a [String],
 }
 
 /// A token request, one variant per grant type, borrowing the form's values.
 pub enum TokenRequest<'a> {
-    /// RFC 6749 §4.1.3, RFC 7636 §4.5.
+    /// RFC 6749 §4.1.3, RFC 7636 §4.5; `resource`s narrow the authorization's (RFC 8707 §2.2).
     AuthorizationCode {
         code: &'a str,
         redirect_uri: Option<&'a str>,
         code_verifier: Option<&'a str>,
+        resources: Vec<&'a str>,
     },
-    /// RFC 6749 §6.
+    /// RFC 6749 §6; `resource`s narrow the authorization's (RFC 8707 §2.2).
     RefreshToken {
         refresh_token: &'a str,
         scope: Option<&'a str>,
+        resources: Vec<&'a str>,
     },
     /// RFC 6749 §4.4, with RFC 8707's `resource`s.
     ClientCredentials {
@@ -123,12 +127,19 @@ impl<'a> TokenRequest<'a> {
             REFRESH_TOKEN => Self::RefreshToken {
                 refresh_token: require("refresh_token")?,
                 scope: get("scope"),
+                resources,
             },
             AUTHORIZATION_CODE => Self::AuthorizationCode {
                 code: require("code")?,
                 redirect_uri: get("redirect_uri"),
                 code_verifier: get("code_verifier"),
+                resources,
             },
+            DEVICE_CODE | PASSWORD if !resources.is_empty() => {
+                return Err(OAuthError::InvalidTarget(format!(
+                    "resource indicators are not accepted with grant type '{grant_type}'"
+                )))
+            }
             DEVICE_CODE => Self::DeviceCode {
                 device_code: require("device_code")?,
             },
@@ -182,14 +193,26 @@ impl Services {
                 code,
                 redirect_uri,
                 code_verifier,
+                resources,
             } => {
-                self.authorization_code(org_slug, auth, code, redirect_uri, code_verifier)
-                    .await
+                self.authorization_code(
+                    org_slug,
+                    auth,
+                    code,
+                    redirect_uri,
+                    code_verifier,
+                    &resources,
+                )
+                .await
             }
             TokenRequest::RefreshToken {
                 refresh_token,
                 scope,
-            } => self.refresh(org_slug, auth, refresh_token, scope).await,
+                resources,
+            } => {
+                self.refresh(org_slug, auth, refresh_token, scope, &resources)
+                    .await
+            }
             TokenRequest::ClientCredentials { scope, resources } => {
                 self.client_credentials(org_slug, auth, scope, &resources)
                     .await

@@ -61,6 +61,7 @@ impl Services {
             auth_time: now,
             nonce: None,
             claims: None,
+            resources: &[],
         };
         let refresh = if client
             .settings
@@ -93,6 +94,7 @@ impl Services {
             &org,
             client,
             grant,
+            &super::resources::Targets::default(),
             refresh.map(|r| r.0),
             &self.random_jti()?,
         )

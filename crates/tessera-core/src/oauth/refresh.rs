@@ -17,6 +17,7 @@ use tessera_domain::clock::to_millis;
 
 use super::access_token::AccessTokenClaims;
 
+use super::resources::Targets;
 use super::Grant;
 
 impl Services {
@@ -50,6 +51,7 @@ impl Services {
             used_at: None,
             revoked_at: None,
             claims: grant.claims.cloned(),
+            resources: grant.resources.to_vec(),
         };
         Ok((value, row))
     }
@@ -61,6 +63,7 @@ impl Services {
         auth: &ClientAuth,
         token: &str,
         scope: Option<&str>,
+        resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
         let cached = self
@@ -97,12 +100,18 @@ impl Services {
         let granted: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
         let scope_str =
             crate::tokens::narrow_scopes(&granted, scope, "was not granted to this refresh token")?;
+        // RFC 8707 §2.2: the new access token may be for fewer of the family's resources.
+        let (all, targets) = self
+            .narrowed_targets(org.id, client, &found.resources, resources)
+            .await?;
+        let scope_str = targets.narrow_scope(&all, &scope_str);
         let family = Grant {
             user: user.user.id,
             scope: &found.scope,
             auth_time: found.auth_time,
             nonce: None,
             claims: found.claims.as_ref(),
+            resources: &found.resources,
         };
         let (new_refresh, row) = self.refresh_record(
             org.id,
@@ -140,29 +149,32 @@ impl Services {
             &org,
             client,
             granted,
+            &targets,
             Some(new_refresh),
             &self.random_jti()?,
         )
         .await
     }
 
-    /// Access token, and an id_token when `openid` was granted.
+    /// Access token, and an id_token when `openid` was granted. The access token is for
+    /// `targets` (RFC 8707), or for the issuer when there are none.
     pub(crate) async fn token_response(
         &self,
         org: &Organization,
         client: &OAuthClient,
         grant: Grant<'_>,
+        targets: &Targets,
         refresh_token: Option<String>,
         jti: &str,
     ) -> OAuthResult<TokenResponse> {
-        let lifetime = client.settings.access_token_lifetime;
+        let lifetime = targets.lifetime(client);
         let issuer = self.issuer(&org.slug);
         let scope = grant.scope;
         let mut claims = AccessTokenClaims::new(
             issuer.clone(),
             client,
             grant.user.to_string(),
-            issuer.clone(),
+            targets.audience(issuer.clone()),
             jti.to_owned(),
             to_millis(self.now()) / 1000,
             lifetime,
@@ -171,7 +183,9 @@ impl Services {
         // The claims request's userinfo claims (OIDC Core §5.5) travel with the token to
         // userinfo, which has no other way to know them.
         claims.userinfo_claims = grant.claims.map(|c| c.userinfo.clone()).unwrap_or_default();
-        let access_token = self.sign_access_token(org, client, &claims).await?;
+        let access_token = self
+            .sign_access_token(org, targets.alg(client), &claims)
+            .await?;
         let id_token = if scope.split(' ').any(|s| s == "openid") {
             Some(
                 self.sign_id_token(org, &issuer, client, grant, &access_token, lifetime)

@@ -34,12 +34,7 @@ impl Targets {
         if self.0.is_empty() {
             return Audience::One(otherwise);
         }
-        Audience::of(
-            self.0
-                .iter()
-                .map(|r| r.settings.identifier.as_str().to_owned())
-                .collect(),
-        )
+        Audience::of(self.identifiers())
     }
 
     /// The shortest lifetime a resource fixes, or the client's.
@@ -57,6 +52,25 @@ impl Targets {
             .iter()
             .find_map(|r| r.settings.access_token_signed_response_alg)
             .unwrap_or(client.settings.access_token_signed_response_alg)
+    }
+
+    /// The resources' identifiers, in order.
+    pub fn identifiers(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|r| r.settings.identifier.as_str().to_owned())
+            .collect()
+    }
+
+    /// The granted `scope` with the scopes of the authorization's resources (`all`) that none
+    /// of these resources define taken out: narrowed to one resource, a token carries that
+    /// resource's scopes and the client's own, not another resource's.
+    pub fn narrow_scope(&self, all: &Targets, scope: &str) -> String {
+        scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && (!all.defines(s) || self.defines(s)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Whether one of the resources defines `scope`.
@@ -105,6 +119,39 @@ impl Targets {
 }
 
 impl Services {
+    /// The resources of a token from an earlier authorization (a code, a refresh token):
+    /// those it was for, or the ones of them `asked` names (RFC 8707 §2.2: a token request may
+    /// narrow, never widen). Each must still exist and allow the client. Returns the
+    /// authorization's resources and the token's.
+    pub(crate) async fn narrowed_targets(
+        &self,
+        org: OrgId,
+        client: &OAuthClient,
+        granted: &[String],
+        asked: &[&str],
+    ) -> OAuthResult<(Targets, Targets)> {
+        for a in asked {
+            if !granted.iter().any(|g| g == a) {
+                return Err(OAuthError::InvalidTarget(format!(
+                    "resource '{a}' was not part of the authorization"
+                )));
+            }
+        }
+        let ids: Vec<&str> = granted.iter().map(String::as_str).collect();
+        let all = self.targets(org, client, &ids).await?;
+        if asked.is_empty() {
+            return Ok((all.clone(), all));
+        }
+        let narrowed = Targets(
+            all.0
+                .iter()
+                .filter(|r| asked.contains(&r.settings.identifier.as_str()))
+                .cloned()
+                .collect(),
+        );
+        Ok((all, narrowed))
+    }
+
     /// Every API resource of the organization, cached until one changes.
     pub(crate) async fn org_resources(
         &self,

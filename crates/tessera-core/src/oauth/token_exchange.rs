@@ -223,7 +223,7 @@ impl Services {
         .with_scope(&scope);
         claims.act = act.clone();
         let access_token = self
-            .sign_access_token_as(&org, targets.alg(client), &claims)
+            .sign_access_token(&org, targets.alg(client), &claims)
             .await?;
         let ctx = Context {
             principal: tessera_domain::Principal::oauth_client(org.id, client.id.as_str()),

@@ -309,6 +309,7 @@ pub async fn registration(store: &dyn Store) {
         used_at: None,
         revoked_at: None,
         claims: None,
+        resources: vec![],
     })
     .await
     .unwrap();

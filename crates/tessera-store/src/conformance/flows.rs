@@ -50,6 +50,8 @@ pub async fn interactive_flows(store: &dyn Store) {
             userinfo: vec!["name".into()],
             id_token: vec!["email".into()],
         }),
+        // And the resources it was for.
+        resources: vec!["https://mcp.example.com/mcp".into(), "urn:b".into()],
     };
     tx.insert_code(&code).await.unwrap();
     tx.commit().await.unwrap();
@@ -160,6 +162,7 @@ pub async fn interactive_flows(store: &dyn Store) {
             userinfo: vec!["given_name".into()],
             id_token: vec![],
         }),
+        resources: vec!["urn:api".into()],
     };
     tx.insert_refresh(&rt("rt-1")).await.unwrap();
     tx.insert_refresh(&rt("rt-2")).await.unwrap();

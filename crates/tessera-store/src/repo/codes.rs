@@ -25,6 +25,8 @@ pub struct AuthCode {
     pub access_expires: Option<Timestamp>,
     /// The authorization's claims request (OIDC Core §5.5), if it had one.
     pub claims: Option<tessera_domain::claims::ClaimsRequest>,
+    /// The identifiers of the API resources the authorization was for (RFC 8707).
+    pub resources: Vec<String>,
 }
 
 /// Where a device authorization stands (RFC 8628).

@@ -23,6 +23,8 @@ pub struct RefreshToken {
     pub revoked_at: Option<Timestamp>,
     /// The claims request of the authorization the family started from.
     pub claims: Option<tessera_domain::claims::ClaimsRequest>,
+    /// The identifiers of the API resources the authorization was for (RFC 8707).
+    pub resources: Vec<String>,
 }
 
 /// Tokens after issue: refresh token families, revoked access tokens, and the `jti`s of

@@ -29,6 +29,7 @@ macro_rules! impl_codes_repo {
                     access_jti: r.try_get("access_jti")?,
                     access_expires: r.try_get::<Option<i64>, _>("access_expires")?.map(from_millis),
                     claims: claims_from(t, r.try_get("claims")?)?,
+                    resources: resources_from(t, r.try_get("resources")?)?,
                 })
             }
 
@@ -61,8 +62,8 @@ macro_rules! impl_codes_repo {
                     sqlx::query(
                         "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
                          scope, nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, \
-                         access_jti, access_expires, claims) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                         access_jti, access_expires, claims, resources) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     )
                     .bind(&c.code_hash)
                     .bind(c.org_id.0.to_string())
@@ -79,6 +80,7 @@ macro_rules! impl_codes_repo {
                     .bind(c.access_jti.as_deref())
                     .bind(c.access_expires.map(to_millis))
                     .bind(claims_to(&c.claims))
+                    .bind(resources_to(&c.resources))
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
@@ -88,7 +90,7 @@ macro_rules! impl_codes_repo {
                     sqlx::query(
                         "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                          code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
+                         access_expires, claims, resources FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
                     )
                     .bind(org.0.to_string())
                     .bind(code_hash)
@@ -125,7 +127,7 @@ macro_rules! impl_codes_repo {
                          WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL \
                          RETURNING code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                          code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims",
+                         access_expires, claims, resources",
                     )
                     .bind(org.0.to_string())
                     .bind(code_hash)

@@ -120,6 +120,19 @@ pub(crate) fn claims_to(c: &Option<tessera_domain::claims::ClaimsRequest>) -> Op
     c.as_ref().and_then(|c| serde_json::to_string(c).ok())
 }
 
+/// A stored list of resource identifiers (NULL: none).
+pub(crate) fn resources_from(t: &'static str, raw: Option<String>) -> crate::Result<Vec<String>> {
+    raw.map(|j| serde_json::from_str(&j).map_err(|e| corrupt(t, e)))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+pub(crate) fn resources_to(r: &[String]) -> Option<String> {
+    (!r.is_empty())
+        .then(|| serde_json::to_string(r).ok())
+        .flatten()
+}
+
 /// What every repository's SQL module imports.
 pub(crate) mod prelude {
     pub(crate) use super::*;

@@ -88,12 +88,14 @@ pub(super) fn next_response(org: &str, next: tessera_core::authorize::Next) -> R
             csrf,
             client_name,
             scopes,
+            resources,
         } => crate::pages::consent(
             &paths::for_org(paths::CONSENT, org),
             &client_name,
             &request_id,
             &csrf,
             &scopes,
+            &resources,
         ),
     }
 }

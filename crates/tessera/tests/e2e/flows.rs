@@ -1473,3 +1473,169 @@ async fn scopes_at_the_authorization_endpoint_narrow_as_at_the_token_endpoint() 
     assert!(t["scope"].as_str().unwrap_or("").is_empty(), "{t}");
     assert!(t.get("id_token").is_none(), "{t}");
 }
+
+/// POSTs to the token endpoint as the flow's public client.
+async fn token_form(f: &Flow, params: &[(&str, &str)]) -> (u16, Value) {
+    let mut p = params.to_vec();
+    p.push(("client_id", &f.client_id));
+    json(f.s.http.post(f.s.url(TOKEN)).form(&p).send().await.unwrap()).await
+}
+
+/// RFC 8707 in the interactive flow: `resource` on authorize binds the code; the token is
+/// audience-bound to it with its scopes; the token request and refresh may narrow, never
+/// widen; an unknown resource is `invalid_target` on the redirect URI.
+#[tokio::test]
+async fn resource_indicators_in_the_code_flow_and_refresh() {
+    let f = setup(json!({"grantTypes": ["authorization_code", "refresh_token"]})).await;
+    let resources = "/orgs/acme-corp/api/v1/admin/api-resources";
+    for body in [
+        json!({"identifier": "https://mcp.example.com/mcp", "name": "Example MCP server",
+               "scopes": [{"name": "tools.read", "description": "List and call read-only tools"}],
+               "accessTokenLifetime": 600}),
+        json!({"identifier": "urn:acme:billing", "name": "Billing",
+               "scopes": [{"name": "invoices.read"}]}),
+    ] {
+        let (st, v) =
+            json(call(&f.s, Method::POST, resources, Some(&f.admin), Some(body)).await).await;
+        assert_eq!(st, 201, "{v}");
+    }
+
+    // Unknown: refused to the redirect URI, before any sign-in.
+    let res = f
+        .get(
+            &f.authorize_url(&[("resource", "https://unknown.example.com/")]),
+            None,
+        )
+        .await;
+    let loc = location(&res);
+    assert_eq!(query(&loc, "error").as_deref(), Some("invalid_target"));
+    assert_eq!(query(&loc, "state").as_deref(), Some("st-123"));
+
+    // Both resources; the scopes of both and openid.
+    let url = format!(
+        "{}&resource={}",
+        f.authorize_url(&[
+            ("resource", "https://mcp.example.com/mcp"),
+            ("scope", "openid tools.read invoices.read"),
+        ]),
+        "urn%3Aacme%3Abilling"
+    );
+    let res = f.get(&url, None).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "alice"),
+                ("password", "correct horse battery"),
+            ],
+            None,
+        )
+        .await;
+    let cookie = set_cookie(&res, "tessera_session").unwrap();
+    let consent = res.text().await.unwrap();
+    assert!(
+        consent.contains("Example MCP server"),
+        "the consent page names the resource"
+    );
+    assert!(
+        consent.contains("List and call read-only tools"),
+        "and its scopes"
+    );
+    let res = f
+        .post(
+            "/orgs/acme-corp/consent",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("decision", "allow"),
+            ],
+            Some(&cookie),
+        )
+        .await;
+    let code = query(&location(&res), "code").unwrap();
+
+    // Asking at the token endpoint for a resource the authorization did not name: refused,
+    // and the code is not spent by it.
+    let redeem = |extra: Option<&'static str>| {
+        let code = code.clone();
+        let f = &f;
+        async move {
+            let mut p = vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ];
+            if let Some(r) = extra {
+                p.push(("resource", r));
+            }
+            token_form(f, &p).await
+        }
+    };
+    let (st, v) = redeem(Some("https://other.example.com/")).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+    // Narrowed to the MCP server: its audience, lifetime and scopes (not billing's).
+    let (st, v) = redeem(Some("https://mcp.example.com/mcp")).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["expires_in"], 600);
+    assert_eq!(v["scope"], "openid tools.read");
+    let at = claims(v["access_token"].as_str().unwrap());
+    assert_eq!(at["aud"], "https://mcp.example.com/mcp");
+    assert!(
+        v["id_token"].is_string(),
+        "the id_token is still the client's"
+    );
+    let rt = v["refresh_token"].as_str().unwrap().to_owned();
+
+    // Refresh: for billing only, then for both (the family's resources).
+    let (st, v) = token_form(
+        &f,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("resource", "urn:acme:billing"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        claims(v["access_token"].as_str().unwrap())["aud"],
+        "urn:acme:billing"
+    );
+    assert_eq!(v["scope"], "openid invoices.read");
+    let rt = v["refresh_token"].as_str().unwrap().to_owned();
+    let (st, v) = token_form(
+        &f,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("resource", "https://elsewhere.example.com/"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "never widens: {v}"
+    );
+    let (st, v) = token_form(
+        &f,
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+    )
+    .await;
+    assert_eq!(st, 200, "the refused request did not spend the token: {v}");
+    assert_eq!(
+        claims(v["access_token"].as_str().unwrap())["aud"],
+        json!(["https://mcp.example.com/mcp", "urn:acme:billing"])
+    );
+    assert_eq!(v["scope"], "openid tools.read invoices.read");
+}
