@@ -126,6 +126,38 @@ impl KeyFetcher {
         serde_json::from_slice(&body).map_err(|_| KeyFetchError::NotJson)
     }
 
+    /// GETs a Client ID Metadata Document (draft-ietf-oauth-client-id-metadata-document) as
+    /// JSON, with how long it may be cached (`Cache-Control: max-age`, or `Some(0)` for
+    /// `no-store`/`no-cache`; `None` when the answer says nothing).
+    pub async fn fetch_client_metadata(
+        &self,
+        url: &str,
+    ) -> Result<(Value, Option<u64>), KeyFetchError> {
+        let (body, headers) = self
+            .fetch_body_with_headers(url, "application/json")
+            .await?;
+        let max_age = headers
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let directives: Vec<String> = v
+                    .split(',')
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .collect();
+                if directives
+                    .iter()
+                    .any(|d| d == "no-store" || d == "no-cache")
+                {
+                    return Some(0);
+                }
+                directives
+                    .iter()
+                    .find_map(|d| d.strip_prefix("max-age=")?.parse::<u64>().ok())
+            });
+        let doc = serde_json::from_slice(&body).map_err(|_| KeyFetchError::NotJson)?;
+        Ok((doc, max_age))
+    }
+
     /// GETs the request object at `url` (a `request_uri`): a compact JWT, not yet verified.
     /// A fragment (OIDC Core §6.2 lets the client put the object's hash there) is not sent.
     pub async fn fetch_jwt(&self, url: &str) -> Result<String, KeyFetchError> {
@@ -151,6 +183,17 @@ impl KeyFetcher {
 
     /// GETs `url`, within the limits, asking for `accept`.
     async fn fetch_body(&self, url: &str, accept: &str) -> Result<Vec<u8>, KeyFetchError> {
+        self.fetch_body_with_headers(url, accept)
+            .await
+            .map(|(body, _)| body)
+    }
+
+    /// [`Self::fetch_body`], with the answer's headers.
+    async fn fetch_body_with_headers(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> Result<(Vec<u8>, reqwest::header::HeaderMap), KeyFetchError> {
         let parsed = url::Url::parse(url).map_err(|_| KeyFetchError::BadUrl)?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(KeyFetchError::BadUrl);
@@ -175,6 +218,7 @@ impl KeyFetcher {
         if !res.status().is_success() {
             return Err(KeyFetchError::Status(res.status().as_u16()));
         }
+        let headers = res.headers().clone();
         if res
             .content_length()
             .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
@@ -193,7 +237,7 @@ impl KeyFetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        Ok((body, headers))
     }
 }
 

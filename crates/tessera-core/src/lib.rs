@@ -25,6 +25,7 @@ pub mod audit;
 pub mod authorize;
 pub mod bootstrap;
 pub mod cache;
+mod cimd;
 pub mod clients;
 pub mod connection_worker;
 pub mod connections;
@@ -172,6 +173,8 @@ pub struct Services {
     pub(crate) node_id: String,
     /// Fetches clients' keys from their `jwks_uri`.
     pub(crate) key_fetcher: tessera_connect::client_keys::KeyFetcher,
+    /// Client ID Metadata Documents fetched (`cimd.rs`).
+    pub(crate) metadata_documents: cimd::DocumentCache,
     /// The keys fetched, by URL, for five minutes.
     pub(crate) fetched_keys: moka::sync::Cache<String, Arc<assertion::FetchedKeys>>,
 }
@@ -216,6 +219,7 @@ impl Services {
                 config.allow_internal_jwks_uri,
             )
             .map_err(CoreError::internal)?,
+            metadata_documents: cimd::new_cache(),
             fetched_keys: moka::sync::Cache::builder()
                 .time_to_live(std::time::Duration::from_secs(300))
                 .max_capacity(10_000)

@@ -139,6 +139,15 @@ fn string(meta: &Map<String, Value>, key: &str) -> RegistrationResult<Option<Str
 
 /// RFC 7591 §2 metadata → client settings, checked against the policy. Metadata Tessera does
 /// not know is ignored (§2).
+/// A Client ID Metadata Document's metadata as client settings input, within the policy
+/// (the rules of dynamic registration; see `cimd.rs`).
+pub(crate) fn document_client(
+    policy: &RegistrationPolicy,
+    doc: &Value,
+) -> Result<ClientInput, String> {
+    to_input(policy, doc).map_err(|e| e.description)
+}
+
 fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<ClientInput> {
     let Some(meta) = meta.as_object() else {
         return Err(RegistrationError::metadata(
@@ -363,6 +372,8 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        // Documents were accepted or refused under the previous policy.
+        self.metadata_documents.invalidate_all();
         Ok(policy)
     }
 

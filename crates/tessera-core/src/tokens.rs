@@ -322,6 +322,10 @@ impl Services {
             return Ok(c);
         }
         let Ok(id) = ClientId::parse(client_id) else {
+            // Not a registered client's id: perhaps a Client ID Metadata Document's URL.
+            if client_id.contains("://") {
+                return self.metadata_document_client(org, client_id).await;
+            }
             return Ok(None);
         };
         crate::cache::count_load(&self.caches.loads.clients);

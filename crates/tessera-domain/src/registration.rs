@@ -64,6 +64,11 @@ pub struct RegistrationPolicy {
     /// dynamic clients, register.
     #[serde(default = "yes")]
     pub require_pkce: bool,
+    /// Whether a `client_id` that is an `https` URL is accepted as a Client ID Metadata
+    /// Document (draft-ietf-oauth-client-id-metadata-document): fetched, checked, and treated
+    /// as a public client. Off by default.
+    #[serde(default)]
+    pub client_id_metadata_documents: bool,
 }
 
 impl Default for RegistrationPolicy {
@@ -74,6 +79,7 @@ impl Default for RegistrationPolicy {
             allowed_scopes: default_scopes(),
             redirect_uri_prefixes: vec![],
             require_pkce: true,
+            client_id_metadata_documents: false,
         }
     }
 }

@@ -152,10 +152,21 @@ impl Services {
                 })
                 .cloned()
                 .collect();
+            // A client described by a metadata document names itself: the consent page says
+            // where the description comes from (its host).
+            let client_name = if client.id.is_metadata_document() {
+                let host = url::Url::parse(client.id.as_str())
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{} ({host})", client.settings.name)
+            } else {
+                client.settings.name.clone()
+            };
             return Ok(Next::Consent {
                 request_id,
                 csrf,
-                client_name: client.settings.name.clone(),
+                client_name,
                 scopes,
                 resources,
             });

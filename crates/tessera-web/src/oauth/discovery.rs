@@ -76,7 +76,12 @@ fn metadata(issuer: &str) -> Value {
 async fn discovery(state: &AppState, org: &str) -> ProtocolResult<Response> {
     let org = state.services.protocol_org(org).await?;
     let issuer = state.services.issuer(&org.slug);
-    let mut res = Json(metadata(&issuer)).into_response();
+    let mut doc = metadata(&issuer);
+    // draft-ietf-oauth-client-id-metadata-document §4: advertised when the organization's
+    // registration policy accepts such client ids.
+    doc["client_id_metadata_document_supported"] =
+        json!(state.services.accepts_metadata_documents(org.id).await?);
+    let mut res = Json(doc).into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

@@ -24,6 +24,9 @@ pub struct RegistrationPolicySchema {
     /// Whether a registered confidential client must use PKCE (default `true`; public clients
     /// always must).
     pub require_pkce: bool,
+    /// Whether a `client_id` that is an `https` URL is accepted as a Client ID Metadata
+    /// Document: fetched, checked, and treated as a public client (default `false`).
+    pub client_id_metadata_documents: bool,
 }
 
 /// An initial access token's metadata; `token` only in the response that made it.

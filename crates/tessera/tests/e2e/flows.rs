@@ -1639,3 +1639,122 @@ async fn resource_indicators_in_the_code_flow_and_refresh() {
     );
     assert_eq!(v["scope"], "openid tools.read invoices.read");
 }
+
+/// Client ID Metadata Documents: with the organization's policy on, a `client_id` that is the
+/// URL of a document describing the client works as a public client through the whole code
+/// flow; the consent page names the document's host; a document that does not name itself is
+/// refused; with the policy off, such a client id is unknown.
+#[tokio::test]
+async fn client_id_metadata_documents_are_public_clients() {
+    let mut f = setup(json!({})).await;
+    let doc_server = crate::support::jwks_server(json!({})).await;
+    let url = doc_server.url.clone();
+    *doc_server.set.lock().unwrap() = json!({
+        "client_id": url,
+        "client_name": "Research Agent",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+        "scope": "openid profile"
+    });
+    f.client_id = url.clone();
+    let disco = |f: &Flow| {
+        let url = f.s.url("/orgs/acme-corp/.well-known/openid-configuration");
+        let http = f.s.http.clone();
+        async move { json(http.get(url).send().await.unwrap()).await.1 }
+    };
+    assert_eq!(
+        disco(&f).await["client_id_metadata_document_supported"],
+        false
+    );
+
+    // The policy off: an unknown client, an error page, nothing fetched.
+    let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        doc_server.fetches.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+
+    let policy = "/orgs/acme-corp/api/v1/admin/registration-policy";
+    let (st, p) = json(
+        call(
+            &f.s,
+            Method::PUT,
+            policy,
+            Some(&f.admin),
+            Some(json!({"clientIdMetadataDocuments": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, p["clientIdMetadataDocuments"].as_bool()),
+        (200, Some(true)),
+        "{p}"
+    );
+    assert_eq!(
+        disco(&f).await["client_id_metadata_document_supported"],
+        true
+    );
+
+    // The whole flow with the document's URL as the client id.
+    let res = f
+        .get(&f.authorize_url(&[("scope", "openid profile")]), None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let (req, csrf) = (hidden(&html, "request"), hidden(&html, "csrf_token"));
+    let res = f
+        .post(
+            "/orgs/acme-corp/login",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("username", "alice"),
+                ("password", "correct horse battery"),
+            ],
+            None,
+        )
+        .await;
+    let cookie = set_cookie(&res, "tessera_session").unwrap();
+    let consent = res.text().await.unwrap();
+    assert!(
+        consent.contains("Research Agent (127.0.0.1)"),
+        "the consent page names the document's host: {consent}"
+    );
+    let res = f
+        .post(
+            "/orgs/acme-corp/consent",
+            &[
+                ("request", &req),
+                ("csrf_token", &csrf),
+                ("decision", "allow"),
+            ],
+            Some(&cookie),
+        )
+        .await;
+    let code = query(&location(&res), "code").unwrap();
+    let (st, v) = f.redeem(&code, VERIFIER).await;
+    assert_eq!(st, 200, "{v}");
+    let at = claims(v["access_token"].as_str().unwrap());
+    assert_eq!(at["client_id"], url.as_str());
+    let (st, v) = refresh(&f, v["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(st, 200, "a public client's refresh: {v}");
+
+    // A document that names another client id: refused (after its cached copy expires; a
+    // new URL here, the same server answering).
+    let other = format!("{}/other.json", doc_server.origin);
+    f.client_id = other;
+    let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+    assert_eq!(res.status(), 400, "a document must name itself");
+    // Secrets are refused too.
+    f.client_id = format!("{}/secret.json", doc_server.origin);
+    *doc_server.set.lock().unwrap() = json!({
+        "client_id": f.client_id,
+        "redirect_uris": [REDIRECT],
+        "client_secret": "s3cr3t"
+    });
+    let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+    assert_eq!(res.status(), 400, "a document carries no secret");
+}

@@ -965,6 +965,9 @@ async fn discovery_endpoint_verification() {
         "pushed_authorization_request_endpoint",
         "require_pushed_authorization_requests",
         "dpop_signing_alg_values_supported",
+        // draft-ietf-oauth-client-id-metadata-document §4 (OAuth Authorization Server
+        // Metadata registry).
+        "client_id_metadata_document_supported",
     ];
     for k in c.as_object().unwrap().keys() {
         assert!(
