@@ -192,6 +192,83 @@ struct ClientPage {
     total_count: i64,
 }
 
+/// A scope an API resource defines.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiResourceScope {
+    name: String,
+    description: Option<String>,
+}
+
+/// The API resource object, field for field as REST shows it.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiResource {
+    id: async_graphql::ID,
+    /// The resource indicator (RFC 8707), the `aud` of its tokens.
+    identifier: String,
+    name: String,
+    description: Option<String>,
+    scopes: Vec<ApiResourceScope>,
+    /// Seconds; null: each client's own.
+    access_token_lifetime: Option<i64>,
+    /// Null: each client's own.
+    access_token_signed_response_alg: Option<String>,
+    /// `"*"` (every client) or a list of client ids.
+    allowed_clients: async_graphql::Json<Value>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(SimpleObject)]
+struct ApiResourcePage {
+    items: Vec<ApiResource>,
+    /// All matches, not only this page (REST's `X-Total-Count`).
+    total_count: i64,
+}
+
+/// A scope of an API resource, as create and update send it.
+#[derive(InputObject, Serialize)]
+struct ApiResourceScopeInput {
+    name: String,
+    description: Option<String>,
+}
+
+/// An API resource as `adminCreateApiResource` sends it (REST's body).
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiResourceInput {
+    identifier: String,
+    name: String,
+    description: Option<String>,
+    #[graphql(default)]
+    scopes: Vec<ApiResourceScopeInput>,
+    access_token_lifetime: Option<i64>,
+    access_token_signed_response_alg: Option<String>,
+    /// `"*"` (the default) or a list of client ids.
+    allowed_clients: Option<async_graphql::Json<Value>>,
+}
+
+/// The fields of an API resource to change (REST's PATCH body); `null` clears an optional one.
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiResourceUpdateInput {
+    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+    identifier: MaybeUndefined<String>,
+    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+    name: MaybeUndefined<String>,
+    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+    description: MaybeUndefined<String>,
+    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+    scopes: MaybeUndefined<Vec<ApiResourceScopeInput>>,
+    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+    access_token_lifetime: MaybeUndefined<i64>,
+    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+    access_token_signed_response_alg: MaybeUndefined<String>,
+    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+    allowed_clients: MaybeUndefined<async_graphql::Json<Value>>,
+}
+
 #[derive(SimpleObject, Deserialize)]
 struct Actor {
     #[serde(rename = "type")]
@@ -389,6 +466,44 @@ impl Query {
         convert(&client)
     }
 
+    /// The organization's API resources, newest first; `q` matches the identifier or name.
+    async fn admin_api_resources(
+        &self,
+        c: &Context<'_>,
+        q: Option<String>,
+        #[graphql(default = 50)] limit: u32,
+        #[graphql(default = 0)] offset: u32,
+    ) -> async_graphql::Result<ApiResourcePage> {
+        let call = call(c)?;
+        let (items, total) = call
+            .services
+            .list_api_resources(&call.ctx, &call.org, q, limit, offset)
+            .await
+            .map_err(gql_error)?;
+        Ok(ApiResourcePage {
+            items: items
+                .iter()
+                .map(|r| convert(r.object()))
+                .collect::<Result<_, _>>()?,
+            total_count: total.max(0),
+        })
+    }
+
+    /// One API resource.
+    async fn admin_api_resource(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<ApiResource> {
+        let call = call(c)?;
+        let r = call
+            .services
+            .get_api_resource(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        convert(r.object())
+    }
+
     /// The audit log, newest first (`before`: only older events; `action`: only this one;
     /// `actor`: only this actor's name).
     async fn admin_audit_log(
@@ -464,6 +579,55 @@ impl Mutation {
             .await
             .map_err(gql_error)?;
         convert(&r.client)
+    }
+
+    /// Creates an API resource.
+    async fn admin_create_api_resource(
+        &self,
+        c: &Context<'_>,
+        input: ApiResourceInput,
+    ) -> async_graphql::Result<ApiResource> {
+        let call = call(c)?;
+        let input: tessera_domain::api_resource::ApiResourceInput = as_body(json!(input))?;
+        let r = call
+            .services
+            .create_api_resource(&call.ctx, &call.org, input)
+            .await
+            .map_err(gql_error)?;
+        convert(r.object())
+    }
+
+    /// Changes the given fields of an API resource (REST's PATCH).
+    async fn admin_update_api_resource(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+        input: ApiResourceUpdateInput,
+    ) -> async_graphql::Result<ApiResource> {
+        let call = call(c)?;
+        let Value::Object(patch) = json!(input) else {
+            return Err(bad_input("input", "must be an object".into()));
+        };
+        let r = call
+            .services
+            .patch_api_resource(&call.ctx, &call.org, &id, patch)
+            .await
+            .map_err(gql_error)?;
+        convert(r.object())
+    }
+
+    /// Deletes an API resource.
+    async fn admin_delete_api_resource(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<bool> {
+        let call = call(c)?;
+        call.services
+            .delete_api_resource(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
     }
 
     /// Deletes a client; every token it holds stops working at once.
@@ -625,6 +789,11 @@ mod tests {
             "adminRegenerateOauthClientSecret(",
             "adminAuditLog(",
             "adminApiKeys",
+            "adminApiResources(",
+            "adminApiResource(",
+            "adminCreateApiResource(",
+            "adminUpdateApiResource(",
+            "adminDeleteApiResource(",
         ] {
             assert!(sdl.contains(op), "{op} missing from\n{sdl}");
         }

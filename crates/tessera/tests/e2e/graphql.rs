@@ -519,3 +519,103 @@ async fn client_keys_are_json_in_graphql() {
     assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
     assert_eq!(v["errors"][0]["extensions"]["field"], "jwks");
 }
+
+const RESOURCE_FIELDS: &str = "id identifier name description scopes { name description } \
+    accessTokenLifetime accessTokenSignedResponseAlg allowedClients createdAt updatedAt";
+
+/// API resources through GraphQL: the same objects as REST, field for field; the same
+/// validation fields; a viewer reads and does not write.
+#[tokio::test]
+async fn api_resources_match_rest_field_by_field() {
+    let (s, admin) = acme().await;
+    let rest = "/orgs/acme-corp/api/v1/admin/api-resources";
+    let create = format!(
+        "mutation($input: ApiResourceInput!) {{ adminCreateApiResource(input: $input) {{ {RESOURCE_FIELDS} }} }}"
+    );
+    let input = json!({"identifier": "https://mcp.example.com/mcp", "name": "MCP",
+        "scopes": [{"name": "tools.read", "description": "Read tools"}],
+        "accessTokenLifetime": 600, "allowedClients": ["agent"]});
+    let (st, v) = gql(&s, GQL, Some(&admin), &create, json!({"input": input})).await;
+    assert_eq!(st, 200);
+    let made = v["data"]["adminCreateApiResource"].clone();
+    assert_eq!(made["allowedClients"], json!(["agent"]), "{v}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let (_, from_rest) =
+        json(call(&s, Method::GET, &format!("{rest}/{id}"), Some(&admin), None).await).await;
+    assert_eq!(made, from_rest, "GraphQL and REST show the same object");
+
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        &format!("query {{ adminApiResources(q: \"mcp\") {{ totalCount items {{ {RESOURCE_FIELDS} }} }} }}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(v["data"]["adminApiResources"]["totalCount"], 1, "{v}");
+    assert_eq!(v["data"]["adminApiResources"]["items"][0], from_rest);
+
+    let update = format!(
+        "mutation($id: ID!, $input: ApiResourceUpdateInput!) {{ adminUpdateApiResource(id: $id, input: $input) {{ {RESOURCE_FIELDS} }} }}"
+    );
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        &update,
+        json!({"id": id, "input": {"name": "Renamed", "accessTokenLifetime": null, "allowedClients": "*"}}),
+    )
+    .await;
+    let updated = &v["data"]["adminUpdateApiResource"];
+    assert_eq!(updated["name"], "Renamed", "{v}");
+    assert_eq!(updated["accessTokenLifetime"], Value::Null);
+    assert_eq!(updated["allowedClients"], "*");
+    assert_eq!(updated["scopes"], from_rest["scopes"], "untouched");
+
+    // Validation names the same fields as REST.
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        &create,
+        json!({"input": {"identifier": "not a uri", "name": "X", "scopes": [{"name": "a b"}]}}),
+    )
+    .await;
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    let fields: Vec<&str> = v["errors"][0]["extensions"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["identifier", "scopes[0].name"]);
+
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&viewer),
+        &format!("query($id: ID!) {{ adminApiResource(id: $id) {{ name }} }}"),
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(v["data"]["adminApiResource"]["name"], "Renamed", "{v}");
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&viewer),
+        "mutation($id: ID!) { adminDeleteApiResource(id: $id) }",
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    let (_, v) = gql(
+        &s,
+        GQL,
+        Some(&admin),
+        "mutation($id: ID!) { adminDeleteApiResource(id: $id) }",
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(v["data"]["adminDeleteApiResource"], true, "{v}");
+}
