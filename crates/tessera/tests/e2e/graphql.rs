@@ -595,7 +595,7 @@ async fn api_resources_match_rest_field_by_field() {
         &s,
         GQL,
         Some(&viewer),
-        &format!("query($id: ID!) {{ adminApiResource(id: $id) {{ name }} }}"),
+        "query($id: ID!) { adminApiResource(id: $id) { name } }",
         json!({"id": id}),
     )
     .await;
