@@ -75,6 +75,9 @@ pub enum Command {
     /// OAuth clients (applications registered with an organization).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// API resources: the APIs an organization protects (RFC 8707 resource indicators).
+    #[command(subcommand, name = "api-resource")]
+    ApiResource(ApiResourceCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -128,6 +131,48 @@ pub enum RoleCommand {
     List {
         #[arg(long)]
         org: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiResourceCommand {
+    /// Define an API resource; prints it as JSON.
+    Create {
+        #[arg(long)]
+        org: String,
+        /// The resource indicator: an absolute URI without a fragment, the `aud` of its
+        /// tokens (e.g. https://mcp.example.com/mcp).
+        #[arg(long)]
+        identifier: String,
+        /// Display name, shown on consent screens.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// A scope the resource defines, as NAME or NAME=DESCRIPTION; repeatable.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Access-token lifetime in seconds (default: each client's own).
+        #[arg(long, value_name = "SECONDS")]
+        access_token_lifetime: Option<i64>,
+        /// How its access tokens are signed: ES256, RS256 or EdDSA (default: each client's).
+        #[arg(long, value_name = "ALG")]
+        access_token_alg: Option<String>,
+        /// A client allowed to ask for it; repeatable (default: every client).
+        #[arg(long = "allowed-client", value_name = "CLIENT_ID")]
+        allowed_clients: Vec<String>,
+    },
+    /// List the API resources as JSON.
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Delete an API resource.
+    Delete {
+        #[arg(long)]
+        org: String,
+        /// The resource's id (a UUID, as `list` shows it).
+        id: String,
     },
 }
 
@@ -507,6 +552,62 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 v["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());
             }
             print_json(&v)
+        }
+        Command::ApiResource(ApiResourceCommand::Create {
+            org,
+            identifier,
+            name,
+            description,
+            scopes,
+            access_token_lifetime,
+            access_token_alg,
+            allowed_clients,
+        }) => {
+            use tessera_domain::api_resource::{AllowedClientsInput, ApiResourceInput, ScopeInput};
+            let input = ApiResourceInput {
+                identifier,
+                name,
+                description,
+                scopes: scopes
+                    .iter()
+                    .map(|s| match s.split_once('=') {
+                        Some((n, d)) => ScopeInput {
+                            name: n.to_owned(),
+                            description: Some(d.to_owned()),
+                        },
+                        None => ScopeInput {
+                            name: s.clone(),
+                            description: None,
+                        },
+                    })
+                    .collect(),
+                access_token_lifetime,
+                access_token_signed_response_alg: access_token_alg,
+                allowed_clients: (!allowed_clients.is_empty())
+                    .then_some(AllowedClientsInput::Only(allowed_clients)),
+                ..ApiResourceInput::default()
+            };
+            let r = s.create_api_resource(&ctx, &org, input).await?;
+            print_json(&r.object())
+        }
+        Command::ApiResource(ApiResourceCommand::List { org }) => {
+            let page = tessera_core::api_resources::MAX_RESOURCE_PAGE;
+            let mut all = vec![];
+            loop {
+                let offset = u32::try_from(all.len()).unwrap_or(u32::MAX);
+                let (items, total) = s.list_api_resources(&ctx, &org, None, page, offset).await?;
+                let empty = items.is_empty();
+                all.extend(items);
+                if empty || i64::try_from(all.len()).unwrap_or(i64::MAX) >= total {
+                    break;
+                }
+            }
+            let objects: Vec<_> = all.iter().map(|r| r.object()).collect();
+            print_json(&objects)
+        }
+        Command::ApiResource(ApiResourceCommand::Delete { org, id }) => {
+            s.delete_api_resource(&ctx, &org, &id).await?;
+            print_json(&serde_json::json!({ "deleted": id }))
         }
         Command::Role(RoleCommand::Create {
             org,

@@ -1103,3 +1103,71 @@ async fn client_create_takes_the_auth_method() {
         stderr(&o)
     );
 }
+
+#[tokio::test]
+async fn api_resources_from_the_command_line() {
+    let db = fresh_db().await;
+    let o = run(
+        &db,
+        &[
+            "api-resource",
+            "create",
+            "--org",
+            "default",
+            "--identifier",
+            "https://mcp.example.com/mcp",
+            "--name",
+            "MCP server",
+            "--scope",
+            "tools.read=List and call read-only tools",
+            "--scope",
+            "tools.write",
+            "--access-token-lifetime",
+            "600",
+            "--allowed-client",
+            "agent",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["identifier"], "https://mcp.example.com/mcp");
+    assert_eq!(
+        v["scopes"],
+        serde_json::json!([
+            {"name": "tools.read", "description": "List and call read-only tools"},
+            {"name": "tools.write", "description": null}
+        ])
+    );
+    assert_eq!(v["allowedClients"], serde_json::json!(["agent"]));
+    let id = v["id"].as_str().unwrap().to_owned();
+    let list: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &db,
+        &["api-resource", "list", "--org", "default"],
+    )))
+    .unwrap();
+    assert_eq!(list[0]["id"], id.as_str());
+    // Bad input: one line naming the field, nothing written.
+    let o = run(
+        &db,
+        &[
+            "api-resource",
+            "create",
+            "--org",
+            "default",
+            "--identifier",
+            "not a uri",
+            "--name",
+            "X",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("identifier"), "{}", stderr(&o));
+    let o = run(&db, &["api-resource", "delete", "--org", "default", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &db,
+        &["api-resource", "list", "--org", "default"],
+    )))
+    .unwrap();
+    assert_eq!(list, serde_json::json!([]));
+}
