@@ -16,6 +16,7 @@ mod flows;
 mod grants;
 mod graphql;
 mod interop;
+mod mcp;
 mod openid_conformance_suite;
 mod registration;
 mod security;
