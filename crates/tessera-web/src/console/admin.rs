@@ -121,8 +121,8 @@ async fn role_choices(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DialogQuery {
-    create: Option<String>,
-    done: Option<String>,
+    pub(super) create: Option<String>,
+    pub(super) done: Option<String>,
 }
 
 /// `GET /members`.

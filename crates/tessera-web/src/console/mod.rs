@@ -17,6 +17,7 @@ pub mod connections;
 pub mod export;
 pub mod forms;
 pub mod login;
+mod resources;
 pub mod views;
 
 pub use crate::cookies::{cookie, cookie_name, cookie_value, set_cookie};
@@ -84,6 +85,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(admin::api_keys).post(admin::create_api_key),
         )
         .route("/api-keys/{id}/revoke", post(admin::revoke_api_key))
+        .route(
+            "/api-resources",
+            get(resources::list).post(resources::create),
+        )
+        .route("/api-resources/{id}/delete", post(resources::delete))
         .merge(connections::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

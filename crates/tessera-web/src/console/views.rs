@@ -44,6 +44,11 @@ const NAV: &[(&str, &str, Permission)] = &[
         "Connections",
         Permission::ConnectionsRead,
     ),
+    (
+        "/api-resources",
+        "API Resources",
+        Permission::ApiResourcesRead,
+    ),
     ("/audit-log", "Audit Log", Permission::AuditLogRead),
     ("/members", "Members", Permission::UsersRead),
     ("/api-keys", "API Keys", Permission::ApiKeysRead),
@@ -423,6 +428,46 @@ pub struct ApiKeyForm {
     pub errors: FieldErrors,
 }
 
+/// An API resource in the table.
+#[derive(Debug, Clone)]
+pub struct ApiResourceRow {
+    pub id: String,
+    pub name: String,
+    pub identifier: String,
+    /// `name: description` for each scope.
+    pub scopes: Vec<String>,
+    pub token: String,
+    pub clients: String,
+    pub created: String,
+}
+
+/// The Create API Resource dialog.
+#[derive(Debug, Clone, Default)]
+pub struct ApiResourceForm {
+    pub open: bool,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    /// One scope a line, `name` or `name: description`.
+    pub scopes: String,
+    pub lifetime: String,
+    pub alg: String,
+    /// Client ids separated by spaces; empty: every client.
+    pub clients: String,
+    pub errors: FieldErrors,
+}
+
+/// `/api-resources`.
+#[derive(Template)]
+#[template(path = "console/api_resources.html")]
+pub struct ApiResourcesPage {
+    pub l: Layout,
+    pub rows: Vec<ApiResourceRow>,
+    pub can_create: bool,
+    pub can_delete: bool,
+    pub create: ApiResourceForm,
+}
+
 /// `/api-keys`.
 #[derive(Template)]
 #[template(path = "console/api_keys.html")]
@@ -659,6 +704,37 @@ pub(crate) mod tests {
         .render()
         .unwrap();
         check(&html, &["Create API Key", "Revoke", "…wxyz", "sk_live_X"]);
+
+        let html = ApiResourcesPage {
+            l: layout(),
+            rows: vec![ApiResourceRow {
+                id: "r-1".into(),
+                name: EVIL.into(),
+                identifier: "https://mcp.example.com/mcp".into(),
+                scopes: vec![EVIL.into()],
+                token: "600 s · ES256".into(),
+                clients: EVIL.into(),
+                created: "c".into(),
+            }],
+            can_create: true,
+            can_delete: true,
+            create: ApiResourceForm {
+                open: true,
+                alg: "RS256".into(),
+                ..ApiResourceForm::default()
+            },
+        }
+        .render()
+        .unwrap();
+        check(
+            &html,
+            &[
+                "Create API Resource",
+                "Delete",
+                "https://mcp.example.com/mcp",
+                "value=\"RS256\" selected",
+            ],
+        );
 
         let html = MessagePage {
             title: EVIL,

@@ -1510,3 +1510,94 @@ async fn members_profiles_are_edited_on_the_members_page() {
         .unwrap();
     assert_eq!(w.profile.given_name.as_deref(), Some("Willow"));
 }
+
+/// The API Resources page: created in the dialog (a bad field named beside it, what was typed
+/// kept), listed with its scopes, deleted; the same resource REST sees.
+#[tokio::test]
+async fn api_resources_are_managed_on_their_console_page() {
+    let s = TestServer::start().await;
+    let pw = member(&s, "operator", &["admin"]).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar = Jar::default();
+    sign_in_http(&s, &http, &mut jar, "default", "operator", pw).await;
+    let get = |path: &'static str| http.get(s.url(path)).header("cookie", jar.header()).send();
+    let page = get("/api-resources").await.unwrap().text().await.unwrap();
+    assert!(page.contains("No API resources yet."), "{page}");
+    assert!(
+        page.contains("href=\"/api-resources\""),
+        "in the navigation"
+    );
+    let csrf = hidden(&page, "csrf_token");
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let mut form: Vec<(&str, String)> =
+            form.into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+        form.push(("csrf_token", csrf.clone()));
+        http.post(s.url("/api-resources"))
+            .header("cookie", jar.header())
+            .form(&form)
+            .send()
+    };
+    let res = post(vec![
+        ("identifier", "not a uri"),
+        ("name", "MCP"),
+        ("scopes", "tools.read: Read tools"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("is not an absolute URI"), "{html}");
+    assert!(
+        html.contains("tools.read: Read tools"),
+        "what was typed is kept"
+    );
+    let res = post(vec![
+        ("identifier", "https://mcp.example.com/mcp"),
+        ("name", "MCP server"),
+        ("scopes", "tools.read: Read tools\ntools.write"),
+        ("lifetime", "600"),
+        ("alg", "RS256"),
+        ("clients", "agent cli"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    let (all, _) = s
+        .services
+        .list_api_resources(&Context::cli(), "default", None, 10, 0)
+        .await
+        .unwrap();
+    let r = &all[0].settings;
+    assert_eq!(r.identifier.as_str(), "https://mcp.example.com/mcp");
+    assert_eq!(r.scopes[0].description.as_deref(), Some("Read tools"));
+    assert_eq!(r.scopes[1].description, None);
+    assert_eq!(r.access_token_lifetime, Some(600));
+    let page = get("/api-resources?done=created")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("tools.read: Read tools") && page.contains("agent, cli"),
+        "{page}"
+    );
+    let res = http
+        .post(s.url(&format!("/api-resources/{}/delete", all[0].id)))
+        .header("cookie", jar.header())
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = get("/api-resources?done=deleted")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No API resources yet."));
+}
