@@ -153,7 +153,7 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
         access_token_lifetime,
         access_token_signed_response_alg: f.optional("alg"),
         allowed_clients: (!clients.is_empty() && clients != ["*"])
-            .then(|| AllowedClientsInput::Only(clients)),
+            .then_some(AllowedClientsInput::Only(clients)),
         ..ApiResourceInput::default()
     };
     let outcome = if errors.is_empty() {
