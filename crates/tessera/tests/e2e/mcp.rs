@@ -26,6 +26,17 @@ async fn resource_server(
     rs_client: (String, String),
 ) -> ResourceServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_resource(listener, metadata, introspect_url, rs_client)
+}
+
+/// A resource server on an address already bound (so that its own URL can be the resource's
+/// identifier).
+fn serve_resource(
+    listener: tokio::net::TcpListener,
+    metadata: Value,
+    introspect_url: String,
+    rs_client: (String, String),
+) -> ResourceServer {
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let challenge =
         format!("Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource\"");
@@ -58,42 +69,45 @@ async fn resource_server(
                         (k.eq_ignore_ascii_case("authorization")).then(|| v.trim().to_owned())
                     })
                     .and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned));
-                let (status, extra, body) = if path == "/.well-known/oauth-protected-resource" {
-                    ("200 OK", String::new(), metadata.to_string())
-                } else {
-                    let active = match &bearer {
-                        None => false,
-                        Some(token) => {
-                            let v: Value = http
-                                .post(introspect_url)
-                                .basic_auth(rs_id, Some(rs_secret))
-                                .form(&[
-                                    ("token", token.as_str()),
-                                    ("resource", metadata["resource"].as_str().unwrap()),
-                                ])
-                                .send()
-                                .await
-                                .unwrap()
-                                .json()
-                                .await
-                                .unwrap();
-                            v["active"] == true
+                // Also at the path-aware address (RFC 9728 §3.1: the well-known suffix before
+                // the resource's path), which clients try first.
+                let (status, extra, body) =
+                    if path.starts_with("/.well-known/oauth-protected-resource") {
+                        ("200 OK", String::new(), metadata.to_string())
+                    } else {
+                        let active = match &bearer {
+                            None => false,
+                            Some(token) => {
+                                let v: Value = http
+                                    .post(introspect_url)
+                                    .basic_auth(rs_id, Some(rs_secret))
+                                    .form(&[
+                                        ("token", token.as_str()),
+                                        ("resource", metadata["resource"].as_str().unwrap()),
+                                    ])
+                                    .send()
+                                    .await
+                                    .unwrap()
+                                    .json()
+                                    .await
+                                    .unwrap();
+                                v["active"] == true
+                            }
+                        };
+                        if active {
+                            (
+                                "200 OK",
+                                String::new(),
+                                json!({"tools": ["search"]}).to_string(),
+                            )
+                        } else {
+                            (
+                                "401 Unauthorized",
+                                format!("www-authenticate: {challenge}\r\n"),
+                                json!({"error": "invalid_token"}).to_string(),
+                            )
                         }
                     };
-                    if active {
-                        (
-                            "200 OK",
-                            String::new(),
-                            json!({"tools": ["search"]}).to_string(),
-                        )
-                    } else {
-                        (
-                            "401 Unauthorized",
-                            format!("www-authenticate: {challenge}\r\n"),
-                            json!({"error": "invalid_token"}).to_string(),
-                        )
-                    }
-                };
                 let res = format!(
                     "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
@@ -347,4 +361,126 @@ async fn the_mcp_authorization_chain_end_to_end() {
         401,
         "a token for resource A is refused by resource B"
     );
+}
+
+/// The OAuth client of the official MCP TypeScript SDK (`@modelcontextprotocol/sdk`, installed
+/// by the test command from `interop/mcp/package-lock.json`) drives the chain against a test
+/// resource server whose own URL is the API resource: discovery from the server URL,
+/// dynamic registration, authorize with PKCE and `resource`, the code redeemed; the token
+/// opens the resource server.
+#[tokio::test]
+async fn the_mcp_typescript_sdk_gets_a_token_for_the_resource() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/mcp");
+    let installed = dir.join("node_modules/@modelcontextprotocol/sdk").is_dir();
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !(installed && node) {
+        assert!(
+            std::env::var("TESSERA_TEST_REQUIRE_NODE").as_deref() != Ok("1"),
+            "node or interop/mcp/node_modules is missing (npm ci --prefix interop/mcp)"
+        );
+        eprintln!("skipped: node or the MCP SDK is not installed (npm ci --prefix interop/mcp)");
+        return;
+    }
+    let s = tessera_testkit::TestServer::start().await;
+    let admin = acme_with_alice(&s).await;
+    let admin_api = "/orgs/acme-corp/api/v1/admin";
+    let (st, p) = json(
+        call(
+            &s,
+            Method::PUT,
+            &format!("{admin_api}/registration-policy"),
+            Some(&admin),
+            Some(json!({"mode": "open", "allowedScopes": ["openid", "tools"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{p}");
+    let (_, rs) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{admin_api}/oauth-clients"),
+            Some(&admin),
+            Some(
+                json!({"clientId": "resource-servers", "name": "Resource servers",
+                "redirectUris": [], "grantTypes": ["client_credentials"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    let rs_client = (
+        "resource-servers".to_owned(),
+        rs["secret"].as_str().unwrap().to_owned(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mcp_url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let (st, r) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{admin_api}/api-resources"),
+            Some(&admin),
+            Some(json!({"identifier": mcp_url, "name": "Test MCP server",
+                "scopes": [{"name": "tools", "description": "Use the tools"}]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{r}");
+    let (_, metadata) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!(
+                "{admin_api}/api-resources/{}/metadata",
+                r["id"].as_str().unwrap()
+            ),
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let _rs = serve_resource(
+        listener,
+        metadata,
+        s.url("/orgs/acme-corp/api/v1/oauth/introspect"),
+        rs_client,
+    );
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new("node")
+            .arg(dir.join("chain.mjs"))
+            .env("MCP_URL", &mcp_url)
+            .env("ORIGIN", s.url(""))
+            .env("LOGIN_PATH", "/orgs/acme-corp/login")
+            .env("CONSENT_PATH", "/orgs/acme-corp/consent")
+            .env("USERNAME", "alice")
+            .env("PASSWORD", "correct horse battery")
+            .output(),
+    )
+    .await
+    .expect("the SDK finishes within a minute")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["result"], "AUTHORIZED", "{v}");
+    assert_eq!(v["status"], 200, "the MCP server accepts the token: {v}");
+    let claims = jwt_claims(v["access_token"].as_str().unwrap());
+    assert_eq!(
+        claims["aud"],
+        mcp_url.as_str(),
+        "audience-bound to the resource"
+    );
+    assert_eq!(claims["scope"], "tools");
 }
