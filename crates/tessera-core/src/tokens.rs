@@ -358,7 +358,30 @@ impl Services {
                 "too many failed client authentications; try again in a minute".into(),
             ));
         }
-        let client = self.cached_client(org.id, id).await?;
+        let mut client = self.cached_client(org.id, id).await?;
+        // Whether the secret sent verifies, for a client that authenticates with one. A secret
+        // this process does not know may be one just set on another node, whose change has
+        // not reached this cache yet: the client is read again once, so that a new secret
+        // works on every node at once (a failure costs an audit write anyway).
+        let mut secret_ok = false;
+        if let ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } =
+            &auth.credentials
+        {
+            let uses_secret = |c: &CachedClient| {
+                c.client.settings.is_confidential
+                    && c.client.settings.token_endpoint_auth_method.uses_secret()
+            };
+            if let Some(c) = client.as_ref().filter(|c| uses_secret(c)) {
+                secret_ok = self.check_secret(org.id, c, secret).await?;
+                if !secret_ok {
+                    self.caches.clients.invalidate(&(org.id, id.to_owned()));
+                    client = self.cached_client(org.id, id).await?;
+                    if let Some(c) = client.as_ref().filter(|c| uses_secret(c)) {
+                        secret_ok = self.check_secret(org.id, c, secret).await?;
+                    }
+                }
+            }
+        }
         let outcome = match (&client, &auth.credentials) {
             (None, _) => Err("unknown client"),
             (Some(c), ClientCredentials::None { .. }) => {
@@ -368,15 +391,12 @@ impl Services {
                     Ok(())
                 }
             }
-            (
-                Some(c),
-                ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. },
-            ) => {
+            (Some(c), ClientCredentials::Basic { .. } | ClientCredentials::Post { .. }) => {
                 if !c.client.settings.is_confidential {
                     Err("a secret sent for a public client")
                 } else if !c.client.settings.token_endpoint_auth_method.uses_secret() {
                     Err("a secret sent for a client that authenticates with private_key_jwt")
-                } else if self.check_secret(org.id, c, secret).await? {
+                } else if secret_ok {
                     Ok(())
                 } else {
                     Err("wrong or expired secret")
