@@ -505,3 +505,31 @@ fn patch_applies_what_it_names() {
     assert_eq!(patch.apply(current).is_confidential, Some(false));
     assert!(serde_json::from_value::<ClientPatch>(serde_json::json!({"nope": 1})).is_err());
 }
+
+#[test]
+fn metadata_document_client_ids_are_https_urls_with_a_path() {
+    let ok = "https://agent.example.com/oauth/client.json";
+    let id = ClientId::metadata_document(ok, false).unwrap();
+    assert!(id.is_metadata_document());
+    assert!(!ClientId::parse("app").unwrap().is_metadata_document());
+    for bad in [
+        "http://agent.example.com/client.json",
+        "http://127.0.0.1:9/client.json",
+        "https://agent.example.com/",
+        "https://agent.example.com",
+        "https://agent.example.com/a#frag",
+        "https://user:pw@agent.example.com/a",
+        "https://agent.example.com/a/../b",
+        "https://AGENT.example.com/a",
+        "ftp://agent.example.com/a",
+    ] {
+        assert!(ClientId::metadata_document(bad, false).is_err(), "{bad}");
+    }
+    // Loopback http only with the development setting.
+    assert!(ClientId::metadata_document("http://127.0.0.1:9/client.json", true).is_ok());
+    assert!(ClientId::metadata_document("http://10.0.0.1/client.json", true).is_err());
+    assert!(
+        ClientId::metadata_document(&format!("https://a.example/{}", "x".repeat(600)), false)
+            .is_err()
+    );
+}

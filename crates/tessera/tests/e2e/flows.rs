@@ -1758,3 +1758,90 @@ async fn client_id_metadata_documents_are_public_clients() {
     let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
     assert_eq!(res.status(), 400, "a document carries no secret");
 }
+
+/// A loopback server that answers every request with `response` (raw HTTP), counting them.
+async fn raw_server(response: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (origin, hits)
+}
+
+/// The metadata fetcher's guards, through the authorization endpoint: a document that
+/// redirects (even to a good one), one too large, and a client id that is not an https URL
+/// (loopback http is allowed only by the development setting these tests run with) are each
+/// an unknown client — an error page, never a redirect to the client.
+#[tokio::test]
+async fn client_metadata_documents_are_fetched_with_guards() {
+    let mut f = setup(json!({})).await;
+    call(
+        &f.s,
+        Method::PUT,
+        "/orgs/acme-corp/api/v1/admin/registration-policy",
+        Some(&f.admin),
+        Some(json!({"clientIdMetadataDocuments": true})),
+    )
+    .await;
+    // A good document elsewhere, and a server that redirects to it.
+    let good = crate::support::jwks_server(json!({})).await;
+    *good.set.lock().unwrap() = json!({"client_id": good.url, "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+    let (redirecting, hits) = raw_server(format!(
+        "HTTP/1.1 302 Found\r\nlocation: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        good.url
+    ))
+    .await;
+    f.client_id = format!("{redirecting}/client.json");
+    let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+    assert_eq!(res.status(), 400, "a redirect is not followed");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(good.fetches.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // More than 64 KiB.
+    let huge_client = "x".repeat(70_000);
+    let (big, _) = raw_server(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{{\"client_name\":\"{huge_client}\"}}",
+        huge_client.len() + 17
+    ))
+    .await;
+    f.client_id = format!("{big}/client.json");
+    let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+    assert_eq!(res.status(), 400, "a huge document is refused");
+
+    // Not a URL Tessera would fetch: no path, a fragment, credentials, another scheme.
+    for bad in [
+        good.origin.clone(),
+        format!("{}#frag", good.url),
+        good.url.replace("http://", "http://user:pw@"),
+        good.url.replace("http://", "ftp://"),
+    ] {
+        f.client_id = bad.clone();
+        let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+    assert_eq!(good.fetches.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // The good one itself works, and is fetched once however often it is used.
+    f.client_id = good.url.clone();
+    for _ in 0..3 {
+        let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(
+        good.fetches.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "cached"
+    );
+}
