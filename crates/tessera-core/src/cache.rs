@@ -30,6 +30,8 @@ use crate::Services;
 pub struct CachedClient {
     pub client: OAuthClient,
     pub(crate) secrets: Vec<CachedSecret>,
+    /// When its use was last queued for writing (a registered client's `last_used_at`).
+    pub(crate) noted: crate::uses::LastNoted,
 }
 
 /// A stored secret as the token path checks it: parsed once, when the client is loaded.
@@ -54,7 +56,11 @@ impl CachedClient {
                 noted: crate::uses::LastNoted::default(),
             })
             .collect();
-        Self { client, secrets }
+        Self {
+            client,
+            secrets,
+            noted: crate::uses::LastNoted::default(),
+        }
     }
 }
 
@@ -422,6 +428,9 @@ impl Services {
                     .await;
                     if let Err(e) = r {
                         tracing::warn!(error = %e, "could not prune the change feed");
+                    }
+                    if let Err(e) = this.expire_unused_clients().await {
+                        tracing::warn!(error = %e, "could not remove unused registered clients");
                     }
                 }
             }

@@ -725,3 +725,58 @@ mod tests {
         assert!(err.description.contains("only code"));
     }
 }
+
+impl Services {
+    /// Deletes the registered clients that got no token within their organization's
+    /// `unusedClientLifetime` (since registration, or since their last token), each with an
+    /// `oauth_client.deleted` audit event by the system; returns how many. Run by every node
+    /// about every ten minutes (deleting one twice finds nothing the second time).
+    pub async fn expire_unused_clients(&self) -> CoreResult<usize> {
+        let policies = {
+            let mut tx = self.store.read().await?;
+            tx.all_registration_policies().await?
+        };
+        let now = self.now();
+        let mut removed = 0;
+        for (org, json) in policies {
+            let Some(lifetime) = serde_json::from_str::<RegistrationPolicy>(&json)
+                .ok()
+                .and_then(|p| p.unused_client_lifetime)
+            else {
+                continue;
+            };
+            let before = now - time::Duration::seconds(lifetime);
+            let unused = {
+                let mut tx = self.store.read().await?;
+                tx.unused_registered_clients(org, before, 500).await?
+            };
+            for id in unused {
+                let Ok(client_id) = tessera_domain::client::ClientId::parse(&id) else {
+                    continue;
+                };
+                let mut tx = self.store.begin().await?;
+                let Some(before_delete) = tx.find_client(org, &client_id).await? else {
+                    continue;
+                };
+                tx.delete_client(org, &client_id).await?;
+                self.audit(
+                    tx.as_mut(),
+                    &Context::system(),
+                    AuditEntry::new(AuditAction::OauthClientDeleted, "oauth_client")
+                        .org(org)
+                        .target(id.clone())
+                        .before(crate::snapshot(&before_delete.without_secrets())),
+                )
+                .await?;
+                tx.record_change(Some(org), crate::cache::CHANGE_CLIENT, &id, now)
+                    .await?;
+                tx.commit().await?;
+                self.caches.clients.invalidate(&(org, id.clone()));
+                self.caches.cors.invalidate(&org);
+                tracing::info!(client_id = %id, "unused registered client deleted");
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}

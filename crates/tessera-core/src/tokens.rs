@@ -523,6 +523,8 @@ impl Services {
                 grant.as_str()
             )));
         }
+        // For the cleanup of registered clients never used (`unusedClientLifetime`).
+        self.note_client_use(org.id, &cached);
         Ok(cached)
     }
 

@@ -22,6 +22,8 @@ pub(crate) enum Use {
     ApiKey(ApiKeyId),
     /// A client secret, by the secret's id.
     ClientSecret(OrgId, String),
+    /// A client that got a token (written for registered clients only).
+    Client(OrgId, String),
 }
 
 /// The uses to write, and which API keys were written lately.
@@ -125,6 +127,22 @@ impl Services {
         }
     }
 
+    /// Records that a client got a token, once per `last_used_interval` per cached client.
+    pub(crate) fn note_client_use(
+        self: &Arc<Self>,
+        org: OrgId,
+        client: &crate::cache::CachedClient,
+    ) {
+        let now = self.now();
+        if client.noted.due(now, self.config.last_used_interval)
+            && self
+                .uses
+                .push(Use::Client(org, client.client.id.as_str().to_owned()), now)
+        {
+            self.flush_uses();
+        }
+    }
+
     /// The flusher: writes batches until nothing is pending.
     fn flush_uses(self: &Arc<Self>) {
         let this = Arc::clone(self);
@@ -137,6 +155,9 @@ impl Services {
                             Use::ApiKey(id) => tx.touch_api_key(*id, *at).await?,
                             Use::ClientSecret(org, id) => {
                                 tx.touch_client_secret(*org, id, *at).await?;
+                            }
+                            Use::Client(org, id) => {
+                                tx.touch_registered_client(*org, id, *at).await?;
                             }
                         }
                     }

@@ -69,7 +69,14 @@ pub struct RegistrationPolicy {
     /// as a public client. Off by default.
     #[serde(default)]
     pub client_id_metadata_documents: bool,
+    /// Seconds after which a registered client that got no token (since its registration or
+    /// its last token) is deleted; `None`: never. At least an hour, at most a year.
+    #[serde(default)]
+    pub unused_client_lifetime: Option<i64>,
 }
+
+/// The shortest and longest `unusedClientLifetime`.
+pub const UNUSED_CLIENT_LIFETIME: std::ops::RangeInclusive<i64> = 3_600..=31_536_000;
 
 impl Default for RegistrationPolicy {
     fn default() -> Self {
@@ -80,6 +87,7 @@ impl Default for RegistrationPolicy {
             redirect_uri_prefixes: vec![],
             require_pkce: true,
             client_id_metadata_documents: false,
+            unused_client_lifetime: None,
         }
     }
 }
@@ -116,6 +124,18 @@ impl RegistrationPolicy {
                 c.push(FieldError::new(
                     format!("redirectUriPrefixes[{i}]"),
                     "must be an absolute URI ending in '/', e.g. https://apps.example.com/",
+                ));
+            }
+        }
+        if let Some(l) = self.unused_client_lifetime {
+            if !UNUSED_CLIENT_LIFETIME.contains(&l) {
+                c.push(FieldError::new(
+                    "unusedClientLifetime",
+                    format!(
+                        "must be between {} and {} seconds (an hour and a year), or null",
+                        UNUSED_CLIENT_LIFETIME.start(),
+                        UNUSED_CLIENT_LIFETIME.end()
+                    ),
                 ));
             }
         }

@@ -107,6 +107,11 @@ pub(crate) const SQLITE: Embedded = &[
         "resource indicators",
         include_str!("../migrations/sqlite/0020_resource_indicators.sql"),
     ),
+    (
+        21,
+        "registered client use",
+        include_str!("../migrations/sqlite/0021_registered_client_use.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -209,6 +214,11 @@ pub(crate) const POSTGRES: Embedded = &[
         20,
         "resource indicators",
         include_str!("../migrations/postgres/0020_resource_indicators.sql"),
+    ),
+    (
+        21,
+        "registered client use",
+        include_str!("../migrations/postgres/0021_registered_client_use.sql"),
     ),
 ];
 

@@ -240,6 +240,14 @@ pub async fn registration(store: &dyn Store) {
         Some(r#"{"mode":"token"}"#)
     );
     assert_eq!(tx.registration_policy(b.id).await.unwrap(), None);
+    // Every organization's policy, for the cleanup of unused clients (other tests' organizations
+    // may share the database).
+    let all = tx.all_registration_policies().await.unwrap();
+    assert!(
+        all.contains(&(a.id, r#"{"mode":"token"}"#.to_owned())),
+        "{all:?}"
+    );
+    assert!(!all.iter().any(|(o, _)| *o == b.id));
     let iat = InitialAccessToken {
         id: "iat-1".into(),
         org_id: a.id,
@@ -291,6 +299,41 @@ pub async fn registration(store: &dyn Store) {
         tx.registration_token(b.id, "registered").await.unwrap(),
         None
     );
+    // Unused: registered (at 2_000) and never used, then used at 5_000; another
+    // organization's clients are not listed, nor are clients that were not registered.
+    assert_eq!(
+        tx.unused_registered_clients(a.id, t(3_000), 10)
+            .await
+            .unwrap(),
+        ["registered"]
+    );
+    assert!(tx
+        .unused_registered_clients(a.id, t(2_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    tx.touch_registered_client(a.id, "registered", t(5_000))
+        .await
+        .unwrap();
+    tx.touch_registered_client(a.id, "not-registered", t(5_000))
+        .await
+        .unwrap();
+    assert!(tx
+        .unused_registered_clients(a.id, t(4_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        tx.unused_registered_clients(a.id, t(6_000), 10)
+            .await
+            .unwrap(),
+        ["registered"]
+    );
+    assert!(tx
+        .unused_registered_clients(b.id, t(6_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
     // Deleting the client deletes its registration and every grant it held.
     let who = UserId(Uuid::from_u128(91));
     tx.upsert_consent(a.id, who, "registered", &["openid".to_owned()], t(1_000))

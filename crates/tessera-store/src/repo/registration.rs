@@ -54,4 +54,21 @@ pub trait RegistrationRepo: Send {
         at: Timestamp,
     ) -> Result<()>;
     async fn registration_token(&mut self, org: OrgId, client_id: &str) -> Result<Option<String>>;
+    /// Records that a registered client got a token (nothing for other clients).
+    async fn touch_registered_client(
+        &mut self,
+        org: OrgId,
+        client_id: &str,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Registered clients of the organization last used (or, never used, registered) before
+    /// `before`, at most `limit`.
+    async fn unused_registered_clients(
+        &mut self,
+        org: OrgId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<String>>;
+    /// Every organization's stored policy.
+    async fn all_registration_policies(&mut self) -> Result<Vec<(OrgId, String)>>;
 }

@@ -136,6 +136,55 @@ macro_rules! impl_registration_repo {
                     .map(|r| r.try_get::<String, _>("token_hash"))
                     .transpose()?)
                 }
+
+                async fn touch_registered_client(
+                    &mut self,
+                    org: OrgId,
+                    client_id: &str,
+                    at: Timestamp,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE client_registrations SET last_used_at = $3 \
+                         WHERE org_id = $1 AND client_id = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(client_id)
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn unused_registered_clients(
+                    &mut self,
+                    org: OrgId,
+                    before: Timestamp,
+                    limit: u32,
+                ) -> Result<Vec<String>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT client_id FROM client_registrations WHERE org_id = $1 \
+                         AND COALESCE(last_used_at, created_at) < $2 ORDER BY client_id LIMIT $3",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(to_millis(before))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await?)
+                }
+
+                async fn all_registration_policies(&mut self) -> Result<Vec<(OrgId, String)>> {
+                    sqlx::query("SELECT org_id, policy FROM registration_policies ORDER BY org_id")
+                        .fetch_all(&mut *self.tx)
+                        .await?
+                        .iter()
+                        .map(|r| {
+                            Ok((
+                                OrgId(uuid("registration_policies", &r.try_get::<String, _>("org_id")?)?),
+                                r.try_get::<String, _>("policy")?,
+                            ))
+                        })
+                        .collect()
+                }
             }
         }
     };

@@ -27,6 +27,9 @@ pub struct RegistrationPolicySchema {
     /// Whether a `client_id` that is an `https` URL is accepted as a Client ID Metadata
     /// Document: fetched, checked, and treated as a public client (default `false`).
     pub client_id_metadata_documents: bool,
+    /// Seconds (3600 to 31536000) after which a registered client that got no token since
+    /// its registration or its last token is deleted; null (the default): never.
+    pub unused_client_lifetime: Option<i64>,
 }
 
 /// An initial access token's metadata; `token` only in the response that made it.

@@ -65,7 +65,7 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     assert_eq!(st, 200);
     assert_eq!(
         p,
-        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"], "redirectUriPrefixes": [], "requirePkce": true, "clientIdMetadataDocuments": false})
+        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"], "redirectUriPrefixes": [], "requirePkce": true, "clientIdMetadataDocuments": false, "unusedClientLifetime": null})
     );
     let (st, v) = json(
         call(
@@ -558,4 +558,132 @@ async fn the_policy_decides_pkce_for_registered_confidential_clients() {
     )
     .await;
     assert_eq!(admin_view["requirePkce"], true);
+}
+
+/// `unusedClientLifetime`: a registered client that got no token within it is deleted by the
+/// cleanup (with an audit event by the system), one that got a token lives on, and clients
+/// the admin API made are never touched.
+#[tokio::test]
+async fn registered_clients_never_used_expire() {
+    let clock = std::sync::Arc::new(tessera_domain::MockClock::new(
+        tessera_domain::clock::from_millis(1_800_000_000_000),
+    ));
+    let s = TestServer::start_with_clock(clock.clone()).await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "open", "unusedClientLifetime": 60})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "under an hour: {v}");
+    assert_eq!(v["details"][0]["field"], "unusedClientLifetime");
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "open", "allowedGrantTypes": ["authorization_code", "refresh_token"], "unusedClientLifetime": 86_400})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let app = |name: &str| {
+        json!({"client_name": name, "redirect_uris": ["https://apps.example.com/cb"],
+               "token_endpoint_auth_method": "client_secret_basic",
+               "grant_types": ["authorization_code", "refresh_token"]})
+    };
+    let (st, idle, _) = register(&s, None, app("Idle")).await;
+    assert_eq!(st, 201, "{idle}");
+    let (_, busy, _) = register(&s, None, app("Busy")).await;
+    let (st, _) = json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/oauth-clients",
+            Some(&admin),
+            Some(
+                json!({"clientId": "admin-made", "name": "Admin made", "redirectUris": [],
+                "grantTypes": ["client_credentials"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
+
+    // Twenty hours on, the busy client authenticates at the token endpoint (a grant attempt
+    // that reaches its grant: the use is noted); a day and an hour after registration, the
+    // idle one goes.
+    clock.advance(time::Duration::hours(20));
+    let res = s
+        .http
+        .post(s.url("/orgs/acme-corp/api/v1/oauth/token"))
+        .basic_auth(
+            busy["client_id"].as_str().unwrap(),
+            busy["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        400,
+        "invalid_grant, but the client authenticated"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    clock.advance(time::Duration::hours(5));
+    assert_eq!(s.services.expire_unused_clients().await.unwrap(), 1);
+    let get = |id: String| {
+        let (s, admin) = (&s, admin.clone());
+        async move {
+            call(
+                s,
+                Method::GET,
+                &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{id}"),
+                Some(&admin),
+                None,
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(
+        get(idle["client_id"].as_str().unwrap().to_owned()).await,
+        404
+    );
+    assert_eq!(
+        get(busy["client_id"].as_str().unwrap().to_owned()).await,
+        200
+    );
+    assert_eq!(get("admin-made".to_owned()).await, 200);
+    let (_, log) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/audit-log?action=oauth_client.deleted",
+            Some(&admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(log[0]["targetId"], idle["client_id"], "{log}");
+    assert_eq!(log[0]["actor"]["type"], "system");
+    // A day after its last use, the busy one goes too.
+    clock.advance(time::Duration::hours(20));
+    assert_eq!(s.services.expire_unused_clients().await.unwrap(), 1);
+    assert_eq!(
+        get(busy["client_id"].as_str().unwrap().to_owned()).await,
+        404
+    );
 }
