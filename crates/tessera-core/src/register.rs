@@ -691,41 +691,6 @@ impl Services {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn admin_fields_in_rfc_words() {
-        assert_eq!(rfc_field("redirectUris[1]"), "redirect_uris[1]");
-        assert_eq!(rfc_field("name"), "client_name");
-        assert_eq!(rfc_field("allowedScopes[0]"), "scope[0]");
-    }
-
-    #[test]
-    fn metadata_maps_to_settings_within_the_policy() {
-        let policy = RegistrationPolicy {
-            mode: RegistrationMode::Open,
-            ..RegistrationPolicy::default()
-        };
-        let input = to_input(
-            &policy,
-            &json!({"client_name": "App", "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "none", "scope": "openid email", "software_id": "ignored"}),
-        )
-        .unwrap();
-        assert_eq!(input.is_confidential, Some(false));
-        assert_eq!(input.grant_types, ["authorization_code"]);
-        assert_eq!(input.allowed_scopes.unwrap(), ["openid", "email"]);
-        assert!(input.require_consent);
-        let err = to_input(&policy, &json!({"grant_types": ["client_credentials"]})).unwrap_err();
-        assert_eq!(err.error, "invalid_client_metadata");
-        let err = to_input(&policy, &json!({"redirect_uris": "https://x"})).unwrap_err();
-        assert_eq!(err.description, "redirect_uris must be an array of strings");
-        let err = to_input(&policy, &json!({"response_types": ["token"]})).unwrap_err();
-        assert!(err.description.contains("only code"));
-    }
-}
-
 impl Services {
     /// Deletes the registered clients that got no token within their organization's
     /// `unusedClientLifetime` (since registration, or since their last token), each with an
@@ -778,5 +743,40 @@ impl Services {
             }
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_fields_in_rfc_words() {
+        assert_eq!(rfc_field("redirectUris[1]"), "redirect_uris[1]");
+        assert_eq!(rfc_field("name"), "client_name");
+        assert_eq!(rfc_field("allowedScopes[0]"), "scope[0]");
+    }
+
+    #[test]
+    fn metadata_maps_to_settings_within_the_policy() {
+        let policy = RegistrationPolicy {
+            mode: RegistrationMode::Open,
+            ..RegistrationPolicy::default()
+        };
+        let input = to_input(
+            &policy,
+            &json!({"client_name": "App", "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "none", "scope": "openid email", "software_id": "ignored"}),
+        )
+        .unwrap();
+        assert_eq!(input.is_confidential, Some(false));
+        assert_eq!(input.grant_types, ["authorization_code"]);
+        assert_eq!(input.allowed_scopes.unwrap(), ["openid", "email"]);
+        assert!(input.require_consent);
+        let err = to_input(&policy, &json!({"grant_types": ["client_credentials"]})).unwrap_err();
+        assert_eq!(err.error, "invalid_client_metadata");
+        let err = to_input(&policy, &json!({"redirect_uris": "https://x"})).unwrap_err();
+        assert_eq!(err.description, "redirect_uris must be an array of strings");
+        let err = to_input(&policy, &json!({"response_types": ["token"]})).unwrap_err();
+        assert!(err.description.contains("only code"));
     }
 }
