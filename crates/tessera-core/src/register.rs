@@ -137,8 +137,6 @@ fn string(meta: &Map<String, Value>, key: &str) -> RegistrationResult<Option<Str
     }
 }
 
-/// RFC 7591 §2 metadata → client settings, checked against the policy. Metadata Tessera does
-/// not know is ignored (§2).
 /// A Client ID Metadata Document's metadata as client settings input, within the policy
 /// (the rules of dynamic registration; see `cimd.rs`).
 pub(crate) fn document_client(
@@ -148,6 +146,8 @@ pub(crate) fn document_client(
     to_input(policy, doc).map_err(|e| e.description)
 }
 
+/// RFC 7591 §2 metadata → client settings, checked against the policy. Metadata Tessera does
+/// not know is ignored (§2).
 fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<ClientInput> {
     let Some(meta) = meta.as_object() else {
         return Err(RegistrationError::metadata(
@@ -156,6 +156,14 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
     };
     let auth_method =
         string(meta, "token_endpoint_auth_method")?.unwrap_or_else(|| "client_secret_basic".into());
+    // The MCP preset: agents on the user's machine are public clients (RFC 8252 §8.4).
+    if policy.preset == Some(tessera_domain::registration::RegistrationPreset::Mcp)
+        && auth_method != "none"
+    {
+        return Err(RegistrationError::metadata(format!(
+            "token_endpoint_auth_method '{auth_method}': this organization registers public clients only (none)"
+        )));
+    }
     let is_confidential = match auth_method.as_str() {
         "client_secret_basic" | "client_secret_post" | "private_key_jwt" => true,
         "none" => false,
@@ -223,6 +231,16 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         ("post_logout_redirect_uris", &post_logout),
     ] {
         for (i, u) in list.iter().enumerate() {
+            if field == "redirect_uris"
+                && policy.preset == Some(tessera_domain::registration::RegistrationPreset::Mcp)
+                && !tessera_domain::client::is_native_redirect(u)
+            {
+                return Err(RegistrationError::new(
+                    400,
+                    "invalid_redirect_uri",
+                    format!("{field}[{i}]: this organization registers loopback (http://127.0.0.1:…) and private-use scheme redirect URIs only"),
+                ));
+            }
             if !policy.allows_redirect(u) {
                 return Err(RegistrationError::new(
                     400,

@@ -73,6 +73,18 @@ pub struct RegistrationPolicy {
     /// its last token) is deleted; `None`: never. At least an hour, at most a year.
     #[serde(default)]
     pub unused_client_lifetime: Option<i64>,
+    /// A set of rules on top of the others for one kind of client; `mcp`: MCP clients and
+    /// other agents on the user's machine — public clients only (`none`, so PKCE), and
+    /// redirect URIs on a loopback address or a private-use scheme only (RFC 8252 §7).
+    #[serde(default)]
+    pub preset: Option<RegistrationPreset>,
+}
+
+/// See [`RegistrationPolicy::preset`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationPreset {
+    Mcp,
 }
 
 /// The shortest and longest `unusedClientLifetime`.
@@ -88,6 +100,7 @@ impl Default for RegistrationPolicy {
             require_pkce: true,
             client_id_metadata_documents: false,
             unused_client_lifetime: None,
+            preset: None,
         }
     }
 }

@@ -29,7 +29,7 @@ pub use settings::{
     DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, MAX_DESCRIPTION_CHARS,
     MAX_NAME_CHARS, REFRESH_TOKEN_LIFETIME,
 };
-pub use uris::{parse_web_url, CorsOrigin, RedirectUri};
+pub use uris::{is_native_redirect, parse_web_url, CorsOrigin, RedirectUri};
 
 /// Metadata of one live client secret; never its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,6 +6,19 @@ use url::Url;
 
 use crate::error::FieldError;
 
+/// Whether a redirect URI is one a native app or an agent on the user's machine uses (RFC 8252
+/// §7): `http` on a loopback address, or a private-use (custom) scheme.
+pub fn is_native_redirect(uri: &str) -> bool {
+    match Url::parse(uri) {
+        Ok(u) => match u.scheme() {
+            "http" => is_loopback_host(&u),
+            "https" => false,
+            _ => true,
+        },
+        Err(_) => false,
+    }
+}
+
 fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

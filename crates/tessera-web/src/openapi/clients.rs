@@ -30,6 +30,10 @@ pub struct RegistrationPolicySchema {
     /// Seconds (3600 to 31536000) after which a registered client that got no token since
     /// its registration or its last token is deleted; null (the default): never.
     pub unused_client_lifetime: Option<i64>,
+    /// `mcp`: on top of the rest, public clients only and redirect URIs on a loopback address
+    /// or a private-use scheme only (MCP clients and other agents on the user's machine);
+    /// null (the default): none.
+    pub preset: Option<String>,
 }
 
 /// An initial access token's metadata; `token` only in the response that made it.

@@ -65,7 +65,7 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     assert_eq!(st, 200);
     assert_eq!(
         p,
-        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"], "redirectUriPrefixes": [], "requirePkce": true, "clientIdMetadataDocuments": false, "unusedClientLifetime": null})
+        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"], "redirectUriPrefixes": [], "requirePkce": true, "clientIdMetadataDocuments": false, "unusedClientLifetime": null, "preset": null})
     );
     let (st, v) = json(
         call(
@@ -686,4 +686,75 @@ async fn registered_clients_never_used_expire() {
         get(busy["client_id"].as_str().unwrap().to_owned()).await,
         404
     );
+}
+
+/// The `mcp` preset: public clients with loopback or private-use-scheme redirects register;
+/// a confidential client, or a web redirect, is refused naming why.
+#[tokio::test]
+async fn the_mcp_preset_registers_agents_on_the_users_machine_only() {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let (st, p) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "open", "preset": "mcp", "allowedScopes": ["openid", "tools"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, p["preset"].as_str()), (200, Some("mcp")), "{p}");
+    let agent = |redirect: &str, method: &str| {
+        json!({"client_name": "Agent", "redirect_uris": [redirect],
+               "token_endpoint_auth_method": method, "scope": "tools"})
+    };
+    for redirect in [
+        "http://127.0.0.1:33418/callback",
+        "http://[::1]/cb",
+        "com.example.agent:/cb",
+    ] {
+        let (st, v, _) = register(&s, None, agent(redirect, "none")).await;
+        assert_eq!(st, 201, "{redirect}: {v}");
+        assert_eq!(v["token_endpoint_auth_method"], "none");
+    }
+    let (st, v, _) = register(&s, None, agent("https://agent.example.com/cb", "none")).await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_redirect_uri")),
+        "{v}"
+    );
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("loopback"));
+    let (st, v, _) = register(
+        &s,
+        None,
+        agent("http://127.0.0.1:33418/callback", "client_secret_basic"),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_client_metadata")),
+        "{v}"
+    );
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("public clients only"));
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"preset": "web"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "an unknown preset: {v}");
 }
