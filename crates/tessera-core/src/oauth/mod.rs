@@ -70,11 +70,12 @@ pub enum TokenRequest<'a> {
         scope: Option<&'a str>,
         resources: Vec<&'a str>,
     },
-    /// RFC 6749 §4.3.
+    /// RFC 6749 §4.3, with RFC 8707's `resource`s.
     Password {
         username: &'a str,
         password: &'a str,
         scope: Option<&'a str>,
+        resources: Vec<&'a str>,
     },
     /// RFC 8628 §3.4.
     DeviceCode { device_code: &'a str },
@@ -135,7 +136,7 @@ impl<'a> TokenRequest<'a> {
                 code_verifier: get("code_verifier"),
                 resources,
             },
-            DEVICE_CODE | PASSWORD if !resources.is_empty() => {
+            DEVICE_CODE if !resources.is_empty() => {
                 return Err(OAuthError::InvalidTarget(format!(
                     "resource indicators are not accepted with grant type '{grant_type}'"
                 )))
@@ -157,6 +158,7 @@ impl<'a> TokenRequest<'a> {
                 username: require("username")?,
                 password: require("password")?,
                 scope: get("scope"),
+                resources,
             },
             other => {
                 return Err(OAuthError::UnsupportedGrantType(format!(
@@ -221,8 +223,9 @@ impl Services {
                 username,
                 password,
                 scope,
+                resources,
             } => {
-                self.password_grant(org_slug, auth, username, password, scope)
+                self.password_grant(org_slug, auth, username, password, scope, &resources)
                     .await
             }
             TokenRequest::DeviceCode { device_code } => {

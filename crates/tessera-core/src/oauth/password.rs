@@ -9,7 +9,7 @@ use tessera_domain::client::GrantType;
 use tessera_domain::AuditAction;
 
 use crate::authorize::interaction::login_entry;
-use crate::tokens::{allowed_scopes, ClientAuth, OAuthError, OAuthResult, TokenResponse};
+use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
 use crate::Services;
 
 impl Services {
@@ -21,6 +21,7 @@ impl Services {
         username: &str,
         password: &str,
         scope: Option<&str>,
+        resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
         let address = auth.address.as_deref();
         let org = self.protocol_org(org_slug).await?;
@@ -31,7 +32,10 @@ impl Services {
                 "public clients cannot use the password grant".into(),
             ));
         }
-        let scope = allowed_scopes(client, scope)?;
+        // RFC 8707: as for client_credentials, the resources asked for decide the audience
+        // and the scopes; checked before the password, so a bad request costs no attempt.
+        let targets = self.targets(org.id, client, resources).await?;
+        let scope = targets.scope(client, scope)?;
         if !self
             .limits
             .allow_password_grant(org.id, username, client.id.as_str())
@@ -55,13 +59,14 @@ impl Services {
             ));
         };
         let now = self.now();
+        let granted = targets.identifiers();
         let grant = crate::oauth::Grant {
             user: user.user.id,
             scope: &scope,
             auth_time: now,
             nonce: None,
             claims: None,
-            resources: &[],
+            resources: &granted,
         };
         let refresh = if client
             .settings
@@ -94,7 +99,7 @@ impl Services {
             &org,
             client,
             grant,
-            &super::resources::Targets::default(),
+            &targets,
             refresh.map(|r| r.0),
             &self.random_jti()?,
         )

@@ -627,3 +627,78 @@ async fn resource_indicators_bind_tokens_to_api_resources() {
         "{v}"
     );
 }
+
+/// RFC 8707 with the password grant: the token for the resource asked for, its refresh token
+/// keeping the resource; an unknown resource refused before the password is tried.
+#[tokio::test]
+async fn resource_indicators_with_the_password_grant() {
+    let s = TestServer::start().await;
+    let key = crate::support::acme_with_alice(&s).await;
+    let (st, _) = json(call(&s, Method::POST, R, Some(&key), Some(mcp())).await).await;
+    assert_eq!(st, 201);
+    let (st, c) = json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/oauth-clients",
+            Some(&key),
+            Some(
+                json!({"clientId": "agent", "name": "First-party agent", "redirectUris": [],
+                "grantTypes": ["password", "refresh_token"], "allowedScopes": ["openid"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    let auth = ("agent", c["secret"].as_str().unwrap());
+    let password = |resource: &'static str| {
+        let auth = (auth.0, auth.1);
+        let s = &s;
+        async move {
+            post_form(
+                s,
+                TOKEN,
+                auth,
+                &[
+                    ("grant_type", "password"),
+                    ("username", "alice"),
+                    ("password", "correct horse battery"),
+                    ("scope", "openid tools.read"),
+                    ("resource", resource),
+                ],
+            )
+            .await
+        }
+    };
+    let (st, v) = password("https://unknown.example.com/").await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+    let (st, v) = password("https://mcp.example.com/mcp").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["scope"], "openid tools.read");
+    assert_eq!(v["expires_in"], 900);
+    assert_eq!(
+        claims(v["access_token"].as_str().unwrap())["aud"],
+        "https://mcp.example.com/mcp"
+    );
+    let (st, v) = post_form(
+        &s,
+        TOKEN,
+        auth,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", v["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        claims(v["access_token"].as_str().unwrap())["aud"],
+        "https://mcp.example.com/mcp",
+        "the refresh token keeps the resource"
+    );
+}
