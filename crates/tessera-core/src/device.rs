@@ -17,7 +17,7 @@ use tessera_domain::OrgSlug;
 use tessera_store::{DeviceCode, DeviceStatus};
 
 use crate::authorize::AuthRequest;
-use crate::tokens::{allowed_scopes, ClientAuth, OAuthError, OAuthResult};
+use crate::tokens::{ClientAuth, OAuthError, OAuthResult};
 use crate::Services;
 
 /// RFC 8628 §6.1's example alphabet.
@@ -122,10 +122,13 @@ impl Services {
         org_slug: &str,
         auth: &ClientAuth,
         scope: Option<&str>,
+        resources: &[&str],
     ) -> OAuthResult<DeviceAuthorization> {
         let org = self.protocol_org(org_slug).await?;
         let cached = self.grant_client(&org, auth, GrantType::DeviceCode).await?;
-        let scope = allowed_scopes(&cached.client, scope)?;
+        // RFC 8707: the resources the device's tokens are for, and their scopes.
+        let targets = self.targets(org.id, &cached.client, resources).await?;
+        let scope = targets.scope(&cached.client, scope)?;
         let device_code = self.random_handle()?;
         let now = self.now();
         // A user code already in use in this organization is drawn again.
@@ -144,6 +147,7 @@ impl Services {
                 last_polled_at: None,
                 created_at: now,
                 expires_at: now + time::Duration::seconds(DEVICE_CODE_LIFETIME_SECONDS),
+                resources: targets.identifiers(),
             };
             let mut tx = self.store.begin().await?;
             match tx.insert_device_code(&row).await {

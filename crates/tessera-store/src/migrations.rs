@@ -112,6 +112,11 @@ pub(crate) const SQLITE: Embedded = &[
         "registered client use",
         include_str!("../migrations/sqlite/0021_registered_client_use.sql"),
     ),
+    (
+        22,
+        "device resources",
+        include_str!("../migrations/sqlite/0022_device_resources.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -219,6 +224,11 @@ pub(crate) const POSTGRES: Embedded = &[
         21,
         "registered client use",
         include_str!("../migrations/postgres/0021_registered_client_use.sql"),
+    ),
+    (
+        22,
+        "device resources",
+        include_str!("../migrations/postgres/0022_device_resources.sql"),
     ),
 ];
 

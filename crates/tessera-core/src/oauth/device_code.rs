@@ -17,6 +17,7 @@ impl Services {
         org_slug: &str,
         auth: &ClientAuth,
         device_code: &str,
+        resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
         let org = self.protocol_org(org_slug).await?;
         let cached = self.grant_client(&org, auth, GrantType::DeviceCode).await?;
@@ -73,13 +74,18 @@ impl Services {
         }
         .filter(|u| u.user.is_active)
         .ok_or_else(|| OAuthError::InvalidGrant("the user is no longer active".into()))?;
+        // RFC 8707 §2.2: the token may be for fewer of the authorization's resources.
+        let (all, targets) = self
+            .narrowed_targets(org.id, client, &found.resources, resources)
+            .await?;
+        let scope = targets.narrow_scope(&all, &found.scope);
         let grant = super::Grant {
             user: user.user.id,
             scope: &found.scope,
             auth_time,
             nonce: None,
             claims: None,
-            resources: &[],
+            resources: &found.resources,
         };
         let refresh = if client
             .settings
@@ -100,11 +106,15 @@ impl Services {
             tx.insert_refresh(row).await?;
         }
         tx.commit().await?;
+        let grant = super::Grant {
+            scope: &scope,
+            ..grant
+        };
         self.token_response(
             &org,
             client,
             grant,
-            &super::resources::Targets::default(),
+            &targets,
             refresh.map(|r| r.0),
             &self.random_jti()?,
         )

@@ -78,7 +78,11 @@ pub enum TokenRequest<'a> {
         resources: Vec<&'a str>,
     },
     /// RFC 8628 §3.4.
-    DeviceCode { device_code: &'a str },
+    /// RFC 8628 §3.4; `resource`s narrow the device authorization's (RFC 8707 §2.2).
+    DeviceCode {
+        device_code: &'a str,
+        resources: Vec<&'a str>,
+    },
     /// RFC 8693 §2.1.
     TokenExchange(ExchangeRequest<'a>),
 }
@@ -136,13 +140,9 @@ impl<'a> TokenRequest<'a> {
                 code_verifier: get("code_verifier"),
                 resources,
             },
-            DEVICE_CODE if !resources.is_empty() => {
-                return Err(OAuthError::InvalidTarget(format!(
-                    "resource indicators are not accepted with grant type '{grant_type}'"
-                )))
-            }
             DEVICE_CODE => Self::DeviceCode {
                 device_code: require("device_code")?,
+                resources,
             },
             TOKEN_EXCHANGE => Self::TokenExchange(ExchangeRequest {
                 subject_token: require("subject_token")?,
@@ -228,8 +228,12 @@ impl Services {
                 self.password_grant(org_slug, auth, username, password, scope, &resources)
                     .await
             }
-            TokenRequest::DeviceCode { device_code } => {
-                self.device_code_grant(org_slug, auth, device_code).await
+            TokenRequest::DeviceCode {
+                device_code,
+                resources,
+            } => {
+                self.device_code_grant(org_slug, auth, device_code, &resources)
+                    .await
             }
             TokenRequest::TokenExchange(req) => self.token_exchange(org_slug, auth, req).await,
         }

@@ -218,6 +218,7 @@ pub async fn device_codes(store: &dyn Store) {
         last_polled_at: None,
         created_at: t(1_000),
         expires_at: t(601_000),
+        resources: vec!["urn:api".into()],
     };
     let mut tx = store.begin().await.unwrap();
     tx.insert_org(&a).await.unwrap();
@@ -313,6 +314,7 @@ pub async fn device_codes(store: &dyn Store) {
         last_polled_at: None,
         created_at: t(1_000),
         expires_at: t(900_000),
+        resources: vec![],
     })
     .await
     .unwrap();

@@ -74,6 +74,8 @@ pub struct DeviceCode {
     pub last_polled_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The identifiers of the API resources asked for (RFC 8707).
+    pub resources: Vec<String>,
 }
 
 /// Codes waiting to be redeemed: authorization codes and device authorizations (RFC 8628).

@@ -2,7 +2,8 @@
 //! transaction type.
 
 pub(crate) const DEVICE_COLS: &str = "device_code_hash, user_code_hash, org_id, client_id, \
-     scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, expires_at";
+     scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, expires_at, \
+     resources";
 
 macro_rules! impl_codes_repo {
     ($tx:ident, $row:ty) => {
@@ -53,6 +54,7 @@ macro_rules! impl_codes_repo {
                     last_polled_at: r.try_get::<Option<i64>, _>("last_polled_at")?.map(from_millis),
                     created_at: from_millis(r.try_get("created_at")?),
                     expires_at: from_millis(r.try_get("expires_at")?),
+                    resources: resources_from(t, r.try_get("resources")?)?,
                 })
             }
 
@@ -164,7 +166,7 @@ macro_rules! impl_codes_repo {
                     sqlx::query(
                         "INSERT INTO device_codes (device_code_hash, user_code_hash, org_id, client_id, \
                          scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, \
-                         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                         expires_at, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     )
                     .bind(&d.device_code_hash)
                     .bind(&d.user_code_hash)
@@ -178,6 +180,7 @@ macro_rules! impl_codes_repo {
                     .bind(d.last_polled_at.map(to_millis))
                     .bind(to_millis(d.created_at))
                     .bind(to_millis(d.expires_at))
+                    .bind(resources_to(&d.resources))
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())

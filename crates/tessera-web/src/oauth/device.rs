@@ -24,7 +24,7 @@ pub(super) async fn device_authorization(
     let auth = client_auth(&parts, &form)?;
     let out = state
         .services
-        .device_authorization(&org, &auth, form.get("scope"))
+        .device_authorization(&org, &auth, form.get("scope"), &form.get_all("resource"))
         .await?;
     Ok(Json(out).into_response())
 }

@@ -954,3 +954,75 @@ async fn token_exchange_delegates_impersonates_and_follows_the_policy() {
     .await;
     assert_eq!(st, 400, "{v}");
 }
+
+/// RFC 8707 in the device flow: `resource` on the device authorization decides the scopes and
+/// the audience of the tokens the device gets; an unknown one is refused at once.
+#[tokio::test]
+async fn device_flow_with_a_resource_indicator() {
+    let (s, admin) = acme().await;
+    let (st, _) = json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/api-resources",
+            Some(&admin),
+            Some(json!({"identifier": "urn:acme:tv", "name": "TV API",
+                "scopes": [{"name": "channels.read"}], "accessTokenLifetime": 300})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (cli, _) = client(
+        &s,
+        &admin,
+        json!({"name": "Terminal", "isConfidential": false, "redirectUris": [], "grantTypes": [DEVICE_GRANT], "allowedScopes": ["openid"]}),
+    )
+    .await;
+    let start = |resource: &'static str| {
+        let (s, cli) = (&s, cli.clone());
+        async move {
+            json(
+                s.http
+                    .post(s.url("/orgs/acme-corp/api/v1/oauth/device_authorization"))
+                    .form(&[
+                        ("client_id", cli.as_str()),
+                        ("scope", "openid channels.read"),
+                        ("resource", resource),
+                    ])
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (st, v) = start("urn:acme:unknown").await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+    let (st, d) = start("urn:acme:tv").await;
+    assert_eq!(st, 200, "{d}");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    approve(
+        &s,
+        &browser,
+        d["verification_uri_complete"].as_str().unwrap(),
+        None,
+        "allow",
+    )
+    .await;
+    let (st, v) = poll(&s, &cli, d["device_code"].as_str().unwrap()).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["scope"], "openid channels.read");
+    assert_eq!(v["expires_in"], 300);
+    assert_eq!(
+        crate::support::jwt_claims(v["access_token"].as_str().unwrap())["aud"],
+        "urn:acme:tv"
+    );
+}
