@@ -238,7 +238,7 @@ impl TestServer {
         clock: Arc<dyn tessera_domain::clock::Clock>,
         providers: tessera_connect::Providers,
     ) -> Self {
-        Self::start_full(clock, providers, tessera_web::ServerLimits::default()).await
+        Self::start_full(clock, providers, tessera_web::ServerLimits::default(), true).await
     }
 
     /// A server with these connection limits (short timeouts, a small cap).
@@ -247,6 +247,20 @@ impl TestServer {
             Arc::new(SystemClock),
             tessera_connect::Providers::default(),
             limits,
+            true,
+        )
+        .await
+    }
+
+    /// A server that fetches what clients publish (key sets, request objects, client metadata
+    /// documents) as production does: never from loopback, private or other internal
+    /// addresses (the other servers allow them, since the tests publish on 127.0.0.1).
+    pub async fn start_without_internal_fetches() -> Self {
+        Self::start_full(
+            Arc::new(SystemClock),
+            tessera_connect::Providers::default(),
+            tessera_web::ServerLimits::default(),
+            false,
         )
         .await
     }
@@ -255,6 +269,7 @@ impl TestServer {
         clock: Arc<dyn tessera_domain::clock::Clock>,
         providers: tessera_connect::Providers,
         limits: tessera_web::ServerLimits,
+        internal_fetches: bool,
     ) -> Self {
         let db = migrated_db().await;
         let store = tessera_store::connect(&db.url, &StoreOptions::default())
@@ -267,7 +282,14 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
-        let services = node(&store, clock, &base, &providers, Vec::new());
+        let services = node(
+            &store,
+            clock,
+            &base,
+            &providers,
+            Vec::new(),
+            internal_fetches,
+        );
         services.bootstrap().await.expect("bootstrap");
         services.spawn_change_poller(std::time::Duration::from_millis(100));
         let state = tessera_web::AppState::new(
@@ -303,7 +325,7 @@ impl TestServer {
         let store = tessera_store::connect(&self.db.url, &StoreOptions::default())
             .await
             .expect("connect");
-        node(&store, clock, &self.base, &self.providers, Vec::new())
+        node(&store, clock, &self.base, &self.providers, Vec::new(), true)
     }
 
     /// Another node whose vault holds `keys` (the current one first) besides the master key's.
@@ -315,7 +337,7 @@ impl TestServer {
         let store = tessera_store::connect(&self.db.url, &StoreOptions::default())
             .await
             .expect("connect");
-        node(&store, clock, &self.base, &self.providers, keys)
+        node(&store, clock, &self.base, &self.providers, keys, true)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -396,6 +418,7 @@ fn node(
     base: &str,
     providers: &tessera_connect::Providers,
     vault_keys: Vec<Arc<MasterKey>>,
+    internal_fetches: bool,
 ) -> Arc<Services> {
     let master = MasterKey::from_bytes([7; 32]);
     Arc::new(
@@ -413,7 +436,7 @@ fn node(
                 vault_keys,
                 // The tests' clients publish their keys on 127.0.0.1, and rotate them
                 // without waiting ten seconds.
-                allow_internal_jwks_uri: true,
+                allow_internal_jwks_uri: internal_fetches,
                 jwks_refetch_interval: std::time::Duration::from_secs(1),
                 ..CoreConfig::default()
             },

@@ -1759,7 +1759,8 @@ async fn client_id_metadata_documents_are_public_clients() {
     assert_eq!(res.status(), 400, "a document carries no secret");
 }
 
-/// A loopback server that answers every request with `response` (raw HTTP), counting them.
+/// A loopback server that answers every request with `response` (raw HTTP) and then holds
+/// the connection open for 30 s, counting the requests.
 async fn raw_server(response: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1774,6 +1775,8 @@ async fn raw_server(response: String) -> (String, std::sync::Arc<std::sync::atom
                 let mut buf = [0u8; 4096];
                 let _ = sock.read(&mut buf).await;
                 let _ = sock.write_all(response.as_bytes()).await;
+                // Held open, as a slow server would (a short body never completes).
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
             });
         }
     });
@@ -1843,5 +1846,89 @@ async fn client_metadata_documents_are_fetched_with_guards() {
         good.fetches.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "cached"
+    );
+}
+
+/// Server-side request forgery through client metadata documents: with fetches as in
+/// production, a client id that names a loopback, private, link-local or metadata address —
+/// literally or through a name that resolves to one — is never fetched; an unknown client.
+#[tokio::test]
+async fn client_metadata_documents_never_reach_internal_addresses() {
+    let s = TestServer::start_without_internal_fetches().await;
+    let admin = acme_with_alice(&s).await;
+    call(
+        &s,
+        Method::PUT,
+        "/orgs/acme-corp/api/v1/admin/registration-policy",
+        Some(&admin),
+        Some(json!({"clientIdMetadataDocuments": true})),
+    )
+    .await;
+    let doc = crate::support::jwks_server(json!({})).await;
+    *doc.set.lock().unwrap() = json!({"client_id": doc.url, "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+    let port = doc.origin.rsplit(':').next().unwrap().to_owned();
+    let browser = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    for client_id in [
+        doc.url.clone(),
+        format!("https://127.0.0.1:{port}/jwks.json"),
+        format!("https://localhost:{port}/jwks.json"),
+        "https://10.1.2.3/client.json".to_owned(),
+        "https://169.254.169.254/latest/meta-data".to_owned(),
+        "https://[::1]/client.json".to_owned(),
+    ] {
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", client_id.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("code_challenge", &challenge(VERIFIER)),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish();
+        let res = browser
+            .get(s.url(&format!("{AUTHORIZE}?{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{client_id}");
+    }
+    assert_eq!(
+        doc.fetches.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached the internal server"
+    );
+}
+
+/// A document that never finishes answering is given up after the fetch timeout (5 s): an
+/// unknown client, and the authorization endpoint answers.
+#[tokio::test]
+async fn a_slow_client_metadata_document_is_given_up() {
+    let mut f = setup(json!({})).await;
+    call(
+        &f.s,
+        Method::PUT,
+        "/orgs/acme-corp/api/v1/admin/registration-policy",
+        Some(&f.admin),
+        Some(json!({"clientIdMetadataDocuments": true})),
+    )
+    .await;
+    // Headers, then a body that never comes.
+    let (slow, hits) = raw_server(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{".into(),
+    )
+    .await;
+    f.client_id = format!("{slow}/client.json");
+    let started = std::time::Instant::now();
+    let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(4) && took < std::time::Duration::from_secs(10),
+        "given up after the timeout, not before and not much after: {took:?}"
     );
 }
