@@ -89,6 +89,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api-resources",
             get(resources::list).post(resources::create),
         )
+        .route("/api-resources/{id}", post(resources::update))
         .route("/api-resources/{id}/delete", post(resources::delete))
         .merge(connections::router())
         .layer(axum::middleware::from_fn_with_state(

@@ -11,7 +11,6 @@ use tessera_domain::api_resource::{
 };
 use tessera_domain::Permission;
 
-use super::admin::DialogQuery;
 use super::forms::{FieldErrors, Form};
 use super::views::{when, ApiResourceForm, ApiResourceRow, ApiResourcesPage, Layout};
 use super::{redirect, render, Console, PageResult};
@@ -28,18 +27,67 @@ const FIELDS: &[&str] = &[
     "allowedClients",
 ];
 
-/// `GET /api-resources`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    create: Option<String>,
+    done: Option<String>,
+    /// The resource whose dialog opens, filled in.
+    edit: Option<String>,
+}
+
+/// `GET /api-resources` (`?create=1` or `?edit={id}` opens the dialog).
 pub async fn list(
     State(state): State<AppState>,
     Console(c): Console,
-    super::Query(q): super::Query<DialogQuery>,
+    super::Query(q): super::Query<PageQuery>,
 ) -> PageResult {
-    let form = ApiResourceForm {
-        open: q.create.is_some(),
-        ..ApiResourceForm::default()
+    let form = match &q.edit {
+        Some(id) => {
+            let r = state
+                .services
+                .get_api_resource(&c.ctx, c.org.slug.as_str(), id)
+                .await?;
+            let s = &r.settings;
+            ApiResourceForm {
+                open: true,
+                editing: Some(r.id.to_string()),
+                identifier: s.identifier.as_str().to_owned(),
+                name: s.name.clone(),
+                description: s.description.clone().unwrap_or_default(),
+                scopes: s
+                    .scopes
+                    .iter()
+                    .map(|sc| match &sc.description {
+                        Some(d) => format!("{}: {d}", sc.name.as_str()),
+                        None => sc.name.as_str().to_owned(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                lifetime: s
+                    .access_token_lifetime
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+                alg: s
+                    .access_token_signed_response_alg
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+                clients: match &s.allowed_clients {
+                    AllowedClients::All => String::new(),
+                    AllowedClients::Only(ids) => {
+                        ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(" ")
+                    }
+                },
+                errors: FieldErrors::default(),
+            }
+        }
+        None => ApiResourceForm {
+            open: q.create.is_some(),
+            ..ApiResourceForm::default()
+        },
     };
     let notice = match q.done.as_deref() {
         Some("created") => Some("The API resource is created.".to_owned()),
+        Some("saved") => Some("The API resource is saved.".to_owned()),
         Some("deleted") => Some("The API resource is deleted.".to_owned()),
         _ => None,
     };
@@ -102,6 +150,7 @@ async fn page(
         l: Layout::new(c, "API Resources", "/api-resources").with_notice(notice),
         rows,
         can_create: c.can(Permission::ApiResourcesCreate),
+        can_edit: c.can(Permission::ApiResourcesEdit),
         can_delete: c.can(Permission::ApiResourcesDelete),
         create: form,
     };
@@ -128,7 +177,28 @@ fn scopes(text: &str) -> Vec<ScopeInput> {
 
 /// `POST /api-resources`: the Create API Resource dialog.
 pub async fn create(State(state): State<AppState>, Console(c): Console, body: Bytes) -> PageResult {
-    let f = Form::parse(&body);
+    save(&state, &c, None, &body).await
+}
+
+/// `POST /api-resources/{id}`: the Edit API Resource dialog (every setting replaced).
+pub async fn update(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    save(&state, &c, Some(id), &body).await
+}
+
+/// The dialog's fields as the resource input, created or (with `editing`) replaced; a bad
+/// field is named under it and what was typed stays.
+async fn save(
+    state: &AppState,
+    c: &ConsoleCaller,
+    editing: Option<String>,
+    body: &[u8],
+) -> PageResult {
+    let f = Form::parse(body);
     let lifetime = f.text("lifetime");
     let mut errors = FieldErrors::default();
     let access_token_lifetime = match lifetime.trim() {
@@ -156,16 +226,24 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
             .then_some(AllowedClientsInput::Only(clients)),
         ..ApiResourceInput::default()
     };
-    let outcome = if errors.is_empty() {
+    let org = c.org.slug.as_str();
+    let outcome = if !errors.is_empty() {
+        Err(CoreError::invalid("accessTokenLifetime", "not a number"))
+    } else if let Some(id) = &editing {
         state
             .services
-            .create_api_resource(&c.ctx, c.org.slug.as_str(), input)
+            .replace_api_resource(&c.ctx, org, id, input)
             .await
             .map(|_| ())
     } else {
-        Err(CoreError::invalid("accessTokenLifetime", "not a number"))
+        state
+            .services
+            .create_api_resource(&c.ctx, org, input)
+            .await
+            .map(|_| ())
     };
     match outcome {
+        Ok(()) if editing.is_some() => Ok(redirect("/api-resources?done=saved")),
         Ok(()) => Ok(redirect("/api-resources?done=created")),
         Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
             if errors.is_empty() {
@@ -177,6 +255,7 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
             }
             let form = ApiResourceForm {
                 open: true,
+                editing,
                 identifier: f.text("identifier"),
                 name: f.text("name"),
                 description: f.text("description"),
@@ -186,7 +265,7 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
                 clients: f.text("clients"),
                 errors,
             };
-            page(&state, &c, form, None, StatusCode::BAD_REQUEST).await
+            page(state, c, form, None, StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e.into()),
     }

@@ -441,10 +441,12 @@ pub struct ApiResourceRow {
     pub created: String,
 }
 
-/// The Create API Resource dialog.
+/// The Create (or Edit) API Resource dialog.
 #[derive(Debug, Clone, Default)]
 pub struct ApiResourceForm {
     pub open: bool,
+    /// The id of the resource being edited; `None`: a new one.
+    pub editing: Option<String>,
     pub identifier: String,
     pub name: String,
     pub description: String,
@@ -464,6 +466,7 @@ pub struct ApiResourcesPage {
     pub l: Layout,
     pub rows: Vec<ApiResourceRow>,
     pub can_create: bool,
+    pub can_edit: bool,
     pub can_delete: bool,
     pub create: ApiResourceForm,
 }
@@ -717,6 +720,7 @@ pub(crate) mod tests {
                 created: "c".into(),
             }],
             can_create: true,
+            can_edit: true,
             can_delete: true,
             create: ApiResourceForm {
                 open: true,

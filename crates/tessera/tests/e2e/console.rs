@@ -1585,6 +1585,47 @@ async fn api_resources_are_managed_on_their_console_page() {
         page.contains("tools.read: Read tools") && page.contains("agent, cli"),
         "{page}"
     );
+    // Edit: the dialog opens filled in; saving replaces the settings.
+    let id = all[0].id.to_string();
+    let page = http
+        .get(s.url(&format!("/api-resources?edit={id}")))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Edit API Resource"), "{page}");
+    assert!(page.contains(&format!("action=\"/api-resources/{id}\"")));
+    assert!(page.contains("tools.read: Read tools") && page.contains("value=\"600\""));
+    let res = http
+        .post(s.url(&format!("/api-resources/{id}")))
+        .header("cookie", jar.header())
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("identifier", "https://mcp.example.com/mcp"),
+            ("name", "Renamed MCP server"),
+            ("scopes", "tools.read: Read tools"),
+            ("lifetime", ""),
+            ("alg", ""),
+            ("clients", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let r = s
+        .services
+        .get_api_resource(&Context::cli(), "default", &id)
+        .await
+        .unwrap();
+    assert_eq!(r.settings.name, "Renamed MCP server");
+    assert_eq!(r.settings.access_token_lifetime, None);
+    assert_eq!(
+        r.settings.allowed_clients,
+        tessera_domain::api_resource::AllowedClients::All
+    );
     let res = http
         .post(s.url(&format!("/api-resources/{}/delete", all[0].id)))
         .header("cookie", jar.header())
