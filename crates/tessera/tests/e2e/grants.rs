@@ -686,6 +686,66 @@ async fn token_exchange_delegates_impersonates_and_follows_the_policy() {
     assert_eq!(intro["active"], true);
     assert_eq!(intro["act"]["sub"], gw.as_str());
 
+    // For an API resource (RFC 8707 with RFC 8693): its identifier is the audience, with the
+    // logical audience beside it when both are given, and its lifetime; a resource that is
+    // not the organization's is invalid_target.
+    let (st, _) = json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/api-resources",
+            Some(&admin),
+            Some(
+                json!({"identifier": "https://orders.example.com/api", "name": "Orders",
+                "accessTokenLifetime": 120}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+        ("resource", "https://orders.example.com/api".into()),
+    ])
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        claims(v["access_token"].as_str().unwrap())["aud"],
+        "https://orders.example.com/api"
+    );
+    assert_eq!(v["expires_in"], 120);
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+        ("resource", "https://orders.example.com/api".into()),
+        ("audience", "orders-api".into()),
+    ])
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        claims(v["access_token"].as_str().unwrap())["aud"],
+        json!(["https://orders.example.com/api", "orders-api"])
+    );
+    let (st, v) = exchange(vec![
+        ("subject_token", subject.clone()),
+        ("subject_token_type", AT.into()),
+        ("actor_token", actor.clone()),
+        ("actor_token_type", AT.into()),
+        ("resource", "https://unknown.example.com/api".into()),
+    ])
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{v}"
+    );
+
     // Scope narrowing, and the errors of RFC 8693 §2.2.2.
     let (_, v) = exchange(vec![
         ("subject_token", subject.clone()),
