@@ -49,11 +49,11 @@ pub struct ApiKey {
     pub roles: Vec<RoleName>,
     /// Permissions granted directly, on top of those of the roles.
     pub permissions: PermissionSet,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339_millis")]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::clock::rfc3339_millis::option")]
     pub last_used_at: Option<Timestamp>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::clock::rfc3339_millis::option")]
     pub revoked_at: Option<Timestamp>,
 }
 

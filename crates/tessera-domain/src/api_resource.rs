@@ -178,10 +178,10 @@ pub struct ApiResourceObject<'a> {
     /// `"*"` (every client of the organization) or a list of client ids.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub allowed_clients: &'a AllowedClients,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339_millis")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339_millis")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }

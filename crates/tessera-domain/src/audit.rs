@@ -122,6 +122,6 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     pub before: Option<Value>,
     pub after: Option<Value>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339_millis")]
     pub created_at: Timestamp,
 }

@@ -60,6 +60,62 @@ pub fn from_millis(ms: i64) -> Timestamp {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// The wire form of timestamps: RFC 3339 in UTC with exactly three fractional digits
+/// (`2026-12-06T10:00:00.000Z`, interfaces.md), written by every face; any RFC 3339 time is read.
+pub mod rfc3339_millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    use time::{OffsetDateTime, UtcOffset};
+
+    /// `t` in the wire form.
+    pub fn format(t: OffsetDateTime) -> String {
+        let f = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        t.to_offset(UtcOffset::UTC)
+            .format(&f)
+            .unwrap_or_else(|_| t.to_string())
+    }
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let s = String::deserialize(d)?;
+        OffsetDateTime::parse(&s, &Rfc3339).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional timestamp (`null` when absent).
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use time::OffsetDateTime;
+
+        #[allow(clippy::ref_option)]
+        pub fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&super::format(*t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|s| {
+                    OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                        .map_err(serde::de::Error::custom)
+                })
+                .transpose()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +127,18 @@ mod tests {
         let c2 = c.clone();
         c.advance(time::Duration::seconds(61));
         assert_eq!(to_millis(c2.now()), 1_700_000_061_000);
+    }
+
+    #[test]
+    fn timestamps_have_exactly_three_fractional_digits() {
+        assert_eq!(
+            rfc3339_millis::format(from_millis(1_765_015_653_930)),
+            "2025-12-06T10:07:33.930Z"
+        );
+        assert_eq!(
+            rfc3339_millis::format(from_millis(1_765_015_653_000)),
+            "2025-12-06T10:07:33.000Z"
+        );
     }
 
     #[test]

@@ -100,9 +100,9 @@ pub struct Organization {
     pub id: OrgId,
     pub slug: OrgSlug,
     pub name: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339_millis")]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339_millis")]
     pub updated_at: Timestamp,
 }
 

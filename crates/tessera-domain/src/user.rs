@@ -142,9 +142,9 @@ impl Serialize for User {
             roles: &'a [RoleName],
             is_system_admin: bool,
             is_active: bool,
-            #[serde(with = "time::serde::rfc3339")]
+            #[serde(with = "crate::clock::rfc3339_millis")]
             created_at: Timestamp,
-            #[serde(with = "time::serde::rfc3339")]
+            #[serde(with = "crate::clock::rfc3339_millis")]
             updated_at: Timestamp,
         }
         Wire {

@@ -24,9 +24,9 @@ pub struct CredentialView {
     pub client_id_hint: Option<String>,
     /// What to register as the redirect URI in the platform's developer console.
     pub redirect_uri: String,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis::option")]
     pub created_at: Option<Ts>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis::option")]
     pub updated_at: Option<Ts>,
 }
 

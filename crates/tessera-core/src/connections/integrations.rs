@@ -25,9 +25,9 @@ pub struct IntegrationView {
     pub remote_access: bool,
     pub enabled: bool,
     pub has_password: bool,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis")]
     pub created_at: Ts,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis")]
     pub updated_at: Ts,
 }
 

@@ -20,7 +20,7 @@ pub struct SeTokenView {
     pub label: Option<String>,
     /// `…` and the token's last 4 characters.
     pub hint: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis")]
     pub created_at: Ts,
 }
 

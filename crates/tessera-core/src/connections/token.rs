@@ -17,7 +17,7 @@ pub struct FreshToken {
     pub kind: ConnectionKind,
     pub access_token: String,
     pub token_type: &'static str,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis::option")]
     pub expires_at: Option<Ts>,
     pub scopes: Vec<String>,
     pub channel_id: String,

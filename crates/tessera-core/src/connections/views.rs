@@ -16,11 +16,11 @@ pub struct ConnectionView {
     pub channel_name: String,
     pub channel_id: String,
     pub scopes: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis")]
     pub connected_at: Ts,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis")]
     pub updated_at: Ts,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis::option")]
     pub token_expires_at: Option<Ts>,
     /// True when the platform refused the refresh: the expiry shows in red; Reconnect fixes it.
     pub refresh_failed: bool,
@@ -34,11 +34,11 @@ pub struct RefreshHealth {
     /// `ok`, `retrying` (transient failures, backing off) or `failed` (reconnect needed);
     /// `none` when the platform gave no refresh token.
     pub status: &'static str,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis::option")]
     pub last_refreshed_at: Option<Ts>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis::option")]
     pub next_refresh_at: Option<Ts>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "tessera_domain::clock::rfc3339_millis::option")]
     pub failed_at: Option<Ts>,
     pub error: Option<String>,
     pub attempts: i32,

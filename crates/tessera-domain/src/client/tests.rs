@@ -367,7 +367,7 @@ fn wire_form_matches_the_interface() {
             "jwksUri": null,
             "tokenExchange": {"subjectClients": [], "allowImpersonation": false},
             "secrets": [],
-            "createdAt": "2026-01-15T12:00:00Z", "updatedAt": "2026-01-15T12:00:00Z"
+            "createdAt": "2026-01-15T12:00:00.000Z", "updatedAt": "2026-01-15T12:00:00.000Z"
         })
     );
     assert_eq!(ClientSettings::validate(&c.to_input()).unwrap(), c.settings);

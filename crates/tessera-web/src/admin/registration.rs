@@ -29,10 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn token_view(t: &InitialAccessToken) -> Value {
-    let ts = |t: tessera_domain::Timestamp| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
+    let ts = tessera_domain::clock::rfc3339_millis::format;
     json!({
         "id": t.id,
         "hint": t.hint,

@@ -55,7 +55,14 @@ async fn the_whole_life_of_a_resource() {
     assert_eq!(created["accessTokenLifetime"], 900);
     assert_eq!(created["accessTokenSignedResponseAlg"], "RS256");
     assert_eq!(created["allowedClients"], json!(["agent"]));
-    assert!(created["createdAt"].is_string() && created["updatedAt"].is_string());
+    // RFC 3339 in UTC with exactly three fractional digits, as every timestamp.
+    for field in ["createdAt", "updatedAt"] {
+        let t = created[field].as_str().unwrap();
+        assert!(
+            t.len() == 24 && t.ends_with('Z') && t.as_bytes()[19] == b'.',
+            "{field}: {t}"
+        );
+    }
 
     // The same identifier twice in one organization: 409.
     let (st, v) = json(call(&s, Method::POST, R, Some(&key), Some(mcp())).await).await;
