@@ -140,12 +140,7 @@ impl Services {
         limit: u32,
         offset: u32,
     ) -> CoreResult<(Vec<ApiResource>, i64)> {
-        if limit == 0 || limit > MAX_RESOURCE_PAGE {
-            return Err(CoreError::invalid(
-                "limit",
-                format!("must be between 1 and {MAX_RESOURCE_PAGE}"),
-            ));
-        }
+        crate::check_page_limit(limit, MAX_RESOURCE_PAGE)?;
         let mut tx = self.store.read().await?;
         let org = self
             .org_for(tx.as_mut(), ctx, org, Some(Permission::ApiResourcesRead))
@@ -154,6 +149,30 @@ impl Services {
         Ok(tx
             .list_api_resources(org.id, &ApiResourceQuery { q, limit, offset })
             .await?)
+    }
+
+    /// Every resource of the organization (at most [`MAX_RESOURCES_PER_ORG`]), newest first:
+    /// the console's page and the CLI's list.
+    pub async fn all_api_resources(
+        &self,
+        ctx: &Context,
+        org: &str,
+    ) -> CoreResult<Vec<ApiResource>> {
+        let mut tx = self.store.read().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::ApiResourcesRead))
+            .await?;
+        let (all, _) = tx
+            .list_api_resources(
+                org.id,
+                &ApiResourceQuery {
+                    q: None,
+                    limit: u32::try_from(MAX_RESOURCES_PER_ORG).unwrap_or(u32::MAX),
+                    offset: 0,
+                },
+            )
+            .await?;
+        Ok(all)
     }
 
     /// Replaces every setting (PUT).
@@ -187,8 +206,12 @@ impl Services {
                 }
                 merged.insert(k, v);
             }
-            serde_json::from_value(serde_json::Value::Object(merged))
-                .map_err(|e| CoreError::invalid("body", e.to_string()))
+            // A bad member is named by its path (`scopes[0].name`), as validation names it.
+            serde_path_to_error::deserialize(serde_json::Value::Object(merged)).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                CoreError::invalid(field, e.into_inner().to_string())
+            })
         })
         .await
     }

@@ -79,6 +79,9 @@ pub(crate) const CHANGE_CLIENT: &str = "oauth_client";
 pub(crate) const CHANGE_KEYS: &str = "signing_keys";
 pub(crate) const CHANGE_REVOKED: &str = "revoked_token";
 pub(crate) const CHANGE_API_RESOURCE: &str = "api_resource";
+/// The registration policy changed: client metadata documents accepted or refused under the
+/// previous one are fetched and judged again (`cimd.rs`).
+pub(crate) const CHANGE_REGISTRATION_POLICY: &str = "registration_policy";
 
 pub(crate) struct Caches {
     pub orgs: Cache<String, Organization>,
@@ -443,6 +446,8 @@ impl Services {
     pub(crate) fn apply_change(&self, c: &Change) {
         if c.kind == crate::limits::CHANGE_LIMIT_BLOCK {
             self.limits.block(c.key.clone());
+        } else if c.kind == CHANGE_REGISTRATION_POLICY {
+            self.forget_metadata_documents();
         } else {
             self.caches.apply(c);
         }

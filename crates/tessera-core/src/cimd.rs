@@ -75,6 +75,12 @@ fn check(url: &str, doc: &Value) -> Result<(), String> {
 }
 
 impl Services {
+    /// Drops every fetched document (after a registration policy changed, here or on another
+    /// node).
+    pub(crate) fn forget_metadata_documents(&self) {
+        self.metadata_documents.invalidate_all();
+    }
+
     /// Whether the organization accepts Client ID Metadata Documents (its registration
     /// policy), for discovery.
     pub async fn accepts_metadata_documents(&self, org: OrgId) -> OAuthResult<bool> {

@@ -184,12 +184,7 @@ impl Services {
         limit: u32,
         offset: u32,
     ) -> CoreResult<(Vec<OAuthClient>, i64)> {
-        if limit == 0 || limit > MAX_CLIENT_PAGE {
-            return Err(CoreError::invalid(
-                "limit",
-                format!("must be between 1 and {MAX_CLIENT_PAGE}"),
-            ));
-        }
+        crate::check_page_limit(limit, MAX_CLIENT_PAGE)?;
         let mut tx = self.store.read().await?;
         let org = self
             .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsRead))

@@ -328,6 +328,17 @@ impl Services {
 
 /// The JSON picture of an object for the audit log's before/after. Only public views are
 /// passed here, and those carry no secrets.
+/// A list's `limit`: 1 to `max`, or a 400 naming it.
+pub(crate) fn check_page_limit(limit: u32, max: u32) -> CoreResult<()> {
+    if limit == 0 || limit > max {
+        return Err(CoreError::invalid(
+            "limit",
+            format!("must be between 1 and {max}"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn snapshot<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
     serde_json::to_value(v).ok()
 }

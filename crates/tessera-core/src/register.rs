@@ -389,9 +389,17 @@ impl Services {
                 .after(snapshot(&policy)),
         )
         .await?;
+        tx.record_change(
+            Some(org.id),
+            crate::cache::CHANGE_REGISTRATION_POLICY,
+            org.slug.as_str(),
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
-        // Documents were accepted or refused under the previous policy.
-        self.metadata_documents.invalidate_all();
+        // Documents were accepted or refused under the previous policy (every node: the
+        // change above).
+        self.forget_metadata_documents();
         Ok(policy)
     }
 

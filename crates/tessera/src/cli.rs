@@ -591,17 +591,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             print_json(&r.object())
         }
         Command::ApiResource(ApiResourceCommand::List { org }) => {
-            let page = tessera_core::api_resources::MAX_RESOURCE_PAGE;
-            let mut all = vec![];
-            loop {
-                let offset = u32::try_from(all.len()).unwrap_or(u32::MAX);
-                let (items, total) = s.list_api_resources(&ctx, &org, None, page, offset).await?;
-                let empty = items.is_empty();
-                all.extend(items);
-                if empty || i64::try_from(all.len()).unwrap_or(i64::MAX) >= total {
-                    break;
-                }
-            }
+            let all = s.all_api_resources(&ctx, &org).await?;
             let objects: Vec<_> = all.iter().map(|r| r.object()).collect();
             print_json(&objects)
         }

@@ -73,10 +73,7 @@ pub(crate) async fn list(
         )
         .await?;
     let objects: Vec<_> = items.iter().map(|r| r.object()).collect();
-    let mut res = axum::Json(objects).into_response();
-    res.headers_mut()
-        .insert("x-total-count", http::HeaderValue::from(total.max(0)));
-    Ok(res)
+    Ok(super::clients::page(&objects, total))
 }
 
 /// `POST …/api-resources`: 201 with the resource.

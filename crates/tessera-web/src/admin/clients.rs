@@ -74,10 +74,15 @@ pub(crate) async fn list(
             p.offset.unwrap_or(0),
         )
         .await?;
-    let mut res = axum::Json(clients).into_response();
+    Ok(page(&clients, total))
+}
+
+/// One page of a list as a JSON array, the number of all matches in `X-Total-Count`.
+pub(crate) fn page<T: Serialize>(items: &[T], total: i64) -> Response {
+    let mut res = axum::Json(items).into_response();
     res.headers_mut()
         .insert("x-total-count", http::HeaderValue::from(total.max(0)));
-    Ok(res)
+    res
 }
 
 /// The client object plus, in the response of the call that made it, its secret.

@@ -101,15 +101,9 @@ async fn page(
     notice: Option<String>,
     status: StatusCode,
 ) -> PageResult {
-    let (items, _) = state
+    let items = state
         .services
-        .list_api_resources(
-            &c.ctx,
-            c.org.slug.as_str(),
-            None,
-            tessera_core::api_resources::MAX_RESOURCE_PAGE,
-            0,
-        )
+        .all_api_resources(&c.ctx, c.org.slug.as_str())
         .await?;
     let rows = items
         .iter()

@@ -176,6 +176,18 @@ async fn the_whole_life_of_a_resource() {
         v.to_string().contains("audience"),
         "the unknown member is named: {v}"
     );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{R}/{id}"),
+            Some(&key),
+            Some(json!({"accessTokenLifetime": "soon"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((st, fields(&v)), (400, vec!["accessTokenLifetime"]), "{v}");
 
     // The audit log holds the three changes.
     let (_, log) = json(

@@ -1932,3 +1932,54 @@ async fn a_slow_client_metadata_document_is_given_up() {
         "given up after the timeout, not before and not much after: {took:?}"
     );
 }
+
+/// The registration policy reaches every node: a node that accepted a client metadata
+/// document stops accepting it as soon as another node turns the policy off (the change
+/// feed), not when its cached copy of the document expires.
+#[tokio::test]
+async fn a_policy_change_on_one_node_drops_documents_on_the_others() {
+    let mut f = setup(json!({})).await;
+    let policy = |on: bool| {
+        let (s, admin) = (&f.s, f.admin.clone());
+        async move {
+            call(
+                s,
+                Method::PUT,
+                "/orgs/acme-corp/api/v1/admin/registration-policy",
+                Some(&admin),
+                Some(json!({"clientIdMetadataDocuments": on})),
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(policy(true).await, 200);
+    let doc = crate::support::jwks_server(json!({})).await;
+    *doc.set.lock().unwrap() = json!({"client_id": doc.url, "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+    f.client_id = doc.url.clone();
+    let url = url::Url::parse(&f.authorize_url(&[("scope", "openid")])).unwrap();
+    let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let other =
+        f.s.second_node(std::sync::Arc::new(tessera_domain::SystemClock))
+            .await;
+    other.spawn_change_poller(std::time::Duration::from_millis(100));
+    let accepted = |node: std::sync::Arc<tessera_core::Services>, params: Vec<(String, String)>| async move {
+        !matches!(
+            node.authorize("acme-corp", &params, None, "browser").await,
+            Err(tessera_core::authorize::AuthorizeError::Page(_))
+        )
+    };
+    assert!(
+        accepted(other.clone(), params.clone()).await,
+        "the other node accepts it"
+    );
+    assert_eq!(policy(false).await, 200);
+    let started = std::time::Instant::now();
+    while accepted(other.clone(), params.clone()).await {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "still accepted on the other node after a second"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
