@@ -29,11 +29,12 @@ pub const MAX_LIFETIME: i64 = 3600;
 /// The endpoints that authenticate clients, under the issuer: an assertion may name any of
 /// them, or the issuer itself, as its audience (RFC 7523 §3 item 3; OIDC Core §9 names the
 /// token endpoint, FAPI 2.0 the issuer).
-const AUDIENCE_PATHS: [&str; 4] = [
+const AUDIENCE_PATHS: [&str; 5] = [
     "/api/v1/oauth/token",
     "/api/v1/oauth/introspect",
     "/api/v1/oauth/revoke",
     "/api/v1/oauth/device_authorization",
+    "/api/v1/oauth/par",
 ];
 
 /// The algorithms an assertion may be signed with, for discovery.
@@ -147,6 +148,14 @@ impl Services {
         }
         // Item 3: meant for this authorization server.
         let issuer = self.issuer(&org.slug);
+        if client.settings.security.is_fapi2() {
+            // FAPI 2.0 §5.3.2.1 item 8: the issuer identifier as the one string value.
+            if claims["aud"].as_str() != Some(issuer.as_str()) {
+                return Ok(Err(
+                    "the assertion's aud must be the issuer identifier, as a single string (FAPI 2.0)",
+                ));
+            }
+        }
         let ours =
             |a: &str| a == issuer || AUDIENCE_PATHS.iter().any(|p| a == format!("{issuer}{p}"));
         let aud_ok = match &claims["aud"] {

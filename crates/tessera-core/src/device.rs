@@ -338,6 +338,8 @@ fn device_login_request(client: &OAuthClient, d: &DeviceCode, shown: &str) -> Au
         claims: None,
         response_mode: Default::default(),
         resources: vec![],
+        dpop_jkt: None,
+        pushed: None,
     }
 }
 

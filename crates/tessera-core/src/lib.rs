@@ -31,6 +31,7 @@ pub mod connection_worker;
 pub mod connections;
 pub mod console;
 pub mod device;
+pub mod dpop;
 pub mod error;
 mod hashing;
 pub mod keys;
@@ -115,6 +116,9 @@ pub struct CoreConfig {
     /// The shortest time between two fetches of one `jwks_uri` when an assertion names a key
     /// the last copy lacks (a client that rotated its keys).
     pub jwks_refetch_interval: std::time::Duration,
+    /// DPoP proofs at the token and PAR endpoints must carry the server's nonce (RFC 9449
+    /// §8; `[security] dpop_require_nonce`); clients of the fapi2 profile always need one.
+    pub dpop_require_nonce: bool,
 }
 
 impl Default for CoreConfig {
@@ -132,6 +136,7 @@ impl Default for CoreConfig {
             vault_keys: Vec::new(),
             allow_internal_jwks_uri: false,
             jwks_refetch_interval: std::time::Duration::from_secs(10),
+            dpop_require_nonce: false,
         }
     }
 }

@@ -69,6 +69,18 @@ pub enum OAuthError {
     /// RFC 8693 §2.2.2: the audience or resource is unacceptable.
     #[error("{0}")]
     InvalidTarget(String),
+    /// RFC 6749 §4.1.2.1, at the PAR endpoint (RFC 9126 §2.3).
+    #[error("{0}")]
+    UnsupportedResponseType(String),
+    /// OIDC Core §6, RFC 9101: the request object is invalid.
+    #[error("{0}")]
+    InvalidRequestObject(String),
+    /// RFC 9449 §5.2, §7.1: the DPoP proof is missing, malformed or wrong.
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// RFC 9449 §8: the proof must carry the server's current nonce (in `DPoP-Nonce`).
+    #[error("{0}")]
+    UseDpopNonce(String),
 }
 
 impl OAuthError {
@@ -91,6 +103,10 @@ impl OAuthError {
             Self::AccessDenied(_) => "access_denied",
             Self::ExpiredToken(_) => "expired_token",
             Self::InvalidTarget(_) => "invalid_target",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UnsupportedResponseType(_) => "unsupported_response_type",
+            Self::InvalidRequestObject(_) => "invalid_request_object",
+            Self::UseDpopNonce(_) => "use_dpop_nonce",
         }
     }
 }
@@ -145,6 +161,10 @@ pub struct ClientAuth {
     pub address: Option<String>,
     /// The HTTP request's id, for the audit log.
     pub request_id: Option<String>,
+    /// The `DPoP` header the request carried (RFC 9449 §4.1), not yet checked.
+    pub dpop: Option<crate::dpop::DpopProof>,
+    /// The key that proof proved, once checked (only the services can fill it in).
+    pub proven: Option<crate::dpop::ProvenKey>,
 }
 
 impl ClientAuth {
@@ -156,6 +176,8 @@ impl ClientAuth {
             },
             address: None,
             request_id: None,
+            dpop: None,
+            proven: None,
         }
     }
 
@@ -599,7 +621,7 @@ impl Services {
         // when present), not the userinfo claims it carries for userinfo alone.
         let mut out = json!({
             "active": true,
-            "token_type": "Bearer",
+            "token_type": if c.cnf.is_some() { "DPoP" } else { "Bearer" },
             "client_id": c.client_id,
             "sub": c.sub,
             "aud": c.aud,
@@ -613,6 +635,10 @@ impl Services {
         }
         if let Some(act) = c.act {
             out["act"] = act;
+        }
+        // RFC 9449 §6.2: the key a DPoP-bound token is bound to.
+        if let Some(cnf) = c.cnf {
+            out["cnf"] = json!(cnf);
         }
         Ok(out)
     }
@@ -759,6 +785,8 @@ mod debug_tests {
             },
             address: None,
             request_id: None,
+            dpop: None,
+            proven: None,
         };
         let shown = format!("{auth:?}");
         assert!(

@@ -52,7 +52,12 @@ impl ClientAlg {
         }
     }
 
+    /// Parses an algorithm name; `Ed25519`, the fully-specified name of EdDSA over Ed25519
+    /// (RFC 9864), is EdDSA.
     pub fn parse(s: &str) -> Option<Self> {
+        if s == "Ed25519" {
+            return Some(ClientAlg::EdDSA);
+        }
         Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
@@ -181,6 +186,29 @@ impl PublicJwk {
             }
         }
         Ok(key)
+    }
+
+    /// The key's JWK SHA-256 thumbprint (RFC 7638 §3), base64url: the members its key type
+    /// requires, in lexicographic order, without whitespace. DPoP binds tokens to it
+    /// (RFC 9449 §6.1 `jkt`).
+    pub fn thumbprint(&self) -> String {
+        let b = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
+        let canonical = match &self.material {
+            Material::Rsa { n, e } => {
+                format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b(e), b(n))
+            }
+            Material::Ec { p384, point } => {
+                let len = (point.len() - 1) / 2;
+                format!(
+                    r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                    if *p384 { "P-384" } else { "P-256" },
+                    b(&point[1..=len]),
+                    b(&point[1 + len..])
+                )
+            }
+            Material::Ed25519(x) => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b(x)),
+        };
+        b(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref())
     }
 
     /// Whether the key's type can verify `alg`.
@@ -315,6 +343,22 @@ mod tests {
     use super::*;
     use crate::jws::{Alg, SigningKey};
     use serde_json::json;
+
+    /// RFC 7638 §3.1's example key and its thumbprint.
+    #[test]
+    fn the_thumbprint_is_rfc_7638s() {
+        let jwk = json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        assert_eq!(
+            PublicJwk::parse(&jwk).unwrap().thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
 
     /// Tessera's own signing keys stand in for a client's: their public JWKs parse, and what
     /// they sign verifies, by kid or without one.

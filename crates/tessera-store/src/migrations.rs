@@ -117,6 +117,11 @@ pub(crate) const SQLITE: Embedded = &[
         "device resources",
         include_str!("../migrations/sqlite/0022_device_resources.sql"),
     ),
+    (
+        23,
+        "sender constraints",
+        include_str!("../migrations/sqlite/0023_sender_constraints.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -229,6 +234,11 @@ pub(crate) const POSTGRES: Embedded = &[
         22,
         "device resources",
         include_str!("../migrations/postgres/0022_device_resources.sql"),
+    ),
+    (
+        23,
+        "sender constraints",
+        include_str!("../migrations/postgres/0023_sender_constraints.sql"),
     ),
 ];
 

@@ -72,6 +72,8 @@ pub const INTROSPECT: &str = "/orgs/{org}/api/v1/oauth/introspect";
 pub const REVOKE: &str = "/orgs/{org}/api/v1/oauth/revoke";
 pub const AUTHORIZE: &str = "/orgs/{org}/api/v1/oauth/authorize";
 pub const USERINFO: &str = "/orgs/{org}/api/v1/oauth/userinfo";
+/// Pushed authorization requests (RFC 9126).
+pub const PAR: &str = "/orgs/{org}/api/v1/oauth/par";
 pub const END_SESSION: &str = "/orgs/{org}/api/v1/oauth/end_session";
 /// Where the login form posts.
 pub const LOGIN: &str = "/orgs/{org}/login";

@@ -59,6 +59,7 @@ impl Services {
             // Every sign-in is with a password (RFC 8176 `pwd`), which is ACR "1".
             acr: Some(ACR_PASSWORD.to_owned()),
             amr: vec!["pwd".to_owned()],
+            sid: grant.sid.map(str::to_owned),
             requested: serde_json::Map::new(),
         };
         // A claims request cannot override what the token says of itself.
@@ -92,9 +93,13 @@ impl Services {
     /// `GET/POST …/oauth/userinfo` (OIDC Core §5.3): claims by scope, as JSON or, for a
     /// client with `userinfoSignedResponseAlg`, as a JWT signed so with `iss` and `aud`
     /// (§5.3.2).
-    pub async fn userinfo(&self, org_slug: &str, access_token: &str) -> OAuthResult<UserInfo> {
+    pub async fn userinfo(
+        &self,
+        org_slug: &str,
+        presented: crate::dpop::Presented<'_>,
+    ) -> OAuthResult<UserInfo> {
         let org = self.protocol_org(org_slug).await?;
-        let (claims, client_id) = self.userinfo_claims(&org, access_token).await?;
+        let (claims, client_id) = self.userinfo_claims(&org, presented).await?;
         let alg = match self.cached_client(org.id, &client_id).await? {
             Some(c) => c.client.settings.userinfo_signed_response_alg,
             None => None,
@@ -116,12 +121,14 @@ impl Services {
     async fn userinfo_claims(
         &self,
         org: &Organization,
-        access_token: &str,
+        presented: crate::dpop::Presented<'_>,
     ) -> OAuthResult<(Value, String)> {
         let claims = self
-            .active_claims(org, access_token)
+            .active_claims(org, presented.token)
             .await?
             .ok_or_else(|| OAuthError::InvalidToken("the access token is not active".into()))?;
+        self.check_presentation(org, &claims, presented, "/api/v1/oauth/userinfo")
+            .await?;
         let scopes: Vec<&str> = claims.scopes().collect();
         if !scopes.contains(&"openid") {
             return Err(OAuthError::InsufficientScope(

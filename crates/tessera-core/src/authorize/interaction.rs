@@ -89,7 +89,11 @@ impl Services {
         browser: &str,
         pending: Option<(String, String)>,
     ) -> Result<Next, AuthorizeError> {
-        let SignedIn { user, auth_time } = signed_in;
+        let SignedIn {
+            user,
+            auth_time,
+            session_hash,
+        } = signed_in;
         let needs_consent = if client.settings.require_consent {
             let stored = {
                 let mut tx = self
@@ -172,23 +176,60 @@ impl Services {
             });
         }
         let response = self
-            .issue_code(org, &req, user, auth_time, pending.map(|p| p.0))
+            .issue_code(
+                org,
+                client,
+                &req,
+                (user, auth_time, &session_hash),
+                pending.map(|p| p.0),
+            )
             .await
             .map_err(|e| server_page(e, "The server could not issue a code."))?;
         Ok(Next::Respond(response))
     }
 
+    /// Issues the code of `req` for the user signed in to the session `session_hash` (with
+    /// `auth_time`), spending the pushed request it came from, if any, and noting the client
+    /// for back-channel logout.
     async fn issue_code(
         &self,
         org: &Organization,
+        client: &OAuthClient,
         req: &AuthRequest,
-        user: UserId,
-        auth_time: Timestamp,
+        (user, auth_time, session_hash): (UserId, Timestamp, &str),
         pending: Option<String>,
     ) -> OAuthResult<ClientResponse> {
         let code = self.random_handle()?;
         let now = self.now();
+        let sid = super::session_sid(session_hash);
         let mut tx = self.store.begin().await?;
+        // RFC 9126 §4: a pushed request is spent by the code it ends in (a reload of the
+        // authorization page before that is harmless).
+        if let Some(hash) = &req.pushed {
+            if tx.take_pushed(org.id, hash).await?.is_none() {
+                return Ok(self.error_response(
+                    org,
+                    &req.redirect_uri,
+                    req.state.as_deref(),
+                    req.response_mode,
+                    "invalid_request_uri",
+                    "the request_uri was used already",
+                ));
+            }
+        }
+        if client.settings.security.backchannel_logout_uri.is_some() {
+            tx.add_session_client(
+                &tessera_store::SessionClient {
+                    org_id: org.id,
+                    session_hash: session_hash.to_owned(),
+                    sid: sid.clone(),
+                    client_id: client.id.as_str().to_owned(),
+                    user_id: user,
+                },
+                now,
+            )
+            .await?;
+        }
         tx.insert_code(&AuthCode {
             code_hash: self.handle_hash.hash(&code),
             org_id: org.id,
@@ -206,6 +247,8 @@ impl Services {
             access_expires: None,
             claims: req.claims.clone(),
             resources: req.resources.clone(),
+            dpop_jkt: req.dpop_jkt.clone(),
+            sid: Some(sid),
         })
         .await?;
         if let Some(p) = pending {
@@ -449,6 +492,7 @@ impl Services {
                     SignedIn {
                         user: user.user.id,
                         auth_time: now,
+                        session_hash: self.handle_hash.hash(&value),
                     },
                     browser,
                     Some((request_id.to_owned(), csrf.to_owned())),
@@ -481,7 +525,7 @@ impl Services {
             .protocol_org(org_slug)
             .await
             .map_err(|_| page("This organization does not exist."))?;
-        let (req, _client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
         let session = self
             .live_session(org.id, cookie)
             .await
@@ -523,9 +567,9 @@ impl Services {
         let response = self
             .issue_code(
                 &org,
+                &client.client,
                 &req,
-                session.user_id,
-                session.auth_time,
+                (session.user_id, session.auth_time, &session.id_hash),
                 Some(request_id.to_owned()),
             )
             .await
@@ -554,8 +598,10 @@ pub(crate) fn login_entry(
 }
 
 /// Who is signed in to the browser and since when (OIDC Core §2 `auth_time`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct SignedIn {
     pub user: UserId,
     pub auth_time: Timestamp,
+    /// The login session's key (the hash of its cookie).
+    pub session_hash: String,
 }

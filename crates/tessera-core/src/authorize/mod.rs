@@ -26,6 +26,7 @@ use crate::Services;
 
 pub mod claims;
 pub mod interaction;
+pub mod par;
 mod request;
 
 use request::AuthorizationRequest;
@@ -76,6 +77,12 @@ pub struct AuthRequest {
     /// The identifiers of the API resources asked for (RFC 8707), checked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// The DPoP key the code is bound to (RFC 9449 §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
+    /// The hash of the pushed request's handle (RFC 9126), spent with the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<String>,
 }
 
 /// How the authorization response travels to the client (OAuth 2.0 Multiple Response Type
@@ -180,6 +187,17 @@ pub struct PostedForm<'a> {
 pub struct NewSession {
     pub value: String,
     pub max_age: i64,
+}
+
+/// The `sid` of a login session (Back-Channel Logout 1.0 §2.1): derived from the stored hash
+/// of its cookie, so that it names the session in id_tokens and logout tokens without being a
+/// credential or the database key.
+pub(crate) fn session_sid(session_hash: &str) -> String {
+    let d = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("sid|{session_hash}").as_bytes(),
+    );
+    URL_SAFE_NO_PAD.encode(&d.as_ref()[..18])
 }
 
 fn add_params(uri: &str, params: &[(&str, &str)]) -> String {
@@ -340,6 +358,13 @@ impl Services {
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
         let (org, cached) = self.authorization_client(org_slug, params).await?;
         let client = &cached.client;
+        // RFC 9126 §4: a pushed request is the request; the front channel's parameters but
+        // client_id and request_uri are not read.
+        let pushed = self.pushed_request(&org, client, params).await?;
+        let (params, pushed_hash) = match &pushed {
+            Some((p, hash)) => (p.as_slice(), Some(hash.clone())),
+            None => (params, None),
+        };
         // OIDC Core §6, RFC 9101: a request object's parameters supersede the query's. When it
         // is refused, the error goes where the query alone says, if that can be trusted.
         let (merged, object_error) = match self.resolve_request_object(&org, client, params).await {
@@ -404,6 +429,20 @@ impl Services {
         if let Some(e) = &object_error {
             return Err(redirect_err(e.error, &e.description));
         }
+        let security = &client.settings.security;
+        if pushed_hash.is_none() && security.requires_par() {
+            return Err(redirect_err(
+                "invalid_request",
+                "this client must push its authorization requests to the PAR endpoint \
+                 (RFC 9126) and send the request_uri it gets",
+            ));
+        }
+        if pushed_hash.is_none() && merged.is_none() && security.require_signed_request_object {
+            return Err(redirect_err(
+                "invalid_request",
+                "this client must send its authorization request as a signed request object",
+            ));
+        }
         // RFC 8707 §2: each `resource` an API resource this client may ask for, or
         // `invalid_target` to the client.
         let asked = crate::params::get_all(merged.as_deref().unwrap_or(params), "resource");
@@ -414,9 +453,10 @@ impl Services {
                 crate::tokens::OAuthError::InvalidTarget(m) => redirect_err("invalid_target", &m),
                 other => redirect_err("server_error", &other.to_string()),
             })?;
-        let req = r
+        let mut req = r
             .check(client, &targets, redirect_uri.clone(), state.clone(), mode)
             .map_err(|e| redirect_err(e.error, &e.description))?;
+        req.pushed = pushed_hash;
         self.signed_in_or_login(&org, client, req, cookie, browser)
             .await
             .map_err(|e| match e {
@@ -491,6 +531,7 @@ impl Services {
                     interaction::SignedIn {
                         user: s.user_id,
                         auth_time: s.auth_time,
+                        session_hash: s.id_hash.clone(),
                     },
                     browser,
                     None,

@@ -45,6 +45,8 @@ pub(crate) struct AuthorizationRequest<'a> {
     /// A request object by value (OIDC Core §6.1); by then already merged, kept for the
     /// `response_mode` of a refused one.
     pub request: Option<&'a str>,
+    /// The DPoP key the code is to be bound to (RFC 9449 §10).
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl<'a> AuthorizationRequest<'a> {
@@ -66,6 +68,7 @@ impl<'a> AuthorizationRequest<'a> {
             login_hint: get("login_hint"),
             claims: get("claims"),
             request: get("request"),
+            dpop_jkt: get("dpop_jkt"),
         }
     }
 
@@ -170,7 +173,10 @@ impl<'a> AuthorizationRequest<'a> {
             },
             None => None,
         };
+        let dpop_jkt = super::par::check_dpop_jkt(self.dpop_jkt)?;
         Ok(AuthRequest {
+            dpop_jkt,
+            pushed: None,
             client_id: client.id.to_string(),
             redirect_uri,
             scopes,

@@ -38,6 +38,16 @@ pub struct AccessTokenClaims {
     /// actors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Value>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800 §3.1) as DPoP uses it: the JWK SHA-256 thumbprint
+/// of the key (RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// A token's audience (RFC 7519 §4.1.3): one string, or several when the token is meant for
@@ -97,6 +107,24 @@ impl AccessTokenClaims {
             scope: None,
             userinfo_claims: Vec::new(),
             act: None,
+            cnf: None,
+        }
+    }
+
+    /// Bound to `key` when the request proved one (RFC 9449 §6).
+    pub(crate) fn bound_to(mut self, key: Option<&crate::dpop::ProvenKey>) -> Self {
+        self.cnf = key.map(|k| Confirmation {
+            jkt: k.jkt().to_owned(),
+        });
+        self
+    }
+
+    /// The `token_type` of a response with this token (RFC 9449 §5).
+    pub(crate) fn token_type(&self) -> &'static str {
+        if self.cnf.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
         }
     }
 
@@ -237,6 +265,7 @@ mod tests {
             scope: None,
             userinfo_claims: Vec::new(),
             act: None,
+            cnf: None,
         }
     }
 

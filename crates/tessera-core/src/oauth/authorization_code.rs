@@ -42,6 +42,7 @@ impl Services {
             .grant_client(&org, auth, GrantType::AuthorizationCode)
             .await?;
         let client = &cached.client;
+        let key = self.sender_key(client, auth)?;
         let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
         let hash = self.handle_hash.hash(code);
         let now = self.now();
@@ -99,6 +100,14 @@ impl Services {
             (None, Some(_)) => return Err(bad("the authorization request had no code_challenge")),
             (None, None) => {}
         }
+        // RFC 9449 §10: a code bound to a key (`dpop_jkt`) needs a proof made with it.
+        if let Some(bound) = &found.dpop_jkt {
+            if key.map(|k| k.jkt()) != Some(bound.as_str()) {
+                return Err(OAuthError::InvalidDpopProof(
+                    "the code is bound to a DPoP key (dpop_jkt): send a proof made with it".into(),
+                ));
+            }
+        }
         // RFC 8707 §2.2: the token may be for fewer of the authorization's resources. Refused
         // here, the transaction rolls back and the code stays unspent.
         let (all, targets) = self
@@ -111,7 +120,11 @@ impl Services {
             .grant_types
             .contains(&GrantType::RefreshToken)
         {
-            let (value, mut row) = self.refresh_record(org.id, client, granted(&found), None)?;
+            let grant = super::Grant {
+                dpop_jkt: super::refresh_binding(client, key),
+                ..granted(&found)
+            };
+            let (value, mut row) = self.refresh_record(org.id, client, grant, None)?;
             // The family is named after the code's access token, so a replay of the code can
             // end it (RFC 6749 §4.1.2: revoke what the first redemption issued).
             row.family_id = jti.clone();
@@ -126,7 +139,7 @@ impl Services {
             scope: &scope,
             ..granted(&found)
         };
-        self.token_response(&org, client, grant, &targets, refresh_token, &jti)
+        self.token_response(&org, client, grant, &targets, refresh_token, &jti, key)
             .await
     }
 }
@@ -140,6 +153,8 @@ fn granted(code: &AuthCode) -> super::Grant<'_> {
         nonce: code.nonce.as_deref(),
         claims: code.claims.as_ref(),
         resources: &code.resources,
+        sid: code.sid.as_deref(),
+        dpop_jkt: None,
     }
 }
 

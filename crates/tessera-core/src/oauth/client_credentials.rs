@@ -25,6 +25,7 @@ impl Services {
             .grant_client(&org, auth, GrantType::ClientCredentials)
             .await?;
         let c = &cached.client;
+        let key = self.sender_key(c, auth)?;
         // Never for a public client, whatever its grant list says (RFC 9700 §2.4).
         if !c.settings.is_confidential {
             return Err(OAuthError::UnauthorizedClient(
@@ -46,13 +47,14 @@ impl Services {
             to_millis(self.now()) / 1000,
             lifetime,
         )
-        .with_scope(&scope_str);
+        .with_scope(&scope_str)
+        .bound_to(key);
         let token = self
             .sign_access_token(&org, targets.alg(c), &claims)
             .await?;
         Ok(TokenResponse {
             access_token: token,
-            token_type: "Bearer",
+            token_type: claims.token_type(),
             expires_in: lifetime,
             scope: (!scope_str.is_empty()).then_some(scope_str),
             refresh_token: None,

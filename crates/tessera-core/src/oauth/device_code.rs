@@ -22,6 +22,7 @@ impl Services {
         let org = self.protocol_org(org_slug).await?;
         let cached = self.grant_client(&org, auth, GrantType::DeviceCode).await?;
         let client = &cached.client;
+        let key = self.sender_key(client, auth)?;
         let hash = self.handle_hash.hash(device_code);
         let now = self.now();
         let found = {
@@ -86,6 +87,8 @@ impl Services {
             nonce: None,
             claims: None,
             resources: &found.resources,
+            sid: None,
+            dpop_jkt: super::refresh_binding(client, key),
         };
         let refresh = if client
             .settings
@@ -117,6 +120,7 @@ impl Services {
             &targets,
             refresh.map(|r| r.0),
             &self.random_jti()?,
+            key,
         )
         .await
     }

@@ -30,6 +30,10 @@ pub struct IdTokenClaims {
     pub acr: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// The login session the user signed in with (Back-Channel Logout 1.0 §2.1), which
+    /// logout tokens name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// The user's claims asked for by name (`email`, `address`…), never one of the above.
     #[serde(flatten)]
     pub requested: Map<String, Value>,
@@ -51,6 +55,7 @@ impl IdTokenClaims {
                 | "at_hash"
                 | "acr"
                 | "amr"
+                | "sid"
         )
     }
 }
@@ -75,6 +80,7 @@ mod tests {
             at_hash: Some("x".into()),
             acr: Some("1".into()),
             amr: vec!["pwd".into()],
+            sid: Some("s1".into()),
             requested,
         };
         let v = serde_json::to_value(&c).unwrap();

@@ -48,6 +48,20 @@ pub(crate) struct Grant<'a> {
     pub claims: Option<&'a tessera_domain::claims::ClaimsRequest>,
     /// The API resources the authorization was for (RFC 8707), by identifier.
     pub resources: &'a [String],
+    /// The login session the authorization came from (`sid` of id_tokens and logout tokens).
+    pub sid: Option<&'a str>,
+    /// The DPoP key a public client's refresh tokens are bound to (RFC 9449 §5).
+    pub dpop_jkt: Option<&'a str>,
+}
+
+/// The key a public client's refresh tokens are bound to: the one its request proved. A
+/// confidential client's are bound to its credentials instead (RFC 9449 §5).
+pub(crate) fn refresh_binding<'k>(
+    client: &tessera_domain::client::OAuthClient,
+    key: Option<&'k crate::dpop::ProvenKey>,
+) -> Option<&'k str> {
+    key.filter(|_| !client.settings.is_confidential)
+        .map(|k| k.jkt())
 }
 
 /// A token request, one variant per grant type, borrowing the form's values.
@@ -190,6 +204,9 @@ impl Services {
         auth: &ClientAuth,
         req: TokenRequest<'_>,
     ) -> OAuthResult<TokenResponse> {
+        // RFC 9449 §5: a DPoP proof is checked once, for every grant.
+        let org = self.protocol_org(org_slug).await?;
+        let auth = &self.prove(&org, auth, "/api/v1/oauth/token").await?;
         match req {
             TokenRequest::AuthorizationCode {
                 code,

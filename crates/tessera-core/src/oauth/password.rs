@@ -27,6 +27,7 @@ impl Services {
         let org = self.protocol_org(org_slug).await?;
         let cached = self.grant_client(&org, auth, GrantType::Password).await?;
         let client = &cached.client;
+        let key = self.sender_key(client, auth)?;
         if !client.settings.is_confidential {
             return Err(OAuthError::UnauthorizedClient(
                 "public clients cannot use the password grant".into(),
@@ -67,6 +68,8 @@ impl Services {
             nonce: None,
             claims: None,
             resources: &granted,
+            sid: None,
+            dpop_jkt: super::refresh_binding(client, key),
         };
         let refresh = if client
             .settings
@@ -102,6 +105,7 @@ impl Services {
             &targets,
             refresh.map(|r| r.0),
             &self.random_jti()?,
+            key,
         )
         .await
     }

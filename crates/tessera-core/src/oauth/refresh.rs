@@ -52,6 +52,8 @@ impl Services {
             revoked_at: None,
             claims: grant.claims.cloned(),
             resources: grant.resources.to_vec(),
+            dpop_jkt: grant.dpop_jkt.map(str::to_owned),
+            sid: grant.sid.map(str::to_owned),
         };
         Ok((value, row))
     }
@@ -88,6 +90,15 @@ impl Services {
         if found.expires_at <= now {
             return Err(bad("the refresh token has expired"));
         }
+        // RFC 9449 §5: a bound refresh token needs a proof with its key.
+        let key = self.sender_key(client, auth)?;
+        if let Some(bound) = &found.dpop_jkt {
+            if key.map(|k| k.jkt()) != Some(bound.as_str()) {
+                return Err(OAuthError::InvalidDpopProof(
+                    "the refresh token is DPoP-bound: send a proof made with its key".into(),
+                ));
+            }
+        }
         // Everything that can refuse the request is checked before the token is spent, so a
         // bad `scope` or an inactive user does not cost the client its refresh token.
         let user = {
@@ -112,6 +123,8 @@ impl Services {
             nonce: None,
             claims: found.claims.as_ref(),
             resources: &found.resources,
+            sid: found.sid.as_deref(),
+            dpop_jkt: found.dpop_jkt.as_deref(),
         };
         let (new_refresh, row) = self.refresh_record(
             org.id,
@@ -152,6 +165,7 @@ impl Services {
             &targets,
             Some(new_refresh),
             &self.random_jti()?,
+            key,
         )
         .await
     }
@@ -166,6 +180,7 @@ impl Services {
         targets: &Targets,
         refresh_token: Option<String>,
         jti: &str,
+        key: Option<&crate::dpop::ProvenKey>,
     ) -> OAuthResult<TokenResponse> {
         let lifetime = targets.lifetime(client);
         let issuer = self.issuer(&org.slug);
@@ -179,7 +194,8 @@ impl Services {
             to_millis(self.now()) / 1000,
             lifetime,
         )
-        .with_scope(scope);
+        .with_scope(scope)
+        .bound_to(key);
         // The claims request's userinfo claims (OIDC Core §5.5) travel with the token to
         // userinfo, which has no other way to know them.
         claims.userinfo_claims = grant.claims.map(|c| c.userinfo.clone()).unwrap_or_default();
@@ -196,7 +212,7 @@ impl Services {
         };
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer",
+            token_type: claims.token_type(),
             expires_in: lifetime,
             scope: (!scope.is_empty()).then(|| scope.to_owned()),
             refresh_token,

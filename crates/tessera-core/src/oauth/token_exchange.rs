@@ -220,7 +220,8 @@ impl Services {
             now,
             lifetime,
         )
-        .with_scope(&scope);
+        .with_scope(&scope)
+        .bound_to(self.sender_key(client, auth)?);
         claims.act = act.clone();
         let access_token = self
             .sign_access_token(&org, targets.alg(client), &claims)
@@ -234,7 +235,7 @@ impl Services {
             .await?;
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer",
+            token_type: claims.token_type(),
             expires_in: lifetime,
             scope: (!scope.is_empty()).then_some(scope),
             refresh_token: None,

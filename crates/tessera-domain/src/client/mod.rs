@@ -15,6 +15,7 @@ mod auth;
 mod grants;
 mod id;
 mod patch;
+mod security;
 mod settings;
 mod uris;
 mod validate;
@@ -24,6 +25,7 @@ pub use auth::{ClientJwks, TokenAuthMethod, MAX_JWKS_BYTES};
 pub use grants::{GrantType, Scope};
 pub use id::ClientId;
 pub use patch::{nullable, ClientPatch};
+pub use security::{ClientSecurity, SecurityProfile};
 pub use settings::{
     ClientInput, ClientSettings, Echoed, TokenExchangePolicy, ACCESS_TOKEN_LIFETIME,
     DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, MAX_DESCRIPTION_CHARS,
@@ -131,6 +133,12 @@ impl OAuthClient {
             jwks: s.jwks.as_ref().map(|j| j.as_json().clone()),
             jwks_uri: s.jwks_uri.clone(),
             token_exchange: s.token_exchange.clone(),
+            require_pushed_authorization_requests: s.security.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: s.security.dpop_bound_access_tokens,
+            require_signed_request_object: s.security.require_signed_request_object,
+            backchannel_logout_uri: s.security.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: s.security.backchannel_logout_session_required,
+            security_profile: s.security.security_profile.map(|p| p.as_str().to_owned()),
             ..ClientInput::default()
         }
     }
@@ -211,6 +219,19 @@ pub struct ClientObject<'a> {
     /// Which access tokens this client may exchange (RFC 8693). Needs the
     /// `urn:ietf:params:oauth:grant-type:token-exchange` grant type.
     pub token_exchange: &'a TokenExchangePolicy,
+    /// Authorization requests only through the PAR endpoint (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
+    /// Every access token DPoP-bound: token requests must carry a proof (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
+    /// Authorization requests only as signed request objects (RFC 9101 §10.5).
+    pub require_signed_request_object: bool,
+    /// Where logout tokens are posted when a user's session ends (Back-Channel Logout §2.2).
+    pub backchannel_logout_uri: Option<&'a str>,
+    /// Logout tokens carry `sid` (Back-Channel Logout §2.2).
+    pub backchannel_logout_session_required: bool,
+    /// `fapi2` (the FAPI 2.0 Security Profile, enforced on every request) or null.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub security_profile: Option<&'static str>,
     pub secrets: &'a [SecretInfo],
     #[serde(with = "crate::clock::rfc3339_millis")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -254,6 +275,12 @@ impl OAuthClient {
             jwks: s.jwks.as_ref(),
             jwks_uri: s.jwks_uri.as_deref(),
             token_exchange: &s.token_exchange,
+            require_pushed_authorization_requests: s.security.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: s.security.dpop_bound_access_tokens,
+            require_signed_request_object: s.security.require_signed_request_object,
+            backchannel_logout_uri: s.security.backchannel_logout_uri.as_deref(),
+            backchannel_logout_session_required: s.security.backchannel_logout_session_required,
+            security_profile: s.security.security_profile.map(SecurityProfile::as_str),
             secrets: &self.secrets,
             created_at: self.created_at,
             updated_at: self.updated_at,

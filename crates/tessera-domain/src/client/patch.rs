@@ -65,6 +65,18 @@ pub struct ClientPatch {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub jwks_uri: Option<Option<String>>,
     pub token_exchange: Option<TokenExchangePolicy>,
+    pub require_pushed_authorization_requests: Option<bool>,
+    pub dpop_bound_access_tokens: Option<bool>,
+    pub require_signed_request_object: Option<bool>,
+    /// null: no back-channel logout.
+    #[serde(deserialize_with = "nullable")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub backchannel_logout_session_required: Option<bool>,
+    /// null: no security profile.
+    #[serde(deserialize_with = "nullable")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub security_profile: Option<Option<String>>,
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
     /// with it (alone, it sets it).
     pub client_type: Option<String>,
@@ -127,7 +139,13 @@ impl ClientPatch {
             token_endpoint_auth_method,
             jwks,
             jwks_uri,
-            token_exchange
+            token_exchange,
+            require_pushed_authorization_requests,
+            dpop_bound_access_tokens,
+            require_signed_request_object,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
+            security_profile
         );
         i
     }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ClientAlg, ClientJwks, CorsOrigin, GrantType, IdTokenAlg, RedirectUri, Scope, SigningAlg,
-    TokenAuthMethod,
+    ClientAlg, ClientJwks, ClientSecurity, CorsOrigin, GrantType, IdTokenAlg, RedirectUri, Scope,
+    SigningAlg, TokenAuthMethod,
 };
 
 /// Bounds of token lifetimes, in seconds.
@@ -76,6 +76,8 @@ pub struct ClientSettings {
     /// Where the client publishes its public keys (an `https` URL, `http` only on loopback).
     pub jwks_uri: Option<String>,
     pub token_exchange: TokenExchangePolicy,
+    /// PAR, DPoP, signed request objects, back-channel logout and the security profile.
+    pub security: ClientSecurity,
 }
 
 /// A client's settings as a create or replace request sends them, before validation. Absent
@@ -155,6 +157,25 @@ pub struct ClientInput {
     /// Which access tokens this client may exchange (RFC 8693); nothing by default.
     #[serde(deserialize_with = "null_is_default::token_exchange")]
     pub token_exchange: TokenExchangePolicy,
+    /// Authorization requests only through the PAR endpoint (RFC 9126); default false.
+    #[serde(deserialize_with = "null_is_default::require_pushed_authorization_requests")]
+    pub require_pushed_authorization_requests: bool,
+    /// Every access token DPoP-bound (RFC 9449): token requests must carry a proof; default
+    /// false (a proof sent is honoured either way).
+    #[serde(deserialize_with = "null_is_default::dpop_bound_access_tokens")]
+    pub dpop_bound_access_tokens: bool,
+    /// Authorization requests only as signed request objects (RFC 9101); default false.
+    #[serde(deserialize_with = "null_is_default::require_signed_request_object")]
+    pub require_signed_request_object: bool,
+    /// Where logout tokens are posted (OpenID Connect Back-Channel Logout 1.0): `https`
+    /// (`http` only on loopback), no fragment.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether logout tokens must carry `sid`; default false (they always do).
+    #[serde(deserialize_with = "null_is_default::backchannel_logout_session_required")]
+    pub backchannel_logout_session_required: bool,
+    /// `fapi2`: the FAPI 2.0 Security Profile, enforced on every request (PAR, PKCE S256,
+    /// DPoP, `private_key_jwt`, ES256 or EdDSA); absent or null: none.
+    pub security_profile: Option<String>,
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
     /// with it (alone, it sets it).
     pub client_type: Option<String>,
@@ -194,6 +215,10 @@ null_is_default!(
     id_token_signed_response_alg: String,
     access_token_signed_response_alg: String,
     token_exchange: super::TokenExchangePolicy,
+    require_pushed_authorization_requests: bool,
+    dpop_bound_access_tokens: bool,
+    require_signed_request_object: bool,
+    backchannel_logout_session_required: bool,
 );
 
 /// A read-only field of the client object sent back in a request body: accepted whatever it
@@ -294,6 +319,12 @@ impl Default for ClientInput {
             jwks: None,
             jwks_uri: None,
             token_exchange: TokenExchangePolicy::default(),
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
+            require_signed_request_object: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
+            security_profile: None,
             client_type: None,
             secrets: Echoed,
             created_at: Echoed,

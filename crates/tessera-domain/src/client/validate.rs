@@ -2,9 +2,10 @@
 //! and reports every bad field.
 
 use super::{
-    parse_request_object_alg, parse_web_url, ClientId, ClientInput, ClientJwks, ClientSettings,
-    CorsOrigin, GrantType, RedirectUri, Scope, SigningAlg, TokenAuthMethod, ACCESS_TOKEN_LIFETIME,
-    MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, REFRESH_TOKEN_LIFETIME,
+    parse_request_object_alg, parse_web_url, ClientId, ClientInput, ClientJwks, ClientSecurity,
+    ClientSettings, CorsOrigin, GrantType, RedirectUri, Scope, SecurityProfile, SigningAlg,
+    TokenAuthMethod, ACCESS_TOKEN_LIFETIME, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
+    REFRESH_TOKEN_LIFETIME,
 };
 use crate::error::{Collector, FieldError, ValidationError};
 
@@ -252,6 +253,28 @@ impl ClientSettings {
                 "needs the urn:ietf:params:oauth:grant-type:token-exchange grant type",
             ));
         }
+        let backchannel_logout_uri = input
+            .backchannel_logout_uri
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .and_then(|u| {
+                if u.contains('#') {
+                    c.push(FieldError::new(
+                        "backchannelLogoutUri",
+                        "must not have a fragment (Back-Channel Logout §2.2)",
+                    ));
+                    return None;
+                }
+                c.take(parse_web_url(u, "backchannelLogoutUri"))
+            });
+        let security_profile = input
+            .security_profile
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| c.take(SecurityProfile::parse(p)));
+        if security_profile == Some(SecurityProfile::Fapi2) {
+            fapi2_rules(&mut c, input, auth_method, &grant_types);
+        }
         c.finish()?;
         Ok(Self {
             name: name.to_owned(),
@@ -263,8 +286,11 @@ impl ClientSettings {
             allowed_scopes,
             grant_types,
             is_active: input.is_active,
-            // PKCE is always required of public clients (RFC 9700 §2.1.1).
-            require_pkce: input.require_pkce || !is_confidential,
+            // PKCE is always required of public clients (RFC 9700 §2.1.1) and under FAPI 2.0
+            // (§5.3.2.2 item 5).
+            require_pkce: input.require_pkce
+                || !is_confidential
+                || security_profile == Some(SecurityProfile::Fapi2),
             require_consent: input.require_consent,
             client_uri,
             logo_uri,
@@ -279,6 +305,58 @@ impl ClientSettings {
             jwks,
             jwks_uri,
             token_exchange: input.token_exchange.clone(),
+            security: ClientSecurity {
+                require_pushed_authorization_requests: input.require_pushed_authorization_requests,
+                dpop_bound_access_tokens: input.dpop_bound_access_tokens,
+                require_signed_request_object: input.require_signed_request_object,
+                backchannel_logout_uri,
+                backchannel_logout_session_required: input.backchannel_logout_session_required,
+                security_profile,
+            },
         })
     }
 }
+
+/// What the FAPI 2.0 Security Profile asks of a client's registration (§5.3.2.1 item 1:
+/// `private_key_jwt` among its methods, here the one; §5.3.1.2 item 3: no resource owner
+/// password grant; §5.4.1: PS256, ES256 or EdDSA, of which Tessera signs with the last two).
+/// PKCE, PAR and DPoP it turns on by itself.
+fn fapi2_rules(
+    c: &mut Collector,
+    input: &ClientInput,
+    auth_method: TokenAuthMethod,
+    grant_types: &[GrantType],
+) {
+    if auth_method != TokenAuthMethod::PrivateKeyJwt {
+        c.push(FieldError::new(
+            "tokenEndpointAuthMethod",
+            "the fapi2 security profile needs private_key_jwt (a confidential client with keys)",
+        ));
+    }
+    if grant_types.contains(&GrantType::Password) {
+        c.push(FieldError::new(
+            "grantTypes",
+            "the fapi2 security profile does not allow the password grant",
+        ));
+    }
+    for (field, alg) in [
+        (
+            "idTokenSignedResponseAlg",
+            &input.id_token_signed_response_alg,
+        ),
+        (
+            "accessTokenSignedResponseAlg",
+            &input.access_token_signed_response_alg,
+        ),
+    ] {
+        if !FAPI2_ALGS.contains(&alg.as_str()) {
+            c.push(FieldError::new(
+                field,
+                format!("the fapi2 security profile needs ES256 or EdDSA, not '{alg}'"),
+            ));
+        }
+    }
+}
+
+/// The signing algorithms of the FAPI 2.0 Security Profile (§5.4.1) Tessera signs with.
+const FAPI2_ALGS: [&str; 2] = ["ES256", "EdDSA"];

@@ -353,6 +353,8 @@ pub async fn registration(store: &dyn Store) {
         revoked_at: None,
         claims: None,
         resources: vec![],
+        dpop_jkt: None,
+        sid: None,
     })
     .await
     .unwrap();

@@ -50,8 +50,10 @@ pub async fn interactive_flows(store: &dyn Store) {
             userinfo: vec!["name".into()],
             id_token: vec!["email".into()],
         }),
-        // And the resources it was for.
+        // And the resources it was for, its DPoP key and its session.
         resources: vec!["https://mcp.example.com/mcp".into(), "urn:b".into()],
+        dpop_jkt: Some("jkt-1".into()),
+        sid: Some("sid-1".into()),
     };
     tx.insert_code(&code).await.unwrap();
     tx.commit().await.unwrap();
@@ -163,6 +165,8 @@ pub async fn interactive_flows(store: &dyn Store) {
             id_token: vec![],
         }),
         resources: vec!["urn:api".into()],
+        dpop_jkt: Some("jkt-rt".into()),
+        sid: Some("sid-rt".into()),
     };
     tx.insert_refresh(&rt("rt-1")).await.unwrap();
     tx.insert_refresh(&rt("rt-2")).await.unwrap();
@@ -349,4 +353,141 @@ pub async fn device_codes(store: &dyn Store) {
         Err(StoreError::Conflict { .. })
     ));
     drop(tx);
+}
+
+/// Pushed authorization requests (read again while the user signs in, spent once), the
+/// clients of sessions (taken once when the session ends or expires) and logout deliveries
+/// (leased by one caller at a time, retried, finished).
+pub async fn sender_constraints_and_logout(store: &dyn Store) {
+    use crate::{LoginSession, LogoutDelivery, PushedRequest, SessionClient};
+    let a = org("conf-par-a");
+    let b = org("conf-par-b");
+    let u = user(a.id, "par-user");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.insert_org(&b).await.unwrap();
+    tx.insert_user(&u, None).await.unwrap();
+    let pushed = PushedRequest {
+        handle_hash: "par-hash".into(),
+        org_id: a.id,
+        client_id: "web".into(),
+        params: r#"[["client_id","web"]]"#.into(),
+        created_at: t(1_000),
+        expires_at: t(61_000),
+    };
+    tx.insert_pushed(&pushed).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.find_pushed(a.id, "par-hash").await.unwrap(),
+        Some(pushed.clone())
+    );
+    assert_eq!(tx.find_pushed(b.id, "par-hash").await.unwrap(), None);
+    assert_eq!(tx.take_pushed(b.id, "par-hash").await.unwrap(), None);
+    assert_eq!(
+        tx.take_pushed(a.id, "par-hash").await.unwrap(),
+        Some(pushed)
+    );
+    assert_eq!(tx.take_pushed(a.id, "par-hash").await.unwrap(), None);
+    assert_eq!(tx.find_pushed(a.id, "par-hash").await.unwrap(), None);
+
+    // Two sessions: one alive, one ended; each signed the user in to a client.
+    for (hash, ended) in [("live-sess", None), ("ended-sess", Some(t(5_000)))] {
+        tx.insert_session(&LoginSession {
+            id_hash: hash.into(),
+            org_id: a.id,
+            user_id: u.id,
+            auth_time: t(1_000),
+            created_at: t(1_000),
+            expires_at: t(90_000),
+            ended_at: ended,
+        })
+        .await
+        .unwrap();
+        let c = SessionClient {
+            org_id: a.id,
+            session_hash: hash.into(),
+            sid: format!("sid-{hash}"),
+            client_id: "web".into(),
+            user_id: u.id,
+        };
+        tx.add_session_client(&c, t(1_000)).await.unwrap();
+        // Once per session and client.
+        tx.add_session_client(&c, t(2_000)).await.unwrap();
+    }
+    let taken = tx.take_ended_session_clients(t(10_000), 10).await.unwrap();
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert_eq!(taken[0].sid, "sid-ended-sess");
+    assert_eq!(taken[0].user_id, u.id);
+    assert!(tx
+        .take_ended_session_clients(t(10_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The live one, once expired.
+    let expired = tx.take_ended_session_clients(t(90_000), 10).await.unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].session_hash, "live-sess");
+
+    let d = LogoutDelivery {
+        id: "ld-1".into(),
+        org_id: a.id,
+        client_id: "web".into(),
+        uri: "https://rp.example/bc".into(),
+        logout_token: "jwt".into(),
+        attempts: 0,
+        next_attempt_at: t(10_000),
+        delivered_at: None,
+        last_error: None,
+        created_at: t(10_000),
+    };
+    tx.insert_logout_delivery(&d).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx
+        .lease_logout_deliveries(t(9_000), t(40_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let leased = tx
+        .lease_logout_deliveries(t(10_000), t(40_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].attempts, 1);
+    // Leased: nobody else gets it until the lease runs out.
+    assert!(tx
+        .lease_logout_deliveries(t(20_000), t(50_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    tx.finish_logout_delivery("ld-1", None, Some(t(45_000)), Some("HTTP 500"))
+        .await
+        .unwrap();
+    assert!(tx
+        .lease_logout_deliveries(t(44_000), t(60_000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = tx
+        .lease_logout_deliveries(t(45_000), t(60_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].last_error.as_deref(), Some("HTTP 500"));
+    tx.finish_logout_delivery("ld-1", Some(t(46_000)), None, None)
+        .await
+        .unwrap();
+    assert!(tx
+        .lease_logout_deliveries(t(999_000), t(999_999), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let all = tx.logout_deliveries(a.id, "web").await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].delivered_at, Some(t(46_000)));
+    assert!(tx.logout_deliveries(b.id, "web").await.unwrap().is_empty());
+    tx.commit().await.unwrap();
 }

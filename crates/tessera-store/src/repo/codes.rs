@@ -27,6 +27,23 @@ pub struct AuthCode {
     pub claims: Option<tessera_domain::claims::ClaimsRequest>,
     /// The identifiers of the API resources the authorization was for (RFC 8707).
     pub resources: Vec<String>,
+    /// The DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10): the token request must
+    /// prove possession of it.
+    pub dpop_jkt: Option<String>,
+    /// The login session the code came from (`sid`, Back-Channel Logout §2.1).
+    pub sid: Option<String>,
+}
+
+/// A pushed authorization request (RFC 9126): the checked parameters behind a `request_uri`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRequest {
+    pub handle_hash: String,
+    pub org_id: OrgId,
+    pub client_id: String,
+    /// The request's parameters (a request object's merged in), as a JSON array of pairs.
+    pub params: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// Where a device authorization stands (RFC 8628).
@@ -133,4 +150,10 @@ pub trait CodeRepo: Send {
     ) -> Result<()>;
     /// Approved → redeemed; true only for the one caller that redeems it.
     async fn redeem_device_code(&mut self, org: OrgId, device_code_hash: &str) -> Result<bool>;
+    async fn insert_pushed(&mut self, p: &PushedRequest) -> Result<()>;
+    async fn find_pushed(&mut self, org: OrgId, handle_hash: &str)
+        -> Result<Option<PushedRequest>>;
+    /// Removes and returns a pushed request: only one caller ever gets it (RFC 9126 §4).
+    async fn take_pushed(&mut self, org: OrgId, handle_hash: &str)
+        -> Result<Option<PushedRequest>>;
 }

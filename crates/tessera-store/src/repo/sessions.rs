@@ -30,6 +30,33 @@ pub struct PendingRequest {
     pub expires_at: Timestamp,
 }
 
+/// A client a login session signed its user in to, whose logout token is not queued yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClient {
+    pub org_id: OrgId,
+    pub session_hash: String,
+    /// The session's id as id_tokens and logout tokens carry it.
+    pub sid: String,
+    pub client_id: String,
+    pub user_id: UserId,
+}
+
+/// A logout token on its way to a client's `backchannel_logout_uri`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutDelivery {
+    pub id: String,
+    pub org_id: OrgId,
+    pub client_id: String,
+    pub uri: String,
+    pub logout_token: String,
+    /// Attempts started, this one included once leased.
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+}
+
 /// Interactive sign-in: login sessions, authorization requests waiting for login or consent,
 /// and the consents users gave.
 #[async_trait]
@@ -59,4 +86,37 @@ pub trait SessionRepo: Send {
     /// Deletes device codes, authorization codes, pending requests, login sessions and the
     /// `jti`s of client assertions that expired before `before`; how many rows went.
     async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64>;
+    /// Notes that a session signed its user in to a client (once per pair).
+    async fn add_session_client(&mut self, c: &SessionClient, at: Timestamp) -> Result<()>;
+    /// Takes (removes and returns) up to `limit` clients of sessions that ended, expired by
+    /// `now`, or are gone; each row goes to exactly one caller.
+    async fn take_ended_session_clients(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<SessionClient>>;
+    async fn insert_logout_delivery(&mut self, d: &LogoutDelivery) -> Result<()>;
+    /// Leases up to `limit` undelivered logout tokens due by `now` whose lease (if any) ran
+    /// out, until `lease_until`, counting the attempt; no two callers lease the same one.
+    async fn lease_logout_deliveries(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<LogoutDelivery>>;
+    /// Records a delivery's outcome: delivered at `delivered` or, failed, retried at `retry_at`
+    /// (`None`: given up); the lease ends.
+    async fn finish_logout_delivery(
+        &mut self,
+        id: &str,
+        delivered: Option<Timestamp>,
+        retry_at: Option<Timestamp>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// The logout tokens queued for a client, newest first (for operators and tests).
+    async fn logout_deliveries(
+        &mut self,
+        org: OrgId,
+        client_id: &str,
+    ) -> Result<Vec<LogoutDelivery>>;
 }

@@ -25,6 +25,10 @@ pub struct RefreshToken {
     pub claims: Option<tessera_domain::claims::ClaimsRequest>,
     /// The identifiers of the API resources the authorization was for (RFC 8707).
     pub resources: Vec<String>,
+    /// The DPoP key a public client's refresh token is bound to (RFC 9449 §5).
+    pub dpop_jkt: Option<String>,
+    /// The login session the authorization came from (`sid`).
+    pub sid: Option<String>,
 }
 
 /// Tokens after issue: refresh token families, revoked access tokens, and the `jti`s of

@@ -5,7 +5,7 @@ pub(crate) const CLIENT_COLS: &str = "org_id, id, name, description, is_confiden
      redirect_uris, post_logout_redirect_uris, allowed_cors_origins, allowed_scopes, grant_types, \
      is_active, require_pkce, require_consent, client_uri, logo_uri, access_token_lifetime, \
      refresh_token_lifetime, id_token_alg, token_exchange, access_token_alg, userinfo_alg, \
-     token_endpoint_auth_method, jwks, jwks_uri, request_object_alg, created_at, updated_at";
+     token_endpoint_auth_method, jwks, jwks_uri, request_object_alg, security, created_at, updated_at";
 
 pub(crate) const SECRET_COLS: &str =
     "id, org_id, client_id, secret_hash, hint, created_at, expires_at, last_used_at";
@@ -91,6 +91,11 @@ macro_rules! impl_clients_repo {
                             .map(|a| tessera_domain::client::parse_request_object_alg(&a))
                             .transpose()
                             .map_err(|e| corrupt(t, e))?,
+                        // NULL in rows older than migration 0023: every switch off.
+                        security: match r.try_get::<Option<String>, _>("security")? {
+                            Some(j) => serde_json::from_str(&j).map_err(|e| corrupt(t, e))?,
+                            None => Default::default(),
+                        },
                     },
                     secrets: vec![],
                     created_at: from_millis(r.try_get("created_at")?),
@@ -142,6 +147,7 @@ macro_rules! impl_clients_repo {
                         .bind(s.jwks.as_ref().map(|j| j.as_json().to_string()))
                         .bind(s.jwks_uri.as_deref())
                         .bind(s.request_object_signing_alg.map(|a| a.as_str()))
+                        .bind(serde_json::to_string(&s.security).unwrap_or_else(|_| "{}".into()))
                 }};
             }
 
@@ -151,7 +157,7 @@ macro_rules! impl_clients_repo {
                     let q = format!(
                         "INSERT INTO oauth_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
                          $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-                         $23, $24, $25, $26, $27)"
+                         $23, $24, $25, $26, $27, $28)"
                     );
                     let q = sqlx::query(&q).bind(c.org_id.0.to_string()).bind(c.id.as_str());
                     bind_settings!(q, c)
@@ -171,7 +177,7 @@ macro_rules! impl_clients_repo {
                          access_token_lifetime = $16, refresh_token_lifetime = $17, id_token_alg = $18, \
                          token_exchange = $19, access_token_alg = $20, userinfo_alg = $21, \
                          token_endpoint_auth_method = $22, jwks = $23, jwks_uri = $24, \
-                         request_object_alg = $25, updated_at = $26 \
+                         request_object_alg = $25, security = $26, updated_at = $27 \
                          WHERE org_id = $1 AND id = $2",
                     )
                     .bind(c.org_id.0.to_string())

@@ -31,6 +31,20 @@ macro_rules! impl_codes_repo {
                     access_expires: r.try_get::<Option<i64>, _>("access_expires")?.map(from_millis),
                     claims: claims_from(t, r.try_get("claims")?)?,
                     resources: resources_from(t, r.try_get("resources")?)?,
+                    dpop_jkt: r.try_get("dpop_jkt")?,
+                    sid: r.try_get("sid")?,
+                })
+            }
+
+            fn pushed_row(r: &$row) -> Result<$crate::PushedRequest> {
+                let t = "pushed_requests";
+                Ok($crate::PushedRequest {
+                    org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                    handle_hash: r.try_get("handle_hash")?,
+                    client_id: r.try_get("client_id")?,
+                    params: r.try_get("params")?,
+                    created_at: from_millis(r.try_get("created_at")?),
+                    expires_at: from_millis(r.try_get("expires_at")?),
                 })
             }
 
@@ -64,8 +78,8 @@ macro_rules! impl_codes_repo {
                     sqlx::query(
                         "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
                          scope, nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, \
-                         access_jti, access_expires, claims, resources) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                         access_jti, access_expires, claims, resources, dpop_jkt, sid) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                     )
                     .bind(&c.code_hash)
                     .bind(c.org_id.0.to_string())
@@ -83,6 +97,8 @@ macro_rules! impl_codes_repo {
                     .bind(c.access_expires.map(to_millis))
                     .bind(claims_to(&c.claims))
                     .bind(resources_to(&c.resources))
+                    .bind(c.dpop_jkt.as_deref())
+                    .bind(c.sid.as_deref())
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
@@ -92,7 +108,7 @@ macro_rules! impl_codes_repo {
                     sqlx::query(
                         "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                          code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims, resources FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
+                         access_expires, claims, resources, dpop_jkt, sid FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
                     )
                     .bind(org.0.to_string())
                     .bind(code_hash)
@@ -129,7 +145,7 @@ macro_rules! impl_codes_repo {
                          WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL \
                          RETURNING code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                          code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims, resources",
+                         access_expires, claims, resources, dpop_jkt, sid",
                     )
                     .bind(org.0.to_string())
                     .bind(code_hash)
@@ -278,6 +294,56 @@ macro_rules! impl_codes_repo {
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(done.rows_affected() == 1)
+                }
+
+                async fn insert_pushed(&mut self, p: &$crate::PushedRequest) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO pushed_requests (org_id, handle_hash, client_id, params, \
+                         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(p.org_id.0.to_string())
+                    .bind(&p.handle_hash)
+                    .bind(&p.client_id)
+                    .bind(&p.params)
+                    .bind(to_millis(p.created_at))
+                    .bind(to_millis(p.expires_at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn find_pushed(
+                    &mut self,
+                    org: OrgId,
+                    handle_hash: &str,
+                ) -> Result<Option<$crate::PushedRequest>> {
+                    sqlx::query(
+                        "SELECT org_id, handle_hash, client_id, params, created_at, expires_at \
+                         FROM pushed_requests WHERE org_id = $1 AND handle_hash = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(handle_hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| pushed_row(&r))
+                    .transpose()
+                }
+
+                async fn take_pushed(
+                    &mut self,
+                    org: OrgId,
+                    handle_hash: &str,
+                ) -> Result<Option<$crate::PushedRequest>> {
+                    sqlx::query(
+                        "DELETE FROM pushed_requests WHERE org_id = $1 AND handle_hash = $2 \
+                         RETURNING org_id, handle_hash, client_id, params, created_at, expires_at",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(handle_hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| pushed_row(&r))
+                    .transpose()
                 }
             }
         }

@@ -20,6 +20,22 @@ macro_rules! impl_sessions_repo {
                 })
             }
 
+            fn delivery_row(r: &$row) -> Result<$crate::LogoutDelivery> {
+                let t = "logout_deliveries";
+                Ok($crate::LogoutDelivery {
+                    id: r.try_get("id")?,
+                    org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                    client_id: r.try_get("client_id")?,
+                    uri: r.try_get("uri")?,
+                    logout_token: r.try_get("logout_token")?,
+                    attempts: r.try_get("attempts")?,
+                    next_attempt_at: from_millis(r.try_get("next_attempt_at")?),
+                    delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_millis),
+                    last_error: r.try_get("last_error")?,
+                    created_at: from_millis(r.try_get("created_at")?),
+                })
+            }
+
             #[async_trait]
             impl $crate::SessionRepo for $tx {
                 async fn insert_session(&mut self, x: &$crate::LoginSession) -> Result<()> {
@@ -186,6 +202,7 @@ macro_rules! impl_sessions_repo {
                         "login_sessions",
                         "connection_states",
                         "client_assertions",
+                        "pushed_requests",
                     ] {
                         n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                             .bind(to_millis(before))
@@ -194,6 +211,153 @@ macro_rules! impl_sessions_repo {
                             .rows_affected();
                     }
                     Ok(n)
+                }
+
+                async fn add_session_client(&mut self, c: &$crate::SessionClient, at: Timestamp) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO session_clients (org_id, session_hash, sid, client_id, user_id, \
+                         created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (org_id, session_hash, client_id) DO NOTHING",
+                    )
+                    .bind(c.org_id.0.to_string())
+                    .bind(&c.session_hash)
+                    .bind(&c.sid)
+                    .bind(&c.client_id)
+                    .bind(c.user_id.0.to_string())
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn take_ended_session_clients(
+                    &mut self,
+                    now: Timestamp,
+                    limit: i64,
+                ) -> Result<Vec<$crate::SessionClient>> {
+                    let t = "session_clients";
+                    let rows = sqlx::query(
+                        "SELECT c.org_id, c.session_hash, c.sid, c.client_id, c.user_id \
+                         FROM session_clients c LEFT JOIN login_sessions s \
+                         ON s.org_id = c.org_id AND s.id_hash = c.session_hash \
+                         WHERE s.id_hash IS NULL OR s.ended_at IS NOT NULL OR s.expires_at <= $1 \
+                         LIMIT $2",
+                    )
+                    .bind(to_millis(now))
+                    .bind(limit)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for r in rows {
+                        let c = $crate::SessionClient {
+                            org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
+                            session_hash: r.try_get("session_hash")?,
+                            sid: r.try_get("sid")?,
+                            client_id: r.try_get("client_id")?,
+                            user_id: UserId(uuid(t, &r.try_get::<String, _>("user_id")?)?),
+                        };
+                        // Another node may have taken it since the read: only the one whose
+                        // delete removed the row has it.
+                        let gone = sqlx::query(
+                            "DELETE FROM session_clients WHERE org_id = $1 AND session_hash = $2 \
+                             AND client_id = $3",
+                        )
+                        .bind(c.org_id.0.to_string())
+                        .bind(&c.session_hash)
+                        .bind(&c.client_id)
+                        .execute(&mut *self.tx)
+                        .await?
+                        .rows_affected();
+                        if gone == 1 {
+                            out.push(c);
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn insert_logout_delivery(&mut self, d: &$crate::LogoutDelivery) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO logout_deliveries (id, org_id, client_id, uri, logout_token, \
+                         attempts, next_attempt_at, lease_until, delivered_at, last_error, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)",
+                    )
+                    .bind(&d.id)
+                    .bind(d.org_id.0.to_string())
+                    .bind(&d.client_id)
+                    .bind(&d.uri)
+                    .bind(&d.logout_token)
+                    .bind(d.attempts)
+                    .bind(to_millis(d.next_attempt_at))
+                    .bind(d.delivered_at.map(to_millis))
+                    .bind(d.last_error.as_deref())
+                    .bind(to_millis(d.created_at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn lease_logout_deliveries(
+                    &mut self,
+                    now: Timestamp,
+                    lease_until: Timestamp,
+                    limit: i64,
+                ) -> Result<Vec<$crate::LogoutDelivery>> {
+                    // The outer conditions repeat the inner ones: PostgreSQL re-checks them on
+                    // a row another transaction leased meanwhile, and skips it.
+                    let rows = sqlx::query(
+                        "UPDATE logout_deliveries SET lease_until = $2, attempts = attempts + 1 \
+                         WHERE id IN (SELECT id FROM logout_deliveries WHERE delivered_at IS NULL \
+                         AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+                         ORDER BY next_attempt_at LIMIT $3) \
+                         AND delivered_at IS NULL AND (lease_until IS NULL OR lease_until <= $1) \
+                         RETURNING id, org_id, client_id, uri, logout_token, attempts, \
+                         next_attempt_at, delivered_at, last_error, created_at",
+                    )
+                    .bind(to_millis(now))
+                    .bind(to_millis(lease_until))
+                    .bind(limit)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+                    rows.iter().map(delivery_row).collect()
+                }
+
+                async fn finish_logout_delivery(
+                    &mut self,
+                    id: &str,
+                    delivered: Option<Timestamp>,
+                    retry_at: Option<Timestamp>,
+                    error: Option<&str>,
+                ) -> Result<()> {
+                    // Given up: never due again (delivered_at stays NULL, next attempt never).
+                    let next = retry_at.map(to_millis).unwrap_or(i64::MAX);
+                    sqlx::query(
+                        "UPDATE logout_deliveries SET lease_until = NULL, delivered_at = $2, \
+                         next_attempt_at = $3, last_error = $4 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(delivered.map(to_millis))
+                    .bind(next)
+                    .bind(error)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn logout_deliveries(
+                    &mut self,
+                    org: OrgId,
+                    client_id: &str,
+                ) -> Result<Vec<$crate::LogoutDelivery>> {
+                    let rows = sqlx::query(
+                        "SELECT id, org_id, client_id, uri, logout_token, attempts, next_attempt_at, \
+                         delivered_at, last_error, created_at FROM logout_deliveries \
+                         WHERE org_id = $1 AND client_id = $2 ORDER BY created_at DESC, id",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(client_id)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+                    rows.iter().map(delivery_row).collect()
                 }
             }
         }

@@ -45,7 +45,7 @@ fn metadata(issuer: &str) -> Value {
         "scopes_supported": ["openid", "profile", "email", "address", "phone", "offline_access"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "acr",
-            "amr",
+            "amr", "sid",
             "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
             "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
             "updated_at", "email", "email_verified", "address", "phone_number",
@@ -70,6 +70,14 @@ fn metadata(issuer: &str) -> Value {
         "request_uri_parameter_supported": true,
         "require_request_uri_registration": false,
         "request_object_signing_alg_values_supported": assertion_algs,
+        // RFC 9126 §5: per client (requirePushedAuthorizationRequests), not for all.
+        "pushed_authorization_request_endpoint": format!("{issuer}/api/v1/oauth/par"),
+        "require_pushed_authorization_requests": false,
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": tessera_core::dpop::signing_algs(),
+        // OpenID Connect Back-Channel Logout 1.0 §2.1.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }
 

@@ -32,6 +32,11 @@ impl Form {
         tessera_core::params::get(&self.0, name)
     }
 
+    /// Every parameter, in the order sent.
+    pub(super) fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// Every value of a repeatable parameter (`resource`).
     pub(super) fn get_all(&self, name: &str) -> Vec<&str> {
         tessera_core::params::get_all(&self.0, name)
@@ -132,5 +137,7 @@ pub(super) fn client_auth(parts: &http::request::Parts, form: &Form) -> Protocol
         credentials,
         address,
         request_id,
+        dpop: None,
+        proven: None,
     })
 }

@@ -25,7 +25,7 @@ use authorize::{authorize_get, authorize_post, consent, login};
 use device::{device_authorization, device_get, device_post};
 use discovery::{as_metadata, jwks, openid_configuration};
 use end_session::{end_session_get, end_session_post};
-use token::{introspect, revoke, token};
+use token::{introspect, par, revoke, token};
 use userinfo::{userinfo_get, userinfo_post};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -38,6 +38,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(paths::USERINFO, get(userinfo_get).post(userinfo_post))
         .route(paths::TOKEN, post(token))
         .route(paths::REVOKE, post(revoke))
+        .route(paths::PAR, post(par))
         .route(paths::DEVICE_AUTHORIZATION, post(device_authorization))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cors));
     Router::new()
@@ -96,6 +97,11 @@ async fn cors(
         if let Ok(v) = HeaderValue::from_str(&o) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
+        // A browser client reads the server's DPoP nonce (RFC 9449 §8) and challenges.
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("DPoP-Nonce, WWW-Authenticate"),
+        );
         if preflight {
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -103,7 +109,7 @@ async fn cors(
             );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("Authorization, Content-Type"),
+                HeaderValue::from_static("Authorization, Content-Type, DPoP"),
             );
             h.insert(
                 header::ACCESS_CONTROL_MAX_AGE,

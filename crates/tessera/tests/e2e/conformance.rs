@@ -93,6 +93,7 @@ conformance_tests!(
     registration,
     signing_keys_and_revocations,
     interactive_flows,
+    sender_constraints_and_logout,
     device_codes,
     console_sessions,
     connections,
