@@ -162,6 +162,17 @@ struct Client {
     /// Where the client publishes its public keys.
     jwks_uri: Option<String>,
     token_exchange: TokenExchangePolicy,
+    /// Authorization requests only through the PAR endpoint (RFC 9126).
+    require_pushed_authorization_requests: bool,
+    /// Every access token DPoP-bound (RFC 9449).
+    dpop_bound_access_tokens: bool,
+    /// Authorization requests only as signed request objects (RFC 9101).
+    require_signed_request_object: bool,
+    /// Where logout tokens are posted (Back-Channel Logout 1.0).
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
+    /// `fapi2` or null.
+    security_profile: Option<String>,
     secrets: Vec<Secret>,
     created_at: String,
     updated_at: String,
@@ -348,6 +359,12 @@ struct ClientInput {
     jwks: Option<async_graphql::Json<Value>>,
     jwks_uri: Option<String>,
     token_exchange: Option<TokenExchangeInput>,
+    require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
+    require_signed_request_object: Option<bool>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: Option<bool>,
+    security_profile: Option<String>,
 }
 
 /// A change: REST's PATCH body. Only the fields given change; `null` clears a nullable one.
@@ -382,6 +399,14 @@ struct UpdateInput {
     jwks: MaybeUndefined<async_graphql::Json<Value>>,
     jwks_uri: MaybeUndefined<String>,
     token_exchange: Option<TokenExchangeInput>,
+    require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
+    require_signed_request_object: Option<bool>,
+    /// `null`: no back-channel logout.
+    backchannel_logout_uri: MaybeUndefined<String>,
+    backchannel_logout_session_required: Option<bool>,
+    /// `null`: no security profile.
+    security_profile: MaybeUndefined<String>,
 }
 
 impl UpdateInput {
@@ -422,6 +447,12 @@ impl UpdateInput {
                 subject_clients: t.subject_clients,
                 allow_impersonation: t.allow_impersonation,
             }),
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_signed_request_object: self.require_signed_request_object,
+            backchannel_logout_uri: given(self.backchannel_logout_uri),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
+            security_profile: given(self.security_profile),
             ..ClientPatch::default()
         }
     }

@@ -173,8 +173,9 @@ impl Services {
 
     /// The pushed request a front-channel `request_uri` names, for `client`: its parameters
     /// and the hash that spends it, or `None` when the request has no pushed `request_uri`.
-    /// One that is unknown, spent, expired or another client's is an error page: there is no
-    /// redirect URI to trust yet.
+    /// One that is unknown, spent, expired or another client's is `invalid_request_uri`, sent
+    /// to the front channel's redirect URI when the client registered it, else shown as a
+    /// page.
     pub(super) async fn pushed_request(
         &self,
         org: &Organization,
@@ -187,6 +188,26 @@ impl Services {
             return Ok(None);
         };
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let refuse = |m: &str| {
+            let front = AuthorizationRequest::from_params(params);
+            match front.redirect_uri {
+                Some(uri) if client.settings.redirect_uris.iter().any(|u| u.matches(uri)) => {
+                    let mode = front
+                        .response_mode
+                        .and_then(ResponseMode::parse)
+                        .unwrap_or_default();
+                    AuthorizeError::Respond(self.error_response(
+                        org,
+                        uri,
+                        front.state,
+                        mode,
+                        "invalid_request_uri",
+                        m,
+                    ))
+                }
+                _ => page(&format!("The request_uri is not valid (invalid_request_uri): {m}. Start again from the application.")),
+            }
+        };
         let hash = self.handle_hash.hash(handle);
         let found = {
             let mut tx = self
@@ -198,15 +219,11 @@ impl Services {
                 .await
                 .map_err(|e| super::server_page(e, "The server could not read the request."))?
         };
-        let invalid = "The request_uri is not valid (invalid_request_uri): it is unknown, was \
-                       used already, or has expired. Start again from the application.";
-        let found = found
-            .filter(|p| p.expires_at > self.now())
-            .ok_or_else(|| page(invalid))?;
+        let found = found.filter(|p| p.expires_at > self.now()).ok_or_else(|| {
+            refuse("the request_uri is unknown, was used already, or has expired")
+        })?;
         if found.client_id != client.id.as_str() {
-            return Err(page(
-                "The request_uri was pushed by another client (invalid_request_uri).",
-            ));
+            return Err(refuse("the request_uri was pushed by another client"));
         }
         let pushed: Vec<(String, String)> =
             serde_json::from_str(&found.params).map_err(|_| page("The request is corrupt."))?;

@@ -138,6 +138,12 @@ async fn seed_examples_work_verbatim_on_the_alias() {
         "secrets",
         "createdAt",
         "updatedAt",
+        "requirePushedAuthorizationRequests",
+        "dpopBoundAccessTokens",
+        "requireSignedRequestObject",
+        "backchannelLogoutUri",
+        "backchannelLogoutSessionRequired",
+        "securityProfile",
     ];
     let mut got: Vec<&str> = spa
         .as_object()

@@ -1377,7 +1377,7 @@ async fn refused_request_objects_say_why_on_the_redirect_uri() {
                 "urn:ietf:params:oauth:request_uri:abc".into(),
             )],
             "invalid_request_uri",
-            "https URL",
+            "unknown, was used already, or has expired",
         ),
     ];
     for (extra, error, says) in cases {

@@ -13,7 +13,7 @@ const REST: &str = "/orgs/acme-corp/api/v1/admin/oauth-clients";
 const CLIENT_FIELDS: &str = "id name description clientType isConfidential redirectUris \
     postLogoutRedirectUris allowedCorsOrigins allowedScopes grantTypes isActive requirePkce \
     requireConsent clientUri logoUri accessTokenLifetime refreshTokenLifetime \
-    idTokenSignedResponseAlg accessTokenSignedResponseAlg userinfoSignedResponseAlg requestObjectSigningAlg tokenEndpointAuthMethod jwks jwksUri tokenExchange { subjectClients allowImpersonation } \
+    idTokenSignedResponseAlg accessTokenSignedResponseAlg userinfoSignedResponseAlg requestObjectSigningAlg tokenEndpointAuthMethod jwks jwksUri requirePushedAuthorizationRequests dpopBoundAccessTokens requireSignedRequestObject backchannelLogoutUri backchannelLogoutSessionRequired securityProfile tokenExchange { subjectClients allowImpersonation } \
     secrets { id hint createdAt expiresAt lastUsedAt } createdAt updatedAt";
 
 async fn gql(
