@@ -181,19 +181,23 @@ impl KeyFetcher {
         Ok(jwt.to_owned())
     }
 
-    /// GETs `url`, within the limits, asking for `accept`.
-    async fn fetch_body(&self, url: &str, accept: &str) -> Result<Vec<u8>, KeyFetchError> {
-        self.fetch_body_with_headers(url, accept)
+    /// POSTs `form` (urlencoded) to `url` under the same address guard, and answers the
+    /// status (a back-channel logout, whose answer body is not read).
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<u16, KeyFetchError> {
+        let parsed = self.checked_url(url)?;
+        let res = self
+            .http
+            .post(parsed)
+            .form(form)
+            .send()
             .await
-            .map(|(body, _)| body)
+            .map_err(|e| send_error(&e))?;
+        Ok(res.status().as_u16())
     }
 
-    /// [`Self::fetch_body`], with the answer's headers.
-    async fn fetch_body_with_headers(
-        &self,
-        url: &str,
-        accept: &str,
-    ) -> Result<(Vec<u8>, reqwest::header::HeaderMap), KeyFetchError> {
+    /// `url` parsed, if Tessera may call it: http(s), and (unless internal addresses are
+    /// allowed) not a literal internal address (names are checked by the resolver).
+    fn checked_url(&self, url: &str) -> Result<url::Url, KeyFetchError> {
         let parsed = url::Url::parse(url).map_err(|_| KeyFetchError::BadUrl)?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(KeyFetchError::BadUrl);
@@ -208,6 +212,23 @@ impl KeyFetcher {
         if !self.allow_internal && literal.is_some_and(|ip| !is_public(ip)) {
             return Err(KeyFetchError::InternalAddress);
         }
+        Ok(parsed)
+    }
+
+    /// GETs `url`, within the limits, asking for `accept`.
+    async fn fetch_body(&self, url: &str, accept: &str) -> Result<Vec<u8>, KeyFetchError> {
+        self.fetch_body_with_headers(url, accept)
+            .await
+            .map(|(body, _)| body)
+    }
+
+    /// [`Self::fetch_body`], with the answer's headers.
+    async fn fetch_body_with_headers(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> Result<(Vec<u8>, reqwest::header::HeaderMap), KeyFetchError> {
+        let parsed = self.checked_url(url)?;
         let res = self
             .http
             .get(parsed)

@@ -61,6 +61,13 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
+    pub(crate) fn new(
+        stop: tokio::sync::watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        Self { stop, task }
+    }
+
     /// Stops after the pass in flight (if any) has written its results.
     pub async fn stop(self) {
         let _ = self.stop.send(true);

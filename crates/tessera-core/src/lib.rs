@@ -23,6 +23,7 @@ pub mod api_resources;
 pub mod assertion;
 pub mod audit;
 pub mod authorize;
+pub mod backchannel;
 pub mod bootstrap;
 pub mod cache;
 mod cimd;
@@ -182,6 +183,8 @@ pub struct Services {
     pub(crate) metadata_documents: cimd::DocumentCache,
     /// The keys fetched, by URL, for five minutes.
     pub(crate) fetched_keys: moka::sync::Cache<String, Arc<assertion::FetchedKeys>>,
+    /// Wakes this node's back-channel logout worker when a session ends here.
+    pub(crate) backchannel_wake: tokio::sync::Notify,
 }
 
 impl Services {
@@ -229,6 +232,7 @@ impl Services {
                 .time_to_live(std::time::Duration::from_secs(300))
                 .max_capacity(10_000)
                 .build(),
+            backchannel_wake: tokio::sync::Notify::new(),
             config,
             uses: uses::UseNotes::new(),
         })

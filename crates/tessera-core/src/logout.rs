@@ -152,6 +152,8 @@ impl Services {
             if result.is_err() {
                 return Err(page("The server could not end the session."));
             }
+            // Back-Channel Logout §2.7: the clients of the session hear of it.
+            self.wake_backchannel();
         }
         Ok(match target {
             Some(url) => LoggedOut::Redirect(url),

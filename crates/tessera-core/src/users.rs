@@ -264,6 +264,9 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        if !after.is_active {
+            self.wake_backchannel();
+        }
         Ok(after)
     }
 

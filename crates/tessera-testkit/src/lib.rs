@@ -265,11 +265,34 @@ impl TestServer {
         .await
     }
 
+    /// A server whose DPoP proofs at the token and PAR endpoints must carry its nonce
+    /// (`[security] dpop_require_nonce`).
+    pub async fn start_with_dpop_nonces() -> Self {
+        Self::start_configured(
+            Arc::new(SystemClock),
+            tessera_connect::Providers::default(),
+            tessera_web::ServerLimits::default(),
+            true,
+            true,
+        )
+        .await
+    }
+
     async fn start_full(
         clock: Arc<dyn tessera_domain::clock::Clock>,
         providers: tessera_connect::Providers,
         limits: tessera_web::ServerLimits,
         internal_fetches: bool,
+    ) -> Self {
+        Self::start_configured(clock, providers, limits, internal_fetches, false).await
+    }
+
+    async fn start_configured(
+        clock: Arc<dyn tessera_domain::clock::Clock>,
+        providers: tessera_connect::Providers,
+        limits: tessera_web::ServerLimits,
+        internal_fetches: bool,
+        dpop_require_nonce: bool,
     ) -> Self {
         let db = migrated_db().await;
         let store = tessera_store::connect(&db.url, &StoreOptions::default())
@@ -288,10 +311,12 @@ impl TestServer {
             &base,
             &providers,
             Vec::new(),
-            internal_fetches,
+            (internal_fetches, dpop_require_nonce),
         );
         services.bootstrap().await.expect("bootstrap");
         services.spawn_change_poller(std::time::Duration::from_millis(100));
+        // Back-channel logouts go out at once (a session ended) or within a second.
+        std::mem::forget(services.spawn_backchannel_worker(std::time::Duration::from_secs(1)));
         let state = tessera_web::AppState::new(
             Arc::clone(&services),
             tessera_web::WebConfig {
@@ -325,7 +350,14 @@ impl TestServer {
         let store = tessera_store::connect(&self.db.url, &StoreOptions::default())
             .await
             .expect("connect");
-        node(&store, clock, &self.base, &self.providers, Vec::new(), true)
+        node(
+            &store,
+            clock,
+            &self.base,
+            &self.providers,
+            Vec::new(),
+            (true, false),
+        )
     }
 
     /// Another node whose vault holds `keys` (the current one first) besides the master key's.
@@ -337,7 +369,14 @@ impl TestServer {
         let store = tessera_store::connect(&self.db.url, &StoreOptions::default())
             .await
             .expect("connect");
-        node(&store, clock, &self.base, &self.providers, keys, true)
+        node(
+            &store,
+            clock,
+            &self.base,
+            &self.providers,
+            keys,
+            (true, false),
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -418,7 +457,7 @@ fn node(
     base: &str,
     providers: &tessera_connect::Providers,
     vault_keys: Vec<Arc<MasterKey>>,
-    internal_fetches: bool,
+    (internal_fetches, dpop_require_nonce): (bool, bool),
 ) -> Arc<Services> {
     let master = MasterKey::from_bytes([7; 32]);
     Arc::new(
@@ -438,6 +477,7 @@ fn node(
                 // without waiting ten seconds.
                 allow_internal_jwks_uri: internal_fetches,
                 jwks_refetch_interval: std::time::Duration::from_secs(1),
+                dpop_require_nonce,
                 ..CoreConfig::default()
             },
         )

@@ -74,6 +74,7 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
             integration_test_timeout: config.integration_test_timeout,
             vault_keys,
             allow_internal_jwks_uri: config.allow_internal_jwks_uri,
+            dpop_require_nonce: config.dpop_require_nonce,
             ..CoreConfig::default()
         },
     )?);
@@ -122,6 +123,11 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let worker = config
         .run_worker
         .then(|| app.services.spawn_refresh_worker(config.refresh_interval));
+    // Logout tokens reach the clients of ended sessions (leases split the work too).
+    let backchannel = config.run_worker.then(|| {
+        app.services
+            .spawn_backchannel_worker(config.refresh_interval)
+    });
     tracing::info!(%addr, public_url = %config.public_url, "listening");
     eprintln!(
         "Tessera listening on http://{addr} (public URL {})",
@@ -150,6 +156,9 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     if let Some(w) = worker {
         w.stop().await;
     }
+    if let Some(w) = backchannel {
+        w.stop().await;
+    }
     app.store.close().await;
     Ok(())
 }
@@ -159,12 +168,16 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
 pub async fn worker(config: &Config) -> anyhow::Result<()> {
     let app = open(config).await?;
     let w = app.services.spawn_refresh_worker(config.refresh_interval);
+    let b = app
+        .services
+        .spawn_backchannel_worker(config.refresh_interval);
     eprintln!(
         "Tessera refresh worker running (every {} s)",
         config.refresh_interval.as_secs()
     );
     let _ = shutdown_signal().await;
     w.stop().await;
+    b.stop().await;
     app.store.close().await;
     Ok(())
 }

@@ -87,6 +87,8 @@ pub struct FileSecurity {
     /// Fetch clients' `jwks_uri` from loopback and private addresses too (default false:
     /// public addresses only).
     pub allow_internal_jwks_uri: Option<bool>,
+    /// DPoP proofs at the token and PAR endpoints must carry the server's nonce (RFC 9449 §8).
+    pub dpop_require_nonce: Option<bool>,
 }
 
 /// Values from flags or the environment (clap merged those two).
@@ -127,6 +129,7 @@ pub struct Config {
     pub login_attempts_per_user_per_minute: u32,
     pub login_attempts_per_address_per_minute: u32,
     pub allow_internal_jwks_uri: bool,
+    pub dpop_require_nonce: bool,
     /// From `TESSERA_MASTER_KEY`; otherwise the key file in the data dir is used.
     pub master_key: Option<SecretString>,
     /// From `TESSERA_VAULT_KEYS`: the vault's keys, the current one first.
@@ -343,6 +346,7 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
         login_attempts_per_user_per_minute: per_user,
         login_attempts_per_address_per_minute: per_address,
         allow_internal_jwks_uri: f.security.allow_internal_jwks_uri.unwrap_or(false),
+        dpop_require_nonce: f.security.dpop_require_nonce.unwrap_or(false),
         master_key: master_key.filter(|k| !k.is_empty()).map(SecretString::from),
     })
 }

@@ -126,6 +126,25 @@ impl Services {
             sid: found.sid.as_deref(),
             dpop_jkt: found.dpop_jkt.as_deref(),
         };
+        // FAPI 2.0 §5.3.2.1 item 9: no rotation (a client that lost the answer keeps a token
+        // that works); the token stays as it is, and the answer carries none.
+        if client.settings.security.is_fapi2() {
+            let granted = Grant {
+                scope: &scope_str,
+                ..family
+            };
+            return self
+                .token_response(
+                    &org,
+                    client,
+                    granted,
+                    &targets,
+                    None,
+                    &self.random_jti()?,
+                    key,
+                )
+                .await;
+        }
         let (new_refresh, row) = self.refresh_record(
             org.id,
             client,
