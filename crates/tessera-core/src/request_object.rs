@@ -209,12 +209,27 @@ impl Services {
             }
         }
         let now = self.now().unix_timestamp();
+        let fapi2 = client.settings.security.is_fapi2();
         let times = (|| {
-            if seconds(&claims, "exp")?.is_some_and(|exp| exp + LEEWAY <= now) {
+            let (exp, nbf) = (seconds(&claims, "exp")?, seconds(&claims, "nbf")?);
+            if exp.is_some_and(|exp| exp + LEEWAY <= now) {
                 return Err("the request object has expired");
             }
-            if seconds(&claims, "nbf")?.is_some_and(|nbf| nbf > now + LEEWAY) {
+            if nbf.is_some_and(|nbf| nbf > now + LEEWAY) {
                 return Err("the request object is not valid yet (nbf)");
+            }
+            // FAPI 2.0 Message Signing §5.3.1: exp and nbf, at most 60 minutes apart, nbf no
+            // more than 60 minutes in the past.
+            if fapi2 {
+                let (Some(exp), Some(nbf)) = (exp, nbf) else {
+                    return Err("the request object needs exp and nbf (FAPI 2.0)");
+                };
+                if exp - nbf > 3600 {
+                    return Err("the request object's exp is more than 60 minutes after its nbf");
+                }
+                if nbf < now - 3600 {
+                    return Err("the request object's nbf is more than 60 minutes in the past");
+                }
             }
             Ok(())
         })();

@@ -135,6 +135,12 @@ impl SigningKey {
     /// A compact JWS over `claims` (a JSON object), with header `{alg, typ, kid}`.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, CryptoError> {
         let header = json!({"alg": self.alg.as_str(), "typ": typ, "kid": self.kid});
+        self.sign_with_header(&header, claims)
+    }
+
+    /// A compact JWS over `claims` with this header as given (its `alg` must be the key's):
+    /// what a client signs, such as a DPoP proof with the public key in `jwk` (RFC 9449 §4.2).
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, CryptoError> {
         let mut out = String::with_capacity(512);
         URL_SAFE_NO_PAD.encode_string(header.to_string(), &mut out);
         out.push('.');

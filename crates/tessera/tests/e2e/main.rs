@@ -12,6 +12,7 @@ mod cluster;
 mod conformance;
 mod connections;
 mod console;
+mod fapi2_security_profile;
 mod flows;
 mod grants;
 mod graphql;
