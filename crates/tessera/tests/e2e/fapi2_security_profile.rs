@@ -282,6 +282,17 @@ impl Fapi {
         res
     }
 
+    /// The browser at `url` (with its cookies).
+    pub(crate) async fn browse(&self, url: &str) -> reqwest::Response {
+        let mut r = self.browser.get(url);
+        if let Some(c) = self.cookies() {
+            r = r.header("cookie", c);
+        }
+        let res = r.send().await.unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
     async fn post_page(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut r = self.browser.post(self.s.url(path)).form(form);
         if let Some(c) = self.cookies() {

@@ -21,5 +21,6 @@ mod mcp;
 mod openid_conformance_suite;
 mod registration;
 mod security;
+mod sender_constraints;
 mod support;
 mod tokens;
