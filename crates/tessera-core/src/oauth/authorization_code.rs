@@ -139,7 +139,12 @@ impl Services {
             scope: &scope,
             ..granted(&found)
         };
-        self.token_response(&org, client, grant, &targets, refresh_token, &jti, key)
+        let issue = super::Issue {
+            refresh_token,
+            jti: Some(&jti),
+            key,
+        };
+        self.token_response(&org, client, grant, &targets, issue)
             .await
     }
 }

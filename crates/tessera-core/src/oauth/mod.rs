@@ -54,6 +54,15 @@ pub(crate) struct Grant<'a> {
     pub dpop_jkt: Option<&'a str>,
 }
 
+/// What a grant hands out beside its [`Grant`]: the refresh token already stored (if any),
+/// the access token's `jti` when the grant recorded it (a code's, for revocation on reuse;
+/// else a new one), and the key the tokens are bound to (DPoP).
+pub(crate) struct Issue<'a> {
+    pub refresh_token: Option<String>,
+    pub jti: Option<&'a str>,
+    pub key: Option<&'a crate::dpop::ProvenKey>,
+}
+
 /// The key a public client's refresh tokens are bound to: the one its request proved. A
 /// confidential client's are bound to its credentials instead (RFC 9449 §5).
 pub(crate) fn refresh_binding<'k>(

@@ -103,9 +103,11 @@ impl Services {
             client,
             grant,
             &targets,
-            refresh.map(|r| r.0),
-            &self.random_jti()?,
-            key,
+            super::Issue {
+                refresh_token: refresh.map(|r| r.0),
+                jti: None,
+                key,
+            },
         )
         .await
     }

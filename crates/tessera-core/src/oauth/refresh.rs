@@ -139,9 +139,11 @@ impl Services {
                     client,
                     granted,
                     &targets,
-                    None,
-                    &self.random_jti()?,
-                    key,
+                    super::Issue {
+                        refresh_token: None,
+                        jti: None,
+                        key,
+                    },
                 )
                 .await;
         }
@@ -182,9 +184,11 @@ impl Services {
             client,
             granted,
             &targets,
-            Some(new_refresh),
-            &self.random_jti()?,
-            key,
+            super::Issue {
+                refresh_token: Some(new_refresh),
+                jti: None,
+                key,
+            },
         )
         .await
     }
@@ -197,10 +201,17 @@ impl Services {
         client: &OAuthClient,
         grant: Grant<'_>,
         targets: &Targets,
-        refresh_token: Option<String>,
-        jti: &str,
-        key: Option<&crate::dpop::ProvenKey>,
+        issue: super::Issue<'_>,
     ) -> OAuthResult<TokenResponse> {
+        let super::Issue {
+            refresh_token,
+            jti,
+            key,
+        } = issue;
+        let jti = match jti {
+            Some(j) => j.to_owned(),
+            None => self.random_jti()?,
+        };
         let lifetime = targets.lifetime(client);
         let issuer = self.issuer(&org.slug);
         let scope = grant.scope;
@@ -209,7 +220,7 @@ impl Services {
             client,
             grant.user.to_string(),
             targets.audience(issuer.clone()),
-            jti.to_owned(),
+            jti,
             to_millis(self.now()) / 1000,
             lifetime,
         )
