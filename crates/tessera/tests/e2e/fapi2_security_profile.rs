@@ -1281,9 +1281,11 @@ async fn fapi2_security_profile_final_dpop_negative_tests() {
         b64(base_claims().to_string().as_bytes())
     );
     refused.push(("alg none", vec![none]));
-    let mut bad_sig = good(json!({}));
-    bad_sig.pop();
-    bad_sig.push(if bad_sig.ends_with('A') { 'B' } else { 'A' });
+    // One character in the middle of the signature changed.
+    let good_sig = good(json!({}));
+    let at = good_sig.rfind('.').unwrap() + 20;
+    let changed = if &good_sig[at..=at] == "A" { "B" } else { "A" };
+    let bad_sig = format!("{}{changed}{}", &good_sig[..at], &good_sig[at + 1..]);
     refused.push(("signature", vec![bad_sig]));
     let mut with_private = base_header();
     with_private["jwk"] = private_jwk;
