@@ -17,6 +17,7 @@ mod flows;
 mod grants;
 mod graphql;
 mod interop;
+mod interop_fapi;
 mod mcp;
 mod openid_conformance_suite;
 mod registration;
