@@ -63,6 +63,12 @@ pub(crate) const EDIT_FIELDS: &[&str] = &[
     "jwks",
     "jwksUri",
     "tokenExchange",
+    "securityProfile",
+    "requirePushedAuthorizationRequests",
+    "dpopBoundAccessTokens",
+    "requireSignedRequestObject",
+    "backchannelLogoutUri",
+    "backchannelLogoutSessionRequired",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -370,6 +376,12 @@ fn client_form(cl: &OAuthClient) -> ClientForm {
         jwks_uri: i.jwks_uri.unwrap_or_default(),
         subject_clients: i.token_exchange.subject_clients.join("\n"),
         allow_impersonation: i.token_exchange.allow_impersonation,
+        security_profile: i.security_profile.unwrap_or_default(),
+        require_par: i.require_pushed_authorization_requests,
+        dpop_bound: i.dpop_bound_access_tokens,
+        require_signed_request_object: i.require_signed_request_object,
+        backchannel_logout_uri: i.backchannel_logout_uri.unwrap_or_default(),
+        backchannel_logout_session_required: i.backchannel_logout_session_required,
         errors: FieldErrors::default(),
     }
 }
@@ -588,6 +600,12 @@ pub async fn save(
             subject_clients: f.lines("subjectClients"),
             allow_impersonation: f.checked("allowImpersonation"),
         },
+        security_profile: f.optional("securityProfile"),
+        require_pushed_authorization_requests: f.checked("requirePushedAuthorizationRequests"),
+        dpop_bound_access_tokens: f.checked("dpopBoundAccessTokens"),
+        require_signed_request_object: f.checked("requireSignedRequestObject"),
+        backchannel_logout_uri: f.optional("backchannelLogoutUri"),
+        backchannel_logout_session_required: f.checked("backchannelLogoutSessionRequired"),
         ..ClientInput::default()
     };
     let typed = |errors: FieldErrors| ClientForm {
@@ -615,6 +633,12 @@ pub async fn save(
         jwks_uri: f.text("jwksUri"),
         subject_clients: f.get("subjectClients").unwrap_or("").to_owned(),
         allow_impersonation: f.checked("allowImpersonation"),
+        security_profile: f.text("securityProfile"),
+        require_par: f.checked("requirePushedAuthorizationRequests"),
+        dpop_bound: f.checked("dpopBoundAccessTokens"),
+        require_signed_request_object: f.checked("requireSignedRequestObject"),
+        backchannel_logout_uri: f.text("backchannelLogoutUri"),
+        backchannel_logout_session_required: f.checked("backchannelLogoutSessionRequired"),
         errors,
     };
     let back_with = |errors: FieldErrors| EditExtras {

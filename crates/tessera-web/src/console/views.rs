@@ -284,6 +284,13 @@ pub struct ClientForm {
     pub jwks_uri: String,
     pub subject_clients: String,
     pub allow_impersonation: bool,
+    /// `fapi2` or empty.
+    pub security_profile: String,
+    pub require_par: bool,
+    pub dpop_bound: bool,
+    pub require_signed_request_object: bool,
+    pub backchannel_logout_uri: String,
+    pub backchannel_logout_session_required: bool,
     pub errors: FieldErrors,
 }
 

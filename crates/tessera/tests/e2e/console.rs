@@ -449,19 +449,24 @@ async fn operator_manages_a_client_in_a_real_browser() {
         "https://billing.example.com/callback\nhttps://billing.example.com/alt",
     )
     .await;
-    // Signed userinfo, and the secret sent in the form body.
+    // Signed userinfo, and the secret sent in the form body; PAR and signed requests
+    // required, a back-channel logout URI.
+    b.fill(
+        "f-backchannel",
+        "https://billing.example.com/backchannel-logout",
+    )
+    .await;
     for option in [
         "#f-userinfo-alg option[value='RS256']",
         "#f-request-object-alg option[value='ES256']",
         "#f-auth-method option[value='client_secret_post']",
+        "input[name=requirePushedAuthorizationRequests]",
+        "input[name=requireSignedRequestObject]",
     ] {
-        b.driver
-            .find(By::Css(option))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        let e = b.driver.find(By::Css(option)).await.unwrap();
+        // Above the sticky Save bar before the click.
+        e.scroll_into_view().await.unwrap();
+        e.click().await.unwrap();
     }
     b.press("save-client").await;
     b.see("The client is saved.").await;
@@ -483,6 +488,16 @@ async fn operator_manages_a_client_in_a_real_browser() {
         saved.settings.token_endpoint_auth_method.as_str(),
         "client_secret_post"
     );
+    let security = &saved.settings.security;
+    assert!(
+        security.require_pushed_authorization_requests && security.require_signed_request_object
+    );
+    assert!(!security.dpop_bound_access_tokens);
+    assert_eq!(
+        security.backchannel_logout_uri.as_deref(),
+        Some("https://billing.example.com/backchannel-logout")
+    );
+    assert_eq!(security.security_profile, None);
 
     // Regenerate the secret: a new one, once; the old one dies at once.
     b.press("regenerate-secret").await;
