@@ -242,6 +242,22 @@ pub enum ClientCommand {
         /// Where the client publishes its public keys (https), instead of --jwks-file.
         #[arg(long, value_name = "URL")]
         jwks_uri: Option<String>,
+        /// Follow a security profile: fapi2 (FAPI 2.0: PAR, PKCE, DPoP, private_key_jwt,
+        /// ES256 or EdDSA).
+        #[arg(long, value_name = "PROFILE")]
+        security_profile: Option<String>,
+        /// Accept authorization requests only through the PAR endpoint (RFC 9126).
+        #[arg(long)]
+        require_par: bool,
+        /// Issue only DPoP-bound access tokens (RFC 9449): token requests need a proof.
+        #[arg(long)]
+        dpop: bool,
+        /// Accept authorization requests only as signed request objects (RFC 9101).
+        #[arg(long)]
+        require_signed_request_object: bool,
+        /// Where logout tokens are posted when a user's session ends (Back-Channel Logout).
+        #[arg(long, value_name = "URL")]
+        backchannel_logout_uri: Option<String>,
     },
     /// List an organization's clients as JSON (never their secrets).
     List {
@@ -507,6 +523,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             token_endpoint_auth_method,
             jwks_file,
             jwks_uri,
+            security_profile,
+            require_par,
+            dpop,
+            require_signed_request_object,
+            backchannel_logout_uri,
         }) => {
             let jwks = match jwks_file {
                 Some(path) => {
@@ -544,6 +565,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 token_endpoint_auth_method,
                 jwks,
                 jwks_uri,
+                security_profile,
+                require_pushed_authorization_requests: require_par,
+                dpop_bound_access_tokens: dpop,
+                require_signed_request_object,
+                backchannel_logout_session_required: backchannel_logout_uri.is_some(),
+                backchannel_logout_uri,
                 ..defaults
             };
             let created = s.create_client(&ctx, &org, input).await?;

@@ -602,6 +602,49 @@ async fn bad_input_fails_with_one_clear_line() {
         ),
         "client id 'backend' already exists",
     );
+    // The sender-constraint switches and the FAPI 2.0 profile.
+    let o = run(
+        &db,
+        &[
+            "client",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "Bank app",
+            "--redirect-uri",
+            "https://bank.example/cb",
+            "--require-par",
+            "--dpop",
+            "--require-signed-request-object",
+            "--backchannel-logout-uri",
+            "https://bank.example/bc",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(c["requirePushedAuthorizationRequests"], true);
+    assert_eq!(c["dpopBoundAccessTokens"], true);
+    assert_eq!(c["requireSignedRequestObject"], true);
+    assert_eq!(c["backchannelLogoutUri"], "https://bank.example/bc");
+    assert_fails_with(
+        &run(
+            &db,
+            &[
+                "client",
+                "create",
+                "--org",
+                "acme-corp",
+                "--name",
+                "Bank app",
+                "--redirect-uri",
+                "https://bank.example/cb",
+                "--security-profile",
+                "fapi2",
+            ],
+        ),
+        "tokenEndpointAuthMethod: the fapi2 security profile needs private_key_jwt",
+    );
 
     let cfg = db.dir.path().join("bad.toml");
     std::fs::write(&cfg, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
