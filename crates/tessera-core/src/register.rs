@@ -104,6 +104,10 @@ fn rfc_field(field: &str) -> String {
         "tokenEndpointAuthMethod" => "token_endpoint_auth_method",
         "jwks" => "jwks",
         "jwksUri" => "jwks_uri",
+        "backchannelLogoutUri" => "backchannel_logout_uri",
+        "requirePushedAuthorizationRequests" => "require_pushed_authorization_requests",
+        "dpopBoundAccessTokens" => "dpop_bound_access_tokens",
+        "requireSignedRequestObject" => "require_signed_request_object",
         other => other,
     };
     format!("{name}{rest}")
@@ -133,6 +137,16 @@ fn string(meta: &Map<String, Value>, key: &str) -> RegistrationResult<Option<Str
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(RegistrationError::metadata(format!(
             "{key} must be a string"
+        ))),
+    }
+}
+
+fn boolean(meta: &Map<String, Value>, key: &str) -> RegistrationResult<bool> {
+    match meta.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(RegistrationError::metadata(format!(
+            "{key} must be true or false"
         ))),
     }
 }
@@ -279,6 +293,15 @@ fn to_input(policy: &RegistrationPolicy, meta: &Value) -> RegistrationResult<Cli
         token_endpoint_auth_method: Some(auth_method),
         jwks,
         jwks_uri: string(meta, "jwks_uri")?,
+        // RFC 9126 §6, RFC 9449 §5.2, RFC 9101 §10.5, Back-Channel Logout §2.2.
+        require_pushed_authorization_requests: boolean(
+            meta,
+            "require_pushed_authorization_requests",
+        )?,
+        dpop_bound_access_tokens: boolean(meta, "dpop_bound_access_tokens")?,
+        require_signed_request_object: boolean(meta, "require_signed_request_object")?,
+        backchannel_logout_uri: string(meta, "backchannel_logout_uri")?,
+        backchannel_logout_session_required: boolean(meta, "backchannel_logout_session_required")?,
         ..defaults
     })
 }
@@ -326,6 +349,30 @@ impl Services {
         }
         if let Some(u) = &s.jwks_uri {
             v["jwks_uri"] = json!(u);
+        }
+        let security = &s.security;
+        for (k, on) in [
+            (
+                "require_pushed_authorization_requests",
+                security.require_pushed_authorization_requests,
+            ),
+            (
+                "dpop_bound_access_tokens",
+                security.dpop_bound_access_tokens,
+            ),
+            (
+                "require_signed_request_object",
+                security.require_signed_request_object,
+            ),
+        ] {
+            if on {
+                v[k] = json!(true);
+            }
+        }
+        if let Some(u) = &security.backchannel_logout_uri {
+            v["backchannel_logout_uri"] = json!(u);
+            v["backchannel_logout_session_required"] =
+                json!(security.backchannel_logout_session_required);
         }
         if let Some(secret) = secret {
             v["client_secret"] = json!(secret.expose_secret());

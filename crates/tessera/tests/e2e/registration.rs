@@ -758,3 +758,70 @@ async fn the_mcp_preset_registers_agents_on_the_users_machine_only() {
     .await;
     assert_eq!(st, 400, "an unknown preset: {v}");
 }
+
+/// The sender-constraint metadata (RFC 9126 §6, RFC 9449 §5.2, RFC 9101 §10.5, Back-Channel
+/// Logout §2.2) registers and reads back; a bad value is named in RFC 7591's words.
+#[tokio::test]
+async fn registration_takes_the_sender_constraint_metadata() {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PUT,
+            POLICY,
+            Some(&admin),
+            Some(json!({"mode": "open"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, v, _) = register(
+        &s,
+        None,
+        json!({"client_name": "Bank", "redirect_uris": ["https://bank.example/cb"],
+               "require_pushed_authorization_requests": true, "dpop_bound_access_tokens": true,
+               "require_signed_request_object": true,
+               "backchannel_logout_uri": "https://bank.example/bc",
+               "backchannel_logout_session_required": true}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    for k in [
+        "require_pushed_authorization_requests",
+        "dpop_bound_access_tokens",
+        "require_signed_request_object",
+        "backchannel_logout_session_required",
+    ] {
+        assert_eq!(v[k], true, "{k}");
+    }
+    assert_eq!(v["backchannel_logout_uri"], "https://bank.example/bc");
+    let (st, v, _) = register(
+        &s,
+        None,
+        json!({"client_name": "Bad", "redirect_uris": ["https://bank.example/cb"],
+               "backchannel_logout_uri": "ftp://bank.example/bc"}),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("backchannel_logout_uri"),
+        "{v}"
+    );
+    let (st, v, _) = register(
+        &s,
+        None,
+        json!({"client_name": "Bad", "redirect_uris": ["https://bank.example/cb"],
+               "dpop_bound_access_tokens": "yes"}),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("invalid_client_metadata"))
+    );
+}
