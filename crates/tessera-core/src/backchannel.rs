@@ -33,7 +33,9 @@ const BATCH: i64 = 50;
 /// The delay before attempt `n + 1` after `n` failed ones: 10 s, 30 s, 90 s, … up to an
 /// hour.
 fn backoff(attempts: i64) -> time::Duration {
-    let secs = 10 * 3_i64.saturating_pow(u32::try_from(attempts.max(1) - 1).unwrap_or(0));
+    let secs = 3_i64
+        .saturating_pow(u32::try_from(attempts.max(1) - 1).unwrap_or(0))
+        .saturating_mul(10);
     time::Duration::seconds(secs.min(3600))
 }
 

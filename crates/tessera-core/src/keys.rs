@@ -86,7 +86,7 @@ impl Services {
             let mut tx = self.store.read().await?;
             tx.published_signing_keys(org, self.now()).await?
         };
-        let missing: Vec<Alg> = Alg::ALL
+        let missing: Vec<Alg> = Alg::KEYED
             .into_iter()
             .filter(|a| {
                 !records
@@ -132,14 +132,24 @@ impl Services {
                 .map_err(|e| CoreError::internal(format!("signing key {}: {e}", r.id)))?;
             let key = SigningKey::from_pkcs8(alg, r.id.clone(), &pkcs8)
                 .map_err(|e| CoreError::internal(format!("signing key {}: {e}", r.id)))?;
-            verifying.insert(r.id.clone(), key.verifying_key());
-            jwks.push(key.public_jwk());
-            if r.retired_at.is_none_or(|at| at > self.now()) {
-                signers.entry(alg).or_default().push(SignerKey {
-                    key: Arc::new(key),
-                    created_at: r.created_at,
-                    retired_at: r.retired_at,
-                });
+            // The RSA key signs PS256 too (FAPI 2.0 §5.4), published again under its own kid
+            // with that `alg`, so that a verifier holds each kid to one algorithm.
+            let mut keys = vec![key];
+            if alg == Alg::RS256 {
+                let ps = SigningKey::from_pkcs8(Alg::PS256, format!("{}-ps256", r.id), &pkcs8)
+                    .map_err(|e| CoreError::internal(format!("signing key {}: {e}", r.id)))?;
+                keys.push(ps);
+            }
+            for key in keys {
+                verifying.insert(key.kid().to_owned(), key.verifying_key());
+                jwks.push(key.public_jwk());
+                if r.retired_at.is_none_or(|at| at > self.now()) {
+                    signers.entry(key.alg()).or_default().push(SignerKey {
+                        key: Arc::new(key),
+                        created_at: r.created_at,
+                        retired_at: r.retired_at,
+                    });
+                }
             }
         }
         Ok(OrgKeys {
@@ -197,7 +207,7 @@ impl Services {
         tx.lock_signing_keys(org.id).await?;
         let now = self.now();
         let mut kids = vec![];
-        for alg in Alg::ALL {
+        for alg in Alg::KEYED {
             let retire = now + time::Duration::seconds(KEY_ACTIVATION_SECONDS);
             tx.retire_signing_keys(org.id, alg.as_str(), retire, retire + publish_window())
                 .await?;

@@ -294,6 +294,7 @@ pub(crate) fn signing_alg(a: tessera_domain::client::SigningAlg) -> Alg {
     match a {
         SigningAlg::RS256 => Alg::RS256,
         SigningAlg::ES256 => Alg::ES256,
+        SigningAlg::PS256 => Alg::PS256,
         SigningAlg::EdDSA => Alg::EdDSA,
     }
 }
@@ -564,7 +565,8 @@ impl Services {
             keys.signing_key(alg, self.now())
                 .ok_or_else(|| OAuthError::ServerError("no active signing key".into()))?,
         );
-        if alg == Alg::RS256 {
+        // RSA signatures take a while: not on the async executor.
+        if matches!(alg, Alg::RS256 | Alg::PS256) {
             tokio::task::spawn_blocking(move || key.sign_jwt(typ, &claims))
                 .await
                 .map_err(|e| OAuthError::ServerError(e.to_string()))?

@@ -1,5 +1,6 @@
 //! Signing keys and compact JWS (RFC 7515) for JWTs: ES256 (the default for access tokens),
-//! RS256 (always published, for id_tokens), EdDSA (Ed25519, RFC 8037). Keys are generated and
+//! RS256 (always published, for id_tokens), PS256 (RSASSA-PSS, RFC 7518 §3.5, with the RSA
+//! key of RS256), EdDSA (Ed25519, RFC 8037). Keys are generated and
 //! used with aws-lc; private keys leave this module only as PKCS#8 bytes for the vault.
 //!
 //! Signing is a direct aws-lc call on a pre-parsed key: no per-token parsing, so the cost of a
@@ -20,16 +21,20 @@ use crate::CryptoError;
 pub enum Alg {
     ES256,
     RS256,
+    PS256,
     EdDSA,
 }
 
 impl Alg {
-    pub const ALL: [Alg; 3] = [Alg::ES256, Alg::RS256, Alg::EdDSA];
+    pub const ALL: [Alg; 4] = [Alg::ES256, Alg::RS256, Alg::PS256, Alg::EdDSA];
+    /// The algorithms that have keys of their own: PS256 signs with RS256's RSA key.
+    pub const KEYED: [Alg; 3] = [Alg::ES256, Alg::RS256, Alg::EdDSA];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Alg::ES256 => "ES256",
             Alg::RS256 => "RS256",
+            Alg::PS256 => "PS256",
             Alg::EdDSA => "EdDSA",
         }
     }
@@ -74,7 +79,7 @@ impl SigningKey {
                     .as_ref()
                     .to_vec()
             }
-            Alg::RS256 => RsaKeyPair::generate(KeySize::Rsa2048)
+            Alg::RS256 | Alg::PS256 => RsaKeyPair::generate(KeySize::Rsa2048)
                 .and_then(|k| k.as_der())
                 .map_err(|_| CryptoError::Key)?
                 .as_ref()
@@ -94,7 +99,9 @@ impl SigningKey {
                 EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
                     .map_err(|_| CryptoError::Key)?,
             ),
-            Alg::RS256 => Inner::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| CryptoError::Key)?),
+            Alg::RS256 | Alg::PS256 => {
+                Inner::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| CryptoError::Key)?)
+            }
             Alg::EdDSA => Inner::Ed(
                 Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|_| CryptoError::Key)?,
             ),
@@ -124,7 +131,12 @@ impl SigningKey {
                 .to_vec()),
             Inner::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
-                k.sign(&signature::RSA_PKCS1_SHA256, &self.rng, msg, &mut sig)
+                let padding: &dyn signature::RsaEncoding = if self.alg == Alg::PS256 {
+                    &signature::RSA_PSS_SHA256
+                } else {
+                    &signature::RSA_PKCS1_SHA256
+                };
+                k.sign(padding, &self.rng, msg, &mut sig)
                     .map_err(|_| CryptoError::Key)?;
                 Ok(sig)
             }
@@ -180,7 +192,7 @@ impl SigningKey {
     pub fn verifying_key(&self) -> VerifyingKey {
         let (alg, bytes) = match &self.inner {
             Inner::Ec(k) => (Alg::ES256, k.public_key().as_ref().to_vec()),
-            Inner::Rsa(k) => (Alg::RS256, k.public_key().as_ref().to_vec()),
+            Inner::Rsa(k) => (self.alg, k.public_key().as_ref().to_vec()),
             Inner::Ed(k) => (Alg::EdDSA, k.public_key().as_ref().to_vec()),
         };
         VerifyingKey {
@@ -204,6 +216,7 @@ impl VerifyingKey {
         let alg: &dyn signature::VerificationAlgorithm = match self.alg {
             Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
             Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Alg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
             Alg::EdDSA => &signature::ED25519,
         };
         signature::UnparsedPublicKey::new(alg, &self.bytes)

@@ -213,13 +213,13 @@ pub enum ClientCommand {
         /// Scope the client may request; repeatable.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
-        /// How the client's id_tokens are signed: RS256 (default), ES256 or EdDSA.
+        /// How the client's id_tokens are signed: RS256 (default), ES256, PS256 or EdDSA.
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
         /// How the client's access tokens are signed: ES256 (default), RS256 or EdDSA.
         #[arg(long, value_name = "ALG")]
         access_token_alg: Option<String>,
-        /// Answer the client at userinfo with a JWT signed with RS256, ES256 or EdDSA
+        /// Answer the client at userinfo with a JWT signed with RS256, ES256, PS256 or EdDSA
         /// (default: plain JSON).
         #[arg(long, value_name = "ALG")]
         userinfo_alg: Option<String>,
@@ -243,7 +243,7 @@ pub enum ClientCommand {
         #[arg(long, value_name = "URL")]
         jwks_uri: Option<String>,
         /// Follow a security profile: fapi2 (FAPI 2.0: PAR, PKCE, DPoP, private_key_jwt,
-        /// ES256 or EdDSA).
+        /// ES256, PS256 or EdDSA).
         #[arg(long, value_name = "PROFILE")]
         security_profile: Option<String>,
         /// Accept authorization requests only through the PAR endpoint (RFC 9126).

@@ -15,13 +15,13 @@ use crate::tokens::{OAuthError, OAuthResult};
 use crate::Services;
 
 /// OIDC Core §3.1.3.6: `at_hash` (and `c_hash`) is the base64url left half of the hash that
-/// the id_token's algorithm uses: SHA-256 for RS256 and ES256, and for EdDSA with Ed25519 the
+/// the id_token's algorithm uses: SHA-256 for RS256, PS256 and ES256, and for EdDSA with Ed25519 the
 /// left half of SHA-512 (the OpenID Connect working group's resolution for Ed25519, which
 /// Authlib, oauth4webapi, openidconnect-rs and zitadel/oidc follow).
 pub(crate) fn half_hash(alg: Alg, value: &str) -> String {
     let d = match alg {
         Alg::EdDSA => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, value.as_bytes()),
-        Alg::RS256 | Alg::ES256 => {
+        Alg::RS256 | Alg::PS256 | Alg::ES256 => {
             aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes())
         }
     };

@@ -14,6 +14,7 @@ use crate::error::FieldError;
 pub enum SigningAlg {
     RS256,
     ES256,
+    PS256,
     EdDSA,
 }
 
@@ -21,8 +22,12 @@ pub enum SigningAlg {
 pub type IdTokenAlg = SigningAlg;
 
 impl SigningAlg {
-    pub const ALL: &'static [SigningAlg] =
-        &[SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
+    pub const ALL: &'static [SigningAlg] = &[
+        SigningAlg::RS256,
+        SigningAlg::ES256,
+        SigningAlg::PS256,
+        SigningAlg::EdDSA,
+    ];
     /// The default of id_tokens (OIDC Core §3.1.3.7).
     pub const ID_TOKEN_DEFAULT: SigningAlg = SigningAlg::RS256;
     /// The default of access tokens: the fastest to sign and verify of the three.
@@ -32,6 +37,7 @@ impl SigningAlg {
         match self {
             SigningAlg::RS256 => "RS256",
             SigningAlg::ES256 => "ES256",
+            SigningAlg::PS256 => "PS256",
             SigningAlg::EdDSA => "EdDSA",
         }
     }
@@ -45,7 +51,7 @@ impl SigningAlg {
             .ok_or_else(|| {
                 FieldError::new(
                     field,
-                    format!("unknown algorithm '{s}': use RS256, ES256 or EdDSA"),
+                    format!("unknown algorithm '{s}': use RS256, ES256, PS256 or EdDSA"),
                 )
             })
     }

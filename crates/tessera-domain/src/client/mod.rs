@@ -192,7 +192,7 @@ pub struct ClientObject<'a> {
     pub access_token_lifetime: i64,
     /// Seconds.
     pub refresh_token_lifetime: i64,
-    /// How id_tokens are signed: `RS256` (default), `ES256` or `EdDSA`.
+    /// How id_tokens are signed: `RS256` (default), `ES256`, `PS256` or `EdDSA`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id_token_signed_response_alg: IdTokenAlg,
     /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.

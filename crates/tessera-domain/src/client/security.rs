@@ -13,7 +13,7 @@ use crate::error::FieldError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SecurityProfile {
     /// FAPI 2.0 Security Profile (final, §5): pushed authorization requests, PKCE S256,
-    /// DPoP-bound access tokens, `private_key_jwt`, ES256 or EdDSA signatures, codes that live
+    /// DPoP-bound access tokens, `private_key_jwt`, ES256, PS256 or EdDSA signatures, codes that live
     /// at most 60 seconds, `iss` in every authorization response.
     #[serde(rename = "fapi2")]
     Fapi2,

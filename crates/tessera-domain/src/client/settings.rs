@@ -131,13 +131,13 @@ pub struct ClientInput {
     /// Seconds (default 2592000).
     #[serde(deserialize_with = "null_is_default::refresh_token_lifetime")]
     pub refresh_token_lifetime: i64,
-    /// `RS256` (default), `ES256` or `EdDSA`.
+    /// `RS256` (default), `ES256`, `PS256` or `EdDSA`.
     #[serde(deserialize_with = "null_is_default::id_token_signed_response_alg")]
     pub id_token_signed_response_alg: String,
     /// How access tokens are signed: `ES256` (default), `RS256` or `EdDSA`.
     #[serde(deserialize_with = "null_is_default::access_token_signed_response_alg")]
     pub access_token_signed_response_alg: String,
-    /// Userinfo answers with a JWT signed so (`RS256`, `ES256` or `EdDSA`); absent or null:
+    /// Userinfo answers with a JWT signed so (`RS256`, `ES256`, `PS256` or `EdDSA`); absent or null:
     /// plain JSON.
     pub userinfo_signed_response_alg: Option<String>,
     /// The one algorithm request objects must be signed with (`RS256`, `RS384`, `RS512`,
@@ -174,7 +174,7 @@ pub struct ClientInput {
     #[serde(deserialize_with = "null_is_default::backchannel_logout_session_required")]
     pub backchannel_logout_session_required: bool,
     /// `fapi2`: the FAPI 2.0 Security Profile, enforced on every request (PAR, PKCE S256,
-    /// DPoP, `private_key_jwt`, ES256 or EdDSA); absent or null: none.
+    /// DPoP, `private_key_jwt`, ES256, PS256 or EdDSA); absent or null: none.
     pub security_profile: Option<String>,
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
     /// with it (alone, it sets it).

@@ -366,6 +366,12 @@ fn wire_form_matches_the_interface() {
             "jwks": null,
             "jwksUri": null,
             "tokenExchange": {"subjectClients": [], "allowImpersonation": false},
+            "requirePushedAuthorizationRequests": false,
+            "dpopBoundAccessTokens": false,
+            "requireSignedRequestObject": false,
+            "backchannelLogoutUri": null,
+            "backchannelLogoutSessionRequired": false,
+            "securityProfile": null,
             "secrets": [],
             "createdAt": "2026-01-15T12:00:00.000Z", "updatedAt": "2026-01-15T12:00:00.000Z"
         })
@@ -532,4 +538,44 @@ fn metadata_document_client_ids_are_https_urls_with_a_path() {
         ClientId::metadata_document(&format!("https://a.example/{}", "x".repeat(600)), false)
             .is_err()
     );
+}
+
+#[test]
+fn the_fapi2_profile_holds_the_client_to_its_rules_and_round_trips() {
+    let keys = serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]});
+    let fapi = ClientInput {
+        name: "Bank".into(),
+        redirect_uris: vec!["https://bank.example/cb".into()],
+        token_endpoint_auth_method: Some("private_key_jwt".into()),
+        jwks: Some(keys),
+        id_token_signed_response_alg: "PS256".into(),
+        security_profile: Some("fapi2".into()),
+        require_pkce: false,
+        ..ClientInput::default()
+    };
+    let s = ClientSettings::validate(&fapi).unwrap();
+    assert!(s.require_pkce, "PKCE is on under fapi2");
+    assert!(s.security.requires_par() && s.security.requires_dpop());
+    assert!(!s.security.require_pushed_authorization_requests);
+    let e = ClientSettings::validate(&ClientInput {
+        id_token_signed_response_alg: "RS256".into(),
+        token_endpoint_auth_method: None,
+        jwks: None,
+        ..fapi.clone()
+    })
+    .unwrap_err();
+    let fields: Vec<&str> = e.errors.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["tokenEndpointAuthMethod", "idTokenSignedResponseAlg"]
+    );
+    let e = ClientSettings::validate(&ClientInput {
+        security_profile: Some("fapi1".into()),
+        backchannel_logout_uri: Some("https://bank.example/bc#frag".into()),
+        ..fapi
+    })
+    .unwrap_err();
+    let fields: Vec<&str> = e.errors.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["backchannelLogoutUri", "securityProfile"]);
 }

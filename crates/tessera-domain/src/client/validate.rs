@@ -319,7 +319,7 @@ impl ClientSettings {
 
 /// What the FAPI 2.0 Security Profile asks of a client's registration (§5.3.2.1 item 1:
 /// `private_key_jwt` among its methods, here the one; §5.3.1.2 item 3: no resource owner
-/// password grant; §5.4.1: PS256, ES256 or EdDSA, of which Tessera signs with the last two).
+/// password grant; §5.4.1: PS256, ES256 or EdDSA).
 /// PKCE, PAR and DPoP it turns on by itself.
 fn fapi2_rules(
     c: &mut Collector,
@@ -352,11 +352,11 @@ fn fapi2_rules(
         if !FAPI2_ALGS.contains(&alg.as_str()) {
             c.push(FieldError::new(
                 field,
-                format!("the fapi2 security profile needs ES256 or EdDSA, not '{alg}'"),
+                format!("the fapi2 security profile needs ES256, PS256 or EdDSA, not '{alg}'"),
             ));
         }
     }
 }
 
 /// The signing algorithms of the FAPI 2.0 Security Profile (§5.4.1) Tessera signs with.
-const FAPI2_ALGS: [&str; 2] = ["ES256", "EdDSA"];
+const FAPI2_ALGS: [&str; 3] = ["ES256", "PS256", "EdDSA"];

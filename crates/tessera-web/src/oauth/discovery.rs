@@ -60,8 +60,8 @@ fn metadata(issuer: &str) -> Value {
         "revocation_endpoint_auth_methods_supported": all_methods,
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256", "PS256", "EdDSA"],
+        "userinfo_signing_alg_values_supported": ["RS256", "ES256", "PS256", "EdDSA"],
         "claims_parameter_supported": true,
         // Signed request objects by value and by reference (OIDC Core §6, RFC 9101), with
         // the algorithms of client assertions; `none` is not among them: unsigned objects

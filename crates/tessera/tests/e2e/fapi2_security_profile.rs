@@ -1825,3 +1825,58 @@ async fn fapi2_profile_clients_are_checked_when_saved() {
     assert_eq!(c["requirePushedAuthorizationRequests"], false);
     assert_eq!(c["dpopBoundAccessTokens"], false);
 }
+
+/// PS256 (FAPI 2.0 §5.4): id_tokens and access tokens signed with the organization's RSA key
+/// under its own kid, verified by an independent library against the JWKS.
+#[tokio::test]
+async fn fapi2_ps256_tokens_verify_against_the_jwks() {
+    let f = Fapi::start().await;
+    let rp = f
+        .client(
+            json!({"idTokenSignedResponseAlg": "PS256", "accessTokenSignedResponseAlg": "PS256"}),
+        )
+        .await;
+    let a = f.happy(&rp, &key("d")).await;
+    let set: jsonwebtoken::jwk::JwkSet =
+        f.s.http
+            .get(f.endpoint("jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    for (token, aud) in [
+        (a.body["id_token"].as_str().unwrap(), rp.id.clone()),
+        (a.body["access_token"].as_str().unwrap(), f.issuer()),
+    ] {
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::PS256);
+        let kid = header.kid.unwrap();
+        assert!(kid.ends_with("-ps256"), "{kid}");
+        let jwk = set.find(&kid).unwrap();
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::PS256);
+        v.set_audience(&[aud]);
+        v.set_issuer(&[f.issuer()]);
+        jsonwebtoken::decode::<Value>(token, &key, &v).unwrap();
+    }
+    // The same RSA key under RS256's kid, with RS256.
+    let (_, jwks) = json(f.s.http.get(f.endpoint("jwks")).send().await.unwrap()).await;
+    let keys = jwks["keys"].as_array().unwrap();
+    let ps = keys.iter().find(|k| k["alg"] == "PS256").unwrap();
+    let rs = keys.iter().find(|k| k["alg"] == "RS256").unwrap();
+    assert_eq!(ps["n"], rs["n"]);
+    assert_eq!(format!("{}-ps256", rs["kid"].as_str().unwrap()), ps["kid"]);
+    // And userinfo answers a DPoP-bound PS256 token.
+    let k = key("u");
+    let a = f.happy(&rp, &k).await;
+    let res = f
+        .userinfo(
+            "DPoP",
+            a.body["access_token"].as_str().unwrap(),
+            Some((&k, json!({}))),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}

@@ -385,7 +385,11 @@ async fn access_tokens_are_rfc9068_jwts_that_verify_against_the_jwks() {
     let tok = token(&st).await;
     let issuer = st.s.url("/orgs/acme-corp");
     let set = jwks(&st.s, "acme-corp").await;
-    assert_eq!(set.keys.len(), 3, "ES256, RS256 and EdDSA are published");
+    assert_eq!(
+        set.keys.len(),
+        4,
+        "ES256, RS256, PS256 (the RSA key again) and EdDSA are published"
+    );
     let claims = verify_with(&set, &tok, &issuer);
     assert_eq!(
         jsonwebtoken::decode_header(&tok).unwrap().alg,
@@ -798,7 +802,7 @@ async fn key_rotation_keeps_old_tokens_verifiable() {
     let set = jwks(&st.s, "acme-corp").await;
     assert_eq!(
         set.keys.len(),
-        6,
+        8,
         "new keys published at once, old keys stay published"
     );
     let meanwhile = token(&st).await;
@@ -819,7 +823,7 @@ async fn key_rotation_keeps_old_tokens_verifiable() {
     );
     assert!(kids.contains(&new_kid));
     let set = jwks(&st.s, "acme-corp").await;
-    assert_eq!(set.keys.len(), 6, "old keys stay published");
+    assert_eq!(set.keys.len(), 8, "old keys stay published");
     let issuer = st.s.url("/orgs/acme-corp");
     verify_with(&set, &before, &issuer);
     verify_with(&set, &after, &issuer);
