@@ -1,5 +1,6 @@
-//! Client authentication by assertion: `private_key_jwt` (RFC 7523 §2.2 and §3, OIDC Core §9).
-//! The client signs a short-lived JWT with one of the keys of its `jwks`; Tessera checks the
+//! Client authentication by assertion: `private_key_jwt` and `client_secret_jwt` (RFC 7523
+//! §2.2 and §3, OIDC Core §9). The client signs a short-lived JWT with one of the keys of its
+//! `jwks`, or makes its HMAC with its secret (kept sealed for that); Tessera checks the
 //! signature, who it is from and for, its lifetime, and that its `jti` was never seen before.
 //! Nothing here answers the client: every failure is one reason for the audit log, and the
 //! caller answers the same `invalid_client` as for a wrong secret.
@@ -10,7 +11,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tessera_crypto::jwk::{verify_with_keys, ClientVerified, PublicJwk};
-use tessera_domain::client::OAuthClient;
+use tessera_domain::client::{OAuthClient, TokenAuthMethod};
+use tessera_store::SealedColumn;
+
+use crate::cache::CachedClient;
 use tessera_domain::Organization;
 
 use crate::tokens::OAuthResult;
@@ -36,6 +40,9 @@ const AUDIENCE_PATHS: [&str; 5] = [
     "/api/v1/oauth/device_authorization",
     "/api/v1/oauth/par",
 ];
+
+/// The HMACs a `client_secret_jwt` assertion may be made with (RFC 7518 §3.2).
+pub const HMAC_ALGS: [&str; 3] = ["HS256", "HS384", "HS512"];
 
 /// The algorithms an assertion may be signed with, for discovery.
 pub fn signing_algs() -> Vec<&'static str> {
@@ -126,19 +133,77 @@ impl Services {
         verify_with_keys(jwt, &fresh.keys).map_err(|_| no_key)
     }
 
-    /// Checks a client assertion for `client`: `Ok(Err(reason))` when it does not authenticate
+    /// The claims of a `client_secret_jwt` assertion whose HMAC (HS256, HS384 or HS512) one of
+    /// the client's live secrets verifies.
+    fn verify_with_client_secret(
+        &self,
+        cached: &CachedClient,
+        jwt: &str,
+    ) -> Result<Value, &'static str> {
+        let mut parts = jwt.splitn(3, '.');
+        let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err("the assertion is not a JWT");
+        };
+        let header: Value = URL_SAFE_NO_PAD
+            .decode(h)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or("the assertion is not a JWT")?;
+        let alg = match header["alg"].as_str() {
+            Some(a) if a == HMAC_ALGS[0] => aws_lc_rs::hmac::HMAC_SHA256,
+            Some(a) if a == HMAC_ALGS[1] => aws_lc_rs::hmac::HMAC_SHA384,
+            Some(a) if a == HMAC_ALGS[2] => aws_lc_rs::hmac::HMAC_SHA512,
+            _ => return Err("a client_secret_jwt assertion is signed with HS256, HS384 or HS512"),
+        };
+        let sig = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| "the assertion is not a JWT")?;
+        let signed = &jwt[..h.len() + 1 + p.len()];
+        let now = self.now();
+        let org = cached.client.org_id.to_string();
+        let verified = cached
+            .secrets
+            .iter()
+            .filter(|x| x.expires_at.is_none_or(|e| e > now))
+            .filter_map(|x| {
+                let row = crate::connections::cell(&org, SealedColumn::ClientSecret, &x.id);
+                self.vault.open(row, x.sealed.as_deref()?).ok()
+            })
+            .any(|secret| {
+                let key = aws_lc_rs::hmac::Key::new(alg, &secret);
+                aws_lc_rs::hmac::verify(&key, signed.as_bytes(), &sig).is_ok()
+            });
+        if !verified {
+            return Err("the assertion does not verify with any of the client's secrets");
+        }
+        URL_SAFE_NO_PAD
+            .decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .filter(Value::is_object)
+            .ok_or("the assertion's payload is not a JSON object")
+    }
+
+    /// Checks a client assertion for `cached`'s client (`private_key_jwt` with its keys,
+    /// `client_secret_jwt` with its secret): `Ok(Err(reason))` when it does not authenticate
     /// the client, with the reason for the audit log.
     pub(crate) async fn check_assertion(
         &self,
         org: &Organization,
-        client: &OAuthClient,
+        cached: &CachedClient,
         assertion: &str,
     ) -> OAuthResult<Result<(), &'static str>> {
-        let claims = match self
-            .verify_with_client_keys(client, assertion, NO_KEY)
-            .await
-        {
-            Ok(v) => v.claims,
+        let client = &cached.client;
+        let verified =
+            if client.settings.token_endpoint_auth_method == TokenAuthMethod::ClientSecretJwt {
+                self.verify_with_client_secret(cached, assertion)
+            } else {
+                self.verify_with_client_keys(client, assertion, NO_KEY)
+                    .await
+                    .map(|v| v.claims)
+            };
+        let claims = match verified {
+            Ok(claims) => claims,
             Err(reason) => return Ok(Err(reason)),
         };
         let id = client.id.as_str();

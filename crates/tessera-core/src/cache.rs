@@ -42,6 +42,8 @@ pub(crate) struct CachedSecret {
     pub hash: Option<StoredHash>,
     /// When its `lastUsedAt` was last queued for writing.
     pub noted: crate::uses::LastNoted,
+    /// The secret sealed by the vault (`client_secret_jwt` clients only).
+    pub sealed: Option<String>,
 }
 
 impl CachedClient {
@@ -51,6 +53,7 @@ impl CachedClient {
             .into_iter()
             .map(|s| CachedSecret {
                 hash: StoredHash::parse(&s.secret_hash).ok(),
+                sealed: s.sealed,
                 id: s.info.id,
                 expires_at: s.info.expires_at,
                 noted: crate::uses::LastNoted::default(),

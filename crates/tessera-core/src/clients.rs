@@ -10,7 +10,9 @@
 use secrecy::{ExposeSecret, SecretString};
 use tessera_crypto::{generate_secret, secret_hint};
 pub use tessera_domain::client::ClientPatch;
-use tessera_domain::client::{ClientId, ClientInput, ClientSettings, OAuthClient, SecretInfo};
+use tessera_domain::client::{
+    ClientId, ClientInput, ClientSettings, OAuthClient, SecretInfo, TokenAuthMethod,
+};
 use tessera_domain::{AuditAction, FieldError, OrgId, Permission, Timestamp};
 use tessera_store::{ClientQuery, ClientSecretRecord, StoreError, Tx};
 use uuid::Uuid;
@@ -253,15 +255,21 @@ impl Services {
         tx.update_client(&after).await?;
 
         // A public client and a private_key_jwt client hold no secret; a client that starts
-        // authenticating with one gets one, shown once.
+        // authenticating with one gets one, shown once. One that starts signing with its
+        // secret (client_secret_jwt) gets a new one too: the old ones were kept only hashed.
         let mut secret = None;
         let uses_secret = |c: &OAuthClient| c.settings.token_endpoint_auth_method.uses_secret();
-        if !uses_secret(&after) {
+        let signs_with_secret = |c: &OAuthClient| {
+            c.settings.token_endpoint_auth_method == TokenAuthMethod::ClientSecretJwt
+        };
+        let resealed = signs_with_secret(&after) && !signs_with_secret(&before);
+        if !uses_secret(&after) || resealed {
             for s in &before.secrets {
                 tx.delete_client_secret(org.id, &s.id).await?;
             }
             after.secrets.clear();
-        } else if !uses_secret(&before) {
+        }
+        if uses_secret(&after) && (!uses_secret(&before) || resealed) {
             let (s, info) = self.add_generated_secret(tx.as_mut(), &after, None).await?;
             after.secrets = vec![info];
             secret = Some(s);
@@ -432,11 +440,13 @@ impl Services {
                     expires_at: None,
                     last_used_at: None,
                 };
+                let sealed = self.sealed_secret(&client, &info.id, chosen.expose_secret())?;
                 tx.insert_client_secret(&ClientSecretRecord {
                     org_id: org.id,
                     client_id: client_id.clone(),
                     info,
                     secret_hash: hash,
+                    sealed,
                 })
                 .await?;
                 (None, AuditAction::OauthClientSecretSet)
@@ -498,9 +508,31 @@ impl Services {
             client_id: client.id.clone(),
             info: info.clone(),
             secret_hash: self.client_hash.hash(secret.expose_secret()),
+            sealed: self.sealed_secret(client, &info.id, secret.expose_secret())?,
         })
         .await?;
         Ok((secret, info))
+    }
+
+    /// The secret sealed by the vault, for a `client_secret_jwt` client: Tessera needs the
+    /// secret itself to check an HMAC made with it. Other clients' secrets are kept only
+    /// hashed.
+    fn sealed_secret(
+        &self,
+        client: &OAuthClient,
+        secret_id: &str,
+        secret: &str,
+    ) -> CoreResult<Option<String>> {
+        if client.settings.token_endpoint_auth_method != TokenAuthMethod::ClientSecretJwt {
+            return Ok(None);
+        }
+        let org = client.org_id.to_string();
+        let row =
+            crate::connections::cell(&org, tessera_store::SealedColumn::ClientSecret, secret_id);
+        self.vault
+            .seal(row, secret.as_bytes(), self.rng.as_ref())
+            .map(Some)
+            .map_err(CoreError::internal)
     }
 
     /// Expired secrets are history, not metadata a caller needs.

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use tessera_crypto::jws::Alg;
 use tessera_crypto::StoredHash;
-use tessera_domain::client::{ClientId, GrantType, TokenAuthMethod};
+use tessera_domain::client::{ClientId, GrantType};
 use tessera_domain::{AuditAction, OrgId, OrgSlug, Organization, Principal};
 
 use crate::audit::AuditEntry;
@@ -392,7 +392,7 @@ impl Services {
         {
             let uses_secret = |c: &CachedClient| {
                 c.client.settings.is_confidential
-                    && c.client.settings.token_endpoint_auth_method.uses_secret()
+                    && c.client.settings.token_endpoint_auth_method.sends_secret()
             };
             if let Some(c) = client.as_ref().filter(|c| uses_secret(c)) {
                 secret_ok = self.check_secret(org.id, c, secret).await?;
@@ -417,8 +417,8 @@ impl Services {
             (Some(c), ClientCredentials::Basic { .. } | ClientCredentials::Post { .. }) => {
                 if !c.client.settings.is_confidential {
                     Err("a secret sent for a public client")
-                } else if !c.client.settings.token_endpoint_auth_method.uses_secret() {
-                    Err("a secret sent for a client that authenticates with private_key_jwt")
+                } else if !c.client.settings.token_endpoint_auth_method.sends_secret() {
+                    Err("a secret sent for a client that authenticates with a JWT (private_key_jwt or client_secret_jwt)")
                 } else if secret_ok {
                     Ok(())
                 } else {
@@ -426,10 +426,15 @@ impl Services {
                 }
             }
             (Some(c), ClientCredentials::Assertion { assertion, .. }) => {
-                if c.client.settings.token_endpoint_auth_method != TokenAuthMethod::PrivateKeyJwt {
-                    Err("an assertion sent for a client that does not use private_key_jwt")
+                if !c
+                    .client
+                    .settings
+                    .token_endpoint_auth_method
+                    .uses_assertion()
+                {
+                    Err("an assertion sent for a client that uses neither private_key_jwt nor client_secret_jwt")
                 } else {
-                    self.check_assertion(org, &c.client, assertion).await?
+                    self.check_assertion(org, c, assertion).await?
                 }
             }
         };

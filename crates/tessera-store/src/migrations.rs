@@ -122,6 +122,11 @@ pub(crate) const SQLITE: Embedded = &[
         "sender constraints",
         include_str!("../migrations/sqlite/0023_sender_constraints.sql"),
     ),
+    (
+        24,
+        "client secret jwt",
+        include_str!("../migrations/sqlite/0024_client_secret_jwt.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -239,6 +244,11 @@ pub(crate) const POSTGRES: Embedded = &[
         23,
         "sender constraints",
         include_str!("../migrations/postgres/0023_sender_constraints.sql"),
+    ),
+    (
+        24,
+        "client secret jwt",
+        include_str!("../migrations/postgres/0024_client_secret_jwt.sql"),
     ),
 ];
 

@@ -7,12 +7,13 @@ use crate::error::FieldError;
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2 `token_endpoint_auth_method`):
 /// a confidential client with its secret, in the Basic header or the form body, or with a JWT
-/// signed by one of its keys (`private_key_jwt`, RFC 7523 §2.2, OIDC Core §9); a public client
-/// with nothing. What the client declared, which registration echoes (RFC 7591 §3.2.1).
+/// signed by one of its keys (`private_key_jwt`, RFC 7523 §2.2, OIDC Core §9) or with its
+/// secret (`client_secret_jwt`, HMAC); a public client with nothing. What the client declared, which registration echoes (RFC 7591 §3.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenAuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    ClientSecretJwt,
     PrivateKeyJwt,
     None,
 }
@@ -21,6 +22,7 @@ impl TokenAuthMethod {
     pub const ALL: &'static [TokenAuthMethod] = &[
         TokenAuthMethod::ClientSecretBasic,
         TokenAuthMethod::ClientSecretPost,
+        TokenAuthMethod::ClientSecretJwt,
         TokenAuthMethod::PrivateKeyJwt,
         TokenAuthMethod::None,
     ];
@@ -29,6 +31,7 @@ impl TokenAuthMethod {
         match self {
             TokenAuthMethod::ClientSecretBasic => "client_secret_basic",
             TokenAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenAuthMethod::ClientSecretJwt => "client_secret_jwt",
             TokenAuthMethod::PrivateKeyJwt => "private_key_jwt",
             TokenAuthMethod::None => "none",
         }
@@ -53,7 +56,27 @@ impl TokenAuthMethod {
     pub fn uses_secret(self) -> bool {
         matches!(
             self,
+            TokenAuthMethod::ClientSecretBasic
+                | TokenAuthMethod::ClientSecretPost
+                | TokenAuthMethod::ClientSecretJwt
+        )
+    }
+
+    /// Whether the client sends its secret itself (Basic or the form body), rather than a
+    /// JWT made with it or with a key.
+    pub fn sends_secret(self) -> bool {
+        matches!(
+            self,
             TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost
+        )
+    }
+
+    /// Whether the client authenticates with a JWT (RFC 7523 §2.2): signed by its key, or
+    /// made with its secret.
+    pub fn uses_assertion(self) -> bool {
+        matches!(
+            self,
+            TokenAuthMethod::PrivateKeyJwt | TokenAuthMethod::ClientSecretJwt
         )
     }
 
@@ -66,7 +89,7 @@ impl TokenAuthMethod {
                 FieldError::new(
                     "tokenEndpointAuthMethod",
                     format!(
-                        "unknown method '{s}': use client_secret_basic, client_secret_post, private_key_jwt or none"
+                        "unknown method '{s}': use client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt or none"
                     ),
                 )
             })

@@ -259,9 +259,12 @@ impl ClientInput {
             })
             .or(match auth_method {
                 Some("none") => Some(false),
-                Some("client_secret_basic" | "client_secret_post" | "private_key_jwt") => {
-                    Some(true)
-                }
+                Some(
+                    "client_secret_basic"
+                    | "client_secret_post"
+                    | "client_secret_jwt"
+                    | "private_key_jwt",
+                ) => Some(true),
                 _ => None,
             })
     }

@@ -57,6 +57,8 @@ pub(super) fn secret(
             last_used_at: None,
         },
         secret_hash: format!("hmac-sha256${id}"),
+        // A sealed copy round-trips too.
+        sealed: Some(format!("sealed-{id}")),
     }
 }
 

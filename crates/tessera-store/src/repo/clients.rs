@@ -15,6 +15,9 @@ pub struct ClientSecretRecord {
     pub info: SecretInfo,
     /// A stored hash naming its algorithm (`hmac-sha256$…` or `$argon2id$…`).
     pub secret_hash: String,
+    /// The secret itself sealed by the vault, for a `client_secret_jwt` client, which signs
+    /// its assertions with it; `None` for the others.
+    pub sealed: Option<String>,
 }
 
 /// Which clients to list: `q` matches the id or the name, case-insensitively.

@@ -143,10 +143,11 @@ pub enum SealedColumn {
     CodeVerifier,
     IntegrationPassword,
     StreamElementsToken,
+    ClientSecret,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 8] = [
+    pub const ALL: [SealedColumn; 9] = [
         SealedColumn::SigningKey,
         SealedColumn::CredentialClientId,
         SealedColumn::CredentialClientSecret,
@@ -155,6 +156,7 @@ impl SealedColumn {
         SealedColumn::CodeVerifier,
         SealedColumn::IntegrationPassword,
         SealedColumn::StreamElementsToken,
+        SealedColumn::ClientSecret,
     ];
 
     /// (table, column, the row id column): also the names bound into each seal.
@@ -168,6 +170,7 @@ impl SealedColumn {
             SealedColumn::CodeVerifier => ("connection_states", "code_verifier", "state_hash"),
             SealedColumn::IntegrationPassword => ("integrations", "password", "id"),
             SealedColumn::StreamElementsToken => ("streamelements_tokens", "token", "id"),
+            SealedColumn::ClientSecret => ("oauth_client_secrets", "sealed", "id"),
         }
     }
 }

@@ -8,7 +8,7 @@ pub(crate) const CLIENT_COLS: &str = "org_id, id, name, description, is_confiden
      token_endpoint_auth_method, jwks, jwks_uri, request_object_alg, security, created_at, updated_at";
 
 pub(crate) const SECRET_COLS: &str =
-    "id, org_id, client_id, secret_hash, hint, created_at, expires_at, last_used_at";
+    "id, org_id, client_id, secret_hash, hint, created_at, expires_at, last_used_at, sealed";
 
 macro_rules! impl_clients_repo {
     ($tx:ident, $row:ty) => {
@@ -117,6 +117,7 @@ macro_rules! impl_clients_repo {
                         last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis),
                     },
                     secret_hash: r.try_get("secret_hash")?,
+                    sealed: r.try_get("sealed")?,
                 })
             }
 
@@ -318,7 +319,7 @@ macro_rules! impl_clients_repo {
 
                 async fn insert_client_secret(&mut self, s: &$crate::ClientSecretRecord) -> Result<()> {
                     let q = format!(
-                        "INSERT INTO oauth_client_secrets ({SECRET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                        "INSERT INTO oauth_client_secrets ({SECRET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                     );
                     sqlx::query(&q)
                         .bind(&s.info.id)
@@ -329,6 +330,7 @@ macro_rules! impl_clients_repo {
                         .bind(to_millis(s.info.created_at))
                         .bind(s.info.expires_at.map(to_millis))
                         .bind(s.info.last_used_at.map(to_millis))
+                        .bind(s.sealed.as_deref())
                         .execute(&mut *self.tx)
                         .await?;
                     Ok(())

@@ -16,16 +16,24 @@ fn metadata(issuer: &str) -> Value {
     let auth_methods = json!([
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt"
     ]);
     let all_methods = json!([
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
         "none"
     ]);
-    // RFC 8414 §2: the algorithms of private_key_jwt assertions (never `none`).
+    // RFC 8414 §2: the algorithms of private_key_jwt assertions (never `none`), and the HMACs
+    // of client_secret_jwt ones.
     let assertion_algs: Vec<&str> = tessera_core::assertion::signing_algs();
+    let auth_algs: Vec<&str> = assertion_algs
+        .iter()
+        .copied()
+        .chain(tessera_core::assertion::HMAC_ALGS)
+        .collect();
     json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/api/v1/oauth/token"),
@@ -54,11 +62,11 @@ fn metadata(issuer: &str) -> Value {
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [tessera_core::authorize::ACR_PASSWORD],
         "token_endpoint_auth_methods_supported": all_methods,
-        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "token_endpoint_auth_signing_alg_values_supported": auth_algs,
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": auth_algs,
         "revocation_endpoint_auth_methods_supported": all_methods,
-        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": auth_algs,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "PS256", "EdDSA"],
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "PS256", "EdDSA"],

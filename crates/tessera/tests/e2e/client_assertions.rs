@@ -278,8 +278,8 @@ async fn broken_assertions_are_one_invalid_client_with_reasons_in_the_audit_log(
         assert!(recorded.contains(reason), "{reason} in {recorded:?}");
     }
     for reason in [
-        "a secret sent for a client that authenticates with private_key_jwt",
-        "an assertion sent for a client that does not use private_key_jwt",
+        "a secret sent for a client that authenticates with a JWT (private_key_jwt or client_secret_jwt)",
+        "an assertion sent for a client that uses neither private_key_jwt nor client_secret_jwt",
     ] {
         assert!(recorded.contains(&reason), "{reason} in {recorded:?}");
     }
@@ -491,4 +491,159 @@ async fn keys_by_reference_are_fetched_kept_and_fetched_again_after_a_rotation()
     // The retired key no longer works once the copy is fresh.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(cc(&k, &sign(&first)).await.status(), 401);
+}
+
+/// `client_secret_jwt` (RFC 7523 §2.2 with an HMAC, OIDC Core §9): the client makes its
+/// assertion with its secret, which Tessera keeps sealed for that; the secret itself is not
+/// accepted in its place, an assertion is used once, and a regenerated secret replaces the old.
+#[tokio::test]
+async fn client_secret_jwt_assertions_are_made_with_the_secret() {
+    let s = TestServer::start().await;
+    s.org("acme-corp").await;
+    let admin = s.org_key("acme-corp", &["admin"], &[]).await;
+    let (st, c) = json(
+        call(
+            &s,
+            Method::POST,
+            ADMIN,
+            Some(&admin),
+            Some(
+                json!({"name": "Hmac", "redirectUris": [], "grantTypes": ["client_credentials"],
+                        "allowedScopes": ["read"], "tokenEndpointAuthMethod": "client_secret_jwt"}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["tokenEndpointAuthMethod"], "client_secret_jwt");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let secret = c["secret"].as_str().unwrap().to_owned();
+    let aud = s.url(TOKEN);
+    let make = |secret: &str, alg: jsonwebtoken::Algorithm| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(alg),
+            &json!({"iss": id, "sub": id, "aud": aud, "iat": now(), "exp": now() + 60,
+                    "jti": uuid::Uuid::new_v4().to_string()}),
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let token = |assertion: String| {
+        s.http
+            .post(s.url(TOKEN))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", assertion.as_str()),
+            ])
+            .send()
+    };
+    for alg in [
+        jsonwebtoken::Algorithm::HS256,
+        jsonwebtoken::Algorithm::HS384,
+        jsonwebtoken::Algorithm::HS512,
+    ] {
+        let a = make(&secret, alg);
+        let (st, t) = json(token(a.clone()).await.unwrap()).await;
+        assert_eq!(st, 200, "{alg:?}: {t}");
+        // Used once.
+        let (st, e) = json(token(a).await.unwrap()).await;
+        assert_eq!((st, e["error"].as_str()), (401, Some("invalid_client")));
+    }
+    // Another secret, the secret itself (Basic), a key-signed assertion: refused.
+    let (st, _) = json(
+        token(make(
+            "cs_live_not-the-secret",
+            jsonwebtoken::Algorithm::HS256,
+        ))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 401);
+    let res = s
+        .http
+        .post(s.url(TOKEN))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // A regenerated secret replaces the old one.
+    let (st, r) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{ADMIN}/{id}/secret"),
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{r}");
+    let new_secret = r["secret"].as_str().unwrap().to_owned();
+    let (st, _) = json(
+        token(make(&new_secret, jsonwebtoken::Algorithm::HS256))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, _) = json(
+        token(make(&secret, jsonwebtoken::Algorithm::HS256))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 401);
+    // A client moved from client_secret_basic to client_secret_jwt gets a new secret (the
+    // old one was kept only hashed), shown once.
+    let (st, b) = json(
+        call(
+            &s,
+            Method::POST,
+            ADMIN,
+            Some(&admin),
+            Some(
+                json!({"name": "Basic", "redirectUris": [], "grantTypes": ["client_credentials"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201);
+    let basic_id = b["id"].as_str().unwrap();
+    let (st, moved) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{ADMIN}/{basic_id}"),
+            Some(&admin),
+            Some(json!({"tokenEndpointAuthMethod": "client_secret_jwt"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{moved}");
+    let fresh = moved["secret"].as_str().expect("a new secret, once");
+    assert_ne!(fresh, b["secret"].as_str().unwrap());
+    let (_, d) = json(
+        s.http
+            .get(s.url("/orgs/acme-corp/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(d["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("client_secret_jwt")));
+    assert!(d["token_endpoint_auth_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("HS256")));
 }

@@ -748,18 +748,29 @@ async fn discovery_documents_list_what_is_implemented() {
         json!([
             "client_secret_basic",
             "client_secret_post",
+            "client_secret_jwt",
             "private_key_jwt",
             "none"
         ])
     );
-    // RFC 8414 §2: the assertion algorithms, never `none` or a symmetric one.
+    // RFC 8414 §2: the assertion algorithms (HMACs for client_secret_jwt), never `none`.
     let algs = d["token_endpoint_auth_signing_alg_values_supported"]
         .as_array()
         .unwrap();
     assert!(algs.contains(&json!("RS256")) && algs.contains(&json!("PS256")));
-    assert!(!algs
-        .iter()
-        .any(|a| a == "none" || a.as_str().unwrap().starts_with("HS")));
+    assert!(algs.contains(&json!("HS256")));
+    assert!(!algs.iter().any(|a| a == "none"));
+    // Request objects and DPoP proofs: asymmetric only.
+    for field in [
+        "request_object_signing_alg_values_supported",
+        "dpop_signing_alg_values_supported",
+    ] {
+        assert!(!d[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "none" || a.as_str().unwrap().starts_with("HS")));
+    }
     assert_eq!(
         d["authorization_endpoint"],
         format!("{issuer}/api/v1/oauth/authorize")

@@ -1,0 +1,4 @@
+-- The secret itself, sealed by the vault, for a client that signs assertions with it
+-- (`client_secret_jwt`, RFC 7523 §2.2 with HMAC, OIDC Core §9); NULL for the others, whose
+-- secrets are kept only as hashes.
+ALTER TABLE oauth_client_secrets ADD COLUMN sealed TEXT;
