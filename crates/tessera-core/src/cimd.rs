@@ -81,10 +81,15 @@ impl Services {
         self.metadata_documents.invalidate_all();
     }
 
-    /// Whether the organization accepts Client ID Metadata Documents (its registration
-    /// policy), for discovery.
-    pub async fn accepts_metadata_documents(&self, org: OrgId) -> OAuthResult<bool> {
-        Ok(self.policy_of(org).await?.client_id_metadata_documents)
+    /// Whether the organization accepts Client ID Metadata Documents, and whether it requires
+    /// pushed authorization requests of every client (its registration policy), for
+    /// discovery.
+    pub async fn discovery_switches(&self, org: OrgId) -> OAuthResult<(bool, bool)> {
+        let p = self.policy_of(org).await?;
+        Ok((
+            p.client_id_metadata_documents,
+            p.require_pushed_authorization_requests,
+        ))
     }
 
     /// The client a Client ID Metadata Document at `url` describes, for `org`; `None` when

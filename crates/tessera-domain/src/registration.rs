@@ -78,6 +78,11 @@ pub struct RegistrationPolicy {
     /// redirect URIs on a loopback address or a private-use scheme only (RFC 8252 §7).
     #[serde(default)]
     pub preset: Option<RegistrationPreset>,
+    /// The organization's default for every client, registered or not: authorization
+    /// requests only through the PAR endpoint (RFC 9126 §5, discovery's
+    /// `require_pushed_authorization_requests`). Off by default.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// See [`RegistrationPolicy::preset`].
@@ -101,6 +106,7 @@ impl Default for RegistrationPolicy {
             client_id_metadata_documents: false,
             unused_client_lifetime: None,
             preset: None,
+            require_pushed_authorization_requests: false,
         }
     }
 }

@@ -430,7 +430,13 @@ impl Services {
             return Err(redirect_err(e.error, &e.description));
         }
         let security = &client.settings.security;
-        if pushed_hash.is_none() && security.requires_par() {
+        let org_requires_par = || async {
+            self.policy_of(org.id)
+                .await
+                .map(|p| p.require_pushed_authorization_requests)
+                .map_err(|e| redirect_err("server_error", &e.to_string()))
+        };
+        if pushed_hash.is_none() && (security.requires_par() || org_requires_par().await?) {
             return Err(redirect_err(
                 "invalid_request",
                 "this client must push its authorization requests to the PAR endpoint \

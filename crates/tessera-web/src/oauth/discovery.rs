@@ -78,9 +78,8 @@ fn metadata(issuer: &str) -> Value {
         "request_uri_parameter_supported": true,
         "require_request_uri_registration": false,
         "request_object_signing_alg_values_supported": assertion_algs,
-        // RFC 9126 §5: per client (requirePushedAuthorizationRequests), not for all.
+        // RFC 9126 §5; `require_pushed_authorization_requests` is the organization's.
         "pushed_authorization_request_endpoint": format!("{issuer}/api/v1/oauth/par"),
-        "require_pushed_authorization_requests": false,
         // RFC 9449 §5.1.
         "dpop_signing_alg_values_supported": tessera_core::dpop::signing_algs(),
         // OpenID Connect Back-Channel Logout 1.0 §2.1.
@@ -95,8 +94,10 @@ async fn discovery(state: &AppState, org: &str) -> ProtocolResult<Response> {
     let mut doc = metadata(&issuer);
     // draft-ietf-oauth-client-id-metadata-document §4: advertised when the organization's
     // registration policy accepts such client ids.
-    doc["client_id_metadata_document_supported"] =
-        json!(state.services.accepts_metadata_documents(org.id).await?);
+    let (metadata_documents, require_par) = state.services.discovery_switches(org.id).await?;
+    doc["client_id_metadata_document_supported"] = json!(metadata_documents);
+    // RFC 9126 §5: true when the organization requires PAR of every client.
+    doc["require_pushed_authorization_requests"] = json!(require_par);
     let mut res = Json(doc).into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,

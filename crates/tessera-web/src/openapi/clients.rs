@@ -34,6 +34,9 @@ pub struct RegistrationPolicySchema {
     /// or a private-use scheme only (MCP clients and other agents on the user's machine);
     /// null (the default): none.
     pub preset: Option<String>,
+    /// The organization's default for all its clients: authorization requests only through
+    /// the PAR endpoint (RFC 9126; default `false`).
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// An initial access token's metadata; `token` only in the response that made it.

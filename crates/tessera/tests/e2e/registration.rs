@@ -65,7 +65,7 @@ async fn registration_follows_the_policy_and_registered_clients_manage_themselve
     assert_eq!(st, 200);
     assert_eq!(
         p,
-        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"], "redirectUriPrefixes": [], "requirePkce": true, "clientIdMetadataDocuments": false, "unusedClientLifetime": null, "preset": null})
+        json!({"mode": "closed", "allowedGrantTypes": ["authorization_code", "refresh_token"], "allowedScopes": ["openid", "profile", "email", "address", "phone", "offline_access"], "redirectUriPrefixes": [], "requirePkce": true, "clientIdMetadataDocuments": false, "unusedClientLifetime": null, "preset": null, "requirePushedAuthorizationRequests": false})
     );
     let (st, v) = json(
         call(

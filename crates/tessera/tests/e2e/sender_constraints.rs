@@ -837,3 +837,82 @@ async fn an_expired_session_is_logged_out_of_its_clients_once_across_nodes() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_organization_can_require_par_of_every_client() {
+    let f = Fapi::start().await;
+    let policy = "/orgs/acme-corp/api/v1/admin/registration-policy";
+    let (st, p) = json(
+        call(
+            &f.s,
+            Method::PUT,
+            policy,
+            Some(&f.admin),
+            Some(json!({"requirePushedAuthorizationRequests": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["requirePushedAuthorizationRequests"], true);
+    for path in [
+        "/orgs/acme-corp/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/orgs/acme-corp",
+    ] {
+        let (_, d) = json(f.s.http.get(f.s.url(path)).send().await.unwrap()).await;
+        assert_eq!(d["require_pushed_authorization_requests"], true, "{path}");
+    }
+    // A client without a switch of its own: the front channel alone is refused, PAR works.
+    let (id, _) = acme_client(
+        &f.s,
+        &f.admin,
+        json!({"name": "SPA", "isConfidential": false, "redirectUris": [REDIRECT],
+               "allowedScopes": ["openid"]}),
+    )
+    .await;
+    let challenge = sha256_b64(VERIFIER);
+    let plain = [
+        ("client_id", id.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", "st"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let res = f.authorize(&plain).await;
+    let cb = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(param(&cb, "error").as_deref(), Some("invalid_request"));
+    let res =
+        f.s.http
+            .post(f.endpoint("par"))
+            .form(&plain)
+            .send()
+            .await
+            .unwrap();
+    let (st, pushed) = json(res).await;
+    assert_eq!(st, 201, "{pushed}");
+    let cb = f
+        .front_channel(
+            &Rp {
+                id: id.clone(),
+                key: key("unused"),
+            },
+            pushed["request_uri"].as_str().unwrap(),
+            &[],
+        )
+        .await;
+    assert!(param(&cb, "code").is_some(), "{cb}");
+    // Off again: the default.
+    let (_, p) = json(call(&f.s, Method::PUT, policy, Some(&f.admin), Some(json!({}))).await).await;
+    assert_eq!(p["requirePushedAuthorizationRequests"], false);
+    let (_, d) = json(
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(d["require_pushed_authorization_requests"], false);
+}
