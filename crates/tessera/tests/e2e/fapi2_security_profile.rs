@@ -1880,3 +1880,49 @@ async fn fapi2_ps256_tokens_verify_against_the_jwks() {
         .await;
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn fapi2_security_profile_final_test_claims_parameter_identity_claims() {
+    // Discovery says claims_parameter_supported, so the module runs: every claim of
+    // claims_supported asked for in the id_token and at userinfo (with DPoP).
+    let f = Fapi::start().await;
+    let rp = f.client(json!({})).await;
+    let claims = json!({
+        "id_token": {"name": null, "email": null},
+        "userinfo": {"name": null, "email": null, "preferred_username": null},
+    });
+    let p = f
+        .par(
+            &rp,
+            &with(f.request(&rp), "claims", &claims.to_string()),
+            None,
+        )
+        .await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    let cb = f
+        .front_channel(&rp, p.body["request_uri"].as_str().unwrap(), &[])
+        .await;
+    let k = key("d");
+    let a = f.redeem(&rp, &param(&cb, "code").unwrap(), Some(&k)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let id = claims_of(a.body["id_token"].as_str().unwrap());
+    assert_eq!(id["name"], "Alice Liddell");
+    assert_eq!(id["email"], "alice@example.com");
+    let res = f
+        .userinfo(
+            "DPoP",
+            a.body["access_token"].as_str().unwrap(),
+            Some((&k, json!({}))),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let (_, info) = json(res).await;
+    assert_eq!(info["sub"], id["sub"]);
+    assert_eq!(info["name"], "Alice Liddell");
+    assert_eq!(info["email"], "alice@example.com");
+    assert_eq!(info["preferred_username"], "alice");
+}
