@@ -118,8 +118,9 @@ fn same_target(htu: &str, url: &str) -> bool {
 impl Services {
     /// The nonce in force for `org_slug` in window `w`.
     fn nonce_for(&self, org_slug: &str, w: i64) -> String {
+        // The HMAC's base64url part (256 bits), without the stored form's prefix.
         let h = self.handle_hash.hash(&format!("dpop-nonce|{org_slug}|{w}"));
-        h.chars().take(32).collect()
+        h.rsplit('$').next().unwrap_or_default().to_owned()
     }
 
     fn nonce_window(&self) -> i64 {
