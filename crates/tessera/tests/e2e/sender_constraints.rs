@@ -219,6 +219,7 @@ async fn server_nonces_are_asked_for_and_a_retry_may_reuse_the_client_assertion(
         "{e}"
     );
     let nonce = h["dpop-nonce"].to_str().unwrap().to_owned();
+    assert!(nonce.len() >= 43, "256 bits: {nonce}");
     assert!(nonce
         .bytes()
         .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)));
