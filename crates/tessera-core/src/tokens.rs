@@ -643,6 +643,9 @@ impl Services {
         if let Some(act) = c.act {
             out["act"] = act;
         }
+        if let Some(roles) = c.roles {
+            out["roles"] = json!(roles);
+        }
         // RFC 9449 §6.2: the key a DPoP-bound token is bound to.
         if let Some(cnf) = c.cnf {
             out["cnf"] = json!(cnf);

@@ -121,6 +121,8 @@ pub fn scope_claims(scope: &str) -> &'static [&'static str] {
         "email" => &["email", "email_verified"],
         "address" => &["address"],
         "phone" => &["phone_number", "phone_number_verified"],
+        // The user's roles in the organization; `role` is the seed's name for the scope.
+        "roles" | "role" => &["roles"],
         _ => &[],
     }
 }

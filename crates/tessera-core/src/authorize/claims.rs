@@ -62,8 +62,10 @@ impl Services {
             sid: grant.sid.map(str::to_owned),
             requested: serde_json::Map::new(),
         };
-        // A claims request cannot override what the token says of itself.
-        let asked: Vec<&String> = grant
+        // A claims request cannot override what the token says of itself. The `roles` scope
+        // puts the roles in the id_token too (the seed's clients read them there).
+        let roles = "roles".to_owned();
+        let mut asked: Vec<&String> = grant
             .claims
             .map(|c| {
                 c.id_token
@@ -72,6 +74,9 @@ impl Services {
                     .collect()
             })
             .unwrap_or_default();
+        if crate::oauth::grants_roles(grant.scope) && !asked.contains(&&roles) {
+            asked.push(&roles);
+        }
         if !asked.is_empty() {
             let user = {
                 let mut tx = self.store.read().await?;
@@ -200,6 +205,12 @@ pub(crate) fn user_claim(user: &tessera_domain::User, claim: &str) -> Option<Val
             .as_ref()
             .map(|_| json!(user.profile.email_verified)),
         "updated_at" => Some(json!(to_millis(user.updated_at) / 1000)),
+        // The user's role names in the organization (the `roles` scope).
+        "roles" => Some(json!(user
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>())),
         other => user.profile.claim(other),
     }
 }

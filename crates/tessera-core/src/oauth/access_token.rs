@@ -41,6 +41,10 @@ pub struct AccessTokenClaims {
     /// The key a DPoP-bound token is bound to (RFC 9449 §6.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// The user's role names in the organization, when the `roles` scope was granted
+    /// (RFC 9068 §7.2.1.1 `roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 /// A token's confirmation claim (RFC 7800 §3.1) as DPoP uses it: the JWK SHA-256 thumbprint
@@ -108,6 +112,7 @@ impl AccessTokenClaims {
             userinfo_claims: Vec::new(),
             act: None,
             cnf: None,
+            roles: None,
         }
     }
 
@@ -266,6 +271,7 @@ mod tests {
             userinfo_claims: Vec::new(),
             act: None,
             cnf: None,
+            roles: None,
         }
     }
 

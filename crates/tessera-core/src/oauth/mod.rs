@@ -54,6 +54,11 @@ pub(crate) struct Grant<'a> {
     pub dpop_jkt: Option<&'a str>,
 }
 
+/// Whether `scope` (space-separated) grants the user's roles: `roles`, or the seed's `role`.
+pub(crate) fn grants_roles(scope: &str) -> bool {
+    scope.split(' ').any(|s| s == "roles" || s == "role")
+}
+
 /// What a grant hands out beside its [`Grant`]: the refresh token already stored (if any),
 /// the access token's `jti` when the grant recorded it (a code's, for revocation on reuse;
 /// else a new one), and the key the tokens are bound to (DPoP).

@@ -226,6 +226,15 @@ impl Services {
         )
         .with_scope(scope)
         .bound_to(key);
+        // RFC 9068 §7.2.1.1: the user's roles, when the `roles` scope was granted.
+        if super::grants_roles(scope) {
+            let user = {
+                let mut tx = self.store.read().await?;
+                tx.find_user(org.id, grant.user).await?
+            };
+            claims.roles =
+                user.map(|u| u.user.roles.iter().map(|r| r.as_str().to_owned()).collect());
+        }
         // The claims request's userinfo claims (OIDC Core §5.5) travel with the token to
         // userinfo, which has no other way to know them.
         claims.userinfo_claims = grant.claims.map(|c| c.userinfo.clone()).unwrap_or_default();

@@ -50,10 +50,10 @@ fn metadata(issuer: &str) -> Value {
         "response_modes_supported": ["query", "form_post"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "scopes_supported": ["openid", "profile", "email", "address", "phone", "offline_access"],
+        "scopes_supported": ["openid", "profile", "email", "address", "phone", "roles", "offline_access"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "acr",
-            "amr", "sid",
+            "amr", "sid", "roles",
             "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
             "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
             "updated_at", "email", "email_verified", "address", "phone_number",

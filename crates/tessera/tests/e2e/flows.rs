@@ -1983,3 +1983,91 @@ async fn a_policy_change_on_one_node_drops_documents_on_the_others() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// The `roles` scope (and the seed's `role`): the user's roles in the organization as a
+/// `roles` claim in the id_token, at userinfo, in the access token and its introspection.
+#[tokio::test]
+async fn the_roles_scope_puts_the_users_roles_in_every_token() {
+    let f = setup(json!({"allowedScopes": ["openid", "role", "roles"]})).await;
+    let alice =
+        f.s.services
+            .list_users(&tessera_core::Context::cli(), "acme-corp")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.username.as_str() == "alice")
+            .unwrap();
+    f.s.services
+        .update_user(
+            &tessera_core::Context::cli(),
+            "acme-corp",
+            &alice.id.to_string(),
+            tessera_core::users::UserPatch {
+                roles: Some(vec!["viewer".into(), "admin".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for scope in ["openid role", "openid roles"] {
+        let (code, _) = f.code(&[("scope", scope)]).await;
+        let (st, t) = f.redeem(&code, VERIFIER).await;
+        assert_eq!(st, 200, "{t}");
+        let decode = |jwt: &str| -> Value {
+            let p = jwt.split('.').nth(1).unwrap();
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let mut want = vec!["admin", "viewer"];
+        let sorted = |v: &Value| {
+            let mut r: Vec<String> = v
+                .as_array()
+                .unwrap_or_else(|| panic!("roles: {v}"))
+                .iter()
+                .map(|x| x.as_str().unwrap().to_owned())
+                .collect();
+            r.sort();
+            r
+        };
+        want.sort();
+        let at = t["access_token"].as_str().unwrap();
+        assert_eq!(
+            sorted(&decode(t["id_token"].as_str().unwrap())["roles"]),
+            want,
+            "{scope}"
+        );
+        assert_eq!(sorted(&decode(at)["roles"]), want);
+        let (_, info) = json(
+            f.s.http
+                .get(f.s.url("/orgs/acme-corp/api/v1/oauth/userinfo"))
+                .bearer_auth(at)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(sorted(&info["roles"]), want, "{info}");
+    }
+    // Without the scope: no roles anywhere.
+    let (code, _) = f.code(&[("scope", "openid")]).await;
+    let (_, t) = f.redeem(&code, VERIFIER).await;
+    assert!(!t["id_token"].as_str().unwrap().is_empty());
+    let p = t["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(claims.get("roles").is_none());
+}
