@@ -136,6 +136,7 @@ impl Services {
                                         // fetches (the incarnation check of active tokens).
                                         created_at: tessera_domain::clock::from_millis(0),
                                         updated_at: tessera_domain::clock::from_millis(0),
+                                        tokens_revoked_at: None,
                                     },
                                     vec![],
                                 ))),

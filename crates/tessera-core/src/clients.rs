@@ -134,6 +134,7 @@ impl Services {
             secrets: vec![],
             created_at: now,
             updated_at: now,
+            tokens_revoked_at: None,
         };
         match tx.insert_client(&client).await {
             Err(StoreError::Conflict { .. }) => {
@@ -350,6 +351,43 @@ impl Services {
         self.caches.clients.invalidate(&(org.id, id.to_owned()));
         self.caches.cors.invalidate(&org.id);
         Ok(())
+    }
+
+    /// Revokes every token of the client; the client stays. Its access tokens issued until now
+    /// are inactive at once on every node (introspection, userinfo), its refresh tokens are
+    /// revoked and its unredeemed codes spent. When it was done.
+    pub async fn revoke_client_tokens(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: &str,
+    ) -> CoreResult<Timestamp> {
+        let client_id = parse_client_id(id)?;
+        let mut tx = self.store.begin().await?;
+        let org = self
+            .org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsEdit))
+            .await?;
+        let now = self.now();
+        let refresh = tx
+            .revoke_client_tokens(org.id, &client_id, now)
+            .await?
+            .ok_or_else(|| client_not_found(id))?;
+        self.audit(
+            tx.as_mut(),
+            ctx,
+            AuditEntry::new(AuditAction::OauthClientTokensRevoked, "oauth_client")
+                .org(org.id)
+                .target(id)
+                .after(snapshot(&serde_json::json!({
+                    "refreshTokensRevoked": refresh,
+                }))),
+        )
+        .await?;
+        tx.record_change(Some(org.id), CHANGE_CLIENT, id, now)
+            .await?;
+        tx.commit().await?;
+        self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        Ok(now)
     }
 
     /// A new secret for a confidential client: generated (and returned once) or chosen by the

@@ -140,6 +140,7 @@ impl Services {
                 secrets: vec![],
                 created_at: now,
                 updated_at: now,
+                tokens_revoked_at: None,
             };
             tx.insert_client(&client).await?;
             self.audit(

@@ -58,6 +58,7 @@ actions! {
     OauthClientDeleted = "oauth_client.deleted",
     OauthClientSecretRegenerated = "oauth_client.secret_regenerated",
     OauthClientSecretSet = "oauth_client.secret_set",
+    OauthClientTokensRevoked = "oauth_client.tokens_revoked",
     OauthClientAuthenticationFailed = "oauth_client.authentication_failed",
     ApiResourceCreated = "api_resource.created",
     ApiResourceUpdated = "api_resource.updated",

@@ -124,7 +124,7 @@ pub(crate) const SQLITE: Embedded = &[
     ),
     (
         24,
-        "client secret jwt",
+        "client secret jwt and token cutoffs",
         include_str!("../migrations/sqlite/0024_client_secret_jwt.sql"),
     ),
 ];
@@ -247,7 +247,7 @@ pub(crate) const POSTGRES: Embedded = &[
     ),
     (
         24,
-        "client secret jwt",
+        "client secret jwt and token cutoffs",
         include_str!("../migrations/postgres/0024_client_secret_jwt.sql"),
     ),
 ];

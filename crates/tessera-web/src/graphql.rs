@@ -700,6 +700,22 @@ impl Mutation {
             .map_err(gql_error)?;
         ClientAndSecret::from(r)
     }
+
+    /// Revokes every token of the client (REST's `POST …/revoke-tokens`); the client stays.
+    /// When, in RFC 3339.
+    async fn admin_revoke_oauth_client_tokens(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<String> {
+        let call = call(c)?;
+        let at = call
+            .services
+            .revoke_client_tokens(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        Ok(tessera_domain::clock::rfc3339_millis::format(at))
+    }
 }
 
 fn graphql_errors(status: StatusCode, code: &str, message: &str) -> Response {

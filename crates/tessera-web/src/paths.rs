@@ -29,6 +29,7 @@ pub const API_RESOURCE: &str = "/api-resources/{id}";
 pub const API_RESOURCE_METADATA: &str = "/api-resources/{id}/metadata";
 pub const OAUTH_CLIENT: &str = "/oauth-clients/{client_id}";
 pub const OAUTH_CLIENT_SECRET: &str = "/oauth-clients/{client_id}/secret";
+pub const OAUTH_CLIENT_REVOKE_TOKENS: &str = "/oauth-clients/{client_id}/revoke-tokens";
 pub const GRAPHQL: &str = "/graphql";
 pub const REGISTRATION_POLICY: &str = "/registration-policy";
 pub const REGISTRATION_TOKENS: &str = "/registration-tokens";

@@ -214,6 +214,7 @@ mod tests {
             secrets: vec![],
             created_at: tessera_domain::clock::from_millis(0),
             updated_at: tessera_domain::clock::from_millis(0),
+            tokens_revoked_at: None,
         }
     }
 

@@ -211,7 +211,13 @@ impl Services {
             // A token from before the claim existed: it cannot predate its client.
             None => claims.iat >= incarnation / 1000,
         };
-        if !same_client || self.is_revoked(org.id, &claims.jti).await? {
+        // Every token of the client revoked at once (the client stays): a token issued in
+        // that second or before is inactive.
+        let cut_off = client
+            .client
+            .tokens_revoked_at
+            .is_some_and(|at| claims.iat <= to_millis(at) / 1000);
+        if !same_client || cut_off || self.is_revoked(org.id, &claims.jti).await? {
             return Ok(None);
         }
         Ok(Some(claims))

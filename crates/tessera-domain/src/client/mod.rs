@@ -63,6 +63,9 @@ pub struct OAuthClient {
     pub secrets: Vec<SecretInfo>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When all of the client's tokens were last revoked (the client stays): access tokens
+    /// issued until then are inactive.
+    pub tokens_revoked_at: Option<Timestamp>,
 }
 
 impl OAuthClient {

@@ -86,6 +86,7 @@ fn token_endpoint_auth_method_agrees_with_the_client_type() {
         secrets: vec![],
         created_at: Timestamp::UNIX_EPOCH,
         updated_at: Timestamp::UNIX_EPOCH,
+        tokens_revoked_at: None,
     };
     let back = client.to_input();
     assert_eq!(
@@ -150,6 +151,7 @@ fn request_object_alg_is_optional_never_none_and_round_trips() {
         secrets: vec![],
         created_at: Timestamp::UNIX_EPOCH,
         updated_at: Timestamp::UNIX_EPOCH,
+        tokens_revoked_at: None,
     };
     assert_eq!(
         client.to_input().request_object_signing_alg.as_deref(),
@@ -346,6 +348,7 @@ fn wire_form_matches_the_interface() {
         secrets: vec![],
         created_at: crate::clock::from_millis(1_768_478_400_000),
         updated_at: crate::clock::from_millis(1_768_478_400_000),
+        tokens_revoked_at: None,
     };
     let v = serde_json::to_value(&c).unwrap();
     assert_eq!(
@@ -473,6 +476,7 @@ fn input_parses_with_the_defaults() {
         secrets: vec![],
         created_at: crate::clock::from_millis(0),
         updated_at: crate::clock::from_millis(0),
+        tokens_revoked_at: None,
     };
     let back = parse(serde_json::to_value(&c).unwrap()).unwrap();
     assert_eq!(back.id.as_deref(), Some("app"));

@@ -38,6 +38,7 @@ pub(super) fn client(
         secrets: vec![],
         created_at: t(ms),
         updated_at: t(ms),
+        tokens_revoked_at: None,
     }
 }
 

@@ -489,5 +489,60 @@ pub async fn sender_constraints_and_logout(store: &dyn Store) {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].delivered_at, Some(t(46_000)));
     assert!(tx.logout_deliveries(b.id, "web").await.unwrap().is_empty());
+
+    // Revoking all of a client's tokens: the time noted, refresh tokens revoked, codes spent;
+    // another organization's client of the same id untouched.
+    let web = super::clients::client(a.id, "web", "Web", 1_000);
+    let other = super::clients::client(b.id, "web", "Web", 1_000);
+    tx.insert_client(&web).await.unwrap();
+    tx.insert_client(&other).await.unwrap();
+    let rt = crate::RefreshToken {
+        token_hash: "rt-web".into(),
+        org_id: a.id,
+        family_id: "fam-web".into(),
+        client_id: "web".into(),
+        user_id: u.id,
+        scope: "openid".into(),
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(900_000),
+        used_at: None,
+        revoked_at: None,
+        claims: None,
+        resources: vec![],
+        dpop_jkt: None,
+        sid: None,
+    };
+    tx.insert_refresh(&rt).await.unwrap();
+    let id = tessera_domain::client::ClientId::parse("web").unwrap();
+    assert_eq!(
+        tx.revoke_client_tokens(a.id, &id, t(50_000)).await.unwrap(),
+        Some(1)
+    );
+    let found = tx.find_client(a.id, &id).await.unwrap().unwrap();
+    assert_eq!(found.tokens_revoked_at, Some(t(50_000)));
+    assert_eq!(
+        tx.find_refresh(a.id, "rt-web")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(t(50_000))
+    );
+    assert_eq!(
+        tx.find_client(b.id, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .tokens_revoked_at,
+        None
+    );
+    let nobody = tessera_domain::client::ClientId::parse("nobody").unwrap();
+    assert_eq!(
+        tx.revoke_client_tokens(a.id, &nobody, t(50_000))
+            .await
+            .unwrap(),
+        None
+    );
     tx.commit().await.unwrap();
 }

@@ -53,6 +53,15 @@ pub trait ClientRepo: Send {
     async fn cors_origins(&mut self, org: OrgId) -> Result<Vec<String>>;
     /// Deletes the client and its secrets; false when there was none.
     async fn delete_client(&mut self, org: OrgId, id: &ClientId) -> Result<bool>;
+    /// Revokes every token of a client at `at` (the client stays): notes the time (access
+    /// tokens issued until then are inactive), revokes its refresh tokens and spends its
+    /// unredeemed codes. How many refresh tokens it revoked; `None` when there is no client.
+    async fn revoke_client_tokens(
+        &mut self,
+        org: OrgId,
+        id: &ClientId,
+        at: Timestamp,
+    ) -> Result<Option<u64>>;
     async fn insert_client_secret(&mut self, secret: &ClientSecretRecord) -> Result<()>;
     /// Every stored secret of a client, oldest first, expired ones included.
     async fn client_secrets(

@@ -100,6 +100,9 @@ macro_rules! impl_clients_repo {
                     secrets: vec![],
                     created_at: from_millis(r.try_get("created_at")?),
                     updated_at: from_millis(r.try_get("updated_at")?),
+                    tokens_revoked_at: r
+                        .try_get::<Option<i64>, _>("tokens_revoked_at")?
+                        .map(from_millis),
                 })
             }
 
@@ -206,7 +209,7 @@ macro_rules! impl_clients_repo {
                     org: OrgId,
                     id: &tessera_domain::client::ClientId,
                 ) -> Result<Option<(tessera_domain::client::OAuthClient, Vec<$crate::ClientSecretRecord>)>> {
-                    let q = format!("SELECT {CLIENT_COLS} FROM oauth_clients WHERE org_id = $1 AND id = $2");
+                    let q = format!("SELECT {CLIENT_COLS}, tokens_revoked_at FROM oauth_clients WHERE org_id = $1 AND id = $2");
                     let Some(row) = sqlx::query(&q)
                         .bind(org.0.to_string())
                         .bind(id.as_str())
@@ -235,7 +238,7 @@ macro_rules! impl_clients_repo {
                         .await?
                         .try_get("n")?;
                     let q = format!(
-                        "SELECT {CLIENT_COLS} FROM oauth_clients WHERE {filter} \
+                        "SELECT {CLIENT_COLS}, tokens_revoked_at FROM oauth_clients WHERE {filter} \
                          ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
                     );
                     let mut clients = sqlx::query(&q)
@@ -289,6 +292,46 @@ macro_rules! impl_clients_repo {
                         }
                     }
                     Ok(out)
+                }
+
+                async fn revoke_client_tokens(
+                    &mut self,
+                    org: OrgId,
+                    id: &tessera_domain::client::ClientId,
+                    at: Timestamp,
+                ) -> Result<Option<u64>> {
+                    let found = sqlx::query(
+                        "UPDATE oauth_clients SET tokens_revoked_at = $3 WHERE org_id = $1 AND id = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(id.as_str())
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected();
+                    if found == 0 {
+                        return Ok(None);
+                    }
+                    let refresh = sqlx::query(
+                        "UPDATE refresh_tokens SET revoked_at = $3 WHERE org_id = $1 AND client_id = $2 \
+                         AND revoked_at IS NULL",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(id.as_str())
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected();
+                    sqlx::query(
+                        "UPDATE auth_codes SET redeemed_at = $3 WHERE org_id = $1 AND client_id = $2 \
+                         AND redeemed_at IS NULL",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(id.as_str())
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(Some(refresh))
                 }
 
                 async fn delete_client(&mut self, org: OrgId, id: &tessera_domain::client::ClientId) -> Result<bool> {

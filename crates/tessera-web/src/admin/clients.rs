@@ -26,6 +26,47 @@ pub fn router() -> Router<AppState> {
             get(read).put(replace).patch(patch).delete(remove),
         )
         .route(paths::OAUTH_CLIENT_SECRET, post(secret))
+        .route(paths::OAUTH_CLIENT_REVOKE_TOKENS, post(revoke_tokens))
+}
+
+/// When every token of a client was revoked.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokensRevoked {
+    /// RFC 3339; access tokens issued until then (that second included) are inactive.
+    tokens_revoked_at: String,
+}
+
+/// `POST …/oauth-clients/{id}/revoke-tokens`: every token of the client revoked at once (its
+/// access tokens inactive on every node, its refresh tokens revoked, its codes spent); the
+/// client stays.
+#[utoipa::path(
+    post,
+    path = paths::OAUTH_CLIENT_REVOKE_TOKENS,
+    context_path = paths::ADMIN_BASE,
+    tag = "oauth-clients",
+    operation_id = "revokeOauthClientTokens",
+    params(("org" = String, Path, description = "Organization slug"), ("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "Every token issued until now is revoked", body = TokensRevoked),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or client", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn revoke_tokens(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    let at = state.services.revoke_client_tokens(&ctx, &org, &id).await?;
+    Ok((
+        StatusCode::OK,
+        axum::Json(TokensRevoked {
+            tokens_revoked_at: tessera_domain::clock::rfc3339_millis::format(at),
+        }),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

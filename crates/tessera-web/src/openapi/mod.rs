@@ -77,6 +77,7 @@ impl Modify for BearerAuth {
         crate::admin::clients::patch,
         crate::admin::clients::remove,
         crate::admin::clients::secret,
+        crate::admin::clients::revoke_tokens,
         crate::admin::api_resources::list,
         crate::admin::api_resources::create,
         crate::admin::api_resources::read,
@@ -124,6 +125,7 @@ impl Modify for BearerAuth {
     ),
     components(schemas(
         ErrorSchema, FieldErrorSchema, ClientObject, crate::admin::clients::WithSecret, SecretInfo,
+        crate::admin::clients::TokensRevoked,
         ClientType, TokenExchangePolicy, ClientInput, ClientPatch,
         tessera_domain::api_resource::ApiResourceObject, tessera_domain::api_resource::ResourceScope,
         tessera_domain::api_resource::ApiResourceInput, tessera_domain::api_resource::ScopeInput, ApiKeySchema, ApiKeyWithKeySchema, UserSchema, StandardClaimsSchema, AddressSchema, AuditEventSchema,

@@ -267,6 +267,7 @@ fn client_schema_describes_the_real_client_object() {
         secrets: vec![],
         created_at: tessera_domain::clock::from_millis(0),
         updated_at: tessera_domain::clock::from_millis(0),
+        tokens_revoked_at: None,
     };
     assert_eq!(
         keys(&serde_json::to_value(&c).unwrap()),

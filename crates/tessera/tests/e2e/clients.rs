@@ -929,3 +929,118 @@ async fn token_endpoint_auth_method_and_userinfo_alg() {
         got["tokenEndpointAuthMethod"]
     );
 }
+
+/// `POST …/oauth-clients/{id}/revoke-tokens` (and GraphQL's
+/// `adminRevokeOauthClientTokens`): every token of the client inactive at once, its refresh
+/// tokens revoked; the client stays and gets new tokens; audited; `oauth-clients:edit` only.
+#[tokio::test]
+async fn all_tokens_of_a_client_are_revoked_and_the_client_stays() {
+    let (s, key) = setup().await;
+    let (st, c) = json(
+        call(
+            &s,
+            Method::POST,
+            O,
+            Some(&key),
+            Some(
+                json!({"clientId": "worker", "name": "Worker", "redirectUris": [],
+                        "grantTypes": ["client_credentials"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    let secret = c["secret"].as_str().unwrap().to_owned();
+    let token = || async {
+        let (_, t) = json(
+            s.http
+                .post(s.url("/orgs/acme-corp/api/v1/oauth/token"))
+                .basic_auth("worker", Some(&secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        t["access_token"].as_str().unwrap().to_owned()
+    };
+    let active = |t: String| {
+        let secret = secret.clone();
+        let s = &s;
+        async move {
+            let (_, v) = json(
+                s.http
+                    .post(s.url("/orgs/acme-corp/api/v1/oauth/introspect"))
+                    .basic_auth("worker", Some(&secret))
+                    .form(&[("token", t.as_str())])
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            v["active"] == true
+        }
+    };
+    let (a, b) = (token().await, token().await);
+    assert!(active(a.clone()).await && active(b.clone()).await);
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    let path = format!("{O}/worker/revoke-tokens");
+    let (st, _) = json(call(&s, Method::POST, &path, Some(&viewer), None).await).await;
+    assert_eq!(st, 403);
+    let (st, r) = json(call(&s, Method::POST, &path, Some(&key), None).await).await;
+    assert_eq!(st, 200, "{r}");
+    assert!(r["tokensRevokedAt"].as_str().unwrap().ends_with('Z'));
+    assert!(!active(a).await && !active(b).await, "inactive at once");
+    // The client stays: a token from the next second on is active.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fresh = token().await;
+    assert!(active(fresh.clone()).await);
+    let (st, _) = json(call(&s, Method::GET, &format!("{O}/worker"), Some(&key), None).await).await;
+    assert_eq!(st, 200);
+    // GraphQL does the same.
+    let (st, v) = json(
+        s.http
+            .post(s.url("/orgs/acme-corp/api/v1/admin/graphql"))
+            .bearer_auth(&key)
+            .json(&json!({"query": "mutation { adminRevokeOauthClientTokens(id: \"worker\") }"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(v["data"]["adminRevokeOauthClientTokens"].is_string(), "{v}");
+    assert!(!active(fresh).await);
+    // Audited; an unknown client is a 404.
+    let (_, log) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/audit-log",
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let revoked = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "oauth_client.tokens_revoked")
+        .count();
+    assert_eq!(revoked, 2);
+    let (st, _) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{O}/nobody/revoke-tokens"),
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+}
