@@ -80,6 +80,8 @@ pub struct FetchedKeys {
 }
 
 const NO_KEY: &str = "the assertion does not verify with any of the client's keys";
+/// Why a `client_secret_jwt` assertion was refused when no secret verifies it.
+pub(crate) const NO_SECRET: &str = "the assertion does not verify with any of the client's secrets";
 
 impl Services {
     /// The keys at `uri`: the cached copy, or a fresh one when `fresh` (or none is cached).
@@ -174,7 +176,7 @@ impl Services {
                 aws_lc_rs::hmac::verify(&key, signed.as_bytes(), &sig).is_ok()
             });
         if !verified {
-            return Err("the assertion does not verify with any of the client's secrets");
+            return Err(NO_SECRET);
         }
         URL_SAFE_NO_PAD
             .decode(p)
@@ -198,9 +200,15 @@ impl Services {
             if client.settings.token_endpoint_auth_method == TokenAuthMethod::ClientSecretJwt {
                 self.verify_with_client_secret(cached, assertion)
             } else {
-                self.verify_with_client_keys(client, assertion, NO_KEY)
-                    .await
-                    .map(|v| v.claims)
+                match self
+                .verify_with_client_keys(client, assertion, NO_KEY)
+                .await
+            {
+                Ok(v) if !client.settings.security.allows_alg(v.alg) => Err(
+                    "the assertion's algorithm is not one FAPI 2.0 allows (PS256, ES256, EdDSA)",
+                ),
+                other => other.map(|v| v.claims),
+            }
             };
         let claims = match verified {
             Ok(claims) => claims,

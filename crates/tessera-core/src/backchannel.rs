@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::json;
 use tessera_domain::clock::to_millis;
 use tessera_store::{LogoutDelivery, SessionClient};
@@ -25,10 +27,12 @@ pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logo
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long a logout token is accepted by its client (its `exp`), in seconds.
 const LOGOUT_TOKEN_LIFETIME: i64 = 120;
-/// How long a node holds a delivery it is posting.
-const LEASE_SECONDS: i64 = 30;
-/// How many session clients or deliveries one pass handles.
-const BATCH: i64 = 50;
+/// How long a node holds the deliveries it is posting: longer than a batch of posts that all
+/// time out takes, so that no other node posts one of them meanwhile.
+const LEASE_SECONDS: i64 = 300;
+/// How many session clients or deliveries one pass handles (at 5 seconds a post at worst,
+/// well within the lease).
+const BATCH: i64 = 20;
 
 /// The delay before attempt `n + 1` after `n` failed ones: 10 s, 30 s, 90 s, … up to an
 /// hour.
@@ -110,30 +114,30 @@ impl Services {
     /// a lease; the outcome of each is written back.
     async fn post_due_logout_tokens(&self) -> OAuthResult<usize> {
         let now = self.now();
+        let lease = now + time::Duration::seconds(LEASE_SECONDS);
         let leased = {
             let mut tx = self.store.begin().await?;
-            let l = tx
-                .lease_logout_deliveries(now, now + time::Duration::seconds(LEASE_SECONDS), BATCH)
-                .await?;
+            let l = tx.lease_logout_deliveries(now, lease, BATCH).await?;
             tx.commit().await?;
             l
         };
         let mut delivered = 0;
         for d in leased {
-            let outcome = self
-                .key_fetcher
-                .post_form(&d.uri, &[("logout_token", d.logout_token.as_str())])
-                .await;
+            // Signed again for each attempt, so that a retry minutes later is not expired.
             let at = self.now();
-            let (done, retry, error) = match outcome {
-                // §2.8: 200 OK (any 2xx taken as success).
-                Ok(status) if (200..300).contains(&status) => (Some(at), None, None),
-                Ok(status) => (
-                    None,
-                    Some(status.to_string()),
-                    Some(format!("HTTP {status}")),
-                ),
-                Err(e) => (None, Some(e.to_string()), Some(e.to_string())),
+            let (done, retry, error) = match self.resigned_logout_token(&d).await {
+                // The client or its organization is gone: nobody to tell any more.
+                Err(e) => (None, None, Some(e.to_string())),
+                Ok(token) => match self
+                    .key_fetcher
+                    .post_form(&d.uri, &[("logout_token", token.as_str())])
+                    .await
+                {
+                    // §2.8: 200 OK (any 2xx taken as success).
+                    Ok(status) if (200..300).contains(&status) => (Some(at), None, None),
+                    Ok(status) => (None, Some(()), Some(format!("HTTP {status}"))),
+                    Err(e) => (None, Some(()), Some(e.to_string())),
+                },
             };
             let retry_at = retry
                 .filter(|_| d.attempts < MAX_ATTEMPTS)
@@ -145,11 +149,37 @@ impl Services {
                 delivered += 1;
             }
             let mut tx = self.store.begin().await?;
-            tx.finish_logout_delivery(&d.id, done, retry_at, error.as_deref())
+            tx.finish_logout_delivery(&d.id, lease, done, retry_at, error.as_deref())
                 .await?;
             tx.commit().await?;
         }
         Ok(delivered)
+    }
+
+    /// The delivery's logout token with a new `iat`, `exp` and `jti`, signed now.
+    async fn resigned_logout_token(&self, d: &LogoutDelivery) -> OAuthResult<String> {
+        let mut claims: serde_json::Value = d
+            .logout_token
+            .split('.')
+            .nth(1)
+            .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| OAuthError::ServerError("a queued logout token is corrupt".into()))?;
+        let org = {
+            let mut tx = self.store.read().await?;
+            tx.find_org(d.org_id).await?
+        }
+        .ok_or_else(|| OAuthError::ServerError("the organization is gone".into()))?;
+        let alg = match self.cached_client(org.id, &d.client_id).await? {
+            Some(c) => c.client.settings.id_token_signed_response_alg,
+            None => return Err(OAuthError::ServerError("the client is gone".into())),
+        };
+        let now = to_millis(self.now()) / 1000;
+        claims["iat"] = json!(now);
+        claims["exp"] = json!(now + LOGOUT_TOKEN_LIFETIME);
+        claims["jti"] = json!(self.random_jti()?);
+        self.sign_with(&org, crate::tokens::signing_alg(alg), "logout+jwt", claims)
+            .await
     }
 
     /// Asks this node's back-channel worker for a pass now (a session just ended here).

@@ -25,6 +25,8 @@ use crate::{snapshot, Context, CoreError, CoreResult, Services};
 pub const CLIENT_SECRET_PREFIX: &str = "cs_live_";
 /// Shortest operator-chosen secret.
 pub const MIN_CHOSEN_SECRET_CHARS: usize = 16;
+/// The shortest secret a `client_secret_jwt` client may choose (256 bits of base64).
+pub const MIN_JWT_SECRET_CHARS: usize = 43;
 /// Longest grace period for a replaced secret: 30 days.
 pub const MAX_SECRET_GRACE_SECONDS: i64 = 2_592_000;
 /// Largest page of the client list.
@@ -257,13 +259,14 @@ impl Services {
 
         // A public client and a private_key_jwt client hold no secret; a client that starts
         // authenticating with one gets one, shown once. One that starts signing with its
-        // secret (client_secret_jwt) gets a new one too: the old ones were kept only hashed.
+        // secret (client_secret_jwt) gets a new one too, since the old ones were kept only
+        // hashed; and one that stops does, so that no sealed copy outlives the need.
         let mut secret = None;
         let uses_secret = |c: &OAuthClient| c.settings.token_endpoint_auth_method.uses_secret();
         let signs_with_secret = |c: &OAuthClient| {
             c.settings.token_endpoint_auth_method == TokenAuthMethod::ClientSecretJwt
         };
-        let resealed = signs_with_secret(&after) && !signs_with_secret(&before);
+        let resealed = signs_with_secret(&after) != signs_with_secret(&before);
         if !uses_secret(&after) || resealed {
             for s in &before.secrets {
                 tx.delete_client_secret(org.id, &s.id).await?;
@@ -445,6 +448,21 @@ impl Services {
             return Err(CoreError::invalid(
                 "isConfidential",
                 "a public client has no secret; make it confidential first",
+            ));
+        }
+        // RFC 7518 §3.2: an HMAC key of at least 256 bits; a captured assertion would let a
+        // weaker secret be guessed offline.
+        if client.settings.token_endpoint_auth_method == TokenAuthMethod::ClientSecretJwt
+            && change
+                .secret
+                .as_ref()
+                .is_some_and(|s| s.expose_secret().chars().count() < MIN_JWT_SECRET_CHARS)
+        {
+            return Err(CoreError::invalid(
+                "secret",
+                format!(
+                    "a client_secret_jwt client's secret must be at least {MIN_JWT_SECRET_CHARS} characters (an HMAC key of 256 bits, RFC 7518 §3.2)"
+                ),
             ));
         }
         if !client.settings.token_endpoint_auth_method.uses_secret() {

@@ -47,6 +47,8 @@ opaque_debug!(DpopProof);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvenKey {
     jkt: String,
+    /// The algorithm of the proof.
+    alg: tessera_crypto::jwk::ClientAlg,
 }
 
 impl ProvenKey {
@@ -177,9 +179,9 @@ impl Services {
         }
         let key = PublicJwk::parse(&header["jwk"])
             .map_err(|e| invalid(format!("the DPoP proof's jwk: {e}")))?;
-        let claims = verify_with_keys(jwt, std::slice::from_ref(&key))
-            .map_err(|_| invalid("the DPoP proof's signature does not verify with its jwk"))?
-            .claims;
+        let verified = verify_with_keys(jwt, std::slice::from_ref(&key))
+            .map_err(|_| invalid("the DPoP proof's signature does not verify with its jwk"))?;
+        let (claims, alg) = (verified.claims, verified.alg);
         // Items 7 to 9: the request it was made for.
         if claims["htm"].as_str() != Some(target.method) {
             return Err(invalid(format!(
@@ -249,7 +251,7 @@ impl Services {
         if !fresh {
             return Err(invalid("the DPoP proof's jti was used before (a replay)"));
         }
-        Ok(ProvenKey { jkt })
+        Ok(ProvenKey { jkt, alg })
     }
 
     /// Checks how an active token was presented at the resource endpoint at `path` (RFC 9449
@@ -323,9 +325,13 @@ impl Services {
         client: &OAuthClient,
         auth: &'a ClientAuth,
     ) -> OAuthResult<Option<&'a ProvenKey>> {
+        let security = &client.settings.security;
         match &auth.proven {
-            None if client.settings.security.requires_dpop() => Err(invalid(
+            None if security.requires_dpop() => Err(invalid(
                 "this client's access tokens are DPoP-bound: send a DPoP proof (RFC 9449)",
+            )),
+            Some(k) if !security.allows_alg(k.alg) => Err(invalid(
+                "the DPoP proof's algorithm is not one FAPI 2.0 allows (PS256, ES256, EdDSA)",
             )),
             other => Ok(other.as_ref()),
         }

@@ -118,7 +118,8 @@ pub struct CoreConfig {
     /// the last copy lacks (a client that rotated its keys).
     pub jwks_refetch_interval: std::time::Duration,
     /// DPoP proofs at the token and PAR endpoints must carry the server's nonce (RFC 9449
-    /// §8; `[security] dpop_require_nonce`); clients of the fapi2 profile always need one.
+    /// §8; `[security] dpop_require_nonce`). A proof that carries one must carry a current one
+    /// either way.
     pub dpop_require_nonce: bool,
 }
 

@@ -126,6 +126,17 @@ impl Services {
                 "a request object may not contain request or request_uri (RFC 9101 §4)",
             ));
         }
+        // RFC 9101 §5: a client that must sign its requests (or follows FAPI 2.0) gets only
+        // what it signed; the query's other parameters could have been added by anyone.
+        let security = &client.settings.security;
+        if security.require_signed_request_object || security.is_fapi2() {
+            let only_id: Vec<(String, String)> = query
+                .iter()
+                .filter(|(k, _)| k == "client_id")
+                .cloned()
+                .collect();
+            return Ok(Some(merge(&only_id, &claims)));
+        }
         Ok(Some(merge(query, &claims)))
     }
 
@@ -172,6 +183,12 @@ impl Services {
             )
             .await
             .map_err(RequestObjectError::object)?;
+        if !client.settings.security.allows_alg(verified.alg) {
+            return Err(RequestObjectError::object(format!(
+                "the request object is signed with {}; FAPI 2.0 allows PS256, ES256 or EdDSA",
+                verified.alg.as_str()
+            )));
+        }
         if let Some(wanted) = client.settings.request_object_signing_alg {
             if verified.alg != wanted {
                 return Err(RequestObjectError::object(format!(
@@ -188,6 +205,16 @@ impl Services {
             ));
         }
         let id = client.id.as_str();
+        // FAPI 2.0 Message Signing §5.3.1: iss and aud are required, not only checked.
+        if client.settings.security.is_fapi2() {
+            for name in ["iss", "aud"] {
+                if claims.get(name).is_none() {
+                    return Err(RequestObjectError::object(format!(
+                        "the request object needs {name} (FAPI 2.0)"
+                    )));
+                }
+            }
+        }
         if claims.get("iss").is_some_and(|i| i.as_str() != Some(id)) {
             return Err(RequestObjectError::object(
                 "the request object's iss must be the client id",
@@ -224,7 +251,7 @@ impl Services {
                 let (Some(exp), Some(nbf)) = (exp, nbf) else {
                     return Err("the request object needs exp and nbf (FAPI 2.0)");
                 };
-                if exp - nbf > 3600 {
+                if exp.saturating_sub(nbf) > 3600 {
                     return Err("the request object's exp is more than 60 minutes after its nbf");
                 }
                 if nbf < now - 3600 {

@@ -434,7 +434,18 @@ impl Services {
                 {
                     Err("an assertion sent for a client that uses neither private_key_jwt nor client_secret_jwt")
                 } else {
-                    self.check_assertion(org, c, assertion).await?
+                    match self.check_assertion(org, c, assertion).await? {
+                        // A secret set on another node moments ago: read the client once more
+                        // (a failed signature spends no jti).
+                        Err(crate::assertion::NO_SECRET) => {
+                            self.caches.clients.invalidate(&(org.id, id.to_owned()));
+                            match self.cached_client(org.id, id).await? {
+                                Some(fresh) => self.check_assertion(org, &fresh, assertion).await?,
+                                None => Err("unknown client"),
+                            }
+                        }
+                        other => other,
+                    }
                 }
             }
         };

@@ -294,6 +294,14 @@ impl Services {
         let req: AuthRequest =
             serde_json::from_str(&p.params).map_err(|_| page("The request is corrupt."))?;
         if !self.form_token_ok(browser, &p.csrf, csrf) {
+            // A pushed request cannot be spelled out in a link (and must not be: that would
+            // move it to the front channel); the application starts it again.
+            if req.pushed.is_some() {
+                return Err(page(
+                    "This form was not opened in this browser, or was sent from another site, \
+                     so it was refused. Start the sign-in again from the application.",
+                ));
+            }
             return Err(AuthorizeError::Restart {
                 message: "This form was not opened in this browser, or was sent from another \
                           site, so it was refused. Start the sign-in again here."

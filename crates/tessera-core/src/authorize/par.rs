@@ -148,7 +148,11 @@ impl Services {
                     "dpop_jkt differs from the thumbprint of the DPoP proof's key".into(),
                 ))
             }
-            (None, Some(k)) => checked.push(("dpop_jkt".into(), k.jkt().to_owned())),
+            (None, Some(k)) => {
+                // An empty `dpop_jkt` (absent to the rules) must not shadow the proof's.
+                checked.retain(|(n, _)| n != "dpop_jkt");
+                checked.push(("dpop_jkt".into(), k.jkt().to_owned()));
+            }
             _ => {}
         }
         let handle = self.random_handle()?;

@@ -129,6 +129,10 @@ impl Services {
         // FAPI 2.0 §5.3.2.1 item 9: no rotation (a client that lost the answer keeps a token
         // that works); the token stays as it is, and the answer carries none.
         if client.settings.security.is_fapi2() {
+            // One rotated out before the client followed the profile stays spent.
+            if found.used_at.is_some() {
+                return Err(bad("the refresh token has already been used"));
+            }
             let granted = Grant {
                 scope: &scope_str,
                 ..family

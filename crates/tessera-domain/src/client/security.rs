@@ -67,4 +67,11 @@ impl ClientSecurity {
     pub fn is_fapi2(&self) -> bool {
         self.security_profile == Some(SecurityProfile::Fapi2)
     }
+
+    /// Whether what the client signs (assertions, request objects, DPoP proofs) may use
+    /// `alg`: under FAPI 2.0 only PS256, ES256 or EdDSA (§5.4.1).
+    pub fn allows_alg(&self, alg: super::ClientAlg) -> bool {
+        use super::ClientAlg::{EdDSA, ES256, PS256};
+        !self.is_fapi2() || matches!(alg, PS256 | ES256 | EdDSA)
+    }
 }

@@ -463,9 +463,15 @@ pub async fn sender_constraints_and_logout(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
-    tx.finish_logout_delivery("ld-1", None, Some(t(45_000)), Some("HTTP 500"))
+    // Not the holder of the lease: nothing written.
+    assert!(!tx
+        .finish_logout_delivery("ld-1", t(41_000), Some(t(42_000)), None, None)
         .await
-        .unwrap();
+        .unwrap());
+    assert!(tx
+        .finish_logout_delivery("ld-1", t(40_000), None, Some(t(45_000)), Some("HTTP 500"))
+        .await
+        .unwrap());
     assert!(tx
         .lease_logout_deliveries(t(44_000), t(60_000), 10)
         .await
@@ -477,9 +483,10 @@ pub async fn sender_constraints_and_logout(store: &dyn Store) {
         .unwrap();
     assert_eq!(again[0].attempts, 2);
     assert_eq!(again[0].last_error.as_deref(), Some("HTTP 500"));
-    tx.finish_logout_delivery("ld-1", Some(t(46_000)), None, None)
+    assert!(tx
+        .finish_logout_delivery("ld-1", t(60_000), Some(t(46_000)), None, None)
         .await
-        .unwrap();
+        .unwrap());
     assert!(tx
         .lease_logout_deliveries(t(999_000), t(999_999), 10)
         .await

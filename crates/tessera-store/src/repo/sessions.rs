@@ -104,15 +104,17 @@ pub trait SessionRepo: Send {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<LogoutDelivery>>;
-    /// Records a delivery's outcome: delivered at `delivered` or, failed, retried at `retry_at`
-    /// (`None`: given up); the lease ends.
+    /// Records a delivery's outcome, if the caller's lease (`lease_until`) still holds it:
+    /// delivered at `delivered` or, failed, retried at `retry_at` (`None`: given up); the
+    /// lease ends. False when another caller holds it now.
     async fn finish_logout_delivery(
         &mut self,
         id: &str,
+        lease_until: Timestamp,
         delivered: Option<Timestamp>,
         retry_at: Option<Timestamp>,
         error: Option<&str>,
-    ) -> Result<()>;
+    ) -> Result<bool>;
     /// The logout tokens queued for a client, newest first (for operators and tests).
     async fn logout_deliveries(
         &mut self,

@@ -324,23 +324,26 @@ macro_rules! impl_sessions_repo {
                 async fn finish_logout_delivery(
                     &mut self,
                     id: &str,
+                    lease_until: Timestamp,
                     delivered: Option<Timestamp>,
                     retry_at: Option<Timestamp>,
                     error: Option<&str>,
-                ) -> Result<()> {
+                ) -> Result<bool> {
                     // Given up: never due again (delivered_at stays NULL, next attempt never).
                     let next = retry_at.map(to_millis).unwrap_or(i64::MAX);
-                    sqlx::query(
+                    let done = sqlx::query(
                         "UPDATE logout_deliveries SET lease_until = NULL, delivered_at = $2, \
-                         next_attempt_at = $3, last_error = $4 WHERE id = $1",
+                         next_attempt_at = $3, last_error = $4 \
+                         WHERE id = $1 AND lease_until = $5 AND delivered_at IS NULL",
                     )
                     .bind(id)
                     .bind(delivered.map(to_millis))
                     .bind(next)
                     .bind(error)
+                    .bind(to_millis(lease_until))
                     .execute(&mut *self.tx)
                     .await?;
-                    Ok(())
+                    Ok(done.rows_affected() == 1)
                 }
 
                 async fn logout_deliveries(

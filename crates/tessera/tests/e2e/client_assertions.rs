@@ -630,6 +630,44 @@ async fn client_secret_jwt_assertions_are_made_with_the_secret() {
     assert_eq!(st, 200, "{moved}");
     let fresh = moved["secret"].as_str().expect("a new secret, once");
     assert_ne!(fresh, b["secret"].as_str().unwrap());
+    // A chosen secret too short for an HMAC key is refused.
+    let (st, e) = json(
+        call(
+            &s,
+            Method::POST,
+            &format!("{ADMIN}/{id}/secret"),
+            Some(&admin),
+            Some(json!({"secret": "sixteen-chars-ok-elsewhere"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    assert!(e.to_string().contains("256 bits"), "{e}");
+    // Leaving client_secret_jwt makes a new secret: no sealed copy outlives the method.
+    let (st, left) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{ADMIN}/{id}"),
+            Some(&admin),
+            Some(json!({"tokenEndpointAuthMethod": "client_secret_basic"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{left}");
+    let basic_secret = left["secret"].as_str().expect("a new secret");
+    assert_ne!(basic_secret, new_secret);
+    let res = s
+        .http
+        .post(s.url(TOKEN))
+        .basic_auth(&id, Some(basic_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     let (_, d) = json(
         s.http
             .get(s.url("/orgs/acme-corp/.well-known/openid-configuration"))

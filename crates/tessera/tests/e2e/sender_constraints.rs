@@ -917,3 +917,137 @@ async fn the_organization_can_require_par_of_every_client() {
     .await;
     assert_eq!(d["require_pushed_authorization_requests"], false);
 }
+
+/// Found in review: a refresh token spent before the client followed FAPI 2.0 stays spent
+/// (no rotation under the profile must not revive it); FAPI 2.0 refuses RS256 proofs; a
+/// client that must sign its requests gets only what it signed.
+#[tokio::test]
+async fn profile_and_signed_request_rules_hold_at_runtime() {
+    let f = Fapi::start().await;
+    let rp = f.client(json!({"securityProfile": null})).await;
+    let k = key("d");
+    let a = f.happy(&rp, &k).await;
+    let old = a.body["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = pairs(&[("grant_type", "refresh_token"), ("refresh_token", &old)]);
+    let r = f.post("token", &rp, &refresh, Some(&k)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body["refresh_token"].is_string(),
+        "rotated before the profile"
+    );
+    let (st, c) = json(
+        call(
+            &f.s,
+            Method::PATCH,
+            &format!("{ACME_CLIENTS}/{}", rp.id),
+            Some(&f.admin),
+            Some(json!({"securityProfile": "fapi2"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{c}");
+    let r = f.post("token", &rp, &refresh, Some(&k)).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{}",
+        r.body
+    );
+    // An RS256 DPoP proof under FAPI 2.0.
+    let rsa = SigningKey::generate(tessera_crypto::jws::Alg::RS256, "rsa".into())
+        .unwrap()
+        .0;
+    let url = f.endpoint("token");
+    let proof = rsa
+        .sign_with_header(
+            &json!({"typ": "dpop+jwt", "alg": "RS256",
+                    "jwk": crate::fapi2_security_profile::bare_jwk(&rsa)}),
+            &json!({"jti": uuid::Uuid::new_v4().to_string(), "htm": "POST", "htu": url, "iat": now()}),
+        )
+        .unwrap();
+    let mut form = f.request(&rp);
+    form.push((
+        "client_assertion_type".into(),
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+    ));
+    form.push(("client_assertion".into(), f.assertion(&rp, json!({}))));
+    let par = f.endpoint("par");
+    let rsa_par = rsa
+        .sign_with_header(
+            &json!({"typ": "dpop+jwt", "alg": "RS256",
+                    "jwk": crate::fapi2_security_profile::bare_jwk(&rsa)}),
+            &json!({"jti": uuid::Uuid::new_v4().to_string(), "htm": "POST", "htu": par, "iat": now()}),
+        )
+        .unwrap();
+    // At PAR the proof only binds the code; at the token endpoint the key is refused.
+    let res =
+        f.s.http
+            .post(&par)
+            .header("DPoP", rsa_par)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+    let (st, p) = json(res).await;
+    assert_eq!(st, 201, "{p}");
+    let cb = f
+        .front_channel(&rp, p["request_uri"].as_str().unwrap(), &[])
+        .await;
+    let mut token_form = pairs(&[
+        ("grant_type", "authorization_code"),
+        ("code", &param(&cb, "code").unwrap()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+    ]);
+    token_form.push(("client_assertion".into(), f.assertion(&rp, json!({}))));
+    let res =
+        f.s.http
+            .post(&url)
+            .header("DPoP", proof)
+            .form(&token_form)
+            .send()
+            .await
+            .unwrap();
+    let (st, e) = json(res).await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{e}"
+    );
+    assert!(e["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("FAPI 2.0"));
+
+    // requireSignedRequestObject without PAR: a front-channel state outside the object is
+    // not used.
+    let signer = f
+        .client(json!({"securityProfile": null, "requireSignedRequestObject": true}))
+        .await;
+    let challenge = sha256_b64(VERIFIER);
+    let object = signer
+        .key
+        .sign_jwt(
+            "oauth-authz-req+jwt",
+            &json!({"iss": signer.id, "aud": f.issuer(), "client_id": signer.id,
+                    "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid",
+                    "code_challenge": challenge, "code_challenge_method": "S256",
+                    "exp": now() + 60, "nbf": now()}),
+        )
+        .unwrap();
+    let res = f
+        .authorize(&[
+            ("client_id", signer.id.as_str()),
+            ("request", object.as_str()),
+            ("state", "added-outside"),
+        ])
+        .await;
+    let cb = f.through_pages(res, true).await;
+    assert!(param(&cb, "code").is_some(), "{cb}");
+    assert_eq!(param(&cb, "state"), None, "only what was signed: {cb}");
+}
