@@ -188,6 +188,7 @@ impl Services {
         q: Option<String>,
         limit: u32,
         offset: u32,
+        options: tessera_domain::client::ClientListOptions,
     ) -> CoreResult<(Vec<OAuthClient>, i64)> {
         crate::check_page_limit(limit, MAX_CLIENT_PAGE)?;
         let mut tx = self.store.read().await?;
@@ -196,7 +197,15 @@ impl Services {
             .await?;
         let q = tessera_domain::text::parse_search(q.as_deref(), "q")?;
         let (clients, total) = tx
-            .list_clients(org.id, &ClientQuery { q, limit, offset })
+            .list_clients(
+                org.id,
+                &ClientQuery {
+                    q,
+                    limit,
+                    offset,
+                    options,
+                },
+            )
             .await?;
         Ok((
             clients

@@ -462,18 +462,34 @@ pub struct Query;
 
 #[Object]
 impl Query {
-    /// The organization's clients, newest first; `q` matches the client id or name.
+    /// The organization's clients, newest first unless `sort` says otherwise (`name`,
+    /// `createdAt`, `updatedAt`, `lastUsedAt`, `-` in front for descending); `q` matches the
+    /// client id or name; `isActive`, `clientType` (`public`, `confidential`) and `grantType`
+    /// narrow the list.
+    #[allow(clippy::too_many_arguments)]
     async fn admin_oauth_clients(
         &self,
         c: &Context<'_>,
         q: Option<String>,
         #[graphql(default = 50)] limit: u32,
         #[graphql(default = 0)] offset: u32,
+        sort: Option<String>,
+        is_active: Option<bool>,
+        client_type: Option<String>,
+        grant_type: Option<String>,
     ) -> async_graphql::Result<ClientPage> {
         let call = call(c)?;
+        let active = is_active.map(|b| b.to_string());
+        let options = tessera_domain::client::ClientListOptions::parse(
+            sort.as_deref(),
+            active.as_deref(),
+            client_type.as_deref(),
+            grant_type.as_deref(),
+        )
+        .map_err(|e| gql_error(e.into()))?;
         let (items, total) = call
             .services
-            .list_clients(&call.ctx, &call.org, q, limit, offset)
+            .list_clients(&call.ctx, &call.org, q, limit, offset, options)
             .await
             .map_err(gql_error)?;
         Ok(ClientPage {

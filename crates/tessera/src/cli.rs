@@ -647,6 +647,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                         q.clone(),
                         tessera_core::clients::MAX_CLIENT_PAGE,
                         offset,
+                        Default::default(),
                     )
                     .await?;
                 offset += tessera_core::clients::MAX_CLIENT_PAGE;

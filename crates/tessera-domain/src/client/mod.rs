@@ -14,6 +14,7 @@ mod algs;
 mod auth;
 mod grants;
 mod id;
+mod listing;
 mod patch;
 mod security;
 mod settings;
@@ -24,6 +25,7 @@ pub use algs::{parse_request_object_alg, IdTokenAlg, SigningAlg};
 pub use auth::{ClientJwks, TokenAuthMethod, MAX_JWKS_BYTES};
 pub use grants::{GrantType, Scope};
 pub use id::ClientId;
+pub use listing::{ClientListOptions, ClientSort, ClientSortKey};
 pub use patch::{nullable, ClientPatch};
 pub use security::{ClientSecurity, SecurityProfile};
 pub use settings::{

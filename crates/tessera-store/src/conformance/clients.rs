@@ -128,7 +128,80 @@ pub async fn oauth_clients(store: &dyn Store) {
         q: q.map(str::to_owned),
         limit,
         offset,
+        options: Default::default(),
     };
+    // Sorted and filtered as asked.
+    let listed = |options: tessera_domain::client::ClientListOptions| ClientQuery {
+        q: None,
+        limit: 10,
+        offset: 0,
+        options,
+    };
+    let opts = |sort: &str, active: Option<&str>, kind: Option<&str>, grant: Option<&str>| {
+        tessera_domain::client::ClientListOptions::parse(Some(sort), active, kind, grant).unwrap()
+    };
+    let names = |v: &[tessera_domain::client::OAuthClient]| {
+        v.iter()
+            .map(|c| c.settings.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let (by_name, _) = tx
+        .list_clients(a.id, &listed(opts("name", None, None, None)))
+        .await
+        .unwrap();
+    assert_eq!(names(&by_name), ["Backend Service", "React Dashboard"]);
+    let (by_name, _) = tx
+        .list_clients(a.id, &listed(opts("-name", None, None, None)))
+        .await
+        .unwrap();
+    assert_eq!(names(&by_name), ["React Dashboard", "Backend Service"]);
+    let (oldest, _) = tx
+        .list_clients(a.id, &listed(opts("createdAt", None, None, None)))
+        .await
+        .unwrap();
+    assert_eq!(oldest[0].id, backend.id);
+    let (used, _) = tx
+        .list_clients(a.id, &listed(opts("-lastUsedAt", None, None, None)))
+        .await
+        .unwrap();
+    assert_eq!(used.len(), 2, "never-used clients are listed too");
+    for (active, n) in [("true", 2), ("false", 0)] {
+        let (_, total) = tx
+            .list_clients(a.id, &listed(opts("name", Some(active), None, None)))
+            .await
+            .unwrap();
+        assert_eq!(total, n, "isActive={active}");
+    }
+    let mut by_kind = 0;
+    for kind in ["public", "confidential"] {
+        by_kind += tx
+            .list_clients(a.id, &listed(opts("name", None, Some(kind), None)))
+            .await
+            .unwrap()
+            .1;
+    }
+    assert_eq!(by_kind, 2, "every client is public or confidential");
+    let (_, none) = tx
+        .list_clients(
+            a.id,
+            &listed(opts(
+                "name",
+                None,
+                None,
+                Some("urn:ietf:params:oauth:grant-type:token-exchange"),
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+    let (_, code) = tx
+        .list_clients(
+            a.id,
+            &listed(opts("name", None, None, Some("authorization_code"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, 2);
     let (all, total) = tx.list_clients(a.id, &page(None, 10, 0)).await.unwrap();
     assert_eq!(total, 2);
     assert_eq!(all[0].id, spa.id, "newest first");

@@ -26,6 +26,8 @@ pub struct ClientQuery {
     pub q: Option<String>,
     pub limit: u32,
     pub offset: u32,
+    /// The order and filters (default: newest first, every client).
+    pub options: tessera_domain::client::ClientListOptions,
 }
 
 /// OAuth clients and their secrets. Secrets are stored separately; reads fill `secrets`

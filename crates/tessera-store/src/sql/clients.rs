@@ -228,22 +228,46 @@ macro_rules! impl_clients_repo {
                     org: OrgId,
                     query: &$crate::ClientQuery,
                 ) -> Result<(Vec<tessera_domain::client::OAuthClient>, i64)> {
+                    use tessera_domain::client::ClientSortKey;
                     let pattern = query.q.as_deref().filter(|q| !q.is_empty()).map(like_pattern);
+                    let o = &query.options;
+                    // Grant types are kept as a JSON array of strings.
+                    let grant = o.grant_type.map(|g| format!("%\"{}\"%", g.as_str()));
                     let filter = "org_id = $1 AND ($2 IS NULL OR lower(id) LIKE $2 ESCAPE '\\' \
-                                  OR lower(name) LIKE $2 ESCAPE '\\')";
+                                  OR lower(name) LIKE $2 ESCAPE '\\') \
+                                  AND ($3 IS NULL OR is_active = $3) \
+                                  AND ($4 IS NULL OR is_confidential = $4) \
+                                  AND ($5 IS NULL OR grant_types LIKE $5)";
                     let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM oauth_clients WHERE {filter}"))
                         .bind(org.0.to_string())
                         .bind(pattern.as_deref())
+                        .bind(o.is_active)
+                        .bind(o.confidential)
+                        .bind(grant.as_deref())
                         .fetch_one(&mut *self.tx)
                         .await?
                         .try_get("n")?;
+                    let key = match o.sort.key {
+                        ClientSortKey::Name => "lower(name)",
+                        ClientSortKey::CreatedAt => "created_at",
+                        ClientSortKey::UpdatedAt => "updated_at",
+                        ClientSortKey::LastUsedAt => {
+                            "(SELECT MAX(s.last_used_at) FROM oauth_client_secrets s \
+                             WHERE s.org_id = oauth_clients.org_id AND s.client_id = oauth_clients.id)"
+                        }
+                    };
+                    let dir = if o.sort.descending { "DESC" } else { "ASC" };
+                    // Clients without a value (never used) last either way, on both backends.
                     let q = format!(
                         "SELECT {CLIENT_COLS}, tokens_revoked_at FROM oauth_clients WHERE {filter} \
-                         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+                         ORDER BY ({key} IS NULL), {key} {dir}, id {dir} LIMIT $6 OFFSET $7"
                     );
                     let mut clients = sqlx::query(&q)
                         .bind(org.0.to_string())
                         .bind(pattern.as_deref())
+                        .bind(o.is_active)
+                        .bind(o.confidential)
+                        .bind(grant.as_deref())
                         .bind(i64::from(query.limit))
                         .bind(i64::from(query.offset))
                         .fetch_all(&mut *self.tx)

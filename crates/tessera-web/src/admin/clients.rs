@@ -79,6 +79,21 @@ pub(crate) struct ListParams {
     limit: Option<u32>,
     /// Clients to skip (default 0).
     offset: Option<u32>,
+    /// `name`, `createdAt` (the default, with `-`), `updatedAt` or `lastUsedAt` (the last use
+    /// of a secret; never-used clients last); `-` in front for descending.
+    sort: Option<String>,
+    /// `true` or `false`: enabled or disabled clients only.
+    #[serde(rename = "isActive")]
+    #[param(rename = "isActive")]
+    is_active: Option<String>,
+    /// `public` or `confidential`.
+    #[serde(rename = "clientType")]
+    #[param(rename = "clientType")]
+    client_type: Option<String>,
+    /// Clients that may use this grant type.
+    #[serde(rename = "grantType")]
+    #[param(rename = "grantType")]
+    grant_type: Option<String>,
 }
 
 /// `GET …/oauth-clients?q=&limit=&offset=`: the page as a JSON array, the total in
@@ -105,6 +120,13 @@ pub(crate) async fn list(
     Caller(ctx): Caller,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Response> {
+    let options = tessera_domain::client::ClientListOptions::parse(
+        p.sort.as_deref(),
+        p.is_active.as_deref(),
+        p.client_type.as_deref(),
+        p.grant_type.as_deref(),
+    )
+    .map_err(tessera_core::CoreError::from)?;
     let (clients, total) = state
         .services
         .list_clients(
@@ -113,6 +135,7 @@ pub(crate) async fn list(
             p.q,
             p.limit.unwrap_or(50),
             p.offset.unwrap_or(0),
+            options,
         )
         .await?;
     Ok(page(&clients, total))

@@ -153,7 +153,7 @@ async fn list_page(
     let search = Some(q.q.clone()).filter(|s| !s.trim().is_empty());
     let (clients, total) = state
         .services
-        .list_clients(&c.ctx, org, search, PAGE, q.offset)
+        .list_clients(&c.ctx, org, search, PAGE, q.offset, Default::default())
         .await?;
     let query_with = |offset: u32| {
         let mut s =
@@ -220,6 +220,7 @@ async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str)
                 search.clone(),
                 MAX_CLIENT_PAGE,
                 offset,
+                Default::default(),
             )
             .await?;
         let n = page.len() as u32;

@@ -1044,3 +1044,106 @@ async fn all_tokens_of_a_client_are_revoked_and_the_client_stays() {
     .await;
     assert_eq!(st, 404);
 }
+
+/// `GET …/oauth-clients?sort=&isActive=&clientType=&grantType=`: sorted and filtered, the
+/// total of the filtered list in `X-Total-Count`; a bad value is a 400 naming the parameter;
+/// GraphQL takes the same arguments.
+#[tokio::test]
+async fn the_client_list_sorts_and_filters() {
+    let (s, key) = setup().await;
+    for (id, name, extra) in [
+        (
+            "b-web",
+            "Billing web",
+            json!({"redirectUris": ["https://b.example/cb"]}),
+        ),
+        (
+            "a-spa",
+            "Analytics SPA",
+            json!({"isConfidential": false, "redirectUris": ["https://a.example/cb"]}),
+        ),
+        (
+            "c-job",
+            "Cron job",
+            json!({"redirectUris": [], "grantTypes": ["client_credentials"], "isActive": false}),
+        ),
+    ] {
+        let mut body = json!({"clientId": id, "name": name});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (st, c) = json(call(&s, Method::POST, O, Some(&key), Some(body)).await).await;
+        assert_eq!(st, 201, "{c}");
+    }
+    let list = |query: &'static str| {
+        let s = &s;
+        let key = key.clone();
+        async move {
+            let res = call(s, Method::GET, &format!("{O}?{query}"), Some(&key), None).await;
+            let total = res
+                .headers()
+                .get("x-total-count")
+                .map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+            let (st, v) = json(res).await;
+            let ids: Vec<String> = v
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|c| c["id"].as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (st, ids, total, v)
+        }
+    };
+    // The organization's default clients are listed too: only ours are looked at.
+    let ours = |ids: Vec<String>| -> Vec<String> {
+        ids.into_iter()
+            .filter(|i| ["a-spa", "b-web", "c-job"].contains(&i.as_str()))
+            .collect()
+    };
+    let (_, ids, _, _) = list("sort=name").await;
+    assert_eq!(ours(ids), ["a-spa", "b-web", "c-job"]);
+    let (_, ids, _, _) = list("sort=-name").await;
+    assert_eq!(ours(ids), ["c-job", "b-web", "a-spa"]);
+    let (_, ids, _, _) = list("sort=createdAt").await;
+    assert_eq!(ours(ids), ["b-web", "a-spa", "c-job"]);
+    let (_, ids, total, _) = list("isActive=false").await;
+    assert_eq!((ids, total), (vec!["c-job".to_owned()], Some(1)));
+    let (_, ids, _, _) = list("clientType=public&sort=name").await;
+    assert!(ours(ids.clone()) == ["a-spa"], "{ids:?}");
+    let (_, ids, total, _) = list("grantType=client_credentials").await;
+    assert_eq!((ours(ids), total), (vec!["c-job".to_owned()], Some(1)));
+    for (query, field) in [
+        ("sort=size", "sort"),
+        ("isActive=yes", "isActive"),
+        ("clientType=robot", "clientType"),
+        ("grantType=magic", "grantType"),
+    ] {
+        let (st, _, _, v) = list(query).await;
+        assert_eq!(st, 400, "{query}: {v}");
+        assert_eq!(v["details"][0]["field"], field, "{v}");
+    }
+    // GraphQL: the same arguments.
+    let (st, v) = json(
+        s.http
+            .post(s.url("/orgs/acme-corp/api/v1/admin/graphql"))
+            .bearer_auth(&key)
+            .json(&json!({"query": "{ adminOauthClients(sort: \"-name\", isActive: true, clientType: \"confidential\") { totalCount items { id } } }"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let ids: Vec<&str> = v["data"]["adminOauthClients"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"b-web") && !ids.contains(&"a-spa") && !ids.contains(&"c-job"),
+        "{ids:?}"
+    );
+}
