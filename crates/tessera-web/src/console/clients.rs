@@ -13,7 +13,7 @@ use tessera_core::clients::{ClientPatch, SecretChange, MAX_CLIENT_PAGE};
 use tessera_core::console::ConsoleCaller;
 use tessera_core::CoreError;
 use tessera_domain::client::{
-    ClientInput, OAuthClient, SigningAlg, TokenAuthMethod, TokenExchangePolicy,
+    ClientInput, ClientListOptions, OAuthClient, SigningAlg, TokenAuthMethod, TokenExchangePolicy,
 };
 use tessera_domain::Permission;
 
@@ -80,6 +80,41 @@ pub struct ListQuery {
     create: Option<String>,
     format: Option<String>,
     done: Option<String>,
+    /// The REST list's order and filters, by the same names.
+    #[serde(default)]
+    sort: String,
+    #[serde(default, rename = "isActive")]
+    is_active: String,
+    #[serde(default, rename = "clientType")]
+    client_type: String,
+    #[serde(default, rename = "grantType")]
+    grant_type: String,
+}
+
+impl ListQuery {
+    fn options(&self) -> Result<ClientListOptions, tessera_domain::ValidationError> {
+        let given = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+        ClientListOptions::parse(
+            given(&self.sort).as_deref(),
+            given(&self.is_active).as_deref(),
+            given(&self.client_type).as_deref(),
+            given(&self.grant_type).as_deref(),
+        )
+    }
+
+    /// The search, order and filters as query pairs, for the pages' and exports' links.
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("q", self.q.as_str()),
+            ("sort", self.sort.as_str()),
+            ("isActive", self.is_active.as_str()),
+            ("clientType", self.client_type.as_str()),
+            ("grantType", self.grant_type.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+    }
 }
 
 /// The fixed sentences of the banner after an action (never text from the address bar).
@@ -131,8 +166,15 @@ pub async fn list(
     Console(c): Console,
     Query(q): Query<ListQuery>,
 ) -> PageResult {
+    if let Err(e) = q.options() {
+        return Ok(super::views::message_page(
+            StatusCode::BAD_REQUEST,
+            "Bad list parameters",
+            &e.to_string(),
+        ));
+    }
     if let Some(f) = &q.format {
-        return export_list(&state, &c, &q.q, f).await;
+        return export_list(&state, &c, &q, f).await;
     }
     let create = CreateClientForm {
         open: q.create.is_some(),
@@ -153,29 +195,37 @@ async fn list_page(
     let search = Some(q.q.clone()).filter(|s| !s.trim().is_empty());
     let (clients, total) = state
         .services
-        .list_clients(&c.ctx, org, search, PAGE, q.offset, Default::default())
+        .list_clients(
+            &c.ctx,
+            org,
+            search,
+            PAGE,
+            q.offset,
+            q.options().map_err(CoreError::from)?,
+        )
         .await?;
     let query_with = |offset: u32| {
         let mut s =
             url::form_urlencoded::Serializer::for_suffix(String::from("/oauth-clients?"), 15);
-        if !q.q.is_empty() {
-            s.append_pair("q", &q.q);
-        }
+        s.extend_pairs(q.pairs());
         s.append_pair("offset", &offset.to_string());
         s.finish()
     };
     let shown = clients.len() as i64;
-    let export_query = if q.q.is_empty() {
+    let export_query = if q.pairs().is_empty() {
         String::new()
     } else {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
-        s.append_pair("q", &q.q);
+        s.extend_pairs(q.pairs());
         format!("{}&", s.finish())
     };
     let page = ClientsPage {
         l: Layout::new(c, "OAuth Clients", "/oauth-clients").with_notice(notice(q.done.as_deref())),
         rows: clients.iter().map(row).collect(),
         q: q.q.clone(),
+        sort: q.sort.clone(),
+        is_active: q.is_active.clone(),
+        client_type: q.client_type.clone(),
         total,
         first: if shown == 0 {
             0
@@ -200,7 +250,13 @@ async fn list_page(
 }
 
 /// The whole matching list (not only the page on screen) as a file.
-async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str) -> PageResult {
+async fn export_list(
+    state: &AppState,
+    c: &ConsoleCaller,
+    query: &ListQuery,
+    format: &str,
+) -> PageResult {
+    let q = query.q.as_str();
     let Some(format) = Format::parse(format) else {
         return Ok(super::views::message_page(
             StatusCode::BAD_REQUEST,
@@ -220,7 +276,7 @@ async fn export_list(state: &AppState, c: &ConsoleCaller, q: &str, format: &str)
                 search.clone(),
                 MAX_CLIENT_PAGE,
                 offset,
-                Default::default(),
+                query.options().map_err(CoreError::from)?,
             )
             .await?;
         let n = page.len() as u32;

@@ -229,6 +229,10 @@ pub struct ClientsPage {
     pub l: Layout,
     pub rows: Vec<ClientRow>,
     pub q: String,
+    /// The order and filters as the address bar has them (empty: none).
+    pub sort: String,
+    pub is_active: String,
+    pub client_type: String,
     pub total: i64,
     pub first: i64,
     pub last: i64,

@@ -1657,3 +1657,89 @@ async fn api_resources_are_managed_on_their_console_page() {
         .unwrap();
     assert!(page.contains("No API resources yet."));
 }
+
+/// The clients page takes the REST list's order and filters (`sort`, `isActive`,
+/// `clientType`, `grantType`), keeps them in its page and export links, and exports the
+/// filtered list; a bad value is a page that names it.
+#[tokio::test]
+async fn the_clients_page_sorts_filters_and_exports_what_it_shows() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pw = "correct horse battery staple";
+    s.services
+        .create_user(
+            &Context::cli(),
+            "default",
+            NewUser {
+                username: "operator".into(),
+                password: Some(SecretString::from(pw.to_owned())),
+                roles: vec!["owner".to_owned()],
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    for (id, public, active) in [("zeta-spa", true, true), ("alpha-web", false, false)] {
+        s.services
+            .create_client(
+                &Context::cli(),
+                "default",
+                tessera_domain::client::ClientInput {
+                    client_id: Some(id.into()),
+                    name: id.into(),
+                    is_confidential: Some(!public),
+                    redirect_uris: vec!["https://app.example.com/cb".into()],
+                    is_active: active,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let mut jar = Jar::default();
+    let res = sign_in_http(&s, &http, &mut jar, "default", "operator", pw).await;
+    assert_eq!(res.status(), 303);
+    let get = |path: &str| http.get(s.url(path)).header("cookie", jar.header()).send();
+    let html = get("/oauth-clients?sort=name&clientType=public")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("zeta-spa") && !html.contains("alpha-web"),
+        "public only"
+    );
+    assert!(
+        html.contains("<option value=\"name\" selected>"),
+        "the sort is kept"
+    );
+    assert!(
+        html.contains("href=\"/oauth-clients?sort=name&#38;clientType=public&#38;format=csv\""),
+        "the exports keep the filters: {}",
+        html.lines()
+            .filter(|l| l.contains("export-csv"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let csv = get("/oauth-clients?isActive=false&format=csv")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("alpha-web") && !csv.contains("zeta-spa"),
+        "{csv}"
+    );
+    let res = get("/oauth-clients?sort=size").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("unknown sort") && page.contains("size"),
+        "{page}"
+    );
+}
