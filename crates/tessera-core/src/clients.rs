@@ -74,8 +74,27 @@ impl Services {
         org: &str,
         input: ClientInput,
     ) -> CoreResult<ClientWithSecret> {
+        // A chosen secret is checked and hashed before the transaction: argon2id is slow on
+        // purpose. (Permission is checked again inside, before anything else is said.)
+        let chosen = match &input.secret {
+            Some(s) => {
+                {
+                    let mut tx = self.store.read().await?;
+                    self.org_for(tx.as_mut(), ctx, org, Some(Permission::OauthClientsCreate))
+                        .await?;
+                }
+                let method = ClientSettings::validate(&input)
+                    .map(|s| s.token_endpoint_auth_method)
+                    .ok();
+                check_chosen_secret(s.expose(), method)?;
+                Some(self.hash_password(s.expose().to_owned()).await?)
+            }
+            None => None,
+        };
         let mut tx = self.store.begin().await?;
-        let made = self.create_client_in(tx.as_mut(), ctx, org, input).await?;
+        let made = self
+            .create_client_with(tx.as_mut(), ctx, org, input, chosen)
+            .await?;
         tx.commit().await?;
         self.client_created(&made.client);
         Ok(made)
@@ -98,6 +117,18 @@ impl Services {
         ctx: &Context,
         org: &str,
         input: ClientInput,
+    ) -> CoreResult<ClientWithSecret> {
+        self.create_client_with(tx, ctx, org, input, None).await
+    }
+
+    /// [`Self::create_client_in`] with the hash of the secret the operator chose, if any.
+    async fn create_client_with(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Context,
+        org: &str,
+        input: ClientInput,
+        chosen_hash: Option<String>,
     ) -> CoreResult<ClientWithSecret> {
         // Permission first: who may not create learns nothing about the rules.
         let org = self
@@ -147,12 +178,44 @@ impl Services {
             }
             other => other?,
         }
-        let secret = if client.settings.token_endpoint_auth_method.uses_secret() {
-            let (secret, info) = self.add_generated_secret(&mut *tx, &client, None).await?;
-            client.secrets.push(info);
-            Some(secret)
-        } else {
-            None
+        let secret = match (
+            client.settings.token_endpoint_auth_method.uses_secret(),
+            &input.secret,
+            chosen_hash,
+        ) {
+            // The operator's own secret: stored, not returned (they know it).
+            (true, Some(chosen), Some(hash)) => {
+                let info = SecretInfo {
+                    id: Uuid::new_v4().to_string(),
+                    hint: secret_hint(chosen.expose()),
+                    created_at: client.created_at,
+                    expires_at: None,
+                    last_used_at: None,
+                };
+                let sealed = self.sealed_secret(&client, &info.id, chosen.expose())?;
+                tx.insert_client_secret(&ClientSecretRecord {
+                    org_id: client.org_id,
+                    client_id: client.id.clone(),
+                    info: info.clone(),
+                    secret_hash: hash,
+                    sealed,
+                })
+                .await?;
+                client.secrets.push(info);
+                None
+            }
+            (true, _, _) => {
+                let (secret, info) = self.add_generated_secret(&mut *tx, &client, None).await?;
+                client.secrets.push(info);
+                Some(secret)
+            }
+            (false, Some(_), _) => {
+                return Err(CoreError::invalid(
+                    "secret",
+                    "this client has no secret (a public or private_key_jwt client)",
+                ))
+            }
+            (false, None, _) => None,
         };
         self.audit(
             &mut *tx,
@@ -225,6 +288,12 @@ impl Services {
         input: ClientInput,
     ) -> CoreResult<ClientWithSecret> {
         same_id(id, input.ids())?;
+        if input.secret.is_some() {
+            return Err(CoreError::invalid(
+                "secret",
+                "is chosen on create; set a new one with POST …/oauth-clients/{client_id}/secret",
+            ));
+        }
         self.change_client(ctx, org, id, |_| Ok(input)).await
     }
 
@@ -428,14 +497,8 @@ impl Services {
             }
         }
         if let Some(s) = &change.secret {
-            let s = s.expose_secret();
-            if s.chars().count() < MIN_CHOSEN_SECRET_CHARS || s.len() > 512 {
-                c.push(FieldError::new(
-                    "secret",
-                    format!("must be {MIN_CHOSEN_SECRET_CHARS} to 512 characters"),
-                ));
-            } else if s.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
-                c.push(FieldError::new("secret", "must not contain white space"));
+            if let Err(e) = secret_rules(s.expose_secret()) {
+                c.push(e);
             }
         }
         c.finish()?;
@@ -459,20 +522,11 @@ impl Services {
                 "a public client has no secret; make it confidential first",
             ));
         }
-        // RFC 7518 §3.2: an HMAC key of at least 256 bits; a captured assertion would let a
-        // weaker secret be guessed offline.
-        if client.settings.token_endpoint_auth_method == TokenAuthMethod::ClientSecretJwt
-            && change
-                .secret
-                .as_ref()
-                .is_some_and(|s| s.expose_secret().chars().count() < MIN_JWT_SECRET_CHARS)
-        {
-            return Err(CoreError::invalid(
-                "secret",
-                format!(
-                    "a client_secret_jwt client's secret must be at least {MIN_JWT_SECRET_CHARS} characters (an HMAC key of 256 bits, RFC 7518 §3.2)"
-                ),
-            ));
+        if let Some(s) = &change.secret {
+            check_chosen_secret(
+                s.expose_secret(),
+                Some(client.settings.token_endpoint_auth_method),
+            )?;
         }
         if !client.settings.token_endpoint_auth_method.uses_secret() {
             return Err(CoreError::invalid(
@@ -606,6 +660,37 @@ impl Services {
         c.secrets.retain(|s| s.expires_at.is_none_or(|e| e > now));
         c
     }
+}
+
+/// The rules of a secret an operator chooses: 16 to 512 characters without white space.
+fn secret_rules(s: &str) -> Result<(), FieldError> {
+    if s.chars().count() < MIN_CHOSEN_SECRET_CHARS || s.len() > 512 {
+        Err(FieldError::new(
+            "secret",
+            format!("must be {MIN_CHOSEN_SECRET_CHARS} to 512 characters"),
+        ))
+    } else if s.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
+        Err(FieldError::new("secret", "must not contain white space"))
+    } else {
+        Ok(())
+    }
+}
+
+/// [`secret_rules`], and for a client that makes HMACs with it (`client_secret_jwt`) at least
+/// [`MIN_JWT_SECRET_CHARS`]: an HMAC key of 256 bits (RFC 7518 §3.2), since a captured
+/// assertion would let a weaker secret be guessed offline.
+fn check_chosen_secret(s: &str, method: Option<TokenAuthMethod>) -> CoreResult<()> {
+    secret_rules(s).map_err(|e| CoreError::invalid(&e.field, e.message))?;
+    if method == Some(TokenAuthMethod::ClientSecretJwt) && s.chars().count() < MIN_JWT_SECRET_CHARS
+    {
+        return Err(CoreError::invalid(
+            "secret",
+            format!(
+                "a client_secret_jwt client's secret must be at least {MIN_JWT_SECRET_CHARS} characters (an HMAC key of 256 bits, RFC 7518 §3.2)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `id` is, letter for letter, the id of a user of `org` (as a `sub` shows it).

@@ -365,6 +365,8 @@ struct ClientInput {
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: Option<bool>,
     security_profile: Option<String>,
+    /// The operator's own secret instead of a generated one (not returned).
+    secret: Option<String>,
 }
 
 /// A change: REST's PATCH body. Only the fields given change; `null` clears a nullable one.

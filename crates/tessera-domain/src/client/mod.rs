@@ -29,7 +29,7 @@ pub use listing::{ClientListOptions, ClientSort, ClientSortKey};
 pub use patch::{nullable, ClientPatch};
 pub use security::{ClientSecurity, SecurityProfile};
 pub use settings::{
-    ClientInput, ClientSettings, Echoed, TokenExchangePolicy, ACCESS_TOKEN_LIFETIME,
+    ChosenSecret, ClientInput, ClientSettings, Echoed, TokenExchangePolicy, ACCESS_TOKEN_LIFETIME,
     DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, MAX_DESCRIPTION_CHARS,
     MAX_NAME_CHARS, REFRESH_TOKEN_LIFETIME,
 };

@@ -179,6 +179,11 @@ pub struct ClientInput {
     /// `public` or `confidential`; derived from `isConfidential` and, when sent, must agree
     /// with it (alone, it sets it).
     pub client_type: Option<String>,
+    /// Only on create, for a client with a secret: the operator's own secret instead of a
+    /// generated one (16 to 512 characters, no white space; 43 or more for
+    /// `client_secret_jwt`), stored with argon2id and not returned.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub secret: Option<ChosenSecret>,
     #[cfg_attr(feature = "openapi", schema(ignore))]
     pub secrets: Echoed,
     #[cfg_attr(feature = "openapi", schema(ignore))]
@@ -220,6 +225,35 @@ null_is_default!(
     require_signed_request_object: bool,
     backchannel_logout_session_required: bool,
 );
+
+/// A secret an operator chose for a new client (`secret` on create): never printed, never
+/// part of the settings; the services check and hash it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct ChosenSecret(String);
+
+impl ChosenSecret {
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Written as `…` (the OpenAPI schema serializes defaults): a chosen secret never leaves.
+impl Serialize for ChosenSecret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("…")
+    }
+}
+
+impl std::fmt::Debug for ChosenSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChosenSecret(…)")
+    }
+}
 
 /// A read-only field of the client object sent back in a request body: accepted whatever it
 /// holds, and ignored.
@@ -329,6 +363,7 @@ impl Default for ClientInput {
             backchannel_logout_session_required: false,
             security_profile: None,
             client_type: None,
+            secret: None,
             secrets: Echoed,
             created_at: Echoed,
             updated_at: Echoed,

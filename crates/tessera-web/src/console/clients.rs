@@ -37,6 +37,8 @@ const CREATE_FIELDS: &[&str] = &[
     "grantTypes",
     "allowedScopes",
     "isConfidential",
+    "clientUri",
+    "secret",
 ];
 
 /// Every field of the edit form, as the service names them.
@@ -138,6 +140,7 @@ fn row(c: &OAuthClient) -> ClientRow {
         id: c.id.as_str().to_owned(),
         name: c.settings.name.clone(),
         client_type: c.client_type(),
+        client_uri: c.settings.client_uri.clone().unwrap_or_default(),
         redirect_uris: c
             .settings
             .redirect_uris
@@ -286,6 +289,7 @@ async fn export_list(
                 r.name,
                 r.id,
                 r.client_type.to_owned(),
+                r.client_uri,
                 r.redirect_uris.join("\n"),
                 r.scopes.join(" "),
                 r.grant_types.join(" "),
@@ -304,6 +308,7 @@ async fn export_list(
             "Name",
             "Client ID",
             "Client Type",
+            "Client URI",
             "Redirect URIs",
             "Scopes",
             "Grant Types",
@@ -344,6 +349,12 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
         // The form cannot say "no scope": empty is the default for the grant types.
         allowed_scopes: (!scopes.is_empty()).then_some(scopes),
         grant_types: grant_types.clone(),
+        client_uri: f.optional("clientUri"),
+        // A public client has no secret: the field is a confidential client's.
+        secret: confidential
+            .then(|| f.optional("secret"))
+            .flatten()
+            .map(tessera_domain::client::ChosenSecret::new),
         ..d
     };
     match state
@@ -357,7 +368,7 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
                 Revealed::client_secret(&id, s.expose_secret().to_owned(), "/oauth-clients".into())
             });
             if revealed.is_none() {
-                // A public client has no secret to show.
+                // A public client has no secret to show, and a chosen one is known already.
                 return Ok(redirect("/oauth-clients?done=created"));
             }
             list_page(
@@ -379,6 +390,8 @@ pub async fn create(State(state): State<AppState>, Console(c): Console, body: By
                 redirect_uris: f.get("redirectUris").unwrap_or("").to_owned(),
                 scopes: f.text("allowedScopes"),
                 grants: grant_choices(&grant_types),
+                // The secret is never put back into the page.
+                client_uri: f.text("clientUri"),
                 errors: FieldErrors::from_error(&e, CREATE_FIELDS),
             };
             list_page(

@@ -150,6 +150,8 @@ pub struct ClientRow {
     pub id: String,
     pub name: String,
     pub client_type: &'static str,
+    /// Empty when the client has none.
+    pub client_uri: String,
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
     pub grant_types: Vec<String>,
@@ -166,6 +168,7 @@ pub struct CreateClientForm {
     pub redirect_uris: String,
     pub scopes: String,
     pub grants: Vec<Choice>,
+    pub client_uri: String,
     pub errors: FieldErrors,
 }
 
@@ -178,6 +181,7 @@ impl Default for CreateClientForm {
             confidential: true,
             redirect_uris: String::new(),
             scopes: String::new(),
+            client_uri: String::new(),
             grants: grant_choices(&["authorization_code".into(), "refresh_token".into()]),
             errors: FieldErrors::default(),
         }
@@ -540,6 +544,7 @@ pub(crate) mod tests {
             id: "c-1".into(),
             name: EVIL.into(),
             client_type: "confidential",
+            client_uri: EVIL.into(),
             redirect_uris: vec!["https://a.example/cb".into()],
             scopes: vec!["openid".into()],
             grant_types: vec!["client_credentials".into()],

@@ -1147,3 +1147,92 @@ async fn the_client_list_sorts_and_filters() {
         "{ids:?}"
     );
 }
+
+/// Create takes an operator-chosen `secret` (the seed's Client Secret field): stored, never
+/// returned, working at once; the same rules as `POST …/secret`; not for a client without a
+/// secret, and not on a replace.
+#[tokio::test]
+async fn a_client_is_created_with_a_chosen_secret() {
+    let (s, key) = setup().await;
+    let chosen = "my-own-secret-of-some-length";
+    let (st, c) = json(
+        call(
+            &s,
+            Method::POST,
+            O,
+            Some(&key),
+            Some(
+                json!({"clientId": "mine", "name": "Mine", "redirectUris": [],
+                        "grantTypes": ["client_credentials"], "secret": chosen,
+                        "clientUri": "https://mine.example.com"}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert!(
+        c.get("secret").is_none(),
+        "a chosen secret is not echoed: {c}"
+    );
+    assert_eq!(c["secrets"].as_array().unwrap().len(), 1);
+    assert_eq!(c["clientUri"], "https://mine.example.com");
+    let res = s
+        .http
+        .post(s.url("/orgs/acme-corp/api/v1/oauth/token"))
+        .basic_auth("mine", Some(chosen))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    for (body, says) in [
+        (
+            json!({"name": "Short", "redirectUris": [], "grantTypes": ["client_credentials"], "secret": "short"}),
+            "16 to 512",
+        ),
+        (
+            json!({"name": "Spaced", "redirectUris": [], "grantTypes": ["client_credentials"], "secret": "has a space inside it"}),
+            "white space",
+        ),
+        (
+            json!({"name": "Public", "isConfidential": false, "redirectUris": ["https://p.example/cb"], "secret": "my-own-secret-of-some-length"}),
+            "no secret",
+        ),
+    ] {
+        let (st, e) = json(call(&s, Method::POST, O, Some(&key), Some(body)).await).await;
+        assert_eq!(st, 400, "{e}");
+        assert_eq!(e["details"][0]["field"], "secret", "{e}");
+        assert!(e.to_string().contains(says), "{says}: {e}");
+    }
+    let (st, e) = json(
+        call(
+            &s,
+            Method::PUT,
+            &format!("{O}/mine"),
+            Some(&key),
+            Some(json!({"name": "Mine", "redirectUris": [], "grantTypes": ["client_credentials"], "secret": chosen})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    // GraphQL takes it too.
+    let (st, v) = json(
+        s.http
+            .post(s.url("/orgs/acme-corp/api/v1/admin/graphql"))
+            .bearer_auth(&key)
+            .json(&json!({"query": "mutation($i: OauthClientInput!) { adminCreateOauthClient(input: $i) { secret client { id } } }",
+                          "variables": {"i": {"clientId": "via-gql", "name": "G", "redirectUris": [],
+                                              "grantTypes": ["client_credentials"], "secret": chosen}}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["data"]["adminCreateOauthClient"]["secret"].is_null(),
+        "{v}"
+    );
+}

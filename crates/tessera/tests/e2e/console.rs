@@ -568,7 +568,7 @@ async fn operator_manages_a_client_in_a_real_browser() {
         .contains("attachment"));
     let csv = res.text().await.unwrap();
     assert!(csv.contains(
-        "\"Name\",\"Client ID\",\"Client Type\",\"Redirect URIs\",\"Scopes\",\"Grant Types\",\"Status\""
+        "\"Name\",\"Client ID\",\"Client Type\",\"Client URI\",\"Redirect URIs\",\"Scopes\",\"Grant Types\",\"Status\""
     ));
     assert!(csv.contains(&client_id));
     for (id, magic) in [("export-xlsx", &b"PK"[..]), ("export-pdf", &b"%PDF"[..])] {
@@ -1741,5 +1741,56 @@ async fn the_clients_page_sorts_filters_and_exports_what_it_shows() {
     assert!(
         page.contains("unknown sort") && page.contains("size"),
         "{page}"
+    );
+
+    // The create dialog takes a Client URI and an operator's own secret (not shown again).
+    let csrf = hidden(&html, "csrf_token");
+    let res = http
+        .post(s.url("/oauth-clients"))
+        .header("cookie", jar.header())
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Own secret"),
+            ("clientId", "own-secret"),
+            ("clientType", "confidential"),
+            ("grantTypes", "client_credentials"),
+            ("clientUri", "https://own.example.com"),
+            ("secret", "operator-chosen-secret-value"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        303,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let res = s
+        .http
+        .post(s.url("/orgs/default/api/v1/oauth/token"))
+        .basic_auth("own-secret", Some("operator-chosen-secret-value"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = get("/oauth-clients?sort=name")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("https://own.example.com"), "the URI column");
+    assert!(!html.contains("operator-chosen-secret-value"));
+    let csv = get("/oauth-clients?format=csv")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("Client URI") && csv.contains("https://own.example.com"),
+        "{csv}"
     );
 }
