@@ -129,6 +129,9 @@ fn notice(done: Option<&str>) -> Option<String> {
             "deleted" => "The client is deleted.",
             "saved" => "The client is saved.",
             "secret-set" => "The new secret is set. The previous one no longer works.",
+            "tokens-revoked" => {
+                "Every token of the client is revoked. It can obtain new ones at once."
+            }
             _ => return None,
         }
         .to_owned(),
@@ -787,6 +790,22 @@ pub async fn delete(
 
 /// `POST /oauth-clients/{client_id}/secret`: Regenerate Secret (`mode=generate`, shown once)
 /// or Set New Secret (`mode=set`, typed twice, never shown).
+/// `POST /oauth-clients/{client_id}/revoke-tokens`: every token of the client revoked; the
+/// client stays.
+pub async fn revoke_tokens(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+) -> PageResult {
+    state
+        .services
+        .revoke_client_tokens(&c.ctx, c.org.slug.as_str(), &id)
+        .await?;
+    Ok(redirect(&format!(
+        "/oauth-clients/{id}?done=tokens-revoked"
+    )))
+}
+
 pub async fn secret(
     State(state): State<AppState>,
     Console(c): Console,

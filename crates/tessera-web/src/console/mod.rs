@@ -77,6 +77,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(clients::confirm_delete).post(clients::delete),
         )
         .route("/oauth-clients/{client_id}/secret", post(clients::secret))
+        .route(
+            "/oauth-clients/{client_id}/revoke-tokens",
+            post(clients::revoke_tokens),
+        )
         .route("/audit-log", get(admin::audit_log))
         .route("/members", get(admin::members).post(admin::create_member))
         .route("/members/{id}", post(admin::update_member))
