@@ -1793,4 +1793,48 @@ async fn the_clients_page_sorts_filters_and_exports_what_it_shows() {
         csv.contains("Client URI") && csv.contains("https://own.example.com"),
         "{csv}"
     );
+
+    // Revoke All Tokens on the edit page: the token just issued stops working.
+    let (_, t) = crate::support::json(res_token(&s).await).await;
+    let at = t["access_token"].as_str().unwrap().to_owned();
+    let edit = get("/oauth-clients/own-secret")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains("id=\"revoke-tokens\""));
+    let res = http
+        .post(s.url("/oauth-clients/own-secret/revoke-tokens"))
+        .header("cookie", jar.header())
+        .form(&[("csrf_token", hidden(&edit, "csrf_token").as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/oauth-clients/own-secret?done=tokens-revoked"
+    );
+    let (_, i) = crate::support::json(
+        s.http
+            .post(s.url("/orgs/default/api/v1/oauth/introspect"))
+            .basic_auth("own-secret", Some("operator-chosen-secret-value"))
+            .form(&[("token", at.as_str())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(i["active"], false);
+}
+
+async fn res_token(s: &TestServer) -> reqwest::Response {
+    s.http
+        .post(s.url("/orgs/default/api/v1/oauth/token"))
+        .basic_auth("own-secret", Some("operator-chosen-secret-value"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
 }
