@@ -108,6 +108,11 @@ impl Services {
         }
         query.action = query.action.filter(|a| !a.is_empty());
         query.actor = tessera_domain::text::parse_search(query.actor.as_deref(), "actor")?;
+        if let (Some(from), Some(to)) = (query.from, query.to) {
+            if to < from {
+                return Err(CoreError::invalid("to", "is before from"));
+            }
+        }
         let mut tx = self.store.read().await?;
         let org = self
             .org_for(tx.as_mut(), ctx, org, Some(Permission::AuditLogRead))

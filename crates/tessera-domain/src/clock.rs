@@ -49,6 +49,16 @@ impl Clock for MockClock {
     }
 }
 
+/// A time a caller gave as a parameter (`from=`, `to=`): RFC 3339; the error names `field`.
+pub fn parse_param(s: &str, field: &str) -> Result<Timestamp, crate::error::FieldError> {
+    OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).map_err(|_| {
+        crate::error::FieldError::new(
+            field,
+            format!("'{s}' is not an RFC 3339 time, such as 2026-12-06T12:00:00Z"),
+        )
+    })
+}
+
 /// Milliseconds since the epoch: the storage form of a [`Timestamp`].
 pub fn to_millis(t: Timestamp) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)

@@ -554,7 +554,8 @@ impl Query {
     }
 
     /// The audit log, newest first (`before`: only older events; `action`: only this one;
-    /// `actor`: only this actor's name).
+    /// `actor`: only this actor's name; `from`, `to`: RFC 3339 times, inclusive).
+    #[allow(clippy::too_many_arguments)]
     async fn admin_audit_log(
         &self,
         c: &Context<'_>,
@@ -562,8 +563,12 @@ impl Query {
         before: Option<i64>,
         action: Option<String>,
         actor: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
     ) -> async_graphql::Result<Vec<AuditEvent>> {
         let call = call(c)?;
+        let (from, to) = crate::admin::time_range(from.as_deref(), to.as_deref())
+            .map_err(|e| gql_error(e.into()))?;
         let events = call
             .services
             .list_audit(
@@ -574,6 +579,8 @@ impl Query {
                     before,
                     action,
                     actor,
+                    from,
+                    to,
                 },
             )
             .await

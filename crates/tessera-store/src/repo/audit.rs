@@ -14,6 +14,10 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// Matches the actor's name.
     pub actor: Option<String>,
+    /// Only events at or after this time.
+    pub from: Option<tessera_domain::Timestamp>,
+    /// Only events at or before this time.
+    pub to: Option<tessera_domain::Timestamp>,
 }
 
 /// The audit log.

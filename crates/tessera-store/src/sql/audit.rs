@@ -63,7 +63,9 @@ macro_rules! impl_audit_repo {
                     let sql = format!(
                         "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id = $1 \
                          AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR action = $3) \
-                         AND ($4 IS NULL OR actor_name = $4) ORDER BY id DESC LIMIT $5"
+                         AND ($4 IS NULL OR actor_name = $4) \
+                         AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at <= $7) \
+                         ORDER BY id DESC LIMIT $5"
                     );
                     sqlx::query(&sql)
                         .bind(org.0.to_string())
@@ -71,6 +73,8 @@ macro_rules! impl_audit_repo {
                         .bind(q.action.as_deref())
                         .bind(q.actor.as_deref())
                         .bind(i64::from(q.limit))
+                        .bind(q.from.map(to_millis))
+                        .bind(q.to.map(to_millis))
                         .fetch_all(&mut *self.tx)
                         .await?
                         .iter()
@@ -82,13 +86,17 @@ macro_rules! impl_audit_repo {
                     let sql = format!(
                         "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id IS NULL \
                          AND ($1 IS NULL OR id < $1) AND ($2 IS NULL OR action = $2) \
-                         AND ($3 IS NULL OR actor_name = $3) ORDER BY id DESC LIMIT $4"
+                         AND ($3 IS NULL OR actor_name = $3) \
+                         AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at <= $6) \
+                         ORDER BY id DESC LIMIT $4"
                     );
                     sqlx::query(&sql)
                         .bind(q.before)
                         .bind(q.action.as_deref())
                         .bind(q.actor.as_deref())
                         .bind(i64::from(q.limit))
+                        .bind(q.from.map(to_millis))
+                        .bind(q.to.map(to_millis))
                         .fetch_all(&mut *self.tx)
                         .await?
                         .iter()

@@ -54,6 +54,31 @@ pub(crate) struct AuditParams {
     action: Option<String>,
     /// Only this actor name.
     actor: Option<String>,
+    /// Only events at or after this RFC 3339 time.
+    from: Option<String>,
+    /// Only events at or before this RFC 3339 time.
+    to: Option<String>,
+}
+
+/// The `from` and `to` parameters of a list, parsed (each bad one named).
+pub(crate) fn time_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<
+    (
+        Option<tessera_domain::Timestamp>,
+        Option<tessera_domain::Timestamp>,
+    ),
+    tessera_domain::ValidationError,
+> {
+    let mut c = tessera_domain::error::Collector::new();
+    let mut parse = |v: Option<&str>, field: &str| {
+        v.filter(|s| !s.trim().is_empty())
+            .and_then(|s| c.take(tessera_domain::clock::parse_param(s, field)))
+    };
+    let (from, to) = (parse(from, "from"), parse(to, "to"));
+    c.finish()?;
+    Ok((from, to))
 }
 
 /// `GET …/audit-log?limit=&before=`: newest first; the next page is `before=<last id>`.
@@ -80,6 +105,8 @@ pub(crate) async fn audit_log(
     Query(p): Query<AuditParams>,
 ) -> ApiResult<Response> {
     let limit = p.limit.unwrap_or(50);
+    let (from, to) =
+        time_range(p.from.as_deref(), p.to.as_deref()).map_err(tessera_core::CoreError::from)?;
     let events = state
         .services
         .list_audit(
@@ -90,6 +117,8 @@ pub(crate) async fn audit_log(
                 before: p.before,
                 action: p.action,
                 actor: p.actor,
+                from,
+                to,
             },
         )
         .await?;

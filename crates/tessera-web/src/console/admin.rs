@@ -24,6 +24,8 @@ use crate::AppState;
 
 /// Events per page of the audit log.
 const AUDIT_PAGE: u32 = 50;
+/// The most events one export holds.
+const MAX_AUDIT_EXPORT: usize = 100_000;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AuditParams {
@@ -32,23 +34,95 @@ pub struct AuditParams {
     #[serde(default)]
     actor: String,
     before: Option<i64>,
+    /// A day (`2026-12-06`, the date input's form) or an RFC 3339 time; inclusive.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// `csv`, `xlsx` or `pdf`: the matching events as a file.
+    format: Option<String>,
 }
 
-/// `GET /audit-log?action=&actor=&before=`.
+/// A date input's day as the start (`from`) or the end (`to`) of that day in UTC; anything
+/// else as given (an RFC 3339 time).
+fn day_bound(s: &str, end: bool) -> String {
+    let s = s.trim();
+    let is_day = s.len() == 10 && s.as_bytes().get(4) == Some(&b'-');
+    match (is_day, end) {
+        (true, false) => format!("{s}T00:00:00Z"),
+        (true, true) => format!("{s}T23:59:59.999Z"),
+        (false, _) => s.to_owned(),
+    }
+}
+
+/// `GET /audit-log?action=&actor=&before=&from=&to=&format=`.
 pub async fn audit_log(
     State(state): State<AppState>,
     Console(c): Console,
     Query(p): Query<AuditParams>,
 ) -> PageResult {
-    let query = AuditQuery {
-        limit: AUDIT_PAGE,
-        before: p.before,
+    let (from, to) = crate::admin::time_range(
+        Some(day_bound(&p.from, false)).as_deref(),
+        Some(day_bound(&p.to, true)).as_deref(),
+    )
+    .map_err(CoreError::from)?;
+    let query = |limit: u32, before: Option<i64>| AuditQuery {
+        limit,
+        before,
         action: Some(p.action.clone()),
         actor: Some(p.actor.trim().to_owned()),
+        from,
+        to,
     };
+    if let Some(f) = &p.format {
+        let Some(format) = super::export::Format::parse(f) else {
+            return Ok(super::views::message_page(
+                StatusCode::BAD_REQUEST,
+                "Unknown export format",
+                &format!("'{f}' is not an export format: use csv, xlsx or pdf."),
+            ));
+        };
+        // Every matching event, page after page, up to a bound that keeps a file sane.
+        let mut rows = Vec::new();
+        let mut before = None;
+        loop {
+            let page = state
+                .services
+                .list_audit(&c.ctx, c.org.slug.as_str(), query(500, before))
+                .await?;
+            rows.extend(page.iter().map(|e| {
+                vec![
+                    tessera_domain::clock::rfc3339_millis::format(e.created_at),
+                    e.actor.name.clone(),
+                    e.actor.kind.clone(),
+                    e.action.clone(),
+                    match &e.target_id {
+                        Some(id) => format!("{} {id}", e.target_type),
+                        None => e.target_type.clone(),
+                    },
+                    e.ip.clone().unwrap_or_default(),
+                ]
+            }));
+            before = page.last().map(|e| e.id);
+            if page.len() < 500 || rows.len() >= MAX_AUDIT_EXPORT {
+                break;
+            }
+        }
+        let title = format!("Audit Log — {}", c.org.slug.as_str());
+        let table = super::export::Table {
+            title: &title,
+            headings: &["When", "Actor", "Actor Kind", "Action", "Target", "Address"],
+            rows,
+        };
+        return super::export::download(
+            &table,
+            format,
+            &format!("audit-log-{}", c.org.slug.as_str()),
+        );
+    }
     let events = state
         .services
-        .list_audit(&c.ctx, c.org.slug.as_str(), query)
+        .list_audit(&c.ctx, c.org.slug.as_str(), query(AUDIT_PAGE, p.before))
         .await?;
     let older_href = (events.len() == AUDIT_PAGE as usize)
         .then(|| events.last().map(|e| e.id))
@@ -61,6 +135,12 @@ pub async fn audit_log(
             }
             if !p.actor.is_empty() {
                 s.append_pair("actor", &p.actor);
+            }
+            if !p.from.is_empty() {
+                s.append_pair("from", &p.from);
+            }
+            if !p.to.is_empty() {
+                s.append_pair("to", &p.to);
             }
             s.append_pair("before", &last.to_string());
             s.finish()
@@ -89,6 +169,27 @@ pub async fn audit_log(
                 checked: a.as_str() == p.action,
             })
             .collect(),
+        export_query: {
+            let mut s = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in [
+                ("action", &p.action),
+                ("actor", &p.actor),
+                ("from", &p.from),
+                ("to", &p.to),
+            ] {
+                if !v.is_empty() {
+                    s.append_pair(k, v);
+                }
+            }
+            let q = s.finish();
+            if q.is_empty() {
+                q
+            } else {
+                format!("{q}&")
+            }
+        },
+        from: p.from,
+        to: p.to,
         action: p.action,
         actor: p.actor,
         older_href,

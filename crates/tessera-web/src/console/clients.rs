@@ -5,8 +5,7 @@
 use super::Query;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::IntoResponse;
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tessera_core::clients::{ClientPatch, SecretChange, MAX_CLIENT_PAGE};
@@ -319,21 +318,11 @@ async fn export_list(
         ],
         rows,
     };
-    let bytes = export::render(&table, format).map_err(CoreError::internal)?;
-    let mut res = (StatusCode::OK, bytes).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"oauth-clients-{}.{}\"",
-        c.org.slug.as_str(),
-        format.extension()
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(super::no_store_page(res))
+    export::download(
+        &table,
+        format,
+        &format!("oauth-clients-{}", c.org.slug.as_str()),
+    )
 }
 
 /// `POST /oauth-clients`: the Create Client dialog. On success the list shows the secret,

@@ -344,6 +344,11 @@ pub struct AuditPage {
     pub actions: Vec<Choice>,
     pub action: String,
     pub actor: String,
+    /// The date range as typed (empty: none).
+    pub from: String,
+    pub to: String,
+    /// The filters as a query string ending in `&` (or empty), for the export links.
+    pub export_query: String,
     pub older_href: Option<String>,
 }
 
@@ -653,6 +658,9 @@ pub(crate) mod tests {
             }],
             action: String::new(),
             actor: String::new(),
+            from: EVIL.into(),
+            to: String::new(),
+            export_query: String::new(),
             older_href: Some("/audit-log?before=3".into()),
         }
         .render()

@@ -1827,6 +1827,44 @@ async fn the_clients_page_sorts_filters_and_exports_what_it_shows() {
     )
     .await;
     assert_eq!(i["active"], false);
+
+    // The audit log by day, and its export.
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let html = get(&format!("/audit-log?from={}&to={}", day(today), day(today)))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("oauth_client.tokens_revoked"),
+        "today's events"
+    );
+    assert!(
+        html.contains(&format!("value=\"{}\"", day(today))),
+        "the range is kept"
+    );
+    let csv = get(&format!("/audit-log?from={}&format=csv", day(today)))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("\"When\",\"Actor\"") && csv.contains("oauth_client.created"),
+        "{csv}"
+    );
+    let tomorrow = today.next_day().unwrap();
+    let csv = get(&format!("/audit-log?from={}&format=csv", day(tomorrow)))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!csv.contains("oauth_client.created"), "{csv}");
+    let res = get("/audit-log?from=someday").await.unwrap();
+    assert_eq!(res.status(), 400);
 }
 
 async fn res_token(s: &TestServer) -> reqwest::Response {

@@ -27,6 +27,26 @@ use csv::render_csv;
 use pdf::render_pdf;
 use xlsx::render_xlsx;
 
+/// The table as a file to download, `{stem}.{extension}`, never cached.
+pub(crate) fn download(table: &Table<'_>, format: Format, stem: &str) -> super::PageResult {
+    use axum::response::IntoResponse;
+    use http::{header, HeaderValue};
+    let bytes = render(table, format).map_err(tessera_core::CoreError::internal)?;
+    let mut res = (http::StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{stem}.{}\"",
+        format.extension()
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(super::no_store_page(res))
+}
+
 /// A table to export: a title (sheet name / PDF heading), column headings, and rows of text
 /// cells.
 ///
