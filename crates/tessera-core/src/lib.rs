@@ -45,6 +45,7 @@ pub mod register;
 pub mod request_object;
 pub mod roles;
 pub mod tokens;
+pub mod user_access;
 pub mod users;
 mod uses;
 pub mod vault;

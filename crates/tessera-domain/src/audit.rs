@@ -43,6 +43,8 @@ actions! {
     UserCreated = "user.created",
     UserUpdated = "user.updated",
     UserDeactivated = "user.deactivated",
+    UserConsentRevoked = "user.consent_revoked",
+    UserSessionsEnded = "user.sessions_ended",
     UserReactivated = "user.reactivated",
     ConsoleSignedIn = "console.signed_in",
     ConsoleSignedOut = "console.signed_out",

@@ -30,6 +30,14 @@ pub struct PendingRequest {
     pub expires_at: Timestamp,
 }
 
+/// A consent a user gave a client: the scopes, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub granted_at: Timestamp,
+}
+
 /// A client a login session signed its user in to, whose logout token is not queued yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionClient {
@@ -86,6 +94,24 @@ pub trait SessionRepo: Send {
     /// Deletes device codes, authorization codes, pending requests, login sessions and the
     /// `jti`s of client assertions that expired before `before`; how many rows went.
     async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64>;
+    /// Every consent of a user, by client id.
+    async fn user_consents(&mut self, org: OrgId, user: UserId) -> Result<Vec<Consent>>;
+    /// Withdraws a user's consent to a client and revokes the refresh tokens the user gave
+    /// it, at `at`; false when there was no consent.
+    async fn withdraw_consent(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        client_id: &str,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// A user's live login sessions (not ended, not expired at `now`), newest first.
+    async fn user_sessions(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<LoginSession>>;
     /// Notes that a session signed its user in to a client (once per pair).
     async fn add_session_client(&mut self, c: &SessionClient, at: Timestamp) -> Result<()>;
     /// Takes (removes and returns) up to `limit` clients of sessions that ended, expired by

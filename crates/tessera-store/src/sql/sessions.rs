@@ -213,6 +213,78 @@ macro_rules! impl_sessions_repo {
                     Ok(n)
                 }
 
+                async fn user_consents(&mut self, org: OrgId, user: UserId) -> Result<Vec<$crate::Consent>> {
+                    let t = "consents";
+                    let rows = sqlx::query(
+                        "SELECT client_id, scopes, created_at FROM consents \
+                         WHERE org_id = $1 AND user_id = $2 ORDER BY client_id",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok($crate::Consent {
+                                client_id: r.try_get("client_id")?,
+                                scopes: serde_json::from_str(&r.try_get::<String, _>("scopes")?)
+                                    .map_err(|e| corrupt(t, e))?,
+                                granted_at: from_millis(r.try_get("created_at")?),
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn withdraw_consent(
+                    &mut self,
+                    org: OrgId,
+                    user: UserId,
+                    client_id: &str,
+                    at: Timestamp,
+                ) -> Result<bool> {
+                    let gone = sqlx::query(
+                        "DELETE FROM consents WHERE org_id = $1 AND user_id = $2 AND client_id = $3",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .bind(client_id)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected();
+                    sqlx::query(
+                        "UPDATE refresh_tokens SET revoked_at = $4 WHERE org_id = $1 AND user_id = $2 \
+                         AND client_id = $3 AND revoked_at IS NULL",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .bind(client_id)
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(gone == 1)
+                }
+
+                async fn user_sessions(
+                    &mut self,
+                    org: OrgId,
+                    user: UserId,
+                    now: Timestamp,
+                ) -> Result<Vec<$crate::LoginSession>> {
+                    sqlx::query(
+                        "SELECT id_hash, org_id, user_id, auth_time, created_at, expires_at, ended_at \
+                         FROM login_sessions WHERE org_id = $1 AND user_id = $2 AND ended_at IS NULL \
+                         AND expires_at > $3 ORDER BY created_at DESC, id_hash",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .bind(to_millis(now))
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .iter()
+                    .map(session_row)
+                    .collect()
+                }
+
                 async fn add_session_client(&mut self, c: &$crate::SessionClient, at: Timestamp) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO session_clients (org_id, session_hash, sid, client_id, user_id, \

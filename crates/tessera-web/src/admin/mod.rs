@@ -35,6 +35,12 @@ pub fn router() -> Router<AppState> {
         .route(paths::API_KEY, delete(revoke_api_key))
         .route(paths::USERS, get(list_users).post(create_user))
         .route(paths::USER, patch(update_user))
+        .route(paths::USER_CONSENTS, get(user_consents))
+        .route(paths::USER_CONSENT, delete(withdraw_consent))
+        .route(
+            paths::USER_SESSIONS,
+            get(user_sessions).delete(end_user_sessions),
+        )
         .route(paths::ROLES, get(list_roles).post(create_role))
         .route(
             paths::GRAPHQL,
@@ -337,6 +343,106 @@ pub(crate) struct UpdateUser {
     #[serde(flatten)]
     #[schema(value_type = crate::openapi::StandardClaimsSchema)]
     claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `GET …/users/{id}/consents`: the clients the member consented to, with the scopes.
+#[utoipa::path(
+    get,
+    path = paths::USER_CONSENTS,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "listUserConsents",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "`[{clientId, clientName, scopes, grantedAt}]`, by client id"),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or user", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn user_consents(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    let v = state.services.user_consents(&ctx, &org, &id).await?;
+    Ok(axum::Json(v).into_response())
+}
+
+/// `DELETE …/users/{id}/consents/{client_id}`: the consent withdrawn and the refresh tokens
+/// the client got from the member revoked; `204`.
+#[utoipa::path(
+    delete,
+    path = paths::USER_CONSENT,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "withdrawUserConsent",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The user's id"), ("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization, user or consent", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn withdraw_consent(
+    State(state): State<AppState>,
+    Path((org, id, client_id)): Path<(String, String, String)>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    state
+        .services
+        .withdraw_consent(&ctx, &org, &id, &client_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET …/users/{id}/sessions`: the member's live sign-in sessions, newest first.
+#[utoipa::path(
+    get,
+    path = paths::USER_SESSIONS,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "listUserSessions",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "`[{id, authTime, createdAt, expiresAt}]`; `id` is the session's `sid`"),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or user", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn user_sessions(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    let v = state.services.user_sessions(&ctx, &org, &id).await?;
+    Ok(axum::Json(v).into_response())
+}
+
+/// `DELETE …/users/{id}/sessions`: every live sign-in session of the member ends; `204`.
+#[utoipa::path(
+    delete,
+    path = paths::USER_SESSIONS,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "endUserSessions",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or user", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn end_user_sessions(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    state.services.end_user_sessions(&ctx, &org, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(

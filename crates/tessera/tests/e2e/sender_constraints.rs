@@ -1051,3 +1051,140 @@ async fn profile_and_signed_request_rules_hold_at_runtime() {
     assert!(param(&cb, "code").is_some(), "{cb}");
     assert_eq!(param(&cb, "state"), None, "only what was signed: {cb}");
 }
+
+/// An administrator sees and ends what a member handed out: their consents (withdrawing one
+/// revokes the client's refresh tokens from them) and their sign-in sessions (ending them
+/// logs the browser out and tells the back-channel clients).
+#[tokio::test]
+async fn admins_see_and_revoke_a_members_consents_and_sessions() {
+    let f = Fapi::start().await;
+    let rx = receiver(0).await;
+    let (id, _, id_token) = signed_in(&f, &rx.url).await;
+    let alice = id_token["sub"].as_str().unwrap().to_owned();
+    let base = format!("/orgs/acme-corp/api/v1/admin/users/{alice}");
+    let (st, consents) = json(
+        call(
+            &f.s,
+            Method::GET,
+            &format!("{base}/consents"),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{consents}");
+    assert_eq!(consents[0]["clientId"], id);
+    assert_eq!(consents[0]["clientName"], "Portal");
+    assert_eq!(consents[0]["scopes"], json!(["openid"]));
+    assert!(consents[0]["grantedAt"].as_str().unwrap().ends_with('Z'));
+    let (st, sessions) = json(
+        call(
+            &f.s,
+            Method::GET,
+            &format!("{base}/sessions"),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+    assert_eq!(
+        sessions[0]["id"], id_token["sid"],
+        "the sid of the id_tokens"
+    );
+    // A viewer reads, never ends.
+    let viewer = f.s.org_key("acme-corp", &["viewer"], &[]).await;
+    let (st, _) = json(
+        call(
+            &f.s,
+            Method::DELETE,
+            &format!("{base}/sessions"),
+            Some(&viewer),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 403);
+    // Withdraw the consent: gone, and asked again next time.
+    let (st, _) = json(
+        call(
+            &f.s,
+            Method::DELETE,
+            &format!("{base}/consents/{id}"),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (_, consents) = json(
+        call(
+            &f.s,
+            Method::GET,
+            &format!("{base}/consents"),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(consents, json!([]));
+    let (st, _) = json(
+        call(
+            &f.s,
+            Method::DELETE,
+            &format!("{base}/consents/{id}"),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+    // End the sessions: none left; the back-channel client hears of it.
+    let (st, _) = json(
+        call(
+            &f.s,
+            Method::DELETE,
+            &format!("{base}/sessions"),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (_, sessions) = json(
+        call(
+            &f.s,
+            Method::GET,
+            &format!("{base}/sessions"),
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(sessions, json!([]));
+    let got = rx.wait_for(1, 10).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(claims_of(&got[0])["sid"], id_token["sid"]);
+    // Unknown user: 404.
+    let (st, _) = json(
+        call(
+            &f.s,
+            Method::GET,
+            "/orgs/acme-corp/api/v1/admin/users/00000000-0000-0000-0000-000000000000/sessions",
+            Some(&f.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+}
