@@ -319,6 +319,27 @@ struct ApiKey {
     revoked_at: Option<String>,
 }
 
+/// A consent a member gave a client.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserConsent {
+    client_id: String,
+    /// Null when the client is gone.
+    client_name: Option<String>,
+    scopes: Vec<String>,
+    granted_at: String,
+}
+
+/// A member's live sign-in session; `id` is its `sid`.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserSession {
+    id: String,
+    auth_time: String,
+    created_at: String,
+    expires_at: String,
+}
+
 #[derive(InputObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[graphql(name = "TokenExchangePolicyInput")]
@@ -588,6 +609,36 @@ impl Query {
         events.iter().map(convert).collect()
     }
 
+    /// The clients a member consented to (REST's `GET …/users/{id}/consents`).
+    async fn admin_user_consents(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<Vec<UserConsent>> {
+        let call = call(c)?;
+        let v = call
+            .services
+            .user_consents(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        v.iter().map(convert).collect()
+    }
+
+    /// A member's live sign-in sessions (REST's `GET …/users/{id}/sessions`).
+    async fn admin_user_sessions(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<Vec<UserSession>> {
+        let call = call(c)?;
+        let v = call
+            .services
+            .user_sessions(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        v.iter().map(convert).collect()
+    }
+
     /// The organization's API keys; never the keys themselves.
     async fn admin_api_keys(&self, c: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
         let call = call(c)?;
@@ -724,6 +775,36 @@ impl Mutation {
             .await
             .map_err(gql_error)?;
         ClientAndSecret::from(r)
+    }
+
+    /// Withdraws a member's consent to a client and revokes the client's refresh tokens from
+    /// them (REST's `DELETE …/users/{id}/consents/{client_id}`).
+    async fn admin_withdraw_user_consent(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+        client_id: String,
+    ) -> async_graphql::Result<bool> {
+        let call = call(c)?;
+        call.services
+            .withdraw_consent(&call.ctx, &call.org, &id, &client_id)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
+    }
+
+    /// Ends every live sign-in session of a member (REST's `DELETE …/users/{id}/sessions`).
+    async fn admin_end_user_sessions(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<bool> {
+        let call = call(c)?;
+        call.services
+            .end_user_sessions(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
     }
 
     /// Revokes every token of the client (REST's `POST …/revoke-tokens`); the client stays.

@@ -1095,6 +1095,23 @@ async fn admins_see_and_revoke_a_members_consents_and_sessions() {
         sessions[0]["id"], id_token["sid"],
         "the sid of the id_tokens"
     );
+    // GraphQL shows the same.
+    let (st, v) = json(
+        f.s.http
+            .post(f.s.url("/orgs/acme-corp/api/v1/admin/graphql"))
+            .bearer_auth(&f.admin)
+            .json(&json!({"query": format!("{{ adminUserConsents(id: \"{alice}\") {{ clientId scopes }} adminUserSessions(id: \"{alice}\") {{ id }} }}")}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["data"]["adminUserConsents"][0]["clientId"], id, "{v}");
+    assert_eq!(
+        v["data"]["adminUserSessions"][0]["id"], id_token["sid"],
+        "{v}"
+    );
     // A viewer reads, never ends.
     let viewer = f.s.org_key("acme-corp", &["viewer"], &[]).await;
     let (st, _) = json(
