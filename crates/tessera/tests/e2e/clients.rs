@@ -450,8 +450,17 @@ async fn list_searches_pages_and_counts() {
     )
     .await;
     assert_eq!((st, fields(&v)), (400, vec!["limit".to_owned()]));
-    let (st, _) =
-        json(call(&s, Method::GET, &format!("{O}?sort=name"), Some(&key), None).await).await;
+    let (st, _) = json(
+        call(
+            &s,
+            Method::GET,
+            &format!("{O}?order=name"),
+            Some(&key),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(st, 400, "unknown query parameters are refused");
 }
 
