@@ -197,6 +197,84 @@ pub async fn audit_log(
     Ok(render(StatusCode::OK, &page))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct AccessParams {
+    done: Option<String>,
+}
+
+/// `GET /members/{id}/access`: the apps a member authorized and their sign-in sessions.
+pub async fn member_access(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    Query(p): Query<AccessParams>,
+) -> PageResult {
+    let org = c.org.slug.as_str();
+    let consents = state.services.user_consents(&c.ctx, org, &id).await?;
+    let sessions = state.services.user_sessions(&c.ctx, org, &id).await?;
+    let notice = match p.done.as_deref() {
+        Some("revoked") => Some("The app's authorization is revoked.".to_owned()),
+        Some("signed-out") => Some("The member is signed out everywhere.".to_owned()),
+        _ => None,
+    };
+    let page = super::views::MemberAccessPage {
+        l: Layout::new(&c, "Apps and Sessions", "/members").with_notice(notice),
+        id,
+        consents: consents
+            .into_iter()
+            .map(|a| super::views::ConsentRow {
+                name: a.client_name.unwrap_or_else(|| "(deleted client)".into()),
+                client_id: a.client_id,
+                scopes: a.scopes,
+                granted: when(&a.granted_at),
+            })
+            .collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| super::views::SessionRow {
+                id: s.id,
+                signed_in: when(&s.auth_time),
+                expires: when(&s.expires_at),
+            })
+            .collect(),
+        can_edit: c.can(Permission::UsersEdit),
+    };
+    Ok(super::render(StatusCode::OK, &page))
+}
+
+/// `POST /members/{id}/access`: `op=revoke-consent` (with `client_id`) or `op=end-sessions`.
+pub async fn change_member_access(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let f = Form::parse(&body);
+    let org = c.org.slug.as_str();
+    let done = match f.get("op") {
+        Some("revoke-consent") => {
+            let client = f.get("client_id").unwrap_or_default();
+            state
+                .services
+                .withdraw_consent(&c.ctx, org, &id, client)
+                .await?;
+            "revoked"
+        }
+        Some("end-sessions") => {
+            state.services.end_user_sessions(&c.ctx, org, &id).await?;
+            "signed-out"
+        }
+        _ => {
+            return Ok(super::views::message_page(
+                StatusCode::BAD_REQUEST,
+                "Unknown action",
+                "Use Revoke or Sign Out Everywhere.",
+            ))
+        }
+    };
+    Ok(redirect(&format!("/members/{id}/access?done={done}")))
+}
+
 /// The organization's roles as checkboxes, `checked` ticked.
 async fn role_choices(
     state: &AppState,

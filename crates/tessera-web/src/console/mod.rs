@@ -85,6 +85,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/members", get(admin::members).post(admin::create_member))
         .route("/members/{id}", post(admin::update_member))
         .route(
+            "/members/{id}/access",
+            get(admin::member_access).post(admin::change_member_access),
+        )
+        .route(
             "/api-keys",
             get(admin::api_keys).post(admin::create_api_key),
         )

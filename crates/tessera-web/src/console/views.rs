@@ -491,6 +491,34 @@ pub struct ApiResourcesPage {
     pub create: ApiResourceForm,
 }
 
+/// An app a member authorized, on their Apps and Sessions page.
+#[derive(Debug, Clone)]
+pub struct ConsentRow {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub granted: String,
+}
+
+/// A member's live sign-in session, on their Apps and Sessions page.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub signed_in: String,
+    pub expires: String,
+}
+
+/// `/members/{id}/access`.
+#[derive(Template)]
+#[template(path = "console/member_access.html")]
+pub struct MemberAccessPage {
+    pub l: Layout,
+    pub id: String,
+    pub consents: Vec<ConsentRow>,
+    pub sessions: Vec<SessionRow>,
+    pub can_edit: bool,
+}
+
 /// `/api-keys`.
 #[derive(Template)]
 #[template(path = "console/api_keys.html")]

@@ -1876,3 +1876,91 @@ async fn res_token(s: &TestServer) -> reqwest::Response {
         .await
         .unwrap()
 }
+
+/// Members → Apps and sessions: the apps a member authorized (revocable) and their sign-in
+/// sessions (all ended at once).
+#[tokio::test]
+async fn a_members_apps_and_sessions_are_shown_and_revoked() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pw = "correct horse battery staple";
+    let op = s
+        .services
+        .create_user(
+            &Context::cli(),
+            "default",
+            NewUser {
+                username: "operator".into(),
+                password: Some(SecretString::from(pw.to_owned())),
+                roles: vec!["owner".to_owned()],
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    let res = sign_in_http(&s, &http, &mut jar, "default", "operator", pw).await;
+    assert_eq!(res.status(), 303);
+    // A consent the member gave an application.
+    let org = s.services.protocol_org("default").await.unwrap();
+    let mut tx = s.store.begin().await.unwrap();
+    tx.upsert_consent(
+        org.id,
+        op.id,
+        "tessera-console",
+        &["openid".to_owned()],
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let page = format!("/members/{}/access", op.id);
+    let get = |path: String| http.get(s.url(&path)).header("cookie", jar.header()).send();
+    let html = get(page.clone()).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("data-client-id=\"tessera-console\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"end-sessions\""),
+        "a live session is listed"
+    );
+    let csrf = hidden(&html, "csrf_token");
+    let post = |form: Vec<(&'static str, String)>| {
+        http.post(s.url(&page))
+            .header("cookie", jar.header())
+            .form(&form)
+            .send()
+    };
+    let res = post(vec![
+        ("csrf_token", csrf.clone()),
+        ("op", "revoke-consent".into()),
+        ("client_id", "tessera-console".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = post(vec![
+        ("csrf_token", csrf.clone()),
+        ("op", "end-sessions".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    let html = get(format!("{page}?done=signed-out"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("No authorized apps.") && html.contains("No live session."),
+        "{html}"
+    );
+    assert!(html.contains("signed out everywhere"));
+    let members = get("/members".into()).await.unwrap().text().await.unwrap();
+    assert!(members.contains(&format!("href=\"/members/{}/access\"", op.id)));
+}
