@@ -4,7 +4,7 @@
 use serde::Serialize;
 use tessera_domain::{ConnectionKind, Permission, Platform};
 
-use super::views::{connection_view, Picture};
+use super::views::Picture;
 use super::ConnectionView;
 use crate::{Context, CoreResult, Services};
 
@@ -56,7 +56,7 @@ impl Services {
                         |b| b.channel_name.clone(),
                     ),
                     bot_id: bot.map(|b| b.channel_id.clone()),
-                    connection: bot.map(connection_view),
+                    connection: bot.map(|b| self.shown_connection(b)),
                 }
             })
             .collect())

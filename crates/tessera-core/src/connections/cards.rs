@@ -4,7 +4,7 @@
 use serde::Serialize;
 use tessera_domain::{CardState, ConnectionKind, Permission, Platform};
 
-use super::views::{connection_view, Picture};
+use super::views::Picture;
 use super::ConnectionView;
 use crate::{Context, CoreResult, Services};
 
@@ -67,7 +67,7 @@ impl Services {
                     enabled,
                     credentials_configured: has_creds,
                     default_scopes: self.provider(p).scopes.clone(),
-                    connection: conn.map(connection_view),
+                    connection: conn.map(|c| self.shown_connection(c)),
                 }
             })
             .collect())

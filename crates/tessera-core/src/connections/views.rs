@@ -16,6 +16,9 @@ pub struct ConnectionView {
     pub channel_name: String,
     pub channel_id: String,
     pub scopes: Vec<String>,
+    /// The platform's configured scopes this connection was not granted (the operator added
+    /// scopes since, or the user declined some): a Reconnect asks for them.
+    pub missing_scopes: Vec<String>,
     #[serde(with = "tessera_domain::clock::rfc3339_millis")]
     pub connected_at: Ts,
     #[serde(with = "tessera_domain::clock::rfc3339_millis")]
@@ -58,6 +61,7 @@ pub(super) fn connection_view(c: &ConnectionRecord) -> ConnectionView {
         channel_name: c.channel_name.clone(),
         channel_id: c.channel_id.clone(),
         scopes: c.scopes.clone(),
+        missing_scopes: Vec::new(),
         connected_at: c.connected_at,
         updated_at: c.updated_at,
         token_expires_at: c.token_expires_at,
@@ -81,6 +85,19 @@ pub(super) struct Picture {
 }
 
 impl Services {
+    /// A connection as its card shows it: with the configured scopes it lacks.
+    pub(super) fn shown_connection(&self, c: &ConnectionRecord) -> ConnectionView {
+        let mut v = connection_view(c);
+        v.missing_scopes = self
+            .provider(c.platform)
+            .scopes
+            .iter()
+            .filter(|s| !c.scopes.contains(s))
+            .cloned()
+            .collect();
+        v
+    }
+
     /// What the Connections page and its Bot sub-page are drawn from, read in one go.
     pub(super) async fn connections_picture(
         &self,

@@ -107,6 +107,9 @@ pub struct ConnectionCardSchema {
     /// True when the platform refused the refresh: reconnect.
     #[schema(required = false)]
     pub refresh_failed: bool,
+    /// The platform's configured scopes this connection lacks: a Reconnect asks for them.
+    #[schema(required = false)]
+    pub missing_scopes: Vec<String>,
     #[schema(required = false)]
     pub refresh: RefreshHealthSchema,
 }
@@ -201,6 +204,9 @@ pub struct BotConnectionSchema {
     pub token_expires_at: Option<String>,
     #[schema(required = false)]
     pub refresh_failed: bool,
+    /// The configured scopes the bot's connection lacks: a Reconnect asks for them.
+    #[schema(required = false)]
+    pub missing_scopes: Vec<String>,
     #[schema(required = false)]
     pub refresh: RefreshHealthSchema,
 }

@@ -89,6 +89,7 @@ fn connection_schemas_describe_the_real_objects() {
         channel_name: "c".into(),
         channel_id: "1".into(),
         scopes: vec![],
+        missing_scopes: vec![],
         connected_at: t,
         updated_at: t,
         token_expires_at: None,

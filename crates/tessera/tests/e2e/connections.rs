@@ -1086,3 +1086,23 @@ async fn twitch_tokens_are_validated_hourly_and_a_revoked_one_turns_red() {
     let card = e.card("twitch").await;
     assert_eq!(card["refreshFailed"], true, "{card}");
 }
+
+/// A connection granted fewer scopes than the platform's configured set (the operator added
+/// scopes since, or the user declined some) says which are missing; a Reconnect asks for them.
+#[tokio::test]
+async fn a_connection_missing_scopes_says_so_until_reconnected() {
+    let e = env().await;
+    e.credentials(Platform::Twitch, "cid-twitch-1234", "cs-twitch-secret")
+        .await;
+    e.connect(Platform::Twitch).await;
+    let card = e.card("twitch").await;
+    assert_eq!(card["missingScopes"], json!([]), "{card}");
+    e.exec("UPDATE connections SET scopes = '[\"chat:read\"]' WHERE platform = 'twitch'")
+        .await;
+    let card = e.card("twitch").await;
+    let missing = card["missingScopes"].as_array().unwrap();
+    assert_eq!(missing.len(), 26, "{card}");
+    assert!(!missing.contains(&json!("chat:read")));
+    e.connect(Platform::Twitch).await;
+    assert_eq!(e.card("twitch").await["missingScopes"], json!([]));
+}

@@ -17,6 +17,7 @@ fn sample_linked(failed: bool) -> Linked {
         updated: "u".into(),
         expiry: Some("Token expires 2026-01-01 00:00 UTC (auto-refresh)".into()),
         refresh_failed: failed,
+        missing_scopes: vec![EVIL.into()],
     }
 }
 

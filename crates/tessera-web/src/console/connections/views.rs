@@ -20,6 +20,8 @@ pub struct Linked {
     /// "Token expires {date} (auto-refresh)", when the token expires.
     pub expiry: Option<String>,
     pub refresh_failed: bool,
+    /// The configured scopes the connection lacks (a Reconnect asks for them).
+    pub missing_scopes: Vec<String>,
 }
 
 pub(super) fn linked(c: &ConnectionView) -> Linked {
@@ -36,6 +38,7 @@ pub(super) fn linked(c: &ConnectionView) -> Linked {
             .as_ref()
             .map(|t| format!("Token expires {} (auto-refresh)", when(t))),
         refresh_failed: c.refresh_failed,
+        missing_scopes: c.missing_scopes.clone(),
     }
 }
 
