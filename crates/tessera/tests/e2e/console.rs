@@ -1964,3 +1964,81 @@ async fn a_members_apps_and_sessions_are_shown_and_revoked() {
     let members = get("/members".into()).await.unwrap().text().await.unwrap();
     assert!(members.contains(&format!("href=\"/members/{}/access\"", op.id)));
 }
+
+/// A system administrator switches a platform off and on for every organization from the
+/// Connections page (the API's `PATCH /api/v1/system/providers/{platform}`); others see no
+/// switch and cannot post one.
+#[tokio::test]
+async fn system_admins_switch_platforms_from_the_connections_page() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pw = "correct horse battery staple";
+    for (user, roles) in [("root", vec![]), ("operator", vec!["owner".to_owned()])] {
+        s.services
+            .create_user(
+                &Context::cli(),
+                "default",
+                NewUser {
+                    username: user.into(),
+                    password: Some(SecretString::from(pw.to_owned())),
+                    roles,
+                    ..NewUser::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let sql = "UPDATE users SET is_system_admin = TRUE WHERE username = 'root'";
+    match tessera_testkit::backend() {
+        tessera_testkit::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&s.db.url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        tessera_testkit::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&s.db.url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    }
+    let mut root = Jar::default();
+    assert_eq!(
+        sign_in_http(&s, &http, &mut root, "default", "root", pw)
+            .await
+            .status(),
+        303
+    );
+    let page = |jar: &Jar| {
+        http.get(s.url("/dashboard/connections"))
+            .header("cookie", jar.header())
+            .send()
+    };
+    let html = page(&root).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("data-provider-off=\"twitch\""),
+        "a switch per platform"
+    );
+    let csrf = hidden(&html, "csrf_token");
+    let switch = |jar: &Jar, csrf: &str, enabled: &str| {
+        http.post(s.url("/dashboard/connections/providers/twitch"))
+            .header("cookie", jar.header())
+            .form(&[("csrf_token", csrf), ("enabled", enabled)])
+            .send()
+    };
+    let res = switch(&root, &csrf, "false").await.unwrap();
+    assert_eq!(res.status(), 303);
+    let html = page(&root).await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-provider-on=\"twitch\""), "switched off");
+    let res = switch(&root, &csrf, "true").await.unwrap();
+    assert_eq!(res.status(), 303);
+    // An organization's owner is not a system administrator.
+    let mut op = Jar::default();
+    sign_in_http(&s, &http, &mut op, "default", "operator", pw).await;
+    let html = page(&op).await.unwrap().text().await.unwrap();
+    assert!(!html.contains("data-provider-off"));
+    let res = switch(&op, &hidden(&html, "csrf_token"), "false")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}

@@ -32,7 +32,7 @@ use crate::AppState;
 pub use bots::{bots, connect_bot, disconnect_bot};
 pub use credentials::{credentials, delete_credentials, save_credentials};
 pub use integrations::{add_integration, change_integration};
-pub use page::{connect, disconnect, page};
+pub use page::{connect, disconnect, page, switch_provider};
 pub use streamelements::{add_se_token, delete_se_token};
 pub use views::{
     BotRow, BotsPage, Card, ConnectionsForms, ConnectionsPage, CredentialRow, CredentialsPage,
@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard/connections", get(page))
         .route("/dashboard/connections/{platform}/connect", post(connect))
+        .route(
+            "/dashboard/connections/providers/{platform}",
+            post(switch_provider),
+        )
         .route(
             "/dashboard/connections/{platform}/disconnect",
             post(disconnect),
@@ -125,6 +129,8 @@ fn banner(q: &PageQuery) -> (Option<String>, Option<String>) {
         Some("token-added") => "The token is added.",
         Some("token-removed") => "The token is removed: tips from it stop now.",
         Some("bot-disconnected") => "The custom bot is disconnected: the global bot posts again.",
+        Some("provider-on") => "The platform is switched on for every organization.",
+        Some("provider-off") => "The platform is switched off for every organization.",
         _ => return (None, None),
     };
     (Some(done.to_owned()), None)

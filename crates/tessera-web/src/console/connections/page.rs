@@ -88,6 +88,7 @@ pub(super) async fn connections_page(
         can_create: c.can(Permission::ConnectionsCreate),
         can_delete: c.can(Permission::ConnectionsDelete),
         can_bots: c.can(Permission::BotConnectionsRead),
+        system_admin: c.user.is_system_admin,
         forms,
     };
     Ok(render(status, &page))
@@ -103,6 +104,28 @@ pub async fn connect(
 }
 
 /// `POST /dashboard/connections/{platform}/disconnect`.
+/// `POST /dashboard/connections/providers/{platform}` (system administrators): the
+/// system-wide switch of a platform, `enabled=true|false`.
+pub async fn switch_provider(
+    State(state): State<AppState>,
+    Console(c): Console,
+    Path(platform): Path<String>,
+    body: axum::body::Bytes,
+) -> PageResult {
+    let f = crate::console::forms::Form::parse(&body);
+    let enabled = f.get("enabled") == Some("true");
+    state
+        .services
+        .set_provider_enabled(&c.ctx, &platform, enabled)
+        .await?;
+    let done = if enabled {
+        "provider-on"
+    } else {
+        "provider-off"
+    };
+    Ok(redirect(&format!("/dashboard/connections?done={done}")))
+}
+
 pub async fn disconnect(
     State(state): State<AppState>,
     Console(c): Console,

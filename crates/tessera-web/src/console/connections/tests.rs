@@ -62,6 +62,7 @@ fn the_connections_pages_render_with_sample_data() {
         can_create: true,
         can_delete: true,
         can_bots: true,
+        system_admin: true,
         forms: ConnectionsForms {
             integration_open: true,
             se_open: true,

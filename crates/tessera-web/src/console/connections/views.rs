@@ -106,6 +106,8 @@ pub struct ConnectionsPage {
     pub can_create: bool,
     pub can_delete: bool,
     pub can_bots: bool,
+    /// A system administrator also switches platforms on and off for everyone.
+    pub system_admin: bool,
     pub forms: ConnectionsForms,
 }
 
