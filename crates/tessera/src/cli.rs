@@ -258,6 +258,10 @@ pub enum ClientCommand {
         /// Where logout tokens are posted when a user's session ends (Back-Channel Logout).
         #[arg(long, value_name = "URL")]
         backchannel_logout_uri: Option<String>,
+        /// Read the client's secret from standard input (one line) instead of generating one:
+        /// 16 to 512 characters without white space; it is not printed.
+        #[arg(long)]
+        secret_stdin: bool,
     },
     /// List an organization's clients as JSON (never their secrets).
     List {
@@ -528,7 +532,15 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             dpop,
             require_signed_request_object,
             backchannel_logout_uri,
+            secret_stdin,
         }) => {
+            let secret = if secret_stdin {
+                Some(tessera_domain::client::ChosenSecret::new(
+                    read_password()?.expose_secret().to_owned(),
+                ))
+            } else {
+                None
+            };
             let jwks = match jwks_file {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
@@ -571,6 +583,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 require_signed_request_object,
                 backchannel_logout_session_required: backchannel_logout_uri.is_some(),
                 backchannel_logout_uri,
+                secret,
                 ..defaults
             };
             let created = s.create_client(&ctx, &org, input).await?;
@@ -663,11 +676,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
+/// One line of standard input (a password, a client secret), never echoed.
 fn read_password() -> anyhow::Result<SecretString> {
     let mut buf = String::new();
     std::io::stdin()
         .read_to_string(&mut buf)
-        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
     let line = buf.lines().next().unwrap_or("").to_owned();
     Ok(SecretString::from(line))
 }

@@ -602,6 +602,39 @@ async fn bad_input_fails_with_one_clear_line() {
         ),
         "client id 'backend' already exists",
     );
+    // A secret chosen by the operator, from standard input: stored, never printed.
+    let mut child = tessera(
+        &db,
+        &[
+            "client",
+            "create",
+            "--org",
+            "acme-corp",
+            "--name",
+            "Chosen",
+            "--grant-type",
+            "client_credentials",
+            "--secret-stdin",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"operator-chosen-cli-secret\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("operator-chosen-cli-secret"));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(c.get("secret").is_none(), "{c}");
+    assert_eq!(c["secrets"].as_array().unwrap().len(), 1);
+
     // The sender-constraint switches and the FAPI 2.0 profile.
     let o = run(
         &db,
