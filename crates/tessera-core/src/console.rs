@@ -97,6 +97,14 @@ impl Services {
             .protocol_org(org_slug)
             .await
             .map_err(|_| CoreError::not_found("organization", org_slug))?;
+        // Started on another public URL, Tessera points its own console client here.
+        self.follow_public_url(
+            &org,
+            DEFAULT_CONSOLE_CLIENT,
+            &self.console_redirect_uri(),
+            Some(&format!("{}/login", self.config.public_url)),
+        )
+        .await?;
         let state = self.random_token()?;
         let challenge = tessera_connect::oauth::pkce_challenge(&self.console_verifier(&state));
         let mut url = url::Url::parse(&format!(

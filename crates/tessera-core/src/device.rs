@@ -49,6 +49,7 @@ pub enum DeviceStep {
         request_id: String,
         csrf: String,
         client_name: String,
+        org_name: String,
     },
     /// Ask for the code (with a message when the last one did not work).
     EnterCode { error: Option<String> },
@@ -245,6 +246,7 @@ impl Services {
                     request_id,
                     csrf,
                     client_name: client.client.settings.name.clone(),
+                    org_name: org.name.clone(),
                 })
             }
         }
@@ -340,6 +342,7 @@ fn device_login_request(client: &OAuthClient, d: &DeviceCode, shown: &str) -> Au
         resources: vec![],
         dpop_jkt: None,
         pushed: None,
+        password_ok: None,
     }
 }
 

@@ -18,6 +18,7 @@ macro_rules! opaque_debug {
     };
 }
 
+pub mod account;
 pub mod api_keys;
 pub mod api_resources;
 pub mod assertion;
@@ -38,6 +39,7 @@ mod hashing;
 pub mod keys;
 pub mod limits;
 pub mod logout;
+pub mod mfa;
 pub mod oauth;
 pub mod orgs;
 pub mod params;

@@ -38,7 +38,7 @@ pub struct SessionView {
 
 impl Services {
     /// The organization and the user `id` names in it, with `permission`.
-    async fn member_for(
+    pub(crate) async fn member_for(
         &self,
         ctx: &Context,
         org: &str,
@@ -96,6 +96,18 @@ impl Services {
         client_id: &str,
     ) -> CoreResult<()> {
         let (org_id, user) = self.member_for(ctx, org, id, Permission::UsersEdit).await?;
+        self.withdraw_consent_of(ctx, org_id, user, client_id).await
+    }
+
+    /// Withdraws `user`'s consent to `client_id` (and the client's refresh tokens from
+    /// them), audited as `ctx`: an administrator's or the user's own doing.
+    pub(crate) async fn withdraw_consent_of(
+        &self,
+        ctx: &Context,
+        org_id: OrgId,
+        user: UserId,
+        client_id: &str,
+    ) -> CoreResult<()> {
         let mut tx = self.store.begin().await?;
         if !tx
             .withdraw_consent(org_id, user, client_id, self.now())
@@ -108,7 +120,7 @@ impl Services {
             ctx,
             AuditEntry::new(AuditAction::UserConsentRevoked, "user")
                 .org(org_id)
-                .target(id.to_owned())
+                .target(user.to_string())
                 .before(Some(serde_json::json!({"clientId": client_id}))),
         )
         .await?;

@@ -127,6 +127,11 @@ pub(crate) const SQLITE: Embedded = &[
         "client secret jwt and token cutoffs",
         include_str!("../migrations/sqlite/0024_client_secret_jwt.sql"),
     ),
+    (
+        25,
+        "account page and second factor",
+        include_str!("../migrations/sqlite/0025_account.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -249,6 +254,11 @@ pub(crate) const POSTGRES: Embedded = &[
         24,
         "client secret jwt and token cutoffs",
         include_str!("../migrations/postgres/0024_client_secret_jwt.sql"),
+    ),
+    (
+        25,
+        "account page and second factor",
+        include_str!("../migrations/postgres/0025_account.sql"),
     ),
 ];
 

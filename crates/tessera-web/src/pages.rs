@@ -38,6 +38,7 @@ fn render<T: Template>(status: StatusCode, page: &T, csp: &str) -> Response {
 struct LoginPage<'a> {
     title: &'a str,
     client: &'a str,
+    org: &'a str,
     action: &'a str,
     request: &'a str,
     csrf: &'a str,
@@ -46,22 +47,53 @@ struct LoginPage<'a> {
 }
 
 /// The login form, posting to `action`.
-pub fn login(
-    action: &str,
-    client_name: &str,
-    request_id: &str,
-    csrf: &str,
-    error: Option<&str>,
-    username: Option<&str>,
-) -> Response {
+pub fn login(action: &str, s: Signing<'_>, username: Option<&str>) -> Response {
     let page = LoginPage {
         title: "Sign in",
-        client: client_name,
+        client: s.client,
+        org: s.org,
         action,
-        request: request_id,
-        csrf,
-        error,
+        request: s.request,
+        csrf: s.csrf,
+        error: s.error,
         username: username.unwrap_or(""),
+    };
+    render(StatusCode::OK, &page, PAGE_CSP)
+}
+
+/// What the sign-in pages say and carry: the application, the organization, and the saved
+/// request with its CSRF token.
+#[derive(Debug, Clone, Copy)]
+pub struct Signing<'a> {
+    pub client: &'a str,
+    pub org: &'a str,
+    pub request: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/second_factor.html")]
+struct SecondFactorPage<'a> {
+    title: &'a str,
+    client: &'a str,
+    org: &'a str,
+    action: &'a str,
+    request: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The second step of a sign-in: the authenticator app's code, or a recovery code.
+pub fn second_factor(action: &str, s: Signing<'_>) -> Response {
+    let page = SecondFactorPage {
+        title: "Two-step verification",
+        client: s.client,
+        org: s.org,
+        action,
+        request: s.request,
+        csrf: s.csrf,
+        error: s.error,
     };
     render(StatusCode::OK, &page, PAGE_CSP)
 }

@@ -81,6 +81,11 @@ pub const PAR: &str = "/orgs/{org}/api/v1/oauth/par";
 pub const END_SESSION: &str = "/orgs/{org}/api/v1/oauth/end_session";
 /// Where the login form posts.
 pub const LOGIN: &str = "/orgs/{org}/login";
+/// Where the second factor's form posts (after a right password).
+pub const LOGIN_SECOND_FACTOR: &str = "/orgs/{org}/login/second-factor";
+/// The end users' account page, and where its sign-in comes back.
+pub const ACCOUNT: &str = "/orgs/{org}/account";
+pub const ACCOUNT_CALLBACK: &str = "/orgs/{org}/account/callback";
 /// Where the consent form posts.
 pub const CONSENT: &str = "/orgs/{org}/consent";
 

@@ -56,9 +56,10 @@ impl Services {
             auth_time: Some(to_millis(auth_time) / 1000),
             nonce: nonce.map(str::to_owned),
             at_hash: Some(at_hash),
-            // Every sign-in is with a password (RFC 8176 `pwd`), which is ACR "1".
+            // Every sign-in is with a password (RFC 8176 `pwd`), which is ACR "1"; `otp` is
+            // added when a second factor was asked for too.
             acr: Some(ACR_PASSWORD.to_owned()),
-            amr: vec!["pwd".to_owned()],
+            amr: grant.amr.split_whitespace().map(str::to_owned).collect(),
             sid: grant.sid.map(str::to_owned),
             requested: serde_json::Map::new(),
         };

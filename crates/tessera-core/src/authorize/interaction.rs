@@ -17,6 +17,10 @@ use super::{
 use crate::audit::AuditEntry;
 use crate::tokens::{OAuthError, OAuthResult};
 use crate::{Context, CoreResult, Services};
+use tessera_domain::clock::to_millis;
+
+/// How long after a right password the second factor's code may come.
+const SECOND_FACTOR_SECONDS: i64 = 300;
 
 impl Services {
     /// Saves a request that waits for the user; its id, and the CSRF token of its forms in
@@ -89,11 +93,7 @@ impl Services {
         browser: &str,
         pending: Option<(String, String)>,
     ) -> Result<Next, AuthorizeError> {
-        let SignedIn {
-            user,
-            auth_time,
-            session_hash,
-        } = signed_in;
+        let user = signed_in.user;
         let needs_consent = if client.settings.require_consent {
             let stored = {
                 let mut tx = self
@@ -176,29 +176,28 @@ impl Services {
             });
         }
         let response = self
-            .issue_code(
-                org,
-                client,
-                &req,
-                (user, auth_time, &session_hash),
-                pending.map(|p| p.0),
-            )
+            .issue_code(org, client, &req, &signed_in, pending.map(|p| p.0))
             .await
             .map_err(|e| server_page(e, "The server could not issue a code."))?;
         Ok(Next::Respond(response))
     }
 
-    /// Issues the code of `req` for the user signed in to the session `session_hash` (with
-    /// `auth_time`), spending the pushed request it came from, if any, and noting the client
-    /// for back-channel logout.
+    /// Issues the code of `req` for the user signed in to a session, spending the pushed
+    /// request it came from, if any, noting the client for back-channel logout, and noting
+    /// the sign-in on the user's consent (the account page's "last used").
     async fn issue_code(
         &self,
         org: &Organization,
         client: &OAuthClient,
         req: &AuthRequest,
-        (user, auth_time, session_hash): (UserId, Timestamp, &str),
+        signed_in: &SignedIn,
         pending: Option<String>,
     ) -> OAuthResult<ClientResponse> {
+        let (user, auth_time, session_hash) = (
+            signed_in.user,
+            signed_in.auth_time,
+            signed_in.session_hash.as_str(),
+        );
         let code = self.random_handle()?;
         let now = self.now();
         let sid = super::session_sid(session_hash);
@@ -249,8 +248,13 @@ impl Services {
             resources: req.resources.clone(),
             dpop_jkt: req.dpop_jkt.clone(),
             sid: Some(sid),
+            amr: signed_in.amr.clone(),
         })
         .await?;
+        if client.settings.require_consent {
+            tx.touch_consent(org.id, user, client.id.as_str(), now)
+                .await?;
+        }
         if let Some(p) = pending {
             tx.delete_pending(org.id, &p).await?;
         }
@@ -385,7 +389,8 @@ impl Services {
         }
     }
 
-    /// `POST /orgs/{org}/login`: checks the password, starts a session, goes on with the flow.
+    /// `POST /orgs/{org}/login`: checks the password; then either asks for the second factor
+    /// (a user who set one up) or starts a session and goes on with the flow.
     pub async fn login(
         self: &Arc<Self>,
         org_slug: &str,
@@ -407,6 +412,7 @@ impl Services {
             request_id: request_id.to_owned(),
             csrf: csrf.to_owned(),
             client_name: client.client.settings.name.clone(),
+            org_name: org.name.clone(),
             error: Some(error.to_owned()),
             username: Some(username.to_owned()),
         };
@@ -435,7 +441,189 @@ impl Services {
             }
             Err(_) => return Err(page("The server could not check the password.")),
         };
-        let audit_ctx = Self::signing_in(&org, &user, address);
+        let second = self
+            .confirmed_totp(org.id, user.user.id)
+            .await
+            .map_err(|e| server_page(e, "The server could not read the second factor."))?;
+        if second.is_some() {
+            // The password was right: the request remembers it for a few minutes, and the
+            // code is asked for on the same request (its CSRF token stays valid).
+            let until = to_millis(self.now()) + SECOND_FACTOR_SECONDS * 1000;
+            let req = AuthRequest {
+                password_ok: Some(super::PasswordOk {
+                    user: user.user.id,
+                    until,
+                }),
+                ..req
+            };
+            self.replace_pending(&org, request_id, &req)
+                .await
+                .map_err(|e| server_page(e, "The server could not save the request."))?;
+            return Ok((
+                Next::SecondFactor {
+                    request_id: request_id.to_owned(),
+                    csrf: csrf.to_owned(),
+                    client_name: client.client.settings.name.clone(),
+                    org_name: org.name.clone(),
+                    error: None,
+                },
+                None,
+            ));
+        }
+        self.start_session(
+            &org,
+            &client.client,
+            req,
+            &user,
+            ("pwd", "password"),
+            (request_id, csrf, browser),
+            address,
+        )
+        .await
+    }
+
+    /// `POST /orgs/{org}/login/second-factor`: the code of the user whose password was right
+    /// on this request (a TOTP code, or one of their recovery codes); then the session.
+    pub async fn login_second_factor(
+        self: &Arc<Self>,
+        org_slug: &str,
+        request_id: &str,
+        form: PostedForm<'_>,
+        code: &str,
+        address: Option<&str>,
+    ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
+        let PostedForm { csrf, browser } = form;
+        let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| page("This organization does not exist."))?;
+        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let browser = browser.unwrap_or_default();
+        let now_ms = to_millis(self.now());
+        let Some(ok) = req.password_ok.clone().filter(|p| p.until > now_ms) else {
+            return Err(page(
+                "The sign-in took too long. Start again from the application.",
+            ));
+        };
+        let retry = |error: &str| Next::SecondFactor {
+            request_id: request_id.to_owned(),
+            csrf: csrf.to_owned(),
+            client_name: client.client.settings.name.clone(),
+            org_name: org.name.clone(),
+            error: Some(error.to_owned()),
+        };
+        // The same brakes as passwords, per user: six digits must not be guessed.
+        let key = ok.user.to_string();
+        if !self.limits.allow_login(org.id, &key, address) {
+            return Ok((
+                retry("Too many sign-in attempts. Wait a minute and try again."),
+                None,
+            ));
+        }
+        let user = {
+            let mut tx = self
+                .store
+                .read()
+                .await
+                .map_err(|e| server_page(e, "The server could not read the user."))?;
+            tx.find_user(org.id, ok.user)
+                .await
+                .map_err(|e| server_page(e, "The server could not read the user."))?
+        }
+        .filter(|u| u.user.is_active)
+        .ok_or_else(|| page("This account is not available. Start again from the application."))?;
+        let method = self
+            .check_second_factor(org.id, ok.user, code)
+            .await
+            .map_err(|e| server_page(e, "The server could not check the code."))?;
+        let Some(method) = method else {
+            self.count_failures(&self.limits.login_failed(org.id, &key, address))
+                .await;
+            let written = async {
+                let mut tx = self.store.begin().await?;
+                self.audit(
+                    tx.as_mut(),
+                    &Self::signing_in(&org, &user, address),
+                    login_entry(
+                        org.id,
+                        &user,
+                        AuditAction::UserLoginFailed,
+                        &client.client,
+                        "password+otp",
+                        Some("wrong second factor code"),
+                    ),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok::<(), crate::CoreError>(())
+            }
+            .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "could not record a failed second factor");
+            }
+            return Ok((
+                retry("That code is not right. Try the current one, or a recovery code."),
+                None,
+            ));
+        };
+        let req = AuthRequest {
+            password_ok: None,
+            ..req
+        };
+        let audited = if method == "otp" {
+            "password+otp"
+        } else {
+            "password+recovery_code"
+        };
+        self.start_session(
+            &org,
+            &client.client,
+            req,
+            &user,
+            ("pwd otp", audited),
+            (request_id, csrf, browser),
+            address,
+        )
+        .await
+    }
+
+    /// Writes `req` over the saved request `id` (same id, token and expiry).
+    async fn replace_pending(
+        &self,
+        org: &Organization,
+        id: &str,
+        req: &AuthRequest,
+    ) -> OAuthResult<()> {
+        let mut tx = self.store.begin().await?;
+        let Some(p) = tx.find_pending(org.id, id).await? else {
+            return Err(OAuthError::ServerError("the request is gone".into()));
+        };
+        tx.delete_pending(org.id, id).await?;
+        tx.insert_pending(&PendingRequest {
+            params: serde_json::to_string(req)
+                .map_err(|e| OAuthError::ServerError(e.to_string()))?,
+            ..p
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A signed-in user's new session (`amr` says how), audited as `method`; then on with the
+    /// flow: back to the device page, or consent and the code.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_session(
+        self: &Arc<Self>,
+        org: &Organization,
+        client: &OAuthClient,
+        req: AuthRequest,
+        user: &tessera_store::UserRecord,
+        (amr, method): (&str, &str),
+        (request_id, csrf, browser): (&str, &str, &str),
+        address: Option<&str>,
+    ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
+        let audit_ctx = Self::signing_in(org, user, address);
         let value = self
             .random_handle()
             .map_err(|e| server_page(e, "The server could not start a session."))?;
@@ -448,6 +636,7 @@ impl Services {
             created_at: now,
             expires_at: now + time::Duration::seconds(SESSION_LIFETIME_SECONDS),
             ended_at: None,
+            amr: amr.to_owned(),
         };
         {
             let mut tx = self
@@ -463,10 +652,10 @@ impl Services {
                 &audit_ctx,
                 login_entry(
                     org.id,
-                    &user,
+                    user,
                     AuditAction::UserLoggedIn,
-                    &client.client,
-                    "password",
+                    client,
+                    method,
                     None,
                 ),
             )
@@ -494,13 +683,14 @@ impl Services {
             }
             None => {
                 self.after_login(
-                    &org,
-                    &client.client,
+                    org,
+                    client,
                     req,
                     SignedIn {
                         user: user.user.id,
                         auth_time: now,
-                        session_hash: self.handle_hash.hash(&value),
+                        session_hash: session.id_hash.clone(),
+                        amr: amr.to_owned(),
                     },
                     browser,
                     Some((request_id.to_owned(), csrf.to_owned())),
@@ -577,7 +767,12 @@ impl Services {
                 &org,
                 &client.client,
                 &req,
-                (session.user_id, session.auth_time, &session.id_hash),
+                &SignedIn {
+                    user: session.user_id,
+                    auth_time: session.auth_time,
+                    session_hash: session.id_hash.clone(),
+                    amr: session.amr.clone(),
+                },
                 Some(request_id.to_owned()),
             )
             .await
@@ -612,4 +807,6 @@ pub(super) struct SignedIn {
     pub auth_time: Timestamp,
     /// The login session's key (the hash of its cookie).
     pub session_hash: String,
+    /// How the session was authenticated (RFC 8176, space-separated).
+    pub amr: String,
 }

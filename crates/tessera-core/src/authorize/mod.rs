@@ -18,7 +18,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tessera_crypto::random::random_bytes;
-use tessera_domain::{OrgId, Organization};
+use tessera_domain::{OrgId, Organization, UserId};
 use tessera_store::LoginSession;
 
 use crate::tokens::{OAuthError, OAuthResult};
@@ -83,6 +83,35 @@ pub struct AuthRequest {
     /// The hash of the pushed request's handle (RFC 9126), spent with the code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed: Option<String>,
+    /// Set when the password was right and the second factor is asked for: whose, and until
+    /// when (Unix milliseconds) the code may come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_ok: Option<PasswordOk>,
+}
+
+/// A user id as its text in the saved request.
+mod user_id_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tessera_domain::UserId;
+
+    pub fn serialize<S: Serializer>(u: &UserId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&u.0.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UserId, D::Error> {
+        let s = String::deserialize(d)?;
+        uuid::Uuid::parse_str(&s)
+            .map(UserId)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A password checked while the second factor is still to come.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordOk {
+    #[serde(with = "user_id_text")]
+    pub user: UserId,
+    pub until: i64,
 }
 
 /// How the authorization response travels to the client (OAuth 2.0 Multiple Response Type
@@ -152,8 +181,18 @@ pub enum Next {
         request_id: String,
         csrf: String,
         client_name: String,
+        /// The organization signed in to (the page names it).
+        org_name: String,
         error: Option<String>,
         username: Option<String>,
+    },
+    /// The password was right; the code of the second factor (or a recovery code) is next.
+    SecondFactor {
+        request_id: String,
+        csrf: String,
+        client_name: String,
+        org_name: String,
+        error: Option<String>,
     },
     Consent {
         request_id: String,
@@ -538,6 +577,7 @@ impl Services {
                         user: s.user_id,
                         auth_time: s.auth_time,
                         session_hash: s.id_hash.clone(),
+                        amr: s.amr.clone(),
                     },
                     browser,
                     None,
@@ -555,6 +595,7 @@ impl Services {
                     request_id,
                     csrf,
                     client_name: client.settings.name.clone(),
+                    org_name: org.name.clone(),
                     error: None,
                     username: req.login_hint.clone(),
                 })

@@ -177,6 +177,7 @@ impl<'a> AuthorizationRequest<'a> {
         Ok(AuthRequest {
             dpop_jkt,
             pushed: None,
+            password_ok: None,
             client_id: client.id.to_string(),
             redirect_uri,
             scopes,

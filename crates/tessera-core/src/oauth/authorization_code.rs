@@ -160,6 +160,7 @@ fn granted(code: &AuthCode) -> super::Grant<'_> {
         resources: &code.resources,
         sid: code.sid.as_deref(),
         dpop_jkt: None,
+        amr: &code.amr,
     }
 }
 

@@ -89,6 +89,8 @@ impl Services {
             resources: &found.resources,
             sid: None,
             dpop_jkt: super::refresh_binding(client, key),
+            // The device page's sign-in, as the code carries no more than its time.
+            amr: "pwd",
         };
         let refresh = if client
             .settings

@@ -52,6 +52,8 @@ pub(crate) struct Grant<'a> {
     pub sid: Option<&'a str>,
     /// The DPoP key a public client's refresh tokens are bound to (RFC 9449 §5).
     pub dpop_jkt: Option<&'a str>,
+    /// How the user authenticated (RFC 8176 values, space-separated), for id_tokens.
+    pub amr: &'a str,
 }
 
 /// Whether `scope` (space-separated) grants the user's roles: `roles`, or the seed's `role`.

@@ -70,6 +70,7 @@ impl Services {
             resources: &granted,
             sid: None,
             dpop_jkt: super::refresh_binding(client, key),
+            amr: "pwd",
         };
         let refresh = if client
             .settings

@@ -54,6 +54,7 @@ impl Services {
             resources: grant.resources.to_vec(),
             dpop_jkt: grant.dpop_jkt.map(str::to_owned),
             sid: grant.sid.map(str::to_owned),
+            amr: grant.amr.to_owned(),
         };
         Ok((value, row))
     }
@@ -125,6 +126,7 @@ impl Services {
             resources: &found.resources,
             sid: found.sid.as_deref(),
             dpop_jkt: found.dpop_jkt.as_deref(),
+            amr: &found.amr,
         };
         // FAPI 2.0 §5.3.2.1 item 9: no rotation (a client that lost the answer keeps a token
         // that works); the token stays as it is, and the answer carries none.

@@ -19,6 +19,8 @@ pub async fn interactive_flows(store: &dyn Store) {
         created_at: t(1_000),
         expires_at: t(90_000),
         ended_at: None,
+        // How the user signed in round-trips with the session and the code.
+        amr: "pwd otp".into(),
     };
     tx.insert_session(&session).await.unwrap();
     let pending = PendingRequest {
@@ -54,6 +56,7 @@ pub async fn interactive_flows(store: &dyn Store) {
         resources: vec!["https://mcp.example.com/mcp".into(), "urn:b".into()],
         dpop_jkt: Some("jkt-1".into()),
         sid: Some("sid-1".into()),
+        amr: "pwd otp".into(),
     };
     tx.insert_code(&code).await.unwrap();
     tx.commit().await.unwrap();
@@ -147,6 +150,20 @@ pub async fn interactive_flows(store: &dyn Store) {
         Some(vec!["openid".to_owned(), "email".to_owned()])
     );
     assert_eq!(tx.find_consent(b.id, u.id, "web").await.unwrap(), None);
+    // A sign-in under the consent is noted (in its organization only).
+    assert_eq!(
+        tx.user_consents(a.id, u.id).await.unwrap()[0].last_used_at,
+        None
+    );
+    tx.touch_consent(b.id, u.id, "web", t(2_500)).await.unwrap();
+    tx.touch_consent(a.id, u.id, "web", t(3_000)).await.unwrap();
+    tx.touch_consent(a.id, u.id, "no-consent", t(3_000))
+        .await
+        .unwrap();
+    let consents = tx.user_consents(a.id, u.id).await.unwrap();
+    assert_eq!(consents.len(), 1);
+    assert_eq!(consents[0].last_used_at, Some(t(3_000)));
+    assert!(tx.user_consents(b.id, u.id).await.unwrap().is_empty());
 
     let rt = |hash: &str| crate::RefreshToken {
         token_hash: hash.into(),
@@ -167,6 +184,7 @@ pub async fn interactive_flows(store: &dyn Store) {
         resources: vec!["urn:api".into()],
         dpop_jkt: Some("jkt-rt".into()),
         sid: Some("sid-rt".into()),
+        amr: "pwd otp".into(),
     };
     tx.insert_refresh(&rt("rt-1")).await.unwrap();
     tx.insert_refresh(&rt("rt-2")).await.unwrap();
@@ -402,6 +420,7 @@ pub async fn sender_constraints_and_logout(store: &dyn Store) {
             created_at: t(1_000),
             expires_at: t(90_000),
             ended_at: ended,
+            amr: "pwd".into(),
         })
         .await
         .unwrap();

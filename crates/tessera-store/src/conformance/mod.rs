@@ -33,7 +33,7 @@ pub use flows::{device_codes, interactive_flows, sender_constraints_and_logout};
 pub use limits::{limit_counters, pushed_changes};
 pub use orgs::{organizations, transactions};
 pub use tokens::signing_keys_and_revocations;
-pub use users::{api_keys, user_updates, users_and_roles};
+pub use users::{api_keys, second_factor, user_updates, users_and_roles};
 
 fn t(ms: i64) -> tessera_domain::Timestamp {
     from_millis(ms)

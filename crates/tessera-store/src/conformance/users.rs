@@ -207,3 +207,104 @@ pub async fn api_keys(store: &dyn Store) {
         Err(StoreError::Conflict { .. })
     ));
 }
+
+/// Passwords set by their owner, and the TOTP second factor: enrolment, confirmation by the
+/// first step, no step twice, recovery codes spent once, removal; nothing crosses
+/// organizations.
+pub async fn second_factor(store: &dyn Store) {
+    use crate::UserTotp;
+    let a = org("conf-mfa-a");
+    let b = org("conf-mfa-b");
+    let alice = user(a.id, "alice");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.insert_org(&b).await.unwrap();
+    tx.insert_user(&alice, Some("$argon2id$old")).await.unwrap();
+
+    assert!(!tx
+        .set_password_hash(b.id, alice.id, "$argon2id$x", t(5_000))
+        .await
+        .unwrap());
+    assert!(tx
+        .set_password_hash(a.id, alice.id, "$argon2id$new", t(5_000))
+        .await
+        .unwrap());
+    let found = tx.find_user(a.id, alice.id).await.unwrap().unwrap();
+    assert_eq!(found.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(found.user.updated_at, t(5_000));
+
+    assert_eq!(tx.find_totp(a.id, alice.id).await.unwrap(), None);
+    let pending = UserTotp {
+        org_id: a.id,
+        user_id: alice.id,
+        secret_sealed: "sealed-1".into(),
+        confirmed_at: None,
+        last_step: 0,
+        recovery_codes: vec!["h1".into(), "h2".into()],
+        created_at: t(6_000),
+    };
+    tx.put_totp(&pending).await.unwrap();
+    assert_eq!(
+        tx.find_totp(a.id, alice.id).await.unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(tx.find_totp(b.id, alice.id).await.unwrap(), None);
+    // The first accepted step confirms it; the same step or an earlier one never again.
+    assert!(!tx
+        .accept_totp_step(b.id, alice.id, 10, t(7_000))
+        .await
+        .unwrap());
+    assert!(tx
+        .accept_totp_step(a.id, alice.id, 10, t(7_000))
+        .await
+        .unwrap());
+    assert!(!tx
+        .accept_totp_step(a.id, alice.id, 10, t(7_500))
+        .await
+        .unwrap());
+    assert!(!tx
+        .accept_totp_step(a.id, alice.id, 9, t(7_500))
+        .await
+        .unwrap());
+    assert!(tx
+        .accept_totp_step(a.id, alice.id, 11, t(8_000))
+        .await
+        .unwrap());
+    let got = tx.find_totp(a.id, alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        got.confirmed_at,
+        Some(t(7_000)),
+        "confirmed by the first step"
+    );
+    assert_eq!(got.last_step, 11);
+    // Recovery codes: each once.
+    assert!(!tx.spend_recovery_code(b.id, alice.id, "h1").await.unwrap());
+    assert!(tx.spend_recovery_code(a.id, alice.id, "h1").await.unwrap());
+    assert!(!tx.spend_recovery_code(a.id, alice.id, "h1").await.unwrap());
+    assert!(!tx
+        .spend_recovery_code(a.id, alice.id, "nope")
+        .await
+        .unwrap());
+    assert_eq!(
+        tx.find_totp(a.id, alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .recovery_codes,
+        vec!["h2".to_owned()]
+    );
+    // A new enrolment replaces the old one whole.
+    let again = UserTotp {
+        secret_sealed: "sealed-2".into(),
+        recovery_codes: vec!["h3".into()],
+        created_at: t(9_000),
+        ..pending
+    };
+    tx.put_totp(&again).await.unwrap();
+    assert_eq!(tx.find_totp(a.id, alice.id).await.unwrap(), Some(again));
+    assert!(!tx.delete_totp(b.id, alice.id).await.unwrap());
+    assert!(tx.delete_totp(a.id, alice.id).await.unwrap());
+    assert!(!tx.delete_totp(a.id, alice.id).await.unwrap());
+    assert_eq!(tx.find_totp(a.id, alice.id).await.unwrap(), None);
+    tx.commit().await.unwrap();
+}

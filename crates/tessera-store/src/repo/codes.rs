@@ -32,6 +32,8 @@ pub struct AuthCode {
     pub dpop_jkt: Option<String>,
     /// The login session the code came from (`sid`, Back-Channel Logout §2.1).
     pub sid: Option<String>,
+    /// How the user authenticated (RFC 8176 values, space-separated), for the id_token.
+    pub amr: String,
 }
 
 /// A pushed authorization request (RFC 9126): the checked parameters behind a `request_uri`.

@@ -144,10 +144,12 @@ pub enum SealedColumn {
     IntegrationPassword,
     StreamElementsToken,
     ClientSecret,
+    /// A user's TOTP shared secret (the account page's second factor).
+    TotpSecret,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 9] = [
+    pub const ALL: [SealedColumn; 10] = [
         SealedColumn::SigningKey,
         SealedColumn::CredentialClientId,
         SealedColumn::CredentialClientSecret,
@@ -157,6 +159,7 @@ impl SealedColumn {
         SealedColumn::IntegrationPassword,
         SealedColumn::StreamElementsToken,
         SealedColumn::ClientSecret,
+        SealedColumn::TotpSecret,
     ];
 
     /// (table, column, the row id column): also the names bound into each seal.
@@ -171,6 +174,7 @@ impl SealedColumn {
             SealedColumn::IntegrationPassword => ("integrations", "password", "id"),
             SealedColumn::StreamElementsToken => ("streamelements_tokens", "token", "id"),
             SealedColumn::ClientSecret => ("oauth_client_secrets", "sealed", "id"),
+            SealedColumn::TotpSecret => ("user_totp", "secret_sealed", "user_id"),
         }
     }
 }

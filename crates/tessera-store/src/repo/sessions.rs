@@ -16,6 +16,8 @@ pub struct LoginSession {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub ended_at: Option<Timestamp>,
+    /// How the user authenticated (RFC 8176 values, space-separated: `pwd`, `pwd otp`).
+    pub amr: String,
 }
 
 /// An authorization request waiting for login or consent.
@@ -36,6 +38,8 @@ pub struct Consent {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub granted_at: Timestamp,
+    /// When the user last signed in to the client under it; `None`: not since it was given.
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// A client a login session signed its user in to, whose logout token is not queued yet.
@@ -94,6 +98,14 @@ pub trait SessionRepo: Send {
     /// Deletes device codes, authorization codes, pending requests, login sessions and the
     /// `jti`s of client assertions that expired before `before`; how many rows went.
     async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64>;
+    /// Notes that the user signed in to the client under their consent (if they gave one).
+    async fn touch_consent(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        client_id: &str,
+        at: Timestamp,
+    ) -> Result<()>;
     /// Every consent of a user, by client id.
     async fn user_consents(&mut self, org: OrgId, user: UserId) -> Result<Vec<Consent>>;
     /// Withdraws a user's consent to a client and revokes the refresh tokens the user gave

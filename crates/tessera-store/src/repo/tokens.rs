@@ -29,6 +29,8 @@ pub struct RefreshToken {
     pub dpop_jkt: Option<String>,
     /// The login session the authorization came from (`sid`).
     pub sid: Option<String>,
+    /// How the user authenticated (RFC 8176, space-separated), for refreshed id_tokens.
+    pub amr: String,
 }
 
 /// Tokens after issue: refresh token families, revoked access tokens, and the `jti`s of

@@ -12,6 +12,23 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
 }
 
+/// A user's TOTP second factor (RFC 6238).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTotp {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    /// The shared secret, sealed by the vault.
+    pub secret_sealed: String,
+    /// When the first code confirmed it; `None` while enrolment waits for that code (sign-in
+    /// does not ask for it yet).
+    pub confirmed_at: Option<Timestamp>,
+    /// The last time step accepted: a code is never accepted twice.
+    pub last_step: i64,
+    /// Keyed hashes of the recovery codes not used yet.
+    pub recovery_codes: Vec<String>,
+    pub created_at: Timestamp,
+}
+
 /// A custom role of an organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomRole {
@@ -35,6 +52,32 @@ pub trait UserRepo: Send {
     /// Writes a user's editable fields (email, name, roles, is_active, updated_at) by org and id;
     /// false when there is no such user in that organization. The password hash is untouched.
     async fn update_user(&mut self, user: &User) -> Result<bool>;
+    /// Sets a user's password hash (and `updated_at`); false when there is no such user.
+    async fn set_password_hash(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        hash: &str,
+        at: Timestamp,
+    ) -> Result<bool>;
+    async fn find_totp(&mut self, org: OrgId, user: UserId) -> Result<Option<UserTotp>>;
+    /// Writes a user's second factor, replacing the one they had (a new enrolment).
+    async fn put_totp(&mut self, t: &UserTotp) -> Result<()>;
+    /// Removes a user's second factor; false when they had none.
+    async fn delete_totp(&mut self, org: OrgId, user: UserId) -> Result<bool>;
+    /// Moves the last accepted time step to `step` (confirming the factor at `at` if it was
+    /// not yet), only if it is later than the one accepted before: false when a code of that
+    /// step or a later one was accepted already (a replay, or a race lost).
+    async fn accept_totp_step(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        step: i64,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// Spends one recovery code (by its keyed hash); false when it is not among the unused
+    /// ones (or another request spent it first).
+    async fn spend_recovery_code(&mut self, org: OrgId, user: UserId, hash: &str) -> Result<bool>;
     async fn insert_role(&mut self, role: &CustomRole) -> Result<()>;
     async fn find_role(&mut self, org: OrgId, name: &RoleName) -> Result<Option<CustomRole>>;
     async fn list_roles(&mut self, org: OrgId) -> Result<Vec<CustomRole>>;

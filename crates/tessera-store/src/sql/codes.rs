@@ -33,6 +33,7 @@ macro_rules! impl_codes_repo {
                     resources: resources_from(t, r.try_get("resources")?)?,
                     dpop_jkt: r.try_get("dpop_jkt")?,
                     sid: r.try_get("sid")?,
+                    amr: r.try_get("amr")?,
                 })
             }
 
@@ -78,8 +79,8 @@ macro_rules! impl_codes_repo {
                     sqlx::query(
                         "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
                          scope, nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, \
-                         access_jti, access_expires, claims, resources, dpop_jkt, sid) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                         access_jti, access_expires, claims, resources, dpop_jkt, sid, amr) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                     )
                     .bind(&c.code_hash)
                     .bind(c.org_id.0.to_string())
@@ -99,6 +100,7 @@ macro_rules! impl_codes_repo {
                     .bind(resources_to(&c.resources))
                     .bind(c.dpop_jkt.as_deref())
                     .bind(c.sid.as_deref())
+                    .bind(&c.amr)
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
@@ -108,7 +110,7 @@ macro_rules! impl_codes_repo {
                     sqlx::query(
                         "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                          code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims, resources, dpop_jkt, sid FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
+                         access_expires, claims, resources, dpop_jkt, sid, amr FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
                     )
                     .bind(org.0.to_string())
                     .bind(code_hash)
@@ -145,7 +147,7 @@ macro_rules! impl_codes_repo {
                          WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL \
                          RETURNING code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
                          code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims, resources, dpop_jkt, sid",
+                         access_expires, claims, resources, dpop_jkt, sid, amr",
                     )
                     .bind(org.0.to_string())
                     .bind(code_hash)

@@ -136,7 +136,9 @@ pub(crate) fn resources_to(r: &[String]) -> Option<String> {
 /// What every repository's SQL module imports.
 pub(crate) mod prelude {
     pub(crate) use super::*;
-    pub(crate) use crate::{ApiKeyRecord, AuditQuery, Change, CustomRole, Result, UserRecord};
+    pub(crate) use crate::{
+        ApiKeyRecord, AuditQuery, Change, CustomRole, Result, UserRecord, UserTotp,
+    };
     pub(crate) use async_trait::async_trait;
     pub(crate) use sqlx::Row as _;
     pub(crate) use tessera_domain::clock::{from_millis, to_millis};

@@ -17,6 +17,7 @@ macro_rules! impl_sessions_repo {
                     created_at: from_millis(r.try_get("created_at")?),
                     expires_at: from_millis(r.try_get("expires_at")?),
                     ended_at: r.try_get::<Option<i64>, _>("ended_at")?.map(from_millis),
+                    amr: r.try_get("amr")?,
                 })
             }
 
@@ -41,7 +42,7 @@ macro_rules! impl_sessions_repo {
                 async fn insert_session(&mut self, x: &$crate::LoginSession) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO login_sessions (id_hash, org_id, user_id, auth_time, created_at, \
-                         expires_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         expires_at, ended_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(&x.id_hash)
                     .bind(x.org_id.0.to_string())
@@ -50,6 +51,7 @@ macro_rules! impl_sessions_repo {
                     .bind(to_millis(x.created_at))
                     .bind(to_millis(x.expires_at))
                     .bind(x.ended_at.map(to_millis))
+                    .bind(&x.amr)
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
@@ -57,7 +59,7 @@ macro_rules! impl_sessions_repo {
 
                 async fn find_session(&mut self, org: OrgId, id_hash: &str) -> Result<Option<$crate::LoginSession>> {
                     sqlx::query(
-                        "SELECT id_hash, org_id, user_id, auth_time, created_at, expires_at, ended_at \
+                        "SELECT id_hash, org_id, user_id, auth_time, created_at, expires_at, ended_at, amr \
                          FROM login_sessions WHERE org_id = $1 AND id_hash = $2",
                     )
                     .bind(org.0.to_string())
@@ -213,10 +215,30 @@ macro_rules! impl_sessions_repo {
                     Ok(n)
                 }
 
+                async fn touch_consent(
+                    &mut self,
+                    org: OrgId,
+                    user: UserId,
+                    client_id: &str,
+                    at: Timestamp,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE consents SET last_used_at = $4 WHERE org_id = $1 AND user_id = $2 \
+                         AND client_id = $3",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .bind(client_id)
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn user_consents(&mut self, org: OrgId, user: UserId) -> Result<Vec<$crate::Consent>> {
                     let t = "consents";
                     let rows = sqlx::query(
-                        "SELECT client_id, scopes, created_at FROM consents \
+                        "SELECT client_id, scopes, created_at, last_used_at FROM consents \
                          WHERE org_id = $1 AND user_id = $2 ORDER BY client_id",
                     )
                     .bind(org.0.to_string())
@@ -230,6 +252,9 @@ macro_rules! impl_sessions_repo {
                                 scopes: serde_json::from_str(&r.try_get::<String, _>("scopes")?)
                                     .map_err(|e| corrupt(t, e))?,
                                 granted_at: from_millis(r.try_get("created_at")?),
+                                last_used_at: r
+                                    .try_get::<Option<i64>, _>("last_used_at")?
+                                    .map(from_millis),
                             })
                         })
                         .collect()
@@ -271,7 +296,7 @@ macro_rules! impl_sessions_repo {
                     now: Timestamp,
                 ) -> Result<Vec<$crate::LoginSession>> {
                     sqlx::query(
-                        "SELECT id_hash, org_id, user_id, auth_time, created_at, expires_at, ended_at \
+                        "SELECT id_hash, org_id, user_id, auth_time, created_at, expires_at, ended_at, amr \
                          FROM login_sessions WHERE org_id = $1 AND user_id = $2 AND ended_at IS NULL \
                          AND expires_at > $3 ORDER BY created_at DESC, id_hash",
                     )

@@ -25,6 +25,7 @@ macro_rules! impl_tokens_repo {
                     resources: resources_from(t, r.try_get("resources")?)?,
                     dpop_jkt: r.try_get("dpop_jkt")?,
                     sid: r.try_get("sid")?,
+                    amr: r.try_get("amr")?,
                 })
             }
 
@@ -106,8 +107,8 @@ macro_rules! impl_tokens_repo {
                 async fn insert_refresh(&mut self, x: &$crate::RefreshToken) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO refresh_tokens (token_hash, org_id, family_id, client_id, user_id, \
-                         scope, auth_time, created_at, expires_at, used_at, revoked_at, claims, resources, dpop_jkt, sid) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                         scope, auth_time, created_at, expires_at, used_at, revoked_at, claims, resources, dpop_jkt, sid, amr) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     )
                     .bind(&x.token_hash)
                     .bind(x.org_id.0.to_string())
@@ -124,6 +125,7 @@ macro_rules! impl_tokens_repo {
                     .bind(resources_to(&x.resources))
                     .bind(x.dpop_jkt.as_deref())
                     .bind(x.sid.as_deref())
+                    .bind(&x.amr)
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
@@ -132,7 +134,7 @@ macro_rules! impl_tokens_repo {
                 async fn find_refresh(&mut self, org: OrgId, token_hash: &str) -> Result<Option<$crate::RefreshToken>> {
                     sqlx::query(
                         "SELECT token_hash, org_id, family_id, client_id, user_id, scope, auth_time, \
-                         created_at, expires_at, used_at, revoked_at, claims, resources, dpop_jkt, sid FROM refresh_tokens \
+                         created_at, expires_at, used_at, revoked_at, claims, resources, dpop_jkt, sid, amr FROM refresh_tokens \
                          WHERE org_id = $1 AND token_hash = $2",
                     )
                     .bind(org.0.to_string())

@@ -141,6 +141,147 @@ macro_rules! impl_users_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                async fn set_password_hash(
+                    &mut self,
+                    org: OrgId,
+                    user: UserId,
+                    hash: &str,
+                    at: Timestamp,
+                ) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE users SET password_hash = $3, updated_at = $4 \
+                         WHERE org_id = $1 AND id = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .bind(hash)
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn find_totp(&mut self, org: OrgId, user: UserId) -> Result<Option<UserTotp>> {
+                    let t = "user_totp";
+                    sqlx::query(
+                        "SELECT secret_sealed, confirmed_at, last_step, recovery_codes, created_at \
+                         FROM user_totp WHERE org_id = $1 AND user_id = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| {
+                        Ok(UserTotp {
+                            org_id: org,
+                            user_id: user,
+                            secret_sealed: r.try_get("secret_sealed")?,
+                            confirmed_at: r
+                                .try_get::<Option<i64>, _>("confirmed_at")?
+                                .map(from_millis),
+                            last_step: r.try_get("last_step")?,
+                            recovery_codes: serde_json::from_str(
+                                &r.try_get::<String, _>("recovery_codes")?,
+                            )
+                            .map_err(|e| corrupt(t, e))?,
+                            created_at: from_millis(r.try_get("created_at")?),
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn put_totp(&mut self, x: &UserTotp) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO user_totp (org_id, user_id, secret_sealed, confirmed_at, \
+                         last_step, recovery_codes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (org_id, user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, \
+                         confirmed_at = excluded.confirmed_at, last_step = excluded.last_step, \
+                         recovery_codes = excluded.recovery_codes, created_at = excluded.created_at",
+                    )
+                    .bind(x.org_id.0.to_string())
+                    .bind(x.user_id.0.to_string())
+                    .bind(&x.secret_sealed)
+                    .bind(x.confirmed_at.map(to_millis))
+                    .bind(x.last_step)
+                    .bind(serde_json::to_string(&x.recovery_codes).unwrap_or_else(|_| "[]".into()))
+                    .bind(to_millis(x.created_at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn delete_totp(&mut self, org: OrgId, user: UserId) -> Result<bool> {
+                    Ok(sqlx::query("DELETE FROM user_totp WHERE org_id = $1 AND user_id = $2")
+                        .bind(org.0.to_string())
+                        .bind(user.0.to_string())
+                        .execute(&mut *self.tx)
+                        .await?
+                        .rows_affected()
+                        == 1)
+                }
+
+                async fn accept_totp_step(
+                    &mut self,
+                    org: OrgId,
+                    user: UserId,
+                    step: i64,
+                    at: Timestamp,
+                ) -> Result<bool> {
+                    Ok(sqlx::query(
+                        "UPDATE user_totp SET last_step = $3, \
+                         confirmed_at = COALESCE(confirmed_at, $4) \
+                         WHERE org_id = $1 AND user_id = $2 AND last_step < $3",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .bind(step)
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                        == 1)
+                }
+
+                async fn spend_recovery_code(
+                    &mut self,
+                    org: OrgId,
+                    user: UserId,
+                    hash: &str,
+                ) -> Result<bool> {
+                    let t = "user_totp";
+                    let Some(old) = sqlx::query(
+                        "SELECT recovery_codes FROM user_totp WHERE org_id = $1 AND user_id = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| r.try_get::<String, _>("recovery_codes"))
+                    .transpose()?
+                    else {
+                        return Ok(false);
+                    };
+                    let codes: Vec<String> = serde_json::from_str(&old).map_err(|e| corrupt(t, e))?;
+                    if !codes.iter().any(|c| c == hash) {
+                        return Ok(false);
+                    }
+                    let left: Vec<&String> = codes.iter().filter(|c| *c != hash).collect();
+                    // Written only if nobody changed the list meanwhile: of two requests
+                    // spending the same code, one wins.
+                    Ok(sqlx::query(
+                        "UPDATE user_totp SET recovery_codes = $3 \
+                         WHERE org_id = $1 AND user_id = $2 AND recovery_codes = $4",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(user.0.to_string())
+                    .bind(serde_json::to_string(&left).unwrap_or_else(|_| "[]".into()))
+                    .bind(&old)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                        == 1)
+                }
+
                 async fn insert_role(&mut self, role: &CustomRole) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO roles (org_id, name, permissions, created_at) \

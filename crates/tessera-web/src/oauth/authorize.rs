@@ -59,6 +59,21 @@ pub(super) async fn login(
     Path(org): Path<String>,
     req: Request,
 ) -> Response {
+    sign_in_step(state, org, req, false).await
+}
+
+/// `POST /orgs/{org}/login/second-factor`: the code after a right password.
+pub(super) async fn login_second_factor(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Request,
+) -> Response {
+    sign_in_step(state, org, req, true).await
+}
+
+/// A posted step of the sign-in (the password, or the second factor's code); a session
+/// cookie when it ends one.
+async fn sign_in_step(state: AppState, org: String, req: Request, second: bool) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
         return crate::pages::error("The form is too large.");
@@ -66,20 +81,34 @@ pub(super) async fn login(
     let (address, _) = crate::auth::request_origin(&parts);
     let p = pairs(&body);
     let browser = posted_browser(&state, &parts.headers);
-    let result = state
-        .services
-        .login(
-            &org,
-            field(&p, "request"),
-            PostedForm {
-                csrf: field(&p, "csrf_token"),
-                browser: browser.as_deref(),
-            },
-            field(&p, "username"),
-            field(&p, "password"),
-            address.as_deref(),
-        )
-        .await;
+    let form = PostedForm {
+        csrf: field(&p, "csrf_token"),
+        browser: browser.as_deref(),
+    };
+    let result = if second {
+        state
+            .services
+            .login_second_factor(
+                &org,
+                field(&p, "request"),
+                form,
+                field(&p, "code"),
+                address.as_deref(),
+            )
+            .await
+    } else {
+        state
+            .services
+            .login(
+                &org,
+                field(&p, "request"),
+                form,
+                field(&p, "username"),
+                field(&p, "password"),
+                address.as_deref(),
+            )
+            .await
+    };
     match result {
         Ok((next, session)) => {
             let mut res = next_response(&org, next);

@@ -21,7 +21,7 @@ use serde_json::json;
 use tessera_core::tokens::OAuthError;
 
 use crate::{paths, AppState};
-use authorize::{authorize_get, authorize_post, consent, login};
+use authorize::{authorize_get, authorize_post, consent, login, login_second_factor};
 use device::{device_authorization, device_get, device_post};
 use discovery::{as_metadata, jwks, openid_configuration};
 use end_session::{end_session_get, end_session_post};
@@ -47,6 +47,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(paths::INTROSPECT, post(introspect))
         .route(paths::AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::LOGIN, post(login))
+        .route(paths::LOGIN_SECOND_FACTOR, post(login_second_factor))
         .route(paths::CONSENT, post(consent))
         .route(paths::DEVICE, get(device_get).post(device_post))
         .route(paths::REGISTER, post(crate::register::register))

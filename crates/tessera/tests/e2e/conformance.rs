@@ -87,6 +87,7 @@ conformance_tests!(
     transactions,
     users_and_roles,
     user_updates,
+    second_factor,
     api_keys,
     oauth_clients,
     api_resources,
