@@ -6,6 +6,7 @@
 //! `tessera_core::Services` method and render its result. Business rules live in the service
 //! layer, never here. Route paths are constants in [`paths`].
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod connections;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(graphiql::router())
+        .merge(account::router())
         .merge(oauth::router(&state))
         .merge(console::router(&state))
         .nest(paths::ADMIN_BASE, admin.clone())

@@ -298,6 +298,54 @@ pub fn logout_confirm(action: &str, params: &[(String, String)], csrf: &str) -> 
     render(StatusCode::OK, &page, PAGE_CSP)
 }
 
+/// An application on the account page, its times as text.
+#[derive(Debug, Clone)]
+pub struct AccountAppRow {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: String,
+    pub granted: String,
+    pub last_used: String,
+}
+
+/// A session on the account page.
+#[derive(Debug, Clone)]
+pub struct AccountSessionRow {
+    pub signed_in: String,
+    pub expires: String,
+    pub current: bool,
+    pub method: String,
+}
+
+/// The account page.
+#[derive(Template)]
+#[template(path = "pages/account.html")]
+pub struct AccountPage<'a> {
+    pub title: &'a str,
+    pub org: &'a str,
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub apps: &'a [AccountAppRow],
+    pub sessions: &'a [AccountSessionRow],
+    pub totp_enabled: bool,
+    pub recovery_left: usize,
+    /// A set-up in progress: the secret and its `otpauth://` URI, shown once.
+    pub enrol_secret: Option<&'a str>,
+    pub enrol_uri: Option<&'a str>,
+    /// Recovery codes just made, shown once.
+    pub recovery_codes: &'a [String],
+}
+
+/// Renders the account page.
+pub fn account(status: StatusCode, page: &AccountPage<'_>) -> Response {
+    render(status, page, PAGE_CSP)
+}
+
 /// An error the user must see, because sending it to the client is not safe.
 pub fn error(message_text: &str) -> Response {
     message(

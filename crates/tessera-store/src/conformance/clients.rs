@@ -431,6 +431,7 @@ pub async fn registration(store: &dyn Store) {
         resources: vec![],
         dpop_jkt: None,
         sid: None,
+        amr: "pwd".into(),
     })
     .await
     .unwrap();

@@ -538,6 +538,7 @@ pub async fn sender_constraints_and_logout(store: &dyn Store) {
         resources: vec![],
         dpop_jkt: None,
         sid: None,
+        amr: "pwd".into(),
     };
     tx.insert_refresh(&rt).await.unwrap();
     let id = tessera_domain::client::ClientId::parse("web").unwrap();

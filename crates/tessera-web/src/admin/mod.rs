@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
             paths::USER_SESSIONS,
             get(user_sessions).delete(end_user_sessions),
         )
+        .route(paths::USER_SECOND_FACTOR, delete(reset_second_factor))
         .route(paths::ROLES, get(list_roles).post(create_role))
         .route(
             paths::GRAPHQL,
@@ -442,6 +443,31 @@ pub(crate) async fn end_user_sessions(
     Caller(ctx): Caller,
 ) -> ApiResult<Response> {
     state.services.end_user_sessions(&ctx, &org, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE …/users/{id}/second-factor`: the member's TOTP second factor and recovery codes
+/// go (a lost device); they sign in with the password and may set one up again; `204`.
+#[utoipa::path(
+    delete,
+    path = paths::USER_SECOND_FACTOR,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "resetUserSecondFactor",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or user, or no second factor", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn reset_second_factor(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    state.services.reset_second_factor(&ctx, &org, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -22,7 +22,7 @@ fn browser_binding(state: &AppState, headers: &HeaderMap) -> Option<String> {
 
 /// This browser's binding value for a page about to show a form: the one it sent, or a new
 /// one with the `Set-Cookie` that gives it to the browser.
-pub(super) fn ensure_browser(
+pub(crate) fn ensure_browser(
     state: &AppState,
     headers: &HeaderMap,
 ) -> (String, Option<HeaderValue>) {
@@ -45,21 +45,21 @@ pub(super) fn ensure_browser(
 
 /// The binding of a posted form: none for a post from another site, whose token then
 /// never verifies.
-pub(super) fn posted_browser(state: &AppState, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn posted_browser(state: &AppState, headers: &HeaderMap) -> Option<String> {
     if crate::edge::cross_site(headers, &state.config.public_url) {
         return None;
     }
     browser_binding(state, headers)
 }
 
-pub(super) fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(c) = cookie {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
 }
 
-pub(super) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     crate::cookies::cookie_value(headers, SESSION_COOKIE)
 }
 
@@ -120,7 +120,7 @@ pub(super) fn next_response(org: &str, next: tessera_core::authorize::Next) -> R
     }
 }
 
-pub(super) fn redirect(url: &str) -> Response {
+pub(crate) fn redirect(url: &str) -> Response {
     match HeaderValue::from_str(url) {
         Ok(v) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
@@ -151,13 +151,13 @@ pub(super) fn flow_error(e: tessera_core::authorize::AuthorizeError) -> Response
     }
 }
 
-pub(super) fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn pairs(raw: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-pub(super) fn field<'a>(p: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(p: &'a [(String, String)], name: &str) -> &'a str {
     p.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())

@@ -4,7 +4,7 @@
 //! admin API's, and every token response is `Cache-Control: no-store` (§5.1).
 
 mod authorize;
-mod browser;
+pub(crate) mod browser;
 mod device;
 mod discovery;
 mod end_session;

@@ -82,6 +82,7 @@ impl Modify for BearerAuth {
         crate::admin::withdraw_consent,
         crate::admin::user_sessions,
         crate::admin::end_user_sessions,
+        crate::admin::reset_second_factor,
         crate::admin::api_resources::list,
         crate::admin::api_resources::create,
         crate::admin::api_resources::read,

@@ -3,6 +3,7 @@
 //! suite once per backend).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account;
 mod admin_api;
 mod api_resources;
 mod cli;
