@@ -377,7 +377,27 @@ mod tests {
     async fn every_page_renders_escaped_with_its_headers() {
         let evil = "<script>alert(1)</script>\"'&";
         for r in [
-            login("/orgs/a/login", evil, "r", "c", Some(evil), Some(evil)),
+            login(
+                "/orgs/a/login",
+                Signing {
+                    client: evil,
+                    org: evil,
+                    request: "r",
+                    csrf: "c",
+                    error: Some(evil),
+                },
+                Some(evil),
+            ),
+            second_factor(
+                "/orgs/a/login/second-factor",
+                Signing {
+                    client: evil,
+                    org: evil,
+                    request: "r",
+                    csrf: "c",
+                    error: Some(evil),
+                },
+            ),
             consent(
                 "/orgs/a/consent",
                 evil,
@@ -409,7 +429,19 @@ mod tests {
                 "quotes and ampersand escaped: {html}"
             );
         }
-        let html = body(login("/x", "App", "req-1", "tok-1", None, None)).await;
+        let html = body(login(
+            "/x",
+            Signing {
+                client: "App",
+                org: "Acme",
+                request: "req-1",
+                csrf: "tok-1",
+                error: None,
+            },
+            None,
+        ))
+        .await;
+        assert!(html.contains("Acme"), "the organization is named");
         for needle in [
             "name=\"username\"",
             "name=\"password\"",
