@@ -344,7 +344,7 @@ impl Services {
         after.updated_at = self.now();
         let mut tx = self.store.begin().await?;
         if !tx.update_user(&after).await? {
-            return Err(CoreError::not_found("user", &before.id.to_string()));
+            return Err(CoreError::not_found("user", before.id.to_string()));
         }
         self.audit(
             tx.as_mut(),
