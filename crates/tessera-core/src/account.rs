@@ -156,8 +156,14 @@ impl Services {
             }
         }
         tracing::info!(org = %org.slug, client = client_id, from = only, to = redirect, "default client follows the public URL");
-        self.patch_client(&Context::system(), org.slug.as_str(), client_id, patch)
-            .await?;
+        // A URI the rules refuse (plain http on a public host) leaves the client as it was:
+        // the sign-in then names the unregistered URI, as before.
+        if let Err(e) = self
+            .patch_client(&Context::system(), org.slug.as_str(), client_id, patch)
+            .await
+        {
+            tracing::warn!(org = %org.slug, client = client_id, error = %e, "default client cannot follow the public URL");
+        }
         Ok(())
     }
 

@@ -20,6 +20,9 @@ pub struct ConsentView {
     pub scopes: Vec<String>,
     #[serde(with = "rfc3339_millis")]
     pub granted_at: Timestamp,
+    /// The member's last sign-in to the client under the consent; null: none since.
+    #[serde(with = "rfc3339_millis::option")]
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// A live sign-in session as the API shows it: its `sid` (as id_tokens carry it), never the
@@ -81,6 +84,7 @@ impl Services {
                 client_name: name,
                 scopes: c.scopes,
                 granted_at: c.granted_at,
+                last_used_at: c.last_used_at,
             });
         }
         Ok(out)

@@ -328,6 +328,8 @@ struct UserConsent {
     client_name: Option<String>,
     scopes: Vec<String>,
     granted_at: String,
+    /// The member's last sign-in to the client under the consent; null: none since.
+    last_used_at: Option<String>,
 }
 
 /// A member's live sign-in session; `id` is its `sid`.
@@ -802,6 +804,21 @@ impl Mutation {
         let call = call(c)?;
         call.services
             .end_user_sessions(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
+    }
+
+    /// Removes a member's two-step verification and recovery codes (REST's
+    /// `DELETE …/users/{id}/second-factor`).
+    async fn admin_reset_user_second_factor(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<bool> {
+        let call = call(c)?;
+        call.services
+            .reset_second_factor(&call.ctx, &call.org, &id)
             .await
             .map_err(gql_error)?;
         Ok(true)
