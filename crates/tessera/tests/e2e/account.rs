@@ -36,7 +36,7 @@ fn absolute(s: &TestServer, l: &str) -> String {
 }
 
 /// An independent TOTP (RFC 6238 with HMAC-SHA1, 6 digits, 30 s) of the base32 secret.
-fn totp(secret_b32: &str, step: i64) -> String {
+pub(crate) fn totp(secret_b32: &str, step: i64) -> String {
     use hmac::Mac;
     let key = data_encoding::BASE32_NOPAD
         .decode(secret_b32.as_bytes())
@@ -52,7 +52,7 @@ fn totp(secret_b32: &str, step: i64) -> String {
     format!("{:06}", bin % 1_000_000)
 }
 
-fn step_now() -> i64 {
+pub(crate) fn step_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp() / 30
 }
 

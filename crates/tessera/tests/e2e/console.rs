@@ -2042,3 +2042,55 @@ async fn system_admins_switch_platforms_from_the_connections_page() {
         .unwrap();
     assert_eq!(res.status(), 403);
 }
+
+/// The account page and two-step verification in Chromium: sign in through the organization,
+/// set up an authenticator (the code computed here), then sign in again with the code.
+#[tokio::test]
+async fn the_account_page_and_two_step_sign_in_in_a_real_browser() {
+    let s = TestServer::start().await;
+    crate::support::acme_with_alice(&s).await;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let account = format!("{}/orgs/acme-corp/account", s.base);
+    let sign_in = |code: Option<String>| {
+        let (b, account) = (&b, account.clone());
+        async move {
+            b.driver.goto(&account).await.unwrap();
+            b.see("acme-corp").await;
+            b.fill("username", "alice").await;
+            b.fill("password", crate::support::ALICE_PASSWORD).await;
+            let submit = b.driver.find(By::Css("button[type=submit]")).await.unwrap();
+            b.click_nav(&submit).await;
+            if let Some(code) = code {
+                b.see("Two-step verification").await;
+                b.screenshot("sign-in-second-factor.png").await;
+                b.fill("code", &code).await;
+                let submit = b.driver.find(By::Css("button[type=submit]")).await.unwrap();
+                b.click_nav(&submit).await;
+            }
+            b.see("Your account").await;
+        }
+    };
+    sign_in(None).await;
+    b.see("Off: sign-in asks for your password only.").await;
+    b.press("totp-start").await;
+    let secret = b.id("totp-secret").await.text().await.unwrap();
+    let step = crate::account::step_now();
+    b.fill("totp_code", &crate::account::totp(&secret, step))
+        .await;
+    b.press("totp-confirm").await;
+    b.see("Save these recovery codes now").await;
+    assert_eq!(b.count("#recovery-codes li").await, 10);
+    // Tall enough for the whole page in the picture.
+    b.driver.set_window_rect(0, 0, 1280, 1900).await.unwrap();
+    b.screenshot("account.png").await;
+    b.driver.set_window_rect(0, 0, 1280, 900).await.unwrap();
+
+    // Signed out (the cookies gone), the next sign-in asks for the code.
+    b.driver.delete_all_cookies().await.unwrap();
+    sign_in(Some(crate::account::totp(&secret, step + 1))).await;
+    b.see("password and code").await;
+    b.see("Recovery codes left: 10").await;
+    b.quit().await;
+}
