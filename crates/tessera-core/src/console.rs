@@ -180,6 +180,24 @@ impl Services {
         if !principal.has(org.id, Permission::AdminAccess) {
             return Err(CoreError::Forbidden(Permission::AdminAccess));
         }
+        // An organization may require two-step verification of everyone who administers it;
+        // a member who has it was asked for the code by this very sign-in (`prompt=login`).
+        let policy: crate::mfa::SecurityPolicy = match tx.find_security_policy(org.id).await? {
+            Some(j) => serde_json::from_str(&j).map_err(CoreError::internal)?,
+            None => Default::default(),
+        };
+        if policy.require_second_factor_for_admins
+            && !tx
+                .find_totp(org.id, user.id)
+                .await?
+                .is_some_and(|t| t.confirmed_at.is_some())
+        {
+            return Err(CoreError::Unauthenticated(format!(
+                "{} requires two-step verification of its administrators: set it up on your account page, {}/account, then sign in again",
+                org.name,
+                self.issuer(&org.slug)
+            )));
+        }
         // Always a fresh cookie (a cookie from before the sign-in is never promoted, so it
         // cannot be fixated). The sign-ins of the browser's live session, if any, move over to
         // the new session and the old one ends.

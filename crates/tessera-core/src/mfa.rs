@@ -62,7 +62,8 @@ pub struct TotpEnrolment {
 }
 
 /// Where a user's second factor stands, for the account page and the admin API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecondFactorStatus {
     pub enabled: bool,
     pub recovery_codes_left: usize,
@@ -293,6 +294,101 @@ impl Services {
             return Err(CoreError::not_found("second factor", id));
         }
         Ok(())
+    }
+}
+
+/// An organization's sign-in rules (`GET/PUT …/security-policy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecurityPolicy {
+    /// Members who may enter the console (`admin:access`) must have two-step verification:
+    /// without it, their console sign-in is refused with a pointer to their account page.
+    #[serde(default)]
+    pub require_second_factor_for_admins: bool,
+}
+
+impl Services {
+    /// `GET …/users/{id}/second-factor`.
+    pub async fn user_second_factor(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: &str,
+    ) -> CoreResult<SecondFactorStatus> {
+        let (org, user) = self
+            .member_for(ctx, org, id, tessera_domain::Permission::UsersRead)
+            .await?;
+        self.second_factor_status(org, user).await
+    }
+
+    /// The policy in force (the default when none was set).
+    pub(crate) async fn security_policy_of(&self, org: OrgId) -> CoreResult<SecurityPolicy> {
+        let raw = {
+            let mut tx = self.store.read().await?;
+            tx.find_security_policy(org).await?
+        };
+        Ok(match raw {
+            Some(j) => serde_json::from_str(&j).map_err(CoreError::internal)?,
+            None => SecurityPolicy::default(),
+        })
+    }
+
+    /// `GET …/security-policy` (`users:read`).
+    pub async fn get_security_policy(
+        &self,
+        ctx: &Context,
+        org: &str,
+    ) -> CoreResult<SecurityPolicy> {
+        let org = {
+            let mut tx = self.store.read().await?;
+            self.org_for(
+                tx.as_mut(),
+                ctx,
+                org,
+                Some(tessera_domain::Permission::UsersRead),
+            )
+            .await?
+        };
+        self.security_policy_of(org.id).await
+    }
+
+    /// `PUT …/security-policy` (`users:edit`); audited as `security_policy.updated`.
+    pub async fn set_security_policy(
+        &self,
+        ctx: &Context,
+        org: &str,
+        policy: SecurityPolicy,
+    ) -> CoreResult<SecurityPolicy> {
+        let mut tx = self.store.begin().await?;
+        let org = self
+            .org_for(
+                tx.as_mut(),
+                ctx,
+                org,
+                Some(tessera_domain::Permission::UsersEdit),
+            )
+            .await?;
+        let before = match tx.find_security_policy(org.id).await? {
+            Some(j) => serde_json::from_str(&j).map_err(CoreError::internal)?,
+            None => SecurityPolicy::default(),
+        };
+        if before == policy {
+            return Ok(policy);
+        }
+        let json = serde_json::to_string(&policy).map_err(CoreError::internal)?;
+        tx.put_security_policy(org.id, &json, self.now()).await?;
+        self.audit(
+            tx.as_mut(),
+            ctx,
+            AuditEntry::new(AuditAction::SecurityPolicyUpdated, "security_policy")
+                .org(org.id)
+                .target(org.slug.to_string())
+                .before(crate::snapshot(&before))
+                .after(crate::snapshot(&policy)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(policy)
     }
 }
 

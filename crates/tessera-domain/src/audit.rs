@@ -49,6 +49,7 @@ actions! {
     UserPasswordChanged = "user.password_changed",
     UserSecondFactorEnrolled = "user.second_factor_enrolled",
     UserSecondFactorRemoved = "user.second_factor_removed",
+    SecurityPolicyUpdated = "security_policy.updated",
     ConsoleSignedIn = "console.signed_in",
     ConsoleSignedOut = "console.signed_out",
     UserLoggedIn = "user.logged_in",

@@ -332,6 +332,28 @@ struct UserConsent {
     last_used_at: Option<String>,
 }
 
+/// A member's two-step verification.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecondFactor {
+    enabled: bool,
+    recovery_codes_left: u32,
+}
+
+/// An organization's sign-in rules.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecurityPolicy {
+    /// Members with `admin:access` must have two-step verification to enter the console.
+    require_second_factor_for_admins: bool,
+}
+
+#[derive(InputObject)]
+struct SecurityPolicyInput {
+    #[graphql(default)]
+    require_second_factor_for_admins: bool,
+}
+
 /// A member's live sign-in session; `id` is its `sid`.
 #[derive(SimpleObject, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -641,6 +663,35 @@ impl Query {
         v.iter().map(convert).collect()
     }
 
+    /// Whether a member has two-step verification (REST's `GET …/users/{id}/second-factor`).
+    async fn admin_user_second_factor(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<SecondFactor> {
+        let call = call(c)?;
+        let v = call
+            .services
+            .user_second_factor(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        convert(v)
+    }
+
+    /// The organization's sign-in rules (REST's `GET …/security-policy`).
+    async fn admin_security_policy(
+        &self,
+        c: &Context<'_>,
+    ) -> async_graphql::Result<SecurityPolicy> {
+        let call = call(c)?;
+        let v = call
+            .services
+            .get_security_policy(&call.ctx, &call.org)
+            .await
+            .map_err(gql_error)?;
+        convert(v)
+    }
+
     /// The organization's API keys; never the keys themselves.
     async fn admin_api_keys(&self, c: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
         let call = call(c)?;
@@ -807,6 +858,27 @@ impl Mutation {
             .await
             .map_err(gql_error)?;
         Ok(true)
+    }
+
+    /// Replaces the organization's sign-in rules (REST's `PUT …/security-policy`).
+    async fn admin_update_security_policy(
+        &self,
+        c: &Context<'_>,
+        input: SecurityPolicyInput,
+    ) -> async_graphql::Result<SecurityPolicy> {
+        let call = call(c)?;
+        let v = call
+            .services
+            .set_security_policy(
+                &call.ctx,
+                &call.org,
+                tessera_core::mfa::SecurityPolicy {
+                    require_second_factor_for_admins: input.require_second_factor_for_admins,
+                },
+            )
+            .await
+            .map_err(gql_error)?;
+        convert(v)
     }
 
     /// Removes a member's two-step verification and recovery codes (REST's

@@ -26,6 +26,7 @@ pub const USER_CONSENTS: &str = "/users/{id}/consents";
 pub const USER_CONSENT: &str = "/users/{id}/consents/{client_id}";
 pub const USER_SESSIONS: &str = "/users/{id}/sessions";
 pub const USER_SECOND_FACTOR: &str = "/users/{id}/second-factor";
+pub const SECURITY_POLICY: &str = "/security-policy";
 pub const ROLES: &str = "/roles";
 pub const OAUTH_CLIENTS: &str = "/oauth-clients";
 pub const API_RESOURCES: &str = "/api-resources";

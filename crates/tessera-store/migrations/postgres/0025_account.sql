@@ -24,3 +24,10 @@ CREATE TABLE user_totp (
     created_at     BIGINT NOT NULL,
     PRIMARY KEY (org_id, user_id)
 );
+
+-- An organization's sign-in rules (JSON: `{"requireSecondFactorForAdmins": false}`).
+CREATE TABLE security_policies (
+    org_id     TEXT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+    policy     TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

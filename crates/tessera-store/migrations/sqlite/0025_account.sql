@@ -24,3 +24,10 @@ CREATE TABLE user_totp (
     created_at     INTEGER NOT NULL,
     PRIMARY KEY (org_id, user_id)
 );
+
+-- An organization's sign-in rules (JSON: `{"requireSecondFactorForAdmins": false}`).
+CREATE TABLE security_policies (
+    org_id     TEXT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+    policy     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);

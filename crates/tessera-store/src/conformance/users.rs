@@ -304,6 +304,19 @@ pub async fn second_factor(store: &dyn Store) {
     assert_eq!(tx.find_totp(a.id, alice.id).await.unwrap(), Some(again));
     assert!(!tx.delete_totp(b.id, alice.id).await.unwrap());
     assert!(tx.delete_totp(a.id, alice.id).await.unwrap());
+    // The organization's security policy: none until set, then the last one, per organization.
+    assert_eq!(tx.find_security_policy(a.id).await.unwrap(), None);
+    tx.put_security_policy(a.id, "{\"x\":1}", t(9_000))
+        .await
+        .unwrap();
+    tx.put_security_policy(a.id, "{\"x\":2}", t(9_500))
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.find_security_policy(a.id).await.unwrap().as_deref(),
+        Some("{\"x\":2}")
+    );
+    assert_eq!(tx.find_security_policy(b.id).await.unwrap(), None);
     assert!(!tx.delete_totp(a.id, alice.id).await.unwrap());
     assert_eq!(tx.find_totp(a.id, alice.id).await.unwrap(), None);
     tx.commit().await.unwrap();

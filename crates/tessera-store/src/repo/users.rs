@@ -78,6 +78,9 @@ pub trait UserRepo: Send {
     /// Spends one recovery code (by its keyed hash); false when it is not among the unused
     /// ones (or another request spent it first).
     async fn spend_recovery_code(&mut self, org: OrgId, user: UserId, hash: &str) -> Result<bool>;
+    /// The organization's security policy (JSON), if one was ever set.
+    async fn find_security_policy(&mut self, org: OrgId) -> Result<Option<String>>;
+    async fn put_security_policy(&mut self, org: OrgId, policy: &str, at: Timestamp) -> Result<()>;
     async fn insert_role(&mut self, role: &CustomRole) -> Result<()>;
     async fn find_role(&mut self, org: OrgId, name: &RoleName) -> Result<Option<CustomRole>>;
     async fn list_roles(&mut self, org: OrgId) -> Result<Vec<CustomRole>>;

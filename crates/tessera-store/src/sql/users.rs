@@ -282,6 +282,34 @@ macro_rules! impl_users_repo {
                         == 1)
                 }
 
+                async fn find_security_policy(&mut self, org: OrgId) -> Result<Option<String>> {
+                    Ok(sqlx::query("SELECT policy FROM security_policies WHERE org_id = $1")
+                        .bind(org.0.to_string())
+                        .fetch_optional(&mut *self.tx)
+                        .await?
+                        .map(|r| r.try_get::<String, _>("policy"))
+                        .transpose()?)
+                }
+
+                async fn put_security_policy(
+                    &mut self,
+                    org: OrgId,
+                    policy: &str,
+                    at: Timestamp,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO security_policies (org_id, policy, updated_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (org_id) DO UPDATE SET policy = excluded.policy, \
+                         updated_at = excluded.updated_at",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(policy)
+                    .bind(to_millis(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn insert_role(&mut self, role: &CustomRole) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO roles (org_id, name, permissions, created_at) \

@@ -41,7 +41,14 @@ pub fn router() -> Router<AppState> {
             paths::USER_SESSIONS,
             get(user_sessions).delete(end_user_sessions),
         )
-        .route(paths::USER_SECOND_FACTOR, delete(reset_second_factor))
+        .route(
+            paths::USER_SECOND_FACTOR,
+            get(user_second_factor).delete(reset_second_factor),
+        )
+        .route(
+            paths::SECURITY_POLICY,
+            get(get_security_policy).put(put_security_policy),
+        )
         .route(paths::ROLES, get(list_roles).post(create_role))
         .route(
             paths::GRAPHQL,
@@ -444,6 +451,85 @@ pub(crate) async fn end_user_sessions(
 ) -> ApiResult<Response> {
     state.services.end_user_sessions(&ctx, &org, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET …/users/{id}/second-factor`: whether the member has two-step verification, and how
+/// many recovery codes they have left.
+#[utoipa::path(
+    get,
+    path = paths::USER_SECOND_FACTOR,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "getUserSecondFactor",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "`{enabled, recoveryCodesLeft}`", body = crate::openapi::SecondFactorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization or user", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn user_second_factor(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    let v = state.services.user_second_factor(&ctx, &org, &id).await?;
+    Ok(axum::Json(v).into_response())
+}
+
+/// `GET …/security-policy`: the organization's sign-in rules.
+#[utoipa::path(
+    get,
+    path = paths::SECURITY_POLICY,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "getSecurityPolicy",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses(
+        (status = 200, description = "The policy (all off until set)", body = crate::openapi::SecurityPolicySchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn get_security_policy(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Caller(ctx): Caller,
+) -> ApiResult<Response> {
+    let p = state.services.get_security_policy(&ctx, &org).await?;
+    Ok(axum::Json(p).into_response())
+}
+
+/// `PUT …/security-policy`: replaces the policy; omitted fields are off.
+#[utoipa::path(
+    put,
+    path = paths::SECURITY_POLICY,
+    context_path = paths::ADMIN_BASE,
+    tag = "users",
+    operation_id = "putSecurityPolicy",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = crate::openapi::SecurityPolicySchema,
+    responses(
+        (status = 200, description = "The policy now in force", body = crate::openapi::SecurityPolicySchema),
+        (status = 400, description = "An unknown field or a wrong type, named", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Missing permission (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn put_security_policy(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Caller(ctx): Caller,
+    crate::json::Json(policy): crate::json::Json<tessera_core::mfa::SecurityPolicy>,
+) -> ApiResult<Response> {
+    let p = state
+        .services
+        .set_security_policy(&ctx, &org, policy)
+        .await?;
+    Ok(axum::Json(p).into_response())
 }
 
 /// `DELETE …/users/{id}/second-factor`: the member's TOTP second factor and recovery codes

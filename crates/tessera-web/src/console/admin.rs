@@ -212,9 +212,14 @@ pub async fn member_access(
     let org = c.org.slug.as_str();
     let consents = state.services.user_consents(&c.ctx, org, &id).await?;
     let sessions = state.services.user_sessions(&c.ctx, org, &id).await?;
+    let second = state.services.user_second_factor(&c.ctx, org, &id).await?;
     let notice = match p.done.as_deref() {
         Some("revoked") => Some("The app's authorization is revoked.".to_owned()),
         Some("signed-out") => Some("The member is signed out everywhere.".to_owned()),
+        Some("second-factor-reset") => Some(
+            "Two-step verification is reset: the member signs in with the password and may set it up again."
+                .to_owned(),
+        ),
         _ => None,
     };
     let page = super::views::MemberAccessPage {
@@ -238,6 +243,8 @@ pub async fn member_access(
             })
             .collect(),
         can_edit: c.can(Permission::UsersEdit),
+        second_factor: second.enabled,
+        recovery_left: second.recovery_codes_left,
     };
     Ok(super::render(StatusCode::OK, &page))
 }
@@ -263,6 +270,10 @@ pub async fn change_member_access(
         Some("end-sessions") => {
             state.services.end_user_sessions(&c.ctx, org, &id).await?;
             "signed-out"
+        }
+        Some("reset-second-factor") => {
+            state.services.reset_second_factor(&c.ctx, org, &id).await?;
+            "second-factor-reset"
         }
         _ => {
             return Ok(super::views::message_page(
@@ -313,6 +324,7 @@ pub async fn members(
     let notice = match q.done.as_deref() {
         Some("added") => Some("The member is added.".to_owned()),
         Some("updated") => Some("The member is updated.".to_owned()),
+        Some("policy") => Some("The sign-in rules are saved.".to_owned()),
         _ => None,
     };
     let form = MemberForm {
@@ -381,8 +393,30 @@ async fn members_page(
         can_edit: c.can(Permission::UsersEdit),
         can_deactivate: c.can(Permission::UsersDelete),
         create: form,
+        require_second_factor: state
+            .services
+            .get_security_policy(&c.ctx, c.org.slug.as_str())
+            .await?
+            .require_second_factor_for_admins,
     };
     Ok(render(status, &page))
+}
+
+/// `POST /security-policy`: the Members page's sign-in rules (`require_second_factor`).
+pub async fn set_security_policy(
+    State(state): State<AppState>,
+    Console(c): Console,
+    body: Bytes,
+) -> PageResult {
+    let f = Form::parse(&body);
+    let policy = tessera_core::mfa::SecurityPolicy {
+        require_second_factor_for_admins: f.get("require_second_factor").is_some(),
+    };
+    state
+        .services
+        .set_security_policy(&c.ctx, c.org.slug.as_str(), policy)
+        .await?;
+    Ok(redirect("/members?done=policy"))
 }
 
 /// `POST /members`: the Add Member dialog.

@@ -84,6 +84,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/audit-log", get(admin::audit_log))
         .route("/members", get(admin::members).post(admin::create_member))
         .route("/members/{id}", post(admin::update_member))
+        .route("/security-policy", post(admin::set_security_policy))
         .route(
             "/members/{id}/access",
             get(admin::member_access).post(admin::change_member_access),

@@ -424,6 +424,8 @@ pub struct MembersPage {
     pub can_edit: bool,
     pub can_deactivate: bool,
     pub create: MemberForm,
+    /// The organization's rule: administrators need two-step verification.
+    pub require_second_factor: bool,
 }
 
 /// An API key in the table.
@@ -517,6 +519,9 @@ pub struct MemberAccessPage {
     pub consents: Vec<ConsentRow>,
     pub sessions: Vec<SessionRow>,
     pub can_edit: bool,
+    /// Two-step verification: on, and the recovery codes left.
+    pub second_factor: bool,
+    pub recovery_left: usize,
 }
 
 /// `/api-keys`.
@@ -727,10 +732,19 @@ pub(crate) mod tests {
                 roles: roles.clone(),
                 ..MemberForm::default()
             },
+            require_second_factor: true,
         }
         .render()
         .unwrap();
-        check(&html, &["Add Member", "Deactivate", "viewer"]);
+        check(
+            &html,
+            &[
+                "Add Member",
+                "Deactivate",
+                "viewer",
+                "require_second_factor",
+            ],
+        );
 
         let html = ApiKeysPage {
             l: layout(),

@@ -53,3 +53,24 @@ pub struct RegistrationTokenSchema {
     /// `iat_` + 43 base64url characters. Shown only once.
     pub token: Option<String>,
 }
+
+/// A member's two-step verification.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SecondFactor)]
+pub struct SecondFactorSchema {
+    /// Whether sign-in asks for a code after the password.
+    pub enabled: bool,
+    /// Recovery codes not used yet (0 when not enabled).
+    pub recovery_codes_left: u32,
+}
+
+/// An organization's sign-in rules.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SecurityPolicy)]
+pub struct SecurityPolicySchema {
+    /// Members with `admin:access` must have two-step verification to sign in to the console
+    /// (default `false`).
+    pub require_second_factor_for_admins: bool,
+}

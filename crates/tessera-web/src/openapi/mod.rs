@@ -22,7 +22,9 @@ use utoipa::{Modify, OpenApi};
 pub use admin::{
     ActorSchema, ApiKeySchema, ApiKeyWithKeySchema, AuditEventSchema, OrganizationSchema,
 };
-pub use clients::{RegistrationPolicySchema, RegistrationTokenSchema};
+pub use clients::{
+    RegistrationPolicySchema, RegistrationTokenSchema, SecondFactorSchema, SecurityPolicySchema,
+};
 pub use connections::{
     AppCredentialsSchema, AuthorizationUrlSchema, BotConnectionSchema, BotMode, CardStateSchema,
     ConnectionCardSchema, ConnectionKindSchema, FreshTokenSchema, PkceSupport, PlatformSchema,
@@ -83,6 +85,9 @@ impl Modify for BearerAuth {
         crate::admin::user_sessions,
         crate::admin::end_user_sessions,
         crate::admin::reset_second_factor,
+        crate::admin::user_second_factor,
+        crate::admin::get_security_policy,
+        crate::admin::put_security_policy,
         crate::admin::api_resources::list,
         crate::admin::api_resources::create,
         crate::admin::api_resources::read,

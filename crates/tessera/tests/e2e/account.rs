@@ -581,3 +581,196 @@ async fn totp_enrolment_sign_in_with_codes_and_recovery_codes_and_reset() {
     let home = page(&s, &b).await;
     assert!(home.contains("Off: sign-in asks"));
 }
+
+/// The organization's rule that administrators use two-step verification: REST and GraphQL
+/// read and write it, the console refuses an administrator without it, and lets one with it
+/// in after the code; an administrator sees a member's state and resets it from the console.
+#[tokio::test]
+async fn an_organization_can_require_two_step_verification_of_its_administrators() {
+    use tessera_core::Context;
+    let s = TestServer::start().await;
+    let admin = acme_with_alice(&s).await;
+    let boss = s
+        .services
+        .create_user(
+            &Context::cli(),
+            "acme-corp",
+            tessera_core::users::NewUser {
+                username: "boss".into(),
+                password: Some(secrecy::SecretString::from("the boss password")),
+                roles: vec!["owner".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let policy = "/orgs/acme-corp/api/v1/admin/security-policy";
+    let (st, v) =
+        crate::support::json(call(&s, Method::GET, policy, Some(&admin), None).await).await;
+    assert_eq!(
+        (st, v),
+        (200, json!({"requireSecondFactorForAdmins": false}))
+    );
+    let (st, v) = crate::support::json(
+        call(
+            &s,
+            Method::PUT,
+            policy,
+            Some(&admin),
+            Some(json!({"requireTwoStep": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(
+        v.to_string().contains("requireTwoStep"),
+        "the unknown field is named: {v}"
+    );
+    let (st, v) = crate::support::json(
+        call(
+            &s,
+            Method::PUT,
+            policy,
+            Some(&admin),
+            Some(json!({"requireSecondFactorForAdmins": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (st, v),
+        (200, json!({"requireSecondFactorForAdmins": true}))
+    );
+    let (_, g) = crate::support::json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/acme-corp/api/v1/admin/graphql",
+            Some(&admin),
+            Some(json!({"query": "{ adminSecurityPolicy { requireSecondFactorForAdmins } }"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        g["data"]["adminSecurityPolicy"]["requireSecondFactorForAdmins"], true,
+        "{g}"
+    );
+
+    // Without a second factor, the console refuses the administrator and says where to go.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar = crate::support::Jar::default();
+    let res = crate::console::sign_in_http(
+        &s,
+        &http,
+        &mut jar,
+        "acme-corp",
+        "boss",
+        "the boss password",
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let page = text(res).await;
+    assert!(page.contains("requires two-step verification"), "{page}");
+    assert!(page.contains("/orgs/acme-corp/account"), "{page}");
+
+    // With one, the console asks for the code and lets them in.
+    let org = s.services.protocol_org("acme-corp").await.unwrap();
+    let e = s
+        .services
+        .start_totp_enrolment(&org, boss.id, "boss")
+        .await
+        .unwrap();
+    let step = step_now();
+    s.services
+        .confirm_totp_enrolment(&Context::cli(), org.id, boss.id, &totp(&e.secret, step))
+        .await
+        .unwrap();
+    let b = Browser::new();
+    let res = b.get(&format!("{}/login?org=acme-corp", s.base)).await;
+    let login = text(b.get(&location(&res)).await).await;
+    let res = b
+        .post(
+            &format!("{}/orgs/acme-corp/login", s.base),
+            &[
+                ("request", &hidden(&login, "request")),
+                ("csrf_token", &hidden(&login, "csrf_token")),
+                ("username", "boss"),
+                ("password", "the boss password"),
+            ],
+            &[],
+        )
+        .await;
+    let ask = text(res).await;
+    assert!(ask.contains("Two-step verification"), "{ask}");
+    let res = b
+        .post(
+            &format!("{}/orgs/acme-corp/login/second-factor", s.base),
+            &[
+                ("request", &hidden(&ask, "request")),
+                ("csrf_token", &hidden(&ask, "csrf_token")),
+                ("code", &totp(&e.secret, step + 1)),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let res = b.get(&absolute(&s, &location(&res))).await;
+    assert_eq!(res.status(), 303, "into the console");
+    assert_eq!(location(&res), "/oauth-clients");
+
+    // The member's state, in the admin API and on the console's Apps and Sessions page,
+    // where it is reset.
+    let path = format!(
+        "/orgs/acme-corp/api/v1/admin/users/{}/second-factor",
+        boss.id
+    );
+    let (st, v) =
+        crate::support::json(call(&s, Method::GET, &path, Some(&admin), None).await).await;
+    assert_eq!(
+        (st, v),
+        (200, json!({"enabled": true, "recoveryCodesLeft": 10}))
+    );
+    let access = text(
+        b.get(&format!("{}/members/{}/access", s.base, boss.id))
+            .await,
+    )
+    .await;
+    assert!(access.contains("Recovery codes left: 10"), "{access}");
+    let csrf = hidden(&access, "csrf_token");
+    let res = b
+        .post(
+            &format!("{}/members/{}/access", s.base, boss.id),
+            &[("csrf_token", csrf.as_str()), ("op", "reset-second-factor")],
+            &[("origin", s.base.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", text(res).await);
+    let (_, v) = crate::support::json(call(&s, Method::GET, &path, Some(&admin), None).await).await;
+    assert_eq!(v, json!({"enabled": false, "recoveryCodesLeft": 0}));
+    // The Members page shows the rule and saves it.
+    let members = text(b.get(&format!("{}/members", s.base)).await).await;
+    assert!(
+        members.contains("id=\"require_second_factor\" value=\"1\" checked"),
+        "the rule is on"
+    );
+    let res = b
+        .post(
+            &format!("{}/security-policy", s.base),
+            &[("csrf_token", hidden(&members, "csrf_token").as_str())],
+            &[("origin", s.base.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, v) =
+        crate::support::json(call(&s, Method::GET, policy, Some(&admin), None).await).await;
+    assert_eq!(
+        v,
+        json!({"requireSecondFactorForAdmins": false}),
+        "unticked: off"
+    );
+}
