@@ -187,10 +187,10 @@ impl Services {
             None => Default::default(),
         };
         if policy.require_second_factor_for_admins
-            && !tx
+            && tx
                 .find_totp(org.id, user.id)
                 .await?
-                .is_some_and(|t| t.confirmed_at.is_some())
+                .is_none_or(|t| t.confirmed_at.is_none())
         {
             return Err(CoreError::Unauthenticated(format!(
                 "{} requires two-step verification of its administrators: set it up on your account page, {}/account, then sign in again",
