@@ -1421,3 +1421,134 @@ async fn refresh_workers_on_every_node_refresh_each_connection_once() {
         orgs.len()
     );
 }
+
+/// docs/getting-started.md's PostgreSQL section, its shell block run as written by bash on the
+/// test cluster (only the names made unique, the server's address and a free port filled
+/// in): the role and the database it owns, the master key, `tessera migrate` (which
+/// bootstraps), `tessera serve` answering and its console sign-in pointing at itself.
+#[tokio::test]
+async fn the_getting_started_postgres_section_runs_as_written() {
+    if backend() != Backend::Postgres {
+        eprintln!("this guide's section runs on PostgreSQL only (TESSERA_TEST_BACKEND=postgres)");
+        return;
+    }
+    let admin = tessera_testkit::pg_admin_url().expect("TESSERA_TEST_PG_URL");
+    let pg = url::Url::parse(&admin).unwrap();
+    let (host, port) = (pg.host_str().unwrap().to_owned(), pg.port().unwrap_or(5432));
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/getting-started.md"),
+    )
+    .unwrap();
+    let section = &doc[doc.find("## 6. Switch to PostgreSQL").expect("the section")..];
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("its shell block");
+    let role = format!(
+        "tessera_gs_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let web_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut script = block.to_owned();
+    for (from, to) in [
+        ("ROLE tessera ", format!("ROLE {role} ")),
+        ("-O tessera tessera", format!("-O {role} {role}")),
+        (
+            "postgres://tessera:secret@127.0.0.1:5432/tessera",
+            format!("postgres://{role}:secret@{host}:{port}/{role}"),
+        ),
+        ("127.0.0.1:8701", format!("127.0.0.1:{web_port}")),
+    ] {
+        assert!(script.contains(from), "the section no longer says {from:?}");
+        script = script.replace(from, &to);
+    }
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg("-euc")
+        .arg(&script)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        // psql and createdb as the superuser, as the section says; PG* name the server.
+        .env("PGHOST", &host)
+        .env("PGPORT", port.to_string())
+        .env("PGUSER", pg.username())
+        .env("PGDATABASE", pg.path().trim_start_matches('/'))
+        .env("TESSERA_DATA_DIR", data.path())
+        .env("TESSERA_LOG", "warn")
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_MASTER_KEY")
+        .env_remove("TESSERA_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("bash");
+    let pgid = child.id().expect("pid");
+    let base = format!("http://127.0.0.1:{web_port}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..600 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+            if r.status() == 200 {
+                ready = true;
+                break;
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                let _ = e.read_to_string(&mut err).await;
+            }
+            panic!("the section failed ({status}): {err}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "tessera serve never became ready");
+    // The console sign-in goes to this server's own sign-in page (its public URL).
+    let res = http.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with(&format!("{base}/orgs/default/")), "{to}");
+    // Stop everything the script started, then read what it printed: the bootstrap.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pgid}")])
+        .status();
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the server stops on SIGTERM")
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Tessera is set up"),
+        "the first command bootstraps: {err}"
+    );
+    // Clean up the cluster for the next run.
+    let drop = std::process::Command::new("psql")
+        .env("PGHOST", &host)
+        .env("PGPORT", port.to_string())
+        .env("PGUSER", pg.username())
+        .env("PGDATABASE", pg.path().trim_start_matches('/'))
+        .args([
+            "-qc",
+            &format!("DROP DATABASE {role}"),
+            "-c",
+            &format!("DROP ROLE {role}"),
+        ])
+        .status();
+    assert!(drop.is_ok_and(|s| s.success()), "cleanup");
+}
