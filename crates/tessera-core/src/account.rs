@@ -23,6 +23,11 @@ use crate::{Context, CoreError, CoreResult, Services};
 
 /// The client id of every organization's account page client.
 pub const DEFAULT_ACCOUNT_CLIENT: &str = "tessera-account";
+/// The client id of every organization's REST API explorer (Swagger UI) client.
+pub const DEFAULT_EXPLORER_CLIENT: &str = "tessera-explorer";
+/// Where the explorer's sign-in returns (relative to the public URL): the same page for every
+/// organization.
+pub const EXPLORER_REDIRECT_PATH: &str = "/assets/swagger-ui/oauth2-redirect.html";
 
 /// The first step of a sign-in to the account page.
 #[derive(Debug, Clone)]
@@ -87,26 +92,35 @@ impl Services {
     /// The organization's account client, made the first time it is needed; its redirect
     /// URI follows the public URL when that changed.
     async fn ensure_account_client(&self, org: &Organization) -> CoreResult<()> {
-        let redirect = self.account_redirect_uri(org);
-        let existing = self
-            .cached_client(org.id, DEFAULT_ACCOUNT_CLIENT)
-            .await
-            .map_err(|e| CoreError::internal(e.to_string()))?;
-        if existing.is_some() {
-            return self
-                .follow_public_url(org, DEFAULT_ACCOUNT_CLIENT, &redirect, None)
-                .await;
-        }
         let input = ClientInput {
             client_id: Some(DEFAULT_ACCOUNT_CLIENT.into()),
             name: "Account".into(),
             description: Some("The account page of the organization's members.".into()),
             is_confidential: Some(false),
-            redirect_uris: vec![redirect],
+            redirect_uris: vec![self.account_redirect_uri(org)],
             allowed_scopes: Some(vec!["openid".into(), "profile".into()]),
             require_consent: false,
             ..ClientInput::default()
         };
+        self.ensure_default_client(org, input).await
+    }
+
+    /// A client Tessera itself uses in every organization (public, PKCE, first-party), made
+    /// the first time it is needed; its one redirect URI follows the public URL.
+    async fn ensure_default_client(
+        &self,
+        org: &Organization,
+        input: ClientInput,
+    ) -> CoreResult<()> {
+        let id = input.client_id.clone().unwrap_or_default();
+        let redirect = input.redirect_uris.first().cloned().unwrap_or_default();
+        let existing = self
+            .cached_client(org.id, &id)
+            .await
+            .map_err(|e| CoreError::internal(e.to_string()))?;
+        if existing.is_some() {
+            return self.follow_public_url(org, &id, &redirect, None).await;
+        }
         match self
             .create_client(&Context::system(), org.slug.as_str(), input)
             .await
@@ -115,6 +129,69 @@ impl Services {
             Ok(_) | Err(CoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The explorer's redirect URI (the same for every organization).
+    pub fn explorer_redirect_uri(&self) -> String {
+        format!("{}{EXPLORER_REDIRECT_PATH}", self.config.public_url)
+    }
+
+    /// Makes sure the organization has its explorer client; the organization's issuer.
+    pub async fn explorer_client(&self, org_slug: &str) -> CoreResult<String> {
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| CoreError::not_found("organization", org_slug))?;
+        let input = ClientInput {
+            client_id: Some(DEFAULT_EXPLORER_CLIENT.into()),
+            name: "REST API Explorer".into(),
+            description: Some(
+                "The admin REST API's explorer (Swagger UI) signs members in with this client."
+                    .into(),
+            ),
+            is_confidential: Some(false),
+            redirect_uris: vec![self.explorer_redirect_uri()],
+            allowed_scopes: Some(vec!["openid".into()]),
+            require_consent: false,
+            ..ClientInput::default()
+        };
+        self.ensure_default_client(&org, input).await?;
+        Ok(self.issuer(&org.slug))
+    }
+
+    /// The caller of an admin API request that carries an access token of the organization's
+    /// explorer client: the signed-in member, with their permissions (who must be allowed
+    /// in the console, `admin:access`). Tokens of any other client are no admin credential.
+    pub async fn authenticate_explorer_token(
+        &self,
+        org_slug: &str,
+        token: &str,
+    ) -> CoreResult<tessera_domain::Principal> {
+        let denied = || CoreError::Unauthenticated("invalid or expired access token".into());
+        let org = self.protocol_org(org_slug).await.map_err(|_| denied())?;
+        let claims = self
+            .active_claims(&org, token)
+            .await
+            .map_err(|e| CoreError::internal(e.to_string()))?
+            .filter(|c| c.client_id == DEFAULT_EXPLORER_CLIENT)
+            .ok_or_else(denied)?;
+        let user = uuid::Uuid::parse_str(&claims.sub)
+            .map(tessera_domain::UserId)
+            .map_err(|_| denied())?;
+        let mut tx = self.store.read().await?;
+        let user = tx
+            .find_user(org.id, user)
+            .await?
+            .filter(|u| u.user.is_active)
+            .ok_or_else(denied)?
+            .user;
+        let principal = self.user_principal(tx.as_mut(), &user).await?;
+        if !principal.has(org.id, tessera_domain::Permission::AdminAccess) {
+            return Err(CoreError::Forbidden(
+                tessera_domain::Permission::AdminAccess,
+            ));
+        }
+        Ok(principal)
     }
 
     /// Points a default client's redirect URI (and the console's post-logout URI) at the

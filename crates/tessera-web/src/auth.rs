@@ -49,6 +49,20 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// The organization the path names (`/orgs/{org}/…`, `/t/{org}/…`). Under `nest` the
+/// request's URI lost its prefix; the original keeps it.
+fn path_org(parts: &Parts) -> Option<&str> {
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(parts.uri.path(), |u| u.0.path());
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    match (segments.next(), segments.next()) {
+        (Some("orgs" | "t"), Some(slug)) => Some(slug),
+        _ => None,
+    }
+}
+
 /// Where the request came from, and its id, for the audit log.
 pub fn request_origin(parts: &Parts) -> (Option<String>, Option<String>) {
     let ip = parts
@@ -81,17 +95,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Context, Ap
             crate::cookies::cookie(state, &parts.headers, crate::console::SESSION_COOKIE)
         {
             let (ip, request_id) = request_origin(parts);
-            // Act in the organization the path names (`/orgs/{org}/…`, `/t/{org}/…`).
-            // (Under `nest` the request's URI lost its prefix; the original keeps it.)
-            let path = parts
-                .extensions
-                .get::<axum::extract::OriginalUri>()
-                .map_or(parts.uri.path(), |u| u.0.path());
-            let mut segments = path.split('/').filter(|s| !s.is_empty());
-            let org = match (segments.next(), segments.next()) {
-                (Some("orgs" | "t"), Some(slug)) => Some(slug),
-                _ => None,
-            };
+            let org = path_org(parts);
             let caller = state
                 .services
                 .console_caller_in(&cookie, org, ip, request_id)
@@ -115,7 +119,17 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Context, Ap
         }
     }
     let token = bearer_token(parts)?;
-    let principal = state.services.authenticate_api_key(token).await?;
+    // An access token of the organization's REST explorer (a JWT: API keys have no dots)
+    // acts as the member who signed in there.
+    let principal = match path_org(parts) {
+        Some(org) if token.split('.').count() == 3 => {
+            state
+                .services
+                .authenticate_explorer_token(org, token)
+                .await?
+        }
+        _ => state.services.authenticate_api_key(token).await?,
+    };
     let (ip, request_id) = request_origin(parts);
     Ok(Context {
         principal,

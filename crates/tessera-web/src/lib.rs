@@ -14,6 +14,7 @@ pub mod console;
 pub mod cookies;
 pub mod edge;
 pub mod error;
+pub mod explorer;
 pub mod graphiql;
 pub mod graphql;
 pub mod graphql_cost;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(graphiql::router())
         .merge(account::router())
+        .merge(explorer::router())
         .merge(oauth::router(&state))
         .merge(console::router(&state))
         .nest(paths::ADMIN_BASE, admin.clone())

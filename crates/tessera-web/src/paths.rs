@@ -36,6 +36,8 @@ pub const OAUTH_CLIENT: &str = "/oauth-clients/{client_id}";
 pub const OAUTH_CLIENT_SECRET: &str = "/oauth-clients/{client_id}/secret";
 pub const OAUTH_CLIENT_REVOKE_TOKENS: &str = "/oauth-clients/{client_id}/revoke-tokens";
 pub const GRAPHQL: &str = "/graphql";
+/// The REST API explorer (Swagger UI).
+pub const EXPLORER: &str = "/explorer";
 pub const REGISTRATION_POLICY: &str = "/registration-policy";
 pub const REGISTRATION_TOKENS: &str = "/registration-tokens";
 pub const REGISTRATION_TOKEN: &str = "/registration-tokens/{id}";

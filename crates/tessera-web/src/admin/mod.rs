@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
             get(get_security_policy).put(put_security_policy),
         )
         .route(paths::ROLES, get(list_roles).post(create_role))
+        .route(paths::EXPLORER, get(crate::explorer::page))
         .route(
             paths::GRAPHQL,
             get(crate::graphiql::page).post(crate::graphql::post),

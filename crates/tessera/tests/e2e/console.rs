@@ -2094,3 +2094,142 @@ async fn the_account_page_and_two_step_sign_in_in_a_real_browser() {
     b.see("Recovery codes left: 10").await;
     b.quit().await;
 }
+
+/// The REST API explorer in Chromium: Swagger UI drawn from Tessera's own assets, Authorize
+/// signs the member in through the organization's sign-in page in its window (PKCE), and
+/// "Try it out" calls the API with the token it got.
+#[tokio::test]
+async fn the_rest_explorer_signs_in_and_calls_the_api_in_a_real_browser() {
+    let s = TestServer::start().await;
+    s.services
+        .create_user(
+            &Context::cli(),
+            "default",
+            NewUser {
+                username: "operator".into(),
+                password: Some(SecretString::from(
+                    "correct horse battery staple".to_owned(),
+                )),
+                roles: vec!["owner".to_owned()],
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.driver
+        .goto(format!("{}/orgs/default/api/v1/admin/explorer", s.base))
+        .await
+        .unwrap();
+    b.see("listOauthClients").await;
+    b.see("Authorize").await;
+    b.screenshot("api-explorer.png").await;
+    let main = b.driver.window().await.unwrap();
+    b.driver
+        .find(By::Css("button.btn.authorize"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.see("tessera-explorer").await;
+    // The modal's Authorize for the sign-in scheme opens the sign-in window.
+    let buttons = b.driver.find_all(By::Css(".auth-container")).await.unwrap();
+    let mut clicked = false;
+    for c in buttons {
+        if c.text().await.unwrap_or_default().contains("signIn") {
+            c.find(By::Css("button.authorize"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            clicked = true;
+            break;
+        }
+    }
+    assert!(
+        clicked,
+        "the sign-in scheme in the dialog: {}",
+        b.source().await
+    );
+    let mut popup = None;
+    for _ in 0..100 {
+        let handles = b.driver.windows().await.unwrap();
+        if let Some(h) = handles.into_iter().find(|h| *h != main) {
+            popup = Some(h);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.driver
+        .switch_to_window(popup.expect("the sign-in window"))
+        .await
+        .unwrap();
+    b.see("Sign in").await;
+    b.fill("username", "operator").await;
+    b.fill("password", "correct horse battery staple").await;
+    b.driver
+        .find(By::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The window hands the code back and closes; the explorer redeems it.
+    for _ in 0..100 {
+        if b.driver.windows().await.unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.driver.switch_to_window(main).await.unwrap();
+    b.see("Logout").await;
+    b.driver
+        .execute(
+            "document.querySelectorAll('.auth-container .btn-done, button.btn-done').forEach(function (x) { x.click(); });",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    // Try it out on the clients list: the answer lists the default clients.
+    if let Ok(close) = b.driver.find(By::Css("button.close-modal")).await {
+        let _ = close.click().await;
+    }
+    let op = "#operations-oauth-clients-listOauthClients";
+    let el = |css: String| {
+        let b = &b;
+        async move {
+            for _ in 0..100 {
+                if let Ok(e) = b.driver.find(By::Css(css.clone())).await {
+                    return e;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no {css}");
+        }
+    };
+    let summary = el(format!("{op} .opblock-summary-control")).await;
+    summary.scroll_into_view().await.unwrap();
+    summary.click().await.unwrap();
+    let try_out = el(format!("{op} button.try-out__btn")).await;
+    try_out.scroll_into_view().await.unwrap();
+    try_out.click().await.unwrap();
+    let execute = el(format!("{op} button.execute")).await;
+    execute.scroll_into_view().await.unwrap();
+    execute.click().await.unwrap();
+    let status = el(format!(
+        "{op} .live-responses-table .response .response-col_status"
+    ))
+    .await;
+    assert_eq!(status.text().await.unwrap().trim(), "200");
+    let body = el(format!(
+        "{op} .live-responses-table .response-col_description pre"
+    ))
+    .await;
+    let text = body.text().await.unwrap();
+    assert!(text.contains("tessera-console"), "{text}");
+    b.quit().await;
+}

@@ -13,6 +13,7 @@ mod cluster;
 mod conformance;
 mod connections;
 mod console;
+mod explorer;
 mod fapi2_security_profile;
 mod flows;
 mod grants;
