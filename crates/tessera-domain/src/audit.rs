@@ -50,6 +50,8 @@ actions! {
     UserSecondFactorEnrolled = "user.second_factor_enrolled",
     UserSecondFactorRemoved = "user.second_factor_removed",
     SecurityPolicyUpdated = "security_policy.updated",
+    DiscordBotConfigured = "discord_bot.configured",
+    DiscordBotRemoved = "discord_bot.removed",
     ConsoleSignedIn = "console.signed_in",
     ConsoleSignedOut = "console.signed_out",
     UserLoggedIn = "user.logged_in",

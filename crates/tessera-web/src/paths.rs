@@ -62,6 +62,8 @@ pub const BOT_CONNECTIONS_PLATFORM_AUTHORIZE: &str = "/bot-connections/{platform
 // Relative to the system base.
 pub const PROVIDERS: &str = "/providers";
 pub const PROVIDERS_PLATFORM: &str = "/providers/{platform}";
+/// The Discord bot system administrators configure for every organization.
+pub const DISCORD_BOT: &str = "/discord-bot";
 pub const ORGANIZATIONS: &str = "/organizations";
 
 // Protocol endpoints (full paths).

@@ -19,7 +19,7 @@ mod streamelements;
 mod token;
 mod views;
 
-pub use bots::BotConnectionView;
+pub use bots::{BotConnectionView, DiscordBotInput, DiscordBotView};
 pub use cards::ConnectionCard;
 pub use connect::{CallbackError, CallbackOutcome, ConnectCallback, STATE_TTL};
 pub use credentials::CredentialView;

@@ -31,3 +31,16 @@ CREATE TABLE security_policies (
     policy     TEXT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- Bots that system administrators configure for every organization (Discord): no
+-- organization may customise them. The token is sealed by the vault; org_id is the nil UUID
+-- (the vault's re-encryption reads every sealed column with its organization).
+CREATE TABLE system_bots (
+    platform       TEXT PRIMARY KEY,
+    org_id         TEXT NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+    application_id TEXT NOT NULL,
+    bot_name       TEXT NOT NULL,
+    token_sealed   TEXT NOT NULL,
+    token_hint     TEXT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);

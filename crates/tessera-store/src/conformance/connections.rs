@@ -204,5 +204,29 @@ pub async fn connections(store: &dyn Store) {
         .await
         .unwrap());
     assert!(tx.delete_credentials(o.id, Platform::Twitch).await.unwrap());
+    // The bots of system administrators: one per platform, replaced whole, removed once.
+    assert_eq!(tx.find_system_bot("discord").await.unwrap(), None);
+    let bot = crate::SystemBot {
+        platform: "discord".into(),
+        application_id: "123456789012345678".into(),
+        bot_name: "Tessera".into(),
+        token_sealed: "v1.k.n.c".into(),
+        token_hint: "abcd".into(),
+        updated_at: from_millis(5_000),
+    };
+    tx.put_system_bot(&bot).await.unwrap();
+    let renamed = crate::SystemBot {
+        bot_name: "Renamed".into(),
+        ..bot
+    };
+    tx.put_system_bot(&renamed).await.unwrap();
+    assert_eq!(tx.find_system_bot("discord").await.unwrap(), Some(renamed));
+    let cells = tx
+        .sealed_cells(crate::SealedColumn::SystemBotToken, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(cells.len(), 1, "the vault sees the sealed token");
+    assert!(tx.delete_system_bot("discord").await.unwrap());
+    assert!(!tx.delete_system_bot("discord").await.unwrap());
     tx.commit().await.unwrap();
 }

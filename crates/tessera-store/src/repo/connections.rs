@@ -146,10 +146,12 @@ pub enum SealedColumn {
     ClientSecret,
     /// A user's TOTP shared secret (the account page's second factor).
     TotpSecret,
+    /// The token of a bot configured by system administrators (Discord).
+    SystemBotToken,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 10] = [
+    pub const ALL: [SealedColumn; 11] = [
         SealedColumn::SigningKey,
         SealedColumn::CredentialClientId,
         SealedColumn::CredentialClientSecret,
@@ -160,6 +162,7 @@ impl SealedColumn {
         SealedColumn::StreamElementsToken,
         SealedColumn::ClientSecret,
         SealedColumn::TotpSecret,
+        SealedColumn::SystemBotToken,
     ];
 
     /// (table, column, the row id column): also the names bound into each seal.
@@ -175,8 +178,23 @@ impl SealedColumn {
             SealedColumn::StreamElementsToken => ("streamelements_tokens", "token", "id"),
             SealedColumn::ClientSecret => ("oauth_client_secrets", "sealed", "id"),
             SealedColumn::TotpSecret => ("user_totp", "secret_sealed", "user_id"),
+            SealedColumn::SystemBotToken => ("system_bots", "token_sealed", "platform"),
         }
     }
+}
+
+/// A bot that system administrators configure for every organization (Discord).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemBot {
+    /// `discord`.
+    pub platform: String,
+    pub application_id: String,
+    pub bot_name: String,
+    /// The bot token, sealed by the vault (under the nil organization).
+    pub token_sealed: String,
+    /// The token's last four characters, to recognise it.
+    pub token_hint: String,
+    pub updated_at: Timestamp,
 }
 
 /// One sealed value and where it lives.
@@ -190,6 +208,11 @@ pub struct SealedCell {
 /// The connections repository, part of every [`crate::Tx`].
 #[async_trait]
 pub trait ConnectionTx: Send {
+    // Bots configured by system administrators.
+    async fn find_system_bot(&mut self, platform: &str) -> Result<Option<SystemBot>>;
+    async fn put_system_bot(&mut self, b: &SystemBot) -> Result<()>;
+    async fn delete_system_bot(&mut self, platform: &str) -> Result<bool>;
+
     // System-wide platform switches.
     /// Platforms switched off; every other one is on.
     async fn disabled_providers(&mut self) -> Result<Vec<Platform>>;

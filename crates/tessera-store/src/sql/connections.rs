@@ -615,6 +615,55 @@ macro_rules! impl_connection_tx {
                     Ok(done.rows_affected() == 1)
                 }
 
+                async fn find_system_bot(&mut self, platform: &str) -> Result<Option<SystemBot>> {
+                    sqlx::query(
+                        "SELECT platform, application_id, bot_name, token_sealed, token_hint, \
+                         updated_at FROM system_bots WHERE platform = $1",
+                    )
+                    .bind(platform)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|r| {
+                        Ok(SystemBot {
+                            platform: r.try_get("platform")?,
+                            application_id: r.try_get("application_id")?,
+                            bot_name: r.try_get("bot_name")?,
+                            token_sealed: r.try_get("token_sealed")?,
+                            token_hint: r.try_get("token_hint")?,
+                            updated_at: from_millis(r.try_get("updated_at")?),
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn put_system_bot(&mut self, b: &SystemBot) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO system_bots (platform, application_id, bot_name, token_sealed, \
+                         token_hint, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (platform) DO UPDATE SET application_id = excluded.application_id, \
+                         bot_name = excluded.bot_name, token_sealed = excluded.token_sealed, \
+                         token_hint = excluded.token_hint, updated_at = excluded.updated_at",
+                    )
+                    .bind(&b.platform)
+                    .bind(&b.application_id)
+                    .bind(&b.bot_name)
+                    .bind(&b.token_sealed)
+                    .bind(&b.token_hint)
+                    .bind(to_millis(b.updated_at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn delete_system_bot(&mut self, platform: &str) -> Result<bool> {
+                    Ok(sqlx::query("DELETE FROM system_bots WHERE platform = $1")
+                        .bind(platform)
+                        .execute(&mut *self.tx)
+                        .await?
+                        .rows_affected()
+                        == 1)
+                }
+
                 async fn sealed_cells(
                     &mut self,
                     col: SealedColumn,

@@ -71,4 +71,10 @@ pub fn system_router() -> Router<AppState> {
     Router::new()
         .route(paths::PROVIDERS, get(list_providers))
         .route(paths::PROVIDERS_PLATFORM, patch(patch_provider))
+        .route(
+            paths::DISCORD_BOT,
+            get(providers::get_discord_bot)
+                .put(providers::put_discord_bot)
+                .delete(providers::delete_discord_bot),
+        )
 }

@@ -171,15 +171,19 @@ pub struct FreshTokenSchema {
 pub enum BotMode {
     Global,
     Custom,
+    /// Discord: configured by system administrators, not per organization.
+    Managed,
 }
 
-/// A platform's chat bot: the global one, or the organization's custom bot. The fields from
-/// `channelName` on are present only for a custom bot.
+/// A platform's chat bot: the global one, or the organization's custom bot; for `discord`, the
+/// bot system administrators configured (`managed`). The fields from `channelName` on are
+/// present only for a custom bot.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = BotConnection)]
 pub struct BotConnectionSchema {
-    pub platform: PlatformSchema,
+    /// `twitch`, `youtube`, `kick`, `trovo`, or `discord`.
+    pub platform: String,
     pub name: String,
     pub mode: BotMode,
     /// False when the platform is switched off system-wide.
@@ -239,4 +243,21 @@ pub struct ProviderSchema {
     /// The scopes a Connect asks for.
     pub scopes: Vec<String>,
     pub pkce: PkceSupport,
+}
+
+/// The Discord bot system administrators configure for every organization.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DiscordBot)]
+pub struct DiscordBotSchema {
+    pub configured: bool,
+    #[schema(required = true)]
+    pub application_id: Option<String>,
+    #[schema(required = true)]
+    pub bot_name: Option<String>,
+    /// `…` and the token's last four characters.
+    #[schema(required = true)]
+    pub token_hint: Option<String>,
+    #[schema(required = true)]
+    pub updated_at: Option<String>,
 }

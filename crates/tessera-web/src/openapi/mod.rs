@@ -27,8 +27,8 @@ pub use clients::{
 };
 pub use connections::{
     AppCredentialsSchema, AuthorizationUrlSchema, BotConnectionSchema, BotMode, CardStateSchema,
-    ConnectionCardSchema, ConnectionKindSchema, FreshTokenSchema, PkceSupport, PlatformSchema,
-    ProviderSchema, RefreshHealthSchema, RefreshStatus,
+    ConnectionCardSchema, ConnectionKindSchema, DiscordBotSchema, FreshTokenSchema, PkceSupport,
+    PlatformSchema, ProviderSchema, RefreshHealthSchema, RefreshStatus,
 };
 pub use error::{ErrorSchema, FieldErrorSchema};
 pub use integrations::{
@@ -132,6 +132,9 @@ impl Modify for BearerAuth {
         crate::connections::connect::disconnect_bot,
         crate::connections::providers::list_providers,
         crate::connections::providers::patch_provider,
+        crate::connections::providers::get_discord_bot,
+        crate::connections::providers::put_discord_bot,
+        crate::connections::providers::delete_discord_bot,
     ),
     components(schemas(
         ErrorSchema, FieldErrorSchema, ClientObject, crate::admin::clients::WithSecret, SecretInfo,

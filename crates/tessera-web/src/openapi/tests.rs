@@ -120,7 +120,7 @@ fn connection_schemas_describe_the_real_objects() {
         serde_json::to_value(card(None)).unwrap(),
     );
     let bot = |connection| BotConnectionView {
-        platform: Platform::Kick,
+        platform: "kick",
         name: "Kick",
         mode: "global",
         enabled: true,

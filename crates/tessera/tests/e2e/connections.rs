@@ -1027,7 +1027,14 @@ async fn streamelements_tokens_and_bot_connections() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|b| b["platform"] != "discord")
         .all(|b| b["mode"] == "global" && b["botName"] == "TesseraBot"));
+    // Discord's is the administrators' (none configured here).
+    let discord = bots.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&discord["platform"], &discord["mode"], &discord["enabled"]),
+        (&json!("discord"), &json!("managed"), &json!(false))
+    );
     e.credentials(Platform::Twitch, "twitch-app", "twitch-secret")
         .await;
     e.connect(Platform::Twitch).await;
@@ -1105,4 +1112,125 @@ async fn a_connection_missing_scopes_says_so_until_reconnected() {
     assert!(!missing.contains(&json!("chat:read")));
     e.connect(Platform::Twitch).await;
     assert_eq!(e.card("twitch").await["missingScopes"], json!([]));
+}
+
+/// The Discord bot: system administrators set it (token sealed, shown as a hint only, each bad
+/// field named), every organization's Bot Connections show it as managed, no organization
+/// can connect or disconnect it, and it can be removed.
+#[tokio::test]
+async fn system_administrators_configure_the_discord_bot_for_everyone() {
+    let s = TestServer::start().await;
+    s.org("acme").await;
+    let sys = s.system_key().await;
+    let org_key = s.org_key("acme", &["owner"], &[]).await;
+    let path = "/api/v1/system/discord-bot";
+    let (st, v) = json(call(&s, Method::GET, path, Some(&sys), None).await).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["configured"], false);
+    // Only system administrators.
+    let (st, _) = json(call(&s, Method::GET, path, Some(&org_key), None).await).await;
+    assert_eq!(st, 403);
+    let (st, e) = json(
+        call(
+            &s,
+            Method::PUT,
+            path,
+            Some(&sys),
+            Some(json!({"applicationId": "12ab", "botName": "", "botToken": "short"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 400);
+    for field in ["applicationId", "botName", "botToken"] {
+        assert!(e.to_string().contains(field), "{field} named: {e}");
+    }
+    let token = format!(
+        "MTIzNDU2Nzg5MDEyMzQ1Njc4.{}.abcdefghijklmnopqrstuvwxyz0123456789wxyz",
+        "GhIjKl"
+    );
+    let (st, v) = json(
+        call(
+            &s,
+            Method::PUT,
+            path,
+            Some(&sys),
+            Some(json!({"applicationId": "123456789012345678", "botName": "Tessera Bot", "botToken": token})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["tokenHint"], "…wxyz");
+    assert!(!v.to_string().contains(&token), "the token is never shown");
+    // Sealed at rest: the database does not hold the token.
+    let mut tx = s.store.begin().await.unwrap();
+    let row = tx.find_system_bot("discord").await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    assert!(!row.token_sealed.contains(&token) && row.token_sealed.starts_with("v1."));
+    // Every organization sees it, managed by administrators.
+    let (_, bots) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/acme/api/v1/bot-connections",
+            Some(&org_key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let discord = bots
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["platform"] == "discord")
+        .unwrap()
+        .clone();
+    assert_eq!(discord["mode"], "managed");
+    assert_eq!(discord["enabled"], true);
+    assert_eq!(discord["botName"], "Tessera Bot");
+    assert_eq!(discord["botId"], "123456789012345678");
+    // No per-organization customisation.
+    let (st, _) = json(
+        call(
+            &s,
+            Method::POST,
+            "/orgs/acme/api/v1/bot-connections/discord/authorize",
+            Some(&org_key),
+            Some(json!({})),
+        )
+        .await,
+    )
+    .await;
+    assert!(st == 400 || st == 404, "{st}");
+    let (st, _) = json(
+        call(
+            &s,
+            Method::DELETE,
+            "/orgs/acme/api/v1/bot-connections/discord",
+            Some(&org_key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert!(st == 400 || st == 404, "{st}");
+    // Removed: gone for everyone.
+    let (st, _) = json(call(&s, Method::DELETE, path, Some(&sys), None).await).await;
+    assert_eq!(st, 204);
+    let (st, _) = json(call(&s, Method::DELETE, path, Some(&sys), None).await).await;
+    assert_eq!(st, 404);
+    let (_, bots) = json(
+        call(
+            &s,
+            Method::GET,
+            "/orgs/acme/api/v1/bot-connections",
+            Some(&org_key),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(bots.as_array().unwrap().last().unwrap()["enabled"], false);
 }

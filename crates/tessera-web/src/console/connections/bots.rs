@@ -24,9 +24,10 @@ pub async fn bots(
         rows: bots
             .iter()
             .map(|b| BotRow {
-                platform: b.platform.as_str(),
+                platform: b.platform,
                 name: b.name,
                 custom: b.mode == "custom",
+                managed: b.mode == "managed",
                 enabled: b.enabled,
                 credentials_configured: b.credentials_configured,
                 bot_name: b.bot_name.clone(),

@@ -114,6 +114,7 @@ fn the_connections_pages_render_with_sample_data() {
             platform: "twitch",
             name: "Twitch",
             custom: false,
+            managed: false,
             enabled: true,
             credentials_configured: true,
             bot_name: EVIL.into(),

@@ -139,6 +139,8 @@ pub struct BotRow {
     pub platform: &'static str,
     pub name: &'static str,
     pub custom: bool,
+    /// Discord: configured by administrators, not per organization.
+    pub managed: bool,
     pub enabled: bool,
     pub credentials_configured: bool,
     pub bot_name: String,
