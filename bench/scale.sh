@@ -5,7 +5,7 @@
 # pages of random organizations, client_credentials over random clients of random
 # organizations against one client, introspection likewise, what the caches hold, and the
 # server's peak RSS.
-# Usage: bench/scale.sh [sqlite|postgres] [ORGS] [CLIENTS] [WARM_ORGS] [SECONDS] [CONNECTIONS]
+# Usage: [PIN=1] bench/scale.sh [sqlite|postgres] [ORGS] [CLIENTS] [WARM_ORGS] [SECONDS] [CONNECTIONS]
 #   WARM_ORGS: how many organizations the token and introspection scenarios spread over
 #   (default 1,000). Each organization makes its signing keys on its first token (an RSA-2048
 #   key among them, tens of milliseconds), so the scenario first asks each of them for one
@@ -125,7 +125,14 @@ load_secs=$(python3 -c "import time,sys; print('%.0f' % (time.time() - float(sys
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 start=$(date +%s.%N)
-"$bin" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+# With PIN=1 (and two cores or more) the server runs on core 0 and the load generator on
+# core 1, so that the generator's own work (40,000 different requests instead of one) does not
+# take the server's CPU; the figures then compare the server alone.
+server_cpu=""; load_cpu=""
+if [ "${PIN:-0}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  server_cpu="taskset -c 0"; load_cpu="taskset -c 1"
+fi
+$server_cpu "$bin" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
 until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
 startup_ms=$(python3 -c "import time,sys; print('%.0f' % ((time.time() - float(sys.argv[1])) * 1000))" "$start")
@@ -161,7 +168,7 @@ for i in range(warm):
         print(f"{base}/orgs/s{i:05d}/api/v1/oauth/token\tgrant_type=client_credentials&client_id=c{j:02d}&client_secret={secret}")
 PY
 echo -n "first token of each of the $(( warm * per_org )) clients (cold): "
-"$pairbench" each "$dir/pairs.txt" 32 access_token 2>&1 >"$dir/tokens.txt" | sed 's/.*answered with access_token, //'
+$load_cpu "$pairbench" each "$dir/pairs.txt" 32 access_token 2>&1 >"$dir/tokens.txt" | sed 's/.*answered with access_token, //'
 # Introspection lines: each token introspected by the client it was issued to, at its
 # organization; and the same with the first token only.
 python3 - "$dir/tokens.txt" > "$dir/introspect_many.txt" <<'PY'
@@ -188,13 +195,13 @@ caches "after the cold pass"
 # the server, so a heavier one would lower the second figure by itself): one client, then
 # every client of the scenario's organizations in random order.
 printf '%-44s ' "client_credentials, one client"
-"$pairbench" run <(grep -m1 '/orgs/s00000/.*client_id=c00&' "$dir/pairs.txt") "$secs" "$conns"
+$load_cpu "$pairbench" run <(grep -m1 '/orgs/s00000/.*client_id=c00&' "$dir/pairs.txt") "$secs" "$conns"
 printf '%-44s ' "client_credentials, $(( warm * per_org )) clients of $warm orgs"
-"$pairbench" run "$dir/pairs.txt" "$secs" "$conns"
+$load_cpu "$pairbench" run "$dir/pairs.txt" "$secs" "$conns"
 # Introspection needs the token and its organization together: pairbench draws whole lines.
 printf '%-44s ' "introspection, one token"
-"$pairbench" run "$dir/introspect_one.txt" "$secs" "$conns"
+$load_cpu "$pairbench" run "$dir/introspect_one.txt" "$secs" "$conns"
 printf '%-44s ' "introspection, $(wc -l < "$dir/introspect_many.txt") tokens of $warm orgs"
-"$pairbench" run "$dir/introspect_many.txt" "$secs" "$conns"
+$load_cpu "$pairbench" run "$dir/introspect_many.txt" "$secs" "$conns"
 caches "after the runs"
 echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
