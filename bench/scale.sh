@@ -5,7 +5,7 @@
 # pages of random organizations, client_credentials over random clients of random
 # organizations against one client, introspection likewise, what the caches hold, and the
 # server's peak RSS.
-# Usage: [PIN=1] bench/scale.sh [sqlite|postgres] [ORGS] [CLIENTS] [WARM_ORGS] [SECONDS] [CONNECTIONS]
+# Usage: [PIN=1] [ROUNDS=3] [LAST_USED_SECS=60] bench/scale.sh [sqlite|postgres] [ORGS] [CLIENTS] [WARM_ORGS] [SECONDS] [CONNECTIONS]
 #   WARM_ORGS: how many organizations the token and introspection scenarios spread over
 #   (default 1,000). Each organization makes its signing keys on its first token (an RSA-2048
 #   key among them, tens of milliseconds), so the scenario first asks each of them for one
@@ -39,6 +39,12 @@ cleanup() {
 trap cleanup EXIT
 export TESSERA_LOG=warn
 export TESSERA_DATA_DIR="$dir"
+# LAST_USED_SECS=N: write a key's or secret's lastUsedAt at most every N seconds (the
+# configuration's [server] last_used_interval_secs; 60 by default).
+if [ -n "${LAST_USED_SECS:-}" ]; then
+  printf '[server]\nlast_used_interval_secs = %s\n' "$LAST_USED_SECS" > "$dir/tessera.toml"
+  export TESSERA_CONFIG="$dir/tessera.toml"
+fi
 TESSERA_MASTER_KEY="$("$bin" vault generate-key)"
 export TESSERA_MASTER_KEY
 
@@ -193,15 +199,35 @@ print("caches " + sys.argv[1] + ": " + "; ".join("%s %d entries %.1f/%.0f MiB %d
 caches "after the cold pass"
 # Steady state, with the same load generator for both figures (it shares the machine with
 # the server, so a heavier one would lower the second figure by itself): one client, then
-# every client of the scenario's organizations in random order.
-printf '%-44s ' "client_credentials, one client"
-$load_cpu "$pairbench" run <(grep -m1 '/orgs/s00000/.*client_id=c00&' "$dir/pairs.txt") "$secs" "$conns"
-printf '%-44s ' "client_credentials, $(( warm * per_org )) clients of $warm orgs"
-$load_cpu "$pairbench" run "$dir/pairs.txt" "$secs" "$conns"
-# Introspection needs the token and its organization together: pairbench draws whole lines.
-printf '%-44s ' "introspection, one token"
-$load_cpu "$pairbench" run "$dir/introspect_one.txt" "$secs" "$conns"
-printf '%-44s ' "introspection, $(wc -l < "$dir/introspect_many.txt") tokens of $warm orgs"
-$load_cpu "$pairbench" run "$dir/introspect_many.txt" "$secs" "$conns"
+# every client of the scenario's organizations in random order. This shared machine's speed
+# drifts by 10-20% within minutes, more than the difference measured, so the two are
+# interleaved ROUNDS times (default 3) and compared by their medians.
+grep -m1 '/orgs/s00000/.*client_id=c00&' "$dir/pairs.txt" > "$dir/pairs_one.txt"
+rounds="${ROUNDS:-3}"
+for r in $(seq 1 "$rounds"); do
+  for sc in "cc_one:$dir/pairs_one.txt" "cc_many:$dir/pairs.txt" "in_one:$dir/introspect_one.txt" "in_many:$dir/introspect_many.txt"; do
+    name="${sc%%:*}"; file="${sc#*:}"
+    line=$($load_cpu "$pairbench" run "$file" "$secs" "$conns")
+    printf 'round %s %-8s %s\n' "$r" "$name" "$line"
+    echo "$name $line" >> "$dir/rounds.txt"
+  done
+done
+python3 - "$dir/rounds.txt" "$(( warm * per_org ))" "$warm" <<'PY'
+import re, statistics, sys
+runs = {}
+for l in open(sys.argv[1]):
+    name, rest = l.split(" ", 1)
+    m = re.search(r"([\d.]+) req/s\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", rest)
+    runs.setdefault(name, []).append(tuple(float(x) for x in m.groups()))
+med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in runs.items()}
+n, w = sys.argv[2], sys.argv[3]
+labels = {"cc_one": "client_credentials, one client", "cc_many": f"client_credentials, {n} clients of {w} orgs",
+          "in_one": "introspection, one token", "in_many": f"introspection, {n} tokens of {w} orgs"}
+for k in ["cc_one", "cc_many", "in_one", "in_many"]:
+    rps, p50, p99 = med[k]
+    print("%-46s median %6.0f req/s   p50 %.2f ms   p99 %.2f ms" % (labels[k], rps, p50, p99))
+print("random / one, medians: client_credentials %.0f%%, introspection %.0f%%" % (
+    100 * med["cc_many"][0] / med["cc_one"][0], 100 * med["in_many"][0] / med["in_one"][0]))
+PY
 caches "after the runs"
 echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"

@@ -75,6 +75,7 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
             vault_keys,
             allow_internal_jwks_uri: config.allow_internal_jwks_uri,
             dpop_require_nonce: config.dpop_require_nonce,
+            last_used_interval: config.last_used_interval,
             ..CoreConfig::default()
         },
     )?);

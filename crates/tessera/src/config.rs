@@ -63,6 +63,10 @@ pub struct FileServer {
     /// Tessera, whose `X-Forwarded-For` gives the client's address (default none: the header
     /// is ignored).
     pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds between two writes of one API key's or client secret's `lastUsedAt` (default
+    /// 60, at most a day): with tens of thousands of clients in use, each write is a row
+    /// update, so large deployments write less often.
+    pub last_used_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +122,8 @@ pub struct Config {
     pub public_url: String,
     pub request_timeout: std::time::Duration,
     pub body_limit: usize,
+    /// How often, at most, one key's or secret's `lastUsedAt` is written.
+    pub last_used_interval: time::Duration,
     /// The HTTP server's connection cap and timeouts, and the trusted proxies.
     pub server_limits: tessera_web::ServerLimits,
     /// How long `/readyz` answers 503 after SIGTERM before the listener closes.
@@ -247,6 +253,10 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
             .argon2_parallelism
             .unwrap_or(defaults.parallelism),
     };
+    let last_used = f.server.last_used_interval_secs.unwrap_or(60);
+    if !(60..=86_400).contains(&last_used) {
+        bail!("invalid [server] last_used_interval_secs {last_used}: use 60 to 86400");
+    }
     let refresh_grace_seconds = f.security.refresh_grace_seconds.unwrap_or(0);
     if !(0..=60).contains(&refresh_grace_seconds) {
         bail!("invalid [security] refresh_grace_seconds {refresh_grace_seconds}: use 0 to 60");
@@ -337,6 +347,7 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
             f.server.request_timeout_secs.unwrap_or(30),
         ),
         body_limit: f.server.body_limit_bytes.unwrap_or(1024 * 1024),
+        last_used_interval: time::Duration::seconds(i64::try_from(last_used).unwrap_or(60)),
         server_limits,
         drain: std::time::Duration::from_secs(f.server.drain_seconds.unwrap_or(0)),
         log_format,

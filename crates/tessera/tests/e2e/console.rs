@@ -888,6 +888,26 @@ async fn members_api_keys_and_the_audit_log_in_a_real_browser() {
         .unwrap()
         .is_empty());
 
+    // Sign-in Rules: two-step verification required of administrators, saved and shown.
+    b.id("require_second_factor").await.click().await.unwrap();
+    b.press("save-sign-in-rules").await;
+    b.see("The sign-in rules are saved.").await;
+    assert!(b
+        .id("require_second_factor")
+        .await
+        .is_selected()
+        .await
+        .unwrap());
+    let policy = s
+        .services
+        .get_security_policy(&Context::cli(), "default")
+        .await
+        .unwrap();
+    assert!(policy.require_second_factor_for_admins);
+    b.id("require_second_factor").await.click().await.unwrap();
+    b.press("save-sign-in-rules").await;
+    b.see("The sign-in rules are saved.").await;
+
     // API keys: created with the key shown once; it works; revoked, it does not.
     b.driver.goto(format!("{}/api-keys", s.base)).await.unwrap();
     b.id("create-api-key").await.click().await.unwrap();
@@ -1089,6 +1109,41 @@ async fn connections_pages_in_a_real_browser() {
             .as_deref(),
         Some("credentials_configured")
     );
+
+    // Bot Connections: Discord's bot is the administrators', with no buttons.
+    s.services
+        .set_discord_bot(
+            &Context::cli(),
+            tessera_core::connections::DiscordBotInput {
+                application_id: "123456789012345678".into(),
+                bot_name: "Acme Discord Bot".into(),
+                bot_token: SecretString::from(format!(
+                    "{}.abcdef.{}",
+                    "M".repeat(24),
+                    "x".repeat(38)
+                )),
+            },
+        )
+        .await
+        .unwrap();
+    b.driver
+        .goto(format!("{}/dashboard/connections/bot", s.base))
+        .await
+        .unwrap();
+    let discord = b.id("bot-discord").await;
+    let text = discord.text().await.unwrap();
+    assert!(text.contains("Managed by administrators"), "{text}");
+    assert!(text.contains("Acme Discord Bot"), "{text}");
+    assert!(
+        text.contains("Discord bots are configured by administrators and cannot be customised per organization."),
+        "{text}"
+    );
+    assert!(discord
+        .find_all(By::Css("button"))
+        .await
+        .unwrap()
+        .is_empty());
+    b.screenshot("bot-connections.png").await;
     b.quit().await;
     s.stop().await;
 }
