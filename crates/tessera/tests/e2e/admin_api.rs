@@ -30,7 +30,7 @@ async fn operations_endpoints_answer() {
     // The token-path caches: the budget is fixed, and a lookup of an unknown organization
     // is a load.
     assert!(
-        text.contains("tessera_cache_budget_bytes{cache=\"clients\"} 67108864"),
+        text.contains("tessera_cache_budget_bytes{cache=\"clients\"} 83886080"),
         "{text}"
     );
     let loads = |t: &str| -> u64 {
