@@ -481,21 +481,20 @@ impl Services {
         Ok(n)
     }
 
-    /// The user changes their password: the current one first, the new one twice.
-    pub async fn account_change_password(
+    /// The signed-in user's own password, asked again before a change that matters (a new
+    /// password, the second factor off): braked and counted like sign-in failures, so that a
+    /// borrowed session cannot guess it. A wrong one is a 400 naming `field`.
+    async fn check_own_password(
         &self,
         caller: &AccountCaller,
-        current: &str,
-        new: &str,
-        confirm: &str,
+        presented: &str,
+        field: &str,
     ) -> CoreResult<()> {
         let (org, user) = (caller.org.id, caller.user.id);
-        if !self
-            .limits
-            .allow_login(org, caller.user.username.as_str(), None)
-        {
+        let name = caller.user.username.as_str();
+        if !self.limits.allow_login(org, name, None) {
             return Err(CoreError::invalid(
-                "currentPassword",
+                field,
                 "too many attempts: wait a minute and try again",
             ));
         }
@@ -505,21 +504,31 @@ impl Services {
         }
         .and_then(|u| u.password_hash);
         let ok = match &stored {
-            Some(phc) => self.verify_password(current, phc).await,
+            Some(phc) => self.verify_password(presented, phc).await,
             None => false,
         };
         if !ok {
-            self.count_failures(&self.limits.login_failed(
-                org,
-                caller.user.username.as_str(),
-                None,
-            ))
-            .await;
+            self.count_failures(&self.limits.login_failed(org, name, None))
+                .await;
             return Err(CoreError::invalid(
-                "currentPassword",
+                field,
                 "the current password is not right",
             ));
         }
+        Ok(())
+    }
+
+    /// The user changes their password: the current one first, the new one twice.
+    pub async fn account_change_password(
+        &self,
+        caller: &AccountCaller,
+        current: &str,
+        new: &str,
+        confirm: &str,
+    ) -> CoreResult<()> {
+        let (org, user) = (caller.org.id, caller.user.id);
+        self.check_own_password(caller, current, "currentPassword")
+            .await?;
         if new != confirm {
             return Err(CoreError::invalid(
                 "confirmPassword",
@@ -566,21 +575,8 @@ impl Services {
         caller: &AccountCaller,
         password: &secrecy::SecretString,
     ) -> CoreResult<()> {
-        let stored = {
-            let mut tx = self.store.read().await?;
-            tx.find_user(caller.org.id, caller.user.id).await?
-        }
-        .and_then(|u| u.password_hash);
-        let ok = match &stored {
-            Some(phc) => self.verify_password(password.expose_secret(), phc).await,
-            None => false,
-        };
-        if !ok {
-            return Err(CoreError::invalid(
-                "password",
-                "the current password is not right",
-            ));
-        }
+        self.check_own_password(caller, password.expose_secret(), "password")
+            .await?;
         self.remove_second_factor(&caller.ctx, caller.org.id, caller.user.id)
             .await?;
         Ok(())

@@ -182,10 +182,9 @@ impl Services {
         }
         // An organization may require two-step verification of everyone who administers it;
         // a member who has it was asked for the code by this very sign-in (`prompt=login`).
-        let policy: crate::mfa::SecurityPolicy = match tx.find_security_policy(org.id).await? {
-            Some(j) => serde_json::from_str(&j).map_err(CoreError::internal)?,
-            None => Default::default(),
-        };
+        let policy = crate::mfa::SecurityPolicy::from_stored(
+            tx.find_security_policy(org.id).await?.as_deref(),
+        )?;
         if policy.require_second_factor_for_admins
             && tx
                 .find_totp(org.id, user.id)

@@ -52,13 +52,19 @@ fn normalize_recovery(code: &str) -> String {
         .collect()
 }
 
-/// What a new enrolment shows once.
-#[derive(Debug, Clone)]
+/// What a new enrolment shows once (never printed by `Debug`).
+#[derive(Clone)]
 pub struct TotpEnrolment {
     /// The secret in base32 (RFC 4648 §6), as authenticator apps take it typed in.
     pub secret: String,
     /// `otpauth://totp/…` (the Key URI Format authenticator apps read from a QR code).
     pub uri: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment { .. }")
+    }
 }
 
 /// Where a user's second factor stands, for the account page and the admin API.
@@ -290,6 +296,29 @@ impl Services {
         let (org_id, user) = self
             .member_for(ctx, org, id, tessera_domain::Permission::UsersEdit)
             .await?;
+        // As for any change to a member: nobody weakens the sign-in of a member who holds
+        // more than they do, and only a system administrator that of another.
+        {
+            let mut tx = self.store.read().await?;
+            let member = tx
+                .find_user(org_id, user)
+                .await?
+                .ok_or_else(|| CoreError::not_found("user", id))?
+                .user;
+            if member.is_system_admin && !ctx.principal.is_system_admin {
+                return Err(CoreError::SystemAdminOnly(
+                    "reset a system administrator's second factor",
+                ));
+            }
+            self.check_grantable(
+                tx.as_mut(),
+                ctx,
+                org_id,
+                &member.roles,
+                tessera_domain::PermissionSet::EMPTY,
+            )
+            .await?;
+        }
         if !self.remove_second_factor(ctx, org_id, user).await? {
             return Err(CoreError::not_found("second factor", id));
         }
@@ -305,6 +334,15 @@ pub struct SecurityPolicy {
     /// without it, their console sign-in is refused with a pointer to their account page.
     #[serde(default)]
     pub require_second_factor_for_admins: bool,
+}
+
+impl SecurityPolicy {
+    /// The stored policy (JSON), or the default when none was ever set.
+    pub(crate) fn from_stored(raw: Option<&str>) -> CoreResult<Self> {
+        raw.map_or(Ok(Self::default()), |j| {
+            serde_json::from_str(j).map_err(CoreError::internal)
+        })
+    }
 }
 
 impl Services {
@@ -327,10 +365,7 @@ impl Services {
             let mut tx = self.store.read().await?;
             tx.find_security_policy(org).await?
         };
-        Ok(match raw {
-            Some(j) => serde_json::from_str(&j).map_err(CoreError::internal)?,
-            None => SecurityPolicy::default(),
-        })
+        SecurityPolicy::from_stored(raw.as_deref())
     }
 
     /// `GET …/security-policy` (`users:read`).
@@ -368,10 +403,8 @@ impl Services {
                 Some(tessera_domain::Permission::UsersEdit),
             )
             .await?;
-        let before = match tx.find_security_policy(org.id).await? {
-            Some(j) => serde_json::from_str(&j).map_err(CoreError::internal)?,
-            None => SecurityPolicy::default(),
-        };
+        let before =
+            SecurityPolicy::from_stored(tx.find_security_policy(org.id).await?.as_deref())?;
         if before == policy {
             return Ok(policy);
         }

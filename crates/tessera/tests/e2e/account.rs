@@ -774,3 +774,180 @@ async fn an_organization_can_require_two_step_verification_of_its_administrators
         "unticked: off"
     );
 }
+
+/// Abuse of the account page and of the second factor's administration: a session of one
+/// organization opens nothing in another, a post from another site is refused even with a
+/// right token, the password asked again is braked, and the rules and resets need their
+/// permissions (an admin does not reset an owner's second factor).
+#[tokio::test]
+async fn the_account_page_and_two_step_refuse_abuse() {
+    let s = TestServer::start().await;
+    let admin = acme_with_alice(&s).await;
+    s.org("other-org").await;
+    let b = Browser::new();
+    let home = sign_in(&s, &b, ALICE_PASSWORD, None).await;
+    // Another organization's account page signs in there (it does not show alice).
+    let res = b.get(&format!("{}/orgs/other-org/account", s.base)).await;
+    assert_eq!(res.status(), 303);
+    let to = location(&res);
+    assert!(
+        to.contains("/orgs/other-org/api/v1/oauth/authorize"),
+        "{to}"
+    );
+    // A cross-site post, even with this page's token: refused, nothing changed.
+    let csrf = hidden(&home, "csrf_token");
+    let res = b
+        .post(
+            &format!("{}{ACCOUNT}", s.base),
+            &[
+                ("csrf_token", &csrf),
+                ("action", "profile"),
+                ("name", "Mallory"),
+            ],
+            &[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(!page(&s, &b).await.contains("Mallory"));
+    // The password asked again is braked like sign-in.
+    let setup = text(act(&s, &b, &home, &[("action", "totp-start")]).await).await;
+    let start = setup.find("id=\"totp-secret\">").unwrap() + 17;
+    let secret = setup[start..].split('<').next().unwrap().to_owned();
+    let res = act(
+        &s,
+        &b,
+        &setup,
+        &[
+            ("action", "totp-confirm"),
+            ("code", &totp(&secret, step_now())),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let home = page(&s, &b).await;
+    let mut braked = false;
+    for _ in 0..8 {
+        let res = act(
+            &s,
+            &b,
+            &home,
+            &[("action", "totp-remove"), ("password", "not the password")],
+        )
+        .await;
+        assert_eq!(res.status(), 400);
+        if text(res).await.contains("too many attempts") {
+            braked = true;
+            break;
+        }
+    }
+    assert!(
+        braked,
+        "guessing the password through the account page is braked"
+    );
+    assert!(
+        page(&s, &b).await.contains("Recovery codes left: 10"),
+        "still on"
+    );
+
+    // Permissions: a viewer reads the rules but does not change them; another organization's
+    // key sees nothing; an admin does not reset an owner's second factor; only system
+    // administrators set the Discord bot.
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    let other = s.org_key("other-org", &["owner"], &[]).await;
+    let policy = "/orgs/acme-corp/api/v1/admin/security-policy";
+    let body = json!({"requireSecondFactorForAdmins": true});
+    assert_eq!(
+        call(&s, Method::GET, policy, Some(&viewer), None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        call(&s, Method::PUT, policy, Some(&viewer), Some(body.clone()))
+            .await
+            .status(),
+        403
+    );
+    assert!(matches!(
+        call(&s, Method::PUT, policy, Some(&other), Some(body))
+            .await
+            .status()
+            .as_u16(),
+        403 | 404
+    ));
+    let boss = s
+        .services
+        .create_user(
+            &tessera_core::Context::cli(),
+            "acme-corp",
+            tessera_core::users::NewUser {
+                username: "boss".into(),
+                password: Some(secrecy::SecretString::from("the boss password")),
+                roles: vec!["owner".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let org = s.services.protocol_org("acme-corp").await.unwrap();
+    let e = s
+        .services
+        .start_totp_enrolment(&org, boss.id, "boss")
+        .await
+        .unwrap();
+    s.services
+        .confirm_totp_enrolment(
+            &tessera_core::Context::cli(),
+            org.id,
+            boss.id,
+            &totp(&e.secret, step_now()),
+        )
+        .await
+        .unwrap();
+    let reset = format!(
+        "/orgs/acme-corp/api/v1/admin/users/{}/second-factor",
+        boss.id
+    );
+    assert_eq!(
+        call(&s, Method::DELETE, &reset, Some(&admin), None)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        call(&s, Method::DELETE, &reset, Some(&viewer), None)
+            .await
+            .status(),
+        403
+    );
+    let other_reset = format!(
+        "/orgs/other-org/api/v1/admin/users/{}/second-factor",
+        boss.id
+    );
+    assert_eq!(
+        call(&s, Method::DELETE, &other_reset, Some(&other), None)
+            .await
+            .status(),
+        404
+    );
+    let (_, v) =
+        crate::support::json(call(&s, Method::GET, &reset, Some(&admin), None).await).await;
+    assert_eq!(v["enabled"], true, "the owner's second factor stays");
+    let discord = json!({"applicationId": "123456789012345678", "botName": "x",
+                         "botToken": "a".repeat(60)});
+    assert_eq!(
+        call(
+            &s,
+            Method::PUT,
+            "/api/v1/system/discord-bot",
+            Some(&admin),
+            Some(discord)
+        )
+        .await
+        .status(),
+        403
+    );
+}
