@@ -63,47 +63,22 @@ async fn text(res: Response) -> String {
 /// Opens the account page in `b`, signing in with the password (and `code`, when the second
 /// factor is asked for); the page's HTML.
 async fn sign_in(s: &TestServer, b: &Browser, password: &str, code: Option<&str>) -> String {
-    let res = b.get(&format!("{}{ACCOUNT}", s.base)).await;
+    let account = format!("{}{ACCOUNT}", s.base);
+    let res = b.get(&account).await;
     if res.status() == 200 {
         return text(res).await;
     }
-    assert_eq!(res.status(), 303, "off to the sign-in");
-    let authorize = location(&res);
     assert!(
-        authorize.contains("client_id=tessera-account"),
-        "{authorize}"
+        location(&res).contains("client_id=tessera-account"),
+        "{}",
+        location(&res)
     );
-    let login = text(b.get(&authorize).await).await;
-    assert!(
-        login.contains("acme-corp"),
-        "the sign-in page names the organization"
-    );
-    let res = b
-        .post(
-            &format!("{}/orgs/acme-corp/login", s.base),
-            &[
-                ("request", &hidden(&login, "request")),
-                ("csrf_token", &hidden(&login, "csrf_token")),
-                ("username", "alice"),
-                ("password", password),
-            ],
-            &[],
-        )
-        .await;
+    let res = password_step(s, b, &account, "alice", password).await;
     let res = if res.status() == 200 {
         let page = text(res).await;
         assert!(page.contains("Two-step verification"), "{page}");
         let code = code.expect("the second factor is asked for");
-        b.post(
-            &format!("{}/orgs/acme-corp/login/second-factor", s.base),
-            &[
-                ("request", &hidden(&page, "request")),
-                ("csrf_token", &hidden(&page, "csrf_token")),
-                ("code", code),
-            ],
-            &[],
-        )
-        .await
+        code_step(s, b, &page, code).await
     } else {
         res
     };
@@ -119,6 +94,49 @@ async fn sign_in(s: &TestServer, b: &Browser, password: &str, code: Option<&str>
     let res = b.get(&format!("{}{ACCOUNT}", s.base)).await;
     assert_eq!(res.status(), 200);
     text(res).await
+}
+
+/// The login form of a sign-in that `start` sends the browser to (`303` to the authorization
+/// endpoint), filled with a user name and password and posted.
+async fn password_step(
+    s: &TestServer,
+    b: &Browser,
+    start: &str,
+    username: &str,
+    password: &str,
+) -> Response {
+    let res = b.get(start).await;
+    assert_eq!(res.status(), 303, "off to the sign-in");
+    let login = text(b.get(&absolute(s, &location(&res))).await).await;
+    assert!(
+        login.contains("acme-corp"),
+        "the sign-in page names the organization"
+    );
+    b.post(
+        &format!("{}/orgs/acme-corp/login", s.base),
+        &[
+            ("request", &hidden(&login, "request")),
+            ("csrf_token", &hidden(&login, "csrf_token")),
+            ("username", username),
+            ("password", password),
+        ],
+        &[],
+    )
+    .await
+}
+
+/// The second factor's form of page `ask`, posted with `code`.
+async fn code_step(s: &TestServer, b: &Browser, ask: &str, code: &str) -> Response {
+    b.post(
+        &format!("{}/orgs/acme-corp/login/second-factor", s.base),
+        &[
+            ("request", &hidden(ask, "request")),
+            ("csrf_token", &hidden(ask, "csrf_token")),
+            ("code", code),
+        ],
+        &[],
+    )
+    .await
 }
 
 /// Posts one of the account page's forms (with the page's CSRF token).
@@ -323,20 +341,14 @@ async fn the_account_page_manages_profile_apps_sessions_and_password() {
     assert!(location(&res).ends_with("?done=password"));
     // The old password no longer signs in; the new one does.
     let third = Browser::new();
-    let res = third.get(&format!("{}{ACCOUNT}", s.base)).await;
-    let login = text(third.get(&location(&res)).await).await;
-    let res = third
-        .post(
-            &format!("{}/orgs/acme-corp/login", s.base),
-            &[
-                ("request", &hidden(&login, "request")),
-                ("csrf_token", &hidden(&login, "csrf_token")),
-                ("username", "alice"),
-                ("password", ALICE_PASSWORD),
-            ],
-            &[],
-        )
-        .await;
+    let res = password_step(
+        &s,
+        &third,
+        &format!("{}{ACCOUNT}", s.base),
+        "alice",
+        ALICE_PASSWORD,
+    )
+    .await;
     assert!(text(res).await.contains("Invalid username or password."));
     sign_in(&s, &Browser::new(), "a new long password", None).await;
 }
@@ -387,20 +399,14 @@ async fn totp_enrolment_sign_in_with_codes_and_recovery_codes_and_reset() {
 
     // Sign-in now asks for a code: a wrong one, then the code already used, are refused.
     let b2 = Browser::new();
-    let res = b2.get(&format!("{}{ACCOUNT}", s.base)).await;
-    let login = text(b2.get(&location(&res)).await).await;
-    let res = b2
-        .post(
-            &format!("{}/orgs/acme-corp/login", s.base),
-            &[
-                ("request", &hidden(&login, "request")),
-                ("csrf_token", &hidden(&login, "csrf_token")),
-                ("username", "alice"),
-                ("password", ALICE_PASSWORD),
-            ],
-            &[],
-        )
-        .await;
+    let res = password_step(
+        &s,
+        &b2,
+        &format!("{}{ACCOUNT}", s.base),
+        "alice",
+        ALICE_PASSWORD,
+    )
+    .await;
     let ask = text(res).await;
     assert!(ask.contains("Two-step verification"), "{ask}");
     assert!(
@@ -408,32 +414,12 @@ async fn totp_enrolment_sign_in_with_codes_and_recovery_codes_and_reset() {
         "no session before the code"
     );
     for wrong in ["123456".to_owned(), totp(&secret, step)] {
-        let res = b2
-            .post(
-                &format!("{}/orgs/acme-corp/login/second-factor", s.base),
-                &[
-                    ("request", &hidden(&ask, "request")),
-                    ("csrf_token", &hidden(&ask, "csrf_token")),
-                    ("code", &wrong),
-                ],
-                &[],
-            )
-            .await;
+        let res = code_step(&s, &b2, &ask, &wrong).await;
         assert_eq!(res.status(), 200);
         assert!(text(res).await.contains("That code is not right"));
     }
     // The next step's code (within the drift window) signs in.
-    let res = b2
-        .post(
-            &format!("{}/orgs/acme-corp/login/second-factor", s.base),
-            &[
-                ("request", &hidden(&ask, "request")),
-                ("csrf_token", &hidden(&ask, "csrf_token")),
-                ("code", &totp(&secret, step + 1)),
-            ],
-            &[],
-        )
-        .await;
+    let res = code_step(&s, &b2, &ask, &totp(&secret, step + 1)).await;
     assert_eq!(res.status(), 303);
     b2.get(&absolute(&s, &location(&res))).await;
     let home2 = page(&s, &b2).await;
@@ -490,32 +476,16 @@ async fn totp_enrolment_sign_in_with_codes_and_recovery_codes_and_reset() {
     sign_in(&s, &b3, ALICE_PASSWORD, Some(&codes[0].to_uppercase())).await;
     assert!(page(&s, &b3).await.contains("Recovery codes left: 9"));
     let b4 = Browser::new();
-    let res = b4.get(&format!("{}{ACCOUNT}", s.base)).await;
-    let login = text(b4.get(&location(&res)).await).await;
-    let res = b4
-        .post(
-            &format!("{}/orgs/acme-corp/login", s.base),
-            &[
-                ("request", &hidden(&login, "request")),
-                ("csrf_token", &hidden(&login, "csrf_token")),
-                ("username", "alice"),
-                ("password", ALICE_PASSWORD),
-            ],
-            &[],
-        )
-        .await;
+    let res = password_step(
+        &s,
+        &b4,
+        &format!("{}{ACCOUNT}", s.base),
+        "alice",
+        ALICE_PASSWORD,
+    )
+    .await;
     let ask = text(res).await;
-    let res = b4
-        .post(
-            &format!("{}/orgs/acme-corp/login/second-factor", s.base),
-            &[
-                ("request", &hidden(&ask, "request")),
-                ("csrf_token", &hidden(&ask, "csrf_token")),
-                ("code", &codes[0]),
-            ],
-            &[],
-        )
-        .await;
+    let res = code_step(&s, &b4, &ask, &codes[0]).await;
     assert!(text(res).await.contains("That code is not right"), "spent");
 
     // The audit log has the enrolment and the failed code.
@@ -691,33 +661,17 @@ async fn an_organization_can_require_two_step_verification_of_its_administrators
         .await
         .unwrap();
     let b = Browser::new();
-    let res = b.get(&format!("{}/login?org=acme-corp", s.base)).await;
-    let login = text(b.get(&location(&res)).await).await;
-    let res = b
-        .post(
-            &format!("{}/orgs/acme-corp/login", s.base),
-            &[
-                ("request", &hidden(&login, "request")),
-                ("csrf_token", &hidden(&login, "csrf_token")),
-                ("username", "boss"),
-                ("password", "the boss password"),
-            ],
-            &[],
-        )
-        .await;
+    let res = password_step(
+        &s,
+        &b,
+        &format!("{}/login?org=acme-corp", s.base),
+        "boss",
+        "the boss password",
+    )
+    .await;
     let ask = text(res).await;
     assert!(ask.contains("Two-step verification"), "{ask}");
-    let res = b
-        .post(
-            &format!("{}/orgs/acme-corp/login/second-factor", s.base),
-            &[
-                ("request", &hidden(&ask, "request")),
-                ("csrf_token", &hidden(&ask, "csrf_token")),
-                ("code", &totp(&e.secret, step + 1)),
-            ],
-            &[],
-        )
-        .await;
+    let res = code_step(&s, &b, &ask, &totp(&e.secret, step + 1)).await;
     assert_eq!(res.status(), 303);
     let res = b.get(&absolute(&s, &location(&res))).await;
     assert_eq!(res.status(), 303, "into the console");
