@@ -272,6 +272,23 @@ impl Services {
         })
     }
 
+    /// The organization of a posted sign-in form and its saved request, if the form's token
+    /// belongs to this browser.
+    async fn posted_request(
+        &self,
+        org_slug: &str,
+        request_id: &str,
+        csrf: &str,
+        browser: Option<&str>,
+    ) -> Result<(Organization, AuthRequest, Arc<crate::cache::CachedClient>), AuthorizeError> {
+        let org = self
+            .protocol_org(org_slug)
+            .await
+            .map_err(|_| AuthorizeError::Page("This organization does not exist.".into()))?;
+        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        Ok((org, req, client))
+    }
+
     /// The saved request of a posted form, if the form's token belongs to this browser.
     async fn load_pending(
         &self,
@@ -402,11 +419,9 @@ impl Services {
     ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
         let PostedForm { csrf, browser } = form;
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
-        let org = self
-            .protocol_org(org_slug)
-            .await
-            .map_err(|_| page("This organization does not exist."))?;
-        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let (org, req, client) = self
+            .posted_request(org_slug, request_id, csrf, browser)
+            .await?;
         let browser = browser.unwrap_or_default();
         let retry = |error: &str| Next::Login {
             request_id: request_id.to_owned(),
@@ -494,11 +509,9 @@ impl Services {
     ) -> Result<(Next, Option<NewSession>), AuthorizeError> {
         let PostedForm { csrf, browser } = form;
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
-        let org = self
-            .protocol_org(org_slug)
-            .await
-            .map_err(|_| page("This organization does not exist."))?;
-        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let (org, req, client) = self
+            .posted_request(org_slug, request_id, csrf, browser)
+            .await?;
         let browser = browser.unwrap_or_default();
         let now_ms = to_millis(self.now());
         let Some(ok) = req.password_ok.clone().filter(|p| p.until > now_ms) else {
@@ -719,11 +732,9 @@ impl Services {
     ) -> Result<Next, AuthorizeError> {
         let PostedForm { csrf, browser } = form;
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
-        let org = self
-            .protocol_org(org_slug)
-            .await
-            .map_err(|_| page("This organization does not exist."))?;
-        let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
+        let (org, req, client) = self
+            .posted_request(org_slug, request_id, csrf, browser)
+            .await?;
         let session = self
             .live_session(org.id, cookie)
             .await
