@@ -195,6 +195,26 @@ impl KeyFetcher {
         Ok(res.status().as_u16())
     }
 
+    /// POSTs a JSON `body` with extra `headers` to `url` under the same address guard (a
+    /// webhook delivery), and answers the status; the answer's body is not read.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: String,
+    ) -> Result<u16, KeyFetchError> {
+        let parsed = self.checked_url(url)?;
+        let mut req = self
+            .http
+            .post(parsed)
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let res = req.body(body).send().await.map_err(|e| send_error(&e))?;
+        Ok(res.status().as_u16())
+    }
+
     /// `url` parsed, if Tessera may call it: http(s), and (unless internal addresses are
     /// allowed) not a literal internal address (names are checked by the resolver).
     fn checked_url(&self, url: &str) -> Result<url::Url, KeyFetchError> {

@@ -51,6 +51,7 @@ pub mod user_access;
 pub mod users;
 mod uses;
 pub mod vault;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -124,6 +125,8 @@ pub struct CoreConfig {
     /// §8; `[security] dpop_require_nonce`). A proof that carries one must carry a current one
     /// either way.
     pub dpop_require_nonce: bool,
+    /// Webhook deliveries (`[webhooks]`).
+    pub webhooks: webhooks::WebhookConfig,
 }
 
 impl Default for CoreConfig {
@@ -142,6 +145,7 @@ impl Default for CoreConfig {
             allow_internal_jwks_uri: false,
             jwks_refetch_interval: std::time::Duration::from_secs(10),
             dpop_require_nonce: false,
+            webhooks: webhooks::WebhookConfig::default(),
         }
     }
 }
@@ -189,6 +193,9 @@ pub struct Services {
     pub(crate) fetched_keys: moka::sync::Cache<String, Arc<assertion::FetchedKeys>>,
     /// Wakes this node's back-channel logout worker when a session ends here.
     pub(crate) backchannel_wake: tokio::sync::Notify,
+    /// Sends webhook deliveries, under the same address guard as the key fetcher.
+    pub(crate) webhook_sender: tessera_connect::client_keys::KeyFetcher,
+    pub(crate) webhook_metrics: webhooks::WebhookMetrics,
 }
 
 impl Services {
@@ -237,6 +244,12 @@ impl Services {
                 .max_capacity(10_000)
                 .build(),
             backchannel_wake: tokio::sync::Notify::new(),
+            webhook_sender: tessera_connect::client_keys::KeyFetcher::new(
+                config.webhooks.timeout,
+                config.webhooks.allow_internal || loopback_public_url(&config.public_url),
+            )
+            .map_err(CoreError::internal)?,
+            webhook_metrics: webhooks::WebhookMetrics::default(),
             config,
             uses: uses::UseNotes::new(),
         })
@@ -350,6 +363,20 @@ pub(crate) fn check_page_limit(limit: u32, max: u32) -> CoreResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether Tessera runs on a loopback `http://` URL: a development deployment, whose webhook
+/// receivers may be on the same machine.
+pub(crate) fn loopback_public_url(public_url: &str) -> bool {
+    url::Url::parse(public_url).is_ok_and(|u| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            }
+    })
 }
 
 pub(crate) fn snapshot<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {

@@ -93,6 +93,12 @@ actions! {
     StreamElementsTokenDeleted = "streamelements_token.deleted",
     ProviderUpdated = "provider.updated",
     VaultReencrypted = "vault.reencrypted",
+    UserLockedOut = "user.locked_out",
+    WebhookCreated = "webhook.created",
+    WebhookUpdated = "webhook.updated",
+    WebhookDeleted = "webhook.deleted",
+    WebhookDisabled = "webhook.disabled",
+    ConfigurationApplied = "configuration.applied",
 }
 
 impl Serialize for AuditAction {
@@ -114,6 +120,28 @@ pub struct NewAuditEvent {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub created_at: Timestamp,
+}
+
+impl NewAuditEvent {
+    /// The body of the event's webhook deliveries (Standard Webhooks: `{type, timestamp,
+    /// data}`), `event_id` being the message id every attempt repeats in `webhook-id`.
+    pub fn webhook_payload(&self, event_id: &str) -> String {
+        serde_json::json!({
+            "type": self.action.as_str(),
+            "timestamp": crate::clock::rfc3339_millis::format(self.created_at),
+            "data": {
+                "id": event_id,
+                "organizationId": self.org_id.map(|o| o.0.to_string()),
+                "actor": &self.actor,
+                "targetType": &self.target_type,
+                "targetId": &self.target_id,
+                "requestId": &self.request_id,
+                "before": &self.before,
+                "after": &self.after,
+            }
+        })
+        .to_string()
+    }
 }
 
 /// A recorded event.

@@ -20,6 +20,7 @@ pub mod profile;
 pub mod registration;
 pub mod text;
 pub mod user;
+pub mod webhook;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyName};
 pub use audit::{Actor, AuditAction, AuditEvent, NewAuditEvent};

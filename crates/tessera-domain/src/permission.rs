@@ -53,6 +53,8 @@ permissions! {
     ApiKeysRead = "api-keys:read",
     ApiKeysCreate = "api-keys:create",
     ApiKeysDelete = "api-keys:delete",
+    WebhooksRead = "webhooks:read",
+    WebhooksEdit = "webhooks:edit",
 }
 
 impl Permission {

@@ -143,6 +143,7 @@ pub trait Tx:
     + ChangeFeed
     + LimitRepo
     + ConnectionTx
+    + WebhookRepo
     + Send
 {
     async fn commit(self: Box<Self>) -> Result<()>;

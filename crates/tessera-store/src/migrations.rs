@@ -132,6 +132,11 @@ pub(crate) const SQLITE: Embedded = &[
         "account page and second factor",
         include_str!("../migrations/sqlite/0025_account.sql"),
     ),
+    (
+        26,
+        "webhooks and their outbox",
+        include_str!("../migrations/sqlite/0026_webhooks.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -259,6 +264,11 @@ pub(crate) const POSTGRES: Embedded = &[
         25,
         "account page and second factor",
         include_str!("../migrations/postgres/0025_account.sql"),
+    ),
+    (
+        26,
+        "webhooks and their outbox",
+        include_str!("../migrations/postgres/0026_webhooks.sql"),
     ),
 ];
 

@@ -76,6 +76,7 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
             allow_internal_jwks_uri: config.allow_internal_jwks_uri,
             dpop_require_nonce: config.dpop_require_nonce,
             last_used_interval: config.last_used_interval,
+            webhooks: config.webhooks.clone(),
             ..CoreConfig::default()
         },
     )?);
@@ -129,6 +130,10 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         app.services
             .spawn_backchannel_worker(config.refresh_interval)
     });
+    // Webhook deliveries leave (leases split them too).
+    let webhooks = config
+        .run_worker
+        .then(|| app.services.spawn_webhook_worker());
     tracing::info!(%addr, public_url = %config.public_url, "listening");
     eprintln!(
         "Tessera listening on http://{addr} (public URL {})",
@@ -160,6 +165,9 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     if let Some(w) = backchannel {
         w.stop().await;
     }
+    if let Some(w) = webhooks {
+        w.stop().await;
+    }
     app.store.close().await;
     Ok(())
 }
@@ -172,6 +180,7 @@ pub async fn worker(config: &Config) -> anyhow::Result<()> {
     let b = app
         .services
         .spawn_backchannel_worker(config.refresh_interval);
+    let h = app.services.spawn_webhook_worker();
     eprintln!(
         "Tessera refresh worker running (every {} s)",
         config.refresh_interval.as_secs()
@@ -179,6 +188,7 @@ pub async fn worker(config: &Config) -> anyhow::Result<()> {
     let _ = shutdown_signal().await;
     w.stop().await;
     b.stop().await;
+    h.stop().await;
     app.store.close().await;
     Ok(())
 }

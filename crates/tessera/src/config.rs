@@ -24,9 +24,31 @@ pub struct FileConfig {
     pub security: FileSecurity,
     #[serde(default)]
     pub connections: FileConnections,
+    #[serde(default)]
+    pub webhooks: FileWebhooks,
     /// `[providers.twitch]`, `[providers.youtube]`, …: endpoint and scope overrides.
     #[serde(default)]
     pub providers: std::collections::BTreeMap<String, tessera_connect::ProviderOverrides>,
+}
+
+/// `[webhooks]`: how deliveries are made and retried (docs/automation.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWebhooks {
+    /// Accept `http://` loopback receivers and deliver to loopback and private addresses
+    /// (default false; a Tessera on a loopback `http://` URL, a development one, allows
+    /// loopback receivers anyway).
+    pub allow_internal_urls: Option<bool>,
+    /// Milliseconds before the first retry; each further one doubles (default 5000).
+    pub retry_base_ms: Option<u64>,
+    /// Seconds an event is retried before its delivery fails (default 86400).
+    pub give_up_after_secs: Option<u64>,
+    /// Seconds of nothing but failures after which a subscription is disabled (default 86400).
+    pub disable_after_secs: Option<u64>,
+    /// Seconds a receiver may take to answer (default 10).
+    pub timeout_secs: Option<u64>,
+    /// Milliseconds between two looks for due deliveries (default 1000).
+    pub poll_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,6 +167,7 @@ pub struct Config {
     pub refresh_interval: std::time::Duration,
     pub platform_timeout: std::time::Duration,
     pub integration_test_timeout: std::time::Duration,
+    pub webhooks: tessera_core::webhooks::WebhookConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
@@ -332,7 +355,38 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
         5,
         "integration_test_timeout_secs",
     )?;
+    let w = &f.webhooks;
+    let positive = |v: Option<u64>, default: u64, name: &str| -> anyhow::Result<u64> {
+        match v.unwrap_or(default) {
+            0 => anyhow::bail!("[webhooks] {name} must be greater than 0"),
+            n => Ok(n),
+        }
+    };
+    let as_duration = |v: u64| time::Duration::seconds(i64::try_from(v).unwrap_or(i64::MAX / 1000));
+    let webhooks = tessera_core::webhooks::WebhookConfig {
+        allow_internal: w.allow_internal_urls.unwrap_or(false),
+        retry_base: time::Duration::milliseconds(
+            i64::try_from(positive(w.retry_base_ms, 5000, "retry_base_ms")?).unwrap_or(5000),
+        ),
+        give_up_after: as_duration(positive(
+            w.give_up_after_secs,
+            86_400,
+            "give_up_after_secs",
+        )?),
+        disable_after: as_duration(positive(
+            w.disable_after_secs,
+            86_400,
+            "disable_after_secs",
+        )?),
+        timeout: std::time::Duration::from_secs(positive(w.timeout_secs, 10, "timeout_secs")?),
+        poll_interval: std::time::Duration::from_millis(positive(
+            w.poll_interval_ms,
+            1000,
+            "poll_interval_ms",
+        )?),
+    };
     Ok(Config {
+        webhooks,
         vault_keys: Vec::new(),
         providers,
         run_worker: f.connections.worker.unwrap_or(true),

@@ -148,10 +148,12 @@ pub enum SealedColumn {
     TotpSecret,
     /// The token of a bot configured by system administrators (Discord).
     SystemBotToken,
+    /// A webhook subscription's signing secret.
+    WebhookSecret,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 11] = [
+    pub const ALL: [SealedColumn; 12] = [
         SealedColumn::SigningKey,
         SealedColumn::CredentialClientId,
         SealedColumn::CredentialClientSecret,
@@ -163,6 +165,7 @@ impl SealedColumn {
         SealedColumn::ClientSecret,
         SealedColumn::TotpSecret,
         SealedColumn::SystemBotToken,
+        SealedColumn::WebhookSecret,
     ];
 
     /// (table, column, the row id column): also the names bound into each seal.
@@ -179,6 +182,7 @@ impl SealedColumn {
             SealedColumn::ClientSecret => ("oauth_client_secrets", "sealed", "id"),
             SealedColumn::TotpSecret => ("user_totp", "secret_sealed", "user_id"),
             SealedColumn::SystemBotToken => ("system_bots", "token_sealed", "platform"),
+            SealedColumn::WebhookSecret => ("webhooks", "secret_sealed", "id"),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod registration;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use api_keys::*;
 pub use api_resources::*;
@@ -33,3 +34,4 @@ pub use registration::*;
 pub use sessions::*;
 pub use tokens::*;
 pub use users::*;
+pub use webhooks::*;

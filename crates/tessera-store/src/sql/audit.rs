@@ -56,6 +56,7 @@ macro_rules! impl_audit_repo {
                     .bind(to_millis(e.created_at))
                     .fetch_one(&mut *self.tx)
                     .await?;
+                    self.fan_out(e).await?;
                     Ok(row.try_get("id")?)
                 }
 

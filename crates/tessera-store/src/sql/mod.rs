@@ -19,6 +19,7 @@ pub(crate) mod registration;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use tessera_domain::{PermissionSet, RoleName};
 use uuid::Uuid;
@@ -181,6 +182,7 @@ macro_rules! impl_tx {
         $crate::sql::changes::impl_changes_repo!($tx, $row);
         $crate::sql::limits::impl_limits_repo!($tx, $row);
         $crate::sql::connections::impl_connection_tx!($tx, $row, $claim_lock);
+        $crate::sql::webhooks::impl_webhooks_repo!($tx, $row, $claim_lock);
     };
 }
 
