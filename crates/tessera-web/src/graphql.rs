@@ -203,6 +203,50 @@ struct ClientPage {
     total_count: i64,
 }
 
+/// A webhook subscription, field for field as REST shows it.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Webhook {
+    id: async_graphql::ID,
+    url: String,
+    /// Event types delivered; empty: all of them.
+    events: Vec<String>,
+    is_active: bool,
+    created_at: String,
+    updated_at: String,
+    /// `whsec_…`: only in the answer of `adminCreateWebhook`.
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// One delivery of one event to one subscription.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookDelivery {
+    id: async_graphql::ID,
+    /// The `webhook-id` header, the same on every attempt.
+    event_id: String,
+    event_type: String,
+    /// `pending`, `succeeded` or `failed`.
+    status: String,
+    attempts: i32,
+    response_status: Option<i32>,
+    duration_ms: Option<i64>,
+    error: Option<String>,
+    last_attempt_at: Option<String>,
+    next_attempt_at: Option<String>,
+    created_at: String,
+}
+
+/// A webhook subscription as `adminCreateWebhook` and `adminUpdateWebhook` send it.
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookInput {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    is_active: Option<bool>,
+}
+
 /// A scope an API resource defines.
 #[derive(SimpleObject, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -560,6 +604,49 @@ impl Query {
         convert(&client)
     }
 
+    /// The organization's webhook subscriptions, oldest first.
+    async fn admin_webhooks(&self, c: &Context<'_>) -> async_graphql::Result<Vec<Webhook>> {
+        let call = call(c)?;
+        let hooks = call
+            .services
+            .list_webhooks(&call.ctx, &call.org)
+            .await
+            .map_err(gql_error)?;
+        hooks.iter().map(|w| convert(w.object())).collect()
+    }
+
+    /// One webhook subscription.
+    async fn admin_webhook(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<Webhook> {
+        let call = call(c)?;
+        let w = call
+            .services
+            .get_webhook(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        convert(w.object())
+    }
+
+    /// A subscription's delivery log, newest first.
+    async fn admin_webhook_deliveries(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+        #[graphql(default = 50)] limit: u32,
+        #[graphql(default = 0)] offset: u32,
+    ) -> async_graphql::Result<Vec<WebhookDelivery>> {
+        let call = call(c)?;
+        let items = call
+            .services
+            .list_webhook_deliveries(&call.ctx, &call.org, &id, limit, offset)
+            .await
+            .map_err(gql_error)?;
+        items.iter().map(|d| convert(d.object())).collect()
+    }
+
     /// The organization's API resources, newest first; `q` matches the identifier or name.
     async fn admin_api_resources(
         &self,
@@ -739,6 +826,72 @@ impl Mutation {
             .await
             .map_err(gql_error)?;
         convert(&r.client)
+    }
+
+    /// Subscribes a URL to the organization's events; `secret` is in this answer only.
+    async fn admin_create_webhook(
+        &self,
+        c: &Context<'_>,
+        input: WebhookInput,
+    ) -> async_graphql::Result<Webhook> {
+        use secrecy::ExposeSecret as _;
+        let call = call(c)?;
+        let input: tessera_domain::webhook::WebhookInput = as_body(json!(input))?;
+        let made = call
+            .services
+            .create_webhook(&call.ctx, &call.org, input)
+            .await
+            .map_err(gql_error)?;
+        let mut w: Webhook = convert(made.webhook.object())?;
+        w.secret = Some(made.secret.expose_secret().to_owned());
+        Ok(w)
+    }
+
+    /// Changes the given fields of a subscription (REST's PATCH).
+    async fn admin_update_webhook(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+        input: WebhookInput,
+    ) -> async_graphql::Result<Webhook> {
+        let call = call(c)?;
+        let input: tessera_domain::webhook::WebhookInput = as_body(json!(input))?;
+        let w = call
+            .services
+            .update_webhook(&call.ctx, &call.org, &id, input)
+            .await
+            .map_err(gql_error)?;
+        convert(w.object())
+    }
+
+    /// Deletes a subscription and its delivery log.
+    async fn admin_delete_webhook(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+    ) -> async_graphql::Result<bool> {
+        let call = call(c)?;
+        call.services
+            .delete_webhook(&call.ctx, &call.org, &id)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
+    }
+
+    /// Sends a delivery again now, with the same `webhook-id`.
+    async fn admin_redeliver_webhook_delivery(
+        &self,
+        c: &Context<'_>,
+        id: async_graphql::ID,
+        delivery_id: async_graphql::ID,
+    ) -> async_graphql::Result<WebhookDelivery> {
+        let call = call(c)?;
+        let d = call
+            .services
+            .redeliver_webhook_delivery(&call.ctx, &call.org, &id, &delivery_id)
+            .await
+            .map_err(gql_error)?;
+        convert(d.object())
     }
 
     /// Creates an API resource.
@@ -1036,6 +1189,13 @@ mod tests {
             "adminCreateApiResource(",
             "adminUpdateApiResource(",
             "adminDeleteApiResource(",
+            "adminWebhooks",
+            "adminWebhook(",
+            "adminWebhookDeliveries(",
+            "adminCreateWebhook(",
+            "adminUpdateWebhook(",
+            "adminDeleteWebhook(",
+            "adminRedeliverWebhookDelivery(",
         ] {
             assert!(sdl.contains(op), "{op} missing from\n{sdl}");
         }

@@ -34,11 +34,11 @@ const MAX_FRAGMENT_DEPTH: usize = 32;
 /// its default, or an estimate for a list without one.
 fn list_rows(field: &str) -> Option<ListRows> {
     match field {
-        "adminAuditLog" | "adminOauthClients" | "adminApiResources" => {
+        "adminAuditLog" | "adminOauthClients" | "adminApiResources" | "adminWebhookDeliveries" => {
             Some(ListRows::Limit { default: 50 })
         }
         // A handful per organization; counted generously.
-        "adminApiKeys" => Some(ListRows::Estimate(50)),
+        "adminApiKeys" | "adminWebhooks" => Some(ListRows::Estimate(50)),
         _ => None,
     }
 }

@@ -78,6 +78,9 @@ pub enum Command {
     /// API resources: the APIs an organization protects (RFC 8707 resource indicators).
     #[command(subcommand, name = "api-resource")]
     ApiResource(ApiResourceCommand),
+    /// Webhook subscriptions: an organization's events, delivered signed (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -172,6 +175,39 @@ pub enum ApiResourceCommand {
         #[arg(long)]
         org: String,
         /// The resource's id (a UUID, as `list` shows it).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Subscribe a URL; prints it as JSON with its signing secret (`whsec_…`, shown once).
+    Create {
+        #[arg(long)]
+        org: String,
+        /// https://… (http://127.0.0.1… on a development deployment).
+        #[arg(long)]
+        url: String,
+        /// An event type to deliver (e.g. oauth_client.created); repeatable; none: all.
+        #[arg(long = "event", value_name = "TYPE")]
+        events: Vec<String>,
+    },
+    /// List the subscriptions as JSON.
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Delete a subscription and its delivery log.
+    Delete {
+        #[arg(long)]
+        org: String,
+        /// The subscription's id (a UUID, as `list` shows it).
+        id: String,
+    },
+    /// A subscription's delivery log as JSON, newest first.
+    Deliveries {
+        #[arg(long)]
+        org: String,
         id: String,
     },
 }
@@ -638,6 +674,31 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::ApiResource(ApiResourceCommand::Delete { org, id }) => {
             s.delete_api_resource(&ctx, &org, &id).await?;
             print_json(&serde_json::json!({ "deleted": id }))
+        }
+        Command::Webhook(WebhookCommand::Create { org, url, events }) => {
+            let input = tessera_domain::webhook::WebhookInput {
+                url: Some(url),
+                events: Some(events),
+                is_active: None,
+            };
+            let made = s.create_webhook(&ctx, &org, input).await?;
+            let mut v = serde_json::to_value(made.webhook.object())?;
+            v["secret"] = serde_json::Value::String(made.secret.expose_secret().to_owned());
+            print_json(&v)
+        }
+        Command::Webhook(WebhookCommand::List { org }) => {
+            let all = s.list_webhooks(&ctx, &org).await?;
+            let objects: Vec<_> = all.iter().map(|w| w.object()).collect();
+            print_json(&objects)
+        }
+        Command::Webhook(WebhookCommand::Delete { org, id }) => {
+            s.delete_webhook(&ctx, &org, &id).await?;
+            print_json(&serde_json::json!({ "deleted": id }))
+        }
+        Command::Webhook(WebhookCommand::Deliveries { org, id }) => {
+            let all = s.list_webhook_deliveries(&ctx, &org, &id, 200, 0).await?;
+            let objects: Vec<_> = all.iter().map(|d| d.object()).collect();
+            print_json(&objects)
         }
         Command::Role(RoleCommand::Create {
             org,

@@ -24,11 +24,13 @@ use utoipa::{IntoParams, ToSchema};
 pub mod api_resources;
 pub mod clients;
 pub mod registration;
+pub mod webhooks;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(clients::router())
         .merge(api_resources::router())
+        .merge(webhooks::router())
         .merge(registration::router())
         .route(paths::AUDIT_LOG, get(audit_log))
         .route(paths::API_KEYS, get(list_api_keys).post(create_api_key))

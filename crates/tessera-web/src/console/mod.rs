@@ -19,6 +19,7 @@ pub mod forms;
 pub mod login;
 mod resources;
 pub mod views;
+mod webhooks;
 
 pub use crate::cookies::{cookie, cookie_name, cookie_value, set_cookie};
 use askama::Template;
@@ -100,6 +101,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/api-resources/{id}", post(resources::update))
         .route("/api-resources/{id}/delete", post(resources::delete))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::deliveries))
+        .route("/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/webhooks/{id}/{action}", post(webhooks::set_active))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver),
+        )
         .merge(connections::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

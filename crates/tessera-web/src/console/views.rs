@@ -49,6 +49,7 @@ const NAV: &[(&str, &str, Permission)] = &[
         "API Resources",
         Permission::ApiResourcesRead,
     ),
+    ("/webhooks", "Webhooks", Permission::WebhooksRead),
     ("/audit-log", "Audit Log", Permission::AuditLogRead),
     ("/members", "Members", Permission::UsersRead),
     ("/api-keys", "API Keys", Permission::ApiKeysRead),
@@ -491,6 +492,63 @@ pub struct ApiResourcesPage {
     pub can_edit: bool,
     pub can_delete: bool,
     pub create: ApiResourceForm,
+}
+
+/// The Create Webhook dialog.
+#[derive(Debug, Default)]
+pub struct WebhookForm {
+    pub open: bool,
+    pub url: String,
+    /// Event types separated by spaces; empty: all.
+    pub events: String,
+    pub errors: FieldErrors,
+}
+
+/// A subscription on the Webhooks page.
+#[derive(Debug, Clone)]
+pub struct WebhookRow {
+    pub id: String,
+    pub url: String,
+    pub events: String,
+    pub active: bool,
+    pub created: String,
+}
+
+/// `/webhooks`.
+#[derive(Template)]
+#[template(path = "console/webhooks.html")]
+pub struct WebhooksPage {
+    pub l: Layout,
+    pub rows: Vec<WebhookRow>,
+    pub can_edit: bool,
+    pub create: WebhookForm,
+    pub revealed: Option<Revealed>,
+}
+
+/// One delivery in a subscription's log.
+#[derive(Debug, Clone)]
+pub struct WebhookDeliveryRow {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: &'static str,
+    pub attempts: i32,
+    pub response: String,
+    pub duration: String,
+    pub error: String,
+    pub last_attempt: String,
+    pub next_attempt: String,
+}
+
+/// `/webhooks/{id}`.
+#[derive(Template)]
+#[template(path = "console/webhook_deliveries.html")]
+pub struct WebhookDeliveriesPage {
+    pub l: Layout,
+    pub id: String,
+    pub url: String,
+    pub rows: Vec<WebhookDeliveryRow>,
+    pub can_edit: bool,
 }
 
 /// An app a member authorized, on their Apps and Sessions page.
