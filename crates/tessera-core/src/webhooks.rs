@@ -343,7 +343,7 @@ impl Services {
         let now = self.now();
         let lease = time::Duration::try_from(self.config.webhooks.timeout)
             .unwrap_or(time::Duration::seconds(10))
-            + time::Duration::seconds(30);
+            + time::Duration::seconds(5);
         let owner = format!("{}:webhooks", self.node_id);
         let claimed = {
             let mut tx = self.store.begin().await?;

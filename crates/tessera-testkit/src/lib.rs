@@ -287,12 +287,45 @@ impl TestServer {
         Self::start_configured(clock, providers, limits, internal_fetches, false).await
     }
 
+    /// A server whose webhooks are retried and disabled as `webhooks` says; its delivery
+    /// worker runs only when `deliver` (else other processes deliver).
+    pub async fn start_with_webhooks(
+        webhooks: tessera_core::webhooks::WebhookConfig,
+        deliver: bool,
+    ) -> Self {
+        Self::start_inner(
+            Arc::new(SystemClock),
+            tessera_connect::Providers::default(),
+            tessera_web::ServerLimits::default(),
+            (true, false),
+            (webhooks, deliver),
+        )
+        .await
+    }
+
     async fn start_configured(
         clock: Arc<dyn tessera_domain::clock::Clock>,
         providers: tessera_connect::Providers,
         limits: tessera_web::ServerLimits,
         internal_fetches: bool,
         dpop_require_nonce: bool,
+    ) -> Self {
+        Self::start_inner(
+            clock,
+            providers,
+            limits,
+            (internal_fetches, dpop_require_nonce),
+            (test_webhooks(), true),
+        )
+        .await
+    }
+
+    async fn start_inner(
+        clock: Arc<dyn tessera_domain::clock::Clock>,
+        providers: tessera_connect::Providers,
+        limits: tessera_web::ServerLimits,
+        (internal_fetches, dpop_require_nonce): (bool, bool),
+        (webhooks, deliver): (tessera_core::webhooks::WebhookConfig, bool),
     ) -> Self {
         let db = migrated_db().await;
         let store = tessera_store::connect(&db.url, &StoreOptions::default())
@@ -312,11 +345,15 @@ impl TestServer {
             &providers,
             Vec::new(),
             (internal_fetches, dpop_require_nonce),
+            webhooks,
         );
         services.bootstrap().await.expect("bootstrap");
         services.spawn_change_poller(std::time::Duration::from_millis(100));
         // Back-channel logouts go out at once (a session ended) or within a second.
         std::mem::forget(services.spawn_backchannel_worker(std::time::Duration::from_secs(1)));
+        if deliver {
+            std::mem::forget(services.spawn_webhook_worker());
+        }
         let state = tessera_web::AppState::new(
             Arc::clone(&services),
             tessera_web::WebConfig {
@@ -357,6 +394,7 @@ impl TestServer {
             &self.providers,
             Vec::new(),
             (true, false),
+            test_webhooks(),
         )
     }
 
@@ -376,6 +414,7 @@ impl TestServer {
             &self.providers,
             keys,
             (true, false),
+            test_webhooks(),
         )
     }
 
@@ -450,6 +489,17 @@ impl Drop for TestServer {
     }
 }
 
+/// Webhooks in the tests: retried after a fifth of a second, looked for ten times a second.
+pub fn test_webhooks() -> tessera_core::webhooks::WebhookConfig {
+    tessera_core::webhooks::WebhookConfig {
+        allow_internal: true,
+        retry_base: time::Duration::milliseconds(200),
+        timeout: std::time::Duration::from_secs(5),
+        poll_interval: std::time::Duration::from_millis(100),
+        ..Default::default()
+    }
+}
+
 /// The service layer of one node, with cheap argon2 parameters and the test master key.
 fn node(
     store: &Arc<dyn Store>,
@@ -458,6 +508,7 @@ fn node(
     providers: &tessera_connect::Providers,
     vault_keys: Vec<Arc<MasterKey>>,
     (internal_fetches, dpop_require_nonce): (bool, bool),
+    webhooks: tessera_core::webhooks::WebhookConfig,
 ) -> Arc<Services> {
     let master = MasterKey::from_bytes([7; 32]);
     Arc::new(
@@ -478,6 +529,7 @@ fn node(
                 allow_internal_jwks_uri: internal_fetches,
                 jwks_refetch_interval: std::time::Duration::from_secs(1),
                 dpop_require_nonce,
+                webhooks,
                 ..CoreConfig::default()
             },
         )

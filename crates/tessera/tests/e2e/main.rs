@@ -27,3 +27,4 @@ mod security;
 mod sender_constraints;
 mod support;
 mod tokens;
+mod webhooks;
