@@ -21,6 +21,7 @@ macro_rules! opaque_debug {
 pub mod account;
 pub mod api_keys;
 pub mod api_resources;
+pub mod apply;
 pub mod assertion;
 pub mod audit;
 pub mod authorize;

@@ -32,6 +32,7 @@ pub const OAUTH_CLIENTS: &str = "/oauth-clients";
 pub const API_RESOURCES: &str = "/api-resources";
 pub const API_RESOURCE: &str = "/api-resources/{id}";
 pub const API_RESOURCE_METADATA: &str = "/api-resources/{id}/metadata";
+pub const APPLY: &str = "/apply";
 pub const WEBHOOKS: &str = "/webhooks";
 pub const WEBHOOK: &str = "/webhooks/{id}";
 pub const WEBHOOK_DELIVERIES: &str = "/webhooks/{id}/deliveries";

@@ -78,6 +78,29 @@ pub enum Command {
     /// API resources: the APIs an organization protects (RFC 8707 resource indicators).
     #[command(subcommand, name = "api-resource")]
     ApiResource(ApiResourceCommand),
+    /// Apply a configuration file (YAML, TOML or JSON: organizations, clients, API
+    /// resources, roles, registration policy, webhooks): prints the plan, then makes it so.
+    /// Idempotent; docs/automation.md describes the file (JSON Schema: docs/tessera-config.schema.json).
+    Apply {
+        /// The file (`-` reads YAML or JSON from stdin).
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete the clients, API resources and webhooks of the listed organizations
+        /// that the file does not name (never the default clients).
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Write an organization in the configuration file's format (no secrets) to stdout.
+    Export {
+        #[arg(long)]
+        org: String,
+        /// yaml (default), toml or json.
+        #[arg(long, default_value = "yaml", value_name = "FORMAT")]
+        format: String,
+    },
     /// Webhook subscriptions: an organization's events, delivered signed (Standard Webhooks).
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -674,6 +697,16 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::ApiResource(ApiResourceCommand::Delete { org, id }) => {
             s.delete_api_resource(&ctx, &org, &id).await?;
             print_json(&serde_json::json!({ "deleted": id }))
+        }
+        Command::Apply {
+            file,
+            dry_run,
+            prune,
+        } => crate::automation::apply(&s, &ctx, &file, dry_run, prune).await,
+        Command::Export { org, format } => {
+            let doc = s.export_configuration(&ctx, &org).await?;
+            print!("{}", crate::automation::render(&doc, &format)?);
+            Ok(())
         }
         Command::Webhook(WebhookCommand::Create { org, url, events }) => {
             let input = tessera_domain::webhook::WebhookInput {

@@ -4,6 +4,7 @@
 //! clear line for the operator.
 
 pub mod app;
+pub mod automation;
 pub mod cli;
 pub mod config;
 pub mod progress;

@@ -1,5 +1,6 @@
 //! `…/admin/webhooks`: an organization's webhook subscriptions over REST, their delivery log
-//! and manual redelivery. The secret (`whsec_…`) is in the answer of the create only.
+//! and manual redelivery (the secret, `whsec_…`, is in the answer of the create only); and
+//! `…/admin/apply`, the configuration document applied over REST.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::WEBHOOK, get(read).patch(update).delete(remove))
         .route(paths::WEBHOOK_DELIVERIES, get(deliveries))
         .route(paths::WEBHOOK_REDELIVER, post(redeliver))
+        .route(paths::APPLY, post(apply))
 }
 
 /// The webhook object plus, in the answer of the create, its signing secret.
@@ -240,4 +242,56 @@ pub(crate) async fn redeliver(
         .redeliver_webhook_delivery(&ctx, &org, &id, &delivery)
         .await?;
     Ok((StatusCode::ACCEPTED, axum::Json(d.object())).into_response())
+}
+
+/// The body of `POST …/apply`: the configuration document (as `tessera apply` reads it, in
+/// JSON) with two switches.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ApplyBody {
+    /// Plan only: answer the changes and make none.
+    #[serde(default)]
+    dry_run: bool,
+    /// Also delete the clients, API resources and webhooks the document no longer names.
+    #[serde(default)]
+    prune: bool,
+    /// The document: `version` (1) and `organizations` (this organization only).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    document: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `POST …/apply`: configuration as code for pipelines without a shell on the server. Every
+/// bad item is named by its path and nothing is applied; every permission the plan needs is
+/// checked before the first change.
+#[utoipa::path(
+    post,
+    path = paths::APPLY,
+    context_path = paths::ADMIN_BASE,
+    tag = "automation",
+    operation_id = "applyConfiguration",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = ApplyBody,
+    responses(
+        (status = 200, description = "The plan (`dryRun`) or what was done: `changes`, `unchanged`, and the `secrets` of what was created (shown once)", body = Object),
+        (status = 400, description = "The document is refused; `details` names each bad item by its path", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "No or bad API key", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "A permission the plan needs is missing (named)", body = crate::openapi::ErrorSchema),
+        (status = 404, description = "No such organization", body = crate::openapi::ErrorSchema)
+    )
+)]
+pub(crate) async fn apply(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Caller(ctx): Caller,
+    Json(body): Json<ApplyBody>,
+) -> ApiResult<Response> {
+    // The organization must exist and be the caller's before the document is even read.
+    state.services.get_org(&ctx, &org, None).await?;
+    let doc = serde_json::Value::Object(body.document);
+    let outcome = state
+        .services
+        .apply_configuration(&ctx, &doc, body.dry_run, body.prune, Some(&org), None)
+        .await?;
+    Ok(axum::Json(outcome).into_response())
 }

@@ -6,6 +6,7 @@
 mod account;
 mod admin_api;
 mod api_resources;
+mod automation;
 mod cli;
 mod client_assertions;
 mod clients;
