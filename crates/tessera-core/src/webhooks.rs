@@ -65,6 +65,9 @@ impl Default for WebhookConfig {
     }
 }
 
+/// How long the delivery log keeps finished deliveries.
+pub const HISTORY: time::Duration = time::Duration::days(30);
+
 /// The longest wait between two attempts.
 pub const MAX_RETRY_DELAY: time::Duration = time::Duration::hours(2);
 
@@ -368,6 +371,14 @@ impl Services {
         Ok(n)
     }
 
+    /// Forgets finished deliveries older than [`HISTORY`].
+    pub async fn prune_webhook_history(&self) -> CoreResult<u64> {
+        let mut tx = self.store.begin().await?;
+        let n = tx.prune_webhook_history(self.now() - HISTORY).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Sends one delivery and records how it went.
     async fn attempt(&self, due: DueDelivery, owner: &str) -> CoreResult<()> {
         let d = &due.delivery;
@@ -482,10 +493,18 @@ impl Services {
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut pruned_at: Option<std::time::Instant> = None;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = stopped.changed() => break,
+                }
+                // The delivery log keeps thirty days; looked at once an hour.
+                if pruned_at.is_none_or(|p| p.elapsed() > Duration::from_secs(3600)) {
+                    pruned_at = Some(std::time::Instant::now());
+                    if let Err(e) = this.prune_webhook_history().await {
+                        tracing::warn!(error = %e, "pruning the webhook delivery log failed");
+                    }
                 }
                 // A full batch means more may be due: go on at once.
                 loop {

@@ -23,6 +23,7 @@ mod limits;
 mod orgs;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use api_resources::api_resources;
 pub use audit::{audit_log, change_feed};
@@ -34,6 +35,7 @@ pub use limits::{limit_counters, pushed_changes};
 pub use orgs::{organizations, transactions};
 pub use tokens::signing_keys_and_revocations;
 pub use users::{api_keys, second_factor, user_updates, users_and_roles};
+pub use webhooks::webhooks;
 
 fn t(ms: i64) -> tessera_domain::Timestamp {
     from_millis(ms)

@@ -89,6 +89,9 @@ pub trait WebhookRepo: Send {
         owner: &str,
         outcome: &AttemptOutcome,
     ) -> Result<bool>;
+    /// Deletes finished deliveries (succeeded or failed) made before `before`, and the events
+    /// no delivery refers to any more; how many deliveries went.
+    async fn prune_webhook_history(&mut self, before: Timestamp) -> Result<u64>;
     /// Notes a success (clears `failing_since`) or a failure (sets it if unset) of a
     /// subscription; answers `failing_since` after the note.
     async fn note_webhook_health(

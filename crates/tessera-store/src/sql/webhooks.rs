@@ -340,6 +340,24 @@ macro_rules! impl_webhooks_repo {
                     Ok(n > 0)
                 }
 
+                async fn prune_webhook_history(&mut self, before: Timestamp) -> Result<u64> {
+                    let n = sqlx::query(
+                        "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
+                    )
+                    .bind(to_millis(before))
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected();
+                    sqlx::query(
+                        "DELETE FROM webhook_events WHERE created_at < $1 AND NOT EXISTS \
+                         (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
+                    )
+                    .bind(to_millis(before))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(n)
+                }
+
                 async fn note_webhook_health(
                     &mut self,
                     id: WebhookId,

@@ -102,6 +102,7 @@ conformance_tests!(
     change_feed,
     limit_counters,
     pushed_changes,
+    webhooks,
 );
 
 #[tokio::test]
