@@ -22,11 +22,12 @@ pub async fn webhooks(store: &dyn Store) {
     let a = org("conf-hooks-a");
     let b = org("conf-hooks-b");
     let all = hook(a.id, "https://a.example.com/all", vec![]);
-    let users = hook(
+    let mut users = hook(
         a.id,
         "https://a.example.com/users",
         vec![AuditAction::UserCreated],
     );
+    users.created_at = t(2_000);
     let other = hook(b.id, "https://b.example.com/", vec![]);
     let mut tx = store.begin().await.unwrap();
     tx.insert_org(&a).await.unwrap();
