@@ -100,6 +100,12 @@ impl Limits {
         format!("grant {org}:{client_id}")
     }
 
+    /// The organization and user name of a user's sign-in key (`user {org}:{name}`).
+    fn locked_user(key: &str) -> Option<(OrgId, &str)> {
+        let (org, name) = key.strip_prefix("user ")?.split_once(':')?;
+        Some((OrgId(uuid::Uuid::parse_str(org).ok()?), name))
+    }
+
     fn is_blocked(&self, key: &str) -> bool {
         self.blocked.contains_key(key)
     }
@@ -235,6 +241,27 @@ impl Services {
                     if n == i64::from(k.quota) + 1 {
                         tx.record_change(None, CHANGE_LIMIT_BLOCK, &k.key, now)
                             .await?;
+                        // A user locked out of signing in is audited (and so an event).
+                        if let Some((org, username)) = Limits::locked_user(&k.key) {
+                            let entry = crate::audit::AuditEntry::new(
+                                tessera_domain::AuditAction::UserLockedOut,
+                                "user",
+                            )
+                            .org(org)
+                            .target(username)
+                            .after(Some(serde_json::json!({
+                                "username": username,
+                                "failures": n,
+                                "seconds": WINDOW_SECONDS,
+                            })));
+                            tx.insert_audit(&entry.event(
+                                tessera_domain::Principal::system().actor(),
+                                None,
+                                None,
+                                now,
+                            ))
+                            .await?;
+                        }
                     }
                     over.push(k.key.clone());
                 }
