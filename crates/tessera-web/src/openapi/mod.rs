@@ -9,6 +9,7 @@
 
 mod admin;
 mod clients;
+pub mod config_schema;
 mod connections;
 mod error;
 mod integrations;
@@ -178,27 +179,27 @@ impl Modify for BearerAuth {
 )]
 pub struct ApiDoc;
 
+/// `v` with every object's keys in order.
+pub(crate) fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<_> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
+}
+
 /// The document as committed: pretty JSON, every object's keys in order, a final newline.
 ///
 /// The keys are sorted here because whether `serde_json` keeps insertion order depends on the
 /// features other crates of the build turn on (a test dependency does): sorted, the document
 /// is the same in every build.
 pub fn document() -> String {
-    fn sorted(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(m) => {
-                let mut entries: Vec<_> = m.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                serde_json::Value::Object(
-                    entries.into_iter().map(|(k, v)| (k, sorted(v))).collect(),
-                )
-            }
-            serde_json::Value::Array(a) => {
-                serde_json::Value::Array(a.into_iter().map(sorted).collect())
-            }
-            other => other,
-        }
-    }
     let mut s = serde_json::to_value(ApiDoc::openapi())
         .map(sorted)
         .and_then(|v| serde_json::to_string_pretty(&v))

@@ -1048,17 +1048,16 @@ async fn login_attempts_are_rate_limited() {
     assert!(res.headers().get("set-cookie").is_none());
     // The lockout is audited once (an event for webhooks), by the system, naming the user.
     let key = f.s.org_key("acme-corp", &["admin"], &[]).await;
-    let log: serde_json::Value = f
-        .s
-        .http
-        .get(f.s.url("/orgs/acme-corp/api/v1/admin/audit-log?action=user.locked_out"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: serde_json::Value =
+        f.s.http
+            .get(f.s.url("/orgs/acme-corp/api/v1/admin/audit-log?action=user.locked_out"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let entries = log.as_array().unwrap();
     assert_eq!(entries.len(), 1, "{log}");
     assert_eq!(entries[0]["targetId"], "alice");
