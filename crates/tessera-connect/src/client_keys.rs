@@ -185,10 +185,7 @@ impl KeyFetcher {
     /// status (a back-channel logout, whose answer body is not read).
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<u16, KeyFetchError> {
         let parsed = self.checked_url(url)?;
-        let res = self
-            .http
-            .post(parsed)
-            .form(form)
+        let res = crate::trace::outbound(self.http.post(parsed).form(form))
             .send()
             .await
             .map_err(|e| send_error(&e))?;
@@ -211,7 +208,10 @@ impl KeyFetcher {
         for (name, value) in headers {
             req = req.header(*name, value);
         }
-        let res = req.body(body).send().await.map_err(|e| send_error(&e))?;
+        let res = crate::trace::outbound(req.body(body))
+            .send()
+            .await
+            .map_err(|e| send_error(&e))?;
         Ok(res.status().as_u16())
     }
 
@@ -249,10 +249,7 @@ impl KeyFetcher {
         accept: &str,
     ) -> Result<(Vec<u8>, reqwest::header::HeaderMap), KeyFetchError> {
         let parsed = self.checked_url(url)?;
-        let res = self
-            .http
-            .get(parsed)
-            .header("accept", accept)
+        let res = crate::trace::outbound(self.http.get(parsed).header("accept", accept))
             .send()
             .await
             .map_err(|e| send_error(&e))?;

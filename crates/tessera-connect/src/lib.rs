@@ -13,5 +13,6 @@ pub mod fakes;
 pub mod integrations;
 pub mod oauth;
 pub mod platform;
+pub mod trace;
 
 pub use platform::{Pkce, ProviderConfig, ProviderOverrides, Providers};

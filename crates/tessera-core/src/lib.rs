@@ -63,6 +63,8 @@ use tessera_store::{Store, Tx};
 use crate::audit::AuditEntry;
 
 pub use error::{CoreError, CoreResult, ErrorKind};
+/// Trace context across process boundaries (installed by the binary when traces are exported).
+pub use tessera_connect::trace;
 // What the faces pass through to the services, so that they need nothing from the store.
 pub use tessera_store::{AuditQuery, InitialAccessToken};
 

@@ -22,6 +22,7 @@ use tessera_crypto::vault::RowId;
 use tessera_domain::webhook::{Delivery, Webhook, WebhookId, WebhookInput, WebhookSettings};
 use tessera_domain::{AuditAction, OrgId, Permission};
 use tessera_store::{AttemptOutcome, DueDelivery, SealedColumn};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::audit::AuditEntry;
@@ -361,11 +362,20 @@ impl Services {
         for due in claimed {
             let this = Arc::clone(self);
             let owner = owner.clone();
-            set.spawn(async move {
-                if let Err(e) = this.attempt(due, &owner).await {
-                    tracing::warn!(error = %e, "a webhook delivery could not be recorded");
+            let span = tracing::info_span!(
+                "webhook.deliver",
+                webhook = %due.delivery.webhook_id,
+                event_type = %due.delivery.event_type,
+                event_id = %due.delivery.event_id,
+            );
+            set.spawn(
+                async move {
+                    if let Err(e) = this.attempt(due, &owner).await {
+                        tracing::warn!(error = %e, "a webhook delivery could not be recorded");
+                    }
                 }
-            });
+                .instrument(span),
+            );
         }
         while set.join_next().await.is_some() {}
         Ok(n)

@@ -141,10 +141,22 @@ impl Store for PgStore {
             .map_err(|e| StoreError::Migration(e.to_string()))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.begin",
+        skip_all
+    )]
     async fn begin(&self) -> Result<Box<dyn crate::Tx>> {
         Ok(Box::new(self.transaction().await?))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.read",
+        skip_all
+    )]
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
         Ok(Box::new(self.transaction().await?))
     }

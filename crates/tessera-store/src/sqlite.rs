@@ -196,6 +196,12 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::Migration(e.to_string()))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.begin",
+        skip_all
+    )]
     async fn begin(&self) -> Result<Box<dyn crate::Tx>> {
         // Connection and `BEGIN` first, then the gate: the gate is held only for the
         // transaction's own statements, which is what bounds the write rate. A deferred
@@ -217,6 +223,12 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx { tx: held }))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.read",
+        skip_all
+    )]
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
         // No transaction: each statement reads the latest commit, one trip each. Reads of
         // several statements are not one snapshot (see [`Store::read`]).

@@ -135,13 +135,29 @@ pub fn router(state: AppState) -> Router {
                                 .get(REQUEST_ID)
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or("-");
+                            let path = req.uri().path();
+                            // The route as declared (`/orgs/{org}/…`), when one matched.
+                            let route = req
+                                .extensions()
+                                .get::<axum::extract::MatchedPath>()
+                                .map(|m| m.as_str().to_owned());
+                            let org = path
+                                .strip_prefix("/orgs/")
+                                .and_then(|rest| rest.split('/').next())
+                                .unwrap_or("");
                             // The path only: query strings can carry codes and tokens.
-                            tracing::info_span!(
+                            let span = tracing::info_span!(
                                 "http.request",
                                 method = %req.method(),
-                                path = %req.uri().path(),
+                                path = %path,
+                                route = route.as_deref().unwrap_or(""),
+                                org = org,
+                                client_id = tracing::field::Empty,
                                 request_id = %id,
-                            )
+                            );
+                            // W3C `traceparent` from the caller, when traces are exported.
+                            tessera_core::trace::set_parent(&span, req.headers());
+                            span
                         })
                         .on_response(
                             tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),

@@ -469,11 +469,20 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         config.log_format,
         config.log_level.as_deref(),
         if is_server { "info" } else { "warn" },
-    );
+        config.telemetry.as_ref(),
+    )?;
 
     let command = match cli.command {
-        None | Some(Command::Serve) => return crate::app::serve(&config).await,
-        Some(Command::Worker) => return crate::app::worker(&config).await,
+        None | Some(Command::Serve) => {
+            let served = crate::app::serve(&config).await;
+            crate::telemetry::shutdown();
+            return served;
+        }
+        Some(Command::Worker) => {
+            let worked = crate::app::worker(&config).await;
+            crate::telemetry::shutdown();
+            return worked;
+        }
         Some(c) => c,
     };
     let app = crate::app::open(&config).await?;

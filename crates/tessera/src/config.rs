@@ -26,9 +26,32 @@ pub struct FileConfig {
     pub connections: FileConnections,
     #[serde(default)]
     pub webhooks: FileWebhooks,
+    #[serde(default)]
+    pub telemetry: FileTelemetry,
     /// `[providers.twitch]`, `[providers.youtube]`, …: endpoint and scope overrides.
     #[serde(default)]
     pub providers: std::collections::BTreeMap<String, tessera_connect::ProviderOverrides>,
+}
+
+/// `[telemetry]`: OpenTelemetry traces over OTLP (off unless an endpoint is given).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTelemetry {
+    /// The collector's OTLP/HTTP base URL, e.g. `http://otel-collector:4318` (spans go to
+    /// `/v1/traces`). `OTEL_EXPORTER_OTLP_ENDPOINT` sets it too.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the spans (default `tessera`).
+    pub service_name: Option<String>,
+    /// Milliseconds between two exports of finished spans (default 5000).
+    pub export_interval_ms: Option<u64>,
+}
+
+/// Where and how traces are exported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Telemetry {
+    pub otlp_endpoint: String,
+    pub service_name: String,
+    pub export_interval: std::time::Duration,
 }
 
 /// `[webhooks]`: how deliveries are made and retried (docs/automation.md).
@@ -168,6 +191,8 @@ pub struct Config {
     pub platform_timeout: std::time::Duration,
     pub integration_test_timeout: std::time::Duration,
     pub webhooks: tessera_core::webhooks::WebhookConfig,
+    /// OTLP trace export; `None`: off.
+    pub telemetry: Option<Telemetry>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
@@ -182,6 +207,13 @@ pub fn load(o: &Overrides) -> anyhow::Result<Config> {
     let mut c = merge(o, file, std::env::var("TESSERA_MASTER_KEY").ok())?;
     c.vault_keys = parse_vault_keys(&std::env::var("TESSERA_VAULT_KEYS").unwrap_or_default())?;
     Ok(c)
+}
+
+fn positive_ms(v: Option<u64>, default: u64) -> anyhow::Result<u64> {
+    match v.unwrap_or(default) {
+        0 => anyhow::bail!("[telemetry] export_interval_ms must be greater than 0"),
+        n => Ok(n),
+    }
 }
 
 /// `TESSERA_VAULT_KEYS`: comma-separated 32-byte keys (base64url or hex), the current first.
@@ -385,7 +417,33 @@ pub fn merge(o: &Overrides, f: FileConfig, master_key: Option<String>) -> anyhow
             "poll_interval_ms",
         )?),
     };
+    let t = &f.telemetry;
+    let endpoint = t.otlp_endpoint.clone().or_else(|| {
+        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+    });
+    let telemetry = match endpoint {
+        None => None,
+        Some(e) => {
+            let u = url::Url::parse(&e).map_err(|_| {
+                anyhow::anyhow!("[telemetry] otlp_endpoint: '{e}' is not an http(s) URL")
+            })?;
+            if !matches!(u.scheme(), "http" | "https") {
+                anyhow::bail!("[telemetry] otlp_endpoint: '{e}' is not an http(s) URL");
+            }
+            Some(Telemetry {
+                otlp_endpoint: e.trim_end_matches('/').to_owned(),
+                service_name: t.service_name.clone().unwrap_or_else(|| "tessera".into()),
+                export_interval: std::time::Duration::from_millis(positive_ms(
+                    t.export_interval_ms,
+                    5000,
+                )?),
+            })
+        }
+    };
     Ok(Config {
+        telemetry,
         webhooks,
         vault_keys: Vec::new(),
         providers,

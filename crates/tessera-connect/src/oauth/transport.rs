@@ -46,7 +46,26 @@ pub(super) fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 
 /// Sends a request and reads the answer, turning network failures into `Unavailable`.
 pub(super) async fn send(p: Platform, req: RequestBuilder) -> Result<Answer, PlatformError> {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "platform.request",
+        platform = p.display_name(),
+        status = tracing::field::Empty
+    );
+    async move {
+        let answer = send_in_span(p, req).await;
+        if let Ok(a) = &answer {
+            tracing::Span::current().record("status", a.status.as_u16());
+        }
+        answer
+    }
+    .instrument(span)
+    .await
+}
+
+async fn send_in_span(p: Platform, req: RequestBuilder) -> Result<Answer, PlatformError> {
     let name = p.display_name();
+    let req = crate::trace::outbound(req);
     let mut resp = req.send().await.map_err(|e| unreachable_error(p, &e))?;
     let status = resp.status();
     let mut bytes = Vec::new();

@@ -33,6 +33,7 @@ macro_rules! impl_api_keys_repo {
 
             #[async_trait]
             impl $crate::ApiKeyRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_api_key(&mut self, k: &ApiKey, key_hash: &str) -> Result<()> {
                     let q = format!(
                         "INSERT INTO api_keys ({KEY_COLS}) \
@@ -54,6 +55,7 @@ macro_rules! impl_api_keys_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
                     let q = format!("SELECT {KEY_COLS} FROM api_keys WHERE key_hash = $1");
                     sqlx::query(&q)
@@ -64,6 +66,7 @@ macro_rules! impl_api_keys_repo {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId) -> Result<Option<ApiKey>> {
                     let q = format!(
                         "SELECT {KEY_COLS} FROM api_keys WHERE id = $1 AND org_id IS NOT DISTINCT FROM $2"
@@ -77,6 +80,7 @@ macro_rules! impl_api_keys_repo {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_api_keys(&mut self, org: Option<OrgId>) -> Result<Vec<ApiKey>> {
                     let q = format!(
                         "SELECT {KEY_COLS} FROM api_keys WHERE org_id IS NOT DISTINCT FROM $1 \
@@ -91,6 +95,7 @@ macro_rules! impl_api_keys_repo {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn revoke_api_key(
                     &mut self,
                     org: Option<OrgId>,
@@ -109,6 +114,7 @@ macro_rules! impl_api_keys_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn touch_api_key(&mut self, id: ApiKeyId, at: Timestamp) -> Result<()> {
                     sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                         .bind(to_millis(at))

@@ -104,6 +104,7 @@ macro_rules! impl_api_resources_repo {
 
             #[async_trait]
             impl $crate::ApiResourceRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_api_resource(&mut self, r: &ApiResource) -> Result<()> {
                     let c = columns(r);
                     let (created, updated) = millis(r);
@@ -127,6 +128,7 @@ macro_rules! impl_api_resources_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn update_api_resource(&mut self, r: &ApiResource) -> Result<bool> {
                     let c = columns(r);
                     let (_, updated) = millis(r);
@@ -150,6 +152,7 @@ macro_rules! impl_api_resources_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_api_resource(&mut self, org: OrgId, id: ApiResourceId) -> Result<bool> {
                     let done = sqlx::query("DELETE FROM api_resources WHERE org_id = $1 AND id = $2")
                         .bind(org.0.to_string())
@@ -159,6 +162,7 @@ macro_rules! impl_api_resources_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_api_resource(
                     &mut self,
                     org: OrgId,
@@ -176,6 +180,7 @@ macro_rules! impl_api_resources_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_api_resource_by_identifier(
                     &mut self,
                     org: OrgId,
@@ -193,6 +198,7 @@ macro_rules! impl_api_resources_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_api_resources(
                     &mut self,
                     org: OrgId,

@@ -35,6 +35,7 @@ macro_rules! impl_audit_repo {
 
             #[async_trait]
             impl $crate::AuditRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_audit(&mut self, e: &NewAuditEvent) -> Result<i64> {
                     let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string);
                     let row = sqlx::query(
@@ -60,6 +61,7 @@ macro_rules! impl_audit_repo {
                     Ok(row.try_get("id")?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_audit(&mut self, org: OrgId, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
                     let sql = format!(
                         "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id = $1 \
@@ -83,6 +85,7 @@ macro_rules! impl_audit_repo {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_system_audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
                     let sql = format!(
                         "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id IS NULL \

@@ -19,6 +19,7 @@ macro_rules! impl_changes_repo {
 
             #[async_trait]
             impl $crate::ChangeFeed for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn record_change(
                     &mut self,
                     org: Option<OrgId>,
@@ -38,6 +39,7 @@ macro_rules! impl_changes_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn changes_since(&mut self, seq: i64, limit: u32) -> Result<Vec<Change>> {
                     sqlx::query(
                         "SELECT seq, org_id, kind, key FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -51,6 +53,7 @@ macro_rules! impl_changes_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn recent_changes(
                     &mut self,
                     upto: i64,
@@ -71,6 +74,7 @@ macro_rules! impl_changes_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn last_change_seq(&mut self) -> Result<i64> {
                     Ok(sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM changes")
                         .fetch_one(&mut *self.tx)
@@ -78,6 +82,7 @@ macro_rules! impl_changes_repo {
                         .try_get("n")?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn prune_changes(&mut self, older_than: Timestamp) -> Result<u64> {
                     Ok(sqlx::query("DELETE FROM changes WHERE created_at < $1")
                         .bind(to_millis(older_than))

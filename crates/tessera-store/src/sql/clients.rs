@@ -157,6 +157,7 @@ macro_rules! impl_clients_repo {
 
             #[async_trait]
             impl $crate::ClientRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_client(&mut self, c: &tessera_domain::client::OAuthClient) -> Result<()> {
                     let q = format!(
                         "INSERT INTO oauth_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
@@ -172,6 +173,7 @@ macro_rules! impl_clients_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn update_client(&mut self, c: &tessera_domain::client::OAuthClient) -> Result<bool> {
                     let q = sqlx::query(
                         "UPDATE oauth_clients SET name = $3, description = $4, is_confidential = $5, \
@@ -193,6 +195,7 @@ macro_rules! impl_clients_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_client(
                     &mut self,
                     org: OrgId,
@@ -204,6 +207,7 @@ macro_rules! impl_clients_repo {
                     }))
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_client_with_secrets(
                     &mut self,
                     org: OrgId,
@@ -223,6 +227,7 @@ macro_rules! impl_clients_repo {
                     Ok(Some((client, secrets)))
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_clients(
                     &mut self,
                     org: OrgId,
@@ -297,6 +302,7 @@ macro_rules! impl_clients_repo {
                     Ok((clients, total))
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn cors_origins(&mut self, org: OrgId) -> Result<Vec<String>> {
                     let rows = sqlx::query(
                         "SELECT allowed_cors_origins FROM oauth_clients WHERE org_id = $1 \
@@ -318,6 +324,7 @@ macro_rules! impl_clients_repo {
                     Ok(out)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn revoke_client_tokens(
                     &mut self,
                     org: OrgId,
@@ -358,6 +365,7 @@ macro_rules! impl_clients_repo {
                     Ok(Some(refresh))
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_client(&mut self, org: OrgId, id: &tessera_domain::client::ClientId) -> Result<bool> {
                     // Everything the client was granted goes with it: a client created later with
                     // the same id must not inherit its refresh tokens, consents or codes.
@@ -384,6 +392,7 @@ macro_rules! impl_clients_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_client_secret(&mut self, s: &$crate::ClientSecretRecord) -> Result<()> {
                     let q = format!(
                         "INSERT INTO oauth_client_secrets ({SECRET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -403,6 +412,7 @@ macro_rules! impl_clients_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn client_secrets(
                     &mut self,
                     org: OrgId,
@@ -422,6 +432,7 @@ macro_rules! impl_clients_repo {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_client_secret(&mut self, org: OrgId, secret_id: &str) -> Result<bool> {
                     let done = sqlx::query("DELETE FROM oauth_client_secrets WHERE org_id = $1 AND id = $2")
                         .bind(org.0.to_string())
@@ -431,6 +442,7 @@ macro_rules! impl_clients_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn set_client_secret_expiry(
                     &mut self,
                     org: OrgId,
@@ -446,6 +458,7 @@ macro_rules! impl_clients_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn touch_client_secret(&mut self, org: OrgId, secret_id: &str, at: Timestamp) -> Result<()> {
                     sqlx::query("UPDATE oauth_client_secrets SET last_used_at = $3 WHERE org_id = $1 AND id = $2")
                         .bind(org.0.to_string())

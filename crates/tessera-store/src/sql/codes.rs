@@ -75,6 +75,7 @@ macro_rules! impl_codes_repo {
 
             #[async_trait]
             impl $crate::CodeRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_code(&mut self, c: &$crate::AuthCode) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
@@ -106,6 +107,7 @@ macro_rules! impl_codes_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<$crate::AuthCode>> {
                     sqlx::query(
                         "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
@@ -120,6 +122,7 @@ macro_rules! impl_codes_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn redeem_code(&mut self, org: OrgId, code_hash: &str, at: Timestamp) -> Result<bool> {
                     Ok(sqlx::query(
                         "UPDATE auth_codes SET redeemed_at = $3 WHERE org_id = $1 AND code_hash = $2 \
@@ -134,6 +137,7 @@ macro_rules! impl_codes_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn redeem_code_for(
                     &mut self,
                     org: OrgId,
@@ -160,6 +164,7 @@ macro_rules! impl_codes_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn set_code_token(
                     &mut self,
                     org: OrgId,
@@ -180,6 +185,7 @@ macro_rules! impl_codes_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_device_code(&mut self, d: &$crate::DeviceCode) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO device_codes (device_code_hash, user_code_hash, org_id, client_id, \
@@ -204,6 +210,7 @@ macro_rules! impl_codes_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_device_code(
                     &mut self,
                     org: OrgId,
@@ -220,6 +227,7 @@ macro_rules! impl_codes_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_device_by_user_code(
                     &mut self,
                     org: OrgId,
@@ -236,6 +244,7 @@ macro_rules! impl_codes_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn decide_device_code(
                     &mut self,
                     org: OrgId,
@@ -266,6 +275,7 @@ macro_rules! impl_codes_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn poll_device_code(
                     &mut self,
                     org: OrgId,
@@ -286,6 +296,7 @@ macro_rules! impl_codes_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn redeem_device_code(&mut self, org: OrgId, device_code_hash: &str) -> Result<bool> {
                     let done = sqlx::query(
                         "UPDATE device_codes SET status = 'redeemed' \
@@ -298,6 +309,7 @@ macro_rules! impl_codes_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_pushed(&mut self, p: &$crate::PushedRequest) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO pushed_requests (org_id, handle_hash, client_id, params, \
@@ -314,6 +326,7 @@ macro_rules! impl_codes_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_pushed(
                     &mut self,
                     org: OrgId,
@@ -331,6 +344,7 @@ macro_rules! impl_codes_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn take_pushed(
                     &mut self,
                     org: OrgId,

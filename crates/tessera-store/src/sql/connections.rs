@@ -143,6 +143,7 @@ macro_rules! impl_connection_tx {
 
             #[async_trait]
             impl ConnectionTx for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn disabled_providers(&mut self) -> Result<Vec<Platform>> {
                     let rows = sqlx::query("SELECT platform FROM providers WHERE enabled = $1")
                         .bind(false)
@@ -151,6 +152,7 @@ macro_rules! impl_connection_tx {
                     rows.iter().map(|r| platform("providers", r)).collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn set_provider_enabled(
                     &mut self,
                     p: Platform,
@@ -169,6 +171,7 @@ macro_rules! impl_connection_tx {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_credentials(
                     &mut self,
                     org: OrgId,
@@ -185,6 +188,7 @@ macro_rules! impl_connection_tx {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_credentials(&mut self, org: OrgId) -> Result<Vec<CredentialRecord>> {
                     let rows = sqlx::query(&format!(
                         "SELECT {CRED_COLS} FROM platform_credentials WHERE org_id = $1 ORDER BY platform"
@@ -195,6 +199,7 @@ macro_rules! impl_connection_tx {
                     rows.iter().map(cred_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn put_credentials(&mut self, c: &CredentialRecord) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO platform_credentials (id, org_id, platform, client_id, \
@@ -216,6 +221,7 @@ macro_rules! impl_connection_tx {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_credentials(&mut self, org: OrgId, p: Platform) -> Result<bool> {
                     let done = sqlx::query(
                         "DELETE FROM platform_credentials WHERE org_id = $1 AND platform = $2",
@@ -227,6 +233,7 @@ macro_rules! impl_connection_tx {
                     Ok(done.rows_affected() > 0)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_connection(
                     &mut self,
                     org: OrgId,
@@ -246,6 +253,7 @@ macro_rules! impl_connection_tx {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_connection_by_id(
                     &mut self,
                     id: &str,
@@ -258,6 +266,7 @@ macro_rules! impl_connection_tx {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_connections(&mut self, org: OrgId) -> Result<Vec<ConnectionRecord>> {
                     let rows = sqlx::query(&format!(
                         "SELECT {CONN_COLS} FROM connections WHERE org_id = $1 ORDER BY platform, kind"
@@ -268,6 +277,7 @@ macro_rules! impl_connection_tx {
                     rows.iter().map(conn_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn put_connection(&mut self, c: &ConnectionRecord) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO connections (id, org_id, platform, kind, channel_id, \
@@ -306,6 +316,7 @@ macro_rules! impl_connection_tx {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_connection(
                     &mut self,
                     org: OrgId,
@@ -323,6 +334,7 @@ macro_rules! impl_connection_tx {
                     Ok(done.rows_affected() > 0)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn claim_due_connections(
                     &mut self,
                     owner: &str,
@@ -353,6 +365,7 @@ macro_rules! impl_connection_tx {
                     rows.iter().map(conn_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn claim_connection(
                     &mut self,
                     id: &str,
@@ -375,6 +388,7 @@ macro_rules! impl_connection_tx {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn finish_connection_work(
                     &mut self,
                     id: &str,
@@ -438,6 +452,7 @@ macro_rules! impl_connection_tx {
                     Ok(q.execute(&mut *self.tx).await?.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn connection_stats(&mut self) -> Result<ConnectionStats> {
                     let r = sqlx::query(
                         "SELECT COUNT(*) AS n, \
@@ -455,6 +470,7 @@ macro_rules! impl_connection_tx {
                     })
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_connection_state(&mut self, s: &ConnectionState) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO connection_states (state_hash, org_id, platform, kind, \
@@ -477,6 +493,7 @@ macro_rules! impl_connection_tx {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn take_connection_state(
                     &mut self,
                     state_hash: &str,
@@ -494,6 +511,7 @@ macro_rules! impl_connection_tx {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_integration(&mut self, i: &IntegrationRecord) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO integrations (id, org_id, kind, label, host, port, endpoint, \
@@ -517,6 +535,7 @@ macro_rules! impl_connection_tx {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn update_integration(&mut self, i: &IntegrationRecord) -> Result<bool> {
                     let done = sqlx::query(
                         "UPDATE integrations SET label = $3, host = $4, port = $5, endpoint = $6, \
@@ -538,6 +557,7 @@ macro_rules! impl_connection_tx {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_integration(
                     &mut self,
                     org: OrgId,
@@ -554,6 +574,7 @@ macro_rules! impl_connection_tx {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_integrations(&mut self, org: OrgId) -> Result<Vec<IntegrationRecord>> {
                     let rows = sqlx::query(&format!(
                         "SELECT {INTEGRATION_COLS} FROM integrations WHERE org_id = $1 \
@@ -565,6 +586,7 @@ macro_rules! impl_connection_tx {
                     rows.iter().map(integration_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_integration(&mut self, org: OrgId, id: &str) -> Result<bool> {
                     let done = sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND id = $2")
                         .bind(org.0.to_string())
@@ -574,6 +596,7 @@ macro_rules! impl_connection_tx {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_se_token(&mut self, t: &StreamElementsTokenRecord) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO streamelements_tokens (id, org_id, platform, label, token, \
@@ -591,6 +614,7 @@ macro_rules! impl_connection_tx {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_se_tokens(
                     &mut self,
                     org: OrgId,
@@ -605,6 +629,7 @@ macro_rules! impl_connection_tx {
                     rows.iter().map(se_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_se_token(&mut self, org: OrgId, id: &str) -> Result<bool> {
                     let done =
                         sqlx::query("DELETE FROM streamelements_tokens WHERE org_id = $1 AND id = $2")
@@ -615,6 +640,7 @@ macro_rules! impl_connection_tx {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_system_bot(&mut self, platform: &str) -> Result<Option<SystemBot>> {
                     sqlx::query(
                         "SELECT platform, application_id, bot_name, token_sealed, token_hint, \
@@ -636,6 +662,7 @@ macro_rules! impl_connection_tx {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn put_system_bot(&mut self, b: &SystemBot) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO system_bots (platform, application_id, bot_name, token_sealed, \
@@ -655,6 +682,7 @@ macro_rules! impl_connection_tx {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_system_bot(&mut self, platform: &str) -> Result<bool> {
                     Ok(sqlx::query("DELETE FROM system_bots WHERE platform = $1")
                         .bind(platform)
@@ -664,6 +692,7 @@ macro_rules! impl_connection_tx {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn sealed_cells(
                     &mut self,
                     col: SealedColumn,
@@ -690,6 +719,7 @@ macro_rules! impl_connection_tx {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn reseal_cell(
                     &mut self,
                     col: SealedColumn,

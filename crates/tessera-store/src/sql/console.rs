@@ -34,6 +34,7 @@ macro_rules! impl_console_repo {
 
             #[async_trait]
             impl $crate::ConsoleRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_console_session(&mut self, x: &$crate::ConsoleSession) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO console_sessions (id_hash, current_org_id, created_at, expires_at, \
@@ -49,6 +50,7 @@ macro_rules! impl_console_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_console_session(&mut self, id_hash: &str) -> Result<Option<$crate::ConsoleSession>> {
                     sqlx::query(
                         "SELECT id_hash, current_org_id, created_at, expires_at, ended_at \
@@ -61,6 +63,7 @@ macro_rules! impl_console_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn set_console_org(&mut self, id_hash: &str, org: OrgId) -> Result<bool> {
                     Ok(sqlx::query(
                         "UPDATE console_sessions SET current_org_id = $2 WHERE id_hash = $1 \
@@ -74,6 +77,7 @@ macro_rules! impl_console_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn end_console_session(&mut self, id_hash: &str, at: Timestamp) -> Result<bool> {
                     Ok(sqlx::query(
                         "UPDATE console_sessions SET ended_at = $2 WHERE id_hash = $1 \
@@ -87,6 +91,7 @@ macro_rules! impl_console_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn upsert_console_login(&mut self, x: &$crate::ConsoleLogin) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO console_logins (session_hash, org_id, user_id, auth_time, created_at) \
@@ -104,6 +109,7 @@ macro_rules! impl_console_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_console_logins(&mut self, session_hash: &str) -> Result<Vec<$crate::ConsoleLogin>> {
                     // The organization id breaks ties, so the order is the same on every read.
                     sqlx::query(
@@ -118,6 +124,7 @@ macro_rules! impl_console_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn purge_console_sessions(&mut self, before: Timestamp) -> Result<u64> {
                     // The sign-ins go with their session (ON DELETE CASCADE).
                     Ok(sqlx::query(

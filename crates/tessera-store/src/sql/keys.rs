@@ -23,6 +23,7 @@ macro_rules! impl_keys_repo {
 
             #[async_trait]
             impl $crate::SigningKeyRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn lock_signing_keys(&mut self, org: OrgId) -> Result<()> {
                     // A write to the row takes its lock on PostgreSQL; SQLite has one writer.
                     sqlx::query("UPDATE organizations SET updated_at = updated_at WHERE id = $1")
@@ -32,6 +33,7 @@ macro_rules! impl_keys_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_signing_key(&mut self, k: &$crate::SigningKeyRecord) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO signing_keys (id, org_id, alg, private_key, public_jwk, created_at, \
@@ -50,6 +52,7 @@ macro_rules! impl_keys_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn published_signing_keys(
                     &mut self,
                     org: OrgId,
@@ -69,6 +72,7 @@ macro_rules! impl_keys_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn retire_signing_keys(
                     &mut self,
                     org: OrgId,

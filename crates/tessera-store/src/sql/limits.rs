@@ -10,6 +10,7 @@ macro_rules! impl_limits_repo {
 
             #[async_trait]
             impl $crate::LimitRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn count_event(
                     &mut self,
                     key: &str,
@@ -35,6 +36,7 @@ macro_rules! impl_limits_repo {
                     .try_get("count")?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn prune_limit_counters(&mut self, before: Timestamp) -> Result<u64> {
                     Ok(sqlx::query("DELETE FROM limit_counters WHERE window_start < $1")
                         .bind(to_millis(before))

@@ -161,6 +161,7 @@ macro_rules! impl_tx {
 
         #[async_trait::async_trait]
         impl $crate::Tx for $tx {
+            #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
             async fn commit(self: Box<Self>) -> $crate::Result<()> {
                 self.tx.commit().await?;
                 Ok(())

@@ -24,6 +24,7 @@ macro_rules! impl_orgs_repo {
 
             #[async_trait]
             impl $crate::OrgRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_org(&mut self, org: &Organization) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO organizations (id, slug, name, created_at, updated_at) \
@@ -39,6 +40,7 @@ macro_rules! impl_orgs_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_org(&mut self, id: OrgId) -> Result<Option<Organization>> {
                     let q = format!("SELECT {ORG_COLS} FROM organizations WHERE id = $1");
                     sqlx::query(&q)
@@ -49,6 +51,7 @@ macro_rules! impl_orgs_repo {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_org_by_slug(
                     &mut self,
                     slug: &OrgSlug,
@@ -62,6 +65,7 @@ macro_rules! impl_orgs_repo {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_orgs(&mut self) -> Result<Vec<Organization>> {
                     let q = format!("SELECT {ORG_COLS} FROM organizations ORDER BY slug");
                     sqlx::query(&q)
@@ -72,6 +76,7 @@ macro_rules! impl_orgs_repo {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn count_orgs(&mut self) -> Result<i64> {
                     Ok(sqlx::query("SELECT COUNT(*) AS n FROM organizations")
                         .fetch_one(&mut *self.tx)

@@ -22,6 +22,7 @@ macro_rules! impl_registration_repo {
 
             #[async_trait]
             impl $crate::RegistrationRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn registration_policy(&mut self, org: OrgId) -> Result<Option<String>> {
                     Ok(sqlx::query("SELECT policy FROM registration_policies WHERE org_id = $1")
                         .bind(org.0.to_string())
@@ -31,6 +32,7 @@ macro_rules! impl_registration_repo {
                         .transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn put_registration_policy(&mut self, org: OrgId, policy: &str, at: Timestamp) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO registration_policies (org_id, policy, updated_at) VALUES ($1, $2, $3) \
@@ -44,6 +46,7 @@ macro_rules! impl_registration_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_initial_access_token(&mut self, x: &$crate::InitialAccessToken) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO initial_access_tokens (id, org_id, token_hash, hint, created_at, \
@@ -61,6 +64,7 @@ macro_rules! impl_registration_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_initial_access_token(
                     &mut self,
                     org: OrgId,
@@ -78,6 +82,7 @@ macro_rules! impl_registration_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_initial_access_tokens(&mut self, org: OrgId) -> Result<Vec<$crate::InitialAccessToken>> {
                     sqlx::query(
                         "SELECT id, org_id, token_hash, hint, created_at, expires_at, revoked_at \
@@ -91,6 +96,7 @@ macro_rules! impl_registration_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn revoke_initial_access_token(&mut self, org: OrgId, id: &str, at: Timestamp) -> Result<bool> {
                     let done = sqlx::query(
                         "UPDATE initial_access_tokens SET revoked_at = $1 \
@@ -104,6 +110,7 @@ macro_rules! impl_registration_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn set_registration_token(
                     &mut self,
                     org: OrgId,
@@ -125,6 +132,7 @@ macro_rules! impl_registration_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn registration_token(&mut self, org: OrgId, client_id: &str) -> Result<Option<String>> {
                     Ok(sqlx::query(
                         "SELECT token_hash FROM client_registrations WHERE org_id = $1 AND client_id = $2",
@@ -137,6 +145,7 @@ macro_rules! impl_registration_repo {
                     .transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn touch_registered_client(
                     &mut self,
                     org: OrgId,
@@ -155,6 +164,7 @@ macro_rules! impl_registration_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn unused_registered_clients(
                     &mut self,
                     org: OrgId,
@@ -172,6 +182,7 @@ macro_rules! impl_registration_repo {
                     .await?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn all_registration_policies(&mut self) -> Result<Vec<(OrgId, String)>> {
                     sqlx::query("SELECT org_id, policy FROM registration_policies ORDER BY org_id")
                         .fetch_all(&mut *self.tx)

@@ -39,6 +39,7 @@ macro_rules! impl_sessions_repo {
 
             #[async_trait]
             impl $crate::SessionRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_session(&mut self, x: &$crate::LoginSession) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO login_sessions (id_hash, org_id, user_id, auth_time, created_at, \
@@ -57,6 +58,7 @@ macro_rules! impl_sessions_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_session(&mut self, org: OrgId, id_hash: &str) -> Result<Option<$crate::LoginSession>> {
                     sqlx::query(
                         "SELECT id_hash, org_id, user_id, auth_time, created_at, expires_at, ended_at, amr \
@@ -70,6 +72,7 @@ macro_rules! impl_sessions_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn end_session(&mut self, org: OrgId, id_hash: &str, at: Timestamp) -> Result<bool> {
                     Ok(sqlx::query(
                         "UPDATE login_sessions SET ended_at = $3 WHERE org_id = $1 AND id_hash = $2 \
@@ -84,6 +87,7 @@ macro_rules! impl_sessions_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn end_user_sessions(
                     &mut self,
                     org: OrgId,
@@ -102,6 +106,7 @@ macro_rules! impl_sessions_repo {
                     .rows_affected())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_pending(&mut self, p: &$crate::PendingRequest) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO auth_requests (id, org_id, params, csrf, created_at, expires_at) \
@@ -118,6 +123,7 @@ macro_rules! impl_sessions_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_pending(&mut self, org: OrgId, id: &str) -> Result<Option<$crate::PendingRequest>> {
                     let row = sqlx::query(
                         "SELECT id, org_id, params, csrf, created_at, expires_at FROM auth_requests \
@@ -141,6 +147,7 @@ macro_rules! impl_sessions_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_pending(&mut self, org: OrgId, id: &str) -> Result<bool> {
                     Ok(sqlx::query("DELETE FROM auth_requests WHERE org_id = $1 AND id = $2")
                         .bind(org.0.to_string())
@@ -151,6 +158,7 @@ macro_rules! impl_sessions_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_consent(
                     &mut self,
                     org: OrgId,
@@ -172,6 +180,7 @@ macro_rules! impl_sessions_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn upsert_consent(
                     &mut self,
                     org: OrgId,
@@ -195,6 +204,7 @@ macro_rules! impl_sessions_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn prune_expired_flows(&mut self, before: Timestamp) -> Result<u64> {
                     let mut n = 0;
                     for table in [
@@ -215,6 +225,7 @@ macro_rules! impl_sessions_repo {
                     Ok(n)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn touch_consent(
                     &mut self,
                     org: OrgId,
@@ -235,6 +246,7 @@ macro_rules! impl_sessions_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn user_consents(&mut self, org: OrgId, user: UserId) -> Result<Vec<$crate::Consent>> {
                     let t = "consents";
                     let rows = sqlx::query(
@@ -260,6 +272,7 @@ macro_rules! impl_sessions_repo {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn withdraw_consent(
                     &mut self,
                     org: OrgId,
@@ -289,6 +302,7 @@ macro_rules! impl_sessions_repo {
                     Ok(gone == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn user_sessions(
                     &mut self,
                     org: OrgId,
@@ -310,6 +324,7 @@ macro_rules! impl_sessions_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn add_session_client(&mut self, c: &$crate::SessionClient, at: Timestamp) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO session_clients (org_id, session_hash, sid, client_id, user_id, \
@@ -327,6 +342,7 @@ macro_rules! impl_sessions_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn take_ended_session_clients(
                     &mut self,
                     now: Timestamp,
@@ -372,6 +388,7 @@ macro_rules! impl_sessions_repo {
                     Ok(out)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_logout_delivery(&mut self, d: &$crate::LogoutDelivery) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO logout_deliveries (id, org_id, client_id, uri, logout_token, \
@@ -393,6 +410,7 @@ macro_rules! impl_sessions_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn lease_logout_deliveries(
                     &mut self,
                     now: Timestamp,
@@ -418,6 +436,7 @@ macro_rules! impl_sessions_repo {
                     rows.iter().map(delivery_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn finish_logout_delivery(
                     &mut self,
                     id: &str,
@@ -443,6 +462,7 @@ macro_rules! impl_sessions_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn logout_deliveries(
                     &mut self,
                     org: OrgId,

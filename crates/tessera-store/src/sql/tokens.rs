@@ -31,6 +31,7 @@ macro_rules! impl_tokens_repo {
 
             #[async_trait]
             impl $crate::TokenRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn revoke_token(
                     &mut self,
                     org: OrgId,
@@ -51,6 +52,7 @@ macro_rules! impl_tokens_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn is_token_revoked(&mut self, org: OrgId, jti: &str) -> Result<bool> {
                     Ok(sqlx::query("SELECT 1 AS one FROM revoked_tokens WHERE org_id = $1 AND jti = $2")
                         .bind(org.0.to_string())
@@ -60,6 +62,7 @@ macro_rules! impl_tokens_repo {
                         .is_some())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn live_revoked_tokens(
                     &mut self,
                     org: OrgId,
@@ -76,6 +79,7 @@ macro_rules! impl_tokens_repo {
                     .await?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn prune_revoked_tokens(&mut self, now: Timestamp) -> Result<u64> {
                     Ok(sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
                         .bind(to_millis(now))
@@ -84,6 +88,7 @@ macro_rules! impl_tokens_repo {
                         .rows_affected())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn use_client_assertion(
                     &mut self,
                     org: OrgId,
@@ -104,6 +109,7 @@ macro_rules! impl_tokens_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_refresh(&mut self, x: &$crate::RefreshToken) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO refresh_tokens (token_hash, org_id, family_id, client_id, user_id, \
@@ -131,6 +137,7 @@ macro_rules! impl_tokens_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_refresh(&mut self, org: OrgId, token_hash: &str) -> Result<Option<$crate::RefreshToken>> {
                     sqlx::query(
                         "SELECT token_hash, org_id, family_id, client_id, user_id, scope, auth_time, \
@@ -145,6 +152,7 @@ macro_rules! impl_tokens_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn use_refresh(&mut self, org: OrgId, token_hash: &str, at: Timestamp) -> Result<bool> {
                     Ok(sqlx::query(
                         "UPDATE refresh_tokens SET used_at = $3 WHERE org_id = $1 AND token_hash = $2 \
@@ -159,6 +167,7 @@ macro_rules! impl_tokens_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn revoke_refresh_family(&mut self, org: OrgId, family_id: &str, at: Timestamp) -> Result<u64> {
                     Ok(sqlx::query(
                         "UPDATE refresh_tokens SET revoked_at = $3 WHERE org_id = $1 AND family_id = $2 \

@@ -49,6 +49,7 @@ macro_rules! impl_users_repo {
 
             #[async_trait]
             impl $crate::UserRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_user(
                     &mut self,
                     u: &User,
@@ -76,6 +77,7 @@ macro_rules! impl_users_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_user(
                     &mut self,
                     org: OrgId,
@@ -91,6 +93,7 @@ macro_rules! impl_users_repo {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_user_by_username(
                     &mut self,
                     org: OrgId,
@@ -108,6 +111,7 @@ macro_rules! impl_users_repo {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_users(&mut self, org: OrgId) -> Result<Vec<User>> {
                     let q = format!(
                         "SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY username"
@@ -121,6 +125,7 @@ macro_rules! impl_users_repo {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn update_user(&mut self, u: &User) -> Result<bool> {
                     // Username, system administration, creation time and password hash are not
                     // editable here: they are not written.
@@ -141,6 +146,7 @@ macro_rules! impl_users_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn set_password_hash(
                     &mut self,
                     org: OrgId,
@@ -161,6 +167,7 @@ macro_rules! impl_users_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_totp(&mut self, org: OrgId, user: UserId) -> Result<Option<UserTotp>> {
                     let t = "user_totp";
                     sqlx::query(
@@ -190,6 +197,7 @@ macro_rules! impl_users_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn put_totp(&mut self, x: &UserTotp) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO user_totp (org_id, user_id, secret_sealed, confirmed_at, \
@@ -210,6 +218,7 @@ macro_rules! impl_users_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_totp(&mut self, org: OrgId, user: UserId) -> Result<bool> {
                     Ok(sqlx::query("DELETE FROM user_totp WHERE org_id = $1 AND user_id = $2")
                         .bind(org.0.to_string())
@@ -220,6 +229,7 @@ macro_rules! impl_users_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn accept_totp_step(
                     &mut self,
                     org: OrgId,
@@ -242,6 +252,7 @@ macro_rules! impl_users_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn spend_recovery_code(
                     &mut self,
                     org: OrgId,
@@ -282,6 +293,7 @@ macro_rules! impl_users_repo {
                         == 1)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_security_policy(&mut self, org: OrgId) -> Result<Option<String>> {
                     Ok(sqlx::query("SELECT policy FROM security_policies WHERE org_id = $1")
                         .bind(org.0.to_string())
@@ -291,6 +303,7 @@ macro_rules! impl_users_repo {
                         .transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn put_security_policy(
                     &mut self,
                     org: OrgId,
@@ -310,6 +323,7 @@ macro_rules! impl_users_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_role(&mut self, role: &CustomRole) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO roles (org_id, name, permissions, created_at) \
@@ -324,6 +338,7 @@ macro_rules! impl_users_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_role(
                     &mut self,
                     org: OrgId,
@@ -341,6 +356,7 @@ macro_rules! impl_users_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_roles(&mut self, org: OrgId) -> Result<Vec<CustomRole>> {
                     sqlx::query(
                         "SELECT org_id, name, permissions, created_at FROM roles \

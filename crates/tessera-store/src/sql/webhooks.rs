@@ -72,6 +72,7 @@ macro_rules! impl_webhooks_repo {
             impl $tx {
                 /// The outbox: one event and one delivery per subscription of `e`'s
                 /// organization that wants it, in the audit event's own transaction.
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 pub(crate) async fn fan_out(&mut self, e: &NewAuditEvent) -> Result<()> {
                     let Some(org) = e.org_id else { return Ok(()) };
                     let hooks = $crate::WebhookRepo::list_webhooks(self, org).await?;
@@ -115,6 +116,7 @@ macro_rules! impl_webhooks_repo {
 
             #[async_trait]
             impl $crate::WebhookRepo for $tx {
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_webhook(&mut self, w: &Webhook, secret_sealed: &str) -> Result<()> {
                     sqlx::query(&format!(
                         "INSERT INTO webhooks ({WEBHOOK_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -133,6 +135,7 @@ macro_rules! impl_webhooks_repo {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn update_webhook(&mut self, w: &Webhook) -> Result<bool> {
                     let n = sqlx::query(
                         "UPDATE webhooks SET url = $3, events = $4, is_active = $5, \
@@ -151,6 +154,7 @@ macro_rules! impl_webhooks_repo {
                     Ok(n > 0)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn delete_webhook(&mut self, org: OrgId, id: WebhookId) -> Result<bool> {
                     let n = sqlx::query("DELETE FROM webhooks WHERE org_id = $1 AND id = $2")
                         .bind(org.0.to_string())
@@ -161,6 +165,7 @@ macro_rules! impl_webhooks_repo {
                     Ok(n > 0)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_webhook(
                     &mut self,
                     org: OrgId,
@@ -178,6 +183,7 @@ macro_rules! impl_webhooks_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_webhooks(&mut self, org: OrgId) -> Result<Vec<WebhookRecord>> {
                     sqlx::query(&format!(
                         "SELECT {WEBHOOK_COLS} FROM webhooks WHERE org_id = $1 ORDER BY created_at, id"
@@ -190,6 +196,7 @@ macro_rules! impl_webhooks_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn list_deliveries(
                     &mut self,
                     org: OrgId,
@@ -214,6 +221,7 @@ macro_rules! impl_webhooks_repo {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_delivery(
                     &mut self,
                     org: OrgId,
@@ -235,6 +243,7 @@ macro_rules! impl_webhooks_repo {
                     .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn requeue_delivery(
                     &mut self,
                     org: OrgId,
@@ -257,6 +266,7 @@ macro_rules! impl_webhooks_repo {
                     Ok(n > 0)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn claim_due_deliveries(
                     &mut self,
                     owner: &str,
@@ -309,6 +319,7 @@ macro_rules! impl_webhooks_repo {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn finish_delivery(
                     &mut self,
                     id: uuid::Uuid,
@@ -340,6 +351,7 @@ macro_rules! impl_webhooks_repo {
                     Ok(n > 0)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn prune_webhook_history(&mut self, before: Timestamp) -> Result<u64> {
                     let n = sqlx::query(
                         "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
@@ -358,6 +370,7 @@ macro_rules! impl_webhooks_repo {
                     Ok(n)
                 }
 
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn note_webhook_health(
                     &mut self,
                     id: WebhookId,

@@ -1247,3 +1247,214 @@ async fn api_resources_from_the_command_line() {
     .unwrap();
     assert_eq!(list, serde_json::json!([]));
 }
+
+/// A collector of OTLP/HTTP JSON on 127.0.0.1: every `POST /v1/traces` body it was sent.
+type Collected = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A collector of OTLP/HTTP JSON on 127.0.0.1: every `POST /v1/traces` body it was sent, and
+/// the `traceparent` of every other request (a webhook delivery).
+async fn otlp_collector() -> (String, Collected, Collected) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let got: Collected = Default::default();
+    let other: Collected = Default::default();
+    let (g, o) = (got.clone(), other.clone());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (g, o) = (g.clone(), o.clone());
+            tokio::spawn(async move {
+                loop {
+                    let mut data = Vec::new();
+                    let mut buf = [0u8; 8192];
+                    let (head_len, len) = loop {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => data.extend_from_slice(&buf[..n]),
+                        }
+                        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&data[..i]).to_lowercase();
+                            let len = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            break (i + 4, len);
+                        }
+                    };
+                    while data.len() < head_len + len {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => data.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&data[..head_len]).to_string();
+                    if head.starts_with("POST /v1/traces") {
+                        if let Ok(v) = serde_json::from_slice(&data[head_len..head_len + len]) {
+                            g.lock().unwrap().push(v);
+                        }
+                    } else {
+                        let tp = head.lines().find_map(|l| {
+                            l.to_lowercase()
+                                .strip_prefix("traceparent:")
+                                .map(|v| v.trim().to_owned())
+                        });
+                        o.lock()
+                            .unwrap()
+                            .push(serde_json::json!({ "traceparent": tp }));
+                    }
+                    let res = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    if sock.write_all(res.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, got, other)
+}
+
+/// Every span the collector received, flattened.
+fn spans(got: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    got.iter()
+        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn attribute(span: &serde_json::Value, key: &str) -> Option<String> {
+    span["attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["key"] == key)
+        .and_then(|a| a["value"]["stringValue"].as_str().map(str::to_owned))
+}
+
+/// With `[telemetry] otlp_endpoint`, a request's spans reach the collector: the request span
+/// under the caller's `traceparent`, with route, organization and request id, and the store
+/// calls as its children.
+#[tokio::test]
+async fn traces_reach_an_otlp_collector_under_the_callers_traceparent() {
+    let (collector, got, hooks) = otlp_collector().await;
+    let db = fresh_db().await;
+    let conf = db.dir.path().join("otel.toml");
+    std::fs::write(
+        &conf,
+        format!("[telemetry]\notlp_endpoint = \"{collector}\"\nexport_interval_ms = 200\n"),
+    )
+    .unwrap();
+    let srv = Server::start_args(&db, "warn", &["--config", conf.to_str().unwrap()]);
+    let org = srv
+        .early
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("org:").map(|o| o.trim().to_owned()))
+        .expect("the bootstrap names its organization");
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent = "00f067aa0ba902b7";
+    let res = reqwest::Client::new()
+        .post(format!("{}/orgs/{org}/api/v1/oauth/token", srv.base))
+        .header("traceparent", format!("00-{trace_id}-{parent}-01"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "no-such-client"),
+            ("client_secret", "nothing-at-all-here"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (request, all) = loop {
+        let all = spans(&got.lock().unwrap());
+        let request = all
+            .iter()
+            .find(|s| s["name"] == "http.request" && s["traceId"] == trace_id)
+            .cloned();
+        if let Some(r) = request {
+            let id = r["spanId"].as_str().unwrap().to_owned();
+            if all.iter().any(|s| s["parentSpanId"] == id.as_str()) {
+                break (r, all);
+            }
+        }
+        assert!(Instant::now() < deadline, "no trace arrived: {all:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(request["parentSpanId"], parent, "{request}");
+    assert_eq!(
+        attribute(&request, "request_id").as_deref(),
+        Some(request_id.as_str())
+    );
+    assert_eq!(attribute(&request, "org").as_deref(), Some(org.as_str()));
+    assert_eq!(
+        attribute(&request, "route").as_deref(),
+        Some("/orgs/{org}/api/v1/oauth/token"),
+        "{request}"
+    );
+    let id = request["spanId"].as_str().unwrap();
+    let children: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|s| s["traceId"] == trace_id && s["parentSpanId"] == id)
+        .collect();
+    assert!(
+        children.iter().any(|s| s["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("store.") || n.starts_with("find_"))),
+        "no store span under the request: {children:#?}"
+    );
+    // The secret never reaches a span.
+    assert!(!serde_json::to_string(&all)
+        .unwrap()
+        .contains("nothing-at-all-here"));
+
+    // On the way out: a webhook delivery carries the `traceparent` of its own span.
+    let made = run(
+        &db,
+        &[
+            "webhook",
+            "create",
+            "--org",
+            &org,
+            "--url",
+            &format!("{collector}/hook"),
+        ],
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let tp = loop {
+        if let Some(tp) = hooks
+            .lock()
+            .unwrap()
+            .iter()
+            .find_map(|h| h["traceparent"].as_str().map(str::to_owned))
+        {
+            break tp;
+        }
+        assert!(Instant::now() < deadline, "no delivery with a traceparent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let parts: Vec<&str> = tp.split('-').collect();
+    assert_eq!(parts.len(), 4, "{tp}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let all = spans(&got.lock().unwrap());
+        if all.iter().any(|s| {
+            s["name"] == "webhook.deliver" && s["traceId"] == parts[1] && s["spanId"] == parts[2]
+        }) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delivery's span was not exported"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    srv.stop();
+}
