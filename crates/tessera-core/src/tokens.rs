@@ -375,6 +375,8 @@ impl Services {
         auth: &ClientAuth,
     ) -> OAuthResult<Arc<CachedClient>> {
         let id = auth.client_id();
+        // The request's span names the client (a field it declares; nothing elsewhere).
+        tracing::Span::current().record("client_id", id);
         let address = auth.address.as_deref();
         if !self.limits.allow_client_auth(org.id, id, address) {
             return Err(OAuthError::TooManyAttempts(

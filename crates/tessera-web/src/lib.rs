@@ -140,7 +140,7 @@ pub fn router(state: AppState) -> Router {
                             let route = req
                                 .extensions()
                                 .get::<axum::extract::MatchedPath>()
-                                .map(|m| m.as_str().to_owned());
+                                .map(axum::extract::MatchedPath::as_str);
                             let org = path
                                 .strip_prefix("/orgs/")
                                 .and_then(|rest| rest.split('/').next())
@@ -150,7 +150,7 @@ pub fn router(state: AppState) -> Router {
                                 "http.request",
                                 method = %req.method(),
                                 path = %path,
-                                route = route.as_deref().unwrap_or(""),
+                                route = route.unwrap_or(""),
                                 org = org,
                                 client_id = tracing::field::Empty,
                                 request_id = %id,
