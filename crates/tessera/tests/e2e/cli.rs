@@ -1393,7 +1393,10 @@ async fn traces_reach_an_otlp_collector_under_the_callers_traceparent() {
         Some(request_id.as_str())
     );
     assert_eq!(attribute(&request, "org").as_deref(), Some(org.as_str()));
-    assert_eq!(attribute(&request, "client_id").as_deref(), Some("no-such-client"));
+    assert_eq!(
+        attribute(&request, "client_id").as_deref(),
+        Some("no-such-client")
+    );
     assert_eq!(
         attribute(&request, "route").as_deref(),
         Some("/orgs/{org}/api/v1/oauth/token"),

@@ -2288,3 +2288,95 @@ async fn the_rest_explorer_signs_in_and_calls_the_api_in_a_real_browser() {
     assert!(text.contains("tessera-console"), "{text}");
     b.quit().await;
 }
+
+/// The Webhooks page in a real browser: create one (the secret shown once), see it listed,
+/// open its delivery log after an event and redeliver.
+#[tokio::test]
+async fn operator_subscribes_a_webhook_in_a_real_browser() {
+    let s = TestServer::start().await;
+    let password = member(&s, "operator", &["owner"]).await;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in(&s.base, "operator", password).await;
+    let nav = b
+        .driver
+        .find(By::Css("nav a[href=\"/webhooks\"]"))
+        .await
+        .unwrap();
+    b.click_nav(&nav).await;
+    b.see("No webhooks yet.").await;
+    b.id("create-webhook").await.click().await.unwrap();
+    // A receiver that answers 405 to a POST: the server's own health check.
+    let receiver = s.url("/healthz");
+    b.fill("w-url", "http://hooks.example.com/x").await;
+    b.press("create-webhook-submit").await;
+    b.see("must use https").await;
+    b.fill("w-url", &receiver).await;
+    b.fill("w-events", "oauth_client.created").await;
+    b.press("create-webhook-submit").await;
+    let dialog = b.id("secret-reveal").await;
+    let text = dialog.text().await.unwrap();
+    assert!(
+        text.contains("Webhook Created — Save Your Signing Secret"),
+        "{text}"
+    );
+    let secret = b
+        .id("revealed-secret")
+        .await
+        .value()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    b.screenshot("webhook-created-dialog.png").await;
+    b.press("dismiss-secret").await;
+    assert!(!b.source().await.contains(&secret), "shown only once");
+    let row = b
+        .driver
+        .find(By::Css(format!("tr[data-webhook-url=\"{receiver}\"]")))
+        .await
+        .unwrap();
+    let row_text = row.text().await.unwrap();
+    assert!(
+        row_text.contains("oauth_client.created") && row_text.contains("Enabled"),
+        "{row_text}"
+    );
+
+    // An event: a client made by the command line.
+    s.services
+        .create_client(
+            &Context::cli(),
+            "default",
+            serde_json::from_value(serde_json::json!({"name": "Hooked", "redirectUris": [], "grantTypes": ["client_credentials"]})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let link = row.find(By::LinkText("Deliveries")).await.unwrap();
+    b.click_nav(&link).await;
+    for _ in 0..100 {
+        if b.count("tr[data-event-type=\"oauth_client.created\"]")
+            .await
+            == 1
+            && b.source().await.contains("405")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b.driver.refresh().await.unwrap();
+    }
+    let log = b.id("deliveries-table").await.text().await.unwrap();
+    assert!(
+        log.contains("oauth_client.created") && log.contains("405"),
+        "{log}"
+    );
+    b.screenshot("webhook-deliveries.png").await;
+    let redeliver = b
+        .driver
+        .find(By::Css("#deliveries-table button[type=submit]"))
+        .await
+        .unwrap();
+    b.click_nav(&redeliver).await;
+    b.see("The delivery is queued").await;
+    b.quit().await;
+}
