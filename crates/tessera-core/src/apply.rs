@@ -135,6 +135,9 @@ struct DesiredOrg {
     webhooks: Vec<DesiredWebhook>,
 }
 
+/// The secrets `secretFrom` named, by organization slug and client id.
+type ChosenSecrets = BTreeMap<(String, String), SecretString>;
+
 /// Errors of one item, re-rooted at its path in the document.
 fn push_at(c: &mut Collector, path: &str, e: ValidationError) {
     for fe in e.errors {
@@ -212,7 +215,7 @@ fn parse_document(
     secrets: Option<SecretResolver<'_>>,
     allow_http_loopback: bool,
     only_org: Option<&str>,
-) -> Result<(Vec<DesiredOrg>, BTreeMap<(String, String), SecretString>), ValidationError> {
+) -> Result<(Vec<DesiredOrg>, ChosenSecrets), ValidationError> {
     let mut c = Collector::new();
     let mut out = Vec::new();
     let mut chosen = BTreeMap::new();
@@ -831,7 +834,7 @@ impl Services {
         &self,
         ctx: &Context,
         step: &Step<'_>,
-        chosen: &mut BTreeMap<(String, String), SecretString>,
+        chosen: &mut ChosenSecrets,
         secrets: &mut Vec<AppliedSecret>,
     ) -> CoreResult<()> {
         match step {

@@ -711,7 +711,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             file,
             dry_run,
             prune,
-        } => crate::automation::apply(&s, &ctx, &file, dry_run, prune).await,
+        } => crate::automation::apply(s, &ctx, &file, dry_run, prune).await,
         Command::Export { org, format } => {
             let doc = s.export_configuration(&ctx, &org).await?;
             print!("{}", crate::automation::render(&doc, &format)?);
