@@ -1852,7 +1852,10 @@ async fn client_metadata_documents_are_fetched_with_guards() {
     }
     assert_eq!(good.fetches.load(std::sync::atomic::Ordering::SeqCst), 0);
 
-    // The good one itself works, and is fetched once however often it is used.
+    // The good one itself works, and is fetched once however often it is used. (The policy
+    // change above also reaches this node's change follower, which forgets the documents
+    // fetched so far: let it arrive first, so that it cannot empty the cache mid-count.)
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     f.client_id = good.url.clone();
     for _ in 0..3 {
         let res = f.get(&f.authorize_url(&[("scope", "openid")]), None).await;
