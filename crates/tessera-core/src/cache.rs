@@ -99,11 +99,22 @@ pub(crate) struct Caches {
     pub revoked_generation: AtomicU64,
     /// The CORS origins the organization's clients allow.
     pub cors: Cache<OrgId, Arc<Vec<String>>>,
+    /// Access tokens whose signature verified, by organization and SHA-256 of the token: an
+    /// introspected token is verified once. Only what the signature proves is kept; expiry,
+    /// the key still being the organization's, the client and revocation are checked on
+    /// every use.
+    pub verified: Cache<(OrgId, [u8; 32]), Arc<VerifiedToken>>,
     /// Each organization's API resources, all of them (at most
     /// [`crate::api_resources::MAX_RESOURCES_PER_ORG`]).
     pub resources: Cache<OrgId, Arc<Vec<Arc<ApiResource>>>>,
     /// Lookups each cache could not answer (a read of the database followed).
     pub loads: CacheLoads,
+}
+
+/// A token whose signature verified: the key that signed it and its claims.
+pub(crate) struct VerifiedToken {
+    pub kid: String,
+    pub claims: crate::oauth::access_token::AccessTokenClaims,
 }
 
 /// An organization's live revocations as the cache holds them.
@@ -125,6 +136,7 @@ pub(crate) struct CacheLoads {
     pub revoked: AtomicU64,
     pub cors: AtomicU64,
     pub resources: AtomicU64,
+    pub verified: AtomicU64,
 }
 
 pub(crate) fn count_load(counter: &AtomicU64) {
@@ -133,7 +145,7 @@ pub(crate) fn count_load(counter: &AtomicU64) {
 
 impl Services {
     /// Entries, weight and misses of each cache of the token path.
-    pub fn cache_figures(&self) -> [CacheFigures; 6] {
+    pub fn cache_figures(&self) -> [CacheFigures; 7] {
         self.caches.figures()
     }
 }
@@ -167,6 +179,8 @@ pub const REVOKED_CACHE_BYTES: u64 = 16 << 20;
 pub const ORG_CACHE_BYTES: u64 = 8 << 20;
 pub const CORS_CACHE_BYTES: u64 = 8 << 20;
 pub const RESOURCE_CACHE_BYTES: u64 = 8 << 20;
+/// About 16,000 verified tokens of typical size.
+pub const VERIFIED_CACHE_BYTES: u64 = 16 << 20;
 
 /// What the cache itself takes for each entry (its key's and value's nodes, the hash table,
 /// the order queues): measured at about 400 bytes with moka 0.12.
@@ -290,6 +304,23 @@ impl Caches {
                 })
                 .time_to_live(ttl)
                 .build(),
+            verified: Cache::builder()
+                .max_capacity(VERIFIED_CACHE_BYTES)
+                .weigher(|_: &(OrgId, [u8; 32]), v: &Arc<VerifiedToken>| {
+                    let c = &v.claims;
+                    weight(
+                        256,
+                        v.kid.len()
+                            + c.iss.len()
+                            + c.sub.len()
+                            + c.client_id.len()
+                            + c.jti.len()
+                            + c.scope.as_deref().map_or(0, str::len)
+                            + 64,
+                    )
+                })
+                .time_to_live(ttl)
+                .build(),
             loads: CacheLoads::default(),
         }
     }
@@ -302,7 +333,7 @@ impl Caches {
     }
 
     /// Entries, weight and misses of each cache.
-    pub fn figures(&self) -> [CacheFigures; 6] {
+    pub fn figures(&self) -> [CacheFigures; 7] {
         fn f<K, V>(
             name: &'static str,
             c: &Cache<K, V>,
@@ -338,6 +369,12 @@ impl Caches {
                 &self.resources,
                 RESOURCE_CACHE_BYTES,
                 &l.resources,
+            ),
+            f(
+                "verified_tokens",
+                &self.verified,
+                VERIFIED_CACHE_BYTES,
+                &l.verified,
             ),
         ]
     }

@@ -149,6 +149,14 @@ impl AccessTokenClaims {
     }
 }
 
+/// The SHA-256 of a token: the key of the verified-token cache (never the token itself).
+fn token_digest(token: &str) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// The incarnation of a client, as [`AccessTokenClaims::client_created_at`] carries it.
 pub(crate) fn client_incarnation(client: &OAuthClient) -> i64 {
     to_millis(client.created_at)
@@ -178,25 +186,47 @@ impl Services {
         org: &Organization,
         token: &str,
     ) -> OAuthResult<Option<AccessTokenClaims>> {
-        let Some(kid) = tessera_crypto::jws::peek_kid(token) else {
-            return Ok(None);
-        };
         let keys = self.org_keys(org.id).await?;
-        // A token signed by another organization's key finds no key here.
-        let Some(vk) = keys.verifying.get(&kid) else {
-            return Ok(None);
-        };
-        let Ok(v) = tessera_crypto::jws::verify(token, vk) else {
-            return Ok(None);
-        };
-        if v.header["typ"] != "at+jwt" {
-            return Ok(None);
-        }
-        // Signed by this organization, so the shape is ours; anything else is not active.
-        let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(v.claims) else {
-            return Ok(None);
-        };
         let now = to_millis(self.now()) / 1000;
+        // A token verified before is not verified again (the signature is most of the cost
+        // of an introspection); what may have changed since is checked below, every time.
+        let digest = token_digest(token);
+        let claims = match self.caches.verified.get(&(org.id, digest)) {
+            // Its key retired since: no longer active.
+            Some(v) if !keys.verifying.contains_key(&v.kid) => return Ok(None),
+            Some(v) => v.claims.clone(),
+            None => {
+                crate::cache::count_load(&self.caches.loads.verified);
+                let Some(kid) = tessera_crypto::jws::peek_kid(token) else {
+                    return Ok(None);
+                };
+                // A token signed by another organization's key finds no key here.
+                let Some(vk) = keys.verifying.get(&kid) else {
+                    return Ok(None);
+                };
+                let Ok(v) = tessera_crypto::jws::verify(token, vk) else {
+                    return Ok(None);
+                };
+                if v.header["typ"] != "at+jwt" {
+                    return Ok(None);
+                }
+                // Signed by this organization, so the shape is ours; anything else is not
+                // active.
+                let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(v.claims) else {
+                    return Ok(None);
+                };
+                if claims.exp > now {
+                    self.caches.verified.insert(
+                        (org.id, digest),
+                        std::sync::Arc::new(crate::cache::VerifiedToken {
+                            kid,
+                            claims: claims.clone(),
+                        }),
+                    );
+                }
+                claims
+            }
+        };
         if claims.exp <= now || claims.iss != self.issuer(&org.slug) {
             return Ok(None);
         }

@@ -702,6 +702,109 @@ async fn revoked_tokens_are_inactive() {
     assert_eq!(log[0]["actor"]["type"], "oauth_client");
 }
 
+/// A token is verified once however often it is introspected (the verified-token cache), and
+/// the cache changes no answer: revocation, the client's deletion, another organization and
+/// expiry are exact on every use.
+#[tokio::test]
+async fn introspection_verifies_once_and_stays_exact() {
+    let st = setup().await;
+    let loads = || async {
+        let text = call(&st.s, Method::GET, "/metrics", None, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("tessera_cache_loads_total{cache=\"verified_tokens\"} "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("the verified-token loads")
+    };
+    let tok = token(&st).await;
+    let before = loads().await;
+    for _ in 0..5 {
+        assert_eq!(introspect(&st, INTROSPECT, &tok).await["active"], true);
+    }
+    assert_eq!(
+        loads().await - before,
+        1,
+        "verified once, then from the cache"
+    );
+
+    // Revoked: inactive at once, although its signature is in the cache.
+    let res = form(
+        &st.s,
+        REVOKE,
+        Some((&st.id, &st.secret)),
+        &[("token", &tok)],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(introspect(&st, INTROSPECT, &tok).await["active"], false);
+
+    // Another organization's introspection never sees this organization's tokens.
+    let other = token(&st).await;
+    assert_eq!(introspect(&st, INTROSPECT, &other).await["active"], true);
+    st.s.org("globex").await;
+    let gadmin = st.s.org_key("globex", &["admin"], &[]).await;
+    let (code, made) = json(
+        call(
+            &st.s,
+            Method::POST,
+            "/orgs/globex/api/v1/admin/oauth-clients",
+            Some(&gadmin),
+            Some(json!({"name": "Globex RS", "redirectUris": [], "grantTypes": ["client_credentials"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 201, "{made}");
+    let (gid, gsecret) = (
+        made["id"].as_str().unwrap().to_owned(),
+        made["secret"].as_str().map(str::to_owned),
+    );
+    let (code, v) = json(
+        form(
+            &st.s,
+            "/orgs/globex/api/v1/oauth/introspect",
+            Some((&gid, &gsecret.unwrap())),
+            &[("token", &other)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((code, v), (200, json!({"active": false})));
+
+    // The client deleted: its cached token is inactive too (asked by another client).
+    let (rs, rs_secret) = client(
+        &st.s,
+        &st.admin,
+        json!({"name": "Resource server", "redirectUris": [], "grantTypes": ["client_credentials"]}),
+    )
+    .await;
+    let rs_secret = rs_secret.unwrap();
+    let ask = |t: String| {
+        let (rs, rs_secret) = (rs.clone(), rs_secret.clone());
+        let s = &st.s;
+        async move {
+            json(form(s, INTROSPECT, Some((&rs, &rs_secret)), &[("token", &t)]).await)
+                .await
+                .1
+        }
+    };
+    assert_eq!(ask(other.clone()).await["active"], true);
+    let st_del = call(
+        &st.s,
+        Method::DELETE,
+        &format!("/orgs/acme-corp/api/v1/admin/oauth-clients/{}", st.id),
+        Some(&st.admin),
+        None,
+    )
+    .await
+    .status();
+    assert_eq!(st_del, 204);
+    assert_eq!(ask(other).await, json!({"active": false}));
+}
+
 #[tokio::test]
 async fn discovery_documents_list_what_is_implemented() {
     let st = setup().await;
