@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The token path against what the hardware allows, on one server core: the server pinned to
+# core 0 with one runtime thread, the load generator pinned to core 1.
+#   ceiling: the same JWS code signing in a tight loop (examples/sign_rate.rs), and /healthz
+#            over HTTP (the cost of the HTTP stack alone); an endpoint that only answered and
+#            signed would take 1/healthz + 1/sign per request.
+#   real:    client_credentials and introspection (one token), each at its maximum rate and
+#            again at 80% of it for the p99 there.
+# Usage: bench/ceiling.sh [SECONDS] [CONNECTIONS]
+# Prints each rate, the ratio token rate / ceiling, and the server's peak RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-10}"
+conns="${2:-16}"
+if [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; then
+  echo "needs two cores and taskset" >&2
+  exit 1
+fi
+
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+ensure_oha_and_build
+cargo build --release -q -p tessera-crypto --example sign_rate
+bin=target/release/tessera
+dir="$(mktemp -d)"
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+port=$(( 30000 + RANDOM % 20000 ))
+base="http://127.0.0.1:$port"
+export TESSERA_LOG=warn
+
+echo "cores: $(nproc); server on core 0 (one runtime thread), load on core 1; $conns connections, ${secs}s per scenario"
+sign=$(taskset -c 0 target/release/examples/sign_rate "$secs" ES256)
+echo "$sign"
+sign_rate=$(echo "$sign" | awk '/^sign/ {sub("/s", "", $3); print $3}')
+
+"$bin" --data-dir "$dir" org create bench >/dev/null 2>&1
+secret=$("$bin" --data-dir "$dir" client create --org bench --name bench --client-id bench \
+  --grant-type client_credentials --scope api.read --scope api.write 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+TOKIO_WORKER_THREADS=1 taskset -c 0 "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+pid=$!
+until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+
+basic="Authorization: Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
+form="Content-Type: application/x-www-form-urlencoded"
+token=$(curl -s -H "$basic" -H "$form" -d grant_type=client_credentials "$base/orgs/bench/api/v1/oauth/token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+load() { taskset -c 1 oha --no-tui --output-format json "$@"; }
+# Warm the caches and the connection pool.
+load -z 2s -c "$conns" -m POST -H "$basic" -H "$form" -d grant_type=client_credentials \
+  "$base/orgs/bench/api/v1/oauth/token" >/dev/null
+
+report() {
+  python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d["summary"]; p = d["latencyPercentiles"]
+codes = d.get("statusCodeDistribution", {})
+ok = sum(v for k, v in codes.items() if k.startswith("2"))
+total = sum(codes.values()) or 1
+print("%-28s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   2xx %5.1f%%" % (sys.argv[1], s["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, 100.0 * ok / total))
+' "$1"
+}
+rate_of() { awk '{print $2}' <<<"$1"; }
+
+healthz=$(load -z "${secs}s" -c "$conns" "$base/healthz" | report healthz)
+echo "$healthz"
+cc=$(load -z "${secs}s" -c "$conns" -m POST -H "$basic" -H "$form" -d grant_type=client_credentials \
+  "$base/orgs/bench/api/v1/oauth/token" | report client_credentials)
+echo "$cc"
+intro=$(load -z "${secs}s" -c "$conns" -m POST -H "$basic" -H "$form" -d "token=$token" \
+  "$base/orgs/bench/api/v1/oauth/introspect" | report introspection)
+echo "$intro"
+cc_rate=$(rate_of "$cc")
+q=$(python3 -c "print(int($cc_rate * 0.8))")
+load -z "${secs}s" -c "$conns" -q "$q" -m POST -H "$basic" -H "$form" -d grant_type=client_credentials \
+  "$base/orgs/bench/api/v1/oauth/token" | report "client_credentials @ 80%"
+in_rate=$(rate_of "$intro")
+q=$(python3 -c "print(int($in_rate * 0.8))")
+load -z "${secs}s" -c "$conns" -q "$q" -m POST -H "$basic" -H "$form" -d "token=$token" \
+  "$base/orgs/bench/api/v1/oauth/introspect" | report "introspection @ 80%"
+python3 -c "
+h = $(rate_of "$healthz"); s = $sign_rate; c = $cc_rate
+ceiling = 1.0 / (1.0 / h + 1.0 / s)
+print('ceiling (1/healthz + 1/sign): %.0f tokens/s; client_credentials at %.0f%% of it' % (ceiling, 100.0 * c / ceiling))
+"
+echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
