@@ -1254,7 +1254,7 @@ type Collected = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
 /// A collector of OTLP/HTTP JSON on 127.0.0.1: every `POST /v1/traces` body it was sent, and
 /// the `traceparent` of every other request (a webhook delivery).
 async fn otlp_collector() -> (String, Collected, Collected) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let got: Collected = Default::default();
@@ -1265,32 +1265,11 @@ async fn otlp_collector() -> (String, Collected, Collected) {
             let (g, o) = (g.clone(), o.clone());
             tokio::spawn(async move {
                 loop {
-                    let mut data = Vec::new();
-                    let mut buf = [0u8; 8192];
-                    let (head_len, len) = loop {
-                        match sock.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => data.extend_from_slice(&buf[..n]),
-                        }
-                        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&data[..i]).to_lowercase();
-                            let len = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("content-length:"))
-                                .and_then(|v| v.trim().parse::<usize>().ok())
-                                .unwrap_or(0);
-                            break (i + 4, len);
-                        }
+                    let Some((head, body)) = crate::support::read_request(&mut sock).await else {
+                        return;
                     };
-                    while data.len() < head_len + len {
-                        match sock.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => data.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&data[..head_len]).to_string();
                     if head.starts_with("POST /v1/traces") {
-                        if let Ok(v) = serde_json::from_slice(&data[head_len..head_len + len]) {
+                        if let Ok(v) = serde_json::from_slice(&body) {
                             g.lock().unwrap().push(v);
                         }
                     } else {

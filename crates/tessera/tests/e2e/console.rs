@@ -2378,5 +2378,20 @@ async fn operator_subscribes_a_webhook_in_a_real_browser() {
         .unwrap();
     b.click_nav(&redeliver).await;
     b.see("The delivery is queued").await;
+    // Disable from the list: the row says so and the service agrees.
+    b.driver.goto(format!("{}/webhooks", s.base)).await.unwrap();
+    let disable = b
+        .driver
+        .find(By::XPath("//button[text()='Disable']"))
+        .await
+        .unwrap();
+    b.click_nav(&disable).await;
+    b.see("The webhook is disabled.").await;
+    let hooks = s
+        .services
+        .list_webhooks(&Context::cli(), "default")
+        .await
+        .unwrap();
+    assert!(!hooks[0].is_active);
     b.quit().await;
 }

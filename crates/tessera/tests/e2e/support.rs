@@ -277,3 +277,34 @@ pub async fn acme_client(s: &TestServer, admin: &str, body: Value) -> (String, O
         c["secret"].as_str().map(str::to_owned),
     )
 }
+
+/// Reads one HTTP/1.1 request from `sock` (a test receiver's): its head (request line and
+/// headers) and its body (by `content-length`). `None` when the peer closed first.
+pub async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (head_len, len) = loop {
+        match sock.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&data[..i]).to_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (i + 4, len);
+        }
+    };
+    while data.len() < head_len + len {
+        match sock.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&data[..head_len]).into_owned();
+    Some((head, data[head_len..head_len + len].to_vec()))
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tessera_testkit::TestServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::support::{acme_client, acme_with_alice, call, json, ACME_CLIENTS};
 
@@ -57,37 +57,16 @@ async fn receiver(fail_first: usize, hang_first: bool) -> Receiver {
         while let Ok((mut sock, _)) = listener.accept().await {
             let (g, seen) = (g.clone(), seen.clone());
             tokio::spawn(async move {
-                let mut data = Vec::new();
-                let mut buf = [0u8; 4096];
-                let (head_len, len) = loop {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => data.extend_from_slice(&buf[..n]),
-                    }
-                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&data[..i]).to_lowercase();
-                        let len = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        break (i + 4, len);
-                    }
+                let Some((head, body)) = crate::support::read_request(&mut sock).await else {
+                    return;
                 };
-                while data.len() < head_len + len {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => data.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&data[..head_len]).to_string();
                 let headers = head
                     .lines()
                     .skip(1)
                     .filter_map(|l| l.split_once(':'))
                     .map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_owned()))
                     .collect();
-                let body = String::from_utf8_lossy(&data[head_len..head_len + len]).to_string();
+                let body = String::from_utf8_lossy(&body).into_owned();
                 let n = seen.fetch_add(1, Ordering::SeqCst);
                 if hang_first && n == 0 {
                     g.lock().unwrap().push(Received {
@@ -410,6 +389,47 @@ async fn every_event_arrives_once_signed_after_failed_first_deliveries() {
     )
     .await;
     assert_eq!(st, 202, "{d}");
+    // Another organization's key can neither read the log nor redeliver, even knowing ids.
+    s.org("initech").await;
+    let intruder = s.org_key("initech", &["admin"], &[]).await;
+    for (method, path) in [
+        (Method::GET, format!("{HOOKS}/{hook}/deliveries")),
+        (
+            Method::POST,
+            format!("{HOOKS}/{hook}/deliveries/{delivery}/redeliver"),
+        ),
+        (
+            Method::POST,
+            format!("/orgs/initech/api/v1/admin/webhooks/{hook}/deliveries/{delivery}/redeliver"),
+        ),
+    ] {
+        let st = call(&s, method, &path, Some(&intruder), None)
+            .await
+            .status();
+        assert_eq!(st, 404, "{path}");
+    }
+    // A viewer of acme reads the log but may not redeliver.
+    let viewer = s.org_key("acme-corp", &["viewer"], &[]).await;
+    let st = call(
+        &s,
+        Method::GET,
+        &format!("{HOOKS}/{hook}/deliveries"),
+        Some(&viewer),
+        None,
+    )
+    .await
+    .status();
+    assert_eq!(st, 200);
+    let st = call(
+        &s,
+        Method::POST,
+        &format!("{HOOKS}/{hook}/deliveries/{delivery}/redeliver"),
+        Some(&viewer),
+        None,
+    )
+    .await
+    .status();
+    assert_eq!(st, 403);
     rx.wait_for("the redelivery", |got| {
         got.iter()
             .filter(|r| r.status == 200 && r.header("webhook-id") == event_id)
