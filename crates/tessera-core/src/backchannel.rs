@@ -94,7 +94,7 @@ impl Services {
             "events": {LOGOUT_EVENT: {}},
         });
         let alg = crate::tokens::signing_alg(settings.id_token_signed_response_alg);
-        let token = self.sign_with(&org, alg, "logout+jwt", claims).await?;
+        let token = self.sign_with(&org, alg, "logout+jwt", &claims).await?;
         let at = self.now();
         Ok(Some(LogoutDelivery {
             id: uuid::Uuid::new_v4().to_string(),
@@ -178,7 +178,7 @@ impl Services {
         claims["iat"] = json!(now);
         claims["exp"] = json!(now + LOGOUT_TOKEN_LIFETIME);
         claims["jti"] = json!(self.random_jti()?);
-        self.sign_with(&org, crate::tokens::signing_alg(alg), "logout+jwt", claims)
+        self.sign_with(&org, crate::tokens::signing_alg(alg), "logout+jwt", &claims)
             .await
     }
 

@@ -493,7 +493,7 @@ impl Services {
         if c.kind == crate::limits::CHANGE_LIMIT_BLOCK {
             self.limits.block(c.key.clone());
         } else if c.kind == CHANGE_REGISTRATION_POLICY {
-            self.forget_metadata_documents();
+            self.registration_policy_changed();
         } else {
             self.caches.apply(c);
         }

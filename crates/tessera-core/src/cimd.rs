@@ -75,9 +75,12 @@ fn check(url: &str, doc: &Value) -> Result<(), String> {
 }
 
 impl Services {
-    /// Drops every fetched document (after a registration policy changed, here or on another
-    /// node).
-    pub(crate) fn forget_metadata_documents(&self) {
+    /// Drops the cached registration policies and every fetched document (after a
+    /// registration policy changed, here or on another node).
+    pub(crate) fn registration_policy_changed(&self) {
+        self.policy_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.policies.invalidate_all();
         self.metadata_documents.invalidate_all();
     }
 

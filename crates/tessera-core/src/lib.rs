@@ -192,6 +192,13 @@ pub struct Services {
     pub(crate) key_fetcher: tessera_connect::client_keys::KeyFetcher,
     /// Client ID Metadata Documents fetched (`cimd.rs`).
     pub(crate) metadata_documents: cimd::DocumentCache,
+    /// Registration policies by organization (`register.rs`), and the count of changes to
+    /// them, so that a read racing a change does not cache what it read.
+    pub(crate) policies: moka::sync::Cache<
+        tessera_domain::OrgId,
+        Arc<tessera_domain::registration::RegistrationPolicy>,
+    >,
+    pub(crate) policy_epoch: std::sync::atomic::AtomicU64,
     /// The keys fetched, by URL, for five minutes.
     pub(crate) fetched_keys: moka::sync::Cache<String, Arc<assertion::FetchedKeys>>,
     /// Wakes this node's back-channel logout worker when a session ends here.
@@ -242,6 +249,11 @@ impl Services {
             )
             .map_err(CoreError::internal)?,
             metadata_documents: cimd::new_cache(),
+            policies: moka::sync::Cache::builder()
+                .time_to_live(std::time::Duration::from_secs(600))
+                .max_capacity(100_000)
+                .build(),
+            policy_epoch: std::sync::atomic::AtomicU64::new(0),
             fetched_keys: moka::sync::Cache::builder()
                 .time_to_live(std::time::Duration::from_secs(300))
                 .max_capacity(10_000)

@@ -7,6 +7,8 @@
 //! Initial access tokens (`iat_…`) and registration access tokens (`rat_…`) are 256-bit
 //! random values shown once and kept only as keyed hashes.
 
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 use tessera_crypto::random::{generate_secret, secret_hint};
@@ -385,17 +387,28 @@ impl Services {
         v
     }
 
-    /// The organization's policy (the default, closed, until one is set).
-    pub(crate) async fn policy_of(&self, org: OrgId) -> CoreResult<RegistrationPolicy> {
+    /// The organization's policy (the default, closed, until one is set). Discovery and
+    /// every authorization request read it, so it is cached; a change drops every entry, here
+    /// and (through the change feed) on every node.
+    pub(crate) async fn policy_of(&self, org: OrgId) -> CoreResult<Arc<RegistrationPolicy>> {
+        if let Some(p) = self.policies.get(&org) {
+            return Ok(p);
+        }
+        // A change committed while this read runs must not be overwritten by what it read.
+        let epoch = self.policy_epoch.load(std::sync::atomic::Ordering::Acquire);
         let stored = {
             let mut tx = self.store.read().await?;
             tx.registration_policy(org).await?
         };
-        match stored {
-            None => Ok(RegistrationPolicy::default()),
+        let policy = Arc::new(match stored {
+            None => RegistrationPolicy::default(),
             Some(json) => serde_json::from_str(&json)
-                .map_err(|e| CoreError::internal(format!("stored registration policy: {e}"))),
+                .map_err(|e| CoreError::internal(format!("stored registration policy: {e}")))?,
+        });
+        if self.policy_epoch.load(std::sync::atomic::Ordering::Acquire) == epoch {
+            self.policies.insert(org, Arc::clone(&policy));
         }
+        Ok(policy)
     }
 
     /// `GET …/admin/registration-policy`.
@@ -407,7 +420,7 @@ impl Services {
         let org = self
             .get_org(ctx, org, Some(Permission::OauthClientsRead))
             .await?;
-        self.policy_of(org.id).await
+        self.policy_of(org.id).await.map(|p| (*p).clone())
     }
 
     /// `PUT …/admin/registration-policy`.
@@ -444,9 +457,9 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        // Documents were accepted or refused under the previous policy (every node: the
+        // The cached policy, and the documents accepted or refused under it (every node: the
         // change above).
-        self.forget_metadata_documents();
+        self.registration_policy_changed();
         Ok(policy)
     }
 

@@ -576,8 +576,11 @@ impl Services {
         org: &Organization,
         alg: Alg,
         typ: &'static str,
-        claims: Value,
+        claims: &(impl serde::Serialize + ?Sized),
     ) -> OAuthResult<String> {
+        // Serialized once, straight to the bytes that are signed.
+        let claims =
+            serde_json::to_vec(claims).map_err(|e| OAuthError::ServerError(e.to_string()))?;
         let keys = self.org_keys(org.id).await?;
         let key = Arc::clone(
             keys.signing_key(alg, self.now())
@@ -585,12 +588,12 @@ impl Services {
         );
         // RSA signatures take a while: not on the async executor.
         if matches!(alg, Alg::RS256 | Alg::PS256) {
-            tokio::task::spawn_blocking(move || key.sign_jwt(typ, &claims))
+            tokio::task::spawn_blocking(move || key.sign_jwt_json(typ, &claims))
                 .await
                 .map_err(|e| OAuthError::ServerError(e.to_string()))?
                 .map_err(|e| OAuthError::ServerError(e.to_string()))
         } else {
-            key.sign_jwt(typ, &claims)
+            key.sign_jwt_json(typ, &claims)
                 .map_err(|e| OAuthError::ServerError(e.to_string()))
         }
     }

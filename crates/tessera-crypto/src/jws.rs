@@ -144,19 +144,47 @@ impl SigningKey {
         }
     }
 
-    /// A compact JWS over `claims` (a JSON object), with header `{alg, typ, kid}`.
-    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, CryptoError> {
-        let header = json!({"alg": self.alg.as_str(), "typ": typ, "kid": self.kid});
-        self.sign_with_header(&header, claims)
+    /// A compact JWS over `claims` (anything serializing to a JSON object), with header
+    /// `{alg, typ, kid}`. The claims are serialized once, straight into the bytes that are
+    /// encoded: no `serde_json::Value` in between (the token path signs typed claims).
+    pub fn sign_jwt<T: serde::Serialize + ?Sized>(
+        &self,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, CryptoError> {
+        let claims = serde_json::to_vec(claims).map_err(|_| CryptoError::Key)?;
+        self.sign_jwt_json(typ, &claims)
+    }
+
+    /// [`Self::sign_jwt`] over claims already serialized as a JSON object.
+    pub fn sign_jwt_json(&self, typ: &str, claims: &[u8]) -> Result<String, CryptoError> {
+        #[derive(serde::Serialize)]
+        struct Header<'a> {
+            alg: &'static str,
+            typ: &'a str,
+            kid: &'a str,
+        }
+        let header = serde_json::to_vec(&Header {
+            alg: self.alg.as_str(),
+            typ,
+            kid: &self.kid,
+        })
+        .map_err(|_| CryptoError::Key)?;
+        self.sign_parts(&header, claims)
     }
 
     /// A compact JWS over `claims` with this header as given (its `alg` must be the key's):
     /// what a client signs, such as a DPoP proof with the public key in `jwk` (RFC 9449 §4.2).
     pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, CryptoError> {
-        let mut out = String::with_capacity(512);
-        URL_SAFE_NO_PAD.encode_string(header.to_string(), &mut out);
+        self.sign_parts(header.to_string().as_bytes(), claims.to_string().as_bytes())
+    }
+
+    /// `b64(header).b64(claims).b64(signature)` in one buffer sized up front.
+    fn sign_parts(&self, header: &[u8], claims: &[u8]) -> Result<String, CryptoError> {
+        let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 360);
+        URL_SAFE_NO_PAD.encode_string(header, &mut out);
         out.push('.');
-        URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut out);
+        URL_SAFE_NO_PAD.encode_string(claims, &mut out);
         let sig = self.sign_bytes(out.as_bytes())?;
         out.push('.');
         URL_SAFE_NO_PAD.encode_string(sig, &mut out);

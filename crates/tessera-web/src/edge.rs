@@ -5,16 +5,23 @@
 //! page set its own, and `Cache-Control: no-store` unless the handler chose a cache policy.
 //! Pages set only what is theirs: their Content-Security-Policy.
 //!
-//! One place, so that a new route cannot miss them. This module reads only the request's path
-//! and the response's headers; it knows nothing of the services.
+//! One place, so that a new route cannot miss them, and one middleware ([`edge`]) for these
+//! guards, the JSON body of the framework's own errors and the request metrics: every
+//! `from_fn` layer costs each request a boxed future and a clone of the inner service, and
+//! this is the path of every token. This module reads only the request's method and path and
+//! the response's status and headers; it knows nothing of the services.
 
-use axum::extract::Request;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue};
 use tessera_domain::OrgSlug;
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// The organization segment of a path, percent-decoded, if the path names one:
 /// `/orgs/{org}/…`, `/t/{org}/…` and `/.well-known/oauth-authorization-server/orgs/{org}`.
@@ -46,27 +53,45 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Middleware: a path whose organization segment is not a valid slug answers `404` before
-/// any handler, page, cookie or log line can use it (a slug such as
-/// `x; Domain=evil.example` must never reach a `Set-Cookie`).
-pub async fn org_slug_guard(req: Request, next: Next) -> Response {
+/// A path whose organization segment is not a valid slug answers `404` before any handler,
+/// page, cookie or log line can use it (a slug such as `x; Domain=evil.example` must never
+/// reach a `Set-Cookie`).
+fn slug_refusal(req: &Request) -> Option<Response> {
     // Inside a nested router the URI has lost its prefix; the original keeps it.
     let path = req
         .extensions()
         .get::<axum::extract::OriginalUri>()
         .map_or(req.uri().path(), |u| u.0.path());
-    if let Some(seg) = org_segment(path) {
-        if OrgSlug::parse(&seg).is_err() {
-            return ApiError::not_found("no such organization").into_response();
-        }
-    }
-    next.run(req).await
+    let seg = org_segment(path)?;
+    OrgSlug::parse(&seg)
+        .is_err()
+        .then(|| ApiError::not_found("no such organization").into_response())
+}
+
+/// Middleware, once per request: the organization slug guard, then the route; on the way
+/// out the JSON error body for the framework's own errors
+/// ([`crate::error::with_json_error`]), the request counted and timed, and the security
+/// headers.
+pub async fn edge(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    // Kept only for the description of an error without a body (a cheap clone of shared
+    // bytes).
+    let uri = req.uri().clone();
+    let res = match slug_refusal(&req) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    };
+    let mut res = crate::error::with_json_error(&method, uri.path(), res);
+    metrics.observe(&method, res.status(), start.elapsed());
+    security_headers(res.headers_mut());
+    res
 }
 
 /// The policy of a response that sets none: load nothing, be framed by nobody.
 pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// Middleware: the security headers of every response. `nosniff`; no framing anywhere (the
+/// The security headers of every response. `nosniff`; no framing anywhere (the
 /// login, consent and console pages are what clickjacking would target, and nothing of
 /// Tessera is meant to be embedded); no `Referer` from our pages or redirects, whose
 /// addresses carry codes, states and organization names; a Content-Security-Policy that loads
@@ -74,9 +99,7 @@ pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// HTTP/1.0 caches) on every response whose handler set no `Cache-Control`, since tokens,
 /// secrets and keys travel in many of them (RFC 6749 §5.1) and a cacheable default would leak
 /// the next one a handler adds. Discovery, JWKS and static assets set their own public policy.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
+pub fn security_headers(h: &mut http::HeaderMap) {
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -96,7 +119,6 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
-    res
 }
 
 /// Whether a form was posted from another site (a login, consent, device or logout form
@@ -164,7 +186,10 @@ mod tests {
                     async move { res.lock().unwrap().take().unwrap() }
                 }),
             )
-            .layer(axum::middleware::from_fn(security_headers));
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(Metrics::new()),
+                edge,
+            ));
         app.oneshot(Request::new(axum::body::Body::empty()))
             .await
             .unwrap()

@@ -118,13 +118,10 @@ pub async fn not_found_fallback(uri: http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
-/// Middleware: responses that the framework layers make on their own (405 from the router,
-/// 408 from the timeout, 413 from the body limit) get the API's JSON error body too, so that
-/// every error a client sees has one shape.
-pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let res = next.run(req).await;
+/// Responses that the framework layers make on their own (405 from the router, 408 from the
+/// timeout, 413 from the body limit) get the API's JSON error body too, so that every error a
+/// client sees has one shape (applied by [`crate::edge::edge`] to every response).
+pub(crate) fn with_json_error(method: &http::Method, path: &str, res: Response) -> Response {
     let status = res.status();
     // A JSON error, or a page written for a person (error pages of the sign-in flow and the
     // console), is kept as it is.

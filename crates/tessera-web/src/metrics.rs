@@ -1,18 +1,14 @@
 //! Prometheus metrics: request counts and latencies by method and status class, rendered in
 //! the OpenMetrics text format at `/metrics`.
 
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-
-use crate::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -30,6 +26,9 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<HttpLabels, Counter>,
     latency: Family<HttpLabels, Histogram, fn() -> Histogram>,
+    /// The series of each common method and status class (`METHODS` × 0xx…5xx), made on
+    /// first use; they share their values with the families'.
+    ready: [OnceLock<(Counter, Histogram)>; METHODS.len() * 6],
 }
 
 impl Default for Metrics {
@@ -58,6 +57,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            ready: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
@@ -171,20 +171,39 @@ impl Metrics {
     }
 }
 
-/// Middleware counting every request.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_owned();
-    let start = Instant::now();
-    let res = next.run(req).await;
-    let labels = HttpLabels {
-        method,
-        status: format!("{}xx", res.status().as_u16() / 100),
-    };
-    state.metrics.requests.get_or_create(&labels).inc();
-    state
-        .metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(start.elapsed().as_secs_f64());
-    res
+/// The methods whose series are kept ready (any other goes through the label lookup).
+const METHODS: [http::Method; 7] = [
+    http::Method::GET,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::PATCH,
+    http::Method::DELETE,
+    http::Method::HEAD,
+    http::Method::OPTIONS,
+];
+
+impl Metrics {
+    /// Counts and times one answered request ([`crate::edge::edge`]). The series of the
+    /// common methods are looked up once and kept: no label string is built or hashed per
+    /// request. A series appears in the exposition at its first request, as before.
+    pub(crate) fn observe(&self, method: &http::Method, status: http::StatusCode, took: Duration) {
+        let class = usize::from(status.as_u16() / 100).min(5);
+        let series = match METHODS.iter().position(|m| m == method) {
+            Some(m) => self.ready[m * 6 + class].get_or_init(|| self.series(method, class)),
+            None => &self.series(method, class),
+        };
+        series.0.inc();
+        series.1.observe(took.as_secs_f64());
+    }
+
+    fn series(&self, method: &http::Method, class: usize) -> (Counter, Histogram) {
+        let labels = HttpLabels {
+            method: method.as_str().to_owned(),
+            status: format!("{class}xx"),
+        };
+        (
+            self.requests.get_or_create(&labels).clone(),
+            self.latency.get_or_create(&labels).clone(),
+        )
+    }
 }

@@ -93,7 +93,7 @@ impl Services {
         }
         let claims =
             serde_json::to_value(&claims).map_err(|e| OAuthError::ServerError(e.to_string()))?;
-        self.sign_with(org, alg, "JWT", claims).await
+        self.sign_with(org, alg, "JWT", &claims).await
     }
 
     /// `GET/POST …/oauth/userinfo` (OIDC Core §5.3): claims by scope, as JSON or, for a
@@ -118,7 +118,7 @@ impl Services {
         signed["aud"] = json!(client_id);
         signed["iat"] = json!(to_millis(self.now()) / 1000);
         let jwt = self
-            .sign_with(&org, crate::tokens::signing_alg(alg), "JWT", signed)
+            .sign_with(&org, crate::tokens::signing_alg(alg), "JWT", &signed)
             .await?;
         Ok(UserInfo::Jwt(jwt))
     }

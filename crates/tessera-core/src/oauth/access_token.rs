@@ -8,7 +8,7 @@ use tessera_domain::client::OAuthClient;
 use tessera_domain::clock::to_millis;
 use tessera_domain::{OrgId, Organization};
 
-use crate::tokens::{signing_alg, OAuthError, OAuthResult};
+use crate::tokens::{signing_alg, OAuthResult};
 use crate::Services;
 
 /// The claims of an access token (RFC 9068 §2.2, with `act` from RFC 8693 §4.1).
@@ -172,10 +172,8 @@ impl Services {
         alg: tessera_domain::client::SigningAlg,
         claims: &AccessTokenClaims,
     ) -> OAuthResult<String> {
-        let alg = signing_alg(alg);
-        let claims =
-            serde_json::to_value(claims).map_err(|e| OAuthError::ServerError(e.to_string()))?;
-        self.sign_with(org, alg, "at+jwt", claims).await
+        self.sign_with(org, signing_alg(alg), "at+jwt", claims)
+            .await
     }
 
     /// The claims of an access token if it is active in this organization right now: its
