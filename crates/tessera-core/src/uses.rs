@@ -8,11 +8,16 @@
 //! noted is kept in the cached client itself (no second entry per client: with a hundred
 //! thousand clients in use that second entry took more memory than the clients); for API
 //! keys, in a small bounded cache. An entry that falls out of either is merely written again.
+//!
+//! A remembered consent's `lastUsedAt` (the account page's "last used") is written in the
+//! transaction that issues the code, but at most once per `last_used_interval` per consent
+//! (noted here): every authorization with a session would otherwise hold the single SQLite
+//! writer for one more statement.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tessera_domain::{ApiKeyId, OrgId, Timestamp};
+use tessera_domain::{ApiKeyId, OrgId, Timestamp, UserId};
 
 use crate::Services;
 
@@ -29,6 +34,8 @@ pub(crate) enum Use {
 /// The uses to write, and which API keys were written lately.
 pub(crate) struct UseNotes {
     recent_keys: moka::sync::Cache<ApiKeyId, Timestamp>,
+    /// When each consent's `lastUsedAt` was last written by this process.
+    recent_consents: moka::sync::Cache<(OrgId, UserId, String), Timestamp>,
     pending: Mutex<Pending>,
 }
 
@@ -47,12 +54,17 @@ struct Pending {
 
 /// How many API keys the "written lately" memory holds.
 const RECENT_KEYS: u64 = 10_000;
+/// How many consents it holds.
+const RECENT_CONSENTS: u64 = 100_000;
 
 impl UseNotes {
     pub fn new() -> Self {
         Self {
             recent_keys: moka::sync::Cache::builder()
                 .max_capacity(RECENT_KEYS)
+                .build(),
+            recent_consents: moka::sync::Cache::builder()
+                .max_capacity(RECENT_CONSENTS)
                 .build(),
             pending: Mutex::new(Pending::default()),
         }
@@ -141,6 +153,28 @@ impl Services {
         {
             self.flush_uses();
         }
+    }
+
+    /// Whether a consent's `lastUsedAt` should be written now (see the module header).
+    pub(crate) fn consent_touch_due(&self, org: OrgId, user: UserId, client: &str) -> bool {
+        let now = self.now();
+        self.uses
+            .recent_consents
+            .get(&(org, user, client.to_owned()))
+            .is_none_or(|last| now - last >= self.config.last_used_interval)
+    }
+
+    /// A consent's `lastUsedAt` was written at `at` (after its transaction committed).
+    pub(crate) fn consent_touched(&self, org: OrgId, user: UserId, client: &str, at: Timestamp) {
+        self.uses
+            .recent_consents
+            .insert((org, user, client.to_owned()), at);
+    }
+
+    pub(crate) fn forget_consent_touch(&self, org: OrgId, user: UserId, client: &str) {
+        self.uses
+            .recent_consents
+            .invalidate(&(org, user, client.to_owned()));
     }
 
     /// The flusher: writes batches until nothing is pending.

@@ -251,7 +251,9 @@ impl Services {
             amr: signed_in.amr.clone(),
         })
         .await?;
-        if client.settings.require_consent {
+        let touch = client.settings.require_consent
+            && self.consent_touch_due(org.id, user, client.id.as_str());
+        if touch {
             tx.touch_consent(org.id, user, client.id.as_str(), now)
                 .await?;
         }
@@ -259,6 +261,9 @@ impl Services {
             tx.delete_pending(org.id, &p).await?;
         }
         tx.commit().await?;
+        if touch {
+            self.consent_touched(org.id, user, client.id.as_str(), now);
+        }
         // RFC 9207: `iss` in every authorization response.
         let mut params = vec![("code".to_owned(), code)];
         if let Some(s) = &req.state {
@@ -772,6 +777,8 @@ impl Services {
             tx.commit()
                 .await
                 .map_err(|e| server_page(e, "The server failed."))?;
+            // A consent given anew (after a revocation, perhaps) gets its first use written.
+            self.forget_consent_touch(org.id, session.user_id, &req.client_id);
         }
         let response = self
             .issue_code(
