@@ -6,8 +6,13 @@
 #            signed would take 1/healthz + 1/sign per request.
 #   real:    client_credentials and introspection (one token), each at its maximum rate and
 #            again at 80% of it for the p99 there.
-# Usage: bench/ceiling.sh [SECONDS] [CONNECTIONS]
-# Prints each rate, the ratio token rate / ceiling, and the server's peak RSS.
+#   Maximum rates are driven by wrk (one C thread: on one core oha's own cost bounds
+#   `/healthz` near 30,000 requests/s), the fixed 80% rates by oha (`-q`).
+#   in process: the same requests through the whole router without the network
+#            (examples/inproc.rs), the CPU a request costs the process itself.
+# Usage: [BACKEND=sqlite|postgres] bench/ceiling.sh [SECONDS] [CONNECTIONS]
+# Prints each rate, the ratio token rate / ceiling, and the server's peak RSS. PostgreSQL:
+# TESSERA_BENCH_PG_URL, or a throw-away cluster (scripts/pg.sh), on the machine's cores too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
@@ -20,15 +25,21 @@ fi
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 ensure_oha_and_build
+ensure_wrk
 cargo build --release -q -p tessera-crypto --example sign_rate
+cargo build --release -q -p tessera --example inproc
 bin=target/release/tessera
 dir="$(mktemp -d)"
-trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; stop_throwaway_pg; rm -rf "$dir"' EXIT
+backend="${BACKEND:-sqlite}"
+if [ "$backend" = postgres ]; then
+  use_postgres_database "$bin"
+fi
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 export TESSERA_LOG=warn
 
-echo "cores: $(nproc); server on core 0 (one runtime thread), load on core 1; $conns connections, ${secs}s per scenario"
+echo "$backend; cores: $(nproc); server on core 0 (one runtime thread), load on core 1; $conns connections, ${secs}s per scenario"
 sign=$(taskset -c 0 target/release/examples/sign_rate "$secs" ES256)
 echo "$sign"
 sign_rate=$(echo "$sign" | awk '/^sign/ {sub("/s", "", $3); print $3}')
@@ -63,13 +74,35 @@ print("%-28s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   2xx %5.1f%%" % (sys.arg
 }
 rate_of() { awk '{print $2}' <<<"$1"; }
 
-healthz=$(load -z "${secs}s" -c "$conns" "$base/healthz" | report healthz)
+# The maximum rate of one endpoint with wrk, in the same line format as `report`.
+peak() {
+  local name=$1 path=$2 body=${3:-} script="$dir/$1.lua"
+  : > "$script"
+  if [ -n "$body" ]; then
+    printf 'wrk.method = "POST"\nwrk.body = "%s"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\nwrk.headers["Authorization"] = "Basic %s"\n' \
+      "$body" "$(printf 'bench:%s' "$secret" | base64 -w0)" > "$script"
+  fi
+  taskset -c 1 wrk -t1 -c "$conns" -d "${secs}s" --latency -s "$script" "$base$path" |
+    python3 -c '
+import re, sys
+out = sys.stdin.read()
+def ms(v):
+    n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
+p = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+total = int(re.search(r"(\d+) requests in", out).group(1)) or 1
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+bad = int(bad.group(1)) if bad else 0
+print("%-28s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   2xx %5.1f%%" % (sys.argv[1], rate, ms(p["50"]), ms(p["99"]), 100.0 * (total - bad) / total))
+' "$name"
+}
+
+healthz=$(peak healthz /healthz)
 echo "$healthz"
-cc=$(load -z "${secs}s" -c "$conns" -m POST -H "$basic" -H "$form" -d grant_type=client_credentials \
-  "$base/orgs/bench/api/v1/oauth/token" | report client_credentials)
+cc=$(peak client_credentials /orgs/bench/api/v1/oauth/token grant_type=client_credentials)
 echo "$cc"
-intro=$(load -z "${secs}s" -c "$conns" -m POST -H "$basic" -H "$form" -d "token=$token" \
-  "$base/orgs/bench/api/v1/oauth/introspect" | report introspection)
+intro=$(peak introspection /orgs/bench/api/v1/oauth/introspect "token=$token")
 echo "$intro"
 cc_rate=$(rate_of "$cc")
 q=$(python3 -c "print(int($cc_rate * 0.8))")
@@ -85,3 +118,8 @@ ceiling = 1.0 / (1.0 / h + 1.0 / s)
 print('ceiling (1/healthz + 1/sign): %.0f tokens/s; client_credentials at %.0f%% of it' % (ceiling, 100.0 * c / ceiling))
 "
 echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=""
+echo "in process (the whole router, no network), on core 0:"
+taskset -c 0 target/release/examples/inproc "$dir" bench "$secret" 20000

@@ -17,8 +17,6 @@ ensure_oha_and_build
 bin="$PWD/target/release/tessera"
 dir="$(mktemp -d)"
 pids=()
-# shellcheck source=scripts/pg.sh
-. scripts/pg.sh
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   stop_throwaway_pg
@@ -26,20 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -n "${TESSERA_BENCH_PG_URL:-}" ]; then
-  admin_url="$TESSERA_BENCH_PG_URL"
-else
-  ensure_postgres
-  start_throwaway_pg
-  admin_url="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-fi
-db="tessera_bench_$RANDOM$RANDOM"
-psql="${PG_BIN:+$PG_BIN/}psql"
-command -v "$psql" >/dev/null 2>&1 || psql="$(pg_bin)/psql"
-"$psql" -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
-export TESSERA_DATABASE_URL="${admin_url%/*}/$db"
-TESSERA_MASTER_KEY="$("$bin" vault generate-key)"
-export TESSERA_MASTER_KEY
+use_postgres_database "$bin"
 export TESSERA_LOG=warn
 export TESSERA_DATA_DIR="$dir"
 

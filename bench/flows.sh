@@ -2,8 +2,9 @@
 # Complete authorization-code flows (authorize → code → token, PKCE, public client, consent
 # remembered) against a release build on a fresh SQLite data dir: once with an existing login
 # session, once with a fresh password login every flow (argon2id with the default parameters).
-# Usage: bench/flows.sh [SECONDS] [SESSION_WORKERS] [LOGIN_WORKERS] [ID_TOKEN_ALG]
+# Usage: [BACKEND=sqlite|postgres] bench/flows.sh [SECONDS] [SESSION_WORKERS] [LOGIN_WORKERS] [ID_TOKEN_ALG]
 #   ID_TOKEN_ALG: RS256 (the default of every client), ES256 or EdDSA.
+#   BACKEND=postgres: TESSERA_BENCH_PG_URL, or a throw-away cluster (scripts/pg.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
@@ -15,7 +16,12 @@ cargo build --release -q -p tessera-testkit --example flowbench
 bin=target/release/tessera
 bench=target/release/examples/flowbench
 dir="$(mktemp -d "${BENCH_TMP:-/tmp}/tessera-bench.XXXXXX")"
-trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; stop_throwaway_pg; rm -rf "$dir"' EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+  use_postgres_database "$bin"
+fi
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 redirect="http://127.0.0.1:9/cb"

@@ -1,5 +1,8 @@
 # Shared by the bench scripts (sourced, not run).
 
+# shellcheck source=scripts/pg.sh
+. scripts/pg.sh
+
 # oha, the load generator (installed with cargo when missing), and a release build.
 ensure_oha_and_build() {
   if ! command -v oha >/dev/null 2>&1; then
@@ -7,4 +10,40 @@ ensure_oha_and_build() {
     command -v oha >/dev/null 2>&1 || cargo install oha --locked
   fi
   cargo build --release -q
+}
+
+# A new database on PostgreSQL for this run: the server of TESSERA_BENCH_PG_URL, or a
+# throw-away cluster of Debian's PostgreSQL (scripts/pg.sh; the caller's EXIT trap calls
+# stop_throwaway_pg). Exports TESSERA_DATABASE_URL, and a TESSERA_MASTER_KEY (no data dir
+# holds one then) made with the tessera binary $1; sets psql.
+use_postgres_database() {
+  local admin_url db
+  if [ -n "${TESSERA_BENCH_PG_URL:-}" ]; then
+    admin_url="$TESSERA_BENCH_PG_URL"
+    PG_BIN="$(pg_bin || true)"
+  else
+    ensure_postgres
+    start_throwaway_pg
+    admin_url="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  fi
+  psql="${PG_BIN:+$PG_BIN/}psql"
+  command -v "$psql" >/dev/null 2>&1 || psql="$(pg_bin)/psql"
+  db="tessera_bench_$RANDOM$RANDOM"
+  "$psql" -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
+  export TESSERA_DATABASE_URL="${admin_url%/*}/$db"
+  TESSERA_MASTER_KEY="$("$1" vault generate-key)"
+  export TESSERA_MASTER_KEY
+}
+
+# wrk, the lighter load generator (one C thread; Debian's package wrk), for maximum rates on
+# one core where oha's own cost would be the bound.
+ensure_wrk() {
+  command -v wrk >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "needs wrk (Debian: apt-get install wrk)" >&2
+    exit 1
+  fi
 }

@@ -29,8 +29,6 @@ bin="$PWD/target/release/tessera"
 pairbench="$PWD/target/release/examples/pairbench"
 dir="$(mktemp -d)"
 pid=""
-# shellcheck source=scripts/pg.sh
-. scripts/pg.sh
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   stop_throwaway_pg
@@ -45,22 +43,11 @@ if [ -n "${LAST_USED_SECS:-}" ]; then
   printf '[server]\nlast_used_interval_secs = %s\n' "$LAST_USED_SECS" > "$dir/tessera.toml"
   export TESSERA_CONFIG="$dir/tessera.toml"
 fi
-TESSERA_MASTER_KEY="$("$bin" vault generate-key)"
-export TESSERA_MASTER_KEY
-
 if [ "$backend" = postgres ]; then
-  if [ -n "${TESSERA_BENCH_PG_URL:-}" ]; then
-    admin_url="$TESSERA_BENCH_PG_URL"
-    PG_BIN="$(pg_bin || true)"
-  else
-    ensure_postgres
-    start_throwaway_pg
-    admin_url="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-  fi
-  psql="${PG_BIN:+$PG_BIN/}psql"
-  db="tessera_scale_$RANDOM$RANDOM"
-  "$psql" -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
-  export TESSERA_DATABASE_URL="${admin_url%/*}/$db"
+  use_postgres_database "$bin"
+else
+  TESSERA_MASTER_KEY="$("$bin" vault generate-key)"
+  export TESSERA_MASTER_KEY
 fi
 
 # One real organization and client (the rows every copy is made from), and a system key.

@@ -4,7 +4,8 @@
 //! the rates over TCP.
 //!
 //! Usage: `inproc DATA_DIR CLIENT_ID SECRET [ITERATIONS]` (an organization `bench` with that
-//! `client_credentials` client must exist in the data dir).
+//! `client_credentials` client must exist in the data dir, or in the database of
+//! `TESSERA_DATABASE_URL`).
 
 use std::time::Instant;
 
@@ -27,6 +28,8 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         let config = tessera::config::load(&tessera::config::Overrides {
             data_dir: Some(dir.into()),
+            // As the binary takes them (PostgreSQL, with TESSERA_MASTER_KEY).
+            database_url: std::env::var("TESSERA_DATABASE_URL").ok(),
             ..Default::default()
         })?;
         let app = tessera::app::open(&config).await?;
