@@ -58,6 +58,11 @@ pub(crate) struct Limits {
     per_address: u32,
     /// Keys that failed too often, here or on another node, until a minute after.
     blocked: moka::sync::Cache<String, ()>,
+    /// When a key was last blocked (milliseconds since `started`; 0: never). A minute after
+    /// it, every entry has expired and no key needs building or looking up: the common case,
+    /// checked on every token request.
+    last_block_ms: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
 }
 
 impl std::fmt::Debug for Limits {
@@ -77,7 +82,22 @@ impl Limits {
                 .weigher(|k: &String, _: &()| u32::try_from(64 + 2 * k.len()).unwrap_or(u32::MAX))
                 .time_to_live(std::time::Duration::from_secs(WINDOW_SECONDS as u64))
                 .build(),
+            last_block_ms: std::sync::atomic::AtomicU64::new(0),
+            started: std::time::Instant::now(),
         }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// True when no key can be blocked: none was in the last window (and a second more, so
+    /// that an entry the cache has not yet expired is never missed).
+    fn none_blocked(&self) -> bool {
+        let last = self
+            .last_block_ms
+            .load(std::sync::atomic::Ordering::Acquire);
+        last == 0 || self.elapsed_ms() > last + (WINDOW_SECONDS as u64 + 1) * 1000
     }
 
     fn user_key(org: OrgId, username: &str) -> String {
@@ -107,12 +127,14 @@ impl Limits {
     }
 
     fn is_blocked(&self, key: &str) -> bool {
-        self.blocked.contains_key(key)
+        !self.none_blocked() && self.blocked.contains_key(key)
     }
 
     /// Blocks `key` in this process (for the window), as this node's count or another's
     /// announcement says.
     pub(crate) fn block(&self, key: String) {
+        self.last_block_ms
+            .store(self.elapsed_ms().max(1), std::sync::atomic::Ordering::Release);
         self.blocked.insert(key, ());
     }
 
@@ -185,7 +207,9 @@ impl Limits {
         client_id: &str,
         address: Option<&str>,
     ) -> bool {
-        !self.is_blocked(&Self::client_key(org, client_id, address)) && self.ceiling_allows(address)
+        self.none_blocked()
+            || (!self.is_blocked(&Self::client_key(org, client_id, address))
+                && self.ceiling_allows(address))
     }
 
     /// What a failed client authentication counts.
