@@ -133,8 +133,10 @@ impl Limits {
     /// Blocks `key` in this process (for the window), as this node's count or another's
     /// announcement says.
     pub(crate) fn block(&self, key: String) {
-        self.last_block_ms
-            .store(self.elapsed_ms().max(1), std::sync::atomic::Ordering::Release);
+        self.last_block_ms.store(
+            self.elapsed_ms().max(1),
+            std::sync::atomic::Ordering::Release,
+        );
         self.blocked.insert(key, ());
     }
 
