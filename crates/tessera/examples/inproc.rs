@@ -7,11 +7,16 @@
 //! `client_credentials` client must exist in the data dir, or in the database of
 //! `TESSERA_DATABASE_URL`).
 
+// A bench tool: the requests it builds are fixed and valid.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Instant;
 
 use axum::body::Body;
 use base64::Engine as _;
 use tower::ServiceExt as _;
+
+type MakeRequest<'a> = Box<dyn Fn() -> http::Request<Body> + 'a>;
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -69,7 +74,7 @@ fn main() -> anyhow::Result<()> {
                     .unwrap()
             }
         };
-        let cases: [(&str, Box<dyn Fn() -> http::Request<Body>>); 5] = [
+        let cases: [(&str, MakeRequest); 5] = [
             ("healthz", Box::new(get("/healthz"))),
             (
                 "discovery",
