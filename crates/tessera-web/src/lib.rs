@@ -196,3 +196,25 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub use server::{client_address, serve, ServerLimits};
+
+#[cfg(test)]
+mod tests {
+    use tower_http::request_id::MakeRequestId;
+
+    #[test]
+    fn request_ids_are_distinct_version_4_uuids() {
+        let req = http::Request::new(());
+        let ids: std::collections::HashSet<String> = (0..1000)
+            .map(|_| {
+                let id = super::RequestIds
+                    .make_request_id(&req)
+                    .map(|r| r.header_value().to_str().unwrap_or_default().to_owned())
+                    .unwrap_or_default();
+                let uuid = uuid::Uuid::parse_str(&id).unwrap_or_default();
+                assert_eq!(uuid.get_version_num(), 4, "{id}");
+                id
+            })
+            .collect();
+        assert_eq!(ids.len(), 1000);
+    }
+}

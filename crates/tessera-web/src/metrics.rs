@@ -207,3 +207,31 @@ impl Metrics {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_series_and_looked_up_ones_count_into_the_same_exposition() {
+        let m = Metrics::new();
+        let ms = Duration::from_millis(1);
+        m.observe(&http::Method::GET, http::StatusCode::OK, ms);
+        m.observe(&http::Method::GET, http::StatusCode::NO_CONTENT, ms);
+        m.observe(&http::Method::POST, http::StatusCode::UNAUTHORIZED, ms);
+        let purge = http::Method::from_bytes(b"PURGE").unwrap_or_else(|_| unreachable!());
+        m.observe(&purge, http::StatusCode::NOT_FOUND, ms);
+        m.observe(&purge, http::StatusCode::NOT_FOUND, ms);
+        let out = m.render();
+        for line in [
+            r#"tessera_http_requests_total{method="GET",status="2xx"} 2"#,
+            r#"tessera_http_requests_total{method="POST",status="4xx"} 1"#,
+            r#"tessera_http_requests_total{method="PURGE",status="4xx"} 2"#,
+            r#"tessera_http_request_duration_seconds_count{method="GET",status="2xx"} 2"#,
+        ] {
+            assert!(out.contains(line), "{line} missing from:\n{out}");
+        }
+        // No series for what was never answered.
+        assert!(!out.contains(r#"method="DELETE""#), "{out}");
+    }
+}
