@@ -763,11 +763,20 @@ async fn deactivating_the_user_logs_them_out_of_the_clients_with_retries() {
     assert_eq!(got.len(), 1, "delivered on the retry");
     let claims = verify_logout_token(&f, &got[0], &id).await;
     assert_eq!(claims["sub"], alice);
-    let d =
-        f.s.services
-            .logout_deliveries("acme-corp", &id)
-            .await
-            .unwrap();
+    // The worker records the delivery after the receiver has answered: wait for it.
+    let mut d = Vec::new();
+    for _ in 0..100 {
+        d =
+            f.s.services
+                .logout_deliveries("acme-corp", &id)
+                .await
+                .unwrap();
+        if d[0].delivered_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(d[0].delivered_at.is_some(), "recorded as delivered");
     assert_eq!(d[0].attempts, 2);
     assert_eq!(d[0].last_error, None);
 }
