@@ -333,6 +333,54 @@ async fn tokens_minted_on_one_node_serve_and_end_on_every_node() {
     }
 }
 
+/// A registration policy changed on one node is what every node's discovery says within a
+/// second, although each had the policy cached (the change feed drops it).
+#[tokio::test]
+async fn a_registration_policy_change_reaches_every_node_within_a_second() {
+    let Some(c) = Cluster::start().await else {
+        return;
+    };
+    let disco = |i: usize| {
+        let url = c.url(i, "/orgs/acme-corp/.well-known/openid-configuration");
+        let http = c.s.http.clone();
+        async move { json(http.get(url).send().await.unwrap()).await.1 }
+    };
+    for i in 0..3 {
+        assert_eq!(
+            disco(i).await["require_pushed_authorization_requests"],
+            false,
+            "node {i}"
+        );
+    }
+    let policy = "/orgs/acme-corp/api/v1/admin/registration-policy";
+    for required in [true, false] {
+        let res =
+            c.s.http
+                .put(c.url(0, policy))
+                .bearer_auth(&c.admin)
+                .json(&json!({"requirePushedAuthorizationRequests": required}))
+                .send()
+                .await
+                .unwrap();
+        let (st, p) = json(res).await;
+        assert_eq!(st, 200, "{p}");
+        assert_eq!(
+            disco(0).await["require_pushed_authorization_requests"],
+            required
+        );
+        let d = &disco;
+        for i in [1, 2] {
+            let took = until(
+                Duration::from_secs(1),
+                "the policy reaches the node",
+                || async move { d(i).await["require_pushed_authorization_requests"] == required },
+            )
+            .await;
+            eprintln!("policy change on node 0 seen on node {i} after {took:?}");
+        }
+    }
+}
+
 /// A client disabled on one node is refused by the others within a second; the time it
 /// takes is measured over 100 changes (disabling and enabling, half on each of two nodes).
 #[tokio::test]
