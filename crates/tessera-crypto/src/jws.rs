@@ -152,7 +152,7 @@ impl SigningKey {
         typ: &str,
         claims: &T,
     ) -> Result<String, CryptoError> {
-        let claims = serde_json::to_vec(claims).map_err(|_| CryptoError::Key)?;
+        let claims = serde_json::to_vec(claims).map_err(|e| CryptoError::Claims(e.to_string()))?;
         self.sign_jwt_json(typ, &claims)
     }
 
@@ -169,7 +169,7 @@ impl SigningKey {
             typ,
             kid: &self.kid,
         })
-        .map_err(|_| CryptoError::Key)?;
+        .map_err(|e| CryptoError::Claims(e.to_string()))?;
         self.sign_parts(&header, claims)
     }
 

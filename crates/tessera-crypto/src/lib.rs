@@ -41,4 +41,6 @@ pub enum CryptoError {
     Key,
     #[error("the token is malformed or its signature does not verify")]
     BadToken,
+    #[error("the claims cannot be written as JSON: {0}")]
+    Claims(String),
 }

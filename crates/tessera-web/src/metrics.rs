@@ -26,9 +26,9 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<HttpLabels, Counter>,
     latency: Family<HttpLabels, Histogram, fn() -> Histogram>,
-    /// The series of each common method and status class (`METHODS` × 0xx…5xx), made on
-    /// first use; they share their values with the families'.
-    ready: [OnceLock<(Counter, Histogram)>; METHODS.len() * 6],
+    /// The series of each method (`METHODS`, then `other`) and status class, made on first
+    /// use; they share their values with the families'.
+    ready: [OnceLock<(Counter, Histogram)>; (METHODS.len() + 1) * CLASSES],
 }
 
 impl Default for Metrics {
@@ -171,7 +171,9 @@ impl Metrics {
     }
 }
 
-/// The methods whose series are kept ready (any other goes through the label lookup).
+/// The methods counted under their own name; any other is counted as `other`, so that a
+/// client inventing methods (`FOO1`, `FOO2`, …) cannot add series to the exposition without
+/// end.
 const METHODS: [http::Method; 7] = [
     http::Method::GET,
     http::Method::POST,
@@ -182,29 +184,34 @@ const METHODS: [http::Method; 7] = [
     http::Method::OPTIONS,
 ];
 
+/// Status classes 0xx…5xx (anything above 599 counts as 5xx).
+const CLASSES: usize = 6;
+
 impl Metrics {
-    /// Counts and times one answered request ([`crate::edge::edge`]). The series of the
-    /// common methods are looked up once and kept: no label string is built or hashed per
-    /// request. A series appears in the exposition at its first request, as before.
+    /// Counts and times one answered request ([`crate::edge::edge`]). The series of each
+    /// method and status class are looked up once and kept: no label string is built or
+    /// hashed per request. A series appears in the exposition at its first request.
     pub(crate) fn observe(&self, method: &http::Method, status: http::StatusCode, took: Duration) {
-        let class = usize::from(status.as_u16() / 100).min(5);
-        let series = match METHODS.iter().position(|m| m == method) {
-            Some(m) => self.ready[m * 6 + class].get_or_init(|| self.series(method, class)),
-            None => &self.series(method, class),
-        };
+        let class = usize::from(status.as_u16() / 100).min(CLASSES - 1);
+        let m = METHODS
+            .iter()
+            .position(|m| m == method)
+            .unwrap_or(METHODS.len());
+        let series = self.ready[m * CLASSES + class].get_or_init(|| {
+            let labels = HttpLabels {
+                method: METHODS
+                    .get(m)
+                    .map_or("other", http::Method::as_str)
+                    .to_owned(),
+                status: format!("{class}xx"),
+            };
+            (
+                self.requests.get_or_create(&labels).clone(),
+                self.latency.get_or_create(&labels).clone(),
+            )
+        });
         series.0.inc();
         series.1.observe(took.as_secs_f64());
-    }
-
-    fn series(&self, method: &http::Method, class: usize) -> (Counter, Histogram) {
-        let labels = HttpLabels {
-            method: method.as_str().to_owned(),
-            status: format!("{class}xx"),
-        };
-        (
-            self.requests.get_or_create(&labels).clone(),
-            self.latency.get_or_create(&labels).clone(),
-        )
     }
 }
 
@@ -213,25 +220,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kept_series_and_looked_up_ones_count_into_the_same_exposition() {
+    fn every_method_and_class_counts_and_invented_methods_are_other() {
         let m = Metrics::new();
         let ms = Duration::from_millis(1);
         m.observe(&http::Method::GET, http::StatusCode::OK, ms);
         m.observe(&http::Method::GET, http::StatusCode::NO_CONTENT, ms);
         m.observe(&http::Method::POST, http::StatusCode::UNAUTHORIZED, ms);
-        let purge = http::Method::from_bytes(b"PURGE").unwrap_or_else(|_| unreachable!());
-        m.observe(&purge, http::StatusCode::NOT_FOUND, ms);
-        m.observe(&purge, http::StatusCode::NOT_FOUND, ms);
+        for invented in [&b"FOO1"[..], b"FOO2", b"PURGE"] {
+            let method = http::Method::from_bytes(invented).unwrap_or_else(|_| unreachable!());
+            m.observe(&method, http::StatusCode::NOT_FOUND, ms);
+        }
         let out = m.render();
         for line in [
             r#"tessera_http_requests_total{method="GET",status="2xx"} 2"#,
             r#"tessera_http_requests_total{method="POST",status="4xx"} 1"#,
-            r#"tessera_http_requests_total{method="PURGE",status="4xx"} 2"#,
+            r#"tessera_http_requests_total{method="other",status="4xx"} 3"#,
             r#"tessera_http_request_duration_seconds_count{method="GET",status="2xx"} 2"#,
         ] {
             assert!(out.contains(line), "{line} missing from:\n{out}");
         }
-        // No series for what was never answered.
+        // No series for what was never answered, nor one per invented method.
         assert!(!out.contains(r#"method="DELETE""#), "{out}");
+        assert!(!out.contains("FOO") && !out.contains("PURGE"), "{out}");
     }
 }
