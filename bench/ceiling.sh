@@ -44,18 +44,14 @@ sign=$(taskset -c 0 target/release/examples/sign_rate "$secs" ES256)
 echo "$sign"
 sign_rate=$(echo "$sign" | awk '/^sign/ {sub("/s", "", $3); print $3}')
 
-"$bin" --data-dir "$dir" org create bench >/dev/null 2>&1
-secret=$("$bin" --data-dir "$dir" client create --org bench --name bench --client-id bench \
-  --grant-type client_credentials --scope api.read --scope api.write 2>/dev/null |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+secret=$(bench_client)
 TOKIO_WORKER_THREADS=1 taskset -c 0 "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
-until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+wait_ready
 
 basic="Authorization: Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
 form="Content-Type: application/x-www-form-urlencoded"
-token=$(curl -s -H "$basic" -H "$form" -d grant_type=client_credentials "$base/orgs/bench/api/v1/oauth/token" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+token=$(bench_token "$secret")
 load() { taskset -c 1 oha --no-tui --output-format json "$@"; }
 # Warm the caches and the connection pool.
 load -z 2s -c "$conns" -m POST -H "$basic" -H "$form" -d grant_type=client_credentials \

@@ -5,6 +5,8 @@
 # Usage: bench/clients.sh [N] [REPEATS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 n="${1:-10000}"
 repeats="${2:-20}"
 cargo build --release -q
@@ -18,7 +20,7 @@ export TESSERA_LOG=warn
 key=$("$bin" --data-dir "$dir" api-key create --org bench --name bench --role owner 2>/dev/null)
 "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
-until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+wait_ready
 
 echo "cores: $(nproc); creating $n clients"
 cfg="$dir/create.curl"

@@ -9,6 +9,8 @@
 # and the latency of an unrelated request (/readyz, which reads the database) meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 secs="${1:-10}"
 conns="${2:-16}"
 events="${3:-3000}"
@@ -25,7 +27,7 @@ owner=$("$bin" --data-dir "$dir" api-key create --org bench --name owner --role 
 viewer=$("$bin" --data-dir "$dir" api-key create --org bench --name reader --role viewer 2>/dev/null)
 "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
-until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+wait_ready
 
 # Audit events to read: each client created writes one.
 cfg="$dir/create.curl"

@@ -47,3 +47,24 @@ ensure_wrk() {
     exit 1
   fi
 }
+
+# The organization `bench` and its client_credentials client `bench` (scopes api.read and
+# api.write) in the database of "$bin" --data-dir "$dir" (or TESSERA_DATABASE_URL); prints
+# the client's secret.
+bench_client() {
+  "$bin" --data-dir "$dir" org create bench >/dev/null 2>&1
+  "$bin" --data-dir "$dir" client create --org bench --name bench --client-id bench \
+    --grant-type client_credentials --scope api.read --scope api.write 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])'
+}
+
+# An access token of the client `bench` (secret $1) from the server at $base.
+bench_token() {
+  curl -s -u "bench:$1" -d grant_type=client_credentials "$base/orgs/bench/api/v1/oauth/token" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+# Waits until the server at $base answers /readyz.
+wait_ready() {
+  until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+}

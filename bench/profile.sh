@@ -25,20 +25,16 @@ trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 export TESSERA_LOG=warn
-"$bin" --data-dir "$dir" org create bench >/dev/null 2>&1
-secret=$("$bin" --data-dir "$dir" client create --org bench --name bench --client-id bench \
-  --grant-type client_credentials --scope api.read --scope api.write 2>/dev/null |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+secret=$(bench_client)
 TOKIO_WORKER_THREADS=1 taskset -c 0 "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
-until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+wait_ready
 basic="Authorization: Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
 form="Content-Type: application/x-www-form-urlencoded"
 case "$scenario" in
   client_credentials) args=(-d grant_type=client_credentials "$base/orgs/bench/api/v1/oauth/token") ;;
   introspection)
-    token=$(curl -s -H "$basic" -H "$form" -d grant_type=client_credentials "$base/orgs/bench/api/v1/oauth/token" |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    token=$(bench_token "$secret")
     args=(-d "token=$token" "$base/orgs/bench/api/v1/oauth/introspect") ;;
   *) echo "unknown scenario $scenario" >&2; exit 1 ;;
 esac

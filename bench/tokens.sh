@@ -20,14 +20,11 @@ trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 export TESSERA_LOG=warn
-"$bin" --data-dir "$dir" org create bench >/dev/null 2>&1
-secret=$("$bin" --data-dir "$dir" client create --org bench --name bench --client-id bench \
-  --grant-type client_credentials --scope api.read --scope api.write 2>/dev/null |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+secret=$(bench_client)
 key=$("$bin" --data-dir "$dir" api-key create --org bench --name bench --role owner 2>/dev/null)
 "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
-until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+wait_ready
 
 if [ "$extra" -gt 0 ]; then
   cfg="$dir/create.curl"
@@ -42,8 +39,7 @@ clients=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $key" "$base/orgs/
 
 basic="Authorization: Basic $(printf 'bench:%s' "$secret" | base64 -w0)"
 form="Content-Type: application/x-www-form-urlencoded"
-token=$(curl -s -H "$basic" -H "$form" -d grant_type=client_credentials "$base/orgs/bench/api/v1/oauth/token" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+token=$(bench_token "$secret")
 # Warm the caches and the connection pool.
 oha -z 2s -c "$conns" --no-tui -m POST -H "$basic" -H "$form" -d grant_type=client_credentials \
   "$base/orgs/bench/api/v1/oauth/token" >/dev/null 2>&1
