@@ -8,9 +8,9 @@
 //! `sql/<aggregate>.rs` holds each one's SQL once, stamped out for both drivers, so the two
 //! cannot drift; [`conformance`] is the one suite both must pass, one check per repository.
 //!
-//! Every service call is one transaction: [`Store::begin`] for changes (on SQLite a
-//! `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing on
-//! lock upgrade), [`Store::read`] for reads.
+//! Every service call is one transaction: [`Store::begin`] for changes (on SQLite the
+//! writers of a process queue on one lock, see [`sqlite`]), [`Store::single_write`] for a
+//! change of one statement (no `BEGIN`/`COMMIT` around it), [`Store::read`] for reads.
 
 use std::sync::Arc;
 
@@ -89,9 +89,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn migrate(&self) -> Result<()>;
     /// A transaction that will write.
     async fn begin(&self) -> Result<Box<dyn Tx>>;
-    /// A transaction that only reads. On SQLite each statement sees the latest commit (no
-    /// snapshot spans two statements); on PostgreSQL it is a read-committed transaction,
-    /// which is the same promise.
+    /// A write of exactly one statement, which is atomic on its own: it runs without
+    /// `BEGIN` and `COMMIT` (two trips to the database fewer) and is durable when the
+    /// statement returns; `commit` does nothing. Use [`Store::begin`] for anything more.
+    async fn single_write(&self) -> Result<Box<dyn Tx>>;
+    /// A connection that only reads, without a transaction: each statement sees the latest
+    /// commit (no snapshot spans two statements), on both backends.
     async fn read(&self) -> Result<Box<dyn Tx>>;
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<()>;

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 
 use async_trait::async_trait;
 
@@ -12,9 +12,44 @@ use crate::{Backend, Change, ChangePush, Result, Store, StoreError, StoreOptions
 crate::sql::impl_tx!(
     PgTx,
     sqlx::postgres::PgRow,
-    sqlx::Transaction<'static, sqlx::Postgres>,
+    PgHeld,
     "FOR UPDATE SKIP LOCKED"
 );
+
+/// A transaction (writes), or a pooled connection in autocommit mode (reads and single
+/// writes: no `BEGIN` to wait for and no `ROLLBACK` to send after).
+pub(crate) enum PgHeld {
+    Tx(sqlx::Transaction<'static, sqlx::Postgres>),
+    Plain(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl PgHeld {
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Self::Tx(tx) => Ok(tx.commit().await?),
+            Self::Plain(_) => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for PgHeld {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        match self {
+            Self::Tx(tx) => tx,
+            Self::Plain(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for PgHeld {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match self {
+            Self::Tx(tx) => tx,
+            Self::Plain(conn) => conn,
+        }
+    }
+}
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -121,7 +156,18 @@ impl PgStore {
             return Err(unreachable());
         }
         tokio::select! {
-            tx = self.pool.begin() => Ok(PgTx { tx: tx? }),
+            tx = self.pool.begin() => Ok(PgTx { tx: PgHeld::Tx(tx?) }),
+            () = self.health.went_down() => Err(unreachable()),
+        }
+    }
+
+    /// A connection in autocommit mode, unless the database is known to be down.
+    async fn plain(&self) -> Result<PgTx> {
+        if self.health.is_down() {
+            return Err(unreachable());
+        }
+        tokio::select! {
+            conn = self.pool.acquire() => Ok(PgTx { tx: PgHeld::Plain(conn?) }),
             () = self.health.went_down() => Err(unreachable()),
         }
     }
@@ -158,7 +204,17 @@ impl Store for PgStore {
         skip_all
     )]
     async fn read(&self) -> Result<Box<dyn crate::Tx>> {
-        Ok(Box::new(self.transaction().await?))
+        Ok(Box::new(self.plain().await?))
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.single_write",
+        skip_all
+    )]
+    async fn single_write(&self) -> Result<Box<dyn crate::Tx>> {
+        Ok(Box::new(self.plain().await?))
     }
 
     async fn ping(&self) -> Result<()> {

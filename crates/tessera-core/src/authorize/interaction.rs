@@ -38,7 +38,7 @@ impl Services {
         let id = self.random_handle()?;
         let csrf = self.random_handle()?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.single_write().await?;
         tx.insert_pending(&PendingRequest {
             id: id.clone(),
             org_id: org.id,
@@ -201,7 +201,15 @@ impl Services {
         let code = self.random_handle()?;
         let now = self.now();
         let sid = super::session_sid(session_hash);
-        let mut tx = self.store.begin().await?;
+        let backchannel = client.settings.security.backchannel_logout_uri.is_some();
+        let touch = client.settings.require_consent
+            && self.consent_touch_due(org.id, user, client.id.as_str());
+        // Mostly the code is the only write: then it needs no transaction around it.
+        let mut tx = if req.pushed.is_none() && !backchannel && !touch && pending.is_none() {
+            self.store.single_write().await?
+        } else {
+            self.store.begin().await?
+        };
         // RFC 9126 §4: a pushed request is spent by the code it ends in (a reload of the
         // authorization page before that is harmless).
         if let Some(hash) = &req.pushed {
@@ -216,7 +224,7 @@ impl Services {
                 ));
             }
         }
-        if client.settings.security.backchannel_logout_uri.is_some() {
+        if backchannel {
             tx.add_session_client(
                 &tessera_store::SessionClient {
                     org_id: org.id,
@@ -251,8 +259,6 @@ impl Services {
             amr: signed_in.amr.clone(),
         })
         .await?;
-        let touch = client.settings.require_consent
-            && self.consent_touch_due(org.id, user, client.id.as_str());
         if touch {
             tx.touch_consent(org.id, user, client.id.as_str(), now)
                 .await?;

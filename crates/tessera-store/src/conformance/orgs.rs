@@ -92,4 +92,39 @@ pub async fn transactions(store: &dyn Store) {
     for id in [ids.0, ids.1, ids.2, ids.3] {
         assert!(tx.find_org(id).await.unwrap().is_some());
     }
+    drop(tx);
+
+    // A single write is durable when its statement returns, with or without `commit`; it
+    // queues with the transactions (none lost), and a failed one leaves nothing behind.
+    let single = |i: usize| async move {
+        let o = org(&format!("conf-single-{i}"));
+        let mut tx = store.single_write().await.unwrap();
+        tx.insert_org(&o).await.unwrap();
+        if i.is_multiple_of(2) {
+            tx.commit().await.unwrap();
+        }
+        o.id
+    };
+    let ids = tokio::join!(single(1), write(5), single(2), write(6), single(3));
+    let mut tx = store.read().await.unwrap();
+    for id in [ids.0, ids.1, ids.2, ids.3, ids.4] {
+        assert!(
+            tx.find_org(id).await.unwrap().is_some(),
+            "single write kept"
+        );
+    }
+    drop(tx);
+    let mut tx = store.single_write().await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_org(&o).await,
+            Err(crate::StoreError::Conflict { .. })
+        ),
+        "duplicate in a single write"
+    );
+    drop(tx);
+    // The gate was let go: the next writer goes on.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.find_org(ids.0).await.unwrap().is_some());
+    tx.commit().await.unwrap();
 }
