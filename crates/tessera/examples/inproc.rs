@@ -3,7 +3,8 @@
 //! the process itself, apart from the kernel's loopback. `bench/ceiling.sh` reports it beside
 //! the rates over TCP.
 //!
-//! Usage: `inproc DATA_DIR CLIENT_ID SECRET [ITERATIONS]` (an organization `bench` with that
+//! Usage: `inproc DATA_DIR CLIENT_ID SECRET [ITERATIONS [CASE]]` (CASE: only that one, e.g.
+//! under a profiler; an organization `bench` with that
 //! `client_credentials` client must exist in the data dir, or in the database of
 //! `TESSERA_DATABASE_URL`).
 
@@ -24,9 +25,10 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, dir, client, secret, rest @ ..] = args.as_slice() else {
-        anyhow::bail!("usage: inproc DATA_DIR CLIENT_ID SECRET [ITERATIONS]");
+        anyhow::bail!("usage: inproc DATA_DIR CLIENT_ID SECRET [ITERATIONS [CASE]]");
     };
     let n: u32 = rest.first().map_or(Ok(20_000), |s| s.parse())?;
+    let only = rest.get(1);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -95,6 +97,9 @@ fn main() -> anyhow::Result<()> {
             ),
         ];
         for (name, make) in &cases {
+            if only.is_some_and(|o| o != name) {
+                continue;
+            }
             for round in 0..2 {
                 let start = Instant::now();
                 for _ in 0..n {
