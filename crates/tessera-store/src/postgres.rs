@@ -150,26 +150,33 @@ impl PgStore {
         Ok(Self { pool, health })
     }
 
-    /// A transaction, unless the database is known to be down.
-    async fn transaction(&self) -> Result<PgTx> {
+    /// What `work` gives, unless the database is known to be down or is found down while
+    /// `work` waits (then at once `Unavailable`, not after the pool's timeout).
+    async fn unless_down<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T> {
         if self.health.is_down() {
             return Err(unreachable());
         }
         tokio::select! {
-            tx = self.pool.begin() => Ok(PgTx { tx: PgHeld::Tx(tx?) }),
+            r = work => Ok(r?),
             () = self.health.went_down() => Err(unreachable()),
         }
     }
 
-    /// A connection in autocommit mode, unless the database is known to be down.
+    /// A transaction.
+    async fn transaction(&self) -> Result<PgTx> {
+        let tx = self.unless_down(self.pool.begin()).await?;
+        Ok(PgTx { tx: PgHeld::Tx(tx) })
+    }
+
+    /// A connection in autocommit mode.
     async fn plain(&self) -> Result<PgTx> {
-        if self.health.is_down() {
-            return Err(unreachable());
-        }
-        tokio::select! {
-            conn = self.pool.acquire() => Ok(PgTx { tx: PgHeld::Plain(conn?) }),
-            () = self.health.went_down() => Err(unreachable()),
-        }
+        let conn = self.unless_down(self.pool.acquire()).await?;
+        Ok(PgTx {
+            tx: PgHeld::Plain(conn),
+        })
     }
 }
 
@@ -218,13 +225,9 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        if self.health.is_down() {
-            return Err(unreachable());
-        }
-        tokio::select! {
-            r = sqlx::query("SELECT 1").execute(&self.pool) => r.map(|_| ()).map_err(Into::into),
-            () = self.health.went_down() => Err(unreachable()),
-        }
+        self.unless_down(sqlx::query("SELECT 1").execute(&self.pool))
+            .await
+            .map(|_| ())
     }
 
     async fn close(&self) {
