@@ -13,7 +13,8 @@ crate::sql::impl_tx!(
     PgTx,
     sqlx::postgres::PgRow,
     PgHeld,
-    "FOR UPDATE SKIP LOCKED"
+    "FOR UPDATE SKIP LOCKED",
+    postgres
 );
 
 /// A transaction (writes), or a pooled connection in autocommit mode (reads and single
@@ -24,6 +25,14 @@ pub(crate) enum PgHeld {
 }
 
 impl PgHeld {
+    /// Nothing to do here: PostgreSQL's writes of one trip are one statement (see
+    /// `sqlite::Held::in_flight`).
+    pub(crate) fn in_flight(&mut self) -> bool {
+        false
+    }
+
+    pub(crate) fn landed(&mut self, _was_open: bool) {}
+
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
             Self::Tx(tx) => Ok(tx.commit().await?),

@@ -30,7 +30,7 @@ use async_trait::async_trait;
 
 use crate::{Backend, Result, Store, StoreError, StoreOptions};
 
-crate::sql::impl_tx!(SqliteTx, sqlx::sqlite::SqliteRow, Held, "");
+crate::sql::impl_tx!(SqliteTx, sqlx::sqlite::SqliteRow, Held, "", sqlite);
 
 /// A pooled connection, inside a transaction when it writes (and then with the write gate).
 pub(crate) struct Held {
@@ -52,6 +52,18 @@ impl Held {
             _writer: None,
             open: true,
         })
+    }
+
+    /// Before statements that open a savepoint of their own in one trip: dropped before they
+    /// are back (a cancelled request; sqlx's worker then stops between statements), the
+    /// connection is rolled back like an unfinished transaction. Whether one was open before.
+    pub(crate) fn in_flight(&mut self) -> bool {
+        std::mem::replace(&mut self.open, true)
+    }
+
+    /// The statements of [`Held::in_flight`] are back and their savepoint closed.
+    pub(crate) fn landed(&mut self, was_open: bool) {
+        self.open = was_open;
     }
 
     pub(crate) async fn commit(mut self) -> Result<()> {

@@ -49,37 +49,23 @@ impl Services {
         let jti = self.random_jti()?;
         let lifetime = client.settings.access_token_lifetime;
         let access_expires = now + time::Duration::seconds(lifetime);
-        let mut tx = self.store.begin().await?;
-        // One statement redeems the code and records the token about to be issued, so a
-        // replay can revoke it (RFC 6749 §4.1.2).
-        let found = match tx
-            .redeem_code_for(org.id, &hash, now, &jti, access_expires)
+        // The code is read and checked first, then redeemed in one trip with what it issues
+        // (one write under SQLite's single writer instead of a transaction of four). The
+        // redemption is conditional on the code being unredeemed still, so of two concurrent
+        // redemptions one wins and the other is a replay; a failed check writes nothing and
+        // leaves the code unspent.
+        let found = self
+            .store
+            .read()
             .await?
-        {
-            Some(code) => code,
-            None => {
-                let earlier = tx
-                    .find_code(org.id, &hash)
-                    .await?
-                    .ok_or_else(|| bad("the code is not valid"))?;
-                if earlier.client_id != client.id.as_str() {
-                    return Err(bad("the code was issued to another client"));
-                }
-                if let (Some(j), Some(exp)) = (&earlier.access_jti, earlier.access_expires) {
-                    if tx.revoke_token(org.id, j, exp, now).await? {
-                        tx.record_change(Some(org.id), CHANGE_REVOKED, j, now)
-                            .await?;
-                    }
-                    // And the refresh tokens that redemption started (their family is named
-                    // after the access token's jti).
-                    tx.revoke_refresh_family(org.id, j, now).await?;
-                    tx.commit().await?;
-                    self.caches.forget_revocations(org.id);
-                }
-                return Err(bad("the code has already been used"));
-            }
-        };
-        // A failed check below rolls the redemption back with the transaction.
+            .find_code(org.id, &hash)
+            .await?
+            .ok_or_else(|| bad("the code is not valid"))?;
+        if found.redeemed_at.is_some() {
+            return Err(self
+                .code_replayed(&org, client.id.as_str(), found, now)
+                .await);
+        }
         if found.client_id != client.id.as_str() {
             return Err(bad("the code was issued to another client"));
         }
@@ -109,13 +95,13 @@ impl Services {
             }
         }
         // RFC 8707 §2.2: the token may be for fewer of the authorization's resources. Refused
-        // here, the transaction rolls back and the code stays unspent.
+        // here, nothing is written and the code stays unspent.
         let (all, targets) = self
             .narrowed_targets(org.id, client, &found.resources, resources)
             .await?;
         let scope = targets.narrow_scope(&all, &found.scope);
         // A refresh token when the client may use the refresh_token grant, in the same write.
-        let refresh_token = if client
+        let (refresh_token, refresh_row) = if client
             .settings
             .grant_types
             .contains(&GrantType::RefreshToken)
@@ -128,12 +114,35 @@ impl Services {
             // The family is named after the code's access token, so a replay of the code can
             // end it (RFC 6749 §4.1.2: revoke what the first redemption issued).
             row.family_id = jti.clone();
-            tx.insert_refresh(&row).await?;
-            Some(value)
+            (Some(value), Some(row))
         } else {
-            None
+            (None, None)
         };
-        tx.commit().await?;
+        let mut w = self.store.single_write().await?;
+        let redeemed = w
+            .redeem_code_once(
+                org.id,
+                &hash,
+                now,
+                &jti,
+                access_expires,
+                refresh_row.as_ref(),
+            )
+            .await?;
+        w.commit().await?;
+        if !redeemed {
+            // Redeemed by a concurrent request since it was read: this one is the replay.
+            let earlier = self
+                .store
+                .read()
+                .await?
+                .find_code(org.id, &hash)
+                .await?
+                .ok_or_else(|| bad("the code is not valid"))?;
+            return Err(self
+                .code_replayed(&org, client.id.as_str(), earlier, now)
+                .await);
+        }
 
         let grant = super::Grant {
             scope: &scope,
@@ -146,6 +155,43 @@ impl Services {
         };
         self.token_response(&org, client, grant, &targets, issue)
             .await
+    }
+}
+
+impl Services {
+    /// A code presented again after its redemption (RFC 6749 §4.1.2): what the first
+    /// redemption issued is revoked (the access token and the refresh tokens it started), and
+    /// the answer says the code was used. Presented by another client, nothing is touched.
+    async fn code_replayed(
+        &self,
+        org: &tessera_domain::Organization,
+        client_id: &str,
+        earlier: AuthCode,
+        now: tessera_domain::Timestamp,
+    ) -> OAuthError {
+        let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
+        if earlier.client_id != client_id {
+            return bad("the code was issued to another client");
+        }
+        let (Some(j), Some(exp)) = (&earlier.access_jti, earlier.access_expires) else {
+            return bad("the code has already been used");
+        };
+        let revoked = async {
+            let mut tx = self.store.begin().await?;
+            if tx.revoke_token(org.id, j, exp, now).await? {
+                tx.record_change(Some(org.id), CHANGE_REVOKED, j, now)
+                    .await?;
+            }
+            // The refresh tokens that redemption started (their family is named after the
+            // access token's jti).
+            tx.revoke_refresh_family(org.id, j, now).await?;
+            tx.commit().await
+        };
+        if let Err(e) = revoked.await {
+            return e.into();
+        }
+        self.caches.forget_revocations(org.id);
+        bad("the code has already been used")
     }
 }
 

@@ -94,28 +94,30 @@ pub async fn interactive_flows(store: &dyn Store) {
     let mut other = code.clone();
     other.code_hash = "code-hash-2".into();
     tx.insert_code(&other).await.unwrap();
-    let got = tx
-        .redeem_code_for(a.id, "code-hash-2", t(2_500), "jti-x", t(8_000))
+    // Inside a transaction the one-trip redemption nests (no refresh token here).
+    assert!(tx
+        .redeem_code_once(a.id, "code-hash-2", t(2_500), "jti-x", t(8_000), None)
         .await
-        .unwrap()
-        .expect("redeemed");
+        .unwrap());
+    let got = tx.find_code(a.id, "code-hash-2").await.unwrap().unwrap();
     assert_eq!(
-        (got.redeemed_at, got.access_jti.as_deref()),
-        (Some(t(2_500)), Some("jti-x"))
+        (
+            got.redeemed_at,
+            got.access_jti.as_deref(),
+            got.access_expires
+        ),
+        (Some(t(2_500)), Some("jti-x"), Some(t(8_000)))
     );
-    assert_eq!(got.code_challenge.as_deref(), Some("challenge"));
     assert!(
-        tx.redeem_code_for(a.id, "code-hash-2", t(2_600), "jti-y", t(8_000))
+        !tx.redeem_code_once(a.id, "code-hash-2", t(2_600), "jti-y", t(8_000), None)
             .await
-            .unwrap()
-            .is_none(),
+            .unwrap(),
         "only once"
     );
-    assert!(tx
-        .redeem_code_for(b.id, "code-hash", t(2_600), "j", t(8_000))
+    assert!(!tx
+        .redeem_code_once(b.id, "code-hash", t(2_600), "j", t(8_000), None)
         .await
-        .unwrap()
-        .is_none());
+        .unwrap());
     assert!(!tx.redeem_code(b.id, "code-hash", t(2_000)).await.unwrap());
     assert!(
         tx.redeem_code(a.id, "code-hash", t(2_000)).await.unwrap(),
@@ -218,6 +220,121 @@ pub async fn interactive_flows(store: &dyn Store) {
             .unwrap()
             .revoked_at,
         Some(t(4_000))
+    );
+    let mut fresh = code.clone();
+    for hash in ["code-hash-3", "code-hash-4"] {
+        fresh.code_hash = hash.into();
+        tx.insert_code(&fresh).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // A code redeemed with its refresh token in one trip: both written, once.
+    let mut w = store.single_write().await.unwrap();
+    assert!(w
+        .redeem_code_once(
+            a.id,
+            "code-hash-3",
+            t(3_000),
+            "jti-3",
+            t(9_000),
+            Some(&rt("rt-3"))
+        )
+        .await
+        .unwrap());
+    w.commit().await.unwrap();
+    let mut w = store.single_write().await.unwrap();
+    assert!(
+        !w.redeem_code_once(
+            a.id,
+            "code-hash-3",
+            t(3_100),
+            "jti-x",
+            t(9_000),
+            Some(&rt("rt-x"))
+        )
+        .await
+        .unwrap(),
+        "only once"
+    );
+    assert!(
+        !w.redeem_code_once(
+            b.id,
+            "code-hash-4",
+            t(3_100),
+            "jti-x",
+            t(9_000),
+            Some(&rt("rt-x"))
+        )
+        .await
+        .unwrap(),
+        "not another organization's code"
+    );
+    drop(w);
+    let mut r = store.read().await.unwrap();
+    assert_eq!(
+        r.find_refresh(a.id, "rt-3").await.unwrap(),
+        Some(rt("rt-3"))
+    );
+    assert_eq!(
+        r.find_refresh(a.id, "rt-x").await.unwrap(),
+        None,
+        "a loser stores nothing"
+    );
+    let got = r.find_code(a.id, "code-hash-3").await.unwrap().unwrap();
+    assert_eq!(
+        (got.redeemed_at, got.access_jti.as_deref()),
+        (Some(t(3_000)), Some("jti-3"))
+    );
+    drop(r);
+    // A refresh token that cannot be stored (its hash taken) leaves the code unredeemed, and
+    // the connection and the write lock usable by the next writer.
+    let mut w = store.single_write().await.unwrap();
+    assert!(w
+        .redeem_code_once(
+            a.id,
+            "code-hash-4",
+            t(3_200),
+            "jti-4",
+            t(9_000),
+            Some(&rt("rt-3"))
+        )
+        .await
+        .is_err());
+    drop(w);
+    for _ in 0..3 {
+        let mut w = store.single_write().await.unwrap();
+        assert_eq!(
+            w.find_code(a.id, "code-hash-4")
+                .await
+                .unwrap()
+                .unwrap()
+                .redeemed_at,
+            None
+        );
+        drop(w);
+    }
+    let mut w = store.single_write().await.unwrap();
+    assert!(w
+        .redeem_code_once(
+            a.id,
+            "code-hash-4",
+            t(3_300),
+            "jti-4",
+            t(9_000),
+            Some(&rt("rt-4"))
+        )
+        .await
+        .unwrap());
+    w.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.find_refresh(a.id, "rt-4").await.unwrap().is_some());
+    assert_eq!(
+        tx.find_code(a.id, "code-hash-4")
+            .await
+            .unwrap()
+            .unwrap()
+            .redeemed_at,
+        Some(t(3_300))
     );
     tx.commit().await.unwrap();
 }

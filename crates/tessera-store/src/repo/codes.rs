@@ -104,16 +104,20 @@ pub trait CodeRepo: Send {
     async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<AuthCode>>;
     /// Marks a code redeemed; true only for the one caller that redeems it first.
     async fn redeem_code(&mut self, org: OrgId, code_hash: &str, at: Timestamp) -> Result<bool>;
-    /// Redeems a code and records the access token issued for it, in one statement; the code
-    /// as it now is, or `None` when it was not there or already redeemed.
-    async fn redeem_code_for(
+    /// Redeems a code once: marks it redeemed with the access token about to be issued for it
+    /// (`jti`, so that a replay can revoke that token, RFC 6749 §4.1.2) and stores the refresh
+    /// token issued with it, both or neither, in one trip to the database. False, with nothing
+    /// written, when the code is not there or was already redeemed. Atomic on its own (run it
+    /// on [`crate::Store::single_write`]; inside a transaction it nests).
+    async fn redeem_code_once(
         &mut self,
         org: OrgId,
         code_hash: &str,
         at: Timestamp,
         jti: &str,
         access_expires: Timestamp,
-    ) -> Result<Option<AuthCode>>;
+        refresh: Option<&crate::RefreshToken>,
+    ) -> Result<bool>;
     async fn set_code_token(
         &mut self,
         org: OrgId,

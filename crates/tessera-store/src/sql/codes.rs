@@ -5,8 +5,59 @@ pub(crate) const DEVICE_COLS: &str = "device_code_hash, user_code_hash, org_id, 
      scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, expires_at, \
      resources";
 
+/// Marks a code redeemed, once: `$1` the organization, `$2` the code's hash, `$3` when, `$4`
+/// and `$5` the access token issued for it (its jti and expiry).
+macro_rules! redeem_update {
+    () => {
+        "UPDATE auth_codes SET redeemed_at = $3, access_jti = $4, access_expires = $5 \
+         WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL"
+    };
+}
+pub(crate) use redeem_update;
+
+/// The redemption and the refresh token issued with it (bound after the redemption's five
+/// values) in one trip, both or neither; one row back when both were written. SQLite has no
+/// writing `WITH`: its statements run in a savepoint (a transaction of their own in autocommit
+/// mode, nested inside one) and the insert happens only after an update that changed a row
+/// (`changes()`). PostgreSQL: one statement.
+macro_rules! redeem_with_refresh {
+    (sqlite) => {
+        concat!(
+            "SAVEPOINT redeem_code; ",
+            $crate::sql::codes::redeem_update!(),
+            "; ",
+            $crate::sql::tokens::refresh_insert!(),
+            " SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21 \
+             WHERE changes() = 1 RETURNING 1; RELEASE redeem_code"
+        )
+    };
+    (postgres) => {
+        concat!(
+            "WITH redeemed AS (",
+            $crate::sql::codes::redeem_update!(),
+            " RETURNING 1) ",
+            $crate::sql::tokens::refresh_insert!(),
+            " SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21 \
+             FROM redeemed RETURNING 1"
+        )
+    };
+}
+pub(crate) use redeem_with_refresh;
+
+/// What undoes a `redeem_with_refresh!` that stopped at a failing statement: SQLite's
+/// savepoint is still open then; PostgreSQL's one statement left nothing.
+macro_rules! redeem_undo {
+    (sqlite) => {
+        Some("ROLLBACK TO redeem_code; RELEASE redeem_code")
+    };
+    (postgres) => {
+        None::<&str>
+    };
+}
+pub(crate) use redeem_undo;
+
 macro_rules! impl_codes_repo {
-    ($tx:ident, $row:ty) => {
+    ($tx:ident, $row:ty, $dialect:ident) => {
         mod codes_repo {
             use super::$tx;
             use $crate::sql::prelude::*;
@@ -138,30 +189,59 @@ macro_rules! impl_codes_repo {
                 }
 
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
-                async fn redeem_code_for(
+                async fn redeem_code_once(
                     &mut self,
                     org: OrgId,
                     code_hash: &str,
                     at: Timestamp,
                     jti: &str,
                     access_expires: Timestamp,
-                ) -> Result<Option<$crate::AuthCode>> {
-                    sqlx::query(
-                        "UPDATE auth_codes SET redeemed_at = $3, access_jti = $4, access_expires = $5 \
-                         WHERE org_id = $1 AND code_hash = $2 AND redeemed_at IS NULL \
-                         RETURNING code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
-                         code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims, resources, dpop_jkt, sid, amr",
-                    )
-                    .bind(org.0.to_string())
-                    .bind(code_hash)
-                    .bind(to_millis(at))
-                    .bind(jti)
-                    .bind(to_millis(access_expires))
-                    .fetch_optional(&mut *self.tx)
-                    .await?
-                    .map(|r| code_row(&r))
-                    .transpose()
+                    refresh: Option<&$crate::RefreshToken>,
+                ) -> Result<bool> {
+                    let org_id = org.0.to_string();
+                    let Some(refresh) = refresh else {
+                        return Ok(sqlx::query($crate::sql::codes::redeem_update!())
+                            .bind(&org_id)
+                            .bind(code_hash)
+                            .bind(to_millis(at))
+                            .bind(jti)
+                            .bind(to_millis(access_expires))
+                            .execute(&mut *self.tx)
+                            .await?
+                            .rows_affected()
+                            == 1);
+                    };
+                    let q = sqlx::query($crate::sql::codes::redeem_with_refresh!($dialect))
+                        .bind(&org_id)
+                        .bind(code_hash)
+                        .bind(to_millis(at))
+                        .bind(jti)
+                        .bind(to_millis(access_expires));
+                    // Dropped while the statements run (a cancelled request), the connection
+                    // is rolled back before it is used again.
+                    let was_open = self.tx.in_flight();
+                    let done = super::tokens_repo::bind_refresh(q, refresh)
+                        .fetch_all(&mut *self.tx)
+                        .await;
+                    match done {
+                        Ok(rows) => {
+                            self.tx.landed(was_open);
+                            Ok(rows.len() == 1)
+                        }
+                        Err(e) => {
+                            let undo = $crate::sql::codes::redeem_undo!($dialect);
+                            let undone = match undo {
+                                Some(undo) => sqlx::query(undo).execute(&mut *self.tx).await.is_ok(),
+                                None => true,
+                            };
+                            // Not undone: left in flight, so the connection is rolled back
+                            // (or closed) when this is dropped.
+                            if undone {
+                                self.tx.landed(was_open);
+                            }
+                            Err(e.into())
+                        }
+                    }
                 }
 
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]

@@ -151,9 +151,10 @@ pub(crate) mod prelude {
 
 /// Implements [`crate::Tx`] for `$tx`, a wrapper of `$inner`: an open transaction that
 /// dereferences to the driver's connection and ends with `commit`. Every repository is
-/// stamped out for it from its own file; `$claim_lock` is the connections' (see there).
+/// stamped out for it from its own file; `$claim_lock` is the connections' (see there),
+/// `$dialect` (`sqlite` or `postgres`) picks the few statements written per backend.
 macro_rules! impl_tx {
-    ($tx:ident, $row:ty, $inner:ty, $claim_lock:expr) => {
+    ($tx:ident, $row:ty, $inner:ty, $claim_lock:expr, $dialect:ident) => {
         /// A transaction on this backend.
         pub struct $tx {
             pub(crate) tx: $inner,
@@ -176,7 +177,7 @@ macro_rules! impl_tx {
         $crate::sql::keys::impl_keys_repo!($tx, $row);
         $crate::sql::tokens::impl_tokens_repo!($tx, $row);
         $crate::sql::sessions::impl_sessions_repo!($tx, $row);
-        $crate::sql::codes::impl_codes_repo!($tx, $row);
+        $crate::sql::codes::impl_codes_repo!($tx, $row, $dialect);
         $crate::sql::console::impl_console_repo!($tx, $row);
         $crate::sql::registration::impl_registration_repo!($tx, $row);
         $crate::sql::audit::impl_audit_repo!($tx, $row);

@@ -1,6 +1,17 @@
 //! The portable SQL of [`crate::TokenRepo`]; [`impl_tokens_repo!`] stamps it out for one backend's
 //! transaction type.
 
+/// `INSERT INTO refresh_tokens (...)`, its sixteen columns in the order of
+/// `tokens_repo::bind_refresh` (also used by the redemption of a code, see `sql/codes.rs`).
+macro_rules! refresh_insert {
+    () => {
+        "INSERT INTO refresh_tokens (token_hash, org_id, family_id, client_id, user_id, scope, \
+         auth_time, created_at, expires_at, used_at, revoked_at, claims, resources, dpop_jkt, sid, \
+         amr)"
+    };
+}
+pub(crate) use refresh_insert;
+
 macro_rules! impl_tokens_repo {
     ($tx:ident, $row:ty) => {
         mod tokens_repo {
@@ -27,6 +38,29 @@ macro_rules! impl_tokens_repo {
                     sid: r.try_get("sid")?,
                     amr: r.try_get("amr")?,
                 })
+            }
+
+            type Db = <$row as sqlx::Row>::Database;
+            type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+            /// Binds a refresh token's sixteen values in the order of `refresh_insert!`.
+            pub(super) fn bind_refresh<'q>(q: Query<'q>, x: &'q $crate::RefreshToken) -> Query<'q> {
+                q.bind(&x.token_hash)
+                    .bind(x.org_id.0.to_string())
+                    .bind(&x.family_id)
+                    .bind(&x.client_id)
+                    .bind(x.user_id.0.to_string())
+                    .bind(&x.scope)
+                    .bind(to_millis(x.auth_time))
+                    .bind(to_millis(x.created_at))
+                    .bind(to_millis(x.expires_at))
+                    .bind(x.used_at.map(to_millis))
+                    .bind(x.revoked_at.map(to_millis))
+                    .bind(claims_to(&x.claims))
+                    .bind(resources_to(&x.resources))
+                    .bind(x.dpop_jkt.as_deref())
+                    .bind(x.sid.as_deref())
+                    .bind(&x.amr)
             }
 
             #[async_trait]
@@ -111,29 +145,11 @@ macro_rules! impl_tokens_repo {
 
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_refresh(&mut self, x: &$crate::RefreshToken) -> Result<()> {
-                    sqlx::query(
-                        "INSERT INTO refresh_tokens (token_hash, org_id, family_id, client_id, user_id, \
-                         scope, auth_time, created_at, expires_at, used_at, revoked_at, claims, resources, dpop_jkt, sid, amr) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                    )
-                    .bind(&x.token_hash)
-                    .bind(x.org_id.0.to_string())
-                    .bind(&x.family_id)
-                    .bind(&x.client_id)
-                    .bind(x.user_id.0.to_string())
-                    .bind(&x.scope)
-                    .bind(to_millis(x.auth_time))
-                    .bind(to_millis(x.created_at))
-                    .bind(to_millis(x.expires_at))
-                    .bind(x.used_at.map(to_millis))
-                    .bind(x.revoked_at.map(to_millis))
-                    .bind(claims_to(&x.claims))
-                    .bind(resources_to(&x.resources))
-                    .bind(x.dpop_jkt.as_deref())
-                    .bind(x.sid.as_deref())
-                    .bind(&x.amr)
-                    .execute(&mut *self.tx)
-                    .await?;
+                    let q = sqlx::query(concat!(
+                        $crate::sql::tokens::refresh_insert!(),
+                        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                    ));
+                    bind_refresh(q, x).execute(&mut *self.tx).await?;
                     Ok(())
                 }
 
