@@ -83,7 +83,10 @@ impl Services {
         self.random_handle()
     }
 
-    /// Consent, then the code; `pending` is the saved request when there is one.
+    /// Consent, then the code; `pending` is the saved request when there is one;
+    /// `read_consent` is the user's stored consent to this client when it was read with the
+    /// session (`Some(None)`: there is none), `None` when it is still to be read.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn after_login(
         &self,
         org: &Organization,
@@ -92,10 +95,13 @@ impl Services {
         signed_in: SignedIn,
         browser: &str,
         pending: Option<(String, String)>,
+        read_consent: Option<Option<Vec<String>>>,
     ) -> Result<Next, AuthorizeError> {
         let user = signed_in.user;
         let needs_consent = if client.settings.require_consent {
-            let stored = {
+            let stored = if let Some(read) = read_consent {
+                read
+            } else {
                 let mut tx = self
                     .store
                     .read()
@@ -718,6 +724,7 @@ impl Services {
                     },
                     browser,
                     Some((request_id.to_owned(), csrf.to_owned())),
+                    None,
                 )
                 .await?
             }

@@ -379,8 +379,29 @@ impl Services {
             let mut tx = self.store.read().await?;
             tx.find_session(org, &hash).await?
         };
-        let now = self.now();
-        Ok(s.filter(|s| s.ended_at.is_none() && s.expires_at > now))
+        Ok(s.filter(|s| self.alive(s)))
+    }
+
+    /// Not ended and not expired.
+    fn alive(&self, s: &LoginSession) -> bool {
+        s.ended_at.is_none() && s.expires_at > self.now()
+    }
+
+    /// [`Self::live_session`] and, read with it in one statement, its user's stored consent to
+    /// `client_id`.
+    async fn live_session_with_consent(
+        &self,
+        org: OrgId,
+        cookie: Option<&str>,
+        client_id: &str,
+    ) -> OAuthResult<Option<(LoginSession, Option<Vec<String>>)>> {
+        let Some(c) = cookie else { return Ok(None) };
+        let hash = self.handle_hash.hash(c);
+        let found = {
+            let mut tx = self.store.read().await?;
+            tx.find_session_with_consent(org, &hash, client_id).await?
+        };
+        Ok(found.filter(|(s, _)| self.alive(s)))
     }
 
     /// `GET/POST …/oauth/authorize`.
@@ -557,8 +578,9 @@ impl Services {
         cookie: Option<&str>,
         browser: &str,
     ) -> Result<Next, LoginNeeded> {
+        // The session and the user's consent to this client, in one read.
         let session = self
-            .live_session(org.id, cookie)
+            .live_session_with_consent(org.id, cookie, client.id.as_str())
             .await
             .map_err(|e| server_page(e, "The server could not read the session."))?;
         let now = self.now();
@@ -568,7 +590,7 @@ impl Services {
         };
         let wants_login = req.prompt.iter().any(|p| p == "login");
         match session {
-            Some(s) if fresh_enough(&s) && !wants_login => Ok(self
+            Some((s, consent)) if fresh_enough(&s) && !wants_login => Ok(self
                 .after_login(
                     org,
                     client,
@@ -581,6 +603,7 @@ impl Services {
                     },
                     browser,
                     None,
+                    Some(consent),
                 )
                 .await?),
             _ => {

@@ -166,6 +166,39 @@ pub async fn interactive_flows(store: &dyn Store) {
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0].last_used_at, Some(t(3_000)));
     assert!(tx.user_consents(b.id, u.id).await.unwrap().is_empty());
+    // A session read with its user's consent to one client, in one statement; another
+    // organization's consent of the same user and client is not this one's.
+    tx.upsert_consent(b.id, u.id, "web-b", &["openid".into()], t(2_000))
+        .await
+        .unwrap();
+    let now_session = tx.find_session(a.id, "sess-hash").await.unwrap().unwrap();
+    assert_eq!(
+        tx.find_session_with_consent(a.id, "sess-hash", "web")
+            .await
+            .unwrap(),
+        Some((
+            now_session.clone(),
+            Some(vec!["openid".to_owned(), "email".to_owned()])
+        ))
+    );
+    assert_eq!(
+        tx.find_session_with_consent(a.id, "sess-hash", "web-b")
+            .await
+            .unwrap(),
+        Some((now_session, None))
+    );
+    assert_eq!(
+        tx.find_session_with_consent(b.id, "sess-hash", "web")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.find_session_with_consent(a.id, "no-such-session", "web")
+            .await
+            .unwrap(),
+        None
+    );
 
     let rt = |hash: &str| crate::RefreshToken {
         token_hash: hash.into(),

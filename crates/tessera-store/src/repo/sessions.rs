@@ -75,6 +75,15 @@ pub struct LogoutDelivery {
 pub trait SessionRepo: Send {
     async fn insert_session(&mut self, s: &LoginSession) -> Result<()>;
     async fn find_session(&mut self, org: OrgId, id_hash: &str) -> Result<Option<LoginSession>>;
+    /// A login session and, in the same statement, its user's consent to `client_id` (the
+    /// scopes consented to, `None` when there is none): what an authorization request with a
+    /// session cookie reads, in one trip instead of two.
+    async fn find_session_with_consent(
+        &mut self,
+        org: OrgId,
+        id_hash: &str,
+        client_id: &str,
+    ) -> Result<Option<(LoginSession, Option<Vec<String>>)>>;
     async fn end_session(&mut self, org: OrgId, id_hash: &str, at: Timestamp) -> Result<bool>;
     /// Ends every live login session of a user (deactivation); how many.
     async fn end_user_sessions(&mut self, org: OrgId, user: UserId, at: Timestamp) -> Result<u64>;

@@ -73,6 +73,32 @@ macro_rules! impl_sessions_repo {
                 }
 
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
+                async fn find_session_with_consent(
+                    &mut self,
+                    org: OrgId,
+                    id_hash: &str,
+                    client_id: &str,
+                ) -> Result<Option<($crate::LoginSession, Option<Vec<String>>)>> {
+                    let row = sqlx::query(
+                        "SELECT s.id_hash, s.org_id, s.user_id, s.auth_time, s.created_at, \
+                         s.expires_at, s.ended_at, s.amr, c.scopes FROM login_sessions s \
+                         LEFT JOIN consents c ON c.org_id = s.org_id AND c.user_id = s.user_id \
+                         AND c.client_id = $3 WHERE s.org_id = $1 AND s.id_hash = $2",
+                    )
+                    .bind(org.0.to_string())
+                    .bind(id_hash)
+                    .bind(client_id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                    let Some(r) = row else { return Ok(None) };
+                    let consent = r
+                        .try_get::<Option<String>, _>("scopes")?
+                        .map(|s| serde_json::from_str(&s).map_err(|e| corrupt("consents", e)))
+                        .transpose()?;
+                    Ok(Some((session_row(&r)?, consent)))
+                }
+
+                #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn end_session(&mut self, org: OrgId, id_hash: &str, at: Timestamp) -> Result<bool> {
                     Ok(sqlx::query(
                         "UPDATE login_sessions SET ended_at = $3 WHERE org_id = $1 AND id_hash = $2 \
