@@ -1,6 +1,6 @@
 //! The PostgreSQL backend, for clusters: any number of stateless nodes share one database.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
@@ -71,16 +71,33 @@ pub struct PgStore {
 /// [`HEALTH_INTERVAL`]. While it does not, every transaction fails at once with
 /// [`StoreError::Unavailable`] (a 503 at the HTTP edge) instead of waiting out the pool's
 /// acquire timeout, and those already waiting give up as soon as the outage is seen.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Health {
     down: AtomicBool,
     changed: tokio::sync::Notify,
+    /// When the database was last found answering again after an outage, in milliseconds
+    /// since `epoch` (0: never).
+    back_at: AtomicU64,
+    epoch: std::time::Instant,
 }
 
 /// How often the watcher asks the database whether it is there.
 const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// A pooled connection idle this long is pinged before use (a server or a proxy may have
+/// closed it meanwhile); under load connections are reused within milliseconds.
+const IDLE_PING_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Health {
+    fn new() -> Self {
+        Self {
+            down: AtomicBool::new(false),
+            changed: tokio::sync::Notify::new(),
+            back_at: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+        }
+    }
+
     fn is_down(&self) -> bool {
         self.down.load(Ordering::Acquire)
     }
@@ -90,10 +107,24 @@ impl Health {
             if down {
                 tracing::warn!("the database does not answer: failing fast until it does");
             } else {
+                let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+                self.back_at.store(now.max(1), Ordering::Release);
                 tracing::info!("the database answers again");
             }
             self.changed.notify_waiters();
         }
+    }
+
+    /// Whether a pooled connection idle for `idle_for` may be dead: it went back to the pool
+    /// before the database's last outage ended (connections returned since were checked by
+    /// the pool on their return), or it has been idle long.
+    fn may_be_stale(&self, idle_for: std::time::Duration) -> bool {
+        if idle_for >= IDLE_PING_AFTER {
+            return true;
+        }
+        let back = self.back_at.load(Ordering::Acquire);
+        let returned = self.epoch.elapsed().saturating_sub(idle_for);
+        back != 0 && u64::try_from(returned.as_millis()).unwrap_or(u64::MAX) <= back
     }
 
     /// Resolves when the database is found down.
@@ -143,9 +174,25 @@ async fn watch_health(pool: PgPool, health: Arc<Health>) {
 
 impl PgStore {
     pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self, StoreError> {
+        let health = Arc::new(Health::new());
+        let check = Arc::clone(&health);
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.busy_timeout)
+            // sqlx pings every idle connection before handing it out, a round trip per use
+            // beside the one it makes when the connection comes back to the pool; only a
+            // connection that may have outlived the server (see `Health::may_be_stale`) is
+            // pinged here. A failed ping discards it and the pool takes another.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                let stale = check.may_be_stale(meta.idle_for);
+                Box::pin(async move {
+                    if stale {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(|e| {
@@ -154,7 +201,6 @@ impl PgStore {
                     crate::redact_url(url)
                 ))
             })?;
-        let health = Arc::new(Health::default());
         tokio::spawn(watch_health(pool.clone(), Arc::clone(&health)));
         Ok(Self { pool, health })
     }
@@ -312,6 +358,26 @@ fn parse_announcement(payload: &str) -> Option<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only connections that went back to the pool before the database's last outage ended,
+    /// or that have been idle long, are pinged before use.
+    #[test]
+    fn connections_are_pinged_only_when_they_may_have_outlived_the_server() {
+        use std::time::Duration;
+        let h = Health::new();
+        assert!(!h.may_be_stale(Duration::ZERO), "never down, just used");
+        assert!(!h.may_be_stale(Duration::from_millis(200)));
+        assert!(h.may_be_stale(IDLE_PING_AFTER), "idle long");
+        std::thread::sleep(Duration::from_millis(30));
+        h.set(true);
+        h.set(false);
+        // Returned 20 ms ago: before the database came back a moment ago.
+        assert!(h.may_be_stale(Duration::from_millis(20)));
+        std::thread::sleep(Duration::from_millis(30));
+        // Returned 5 ms ago: after it came back (and checked by the pool on its return).
+        assert!(!h.may_be_stale(Duration::from_millis(5)));
+        assert!(h.may_be_stale(Duration::from_millis(50)));
+    }
 
     #[test]
     fn announcements_parse_as_the_trigger_writes_them() {
