@@ -10,7 +10,8 @@
 //! gate is held are what bounds the write rate. So `BEGIN` is sent before the gate is taken,
 //! transactions are opened and closed with plain statements ([`Held`]; sqlx's own
 //! transactions wait for an acknowledgement on `BEGIN` and `COMMIT`, a third thread wake-up
-//! each), pooled connections are not pinged before use, and reads run without a transaction.
+//! each), pooled connections are not pinged before use nor on their return (they are kept
+//! between uses in [`Idle`], not in sqlx's pool), and reads run without a transaction.
 //!
 //! Checkpoints (copying the WAL back into the database file, with its two `fsync`s) run on a
 //! connection of their own in the background, not in the commit that crossed SQLite's
@@ -35,6 +36,8 @@ crate::sql::impl_tx!(SqliteTx, sqlx::sqlite::SqliteRow, Held, "", sqlite);
 /// A pooled connection, inside a transaction when it writes (and then with the write gate).
 pub(crate) struct Held {
     conn: Option<PoolConnection<Sqlite>>,
+    /// Where the connection goes back to, and the place in the pool it holds until then.
+    home: Option<(Idle, tokio::sync::OwnedSemaphorePermit)>,
     /// Held by writing transactions: one writer at a time per process.
     gate: Option<OwnedMutexGuard<()>>,
     /// Held by writing transactions from before they take a connection (see `begin`).
@@ -44,14 +47,23 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    async fn begin(mut conn: PoolConnection<Sqlite>, statement: &'static str) -> Result<Self> {
-        sqlx::query(statement).execute(&mut *conn).await?;
-        Ok(Self {
+    fn new(conn: Taken) -> Self {
+        let Taken { conn, home } = conn;
+        Self {
             conn: Some(conn),
+            home: Some(home),
             gate: None,
             _writer: None,
-            open: true,
-        })
+            open: false,
+        }
+    }
+
+    async fn begin(conn: Taken, statement: &'static str) -> Result<Self> {
+        let mut held = Self::new(conn);
+        // Not `open` until `BEGIN` has run: a failed `BEGIN` leaves nothing to roll back.
+        sqlx::query(statement).execute(&mut *held).await?;
+        held.open = true;
+        Ok(held)
     }
 
     /// Before statements that open a savepoint of their own in one trip: dropped before they
@@ -93,19 +105,30 @@ impl Drop for Held {
     /// A transaction dropped unfinished (an error, a cancelled request) is rolled back before
     /// its connection goes back to the pool and before the gate lets the next writer in.
     fn drop(&mut self) {
-        let (Some(mut conn), true) = (self.conn.take(), self.open) else {
+        let Some(mut conn) = self.conn.take() else {
             return;
         };
+        let home = self.home.take();
+        if !self.open {
+            if let Some((idle, _place)) = home {
+                idle.put(conn);
+            }
+            return;
+        }
         let gate = self.gate.take();
         let writer = self._writer.take();
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok() {
+                        if let Some((idle, _place)) = home {
+                            idle.put(conn);
+                        }
+                    } else {
                         // Never hand out a connection in an unknown transaction state.
                         conn.close_on_drop();
+                        drop(conn);
                     }
-                    drop(conn);
                     drop(gate);
                     drop(writer);
                 });
@@ -115,10 +138,53 @@ impl Drop for Held {
     }
 }
 
+/// The pool's connections not in use. sqlx's pool pings every connection that comes back to
+/// it (a trip to the connection's thread on every use, not configurable); connections are
+/// taken from sqlx's pool once and kept here between uses instead, the most recently used
+/// first (its pages are the likeliest to be cached). A permit of `places`, as many as the
+/// pool has connections, is held by every connection in use, so when none is idle here
+/// sqlx's pool has one to give.
+#[derive(Debug, Clone, Default)]
+struct Idle(std::sync::Arc<std::sync::Mutex<Vec<PoolConnection<Sqlite>>>>);
+
+impl Idle {
+    fn put(&self, conn: PoolConnection<Sqlite>) {
+        if let Ok(mut idle) = self.0.lock() {
+            idle.push(conn);
+        }
+    }
+
+    fn take(&self) -> Option<PoolConnection<Sqlite>> {
+        self.0.lock().ok()?.pop()
+    }
+
+    /// Closes every idle connection (the store is closing), each closed when this returns.
+    async fn close_all(&self) {
+        let all = self
+            .0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        for conn in all {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// A connection taken for a [`Held`], with its place in the pool.
+struct Taken {
+    conn: PoolConnection<Sqlite>,
+    home: (Idle, tokio::sync::OwnedSemaphorePermit),
+}
+
 /// A SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    idle: Idle,
+    /// One per connection the pool may have; held by each connection in use.
+    places: std::sync::Arc<tokio::sync::Semaphore>,
+    acquire_timeout: std::time::Duration,
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     writers: std::sync::Arc<tokio::sync::Semaphore>,
     /// `None` for an in-memory database (no WAL).
@@ -152,12 +218,13 @@ impl SqliteStore {
         } else {
             options.clone()
         };
+        let acquire_timeout = opts.busy_timeout + std::time::Duration::from_secs(5);
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             // A connection to a local file does not go stale, and the ping would cost every
             // transaction one more trip to the connection's worker thread.
             .test_before_acquire(false)
-            .acquire_timeout(opts.busy_timeout + std::time::Duration::from_secs(5))
+            .acquire_timeout(acquire_timeout)
             .connect_with(pooled)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
@@ -176,6 +243,11 @@ impl SqliteStore {
         };
         Ok(Self {
             pool,
+            idle: Idle::default(),
+            places: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                opts.max_connections.max(1) as usize
+            )),
+            acquire_timeout,
             write_gate,
             writers: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 (opts.max_connections.max(2) / 2) as usize,
@@ -186,6 +258,25 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// A connection: an idle one of ours, or else one from sqlx's pool (see [`Idle`]).
+    async fn take(&self) -> Result<Taken> {
+        let place = tokio::time::timeout(
+            self.acquire_timeout,
+            std::sync::Arc::clone(&self.places).acquire_owned(),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("no database connection became free in time".into()))?
+        .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
+        let conn = match self.idle.take() {
+            Some(conn) => conn,
+            None => self.pool.acquire().await?,
+        };
+        Ok(Taken {
+            conn,
+            home: (self.idle.clone(), place),
+        })
+    }
+
     /// A writer's place: at most half the pool waits for the gate (see `begin`).
     async fn writer(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
         std::sync::Arc::clone(&self.writers)
@@ -348,11 +439,17 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        crate::migrations::migrator(crate::migrations::SQLITE)
-            .await?
+        let migrator = crate::migrations::migrator(crate::migrations::SQLITE).await?;
+        // sqlx's pool may have no connection left to give (see [`Idle`]): one taken here
+        // goes back to it for the migrator, its place held meanwhile.
+        let Taken { conn, home } = self.take().await?;
+        drop(conn);
+        let ran = migrator
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+            .map_err(|e| StoreError::Migration(e.to_string()));
+        drop(home);
+        ran
     }
 
     #[tracing::instrument(
@@ -372,7 +469,7 @@ impl Store for SqliteStore {
         // Writers waiting for the gate hold connections, so at most half the pool may wait
         // that way: readers (and a read made while a write is open) always find one.
         let writer = self.writer().await?;
-        let conn = self.pool.acquire().await?;
+        let conn = self.take().await?;
         let mut held = Held::begin(conn, "BEGIN DEFERRED").await?;
         held._writer = Some(writer);
         held.gate = Some(std::sync::Arc::clone(&self.write_gate).lock_owned().await);
@@ -390,16 +487,10 @@ impl Store for SqliteStore {
         // alone, one trip to the connection's thread instead of three (`BEGIN`, the
         // statement, `COMMIT`).
         let writer = self.writer().await?;
-        let conn = self.pool.acquire().await?;
-        let gate = std::sync::Arc::clone(&self.write_gate).lock_owned().await;
-        Ok(Box::new(SqliteTx {
-            tx: Held {
-                conn: Some(conn),
-                gate: Some(gate),
-                _writer: Some(writer),
-                open: false,
-            },
-        }))
+        let mut held = Held::new(self.take().await?);
+        held._writer = Some(writer);
+        held.gate = Some(std::sync::Arc::clone(&self.write_gate).lock_owned().await);
+        Ok(Box::new(SqliteTx { tx: held }))
     }
 
     #[tracing::instrument(
@@ -412,21 +503,24 @@ impl Store for SqliteStore {
         // No transaction: each statement reads the latest commit, one trip each. Reads of
         // several statements are not one snapshot (see [`Store::read`]).
         Ok(Box::new(SqliteTx {
-            tx: Held {
-                conn: Some(self.pool.acquire().await?),
-                gate: None,
-                _writer: None,
-                open: false,
-            },
+            tx: Held::new(self.take().await?),
         }))
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        let mut held = Held::new(self.take().await?);
+        sqlx::query("SELECT 1").execute(&mut *held).await?;
         Ok(())
     }
 
     async fn close(&self) {
+        // Wait for the connections in use (each holds a place), close them all, then sqlx's
+        // pool.
+        let all = self.pool.options().get_max_connections();
+        let places = self.places.acquire_many(all).await;
+        self.places.close();
+        self.idle.close_all().await;
+        drop(places);
         self.pool.close().await;
         // Last: the checkpointer's connection is then the database's last, and its closing
         // copies what is left of the WAL into the file.
@@ -447,9 +541,10 @@ impl Store for SqliteStore {
         })?;
         // `VACUUM INTO` reads one snapshot of the database (WAL included) while writers go
         // on, and writes it compacted to a new file: an online, consistent copy.
+        let mut held = Held::new(self.take().await?);
         sqlx::query("VACUUM INTO $1")
             .bind(path)
-            .execute(&self.pool)
+            .execute(&mut *held)
             .await?;
         Ok(())
     }
