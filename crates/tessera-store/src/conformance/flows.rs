@@ -255,54 +255,31 @@ pub async fn interactive_flows(store: &dyn Store) {
         Some(t(4_000))
     );
     let mut fresh = code.clone();
-    for hash in ["code-hash-3", "code-hash-4"] {
+    for hash in ["code-hash-3", "code-hash-4", "code-hash-5"] {
         fresh.code_hash = hash.into();
         tx.insert_code(&fresh).await.unwrap();
     }
     tx.commit().await.unwrap();
 
     // A code redeemed with its refresh token in one trip: both written, once.
-    let mut w = store.single_write().await.unwrap();
-    assert!(w
-        .redeem_code_once(
-            a.id,
-            "code-hash-3",
-            t(3_000),
-            "jti-3",
-            t(9_000),
-            Some(&rt("rt-3"))
-        )
+    let once = |org, code: &'static str, at, jti: &'static str, refresh| {
+        redeem_alone(store, org, code, t(at), jti, refresh)
+    };
+    assert!(once(a.id, "code-hash-3", 3_000, "jti-3", rt("rt-3"))
         .await
         .unwrap());
-    w.commit().await.unwrap();
-    let mut w = store.single_write().await.unwrap();
     assert!(
-        !w.redeem_code_once(
-            a.id,
-            "code-hash-3",
-            t(3_100),
-            "jti-x",
-            t(9_000),
-            Some(&rt("rt-x"))
-        )
-        .await
-        .unwrap(),
+        !once(a.id, "code-hash-3", 3_100, "jti-x", rt("rt-x"))
+            .await
+            .unwrap(),
         "only once"
     );
     assert!(
-        !w.redeem_code_once(
-            b.id,
-            "code-hash-4",
-            t(3_100),
-            "jti-x",
-            t(9_000),
-            Some(&rt("rt-x"))
-        )
-        .await
-        .unwrap(),
+        !once(b.id, "code-hash-4", 3_100, "jti-x", rt("rt-x"))
+            .await
+            .unwrap(),
         "not another organization's code"
     );
-    drop(w);
     let mut r = store.read().await.unwrap();
     assert_eq!(
         r.find_refresh(a.id, "rt-3").await.unwrap(),
@@ -321,55 +298,82 @@ pub async fn interactive_flows(store: &dyn Store) {
     drop(r);
     // A refresh token that cannot be stored (its hash taken) leaves the code unredeemed, and
     // the connection and the write lock usable by the next writer.
-    let mut w = store.single_write().await.unwrap();
-    assert!(w
-        .redeem_code_once(
-            a.id,
-            "code-hash-4",
-            t(3_200),
-            "jti-4",
-            t(9_000),
-            Some(&rt("rt-3"))
-        )
+    assert!(once(a.id, "code-hash-4", 3_200, "jti-4", rt("rt-3"))
         .await
         .is_err());
-    drop(w);
+    let redeemed_at = |code: &'static str| async move {
+        let mut r = store.read().await.unwrap();
+        r.find_code(a.id, code).await.unwrap().unwrap().redeemed_at
+    };
     for _ in 0..3 {
-        let mut w = store.single_write().await.unwrap();
-        assert_eq!(
-            w.find_code(a.id, "code-hash-4")
-                .await
-                .unwrap()
-                .unwrap()
-                .redeemed_at,
-            None
-        );
-        drop(w);
+        assert_eq!(redeemed_at("code-hash-4").await, None);
     }
-    let mut w = store.single_write().await.unwrap();
-    assert!(w
-        .redeem_code_once(
-            a.id,
-            "code-hash-4",
-            t(3_300),
-            "jti-4",
-            t(9_000),
-            Some(&rt("rt-4"))
-        )
+    assert!(once(a.id, "code-hash-4", 3_300, "jti-4", rt("rt-4"))
         .await
         .unwrap());
-    w.commit().await.unwrap();
-    let mut tx = store.begin().await.unwrap();
-    assert!(tx.find_refresh(a.id, "rt-4").await.unwrap().is_some());
-    assert_eq!(
-        tx.find_code(a.id, "code-hash-4")
-            .await
-            .unwrap()
-            .unwrap()
-            .redeemed_at,
-        Some(t(3_300))
+    assert_eq!(redeemed_at("code-hash-4").await, Some(t(3_300)));
+
+    // A redemption given up while its statements run (the request went away): both rows or
+    // neither, and the connection it ran on is rolled back before it is used again (a
+    // savepoint left open there would swallow the next writes, or refuse the next `BEGIN`).
+    let mut w = store.single_write().await.unwrap();
+    let refresh = rt("rt-5");
+    let cancelled = w.redeem_code_once(
+        a.id,
+        "code-hash-5",
+        t(3_400),
+        "jti-5",
+        t(9_000),
+        Some(&refresh),
     );
-    tx.commit().await.unwrap();
+    assert!(
+        futures_util::FutureExt::now_or_never(cancelled).is_none(),
+        "given up before it answered"
+    );
+    drop(w);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    for i in 0..8 {
+        let mut tx = store.begin().await.unwrap();
+        tx.touch_consent(a.id, u.id, "web", t(10_000 + i))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut w = store.single_write().await.unwrap();
+        fresh.code_hash = format!("code-after-{i}");
+        w.insert_code(&fresh).await.unwrap();
+        w.commit().await.unwrap();
+        let mut r = store.read().await.unwrap();
+        assert!(
+            r.find_code(a.id, &fresh.code_hash).await.unwrap().is_some(),
+            "write {i} seen"
+        );
+    }
+    let mut r = store.read().await.unwrap();
+    let spent = r
+        .find_code(a.id, "code-hash-5")
+        .await
+        .unwrap()
+        .unwrap()
+        .redeemed_at;
+    let stored = r.find_refresh(a.id, "rt-5").await.unwrap();
+    assert_eq!(spent.is_some(), stored.is_some(), "both or neither");
+}
+
+/// A code redeemed on a single write of its own, committed.
+async fn redeem_alone(
+    store: &dyn Store,
+    org: tessera_domain::OrgId,
+    code: &str,
+    at: tessera_domain::Timestamp,
+    jti: &str,
+    refresh: crate::RefreshToken,
+) -> crate::Result<bool> {
+    let mut w = store.single_write().await?;
+    let done = w
+        .redeem_code_once(org, code, at, jti, t(9_000), Some(&refresh))
+        .await?;
+    w.commit().await?;
+    Ok(done)
 }
 
 pub async fn device_codes(store: &dyn Store) {
