@@ -54,13 +54,7 @@ impl Services {
         // redemption is conditional on the code being unredeemed still, so of two concurrent
         // redemptions one wins and the other is a replay; a failed check writes nothing and
         // leaves the code unspent.
-        let found = self
-            .store
-            .read()
-            .await?
-            .find_code(org.id, &hash)
-            .await?
-            .ok_or_else(|| bad("the code is not valid"))?;
+        let found = self.read_code(org.id, &hash).await?;
         if found.redeemed_at.is_some() {
             return Err(self
                 .code_replayed(&org, client.id.as_str(), found, now)
@@ -132,13 +126,7 @@ impl Services {
         w.commit().await?;
         if !redeemed {
             // Redeemed by a concurrent request since it was read: this one is the replay.
-            let earlier = self
-                .store
-                .read()
-                .await?
-                .find_code(org.id, &hash)
-                .await?
-                .ok_or_else(|| bad("the code is not valid"))?;
+            let earlier = self.read_code(org.id, &hash).await?;
             return Err(self
                 .code_replayed(&org, client.id.as_str(), earlier, now)
                 .await);
@@ -159,6 +147,16 @@ impl Services {
 }
 
 impl Services {
+    /// The code of this hash as stored now (`invalid_grant` when there is none).
+    async fn read_code(&self, org: tessera_domain::OrgId, hash: &str) -> OAuthResult<AuthCode> {
+        self.store
+            .read()
+            .await?
+            .find_code(org, hash)
+            .await?
+            .ok_or_else(|| OAuthError::InvalidGrant("the code is not valid".into()))
+    }
+
     /// A code presented again after its redemption (RFC 6749 §4.1.2): what the first
     /// redemption issued is revoked (the access token and the refresh tokens it started), and
     /// the answer says the code was used. Presented by another client, nothing is touched.
