@@ -43,8 +43,33 @@ pub enum StoreError {
     Migration(String),
 }
 
+/// How many errors so far may have come from a broken connection (the connection failed, or
+/// the server ended the session). A connection in use while this changed does not go back
+/// to the store's own idle connections unchecked (see `postgres::PgHeld`).
+pub(crate) static CONNECTION_FAULTS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+/// Whether `e` may mean that its connection is broken.
+fn connection_fault(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's classes for a lost connection, an operator's intervention (the server
+        // shutting down, the backend terminated), exhausted resources and internal errors.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| ["08", "57", "53", "XX"].iter().any(|k| c.starts_with(k))),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if connection_fault(&e) {
+            CONNECTION_FAULTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
                 constraint: db

@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::Postgres;
 
 use async_trait::async_trait;
 
@@ -17,14 +19,29 @@ crate::sql::impl_tx!(
     postgres
 );
 
-/// A transaction (writes), or a pooled connection in autocommit mode (reads and single
-/// writes: no `BEGIN` to wait for and no `ROLLBACK` to send after).
-pub(crate) enum PgHeld {
-    Tx(sqlx::Transaction<'static, sqlx::Postgres>),
-    Plain(sqlx::pool::PoolConnection<sqlx::Postgres>),
+/// A pooled connection, inside a transaction when it writes more than one statement
+/// (reads and single writes run in autocommit mode: no `BEGIN` to wait for and no
+/// `ROLLBACK` to send after).
+pub(crate) struct PgHeld {
+    conn: Option<PoolConnection<Postgres>>,
+    /// Where the connection goes back to, and the place in the pool it holds until then.
+    home: Option<(Idle, tokio::sync::OwnedSemaphorePermit)>,
+    /// `BEGIN` ran and neither `COMMIT` nor `ROLLBACK` has yet.
+    open: bool,
+    /// [`crate::CONNECTION_FAULTS`] when the connection was taken.
+    faults: u64,
 }
 
 impl PgHeld {
+    fn new((conn, home): Taken) -> Self {
+        Self {
+            conn: Some(conn),
+            home: Some(home),
+            open: false,
+            faults: crate::CONNECTION_FAULTS.load(Ordering::Relaxed),
+        }
+    }
+
     /// Nothing to do here: PostgreSQL's writes of one trip are one statement (see
     /// `sqlite::Held::in_flight`).
     pub(crate) fn in_flight(&mut self) -> bool {
@@ -33,38 +50,124 @@ impl PgHeld {
 
     pub(crate) fn landed(&mut self, _was_open: bool) {}
 
-    pub(crate) async fn commit(self) -> Result<()> {
-        match self {
-            Self::Tx(tx) => Ok(tx.commit().await?),
-            Self::Plain(_) => Ok(()),
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        if self.open {
+            sqlx::query("COMMIT").execute(&mut *self).await?;
+            self.open = false;
         }
+        Ok(())
     }
 }
 
 impl std::ops::Deref for PgHeld {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        match self {
-            Self::Tx(tx) => tx,
-            Self::Plain(conn) => conn,
-        }
+        // Present until `drop`.
+        self.conn.as_deref().unwrap_or_else(|| unreachable!())
     }
 }
 
 impl std::ops::DerefMut for PgHeld {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        match self {
-            Self::Tx(tx) => tx,
-            Self::Plain(conn) => conn,
+        self.conn.as_deref_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for PgHeld {
+    /// A transaction dropped unfinished (an error, a cancelled request) is rolled back before
+    /// its connection is used again. A statement cut off midway needs nothing here: sqlx
+    /// reads what is left of its answer before the connection's next statement.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let home = self.home.take();
+        if crate::CONNECTION_FAULTS.load(Ordering::Relaxed) != self.faults {
+            // A connection may have broken meanwhile, maybe this one: it goes back through
+            // sqlx's pool, which pings it and closes it if it does not answer; one with a
+            // transaction open is closed (the pool would not roll back what it did not open).
+            if self.open {
+                conn.close_on_drop();
+            }
+            drop(conn);
+            return;
+        }
+        if !self.open {
+            if let Some((idle, _place)) = home {
+                idle.put(conn);
+            }
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok() {
+                        if let Some((idle, _place)) = home {
+                            idle.put(conn);
+                        }
+                    } else {
+                        // Never hand out a connection in an unknown transaction state.
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
         }
     }
 }
+
+/// The pool's connections not in use, each with when it came back. sqlx's pool pings every
+/// connection that comes back to it (a round trip to the server on every use, not
+/// configurable); connections are taken from sqlx's pool once and kept here between uses
+/// instead, the most recently used first, and pinged before use only when they may have
+/// outlived the server (see [`Health::may_be_stale`]). A permit of `places`, as many as the
+/// pool has connections, is held by every connection in use, so when none is idle here
+/// sqlx's pool has one to give.
+#[derive(Debug, Clone, Default)]
+struct Idle(Arc<std::sync::Mutex<Vec<Resting>>>);
+
+/// An idle connection and when it came back.
+type Resting = (PoolConnection<Postgres>, std::time::Instant);
+
+impl Idle {
+    fn put(&self, conn: PoolConnection<Postgres>) {
+        if let Ok(mut idle) = self.0.lock() {
+            idle.push((conn, std::time::Instant::now()));
+        }
+    }
+
+    fn take(&self) -> Option<Resting> {
+        self.0.lock().ok()?.pop()
+    }
+
+    /// Closes every idle connection (the store is closing).
+    async fn close_all(&self) {
+        let all = self
+            .0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        for (conn, _) in all {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// A connection taken for a [`PgHeld`], with its place in the pool.
+type Taken = (
+    PoolConnection<Postgres>,
+    (Idle, tokio::sync::OwnedSemaphorePermit),
+);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
     health: Arc<Health>,
+    idle: Idle,
+    /// One per connection of the pool the store uses (see [`Idle`]); held by each in use.
+    places: Arc<tokio::sync::Semaphore>,
+    acquire_timeout: std::time::Duration,
 }
 
 /// Whether the database answers, as a watcher with a connection of its own finds every
@@ -116,8 +219,8 @@ impl Health {
     }
 
     /// Whether a pooled connection idle for `idle_for` may be dead: it went back to the pool
-    /// before the database's last outage ended (connections returned since were checked by
-    /// the pool on their return), or it has been idle long.
+    /// before the database's last outage ended, or it has been idle long. (One that failed
+    /// since is the next request's failure, as it would be between two pings.)
     fn may_be_stale(&self, idle_for: std::time::Duration) -> bool {
         if idle_for >= IDLE_PING_AFTER {
             return true;
@@ -176,8 +279,10 @@ impl PgStore {
     pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self, StoreError> {
         let health = Arc::new(Health::new());
         let check = Arc::clone(&health);
+        let places = opts.max_connections.max(1);
         let pool = PgPoolOptions::new()
-            .max_connections(opts.max_connections.max(1))
+            // One more than the store uses: the change listener's.
+            .max_connections(places + 1)
             .acquire_timeout(opts.busy_timeout)
             // sqlx pings every idle connection before handing it out, a round trip per use
             // beside the one it makes when the connection comes back to the pool; only a
@@ -202,15 +307,24 @@ impl PgStore {
                 ))
             })?;
         tokio::spawn(watch_health(pool.clone(), Arc::clone(&health)));
-        Ok(Self { pool, health })
+        Ok(Self {
+            pool,
+            health,
+            idle: Idle::default(),
+            places: Arc::new(tokio::sync::Semaphore::new(places as usize)),
+            acquire_timeout: opts.busy_timeout,
+        })
     }
 
     /// What `work` gives, unless the database is known to be down or is found down while
     /// `work` waits (then at once `Unavailable`, not after the pool's timeout).
-    async fn unless_down<T>(
+    async fn unless_down<T, E>(
         &self,
-        work: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T> {
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T>
+    where
+        StoreError: From<E>,
+    {
         if self.health.is_down() {
             return Err(unreachable());
         }
@@ -220,17 +334,44 @@ impl PgStore {
         }
     }
 
+    /// A connection: an idle one of ours (pinged first if it may have outlived the server,
+    /// and given up if the ping fails), or else one from sqlx's pool (see [`Idle`]).
+    async fn take(&self) -> Result<Taken> {
+        let place = tokio::time::timeout(
+            self.acquire_timeout,
+            Arc::clone(&self.places).acquire_owned(),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("no database connection became free in time".into()))?
+        .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
+        while let Some((mut conn, since)) = self.idle.take() {
+            if !self.health.may_be_stale(since.elapsed())
+                || sqlx::Connection::ping(&mut *conn).await.is_ok()
+            {
+                return Ok((conn, (self.idle.clone(), place)));
+            }
+            conn.close_on_drop();
+        }
+        let conn = self.pool.acquire().await?;
+        Ok((conn, (self.idle.clone(), place)))
+    }
+
     /// A transaction.
     async fn transaction(&self) -> Result<PgTx> {
-        let tx = self.unless_down(self.pool.begin()).await?;
-        Ok(PgTx { tx: PgHeld::Tx(tx) })
+        let mut held = PgHeld::new(self.unless_down(self.take()).await?);
+        // Open from before `BEGIN` is sent: given up midway (an outage seen, a request gone)
+        // it may still have run, and the connection is rolled back before its next use
+        // (`ROLLBACK` outside a transaction only warns).
+        held.open = true;
+        self.unless_down(sqlx::query("BEGIN").execute(&mut *held))
+            .await?;
+        Ok(PgTx { tx: held })
     }
 
     /// A connection in autocommit mode.
     async fn plain(&self) -> Result<PgTx> {
-        let conn = self.unless_down(self.pool.acquire()).await?;
         Ok(PgTx {
-            tx: PgHeld::Plain(conn),
+            tx: PgHeld::new(self.unless_down(self.take()).await?),
         })
     }
 }
@@ -242,11 +383,17 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        crate::migrations::migrator(crate::migrations::POSTGRES)
-            .await?
+        let migrator = crate::migrations::migrator(crate::migrations::POSTGRES).await?;
+        // sqlx's pool may have no connection left to give (see [`Idle`]): one taken here
+        // goes back to it for the migrator, its place held meanwhile.
+        let (conn, home) = self.unless_down(self.take()).await?;
+        drop(conn);
+        let ran = migrator
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+            .map_err(|e| StoreError::Migration(e.to_string()));
+        drop(home);
+        ran
     }
 
     #[tracing::instrument(
@@ -280,12 +427,20 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.unless_down(sqlx::query("SELECT 1").execute(&self.pool))
+        let mut held = PgHeld::new(self.unless_down(self.take()).await?);
+        self.unless_down(sqlx::query("SELECT 1").execute(&mut *held))
             .await
             .map(|_| ())
     }
 
     async fn close(&self) {
+        // Wait for the connections in use (each holds a place), close them all, then sqlx's
+        // pool (which waits for the change listener's).
+        let all = self.pool.options().get_max_connections().saturating_sub(1);
+        let places = self.places.acquire_many(all).await;
+        self.places.close();
+        self.idle.close_all().await;
+        drop(places);
         self.pool.close().await;
     }
 

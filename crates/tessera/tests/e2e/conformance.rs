@@ -153,3 +153,53 @@ async fn concurrent_sqlite_writers_queue_instead_of_failing() {
     let mut tx = store.read().await.unwrap();
     assert_eq!(tx.changes_since(0, 100).await.unwrap().len(), 20);
 }
+
+/// PostgreSQL: a connection whose server process ended while it sat idle in the store fails
+/// the one request that finds it broken, and no more: it is not handed out again.
+#[tokio::test]
+async fn postgres_a_killed_connection_fails_one_request_not_every_later_one() {
+    let Some((db, store)) = fresh_store(Backend::Postgres).await else {
+        return;
+    };
+    let id = tessera_domain::OrgId(uuid::Uuid::new_v4());
+    // One request at a time: the store's one connection is the one used each time.
+    for _ in 0..3 {
+        assert!(store
+            .read()
+            .await
+            .unwrap()
+            .find_org(id)
+            .await
+            .unwrap()
+            .is_none());
+    }
+    // End the server processes of the store's connections (they last read `organizations`;
+    // the store's own health watcher is left alone).
+    let mut admin: sqlx::PgConnection = sqlx::Connection::connect(&db.url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()
+            AND query ILIKE '%organizations%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty() && ended.iter().all(|e| *e), "{ended:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut failed = 0;
+    for _ in 0..4 {
+        let read = async { store.read().await?.find_org(id).await };
+        if read.await.is_err() {
+            failed += 1;
+        }
+    }
+    assert!(failed <= 1, "{failed} of 4 requests after the kill failed");
+    assert!(store
+        .read()
+        .await
+        .unwrap()
+        .find_org(id)
+        .await
+        .unwrap()
+        .is_none());
+}
