@@ -60,9 +60,12 @@ impl Held {
 
     async fn begin(conn: Taken, statement: &'static str) -> Result<Self> {
         let mut held = Self::new(conn);
-        // Not `open` until `BEGIN` has run: a failed `BEGIN` leaves nothing to roll back.
-        sqlx::query(statement).execute(&mut *held).await?;
+        // Open from before `BEGIN` is sent: given up while it is on its way (the request
+        // went away), it still runs on the connection's thread, and the connection must be
+        // rolled back before its next use. (A `BEGIN` that failed or never ran makes that
+        // `ROLLBACK` fail, and the connection is closed instead: rare, and safe.)
         held.open = true;
+        sqlx::query(statement).execute(&mut *held).await?;
         Ok(held)
     }
 

@@ -326,8 +326,11 @@ pub async fn interactive_flows(store: &dyn Store) {
         t(9_000),
         Some(&refresh),
     );
+    let answered = futures_util::FutureExt::now_or_never(cancelled).is_some();
+    // PostgreSQL's answer to its one statement can be back within the first poll on
+    // loopback; SQLite's statements run on the connection's own thread.
     assert!(
-        futures_util::FutureExt::now_or_never(cancelled).is_none(),
+        !answered || store.backend() == crate::Backend::Postgres,
         "given up before it answered"
     );
     drop(w);

@@ -127,4 +127,36 @@ pub async fn transactions(store: &dyn Store) {
     let mut tx = store.begin().await.unwrap();
     assert!(tx.find_org(ids.0).await.unwrap().is_some());
     tx.commit().await.unwrap();
+
+    // A transaction given up while its `BEGIN` is on its way (the request went away): the
+    // `BEGIN` may still run, and its connection is rolled back before it is used again
+    // (left open there, it would refuse the next `BEGIN` or keep the next single writes
+    // uncommitted).
+    store.ping().await.unwrap();
+    for i in 0..3 {
+        let cancelled = store.begin();
+        drop(futures_util::FutureExt::now_or_never(cancelled));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let o = org(&format!("conf-after-cancel-{i}"));
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&o).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut w = store.single_write().await.unwrap();
+        let single = org(&format!("conf-single-after-cancel-{i}"));
+        w.insert_org(&single).await.unwrap();
+        drop(w);
+        // Seen from every connection, the one the write ran on included.
+        let readers = futures_util::future::join_all((0..4).map(|_| async {
+            let mut r = store.read().await.unwrap();
+            (
+                r.find_org(o.id).await.unwrap().is_some(),
+                r.find_org(single.id).await.unwrap().is_some(),
+                r,
+            )
+        }))
+        .await;
+        for (tx_seen, single_seen, _) in &readers {
+            assert!(*tx_seen && *single_seen, "round {i}: writes committed");
+        }
+    }
 }
