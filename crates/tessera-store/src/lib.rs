@@ -18,6 +18,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod kept;
 mod migrations;
 pub mod postgres;
 pub mod repo;

@@ -9,6 +9,7 @@ use sqlx::Postgres;
 
 use async_trait::async_trait;
 
+use crate::kept::{self, Home, Idle};
 use crate::{Backend, Change, ChangePush, Result, Store, StoreError, StoreOptions};
 
 crate::sql::impl_tx!(
@@ -25,7 +26,7 @@ crate::sql::impl_tx!(
 pub(crate) struct PgHeld {
     conn: Option<PoolConnection<Postgres>>,
     /// Where the connection goes back to, and the place in the pool it holds until then.
-    home: Option<(Idle, tokio::sync::OwnedSemaphorePermit)>,
+    home: Option<Home<Postgres>>,
     /// `BEGIN` ran and neither `COMMIT` nor `ROLLBACK` has yet.
     open: bool,
     /// [`crate::CONNECTION_FAULTS`] when the connection was taken.
@@ -81,7 +82,6 @@ impl Drop for PgHeld {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
-        let home = self.home.take();
         if crate::CONNECTION_FAULTS.load(Ordering::Relaxed) != self.faults {
             // A connection may have broken meanwhile, maybe this one: it goes back through
             // sqlx's pool, which pings it and closes it if it does not answer; one with a
@@ -92,80 +92,26 @@ impl Drop for PgHeld {
             drop(conn);
             return;
         }
-        if !self.open {
-            if let Some((idle, _place)) = home {
-                idle.put(conn);
-            }
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok() {
-                        if let Some((idle, _place)) = home {
-                            idle.put(conn);
-                        }
-                    } else {
-                        // Never hand out a connection in an unknown transaction state.
-                        conn.close_on_drop();
-                    }
-                });
-            }
-            Err(_) => conn.close_on_drop(),
-        }
+        kept::give_back(conn, self.home.take(), self.open, (), rollback);
     }
 }
 
-/// The pool's connections not in use, each with when it came back. sqlx's pool pings every
-/// connection that comes back to it (a round trip to the server on every use, not
-/// configurable); connections are taken from sqlx's pool once and kept here between uses
-/// instead, the most recently used first, and pinged before use only when they may have
-/// outlived the server (see [`Health::may_be_stale`]). A permit of `places`, as many as the
-/// pool has connections, is held by every connection in use, so when none is idle here
-/// sqlx's pool has one to give.
-#[derive(Debug, Clone, Default)]
-struct Idle(Arc<std::sync::Mutex<Vec<Resting>>>);
-
-/// An idle connection and when it came back.
-type Resting = (PoolConnection<Postgres>, std::time::Instant);
-
-impl Idle {
-    fn put(&self, conn: PoolConnection<Postgres>) {
-        if let Ok(mut idle) = self.0.lock() {
-            idle.push((conn, std::time::Instant::now()));
-        }
-    }
-
-    fn take(&self) -> Option<Resting> {
-        self.0.lock().ok()?.pop()
-    }
-
-    /// Closes every idle connection (the store is closing).
-    async fn close_all(&self) {
-        let all = self
-            .0
-            .lock()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default();
-        for (conn, _) in all {
-            let _ = conn.close().await;
-        }
-    }
+/// `ROLLBACK` on a PostgreSQL connection (see [`kept::give_back`]).
+fn rollback(conn: &mut PgConnection) -> kept::Rollback<'_> {
+    Box::pin(async move { sqlx::query("ROLLBACK").execute(conn).await.is_ok() })
 }
 
 /// A connection taken for a [`PgHeld`], with its place in the pool.
-type Taken = (
-    PoolConnection<Postgres>,
-    (Idle, tokio::sync::OwnedSemaphorePermit),
-);
+type Taken = (PoolConnection<Postgres>, Home<Postgres>);
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
     health: Arc<Health>,
-    idle: Idle,
-    /// One per connection of the pool the store uses (see [`Idle`]); held by each in use.
+    /// The connections kept between uses (see [`kept`]).
+    idle: Idle<Postgres>,
+    /// One per connection of the pool the store uses (see [`kept`]); held by each in use.
     places: Arc<tokio::sync::Semaphore>,
     acquire_timeout: std::time::Duration,
 }
@@ -335,15 +281,9 @@ impl PgStore {
     }
 
     /// A connection: an idle one of ours (pinged first if it may have outlived the server,
-    /// and given up if the ping fails), or else one from sqlx's pool (see [`Idle`]).
+    /// and given up if the ping fails), or else one from sqlx's pool (see [`kept`]).
     async fn take(&self) -> Result<Taken> {
-        let place = tokio::time::timeout(
-            self.acquire_timeout,
-            Arc::clone(&self.places).acquire_owned(),
-        )
-        .await
-        .map_err(|_| StoreError::Unavailable("no database connection became free in time".into()))?
-        .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
+        let place = kept::place(&self.places, self.acquire_timeout).await?;
         while let Some((mut conn, since)) = self.idle.take() {
             if !self.health.may_be_stale(since.elapsed())
                 || sqlx::Connection::ping(&mut *conn).await.is_ok()
@@ -384,7 +324,7 @@ impl Store for PgStore {
 
     async fn migrate(&self) -> Result<()> {
         let migrator = crate::migrations::migrator(crate::migrations::POSTGRES).await?;
-        // sqlx's pool may have no connection left to give (see [`Idle`]): one taken here
+        // sqlx's pool may have no connection left to give (see [`kept`]): one taken here
         // goes back to it for the migrator, its place held meanwhile.
         let (conn, home) = self.unless_down(self.take()).await?;
         drop(conn);

@@ -11,7 +11,8 @@
 //! transactions are opened and closed with plain statements ([`Held`]; sqlx's own
 //! transactions wait for an acknowledgement on `BEGIN` and `COMMIT`, a third thread wake-up
 //! each), pooled connections are not pinged before use nor on their return (they are kept
-//! between uses in [`Idle`], not in sqlx's pool), and reads run without a transaction.
+//! between uses by the store, see [`crate::kept`], not in sqlx's pool), and reads run without
+//! a transaction.
 //!
 //! Checkpoints (copying the WAL back into the database file, with its two `fsync`s) run on a
 //! connection of their own in the background, not in the commit that crossed SQLite's
@@ -29,6 +30,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use async_trait::async_trait;
 
+use crate::kept::{self, Home, Idle};
 use crate::{Backend, Result, Store, StoreError, StoreOptions};
 
 crate::sql::impl_tx!(SqliteTx, sqlx::sqlite::SqliteRow, Held, "", sqlite);
@@ -37,7 +39,7 @@ crate::sql::impl_tx!(SqliteTx, sqlx::sqlite::SqliteRow, Held, "", sqlite);
 pub(crate) struct Held {
     conn: Option<PoolConnection<Sqlite>>,
     /// Where the connection goes back to, and the place in the pool it holds until then.
-    home: Option<(Idle, tokio::sync::OwnedSemaphorePermit)>,
+    home: Option<Home<Sqlite>>,
     /// Held by writing transactions: one writer at a time per process.
     gate: Option<OwnedMutexGuard<()>>,
     /// Held by writing transactions from before they take a connection (see `begin`).
@@ -108,83 +110,31 @@ impl Drop for Held {
     /// A transaction dropped unfinished (an error, a cancelled request) is rolled back before
     /// its connection goes back to the pool and before the gate lets the next writer in.
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(conn) = self.conn.take() else {
             return;
         };
-        let home = self.home.take();
-        if !self.open {
-            if let Some((idle, _place)) = home {
-                idle.put(conn);
-            }
-            return;
-        }
-        let gate = self.gate.take();
-        let writer = self._writer.take();
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok() {
-                        if let Some((idle, _place)) = home {
-                            idle.put(conn);
-                        }
-                    } else {
-                        // Never hand out a connection in an unknown transaction state.
-                        conn.close_on_drop();
-                        drop(conn);
-                    }
-                    drop(gate);
-                    drop(writer);
-                });
-            }
-            Err(_) => conn.close_on_drop(),
-        }
+        let keep = (self.gate.take(), self._writer.take());
+        kept::give_back(conn, self.home.take(), self.open, keep, rollback);
     }
 }
 
-/// The pool's connections not in use. sqlx's pool pings every connection that comes back to
-/// it (a trip to the connection's thread on every use, not configurable); connections are
-/// taken from sqlx's pool once and kept here between uses instead, the most recently used
-/// first (its pages are the likeliest to be cached). A permit of `places`, as many as the
-/// pool has connections, is held by every connection in use, so when none is idle here
-/// sqlx's pool has one to give.
-#[derive(Debug, Clone, Default)]
-struct Idle(std::sync::Arc<std::sync::Mutex<Vec<PoolConnection<Sqlite>>>>);
-
-impl Idle {
-    fn put(&self, conn: PoolConnection<Sqlite>) {
-        if let Ok(mut idle) = self.0.lock() {
-            idle.push(conn);
-        }
-    }
-
-    fn take(&self) -> Option<PoolConnection<Sqlite>> {
-        self.0.lock().ok()?.pop()
-    }
-
-    /// Closes every idle connection (the store is closing), each closed when this returns.
-    async fn close_all(&self) {
-        let all = self
-            .0
-            .lock()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default();
-        for conn in all {
-            let _ = conn.close().await;
-        }
-    }
+/// `ROLLBACK` on a SQLite connection (see [`kept::give_back`]).
+fn rollback(conn: &mut SqliteConnection) -> kept::Rollback<'_> {
+    Box::pin(async move { sqlx::query("ROLLBACK").execute(conn).await.is_ok() })
 }
 
 /// A connection taken for a [`Held`], with its place in the pool.
 struct Taken {
     conn: PoolConnection<Sqlite>,
-    home: (Idle, tokio::sync::OwnedSemaphorePermit),
+    home: Home<Sqlite>,
 }
 
 /// A SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    idle: Idle,
+    /// The connections kept between uses (see [`kept`]).
+    idle: Idle<Sqlite>,
     /// One per connection the pool may have; held by each connection in use.
     places: std::sync::Arc<tokio::sync::Semaphore>,
     acquire_timeout: std::time::Duration,
@@ -261,17 +211,12 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// A connection: an idle one of ours, or else one from sqlx's pool (see [`Idle`]).
+    /// A connection: an idle one of ours (a local file's connection does not go stale), or
+    /// else one from sqlx's pool (see [`kept`]).
     async fn take(&self) -> Result<Taken> {
-        let place = tokio::time::timeout(
-            self.acquire_timeout,
-            std::sync::Arc::clone(&self.places).acquire_owned(),
-        )
-        .await
-        .map_err(|_| StoreError::Unavailable("no database connection became free in time".into()))?
-        .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
+        let place = kept::place(&self.places, self.acquire_timeout).await?;
         let conn = match self.idle.take() {
-            Some(conn) => conn,
+            Some((conn, _)) => conn,
             None => self.pool.acquire().await?,
         };
         Ok(Taken {
@@ -443,7 +388,7 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> Result<()> {
         let migrator = crate::migrations::migrator(crate::migrations::SQLITE).await?;
-        // sqlx's pool may have no connection left to give (see [`Idle`]): one taken here
+        // sqlx's pool may have no connection left to give (see [`kept`]): one taken here
         // goes back to it for the migrator, its place held meanwhile.
         let Taken { conn, home } = self.take().await?;
         drop(conn);
