@@ -119,6 +119,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// `BEGIN` and `COMMIT` (two trips to the database fewer) and is durable when the
     /// statement returns; `commit` does nothing. Use [`Store::begin`] for anything more.
     async fn single_write(&self) -> Result<Box<dyn Tx>>;
+    /// Stores an authorization code as a single write of its own (the usual authorization
+    /// writes nothing else). SQLite runs it on the calling thread (see [`sqlite`]), as it
+    /// does the other reads and writes of every authorization-code flow below.
+    async fn write_code(&self, c: &AuthCode) -> Result<()> {
+        single::write_code(self, c).await
+    }
+    /// [`CodeRepo::redeem_code_once`] as a single write of its own: true for the one caller
+    /// that redeems the code, with `refresh` stored; false, with nothing written, for every
+    /// other. SQLite runs it on the calling thread (see [`sqlite`]).
+    async fn redeem_code(
+        &self,
+        org: tessera_domain::OrgId,
+        code_hash: &str,
+        at: tessera_domain::Timestamp,
+        jti: &str,
+        access_expires: tessera_domain::Timestamp,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<bool> {
+        single::redeem_code(self, org, code_hash, at, jti, access_expires, refresh).await
+    }
+    /// [`CodeRepo::find_code`] on its own. SQLite reads it on the calling thread.
+    async fn read_code(
+        &self,
+        org: tessera_domain::OrgId,
+        code_hash: &str,
+    ) -> Result<Option<AuthCode>> {
+        self.read().await?.find_code(org, code_hash).await
+    }
+    /// [`SessionRepo::find_session_with_consent`] on its own. SQLite reads it on the calling
+    /// thread.
+    async fn read_session_with_consent(
+        &self,
+        org: tessera_domain::OrgId,
+        id_hash: &str,
+        client_id: &str,
+    ) -> Result<Option<SessionWithConsent>> {
+        self.read()
+            .await?
+            .find_session_with_consent(org, id_hash, client_id)
+            .await
+    }
     /// A connection that only reads, without a transaction: each statement sees the latest
     /// commit (no snapshot spans two statements), on both backends.
     async fn read(&self) -> Result<Box<dyn Tx>>;
@@ -139,6 +180,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Err(StoreError::Unavailable(
             "tessera backup copies SQLite databases; back up PostgreSQL with pg_dump (docs/operations.md, Backups)".into(),
         ))
+    }
+}
+
+/// The writes of one statement that [`Store`] offers on their own, through
+/// [`Store::single_write`]: every backend's way, and SQLite's when its own cannot take them.
+mod single {
+    use super::{AuthCode, RefreshToken, Result, Store};
+
+    pub(crate) async fn write_code<S: Store + ?Sized>(store: &S, c: &AuthCode) -> Result<()> {
+        let mut w = store.single_write().await?;
+        w.insert_code(c).await?;
+        w.commit().await
+    }
+
+    pub(crate) async fn redeem_code<S: Store + ?Sized>(
+        store: &S,
+        org: tessera_domain::OrgId,
+        code_hash: &str,
+        at: tessera_domain::Timestamp,
+        jti: &str,
+        access_expires: tessera_domain::Timestamp,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<bool> {
+        let mut w = store.single_write().await?;
+        let done = w
+            .redeem_code_once(org, code_hash, at, jti, access_expires, refresh)
+            .await?;
+        w.commit().await?;
+        Ok(done)
     }
 }
 

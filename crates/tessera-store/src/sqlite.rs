@@ -14,6 +14,9 @@
 //! between uses by the store, see [`crate::kept`], not in sqlx's pool), and reads run without
 //! a transaction.
 //!
+//! The two writes of every authorization-code flow (storing the code, redeeming it) skip those
+//! trips: they run on the calling thread, on a connection of their own ([`lane`]).
+//!
 //! Checkpoints (copying the WAL back into the database file, with its two `fsync`s) run on a
 //! connection of their own in the background, not in the commit that crossed SQLite's
 //! automatic threshold while it held the gate ([`checkpointer`]).
@@ -31,7 +34,9 @@ use tokio::sync::OwnedMutexGuard;
 use async_trait::async_trait;
 
 use crate::kept::{self, Home, Idle};
-use crate::{Backend, Result, Store, StoreError, StoreOptions};
+use crate::{AuthCode, Backend, RefreshToken, Result, Store, StoreError, StoreOptions};
+
+mod lane;
 
 crate::sql::impl_tx!(SqliteTx, sqlx::sqlite::SqliteRow, Held, "", sqlite);
 
@@ -142,6 +147,9 @@ pub struct SqliteStore {
     writers: std::sync::Arc<tokio::sync::Semaphore>,
     /// `None` for an in-memory database (no WAL).
     checkpoints: Option<std::sync::Arc<Checkpoints>>,
+    /// Writes on the calling thread; `None` for an in-memory database (a connection of its
+    /// own would see another database).
+    lane: Option<std::sync::Arc<lane::Lane>>,
 }
 
 impl SqliteStore {
@@ -194,6 +202,13 @@ impl SqliteStore {
         } else {
             None
         };
+        let lane = if in_file {
+            Some(std::sync::Arc::new(lane::Lane::open(
+                options.get_filename(),
+            )?))
+        } else {
+            None
+        };
         Ok(Self {
             pool,
             idle: Idle::default(),
@@ -206,6 +221,7 @@ impl SqliteStore {
                 (opts.max_connections.max(2) / 2) as usize,
             )),
             checkpoints: checkpoints.map(std::sync::Arc::new),
+            lane,
         })
     }
 }
@@ -223,6 +239,14 @@ impl SqliteStore {
             conn,
             home: (self.idle.clone(), place),
         })
+    }
+
+    /// `write` on the calling thread (see [`lane`]), if it can run there now.
+    async fn on_lane<T>(
+        &self,
+        write: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Option<Result<T>> {
+        self.lane.as_ref()?.write(&self.write_gate, write).await
     }
 
     /// A writer's place: at most half the pool waits for the gate (see `begin`).
@@ -444,6 +468,89 @@ impl Store for SqliteStore {
     #[tracing::instrument(
         level = "debug",
         target = "tessera_store",
+        name = "store.write_code",
+        skip_all
+    )]
+    async fn write_code(&self, c: &AuthCode) -> Result<()> {
+        if let Some(done) = self.on_lane(|conn| lane::insert_code(conn, c)).await {
+            return done;
+        }
+        crate::single::write_code(self, c).await
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.redeem_code",
+        skip_all
+    )]
+    async fn redeem_code(
+        &self,
+        org: tessera_domain::OrgId,
+        code_hash: &str,
+        at: tessera_domain::Timestamp,
+        jti: &str,
+        access_expires: tessera_domain::Timestamp,
+        refresh: Option<&RefreshToken>,
+    ) -> Result<bool> {
+        let redeem = || crate::sql::redeem_values(org, code_hash, at, jti, access_expires);
+        let done = self
+            .on_lane(|conn| lane::redeem_code(conn, redeem(), refresh))
+            .await;
+        if let Some(done) = done {
+            return done;
+        }
+        crate::single::redeem_code(self, org, code_hash, at, jti, access_expires, refresh).await
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.read_code",
+        skip_all
+    )]
+    async fn read_code(
+        &self,
+        org: tessera_domain::OrgId,
+        code_hash: &str,
+    ) -> Result<Option<AuthCode>> {
+        let org_id = org.0.to_string();
+        let read = |conn: &mut _| lane::find_code(conn, &org_id, code_hash);
+        match self.lane.as_ref().and_then(|l| l.read(read)) {
+            Some(found) => found?.transpose(),
+            None => self.read().await?.find_code(org, code_hash).await,
+        }
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
+        name = "store.read_session_with_consent",
+        skip_all
+    )]
+    async fn read_session_with_consent(
+        &self,
+        org: tessera_domain::OrgId,
+        id_hash: &str,
+        client_id: &str,
+    ) -> Result<Option<crate::SessionWithConsent>> {
+        let org_id = org.0.to_string();
+        let read =
+            |conn: &mut _| lane::find_session_with_consent(conn, &org_id, id_hash, client_id);
+        match self.lane.as_ref().and_then(|l| l.read(read)) {
+            Some(found) => found?.transpose(),
+            None => {
+                self.read()
+                    .await?
+                    .find_session_with_consent(org, id_hash, client_id)
+                    .await
+            }
+        }
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        target = "tessera_store",
         name = "store.read",
         skip_all
     )]
@@ -470,6 +577,9 @@ impl Store for SqliteStore {
         self.idle.close_all().await;
         drop(places);
         self.pool.close().await;
+        if let Some(lane) = &self.lane {
+            lane.close();
+        }
         // Last: the checkpointer's connection is then the database's last, and its closing
         // copies what is left of the WAL into the file.
         if let Some(c) = &self.checkpoints {
@@ -526,6 +636,71 @@ mod tests {
             created_at: tessera_domain::clock::from_millis(1_000),
             updated_at: tessera_domain::clock::from_millis(1_000),
         }
+    }
+
+    /// A write lock held by another process (here a connection outside the store) makes a
+    /// code written on the calling thread wait its turn the usual way, with the busy
+    /// timeout, instead of failing or blocking the runtime; it lands once the lock is free.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_lock_of_another_process_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = SqliteStore::connect(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let o = organization(1);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_org(&o).await.unwrap();
+        tx.commit().await.unwrap();
+        let code = crate::AuthCode {
+            code_hash: "other-process".into(),
+            org_id: o.id,
+            client_id: "web".into(),
+            user_id: tessera_domain::UserId(uuid::Uuid::new_v4()),
+            redirect_uri: "https://a.example/cb".into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            auth_time: tessera_domain::clock::from_millis(1_000),
+            created_at: tessera_domain::clock::from_millis(1_000),
+            expires_at: tessera_domain::clock::from_millis(61_000),
+            redeemed_at: None,
+            access_jti: None,
+            access_expires: None,
+            claims: None,
+            resources: vec![],
+            dpop_jkt: None,
+            sid: None,
+            amr: "pwd".into(),
+        };
+
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let write = tokio::spawn({
+            let store = store.clone();
+            let code = code.clone();
+            async move { store.write_code(&code).await }
+        });
+        // The runtime goes on meanwhile: both of its threads answer.
+        for _ in 0..2 {
+            tokio::task::spawn(async {}).await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !write.is_finished(),
+            "the write waits for the other process"
+        );
+        other.execute_batch("COMMIT").unwrap();
+        write.await.unwrap().unwrap();
+        let mut r = store.read().await.unwrap();
+        assert_eq!(
+            r.find_code(o.id, "other-process").await.unwrap(),
+            Some(code)
+        );
+        drop(r);
+        store.close().await;
     }
 
     /// The pool never checkpoints; the checkpointer copies the WAL into the file in the

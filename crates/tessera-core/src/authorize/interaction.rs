@@ -210,40 +210,7 @@ impl Services {
         let backchannel = client.settings.security.backchannel_logout_uri.is_some();
         let touch = client.settings.require_consent
             && self.consent_touch_due(org.id, user, client.id.as_str());
-        // Mostly the code is the only write: then it needs no transaction around it.
-        let mut tx = if req.pushed.is_none() && !backchannel && !touch && pending.is_none() {
-            self.store.single_write().await?
-        } else {
-            self.store.begin().await?
-        };
-        // RFC 9126 §4: a pushed request is spent by the code it ends in (a reload of the
-        // authorization page before that is harmless).
-        if let Some(hash) = &req.pushed {
-            if tx.take_pushed(org.id, hash).await?.is_none() {
-                return Ok(self.error_response(
-                    org,
-                    &req.redirect_uri,
-                    req.state.as_deref(),
-                    req.response_mode,
-                    "invalid_request_uri",
-                    "the request_uri was used already",
-                ));
-            }
-        }
-        if backchannel {
-            tx.add_session_client(
-                &tessera_store::SessionClient {
-                    org_id: org.id,
-                    session_hash: session_hash.to_owned(),
-                    sid: sid.clone(),
-                    client_id: client.id.as_str().to_owned(),
-                    user_id: user,
-                },
-                now,
-            )
-            .await?;
-        }
-        tx.insert_code(&AuthCode {
+        let stored = AuthCode {
             code_hash: self.handle_hash.hash(&code),
             org_id: org.id,
             client_id: req.client_id.clone(),
@@ -261,18 +228,51 @@ impl Services {
             claims: req.claims.clone(),
             resources: req.resources.clone(),
             dpop_jkt: req.dpop_jkt.clone(),
-            sid: Some(sid),
+            sid: Some(sid.clone()),
             amr: signed_in.amr.clone(),
-        })
-        .await?;
-        if touch {
-            tx.touch_consent(org.id, user, client.id.as_str(), now)
+        };
+        // Mostly the code is the only write: then it is a single write of its own.
+        if req.pushed.is_none() && !backchannel && !touch && pending.is_none() {
+            self.store.write_code(&stored).await?;
+        } else {
+            let mut tx = self.store.begin().await?;
+            // RFC 9126 §4: a pushed request is spent by the code it ends in (a reload of the
+            // authorization page before that is harmless).
+            if let Some(hash) = &req.pushed {
+                if tx.take_pushed(org.id, hash).await?.is_none() {
+                    return Ok(self.error_response(
+                        org,
+                        &req.redirect_uri,
+                        req.state.as_deref(),
+                        req.response_mode,
+                        "invalid_request_uri",
+                        "the request_uri was used already",
+                    ));
+                }
+            }
+            if backchannel {
+                tx.add_session_client(
+                    &tessera_store::SessionClient {
+                        org_id: org.id,
+                        session_hash: session_hash.to_owned(),
+                        sid: sid.clone(),
+                        client_id: client.id.as_str().to_owned(),
+                        user_id: user,
+                    },
+                    now,
+                )
                 .await?;
+            }
+            tx.insert_code(&stored).await?;
+            if touch {
+                tx.touch_consent(org.id, user, client.id.as_str(), now)
+                    .await?;
+            }
+            if let Some(p) = pending {
+                tx.delete_pending(org.id, &p).await?;
+            }
+            tx.commit().await?;
         }
-        if let Some(p) = pending {
-            tx.delete_pending(org.id, &p).await?;
-        }
-        tx.commit().await?;
         if touch {
             self.consent_touched(org.id, user, client.id.as_str(), now);
         }

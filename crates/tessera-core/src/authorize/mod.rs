@@ -397,10 +397,10 @@ impl Services {
     ) -> OAuthResult<Option<(LoginSession, Option<Vec<String>>)>> {
         let Some(c) = cookie else { return Ok(None) };
         let hash = self.handle_hash.hash(c);
-        let found = {
-            let mut tx = self.store.read().await?;
-            tx.find_session_with_consent(org, &hash, client_id).await?
-        };
+        let found = self
+            .store
+            .read_session_with_consent(org, &hash, client_id)
+            .await?;
         Ok(found.filter(|(s, _)| self.alive(s)))
     }
 

@@ -112,9 +112,9 @@ impl Services {
         } else {
             (None, None)
         };
-        let mut w = self.store.single_write().await?;
-        let redeemed = w
-            .redeem_code_once(
+        let redeemed = self
+            .store
+            .redeem_code(
                 org.id,
                 &hash,
                 now,
@@ -123,7 +123,6 @@ impl Services {
                 refresh_row.as_ref(),
             )
             .await?;
-        w.commit().await?;
         if !redeemed {
             // Redeemed by a concurrent request since it was read: this one is the replay.
             let earlier = self.read_code(org.id, &hash).await?;
@@ -150,9 +149,7 @@ impl Services {
     /// The code of this hash as stored now (`invalid_grant` when there is none).
     async fn read_code(&self, org: tessera_domain::OrgId, hash: &str) -> OAuthResult<AuthCode> {
         self.store
-            .read()
-            .await?
-            .find_code(org, hash)
+            .read_code(org, hash)
             .await?
             .ok_or_else(|| OAuthError::InvalidGrant("the code is not valid".into()))
     }

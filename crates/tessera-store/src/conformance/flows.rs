@@ -380,12 +380,244 @@ async fn redeem_alone(
     jti: &str,
     refresh: crate::RefreshToken,
 ) -> crate::Result<bool> {
-    let mut w = store.single_write().await?;
-    let done = w
-        .redeem_code_once(org, code, at, jti, t(9_000), Some(&refresh))
-        .await?;
-    w.commit().await?;
-    Ok(done)
+    store
+        .redeem_code(org, code, at, jti, t(9_000), Some(&refresh))
+        .await
+}
+
+/// The reads and writes of a flow on their own ([`Store::write_code`], [`Store::read_code`],
+/// [`Store::redeem_code`], [`Store::read_session_with_consent`]): every value round-trips, a second code of the same hash and a code of no organization are
+/// refused with nothing written, one of many redemptions of a code wins, and a write made
+/// while a transaction is open lands after it, not inside it.
+pub async fn codes_on_their_own(store: &dyn Store) {
+    use crate::AuthCode;
+    let a = org("conf-lone-a");
+    let b = org("conf-lone-b");
+    let u = user(a.id, "lone-user");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_org(&a).await.unwrap();
+    tx.insert_org(&b).await.unwrap();
+    tx.insert_user(&u, None).await.unwrap();
+    tx.commit().await.unwrap();
+    let full = AuthCode {
+        code_hash: "lone-1".into(),
+        org_id: a.id,
+        client_id: "web".into(),
+        user_id: u.id,
+        redirect_uri: "https://a.example/cb".into(),
+        scope: "openid profile".into(),
+        nonce: Some("n-1".into()),
+        code_challenge: Some("challenge".into()),
+        auth_time: t(1_000),
+        created_at: t(1_100),
+        expires_at: t(61_000),
+        redeemed_at: Some(t(1_200)),
+        access_jti: Some("jti-0".into()),
+        access_expires: Some(t(1_300)),
+        claims: Some(tessera_domain::claims::ClaimsRequest {
+            userinfo: vec!["name".into()],
+            id_token: vec!["email".into()],
+        }),
+        resources: vec!["https://mcp.example.com/mcp".into()],
+        dpop_jkt: Some("jkt-1".into()),
+        sid: Some("sid-1".into()),
+        amr: "pwd otp".into(),
+    };
+    let bare = AuthCode {
+        code_hash: "lone-2".into(),
+        nonce: None,
+        code_challenge: None,
+        redeemed_at: None,
+        access_jti: None,
+        access_expires: None,
+        claims: None,
+        resources: vec![],
+        dpop_jkt: None,
+        sid: None,
+        ..full.clone()
+    };
+    store.write_code(&full).await.unwrap();
+    store.write_code(&bare).await.unwrap();
+    let mut r = store.read().await.unwrap();
+    assert_eq!(
+        r.find_code(a.id, "lone-1").await.unwrap(),
+        Some(full.clone())
+    );
+    assert_eq!(
+        r.find_code(a.id, "lone-2").await.unwrap(),
+        Some(bare.clone())
+    );
+    drop(r);
+    assert_eq!(
+        store.read_code(a.id, "lone-1").await.unwrap(),
+        Some(full.clone())
+    );
+    assert_eq!(
+        store.read_code(a.id, "lone-2").await.unwrap(),
+        Some(bare.clone())
+    );
+    assert_eq!(store.read_code(b.id, "lone-1").await.unwrap(), None);
+    assert_eq!(store.read_code(a.id, "lone-9").await.unwrap(), None);
+
+    // A session read on its own, with its user's consent to one client.
+    let session = crate::LoginSession {
+        id_hash: "lone-session".into(),
+        org_id: a.id,
+        user_id: u.id,
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(90_000),
+        ended_at: Some(t(5_000)),
+        amr: "pwd".into(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_session(&session).await.unwrap();
+    let scopes = vec!["openid".to_owned(), "profile".to_owned()];
+    tx.upsert_consent(a.id, u.id, "web", &scopes, t(1_000))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store
+            .read_session_with_consent(a.id, "lone-session", "web")
+            .await
+            .unwrap(),
+        Some((session.clone(), Some(scopes)))
+    );
+    assert_eq!(
+        store
+            .read_session_with_consent(a.id, "lone-session", "other")
+            .await
+            .unwrap(),
+        Some((session, None))
+    );
+    assert_eq!(
+        store
+            .read_session_with_consent(b.id, "lone-session", "web")
+            .await
+            .unwrap(),
+        None,
+        "not another organization's session"
+    );
+    let again = AuthCode {
+        scope: "other".into(),
+        ..bare.clone()
+    };
+    assert!(
+        matches!(
+            store.write_code(&again).await,
+            Err(StoreError::Conflict { .. })
+        ),
+        "a code's hash is taken once"
+    );
+    let nowhere = AuthCode {
+        code_hash: "lone-3".into(),
+        org_id: OrgId(Uuid::new_v4()),
+        ..bare.clone()
+    };
+    assert!(
+        store.write_code(&nowhere).await.is_err(),
+        "a code of no organization is refused"
+    );
+    let mut r = store.read().await.unwrap();
+    assert_eq!(
+        r.find_code(a.id, "lone-2").await.unwrap(),
+        Some(bare.clone())
+    );
+    assert_eq!(r.find_code(nowhere.org_id, "lone-3").await.unwrap(), None);
+    drop(r);
+
+    // Many redemptions of one code at once: one wins, and only its refresh token is stored.
+    let rt = |hash: String| crate::RefreshToken {
+        token_hash: hash,
+        org_id: a.id,
+        family_id: "fam-lone".into(),
+        client_id: "web".into(),
+        user_id: u.id,
+        scope: "openid".into(),
+        auth_time: t(1_000),
+        created_at: t(2_000),
+        expires_at: t(50_000),
+        used_at: None,
+        revoked_at: None,
+        claims: None,
+        resources: vec![],
+        dpop_jkt: None,
+        sid: None,
+        amr: "pwd".into(),
+    };
+    let refreshes: Vec<_> = (0..8).map(|i| rt(format!("lone-rt-{i}"))).collect();
+    let wins = futures_util::future::join_all(refreshes.iter().enumerate().map(|(i, x)| {
+        let jti = format!("lone-jti-{i}");
+        async move {
+            store
+                .redeem_code(a.id, "lone-2", t(3_000), &jti, t(9_000), Some(x))
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1, "{wins:?}");
+    let mut r = store.read().await.unwrap();
+    for (i, won) in wins.iter().enumerate() {
+        let stored = r.find_refresh(a.id, &format!("lone-rt-{i}")).await.unwrap();
+        assert_eq!(stored.is_some(), *won, "refresh token {i}");
+    }
+    let got = r.find_code(a.id, "lone-2").await.unwrap().unwrap();
+    let winner = wins.iter().position(|w| *w).unwrap();
+    assert_eq!(
+        (got.redeemed_at, got.access_jti, got.access_expires),
+        (
+            Some(t(3_000)),
+            Some(format!("lone-jti-{winner}")),
+            Some(t(9_000))
+        )
+    );
+    drop(r);
+    assert!(
+        !store
+            .redeem_code(b.id, "lone-1", t(3_000), "j", t(9_000), None)
+            .await
+            .unwrap(),
+        "not another organization's code"
+    );
+    assert!(
+        !store
+            .redeem_code(a.id, "lone-1", t(3_000), "j", t(9_000), None)
+            .await
+            .unwrap(),
+        "a code redeemed before"
+    );
+
+    // A transaction open while a code is written and another redeemed: both land, after
+    // the transaction and not inside it (its rollback does not take them).
+    store
+        .write_code(&AuthCode {
+            code_hash: "lone-5".into(),
+            ..bare.clone()
+        })
+        .await
+        .unwrap();
+    let late = AuthCode {
+        code_hash: "lone-4".into(),
+        ..bare.clone()
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.touch_consent(a.id, u.id, "web", t(4_000)).await.unwrap();
+    let (written, redeemed, ()) = tokio::join!(
+        store.write_code(&late),
+        store.redeem_code(a.id, "lone-5", t(4_000), "jti-5", t(9_000), None),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            drop(tx);
+        }
+    );
+    written.unwrap();
+    assert!(redeemed.unwrap());
+    let mut r = store.read().await.unwrap();
+    assert_eq!(r.find_code(a.id, "lone-4").await.unwrap(), Some(late));
+    let spent = r.find_code(a.id, "lone-5").await.unwrap().unwrap();
+    assert_eq!(spent.redeemed_at, Some(t(4_000)));
 }
 
 pub async fn device_codes(store: &dyn Store) {

@@ -30,7 +30,9 @@ pub use audit::{audit_log, change_feed};
 pub use clients::{oauth_clients, registration};
 pub use connections::connections;
 pub use console::console_sessions;
-pub use flows::{device_codes, interactive_flows, sender_constraints_and_logout};
+pub use flows::{
+    codes_on_their_own, device_codes, interactive_flows, sender_constraints_and_logout,
+};
 pub use limits::{limit_counters, pushed_changes};
 pub use orgs::{organizations, transactions};
 pub use tokens::signing_keys_and_revocations;

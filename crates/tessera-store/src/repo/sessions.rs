@@ -71,6 +71,9 @@ pub struct LogoutDelivery {
 
 /// Interactive sign-in: login sessions, authorization requests waiting for login or consent,
 /// and the consents users gave.
+/// A login session and the scopes its user consented to for one client (`None`: no consent).
+pub type SessionWithConsent = (LoginSession, Option<Vec<String>>);
+
 #[async_trait]
 pub trait SessionRepo: Send {
     async fn insert_session(&mut self, s: &LoginSession) -> Result<()>;
@@ -83,7 +86,7 @@ pub trait SessionRepo: Send {
         org: OrgId,
         id_hash: &str,
         client_id: &str,
-    ) -> Result<Option<(LoginSession, Option<Vec<String>>)>>;
+    ) -> Result<Option<SessionWithConsent>>;
     async fn end_session(&mut self, org: OrgId, id_hash: &str, at: Timestamp) -> Result<bool>;
     /// Ends every live login session of a user (deactivation); how many.
     async fn end_user_sessions(&mut self, org: OrgId, user: UserId, at: Timestamp) -> Result<u64>;

@@ -5,6 +5,56 @@ pub(crate) const DEVICE_COLS: &str = "device_code_hash, user_code_hash, org_id, 
      scope, status, user_id, auth_time, interval_secs, last_polled_at, created_at, expires_at, \
      resources";
 
+/// Stores an authorization code: its nineteen values are `sql::code_values`.
+macro_rules! code_insert {
+    () => {
+        "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, scope, \
+         nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
+         access_expires, claims, resources, dpop_jkt, sid, amr) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+    };
+}
+pub(crate) use code_insert;
+
+/// A code by its organization (`$1`) and hash (`$2`), the columns [`code_from`] reads.
+macro_rules! code_select {
+    () => {
+        "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
+         code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
+         access_expires, claims, resources, dpop_jkt, sid, amr FROM auth_codes \
+         WHERE org_id = $1 AND code_hash = $2"
+    };
+}
+pub(crate) use code_select;
+
+/// A row of `code_select!`.
+pub(crate) fn code_from(r: &impl super::Cols) -> crate::Result<crate::AuthCode> {
+    use super::{claims_from, resources_from, uuid};
+    use tessera_domain::clock::from_millis;
+    let t = "auth_codes";
+    Ok(crate::AuthCode {
+        code_hash: r.text("code_hash")?,
+        org_id: tessera_domain::OrgId(uuid(t, &r.text("org_id")?)?),
+        client_id: r.text("client_id")?,
+        user_id: tessera_domain::UserId(uuid(t, &r.text("user_id")?)?),
+        redirect_uri: r.text("redirect_uri")?,
+        scope: r.text("scope")?,
+        nonce: r.text_opt("nonce")?,
+        code_challenge: r.text_opt("code_challenge")?,
+        auth_time: from_millis(r.int("auth_time")?),
+        created_at: from_millis(r.int("created_at")?),
+        expires_at: from_millis(r.int("expires_at")?),
+        redeemed_at: r.int_opt("redeemed_at")?.map(from_millis),
+        access_jti: r.text_opt("access_jti")?,
+        access_expires: r.int_opt("access_expires")?.map(from_millis),
+        claims: claims_from(t, r.text_opt("claims")?)?,
+        resources: resources_from(t, r.text_opt("resources")?)?,
+        dpop_jkt: r.text_opt("dpop_jkt")?,
+        sid: r.text_opt("sid")?,
+        amr: r.text("amr")?,
+    })
+}
+
 /// Marks a code redeemed, once: `$1` the organization, `$2` the code's hash, `$3` when, `$4`
 /// and `$5` the access token issued for it (its jti and expiry).
 macro_rules! redeem_update {
@@ -63,31 +113,6 @@ macro_rules! impl_codes_repo {
             use $crate::sql::prelude::*;
             use $crate::sql::codes::*;
 
-            fn code_row(r: &$row) -> Result<$crate::AuthCode> {
-                let t = "auth_codes";
-                Ok($crate::AuthCode {
-                    code_hash: r.try_get("code_hash")?,
-                    org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
-                    client_id: r.try_get("client_id")?,
-                    user_id: UserId(uuid(t, &r.try_get::<String, _>("user_id")?)?),
-                    redirect_uri: r.try_get("redirect_uri")?,
-                    scope: r.try_get("scope")?,
-                    nonce: r.try_get("nonce")?,
-                    code_challenge: r.try_get("code_challenge")?,
-                    auth_time: from_millis(r.try_get("auth_time")?),
-                    created_at: from_millis(r.try_get("created_at")?),
-                    expires_at: from_millis(r.try_get("expires_at")?),
-                    redeemed_at: r.try_get::<Option<i64>, _>("redeemed_at")?.map(from_millis),
-                    access_jti: r.try_get("access_jti")?,
-                    access_expires: r.try_get::<Option<i64>, _>("access_expires")?.map(from_millis),
-                    claims: claims_from(t, r.try_get("claims")?)?,
-                    resources: resources_from(t, r.try_get("resources")?)?,
-                    dpop_jkt: r.try_get("dpop_jkt")?,
-                    sid: r.try_get("sid")?,
-                    amr: r.try_get("amr")?,
-                })
-            }
-
             fn pushed_row(r: &$row) -> Result<$crate::PushedRequest> {
                 let t = "pushed_requests";
                 Ok($crate::PushedRequest {
@@ -128,31 +153,7 @@ macro_rules! impl_codes_repo {
             impl $crate::CodeRepo for $tx {
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn insert_code(&mut self, c: &$crate::AuthCode) -> Result<()> {
-                    sqlx::query(
-                        "INSERT INTO auth_codes (code_hash, org_id, client_id, user_id, redirect_uri, \
-                         scope, nonce, code_challenge, auth_time, created_at, expires_at, redeemed_at, \
-                         access_jti, access_expires, claims, resources, dpop_jkt, sid, amr) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-                    )
-                    .bind(&c.code_hash)
-                    .bind(c.org_id.0.to_string())
-                    .bind(&c.client_id)
-                    .bind(c.user_id.0.to_string())
-                    .bind(&c.redirect_uri)
-                    .bind(&c.scope)
-                    .bind(c.nonce.as_deref())
-                    .bind(c.code_challenge.as_deref())
-                    .bind(to_millis(c.auth_time))
-                    .bind(to_millis(c.created_at))
-                    .bind(to_millis(c.expires_at))
-                    .bind(c.redeemed_at.map(to_millis))
-                    .bind(c.access_jti.as_deref())
-                    .bind(c.access_expires.map(to_millis))
-                    .bind(claims_to(&c.claims))
-                    .bind(resources_to(&c.resources))
-                    .bind(c.dpop_jkt.as_deref())
-                    .bind(c.sid.as_deref())
-                    .bind(&c.amr)
+                    bind_values(sqlx::query(code_insert!()), code_values(c))
                     .execute(&mut *self.tx)
                     .await?;
                     Ok(())
@@ -160,16 +161,12 @@ macro_rules! impl_codes_repo {
 
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
                 async fn find_code(&mut self, org: OrgId, code_hash: &str) -> Result<Option<$crate::AuthCode>> {
-                    sqlx::query(
-                        "SELECT code_hash, org_id, client_id, user_id, redirect_uri, scope, nonce, \
-                         code_challenge, auth_time, created_at, expires_at, redeemed_at, access_jti, \
-                         access_expires, claims, resources, dpop_jkt, sid, amr FROM auth_codes WHERE org_id = $1 AND code_hash = $2",
-                    )
+                    sqlx::query(code_select!())
                     .bind(org.0.to_string())
                     .bind(code_hash)
                     .fetch_optional(&mut *self.tx)
                     .await?
-                    .map(|r| code_row(&r))
+                    .map(|r| code_from(&r))
                     .transpose()
                 }
 
@@ -198,25 +195,15 @@ macro_rules! impl_codes_repo {
                     access_expires: Timestamp,
                     refresh: Option<&$crate::RefreshToken>,
                 ) -> Result<bool> {
-                    let org_id = org.0.to_string();
+                    let values = redeem_values(org, code_hash, at, jti, access_expires);
                     let Some(refresh) = refresh else {
-                        return Ok(sqlx::query($crate::sql::codes::redeem_update!())
-                            .bind(&org_id)
-                            .bind(code_hash)
-                            .bind(to_millis(at))
-                            .bind(jti)
-                            .bind(to_millis(access_expires))
+                        return Ok(bind_values(sqlx::query(redeem_update!()), values)
                             .execute(&mut *self.tx)
                             .await?
                             .rows_affected()
                             == 1);
                     };
-                    let q = sqlx::query($crate::sql::codes::redeem_with_refresh!($dialect))
-                        .bind(&org_id)
-                        .bind(code_hash)
-                        .bind(to_millis(at))
-                        .bind(jti)
-                        .bind(to_millis(access_expires));
+                    let q = bind_values(sqlx::query(redeem_with_refresh!($dialect)), values);
                     // Dropped while the statements run (a cancelled request), the connection
                     // is rolled back before it is used again.
                     let was_open = self.tx.in_flight();

@@ -134,6 +134,146 @@ pub(crate) fn resources_to(r: &[String]) -> Option<String> {
         .flatten()
 }
 
+/// A row of either driver read by column name, so that a row's mapping to its domain type is
+/// written once for sqlx's rows and for the rows of the SQLite store's calling-thread lane.
+pub(crate) trait Cols {
+    fn text(&self, col: &str) -> Result<String, StoreError>;
+    fn text_opt(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    fn int_opt(&self, col: &str) -> Result<Option<i64>, StoreError>;
+}
+
+/// [`Cols`] for sqlx's row types.
+macro_rules! sqlx_cols {
+    ($($row:ty),*) => {$(
+        impl Cols for $row {
+            fn text(&self, col: &str) -> Result<String, StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn text_opt(&self, col: &str) -> Result<Option<String>, StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn int(&self, col: &str) -> Result<i64, StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn int_opt(&self, col: &str) -> Result<Option<i64>, StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+        }
+    )*};
+}
+sqlx_cols!(sqlx::sqlite::SqliteRow, sqlx::postgres::PgRow);
+
+/// One value bound to a statement, for statements both sqlx and the SQLite store's calling-thread
+/// writes run (`sqlite::lane`): their values are listed once, in their statement's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Value<'a> {
+    Text(Option<std::borrow::Cow<'a, str>>),
+    Int(Option<i64>),
+}
+
+impl<'a> Value<'a> {
+    pub(crate) fn text(s: &'a str) -> Self {
+        Self::Text(Some(s.into()))
+    }
+
+    fn text_opt(s: Option<&'a str>) -> Self {
+        Self::Text(s.map(Into::into))
+    }
+
+    fn owned(s: Option<String>) -> Self {
+        Self::Text(s.map(Into::into))
+    }
+
+    fn millis(t: tessera_domain::Timestamp) -> Self {
+        Self::Int(Some(tessera_domain::clock::to_millis(t)))
+    }
+
+    fn millis_opt(t: Option<tessera_domain::Timestamp>) -> Self {
+        Self::Int(t.map(tessera_domain::clock::to_millis))
+    }
+}
+
+/// The nineteen values of an authorization code, in the order of `codes::code_insert!`.
+pub(crate) fn code_values(c: &crate::AuthCode) -> [Value<'_>; 19] {
+    [
+        Value::text(&c.code_hash),
+        Value::owned(Some(c.org_id.0.to_string())),
+        Value::text(&c.client_id),
+        Value::owned(Some(c.user_id.0.to_string())),
+        Value::text(&c.redirect_uri),
+        Value::text(&c.scope),
+        Value::text_opt(c.nonce.as_deref()),
+        Value::text_opt(c.code_challenge.as_deref()),
+        Value::millis(c.auth_time),
+        Value::millis(c.created_at),
+        Value::millis(c.expires_at),
+        Value::millis_opt(c.redeemed_at),
+        Value::text_opt(c.access_jti.as_deref()),
+        Value::millis_opt(c.access_expires),
+        Value::owned(claims_to(&c.claims)),
+        Value::owned(resources_to(&c.resources)),
+        Value::text_opt(c.dpop_jkt.as_deref()),
+        Value::text_opt(c.sid.as_deref()),
+        Value::text(&c.amr),
+    ]
+}
+
+/// The five values of `codes::redeem_update!`.
+pub(crate) fn redeem_values<'a>(
+    org: tessera_domain::OrgId,
+    code_hash: &'a str,
+    at: tessera_domain::Timestamp,
+    jti: &'a str,
+    access_expires: tessera_domain::Timestamp,
+) -> [Value<'a>; 5] {
+    [
+        Value::owned(Some(org.0.to_string())),
+        Value::text(code_hash),
+        Value::millis(at),
+        Value::text(jti),
+        Value::millis(access_expires),
+    ]
+}
+
+/// The sixteen values of a refresh token, in the order of `tokens::refresh_insert!`.
+pub(crate) fn refresh_values(x: &crate::RefreshToken) -> [Value<'_>; 16] {
+    [
+        Value::text(&x.token_hash),
+        Value::owned(Some(x.org_id.0.to_string())),
+        Value::text(&x.family_id),
+        Value::text(&x.client_id),
+        Value::owned(Some(x.user_id.0.to_string())),
+        Value::text(&x.scope),
+        Value::millis(x.auth_time),
+        Value::millis(x.created_at),
+        Value::millis(x.expires_at),
+        Value::millis_opt(x.used_at),
+        Value::millis_opt(x.revoked_at),
+        Value::owned(claims_to(&x.claims)),
+        Value::owned(resources_to(&x.resources)),
+        Value::text_opt(x.dpop_jkt.as_deref()),
+        Value::text_opt(x.sid.as_deref()),
+        Value::text(&x.amr),
+    ]
+}
+
+/// Binds `values` to a sqlx query, in order.
+pub(crate) fn bind_values<'q, DB>(
+    q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    values: impl IntoIterator<Item = Value<'q>>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    Option<std::borrow::Cow<'q, str>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    values.into_iter().fold(q, |q, v| match v {
+        Value::Text(t) => q.bind(t),
+        Value::Int(i) => q.bind(i),
+    })
+}
+
 /// What every repository's SQL module imports.
 pub(crate) mod prelude {
     pub(crate) use super::*;

@@ -1,25 +1,53 @@
 //! The portable SQL of [`crate::SessionRepo`]; [`impl_sessions_repo!`] stamps it out for one backend's
 //! transaction type.
 
+/// A session by its organization (`$1`) and hash (`$2`), with its user's consent to the
+/// client `$3` (`scopes`, NULL when there is none).
+macro_rules! session_with_consent_select {
+    () => {
+        "SELECT s.id_hash, s.org_id, s.user_id, s.auth_time, s.created_at, s.expires_at, \
+         s.ended_at, s.amr, c.scopes FROM login_sessions s LEFT JOIN consents c \
+         ON c.org_id = s.org_id AND c.user_id = s.user_id AND c.client_id = $3 \
+         WHERE s.org_id = $1 AND s.id_hash = $2"
+    };
+}
+pub(crate) use session_with_consent_select;
+
+/// A login session's row.
+pub(crate) fn session_from(r: &impl super::Cols) -> crate::Result<crate::LoginSession> {
+    use super::uuid;
+    use tessera_domain::clock::from_millis;
+    let t = "login_sessions";
+    Ok(crate::LoginSession {
+        id_hash: r.text("id_hash")?,
+        org_id: tessera_domain::OrgId(uuid(t, &r.text("org_id")?)?),
+        user_id: tessera_domain::UserId(uuid(t, &r.text("user_id")?)?),
+        auth_time: from_millis(r.int("auth_time")?),
+        created_at: from_millis(r.int("created_at")?),
+        expires_at: from_millis(r.int("expires_at")?),
+        ended_at: r.int_opt("ended_at")?.map(from_millis),
+        amr: r.text("amr")?,
+    })
+}
+
+/// A row of `session_with_consent_select!`: the session, and the scopes its user consented
+/// to for the client.
+pub(crate) fn session_with_consent_from(
+    r: &impl super::Cols,
+) -> crate::Result<crate::SessionWithConsent> {
+    let consent = r
+        .text_opt("scopes")?
+        .map(|s| serde_json::from_str(&s).map_err(|e| super::corrupt("consents", e)))
+        .transpose()?;
+    Ok((session_from(r)?, consent))
+}
+
 macro_rules! impl_sessions_repo {
     ($tx:ident, $row:ty) => {
         mod sessions_repo {
             use super::$tx;
             use $crate::sql::prelude::*;
-
-            fn session_row(r: &$row) -> Result<$crate::LoginSession> {
-                let t = "login_sessions";
-                Ok($crate::LoginSession {
-                    id_hash: r.try_get("id_hash")?,
-                    org_id: OrgId(uuid(t, &r.try_get::<String, _>("org_id")?)?),
-                    user_id: UserId(uuid(t, &r.try_get::<String, _>("user_id")?)?),
-                    auth_time: from_millis(r.try_get("auth_time")?),
-                    created_at: from_millis(r.try_get("created_at")?),
-                    expires_at: from_millis(r.try_get("expires_at")?),
-                    ended_at: r.try_get::<Option<i64>, _>("ended_at")?.map(from_millis),
-                    amr: r.try_get("amr")?,
-                })
-            }
+            use $crate::sql::sessions::*;
 
             fn delivery_row(r: &$row) -> Result<$crate::LogoutDelivery> {
                 let t = "logout_deliveries";
@@ -68,7 +96,7 @@ macro_rules! impl_sessions_repo {
                     .bind(id_hash)
                     .fetch_optional(&mut *self.tx)
                     .await?
-                    .map(|r| session_row(&r))
+                    .map(|r| session_from(&r))
                     .transpose()
                 }
 
@@ -78,24 +106,15 @@ macro_rules! impl_sessions_repo {
                     org: OrgId,
                     id_hash: &str,
                     client_id: &str,
-                ) -> Result<Option<($crate::LoginSession, Option<Vec<String>>)>> {
-                    let row = sqlx::query(
-                        "SELECT s.id_hash, s.org_id, s.user_id, s.auth_time, s.created_at, \
-                         s.expires_at, s.ended_at, s.amr, c.scopes FROM login_sessions s \
-                         LEFT JOIN consents c ON c.org_id = s.org_id AND c.user_id = s.user_id \
-                         AND c.client_id = $3 WHERE s.org_id = $1 AND s.id_hash = $2",
-                    )
-                    .bind(org.0.to_string())
-                    .bind(id_hash)
-                    .bind(client_id)
-                    .fetch_optional(&mut *self.tx)
-                    .await?;
-                    let Some(r) = row else { return Ok(None) };
-                    let consent = r
-                        .try_get::<Option<String>, _>("scopes")?
-                        .map(|s| serde_json::from_str(&s).map_err(|e| corrupt("consents", e)))
-                        .transpose()?;
-                    Ok(Some((session_row(&r)?, consent)))
+                ) -> Result<Option<$crate::SessionWithConsent>> {
+                    sqlx::query(session_with_consent_select!())
+                        .bind(org.0.to_string())
+                        .bind(id_hash)
+                        .bind(client_id)
+                        .fetch_optional(&mut *self.tx)
+                        .await?
+                        .map(|r| session_with_consent_from(&r))
+                        .transpose()
                 }
 
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
@@ -346,7 +365,7 @@ macro_rules! impl_sessions_repo {
                     .fetch_all(&mut *self.tx)
                     .await?
                     .iter()
-                    .map(session_row)
+                    .map(session_from)
                     .collect()
                 }
 

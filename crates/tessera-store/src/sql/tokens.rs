@@ -45,22 +45,7 @@ macro_rules! impl_tokens_repo {
 
             /// Binds a refresh token's sixteen values in the order of `refresh_insert!`.
             pub(super) fn bind_refresh<'q>(q: Query<'q>, x: &'q $crate::RefreshToken) -> Query<'q> {
-                q.bind(&x.token_hash)
-                    .bind(x.org_id.0.to_string())
-                    .bind(&x.family_id)
-                    .bind(&x.client_id)
-                    .bind(x.user_id.0.to_string())
-                    .bind(&x.scope)
-                    .bind(to_millis(x.auth_time))
-                    .bind(to_millis(x.created_at))
-                    .bind(to_millis(x.expires_at))
-                    .bind(x.used_at.map(to_millis))
-                    .bind(x.revoked_at.map(to_millis))
-                    .bind(claims_to(&x.claims))
-                    .bind(resources_to(&x.resources))
-                    .bind(x.dpop_jkt.as_deref())
-                    .bind(x.sid.as_deref())
-                    .bind(&x.amr)
+                bind_values(q, refresh_values(x))
             }
 
             #[async_trait]

@@ -94,6 +94,7 @@ conformance_tests!(
     registration,
     signing_keys_and_revocations,
     interactive_flows,
+    codes_on_their_own,
     sender_constraints_and_logout,
     device_codes,
     console_sessions,
