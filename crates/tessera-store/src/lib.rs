@@ -145,7 +145,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         org: tessera_domain::OrgId,
         code_hash: &str,
     ) -> Result<Option<AuthCode>> {
-        self.read().await?.find_code(org, code_hash).await
+        single::read_code(self, org, code_hash).await
     }
     /// [`SessionRepo::find_session_with_consent`] on its own. SQLite reads it on the calling
     /// thread.
@@ -155,10 +155,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id_hash: &str,
         client_id: &str,
     ) -> Result<Option<SessionWithConsent>> {
-        self.read()
-            .await?
-            .find_session_with_consent(org, id_hash, client_id)
-            .await
+        single::read_session_with_consent(self, org, id_hash, client_id).await
     }
     /// A connection that only reads, without a transaction: each statement sees the latest
     /// commit (no snapshot spans two statements), on both backends.
@@ -183,10 +180,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The writes of one statement that [`Store`] offers on their own, through
-/// [`Store::single_write`]: every backend's way, and SQLite's when its own cannot take them.
+/// The statements that [`Store`] offers on their own, through [`Store::single_write`] and
+/// [`Store::read`]: every backend's way, and SQLite's when its own cannot take them.
 mod single {
-    use super::{AuthCode, RefreshToken, Result, Store};
+    use super::{AuthCode, RefreshToken, Result, SessionWithConsent, Store};
+
+    pub(crate) async fn read_code<S: Store + ?Sized>(
+        store: &S,
+        org: tessera_domain::OrgId,
+        code_hash: &str,
+    ) -> Result<Option<AuthCode>> {
+        store.read().await?.find_code(org, code_hash).await
+    }
+
+    pub(crate) async fn read_session_with_consent<S: Store + ?Sized>(
+        store: &S,
+        org: tessera_domain::OrgId,
+        id_hash: &str,
+        client_id: &str,
+    ) -> Result<Option<SessionWithConsent>> {
+        store
+            .read()
+            .await?
+            .find_session_with_consent(org, id_hash, client_id)
+            .await
+    }
 
     pub(crate) async fn write_code<S: Store + ?Sized>(store: &S, c: &AuthCode) -> Result<()> {
         let mut w = store.single_write().await?;

@@ -14,8 +14,9 @@
 //! between uses by the store, see [`crate::kept`], not in sqlx's pool), and reads run without
 //! a transaction.
 //!
-//! The two writes of every authorization-code flow (storing the code, redeeming it) skip those
-//! trips: they run on the calling thread, on a connection of their own ([`lane`]).
+//! The four statements of every authorization-code flow (reading the session with its consent,
+//! storing the code, reading it, redeeming it) skip those trips: they run on the calling
+//! thread, on a connection of their own ([`lane`]).
 //!
 //! Checkpoints (copying the WAL back into the database file, with its two `fsync`s) run on a
 //! connection of their own in the background, not in the commit that crossed SQLite's
@@ -147,8 +148,8 @@ pub struct SqliteStore {
     writers: std::sync::Arc<tokio::sync::Semaphore>,
     /// `None` for an in-memory database (no WAL).
     checkpoints: Option<std::sync::Arc<Checkpoints>>,
-    /// Writes on the calling thread; `None` for an in-memory database (a connection of its
-    /// own would see another database).
+    /// The flow's statements on the calling thread; `None` for an in-memory database (a
+    /// connection of its own would see another database).
     lane: Option<std::sync::Arc<lane::Lane>>,
 }
 
@@ -518,7 +519,7 @@ impl Store for SqliteStore {
         let read = |conn: &mut _| lane::find_code(conn, &org_id, code_hash);
         match self.lane.as_ref().and_then(|l| l.read(read)) {
             Some(found) => found?.transpose(),
-            None => self.read().await?.find_code(org, code_hash).await,
+            None => crate::single::read_code(self, org, code_hash).await,
         }
     }
 
@@ -539,12 +540,7 @@ impl Store for SqliteStore {
             |conn: &mut _| lane::find_session_with_consent(conn, &org_id, id_hash, client_id);
         match self.lane.as_ref().and_then(|l| l.read(read)) {
             Some(found) => found?.transpose(),
-            None => {
-                self.read()
-                    .await?
-                    .find_session_with_consent(org, id_hash, client_id)
-                    .await
-            }
+            None => crate::single::read_session_with_consent(self, org, id_hash, client_id).await,
         }
     }
 
