@@ -325,11 +325,17 @@ pub async fn interactive_flows(store: &dyn Store) {
     // neither, and the connection it ran on is rolled back before it is used again (a
     // savepoint left open there would swallow the next writes, or refuse the next `BEGIN`).
     // The answer can be back within the first poll (the statements run on another thread, or
-    // in another process, on another core): five tries, at least one given up.
+    // in another process, on another core, and this thread may lose its core meanwhile): the
+    // refresh tokens carry 4 MiB each, more than a socket's buffer takes at once and
+    // milliseconds of SQLite's work, and five are tried; at least one must be given up.
     let mut given_up = 0;
+    let big = format!("urn:big:{}", "x".repeat(4 << 20));
     for i in 0..5 {
         let mut w = store.single_write().await.unwrap();
-        let refresh = rt(&format!("rt-5-{i}"));
+        let refresh = crate::RefreshToken {
+            resources: vec![big.clone()],
+            ..rt(&format!("rt-5-{i}"))
+        };
         let (code, jti) = (format!("code-hash-5-{i}"), format!("jti-5-{i}"));
         let cancelled = w.redeem_code_once(a.id, &code, t(3_400), &jti, t(9_000), Some(&refresh));
         if futures_util::FutureExt::now_or_never(cancelled).is_none() {
