@@ -126,18 +126,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         single::write_code(self, c).await
     }
     /// [`CodeRepo::redeem_code_once`] as a single write of its own: true for the one caller
-    /// that redeems the code, with `refresh` stored; false, with nothing written, for every
-    /// other. SQLite runs it on the calling thread (see [`sqlite`]).
-    async fn redeem_code(
-        &self,
-        org: tessera_domain::OrgId,
-        code_hash: &str,
-        at: tessera_domain::Timestamp,
-        jti: &str,
-        access_expires: tessera_domain::Timestamp,
-        refresh: Option<&RefreshToken>,
-    ) -> Result<bool> {
-        single::redeem_code(self, org, code_hash, at, jti, access_expires, refresh).await
+    /// that redeems the code, with its refresh token stored; false, with nothing written, for
+    /// every other. SQLite runs it on the calling thread (see [`sqlite`]).
+    async fn redeem_code(&self, r: &Redemption<'_>) -> Result<bool> {
+        single::redeem_code(self, r).await
     }
     /// [`CodeRepo::find_code`] on its own. SQLite reads it on the calling thread.
     async fn read_code(
@@ -183,7 +175,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// The statements that [`Store`] offers on their own, through [`Store::single_write`] and
 /// [`Store::read`]: every backend's way, and SQLite's when its own cannot take them.
 mod single {
-    use super::{AuthCode, RefreshToken, Result, SessionWithConsent, Store};
+    use super::{AuthCode, Redemption, Result, SessionWithConsent, Store};
 
     pub(crate) async fn read_code<S: Store + ?Sized>(
         store: &S,
@@ -214,17 +206,10 @@ mod single {
 
     pub(crate) async fn redeem_code<S: Store + ?Sized>(
         store: &S,
-        org: tessera_domain::OrgId,
-        code_hash: &str,
-        at: tessera_domain::Timestamp,
-        jti: &str,
-        access_expires: tessera_domain::Timestamp,
-        refresh: Option<&RefreshToken>,
+        r: &Redemption<'_>,
     ) -> Result<bool> {
         let mut w = store.single_write().await?;
-        let done = w
-            .redeem_code_once(org, code_hash, at, jti, access_expires, refresh)
-            .await?;
+        let done = w.redeem_code_once(r).await?;
         w.commit().await?;
         Ok(done)
     }

@@ -35,7 +35,7 @@ use tokio::sync::OwnedMutexGuard;
 use async_trait::async_trait;
 
 use crate::kept::{self, Home, Idle};
-use crate::{AuthCode, Backend, RefreshToken, Result, Store, StoreError, StoreOptions};
+use crate::{AuthCode, Backend, Redemption, Result, Store, StoreError, StoreOptions};
 
 mod lane;
 
@@ -485,23 +485,11 @@ impl Store for SqliteStore {
         name = "store.redeem_code",
         skip_all
     )]
-    async fn redeem_code(
-        &self,
-        org: tessera_domain::OrgId,
-        code_hash: &str,
-        at: tessera_domain::Timestamp,
-        jti: &str,
-        access_expires: tessera_domain::Timestamp,
-        refresh: Option<&RefreshToken>,
-    ) -> Result<bool> {
-        let redeem = || crate::sql::redeem_values(org, code_hash, at, jti, access_expires);
-        let done = self
-            .on_lane(|conn| lane::redeem_code(conn, redeem(), refresh))
-            .await;
-        if let Some(done) = done {
+    async fn redeem_code(&self, r: &Redemption<'_>) -> Result<bool> {
+        if let Some(done) = self.on_lane(|conn| lane::redeem_code(conn, r)).await {
             return done;
         }
-        crate::single::redeem_code(self, org, code_hash, at, jti, access_expires, refresh).await
+        crate::single::redeem_code(self, r).await
     }
 
     #[tracing::instrument(

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 use tessera_domain::client::GrantType;
-use tessera_store::AuthCode;
+use tessera_store::{AuthCode, Redemption};
 
 use crate::cache::CHANGE_REVOKED;
 use crate::tokens::{ClientAuth, OAuthError, OAuthResult, TokenResponse};
@@ -114,14 +114,14 @@ impl Services {
         };
         let redeemed = self
             .store
-            .redeem_code(
-                org.id,
-                &hash,
-                now,
-                &jti,
+            .redeem_code(&Redemption {
+                org: org.id,
+                code_hash: &hash,
+                at: now,
+                jti: &jti,
                 access_expires,
-                refresh_row.as_ref(),
-            )
+                refresh: refresh_row.as_ref(),
+            })
             .await?;
         if !redeemed {
             // Redeemed by a concurrent request since it was read: this one is the replay.

@@ -416,22 +416,9 @@ pub async fn registration(store: &dyn Store) {
         .await
         .unwrap();
     tx.insert_refresh(&crate::RefreshToken {
-        token_hash: "reg-refresh".into(),
-        org_id: a.id,
-        family_id: "fam".into(),
         client_id: "registered".into(),
-        user_id: who,
-        scope: "openid".into(),
-        auth_time: t(1_000),
-        created_at: t(1_000),
         expires_at: t(9_000_000),
-        used_at: None,
-        revoked_at: None,
-        claims: None,
-        resources: vec![],
-        dpop_jkt: None,
-        sid: None,
-        amr: "pwd".into(),
+        ..refresh_token(a.id, who, "reg-refresh", "fam")
     })
     .await
     .unwrap();

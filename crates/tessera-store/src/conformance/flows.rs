@@ -3,7 +3,7 @@
 use super::*;
 
 pub async fn interactive_flows(store: &dyn Store) {
-    use crate::{AuthCode, LoginSession, PendingRequest};
+    use crate::{LoginSession, PendingRequest};
     let a = org("conf-flows-a");
     let b = org("conf-flows-b");
     let u = user(a.id, "flow-user");
@@ -32,32 +32,8 @@ pub async fn interactive_flows(store: &dyn Store) {
         expires_at: t(2_000),
     };
     tx.insert_pending(&pending).await.unwrap();
-    let code = AuthCode {
-        code_hash: "code-hash".into(),
-        org_id: a.id,
-        client_id: "web".into(),
-        user_id: u.id,
-        redirect_uri: "https://a.example/cb".into(),
-        scope: "openid profile".into(),
-        nonce: Some("n-1".into()),
-        code_challenge: Some("challenge".into()),
-        auth_time: t(1_000),
-        created_at: t(1_000),
-        expires_at: t(61_000),
-        redeemed_at: None,
-        access_jti: None,
-        access_expires: None,
-        // A claims request round-trips with the code.
-        claims: Some(tessera_domain::claims::ClaimsRequest {
-            userinfo: vec!["name".into()],
-            id_token: vec!["email".into()],
-        }),
-        // And the resources it was for, its DPoP key and its session.
-        resources: vec!["https://mcp.example.com/mcp".into(), "urn:b".into()],
-        dpop_jkt: Some("jkt-1".into()),
-        sid: Some("sid-1".into()),
-        amr: "pwd otp".into(),
-    };
+    // A claims request, the resources, the DPoP key and the session round-trip with the code.
+    let code = auth_code(a.id, u.id, "code-hash");
     tx.insert_code(&code).await.unwrap();
     tx.commit().await.unwrap();
 
@@ -96,7 +72,7 @@ pub async fn interactive_flows(store: &dyn Store) {
     tx.insert_code(&other).await.unwrap();
     // Inside a transaction the one-trip redemption nests (no refresh token here).
     assert!(tx
-        .redeem_code_once(a.id, "code-hash-2", t(2_500), "jti-x", t(8_000), None)
+        .redeem_code_once(&spend(a.id, "code-hash-2", 2_500, "jti-x", None))
         .await
         .unwrap());
     let got = tx.find_code(a.id, "code-hash-2").await.unwrap().unwrap();
@@ -106,16 +82,16 @@ pub async fn interactive_flows(store: &dyn Store) {
             got.access_jti.as_deref(),
             got.access_expires
         ),
-        (Some(t(2_500)), Some("jti-x"), Some(t(8_000)))
+        (Some(t(2_500)), Some("jti-x"), Some(t(9_000)))
     );
     assert!(
-        !tx.redeem_code_once(a.id, "code-hash-2", t(2_600), "jti-y", t(8_000), None)
+        !tx.redeem_code_once(&spend(a.id, "code-hash-2", 2_600, "jti-y", None))
             .await
             .unwrap(),
         "only once"
     );
     assert!(!tx
-        .redeem_code_once(b.id, "code-hash", t(2_600), "j", t(8_000), None)
+        .redeem_code_once(&spend(b.id, "code-hash", 2_600, "j", None))
         .await
         .unwrap());
     assert!(!tx.redeem_code(b.id, "code-hash", t(2_000)).await.unwrap());
@@ -201,17 +177,7 @@ pub async fn interactive_flows(store: &dyn Store) {
     );
 
     let rt = |hash: &str| crate::RefreshToken {
-        token_hash: hash.into(),
-        org_id: a.id,
-        family_id: "fam-1".into(),
-        client_id: "web".into(),
-        user_id: u.id,
-        scope: "openid".into(),
-        auth_time: t(1_000),
-        created_at: t(1_000),
         expires_at: t(100_000),
-        used_at: None,
-        revoked_at: None,
         claims: Some(tessera_domain::claims::ClaimsRequest {
             userinfo: vec!["given_name".into()],
             id_token: vec![],
@@ -220,6 +186,7 @@ pub async fn interactive_flows(store: &dyn Store) {
         dpop_jkt: Some("jkt-rt".into()),
         sid: Some("sid-rt".into()),
         amr: "pwd otp".into(),
+        ..refresh_token(a.id, u.id, hash, "fam-1")
     };
     tx.insert_refresh(&rt("rt-1")).await.unwrap();
     tx.insert_refresh(&rt("rt-2")).await.unwrap();
@@ -270,8 +237,10 @@ pub async fn interactive_flows(store: &dyn Store) {
     tx.commit().await.unwrap();
 
     // A code redeemed with its refresh token in one trip: both written, once.
-    let once = |org, code: &'static str, at, jti: &'static str, refresh| {
-        redeem_alone(store, org, code, t(at), jti, refresh)
+    let once = |org, code: &'static str, at, jti: &'static str, refresh| async move {
+        store
+            .redeem_code(&spend(org, code, at, jti, Some(&refresh)))
+            .await
     };
     assert!(once(a.id, "code-hash-3", 3_000, "jti-3", rt("rt-3"))
         .await
@@ -337,7 +306,8 @@ pub async fn interactive_flows(store: &dyn Store) {
             ..rt(&format!("rt-5-{i}"))
         };
         let (code, jti) = (format!("code-hash-5-{i}"), format!("jti-5-{i}"));
-        let cancelled = w.redeem_code_once(a.id, &code, t(3_400), &jti, t(9_000), Some(&refresh));
+        let redemption = spend(a.id, &code, 3_400, &jti, Some(&refresh));
+        let cancelled = w.redeem_code_once(&redemption);
         if futures_util::FutureExt::now_or_never(cancelled).is_none() {
             given_up += 1;
         }
@@ -377,20 +347,23 @@ pub async fn interactive_flows(store: &dyn Store) {
     }
 }
 
-/// A code redeemed on a single write of its own, committed.
-async fn redeem_alone(
-    store: &dyn Store,
+/// The redemption of `code` at `at` (ms) with the access token `jti`, expiring at 9 s.
+fn spend<'a>(
     org: tessera_domain::OrgId,
-    code: &str,
-    at: tessera_domain::Timestamp,
-    jti: &str,
-    refresh: crate::RefreshToken,
-) -> crate::Result<bool> {
-    store
-        .redeem_code(org, code, at, jti, t(9_000), Some(&refresh))
-        .await
+    code: &'a str,
+    at: i64,
+    jti: &'a str,
+    refresh: Option<&'a crate::RefreshToken>,
+) -> crate::Redemption<'a> {
+    crate::Redemption {
+        org,
+        code_hash: code,
+        at: t(at),
+        jti,
+        access_expires: t(9_000),
+        refresh,
+    }
 }
-
 /// The reads and writes of a flow on their own ([`Store::write_code`], [`Store::read_code`],
 /// [`Store::redeem_code`], [`Store::read_session_with_consent`]): every value round-trips, a second code of the same hash and a code of no organization are
 /// refused with nothing written, one of many redemptions of a code wins, and a write made
@@ -406,28 +379,11 @@ pub async fn codes_on_their_own(store: &dyn Store) {
     tx.insert_user(&u, None).await.unwrap();
     tx.commit().await.unwrap();
     let full = AuthCode {
-        code_hash: "lone-1".into(),
-        org_id: a.id,
-        client_id: "web".into(),
-        user_id: u.id,
-        redirect_uri: "https://a.example/cb".into(),
-        scope: "openid profile".into(),
-        nonce: Some("n-1".into()),
-        code_challenge: Some("challenge".into()),
-        auth_time: t(1_000),
         created_at: t(1_100),
-        expires_at: t(61_000),
         redeemed_at: Some(t(1_200)),
         access_jti: Some("jti-0".into()),
         access_expires: Some(t(1_300)),
-        claims: Some(tessera_domain::claims::ClaimsRequest {
-            userinfo: vec!["name".into()],
-            id_token: vec!["email".into()],
-        }),
-        resources: vec!["https://mcp.example.com/mcp".into()],
-        dpop_jkt: Some("jkt-1".into()),
-        sid: Some("sid-1".into()),
-        amr: "pwd otp".into(),
+        ..auth_code(a.id, u.id, "lone-1")
     };
     let bare = AuthCode {
         code_hash: "lone-2".into(),
@@ -534,30 +490,13 @@ pub async fn codes_on_their_own(store: &dyn Store) {
     drop(r);
 
     // Many redemptions of one code at once: one wins, and only its refresh token is stored.
-    let rt = |hash: String| crate::RefreshToken {
-        token_hash: hash,
-        org_id: a.id,
-        family_id: "fam-lone".into(),
-        client_id: "web".into(),
-        user_id: u.id,
-        scope: "openid".into(),
-        auth_time: t(1_000),
-        created_at: t(2_000),
-        expires_at: t(50_000),
-        used_at: None,
-        revoked_at: None,
-        claims: None,
-        resources: vec![],
-        dpop_jkt: None,
-        sid: None,
-        amr: "pwd".into(),
-    };
+    let rt = |hash: String| refresh_token(a.id, u.id, &hash, "fam-lone");
     let refreshes: Vec<_> = (0..8).map(|i| rt(format!("lone-rt-{i}"))).collect();
     let wins = futures_util::future::join_all(refreshes.iter().enumerate().map(|(i, x)| {
         let jti = format!("lone-jti-{i}");
         async move {
             store
-                .redeem_code(a.id, "lone-2", t(3_000), &jti, t(9_000), Some(x))
+                .redeem_code(&spend(a.id, "lone-2", 3_000, &jti, Some(x)))
                 .await
                 .unwrap()
         }
@@ -582,14 +521,14 @@ pub async fn codes_on_their_own(store: &dyn Store) {
     drop(r);
     assert!(
         !store
-            .redeem_code(b.id, "lone-1", t(3_000), "j", t(9_000), None)
+            .redeem_code(&spend(b.id, "lone-1", 3_000, "j", None))
             .await
             .unwrap(),
         "not another organization's code"
     );
     assert!(
         !store
-            .redeem_code(a.id, "lone-1", t(3_000), "j", t(9_000), None)
+            .redeem_code(&spend(a.id, "lone-1", 3_000, "j", None))
             .await
             .unwrap(),
         "a code redeemed before"
@@ -610,14 +549,12 @@ pub async fn codes_on_their_own(store: &dyn Store) {
     };
     let mut tx = store.begin().await.unwrap();
     tx.touch_consent(a.id, u.id, "web", t(4_000)).await.unwrap();
-    let (written, redeemed, ()) = tokio::join!(
-        store.write_code(&late),
-        store.redeem_code(a.id, "lone-5", t(4_000), "jti-5", t(9_000), None),
-        async {
+    let lone_5 = spend(a.id, "lone-5", 4_000, "jti-5", None);
+    let (written, redeemed, ()) =
+        tokio::join!(store.write_code(&late), store.redeem_code(&lone_5), async {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             drop(tx);
-        }
-    );
+        });
     written.unwrap();
     assert!(redeemed.unwrap());
     let mut r = store.read().await.unwrap();
@@ -926,24 +863,7 @@ pub async fn sender_constraints_and_logout(store: &dyn Store) {
     let other = super::clients::client(b.id, "web", "Web", 1_000);
     tx.insert_client(&web).await.unwrap();
     tx.insert_client(&other).await.unwrap();
-    let rt = crate::RefreshToken {
-        token_hash: "rt-web".into(),
-        org_id: a.id,
-        family_id: "fam-web".into(),
-        client_id: "web".into(),
-        user_id: u.id,
-        scope: "openid".into(),
-        auth_time: t(1_000),
-        created_at: t(1_000),
-        expires_at: t(900_000),
-        used_at: None,
-        revoked_at: None,
-        claims: None,
-        resources: vec![],
-        dpop_jkt: None,
-        sid: None,
-        amr: "pwd".into(),
-    };
+    let rt = refresh_token(a.id, u.id, "rt-web", "fam-web");
     tx.insert_refresh(&rt).await.unwrap();
     let id = tessera_domain::client::ClientId::parse("web").unwrap();
     assert_eq!(

@@ -80,6 +80,56 @@ fn user(org: OrgId, name: &str) -> User {
     }
 }
 
+/// An authorization code of `user` with every optional value set.
+fn auth_code(org: OrgId, user: UserId, hash: &str) -> crate::AuthCode {
+    crate::AuthCode {
+        code_hash: hash.into(),
+        org_id: org,
+        client_id: "web".into(),
+        user_id: user,
+        redirect_uri: "https://a.example/cb".into(),
+        scope: "openid profile".into(),
+        nonce: Some("n-1".into()),
+        code_challenge: Some("challenge".into()),
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(61_000),
+        redeemed_at: None,
+        access_jti: None,
+        access_expires: None,
+        claims: Some(tessera_domain::claims::ClaimsRequest {
+            userinfo: vec!["name".into()],
+            id_token: vec!["email".into()],
+        }),
+        resources: vec!["https://mcp.example.com/mcp".into(), "urn:b".into()],
+        dpop_jkt: Some("jkt-1".into()),
+        sid: Some("sid-1".into()),
+        amr: "pwd otp".into(),
+    }
+}
+
+/// A live refresh token of `user` for the client `web`, without any optional value.
+fn refresh_token(org: OrgId, user: UserId, hash: &str, family: &str) -> crate::RefreshToken {
+    crate::RefreshToken {
+        token_hash: hash.into(),
+        org_id: org,
+        family_id: family.into(),
+        client_id: "web".into(),
+        user_id: user,
+        scope: "openid".into(),
+        auth_time: t(1_000),
+        created_at: t(1_000),
+        expires_at: t(900_000),
+        used_at: None,
+        revoked_at: None,
+        claims: None,
+        resources: vec![],
+        dpop_jkt: None,
+        sid: None,
+        amr: "pwd".into(),
+    }
+}
+
 fn key(org: Option<OrgId>, name: &str) -> ApiKey {
     ApiKey {
         id: ApiKeyId(Uuid::new_v4()),

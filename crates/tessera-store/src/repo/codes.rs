@@ -97,6 +97,18 @@ pub struct DeviceCode {
     pub resources: Vec<String>,
 }
 
+/// A code's redemption ([`CodeRepo::redeem_code_once`]): which code, when, the access token
+/// issued for it (its `jti` and expiry) and the refresh token issued with it, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Redemption<'a> {
+    pub org: OrgId,
+    pub code_hash: &'a str,
+    pub at: Timestamp,
+    pub jti: &'a str,
+    pub access_expires: Timestamp,
+    pub refresh: Option<&'a crate::RefreshToken>,
+}
+
 /// Codes waiting to be redeemed: authorization codes and device authorizations (RFC 8628).
 #[async_trait]
 pub trait CodeRepo: Send {
@@ -109,15 +121,7 @@ pub trait CodeRepo: Send {
     /// token issued with it, both or neither, in one trip to the database. False, with nothing
     /// written, when the code is not there or was already redeemed. Atomic on its own (run it
     /// on [`crate::Store::single_write`]; inside a transaction it nests).
-    async fn redeem_code_once(
-        &mut self,
-        org: OrgId,
-        code_hash: &str,
-        at: Timestamp,
-        jti: &str,
-        access_expires: Timestamp,
-        refresh: Option<&crate::RefreshToken>,
-    ) -> Result<bool>;
+    async fn redeem_code_once(&mut self, r: &Redemption<'_>) -> Result<bool>;
     async fn set_code_token(
         &mut self,
         org: OrgId,

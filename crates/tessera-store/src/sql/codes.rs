@@ -186,17 +186,9 @@ macro_rules! impl_codes_repo {
                 }
 
                 #[tracing::instrument(level = "debug", target = "tessera_store", skip_all)]
-                async fn redeem_code_once(
-                    &mut self,
-                    org: OrgId,
-                    code_hash: &str,
-                    at: Timestamp,
-                    jti: &str,
-                    access_expires: Timestamp,
-                    refresh: Option<&$crate::RefreshToken>,
-                ) -> Result<bool> {
-                    let values = redeem_values(org, code_hash, at, jti, access_expires);
-                    let Some(refresh) = refresh else {
+                async fn redeem_code_once(&mut self, r: &$crate::Redemption<'_>) -> Result<bool> {
+                    let values = redeem_values(r);
+                    let Some(refresh) = r.refresh else {
                         return Ok(bind_values(sqlx::query(redeem_update!()), values)
                             .execute(&mut *self.tx)
                             .await?

@@ -220,19 +220,13 @@ pub(crate) fn code_values(c: &crate::AuthCode) -> [Value<'_>; 19] {
 }
 
 /// The five values of `codes::redeem_update!`.
-pub(crate) fn redeem_values<'a>(
-    org: tessera_domain::OrgId,
-    code_hash: &'a str,
-    at: tessera_domain::Timestamp,
-    jti: &'a str,
-    access_expires: tessera_domain::Timestamp,
-) -> [Value<'a>; 5] {
+pub(crate) fn redeem_values<'a>(r: &crate::Redemption<'a>) -> [Value<'a>; 5] {
     [
-        Value::owned(Some(org.0.to_string())),
-        Value::text(code_hash),
-        Value::millis(at),
-        Value::text(jti),
-        Value::millis(access_expires),
+        Value::owned(Some(r.org.0.to_string())),
+        Value::text(r.code_hash),
+        Value::millis(r.at),
+        Value::text(r.jti),
+        Value::millis(r.access_expires),
     ]
 }
 

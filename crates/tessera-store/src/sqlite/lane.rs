@@ -23,8 +23,8 @@ use std::sync::{Mutex, PoisonError};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql, TransactionBehavior};
 
-use crate::sql::{code_values, refresh_values, Value};
-use crate::{AuthCode, RefreshToken, Result, StoreError};
+use crate::sql::{code_values, redeem_values, refresh_values, Value};
+use crate::{AuthCode, Redemption, Result, StoreError};
 
 /// The names of the statements' parameters: `$N` is bound by name, since SQLite numbers
 /// named parameters in the order they first appear (`redeem_update!` starts with `$3`).
@@ -119,22 +119,18 @@ pub(super) fn insert_code(conn: &mut Connection, c: &AuthCode) -> rusqlite::Resu
 
 /// Redeems a code once, with the refresh token issued with it: both or neither, in one
 /// transaction (what `redeem_with_refresh!` does in one trip through sqlx).
-pub(super) fn redeem_code(
-    conn: &mut Connection,
-    redeem: [Value<'_>; 5],
-    refresh: Option<&RefreshToken>,
-) -> rusqlite::Result<bool> {
+pub(super) fn redeem_code(conn: &mut Connection, r: &Redemption<'_>) -> rusqlite::Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let redeemed = {
         let mut update = tx.prepare_cached(crate::sql::codes::redeem_update!())?;
-        bind(&mut update, &redeem)?;
+        bind(&mut update, &redeem_values(r))?;
         update.raw_execute()? == 1
     };
     if !redeemed {
         // Not there, or redeemed before: nothing written (the transaction ends on drop).
         return Ok(false);
     }
-    if let Some(refresh) = refresh {
+    if let Some(refresh) = r.refresh {
         let mut insert = tx.prepare_cached(concat!(
             crate::sql::tokens::refresh_insert!(),
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
