@@ -667,11 +667,26 @@ mod tests {
             let code = code.clone();
             async move { store.write_code(&code).await }
         });
-        // The runtime goes on meanwhile: both of its threads answer.
+        // The runtime goes on meanwhile, reads on the calling thread included: neither of its
+        // two threads waits in SQLite's busy handler (which would hold the lane for the busy
+        // timeout, 5 s, and the read's thread behind it).
+        let started = std::time::Instant::now();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let read = tokio::spawn({
+            let store = store.clone();
+            async move { store.read_code(o.id, "no-such-code").await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         for _ in 0..2 {
             tokio::task::spawn(async {}).await.unwrap();
         }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(read.await.unwrap().unwrap(), None);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the runtime stalled for {:?}",
+            started.elapsed()
+        );
         assert!(
             !write.is_finished(),
             "the write waits for the other process"
