@@ -10,7 +10,8 @@
 #   `/healthz` near 30,000 requests/s), the fixed 80% rates by oha (`-q`).
 #   in process: the same requests through the whole router without the network
 #            (examples/inproc.rs), the CPU a request costs the process itself.
-# Usage: [BACKEND=sqlite|postgres] bench/ceiling.sh [SECONDS] [CONNECTIONS]
+# Usage: [BACKEND=sqlite|postgres] [HALT_POLL_NS=200000] bench/ceiling.sh [SECONDS] [CONNECTIONS]
+#   HALT_POLL_NS: the guest's idle polling for the run (bench/lib.sh, set_halt_poll).
 # Prints each rate, the ratio token rate / ceiling, and the server's peak RSS. PostgreSQL:
 # TESSERA_BENCH_PG_URL, or a throw-away cluster (scripts/pg.sh), on the machine's cores too.
 set -euo pipefail
@@ -30,7 +31,8 @@ cargo build --release -q -p tessera-crypto --example sign_rate
 cargo build --release -q -p tessera --example inproc
 bin=target/release/tessera
 dir="$(mktemp -d)"
-trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; stop_throwaway_pg; rm -rf "$dir"' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; stop_throwaway_pg; restore_halt_poll; rm -rf "$dir"' EXIT
+set_halt_poll
 backend="${BACKEND:-sqlite}"
 if [ "$backend" = postgres ]; then
   use_postgres_database "$bin"
@@ -39,7 +41,7 @@ port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 export TESSERA_LOG=warn
 
-echo "$backend; cores: $(nproc); server on core 0 (one runtime thread), load on core 1; $conns connections, ${secs}s per scenario"
+echo "$backend; cores: $(nproc); server on core 0 (one runtime thread), load on core 1; $conns connections, ${secs}s per scenario; $halt_poll"
 sign=$(taskset -c 0 target/release/examples/sign_rate "$secs" ES256)
 echo "$sign"
 sign_rate=$(echo "$sign" | awk '/^sign/ {sub("/s", "", $3); print $3}')

@@ -2,7 +2,7 @@
 # Complete authorization-code flows (authorize → code → token, PKCE, public client, consent
 # remembered) against a release build on a fresh SQLite data dir: once with an existing login
 # session, once with a fresh password login every flow (argon2id with the default parameters).
-# Usage: [BACKEND=sqlite|postgres] bench/flows.sh [SECONDS] [SESSION_WORKERS] [LOGIN_WORKERS] [ID_TOKEN_ALG]
+# Usage: [BACKEND=sqlite|postgres] [HALT_POLL_NS=200000] bench/flows.sh [SECONDS] [SESSION_WORKERS] [LOGIN_WORKERS] [ID_TOKEN_ALG]
 #   ID_TOKEN_ALG: RS256 (the default of every client), ES256 or EdDSA.
 #   BACKEND=postgres: TESSERA_BENCH_PG_URL, or a throw-away cluster (scripts/pg.sh).
 set -euo pipefail
@@ -16,9 +16,10 @@ cargo build --release -q -p tessera-testkit --example flowbench
 bin=target/release/tessera
 bench=target/release/examples/flowbench
 dir="$(mktemp -d "${BENCH_TMP:-/tmp}/tessera-bench.XXXXXX")"
-trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; stop_throwaway_pg; rm -rf "$dir"' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; stop_throwaway_pg; restore_halt_poll; rm -rf "$dir"' EXIT
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+set_halt_poll
 if [ "${BACKEND:-sqlite}" = postgres ]; then
   use_postgres_database "$bin"
 fi
@@ -45,7 +46,7 @@ until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
 verifier="bench-verifier-0123456789-0123456789-0123456789"
 challenge=$(python3 -c 'import base64,hashlib,sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b"=").decode())' "$verifier")
 
-echo "cores: $(nproc); id_token $alg; argon2id m=19456 KiB, t=2, p=1 (the argon2 crate's defaults); ${secs}s per scenario"
+echo "cores: $(nproc); id_token $alg; argon2id m=19456 KiB, t=2, p=1 (the argon2 crate's defaults); ${secs}s per scenario; $halt_poll"
 "$bench" "$base" bench "$client" "$redirect" alice bench-password-123 "$verifier" "$challenge" session "$secs" "$session_workers"
 "$bench" "$base" bench "$client" "$redirect" alice bench-password-123 "$verifier" "$challenge" login "$secs" "$login_workers"
 echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"

@@ -68,3 +68,31 @@ bench_token() {
 wait_ready() {
   until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
 }
+
+# The guest's idle polling for this run (HALT_POLL_NS, in ns; root). A KVM guest's idle vCPU
+# halts, and waking it again costs the waker a trip through the hypervisor: on loopback every
+# response the server writes to a load generator asleep in epoll_wait, about 10 µs a token on
+# this VM, which boots with haltpoll.guest_halt_poll_ns=0. With HALT_POLL_NS=200000 (Linux's
+# default) an idle vCPU polls that long before halting, and the wake-up is a flag it sees:
+# what a client on another machine costs the server (nothing). Sets halt_poll to what the run
+# has, for its header; restore_halt_poll (from the caller's EXIT trap) puts the old value back.
+halt_poll_file=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+set_halt_poll() {
+  if [ ! -r "$halt_poll_file" ]; then
+    halt_poll="no guest halt polling (not a haltpoll guest)"
+    return
+  fi
+  halt_poll_was="$(cat "$halt_poll_file")"
+  if [ -n "${HALT_POLL_NS:-}" ]; then
+    if ! echo "$HALT_POLL_NS" > "$halt_poll_file" 2>/dev/null; then
+      echo "HALT_POLL_NS needs root (writes $halt_poll_file)" >&2
+      exit 1
+    fi
+  fi
+  halt_poll="guest halt polling $(cat "$halt_poll_file") ns"
+}
+restore_halt_poll() {
+  if [ -n "${halt_poll_was:-}" ] && [ -n "${HALT_POLL_NS:-}" ]; then
+    echo "$halt_poll_was" > "$halt_poll_file" 2>/dev/null || true
+  fi
+}
