@@ -212,6 +212,10 @@ pub fn parse_basic(header_value: &str) -> OAuthResult<(String, String)> {
     let raw = String::from_utf8(raw).map_err(|_| bad("not UTF-8"))?;
     let (id, secret) = raw.split_once(':').ok_or_else(|| bad("no ':'"))?;
     let decode = |s: &str| -> OAuthResult<String> {
+        // Most ids and secrets have nothing encoded: taken as they are.
+        if !s.contains(['%', '+']) {
+            return Ok(s.to_owned());
+        }
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
