@@ -2,7 +2,8 @@
 # A flame graph of one endpoint under load, as in bench/ceiling.sh (server pinned to core 0
 # with one runtime thread, oha on core 1): `perf record --call-graph dwarf` of the server for a
 # few seconds, folded with inferno (installed with cargo when missing).
-# Usage: bench/profile.sh [client_credentials|introspection] [NAME] [SECONDS]
+# Usage: [HALT_POLL_NS=200000] bench/profile.sh [client_credentials|introspection] [NAME] [SECONDS]
+#   HALT_POLL_NS: the guest's idle polling for the run (bench/lib.sh, set_halt_poll).
 # Writes bench/flamegraphs/NAME.svg (default: the scenario and today's date).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,8 @@ ensure_oha_and_build
 cargo build --profile profiling -q -p tessera
 bin=target/profiling/tessera
 dir="$(mktemp -d)"
-trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; restore_halt_poll; rm -rf "$dir"' EXIT
+set_halt_poll
 port=$(( 30000 + RANDOM % 20000 ))
 base="http://127.0.0.1:$port"
 export TESSERA_LOG=warn
@@ -45,7 +47,7 @@ perf record -F 499 --call-graph dwarf,16384 -p "$pid" -o "$dir/perf.data" -- sle
 wait "$load"
 grep -E "Requests/sec" "$dir/oha.txt" || true
 perf script -i "$dir/perf.data" 2>/dev/null | inferno-collapse-perf > "$dir/folded"
-inferno-flamegraph --title "$scenario, one pinned core ($name)" < "$dir/folded" > "bench/flamegraphs/$name.svg"
+inferno-flamegraph --title "$scenario, one pinned core ($name; $halt_poll)" < "$dir/folded" > "bench/flamegraphs/$name.svg"
 echo "bench/flamegraphs/$name.svg"
 # The heaviest frames by own time, for the notes.
 awk '{n=$NF; $NF=""; k=split($0, f, ";"); self[f[k]]+=n; total+=n} END {for (s in self) printf "%5.1f%%  %s\n", 100*self[s]/total, s}' "$dir/folded" | sort -rn | head -15

@@ -63,7 +63,12 @@ impl SecretRng for SystemRng {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
             if POOL_BYTES - pool.next < buf.len() {
-                self.fill_direct(&mut pool.bytes)?;
+                if let Err(e) = self.fill_direct(&mut pool.bytes) {
+                    // Nothing of a failed fill is ever handed out.
+                    pool.bytes.fill(0);
+                    pool.next = POOL_BYTES;
+                    return Err(e);
+                }
                 pool.next = 0;
             }
             let range = pool.next..pool.next + buf.len();
