@@ -28,7 +28,11 @@ pub(super) async fn token(
         auth.dpop = dpop;
         let req = TokenRequest::parse(grant_type, |k| form.get(k), form.get_all("resource"))?;
         let out = state.services.token(&org, &auth, req).await?;
-        Ok(Json(out).into_response())
+        Ok((
+            [(http::header::CONTENT_TYPE, "application/json")],
+            out.to_json(),
+        )
+            .into_response())
     }
     .await;
     Ok(with_dpop_nonce(&state, &org, sent, result))
