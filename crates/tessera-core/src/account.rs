@@ -328,7 +328,7 @@ impl Services {
             request_id: None,
         };
         Ok(Some(AccountCaller {
-            org,
+            org: Arc::unwrap_or_clone(org),
             user,
             session_hash: session.id_hash,
             ctx,

@@ -87,7 +87,7 @@ pub(crate) const CHANGE_API_RESOURCE: &str = "api_resource";
 pub(crate) const CHANGE_REGISTRATION_POLICY: &str = "registration_policy";
 
 pub(crate) struct Caches {
-    pub orgs: Cache<String, Organization>,
+    pub orgs: Cache<String, Arc<Organization>>,
     /// `None` remembers that a client does not exist.
     pub clients: Cache<(OrgId, String), Option<Arc<CachedClient>>>,
     pub keys: Cache<OrgId, Arc<OrgKeys>>,
@@ -243,7 +243,7 @@ impl Caches {
         Self {
             orgs: Cache::builder()
                 .max_capacity(ORG_CACHE_BYTES)
-                .weigher(|k: &String, o: &Organization| {
+                .weigher(|k: &String, o: &Arc<Organization>| {
                     weight(192, k.len() + o.slug.as_str().len() + o.name.len())
                 })
                 .time_to_live(ttl)

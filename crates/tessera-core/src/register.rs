@@ -680,7 +680,7 @@ impl Services {
             ip,
             request_id,
         };
-        Ok((org, ctx))
+        Ok((Arc::unwrap_or_clone(org), ctx))
     }
 
     /// `GET …/connect/register/{client_id}` (RFC 7592 §2.1).

@@ -371,8 +371,9 @@ impl Services {
         format!("{}/orgs/{}", self.config.public_url, slug)
     }
 
-    /// An organization by slug for the protocol endpoints (no caller to check; cached).
-    pub async fn protocol_org(&self, slug: &str) -> OAuthResult<Organization> {
+    /// An organization by slug for the protocol endpoints (no caller to check; cached, and
+    /// shared rather than copied: every protocol request starts here).
+    pub async fn protocol_org(&self, slug: &str) -> OAuthResult<Arc<Organization>> {
         if let Some(o) = self.caches.orgs.get(slug) {
             return Ok(o);
         }
@@ -384,7 +385,8 @@ impl Services {
             tx.find_org_by_slug(&parsed).await?
         }
         .ok_or_else(nf)?;
-        self.caches.orgs.insert(slug.to_owned(), org.clone());
+        let org = Arc::new(org);
+        self.caches.orgs.insert(slug.to_owned(), Arc::clone(&org));
         Ok(org)
     }
 

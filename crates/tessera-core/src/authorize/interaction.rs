@@ -303,7 +303,7 @@ impl Services {
             .await
             .map_err(|_| AuthorizeError::Page("This organization does not exist.".into()))?;
         let (req, client) = self.load_pending(&org, request_id, csrf, browser).await?;
-        Ok((org, req, client))
+        Ok((Arc::unwrap_or_clone(org), req, client))
     }
 
     /// The saved request of a posted form, if the form's token belongs to this browser.

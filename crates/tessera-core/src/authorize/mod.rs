@@ -564,7 +564,7 @@ impl Services {
         if !cached.client.settings.is_active {
             return Err(page("The client is disabled."));
         }
-        Ok((org, cached))
+        Ok((Arc::unwrap_or_clone(org), cached))
     }
 
     /// A checked request goes on with the browser's session when it has one that suits
