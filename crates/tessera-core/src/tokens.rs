@@ -216,7 +216,9 @@ pub fn parse_basic(header_value: &str) -> OAuthResult<(String, String)> {
         if !s.contains(['%', '+']) {
             return Ok(s.to_owned());
         }
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        // One component, never split: a raw `&` (which a client should have encoded) stays
+        // part of the value, as it does on the path above.
+        url::form_urlencoded::parse(format!("x={}", s.replace('&', "%26")).as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
             .ok_or_else(|| bad("bad encoding"))
@@ -788,6 +790,16 @@ mod basic_tests {
         #[test]
         fn any_header_value_is_handled(h in "\\PC{0,80}") {
             let _ = parse_basic(&h);
+        }
+
+        /// A raw `&` or `=` is part of the value whether or not anything else in it is
+        /// encoded (a form decoder would cut the value at the `&`).
+        #[test]
+        fn a_raw_ampersand_stays_in_the_value(plain in "[a-z&=]{1,12}", encoded in "[a-z&=]{0,12}") {
+            let header = format!("Basic {}", STANDARD.encode(format!("{plain}:{encoded}%20{encoded}+x")));
+            let (i, s) = parse_basic(&header).unwrap();
+            proptest::prop_assert_eq!(i, plain);
+            proptest::prop_assert_eq!(s, format!("{encoded} {encoded} x"));
         }
 
         /// RFC 6749 §2.3.1: id and secret, form-urlencoded then base64, come back exactly,
