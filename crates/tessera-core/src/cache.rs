@@ -415,6 +415,12 @@ impl Services {
             let mut listening = this.store.push_changes(to);
             let mut next_poll = tokio::time::Instant::now() + every;
             let mut ticks: u64 = 0;
+            // The changes of the last read (its look-back window included): already applied,
+            // so the next look-back skips them. Applying one again was harmless but not
+            // free: every change emptied its cache entries at each poll for as long as it
+            // stayed in the window (twenty times at four polls a second), and each time the
+            // next requests read them from the database again (signing keys parsed anew).
+            let mut applied: std::collections::HashSet<i64> = std::collections::HashSet::new();
             loop {
                 let poll = tokio::select! {
                     () = tokio::time::sleep_until(next_poll) => true,
@@ -436,8 +442,8 @@ impl Services {
                 next_poll = tokio::time::Instant::now() + every;
                 ticks += 1;
                 // New changes first, in order; then a look back over the last few seconds
-                // for anything that committed after a later-numbered change (PostgreSQL).
-                // Dropping an entry twice is harmless.
+                // for anything that committed after a later-numbered change (PostgreSQL),
+                // applied only if the last read did not have it.
                 let since = this.now() - time::Duration::seconds(5);
                 let batch = async {
                     let mut tx = this.store.read().await?;
@@ -449,10 +455,16 @@ impl Services {
                 .await;
                 match batch {
                     Ok(changes) => {
+                        let mut now_applied =
+                            std::collections::HashSet::with_capacity(changes.len());
                         for c in &changes {
-                            this.apply_change(c);
+                            if !applied.contains(&c.seq) {
+                                this.apply_change(c);
+                            }
+                            now_applied.insert(c.seq);
                             last = last.max(c.seq);
                         }
+                        applied = now_applied;
                     }
                     Err(e) => tracing::warn!(error = %e, "could not read the change feed"),
                 }

@@ -1245,3 +1245,66 @@ async fn a_client_is_created_with_a_chosen_secret() {
         "{v}"
     );
 }
+
+/// Another node drops a changed client once. Its poller reads the change feed again over the
+/// last few seconds (for changes that commit after a later-numbered one); what it applied at
+/// the previous read is skipped, so the client is not read from the database again at every
+/// poll for as long as its change stays in that window (twenty reads a second here before).
+#[tokio::test]
+async fn another_node_reloads_a_changed_client_once() {
+    let (s, key) = setup().await;
+    let (st, c) = json(call(&s, Method::POST, O, Some(&key), Some(json!({"name": "Backend", "isConfidential": true, "grantTypes": ["client_credentials"], "allowedScopes": ["api.read"]}))).await).await;
+    assert_eq!(st, 201, "{c}");
+    let id = c["id"].as_str().unwrap();
+    let secret = c["secret"].as_str().unwrap();
+    let org = s
+        .services
+        .get_org(&tessera_core::Context::cli(), "acme-corp", None)
+        .await
+        .unwrap();
+    let other = s
+        .second_node(std::sync::Arc::new(tessera_domain::SystemClock))
+        .await;
+    other.spawn_change_poller(std::time::Duration::from_millis(50));
+    let cid = ClientId::parse(id).unwrap();
+    let loads = || {
+        other
+            .cache_figures()
+            .iter()
+            .find(|f| f.name == "clients")
+            .map(|f| f.loads)
+            .unwrap()
+    };
+    assert!(other
+        .verify_client_secret(org.id, &cid, secret)
+        .await
+        .unwrap());
+    let before = loads();
+    let (st, _) = json(
+        call(
+            &s,
+            Method::PATCH,
+            &format!("{O}/{id}"),
+            Some(&key),
+            Some(json!({"name": "Backend v2"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 200);
+    // A second of requests on the other node: twenty polls, all inside the look-back window.
+    for _ in 0..100 {
+        assert!(other
+            .verify_client_secret(org.id, &cid, secret)
+            .await
+            .unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let reloads = loads() - before;
+    // Once for the change (twice where the database also announces it: the announcement,
+    // then the poll that reads it as new).
+    assert!(
+        (1..=2).contains(&reloads),
+        "the client was read {reloads} times after one change"
+    );
+}
