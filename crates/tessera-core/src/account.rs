@@ -287,7 +287,7 @@ impl Services {
         let auth = crate::tokens::ClientAuth::public(DEFAULT_ACCOUNT_CLIENT);
         let redirect = self.account_redirect_uri(&org);
         let verifier = self.account_verifier(state);
-        self.authorization_code(org_slug, &auth, code, Some(&redirect), Some(&verifier), &[])
+        self.authorization_code(&org, &auth, code, Some(&redirect), Some(&verifier), &[])
             .await
             .map_err(|e| match e {
                 OAuthError::ServerError(m) => CoreError::internal(m),

@@ -143,18 +143,16 @@ impl Services {
         let verifier = self.console_verifier(state);
         let auth = ClientAuth::public(DEFAULT_CONSOLE_CLIENT);
         let redirect = self.console_redirect_uri();
+        let failed = |e: OAuthError| match e {
+            OAuthError::ServerError(m) => CoreError::internal(m),
+            OAuthError::TemporarilyUnavailable(m) => CoreError::Unavailable(m),
+            other => CoreError::Unauthenticated(format!("the sign-in failed: {other}")),
+        };
+        let org = self.protocol_org(org_slug).await.map_err(failed)?;
         let tokens = self
-            .authorization_code(org_slug, &auth, code, Some(&redirect), Some(&verifier), &[])
+            .authorization_code(&org, &auth, code, Some(&redirect), Some(&verifier), &[])
             .await
-            .map_err(|e| match e {
-                OAuthError::ServerError(m) => CoreError::internal(m),
-                OAuthError::TemporarilyUnavailable(m) => CoreError::Unavailable(m),
-                other => CoreError::Unauthenticated(format!("the sign-in failed: {other}")),
-            })?;
-        let org = self
-            .protocol_org(org_slug)
-            .await
-            .map_err(|_| CoreError::not_found("organization", org_slug))?;
+            .map_err(failed)?;
         let claims = self
             .active_claims(&org, &tokens.access_token)
             .await

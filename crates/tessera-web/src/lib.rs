@@ -66,9 +66,21 @@ impl Default for WebConfig {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach: one shared allocation, so that the state a layer or an
+/// extractor clones for each request costs one reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct SharedState {
     pub services: Arc<Services>,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<metrics::Metrics>,
@@ -81,13 +93,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(services: Arc<Services>, config: WebConfig) -> Self {
-        Self {
+        Self(Arc::new(SharedState {
             services,
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::new()),
             graphql: Arc::new(graphql::schema()),
             draining: Arc::default(),
-        }
+        }))
     }
 }
 

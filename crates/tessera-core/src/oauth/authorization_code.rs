@@ -30,16 +30,15 @@ impl Services {
     /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5).
     pub(crate) async fn authorization_code(
         self: &Arc<Self>,
-        org_slug: &str,
+        org: &tessera_domain::Organization,
         auth: &ClientAuth,
         code: &str,
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
         resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
-        let org = self.protocol_org(org_slug).await?;
         let cached = self
-            .grant_client(&org, auth, GrantType::AuthorizationCode)
+            .grant_client(org, auth, GrantType::AuthorizationCode)
             .await?;
         let client = &cached.client;
         let key = self.sender_key(client, auth)?;
@@ -57,7 +56,7 @@ impl Services {
         let found = self.read_code(org.id, &hash).await?;
         if found.redeemed_at.is_some() {
             return Err(self
-                .code_replayed(&org, client.id.as_str(), found, now)
+                .code_replayed(org, client.id.as_str(), found, now)
                 .await);
         }
         if found.client_id != client.id.as_str() {
@@ -127,7 +126,7 @@ impl Services {
             // Redeemed by a concurrent request since it was read: this one is the replay.
             let earlier = self.read_code(org.id, &hash).await?;
             return Err(self
-                .code_replayed(&org, client.id.as_str(), earlier, now)
+                .code_replayed(org, client.id.as_str(), earlier, now)
                 .await);
         }
 
@@ -140,7 +139,7 @@ impl Services {
             jti: Some(&jti),
             key,
         };
-        self.token_response(&org, client, grant, &targets, issue)
+        self.token_response(org, client, grant, &targets, issue)
             .await
     }
 }

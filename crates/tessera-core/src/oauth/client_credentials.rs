@@ -15,14 +15,13 @@ impl Services {
     /// `grant_type=client_credentials` (RFC 6749 §4.4).
     pub(crate) async fn client_credentials(
         self: &Arc<Self>,
-        org_slug: &str,
+        org: &tessera_domain::Organization,
         auth: &ClientAuth,
         scope: Option<&str>,
         resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
-        let org = self.protocol_org(org_slug).await?;
         let cached = self
-            .grant_client(&org, auth, GrantType::ClientCredentials)
+            .grant_client(org, auth, GrantType::ClientCredentials)
             .await?;
         let c = &cached.client;
         let key = self.sender_key(c, auth)?;
@@ -50,7 +49,7 @@ impl Services {
         .with_scope(&scope_str)
         .bound_to(key);
         let token = self
-            .sign_access_token(&org, targets.alg(c), &claims)
+            .sign_access_token(org, targets.alg(c), &claims)
             .await?;
         Ok(TokenResponse {
             access_token: token,

@@ -14,13 +14,12 @@ impl Services {
     /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4, §3.5).
     pub(crate) async fn device_code_grant(
         self: &Arc<Self>,
-        org_slug: &str,
+        org: &tessera_domain::Organization,
         auth: &ClientAuth,
         device_code: &str,
         resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
-        let org = self.protocol_org(org_slug).await?;
-        let cached = self.grant_client(&org, auth, GrantType::DeviceCode).await?;
+        let cached = self.grant_client(org, auth, GrantType::DeviceCode).await?;
         let client = &cached.client;
         let key = self.sender_key(client, auth)?;
         let hash = self.handle_hash.hash(device_code);
@@ -116,7 +115,7 @@ impl Services {
             ..grant
         };
         self.token_response(
-            &org,
+            org,
             client,
             grant,
             &targets,

@@ -230,27 +230,19 @@ impl Services {
                 code_verifier,
                 resources,
             } => {
-                self.authorization_code(
-                    org_slug,
-                    auth,
-                    code,
-                    redirect_uri,
-                    code_verifier,
-                    &resources,
-                )
-                .await
+                self.authorization_code(&org, auth, code, redirect_uri, code_verifier, &resources)
+                    .await
             }
             TokenRequest::RefreshToken {
                 refresh_token,
                 scope,
                 resources,
             } => {
-                self.refresh(org_slug, auth, refresh_token, scope, &resources)
+                self.refresh(&org, auth, refresh_token, scope, &resources)
                     .await
             }
             TokenRequest::ClientCredentials { scope, resources } => {
-                self.client_credentials(org_slug, auth, scope, &resources)
-                    .await
+                self.client_credentials(&org, auth, scope, &resources).await
             }
             TokenRequest::Password {
                 username,
@@ -258,17 +250,17 @@ impl Services {
                 scope,
                 resources,
             } => {
-                self.password_grant(org_slug, auth, username, password, scope, &resources)
+                self.password_grant(&org, auth, username, password, scope, &resources)
                     .await
             }
             TokenRequest::DeviceCode {
                 device_code,
                 resources,
             } => {
-                self.device_code_grant(org_slug, auth, device_code, &resources)
+                self.device_code_grant(&org, auth, device_code, &resources)
                     .await
             }
-            TokenRequest::TokenExchange(req) => self.token_exchange(org_slug, auth, req).await,
+            TokenRequest::TokenExchange(req) => self.token_exchange(&org, auth, req).await,
         }
     }
 }

@@ -16,7 +16,7 @@ impl Services {
     /// `grant_type=password`.
     pub(crate) async fn password_grant(
         self: &Arc<Self>,
-        org_slug: &str,
+        org: &tessera_domain::Organization,
         auth: &ClientAuth,
         username: &str,
         password: &str,
@@ -24,8 +24,7 @@ impl Services {
         resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
         let address = auth.address.as_deref();
-        let org = self.protocol_org(org_slug).await?;
-        let cached = self.grant_client(&org, auth, GrantType::Password).await?;
+        let cached = self.grant_client(org, auth, GrantType::Password).await?;
         let client = &cached.client;
         let key = self.sender_key(client, auth)?;
         if !client.settings.is_confidential {
@@ -46,7 +45,7 @@ impl Services {
             ));
         }
         let Some(user) = self
-            .check_password(&org, client, username, password, address, "password_grant")
+            .check_password(org, client, username, password, address, "password_grant")
             .await?
         else {
             self.count_failures(&self.limits.password_grant_failed(
@@ -87,7 +86,7 @@ impl Services {
         }
         self.audit(
             tx.as_mut(),
-            &Self::signing_in(&org, &user, address),
+            &Self::signing_in(org, &user, address),
             login_entry(
                 org.id,
                 &user,
@@ -100,7 +99,7 @@ impl Services {
         .await?;
         tx.commit().await?;
         self.token_response(
-            &org,
+            org,
             client,
             grant,
             &targets,

@@ -62,15 +62,14 @@ impl Services {
     /// `grant_type=refresh_token` (RFC 6749 §6).
     pub(crate) async fn refresh(
         self: &Arc<Self>,
-        org_slug: &str,
+        org: &Organization,
         auth: &ClientAuth,
         token: &str,
         scope: Option<&str>,
         resources: &[&str],
     ) -> OAuthResult<TokenResponse> {
-        let org = self.protocol_org(org_slug).await?;
         let cached = self
-            .grant_client(&org, auth, GrantType::RefreshToken)
+            .grant_client(org, auth, GrantType::RefreshToken)
             .await?;
         let client = &cached.client;
         let bad = |m: &str| OAuthError::InvalidGrant(m.to_owned());
@@ -141,7 +140,7 @@ impl Services {
             };
             return self
                 .token_response(
-                    &org,
+                    org,
                     client,
                     granted,
                     &targets,
@@ -186,7 +185,7 @@ impl Services {
             ..family
         };
         self.token_response(
-            &org,
+            org,
             client,
             granted,
             &targets,

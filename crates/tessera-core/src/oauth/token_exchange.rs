@@ -55,13 +55,12 @@ impl Services {
     /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`.
     pub(crate) async fn token_exchange(
         self: &Arc<Self>,
-        org_slug: &str,
+        org: &tessera_domain::Organization,
         auth: &ClientAuth,
         req: ExchangeRequest<'_>,
     ) -> OAuthResult<TokenResponse> {
-        let org = self.protocol_org(org_slug).await?;
         let cached = self
-            .grant_client(&org, auth, GrantType::TokenExchange)
+            .grant_client(org, auth, GrantType::TokenExchange)
             .await?;
         let client = &cached.client;
         if !client.settings.is_confidential {
@@ -92,7 +91,7 @@ impl Services {
         };
         // Active here: signed by this organization, unexpired, not revoked, client alive.
         let subject = self
-            .active_claims(&org, req.subject_token)
+            .active_claims(org, req.subject_token)
             .await?
             .ok_or_else(|| {
                 OAuthError::InvalidGrant(
@@ -136,7 +135,7 @@ impl Services {
         let mut expires = subject.exp;
         let act = match actor {
             Some(t) => {
-                let a = self.active_claims(&org, t).await?.ok_or_else(|| {
+                let a = self.active_claims(org, t).await?.ok_or_else(|| {
                     OAuthError::InvalidGrant(
                         "the actor_token is not an active access token of this organization".into(),
                     )
@@ -224,14 +223,14 @@ impl Services {
         .bound_to(self.sender_key(client, auth)?);
         claims.act = act.clone();
         let access_token = self
-            .sign_access_token(&org, targets.alg(client), &claims)
+            .sign_access_token(org, targets.alg(client), &claims)
             .await?;
         let ctx = Context {
             principal: tessera_domain::Principal::oauth_client(org.id, client.id.as_str()),
             ip: auth.address.clone(),
             request_id: auth.request_id.clone(),
         };
-        self.audit_exchange(&org, &ctx, &subject, &claims, delegated)
+        self.audit_exchange(org, &ctx, &subject, &claims, delegated)
             .await?;
         Ok(TokenResponse {
             access_token,

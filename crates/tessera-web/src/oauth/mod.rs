@@ -12,7 +12,10 @@ mod form;
 mod token;
 mod userinfo;
 
-use axum::extract::{Request, State};
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -40,7 +43,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(paths::REVOKE, post(revoke))
         .route(paths::PAR, post(par))
         .route(paths::DEVICE_AUTHORIZATION, post(device_authorization))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), cors));
+        .route_layer(CorsLayer(state.clone()));
     Router::new()
         .merge(cors)
         .route(paths::AS_METADATA, get(as_metadata))
@@ -65,11 +68,70 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 /// CORS for the endpoints above (Fetch standard): the origin is echoed when a client of the
 /// organization lists it in `allowedCorsOrigins`; a preflight is answered here.
-async fn cors(
-    State(state): State<AppState>,
-    req: Request,
-    next: axum::middleware::Next,
-) -> Response {
+#[derive(Clone)]
+struct CorsLayer(AppState);
+
+impl<S> tower::Layer<S> for CorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+/// The service of [`CorsLayer`]. A request without `Origin` (a server, not a browser) has
+/// nothing to decide: it goes straight through and its response only says that it varies by
+/// `Origin`, without a boxed future or a look at the organization's origins.
+#[derive(Clone)]
+struct Cors<S> {
+    inner: S,
+    state: AppState,
+}
+
+type CorsFuture<F> = futures_util::future::Either<
+    futures_util::future::Map<F, fn(Result<Response, Infallible>) -> Result<Response, Infallible>>,
+    futures_util::future::BoxFuture<'static, Result<Response, Infallible>>,
+>;
+
+impl<S> tower::Service<Request> for Cors<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = CorsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        use futures_util::FutureExt as _;
+        if !req.headers().contains_key(header::ORIGIN) && req.method() != http::Method::OPTIONS {
+            let vary: fn(Result<Response, Infallible>) -> Result<Response, Infallible> = |res| {
+                res.map(|mut r| {
+                    r.headers_mut()
+                        .append(header::VARY, HeaderValue::from_static("Origin"));
+                    r
+                })
+            };
+            return futures_util::future::Either::Left(self.inner.call(req).map(vary));
+        }
+        // The service that was made ready goes into the future; a clone stays (tower's rule).
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        futures_util::future::Either::Right(Box::pin(cors(self.state.clone(), req, ready)))
+    }
+}
+
+async fn cors<S>(state: AppState, req: Request, mut inner: S) -> Result<Response, Infallible>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -90,7 +152,7 @@ async fn cors(
     let mut res = if preflight {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        next.run(req).await
+        inner.call(req).await?
     };
     let h = res.headers_mut();
     h.append(header::VARY, HeaderValue::from_static("Origin"));
@@ -118,7 +180,7 @@ async fn cors(
             );
         }
     }
-    res
+    Ok(res)
 }
 
 /// An RFC 6749 §5.2 error response.
