@@ -292,14 +292,15 @@ impl Services {
 
     /// `auth` with its DPoP proof (if any) checked for a request to the endpoint at `path`
     /// under the issuer (§4.3): `proven` filled in.
-    pub(crate) async fn prove(
+    pub(crate) async fn prove<'a>(
         &self,
         org: &Organization,
-        auth: &ClientAuth,
+        auth: &'a ClientAuth,
         path: &str,
-    ) -> OAuthResult<ClientAuth> {
+    ) -> OAuthResult<std::borrow::Cow<'a, ClientAuth>> {
+        // Without a proof there is nothing to add: the request's own, not a copy of it.
         let Some(proof) = &auth.dpop else {
-            return Ok(auth.clone());
+            return Ok(std::borrow::Cow::Borrowed(auth));
         };
         let url = format!("{}{path}", self.issuer(&org.slug));
         let target = ProofTarget {
@@ -310,10 +311,10 @@ impl Services {
         let key = self
             .check_dpop(org, proof, target, self.config.dpop_require_nonce)
             .await?;
-        Ok(ClientAuth {
+        Ok(std::borrow::Cow::Owned(ClientAuth {
             proven: Some(key),
             ..auth.clone()
-        })
+        }))
     }
 
     /// The key `client`'s new tokens are bound to: the one the request proved. A client whose

@@ -596,7 +596,7 @@ impl Services {
                 StoredHash::Argon2(_) => false,
             };
             if ok {
-                self.note_secret_use(org, &s.id, &s.noted);
+                self.note_secret_use(org, &s.id, &s.noted, now);
                 return Ok(true);
             }
         }

@@ -130,8 +130,13 @@ impl Services {
     /// Records a use of a client secret, whose cached entry keeps the last note in `noted`
     /// (see the module header). Should the write fail, the next load of the client (after a
     /// change, or the cache's TTL) starts afresh and writes again.
-    pub(crate) fn note_secret_use(self: &Arc<Self>, org: OrgId, id: &str, noted: &LastNoted) {
-        let now = self.now();
+    pub(crate) fn note_secret_use(
+        self: &Arc<Self>,
+        org: OrgId,
+        id: &str,
+        noted: &LastNoted,
+        now: Timestamp,
+    ) {
         if noted.due(now, self.config.last_used_interval)
             && self.uses.push(Use::ClientSecret(org, id.to_owned()), now)
         {

@@ -8,7 +8,6 @@
 use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use subtle::ConstantTimeEq;
 
 use crate::password::PasswordHasher;
 use crate::CryptoError;
@@ -80,7 +79,12 @@ impl StoredHash {
         match self {
             Self::HmacSha256(expected) => {
                 let got = key.hash(presented);
-                Ok(bool::from(got.as_bytes().ct_eq(expected.as_bytes())))
+                // One constant-time comparison of the whole tag (aws-lc's), not one per byte.
+                Ok(aws_lc_rs::constant_time::verify_slices_are_equal(
+                    got.as_bytes(),
+                    expected.as_bytes(),
+                )
+                .is_ok())
             }
             Self::Argon2(phc) => passwords.verify(presented, phc),
         }

@@ -63,7 +63,8 @@ impl Services {
     ) -> OAuthResult<PushedResponse> {
         let org = self.protocol_org(org_slug).await?;
         // RFC 9449 §10.1: a proof here binds the code to its key.
-        let auth = &self.prove(&org, auth, "/api/v1/oauth/par").await?;
+        let proven = self.prove(&org, auth, "/api/v1/oauth/par").await?;
+        let auth = &*proven;
         let cached = self.authenticate_client(&org, auth).await?;
         let client = &cached.client;
         if !client.settings.is_active {

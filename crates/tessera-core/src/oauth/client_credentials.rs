@@ -48,9 +48,7 @@ impl Services {
         )
         .with_scope(&scope_str)
         .bound_to(key);
-        let token = self
-            .sign_access_token(org, targets.alg(c), &claims)
-            .await?;
+        let token = self.sign_access_token(org, targets.alg(c), &claims).await?;
         Ok(TokenResponse {
             access_token: token,
             token_type: claims.token_type(),

@@ -222,7 +222,8 @@ impl Services {
     ) -> OAuthResult<TokenResponse> {
         // RFC 9449 §5: a DPoP proof is checked once, for every grant.
         let org = self.protocol_org(org_slug).await?;
-        let auth = &self.prove(&org, auth, "/api/v1/oauth/token").await?;
+        let proven = self.prove(&org, auth, "/api/v1/oauth/token").await?;
+        let auth = &*proven;
         match req {
             TokenRequest::AuthorizationCode {
                 code,
