@@ -1266,9 +1266,6 @@ async fn another_node_reloads_a_changed_client_once() {
         .second_node(std::sync::Arc::new(tessera_domain::SystemClock))
         .await;
     other.spawn_change_poller(std::time::Duration::from_millis(50));
-    // Its first reads take in the client's creation (still inside the look-back window) and
-    // drop the entry once: over before the count starts, however slow the machine.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let cid = ClientId::parse(id).unwrap();
     let loads = || {
         other
@@ -1282,19 +1279,38 @@ async fn another_node_reloads_a_changed_client_once() {
         .verify_client_secret(org.id, &cid, secret)
         .await
         .unwrap());
+    // Before counting: the other node's first polls take in the client's creation (still
+    // inside the look-back window) and drop its entry once, and it writes the secret's first
+    // use; on SQLite that write and the change below would race for the file's one writer.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(other
+        .verify_client_secret(org.id, &cid, secret)
+        .await
+        .unwrap());
     let before = loads();
-    let (st, _) = json(
-        call(
-            &s,
-            Method::PATCH,
-            &format!("{O}/{id}"),
-            Some(&key),
-            Some(json!({"name": "Backend v2"})),
+    // Two stores on one SQLite file take turns at its one writer: a change that meets the
+    // other node's write gets 503 temporarily_unavailable, "try again shortly", as a client
+    // would.
+    let mut tries = 0;
+    let (st, body) = loop {
+        let (st, body) = json(
+            call(
+                &s,
+                Method::PATCH,
+                &format!("{O}/{id}"),
+                Some(&key),
+                Some(json!({"name": "Backend v2"})),
+            )
+            .await,
         )
-        .await,
-    )
-    .await;
-    assert_eq!(st, 200);
+        .await;
+        tries += 1;
+        if st != 503 || tries == 40 {
+            break (st, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    assert_eq!(st, 200, "{body}");
     // A second of requests on the other node: twenty polls, all inside the look-back window.
     for _ in 0..100 {
         assert!(other
