@@ -397,7 +397,7 @@ impl Services {
         tx.record_change(Some(org.id), CHANGE_CLIENT, id, now)
             .await?;
         tx.commit().await?;
-        self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        self.caches.forget_client(org.id, id);
         self.caches.cors.invalidate(&org.id);
         Ok(ClientWithSecret {
             client: self.live_secrets_only(after),
@@ -429,7 +429,7 @@ impl Services {
         tx.record_change(Some(org.id), CHANGE_CLIENT, id, self.now())
             .await?;
         tx.commit().await?;
-        self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        self.caches.forget_client(org.id, id);
         self.caches.cors.invalidate(&org.id);
         Ok(())
     }
@@ -467,7 +467,7 @@ impl Services {
         tx.record_change(Some(org.id), CHANGE_CLIENT, id, now)
             .await?;
         tx.commit().await?;
-        self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        self.caches.forget_client(org.id, id);
         Ok(now)
     }
 
@@ -599,7 +599,7 @@ impl Services {
             .map(|s| s.info)
             .collect();
         tx.commit().await?;
-        self.caches.clients.invalidate(&(org.id, id.to_owned()));
+        self.caches.forget_client(org.id, id);
         self.caches.cors.invalidate(&org.id);
         Ok(ClientWithSecret {
             client: self.live_secrets_only(client),

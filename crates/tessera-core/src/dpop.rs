@@ -308,9 +308,9 @@ impl Services {
             url: &url,
             access_token: None,
         };
-        let key = self
-            .check_dpop(org, proof, target, self.config.dpop_require_nonce)
-            .await?;
+        // Boxed: a request without a proof does not carry this future's room inline.
+        let key =
+            Box::pin(self.check_dpop(org, proof, target, self.config.dpop_require_nonce)).await?;
         Ok(std::borrow::Cow::Owned(ClientAuth {
             proven: Some(key),
             ..auth.clone()

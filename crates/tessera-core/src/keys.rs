@@ -78,7 +78,7 @@ impl OrgKeys {
 impl Services {
     /// The organization's keys, from the cache or the database; missing active keys are made.
     pub(crate) async fn org_keys(&self, org: OrgId) -> CoreResult<Arc<OrgKeys>> {
-        if let Some(k) = self.caches.keys.get(&org) {
+        if let Some(k) = self.caches.keys(org) {
             return Ok(k);
         }
         crate::cache::count_load(&self.caches.loads.keys);
@@ -223,7 +223,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        self.caches.keys.invalidate(&org.id);
+        self.caches.forget_keys(org.id);
         Ok(kids)
     }
 }

@@ -822,7 +822,7 @@ impl Services {
                 tx.record_change(Some(org), crate::cache::CHANGE_CLIENT, &id, now)
                     .await?;
                 tx.commit().await?;
-                self.caches.clients.invalidate(&(org, id.clone()));
+                self.caches.forget_client(org, &id);
                 self.caches.cors.invalidate(&org);
                 tracing::info!(client_id = %id, "unused registered client deleted");
                 removed += 1;

@@ -370,13 +370,19 @@ fn invalid_client(auth: &ClientAuth, m: &str) -> OAuthError {
 impl Services {
     /// The issuer of an organization: `{public_url}/orgs/{slug}`.
     pub fn issuer(&self, slug: &OrgSlug) -> String {
-        format!("{}/orgs/{}", self.config.public_url, slug)
+        // Built by hand rather than with `format!`: every token names its issuer.
+        let (base, slug) = (self.config.public_url.as_str(), slug.as_str());
+        let mut s = String::with_capacity(base.len() + "/orgs/".len() + slug.len());
+        s.push_str(base);
+        s.push_str("/orgs/");
+        s.push_str(slug);
+        s
     }
 
     /// An organization by slug for the protocol endpoints (no caller to check; cached, and
     /// shared rather than copied: every protocol request starts here).
     pub async fn protocol_org(&self, slug: &str) -> OAuthResult<Arc<Organization>> {
-        if let Some(o) = self.caches.orgs.get(slug) {
+        if let Some(o) = self.caches.org(slug) {
             return Ok(o);
         }
         crate::cache::count_load(&self.caches.loads.orgs);
@@ -398,14 +404,13 @@ impl Services {
         org: OrgId,
         client_id: &str,
     ) -> OAuthResult<Option<Arc<CachedClient>>> {
-        let key = (org, client_id.to_owned());
-        if let Some(c) = self.caches.clients.get(&key) {
+        if let Some(c) = self.caches.client(org, client_id) {
             return Ok(c);
         }
         let Ok(id) = ClientId::parse(client_id) else {
             // Not a registered client's id: perhaps a Client ID Metadata Document's URL.
             if client_id.contains("://") {
-                return self.metadata_document_client(org, client_id).await;
+                return Box::pin(self.metadata_document_client(org, client_id)).await;
             }
             return Ok(None);
         };
@@ -416,7 +421,9 @@ impl Services {
                 .await?
                 .map(|(client, secrets)| Arc::new(CachedClient::new(client, secrets)))
         };
-        self.caches.clients.insert(key, loaded.clone());
+        self.caches
+            .clients
+            .insert((org, client_id.to_owned()), loaded.clone());
         Ok(loaded)
     }
 
@@ -457,7 +464,7 @@ impl Services {
             if let Some(c) = client.as_ref().filter(|c| uses_secret(c)) {
                 secret_ok = self.check_secret(org.id, c, secret).await?;
                 if !secret_ok {
-                    self.caches.clients.invalidate(&(org.id, id.to_owned()));
+                    self.caches.forget_client(org.id, id);
                     client = self.cached_client(org.id, id).await?;
                     if let Some(c) = client.as_ref().filter(|c| uses_secret(c)) {
                         secret_ok = self.check_secret(org.id, c, secret).await?;
@@ -494,13 +501,15 @@ impl Services {
                 {
                     Err("an assertion sent for a client that uses neither private_key_jwt nor client_secret_jwt")
                 } else {
-                    match self.check_assertion(org, c, assertion).await? {
+                    match Box::pin(self.check_assertion(org, c, assertion)).await? {
                         // A secret set on another node moments ago: read the client once more
                         // (a failed signature spends no jti).
                         Err(crate::assertion::NO_SECRET) => {
-                            self.caches.clients.invalidate(&(org.id, id.to_owned()));
+                            self.caches.forget_client(org.id, id);
                             match self.cached_client(org.id, id).await? {
-                                Some(fresh) => self.check_assertion(org, &fresh, assertion).await?,
+                                Some(fresh) => {
+                                    Box::pin(self.check_assertion(org, &fresh, assertion)).await?
+                                }
                                 None => Err("unknown client"),
                             }
                         }
@@ -513,9 +522,9 @@ impl Services {
             (Ok(()), Some(c)) => Ok(c),
             (outcome, _) => {
                 let reason = outcome.err().unwrap_or("unknown client");
-                self.count_failures(&self.limits.client_auth_failed(org.id, id, address))
+                Box::pin(self.count_failures(&self.limits.client_auth_failed(org.id, id, address)))
                     .await;
-                self.audit_client_auth_failure(org, auth, reason).await;
+                Box::pin(self.audit_client_auth_failure(org, auth, reason)).await;
                 Err(invalid_client(auth, "client authentication failed"))
             }
         }
@@ -592,7 +601,9 @@ impl Services {
                     .verify(presented, &self.client_hash, &self.passwords)
                     .unwrap_or(false),
                 // Only a chosen secret pays for argon2id, and off the executor.
-                StoredHash::Argon2(phc) if !generated => self.verify_password(presented, phc).await,
+                StoredHash::Argon2(phc) if !generated => {
+                    Box::pin(self.verify_password(presented, phc)).await
+                }
                 StoredHash::Argon2(_) => false,
             };
             if ok {

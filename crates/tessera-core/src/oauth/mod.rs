@@ -231,17 +231,21 @@ impl Services {
                 code_verifier,
                 resources,
             } => {
-                self.authorization_code(&org, auth, code, redirect_uri, code_verifier, &resources)
-                    .await
+                Box::pin(self.authorization_code(
+                    &org,
+                    auth,
+                    code,
+                    redirect_uri,
+                    code_verifier,
+                    &resources,
+                ))
+                .await
             }
             TokenRequest::RefreshToken {
                 refresh_token,
                 scope,
                 resources,
-            } => {
-                self.refresh(&org, auth, refresh_token, scope, &resources)
-                    .await
-            }
+            } => Box::pin(self.refresh(&org, auth, refresh_token, scope, &resources)).await,
             TokenRequest::ClientCredentials { scope, resources } => {
                 self.client_credentials(&org, auth, scope, &resources).await
             }
@@ -251,17 +255,16 @@ impl Services {
                 scope,
                 resources,
             } => {
-                self.password_grant(&org, auth, username, password, scope, &resources)
+                Box::pin(self.password_grant(&org, auth, username, password, scope, &resources))
                     .await
             }
             TokenRequest::DeviceCode {
                 device_code,
                 resources,
-            } => {
-                self.device_code_grant(&org, auth, device_code, &resources)
-                    .await
+            } => Box::pin(self.device_code_grant(&org, auth, device_code, &resources)).await,
+            TokenRequest::TokenExchange(req) => {
+                Box::pin(self.token_exchange(&org, auth, req)).await
             }
-            TokenRequest::TokenExchange(req) => self.token_exchange(&org, auth, req).await,
         }
     }
 }
