@@ -6,18 +6,22 @@
 //! Pages set only what is theirs: their Content-Security-Policy.
 //!
 //! One place, so that a new route cannot miss them, and one middleware ([`edge`]) for these
-//! guards, the JSON body of the framework's own errors and the request metrics: every
-//! `from_fn` layer costs each request a boxed future and a clone of the inner service, and
-//! this is the path of every token. This module reads only the request's method and path and
+//! guards, the JSON body of the framework's own errors and the request metrics, written as a
+//! tower service ([`Edge`]): a `from_fn` layer costs each request a boxed future and a clone
+//! of the inner service, and this is the path of every token. This module reads only the request's method and path and
 //! the response's status and headers; it knows nothing of the services.
 
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue};
+use http::{header, HeaderValue, StatusCode};
 use tessera_domain::OrgSlug;
 
 use crate::error::ApiError;
@@ -25,13 +29,19 @@ use crate::metrics::Metrics;
 
 /// The organization segment of a path, percent-decoded, if the path names one:
 /// `/orgs/{org}/…`, `/t/{org}/…` and `/.well-known/oauth-authorization-server/orgs/{org}`.
-pub fn org_segment(path: &str) -> Option<String> {
+/// Borrowed from the path unless it has something encoded.
+pub fn org_segment(path: &str) -> Option<Cow<'_, str>> {
     let rest = path
         .strip_prefix("/orgs/")
         .or_else(|| path.strip_prefix("/t/"))
         .or_else(|| path.strip_prefix("/.well-known/oauth-authorization-server/orgs/"))?;
     let raw = rest.split('/').next().unwrap_or_default();
-    Some(percent_decode(raw).unwrap_or_else(|| "\u{fffd}".to_owned()))
+    if !raw.contains('%') {
+        return Some(Cow::Borrowed(raw));
+    }
+    Some(Cow::Owned(
+        percent_decode(raw).unwrap_or_else(|| "\u{fffd}".to_owned()),
+    ))
 }
 
 /// `%XX` decoding of one path segment; `None` when the result is not UTF-8 or a `%` is not
@@ -68,24 +78,123 @@ fn slug_refusal(req: &Request) -> Option<Response> {
         .then(|| ApiError::not_found("no such organization").into_response())
 }
 
+/// The layer of [`Edge`], with the metrics it counts responses in.
+#[derive(Clone)]
+pub struct EdgeLayer(pub Arc<Metrics>);
+
+impl<S> tower::Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge {
+            inner,
+            metrics: Arc::clone(&self.0),
+        }
+    }
+}
+
 /// Middleware, once per request: the organization slug guard, then the route; on the way
 /// out the JSON error body for the framework's own errors
 /// ([`crate::error::with_json_error`]), the request counted and timed, and the security
-/// headers.
-pub async fn edge(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    // Kept only for the description of an error without a body (a cheap clone of shared
-    // bytes).
-    let uri = req.uri().clone();
-    let res = match slug_refusal(&req) {
-        Some(refused) => refused,
-        None => next.run(req).await,
-    };
-    let mut res = crate::error::with_json_error(&method, uri.path(), res);
-    metrics.observe(&method, res.status(), start.elapsed());
-    security_headers(res.headers_mut());
-    res
+/// headers. A tower service of its own rather than `from_fn`: no boxed future and no clone
+/// of the inner service per request.
+#[derive(Clone)]
+pub struct Edge<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S, B> tower::Service<Request> for Edge<S>
+where
+    S: tower::Service<Request, Response = http::Response<B>, Error = Infallible>,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EdgeFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let start = Instant::now();
+        let method = req.method().clone();
+        // Kept only for the description of an error without a body (a cheap clone of shared
+        // bytes).
+        let uri = req.uri().clone();
+        let (refused, inner) = match slug_refusal(&req) {
+            Some(refused) => (Some(refused), None),
+            None => (None, Some(self.inner.call(req))),
+        };
+        EdgeFuture {
+            inner,
+            refused,
+            done: Some(Done {
+                start,
+                method,
+                uri,
+                metrics: Arc::clone(&self.metrics),
+            }),
+        }
+    }
+}
+
+/// What [`Edge`] needs once the response is there.
+struct Done {
+    start: Instant,
+    method: http::Method,
+    uri: http::Uri,
+    metrics: Arc<Metrics>,
+}
+
+impl Done {
+    fn finish(self, res: Response) -> Response {
+        let mut res = crate::error::with_json_error(&self.method, self.uri.path(), res);
+        self.metrics
+            .observe(&self.method, res.status(), self.start.elapsed());
+        security_headers(res.headers_mut());
+        res
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Edge`]: the route's, or the refusal of a bad slug.
+    pub struct EdgeFuture<F> {
+        #[pin]
+        inner: Option<F>,
+        refused: Option<Response>,
+        done: Option<Done>,
+    }
+}
+
+impl<F, B> Future for EdgeFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, Infallible>>,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let res = match (this.refused.take(), this.inner.as_pin_mut()) {
+            (Some(refused), _) => refused,
+            (None, Some(inner)) => match inner.poll(cx) {
+                // The body as axum's own (what `from_fn` made of it too).
+                Poll::Ready(Ok(res)) => res.map(axum::body::Body::new),
+                Poll::Pending => return Poll::Pending,
+            },
+            // Polled again after it answered: a caller's bug, answered as a server error.
+            (None, None) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+        let res = match this.done.take() {
+            Some(done) => done.finish(res),
+            None => res,
+        };
+        Poll::Ready(Ok(res))
+    }
 }
 
 /// The policy of a response that sets none: load nothing, be framed by nobody.
@@ -186,10 +295,7 @@ mod tests {
                     async move { res.lock().unwrap().take().unwrap() }
                 }),
             )
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::new(Metrics::new()),
-                edge,
-            ));
+            .layer(EdgeLayer(Arc::new(Metrics::new())));
         app.oneshot(Request::new(axum::body::Body::empty()))
             .await
             .unwrap()

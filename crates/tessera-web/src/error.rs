@@ -120,7 +120,7 @@ pub async fn not_found_fallback(uri: http::Uri) -> ApiError {
 
 /// Responses that the framework layers make on their own (405 from the router, 408 from the
 /// timeout, 413 from the body limit) get the API's JSON error body too, so that every error a
-/// client sees has one shape (applied by [`crate::edge::edge`] to every response).
+/// client sees has one shape (applied by [`crate::edge::Edge`] to every response).
 pub(crate) fn with_json_error(method: &http::Method, path: &str, res: Response) -> Response {
     let status = res.status();
     // A JSON error, or a page written for a person (error pages of the sign-in flow and the

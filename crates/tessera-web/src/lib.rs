@@ -125,10 +125,10 @@ impl MakeRequestId for RequestIds {
 ///
 /// Layers wrap from the bottom up, so a request meets them in this order: request id is set
 /// (or kept from the caller), secrets in headers are marked sensitive before anything can log
-/// them, the trace span opens (with the request id), then [`edge::edge`]: an invalid
+/// them, the trace span opens (with the request id), then [`edge::Edge`]: an invalid
 /// organization slug in the path is a `404`; the body limit and the timeout apply, and the
 /// route runs; on the way out the request id is copied to the response, and in
-/// [`edge::edge`] errors made by the layers below get the JSON error body, the request is
+/// [`edge::Edge`] errors made by the layers below get the JSON error body, the request is
 /// counted and timed, and every response gets `nosniff` (and `no-store` unless its handler
 /// chose a cache policy).
 pub fn router(state: AppState) -> Router {
@@ -193,10 +193,7 @@ pub fn router(state: AppState) -> Router {
                             tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
                         ),
                 )
-                .layer(axum::middleware::from_fn_with_state(
-                    Arc::clone(&state.metrics),
-                    edge::edge,
-                ))
+                .layer(edge::EdgeLayer(Arc::clone(&state.metrics)))
                 .layer(RequestBodyLimitLayer::new(state.config.body_limit))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,

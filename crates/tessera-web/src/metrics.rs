@@ -188,7 +188,7 @@ const METHODS: [http::Method; 7] = [
 const CLASSES: usize = 6;
 
 impl Metrics {
-    /// Counts and times one answered request ([`crate::edge::edge`]). The series of each
+    /// Counts and times one answered request ([`crate::edge::Edge`]). The series of each
     /// method and status class are looked up once and kept: no label string is built or
     /// hashed per request. A series appears in the exposition at its first request.
     pub(crate) fn observe(&self, method: &http::Method, status: http::StatusCode, took: Duration) {
