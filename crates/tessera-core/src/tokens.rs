@@ -209,12 +209,15 @@ pub fn parse_basic(header_value: &str) -> OAuthResult<(String, String)> {
         return Err(bad("expected the Basic scheme"));
     }
     let raw = STANDARD.decode(b64.trim()).map_err(|_| bad("not base64"))?;
-    let raw = String::from_utf8(raw).map_err(|_| bad("not UTF-8"))?;
-    let (id, secret) = raw.split_once(':').ok_or_else(|| bad("no ':'"))?;
-    let decode = |s: &str| -> OAuthResult<String> {
+    let mut id = String::from_utf8(raw).map_err(|_| bad("not UTF-8"))?;
+    let colon = id.find(':').ok_or_else(|| bad("no ':'"))?;
+    // The decoded text becomes the id, its tail after the ':' the secret: one copy, not two.
+    let secret = id.split_off(colon + 1);
+    id.truncate(colon);
+    let decode = |s: String| -> OAuthResult<String> {
         // Most ids and secrets have nothing encoded: taken as they are.
         if !s.contains(['%', '+']) {
-            return Ok(s.to_owned());
+            return Ok(s);
         }
         // One component, never split: a raw `&` (which a client should have encoded) stays
         // part of the value, as it does on the path above.
@@ -258,7 +261,8 @@ impl TokenResponse {
         out.extend_from_slice(b",\"token_type\":");
         json_str(&mut out, self.token_type);
         out.extend_from_slice(b",\"expires_in\":");
-        out.extend_from_slice(self.expires_in.to_string().as_bytes());
+        // Written in place (`itoa`-style through `Write`), not through a String.
+        let _ = std::io::Write::write_fmt(&mut out, format_args!("{}", self.expires_in));
         for (name, value) in [
             ("scope", self.scope.as_deref()),
             ("refresh_token", self.refresh_token.as_deref()),

@@ -122,13 +122,17 @@ impl SigningKey {
         self.alg
     }
 
-    fn sign_bytes(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    /// Signs the signing input in `out` and appends `.` and the signature in base64url. The
+    /// signature is encoded from aws-lc's own value: no copy of it on the heap.
+    fn append_signature(&self, out: &mut String) -> Result<(), CryptoError> {
         match &self.inner {
-            Inner::Ec(k) => Ok(k
-                .sign(&self.rng, msg)
-                .map_err(|_| CryptoError::Key)?
-                .as_ref()
-                .to_vec()),
+            Inner::Ec(k) => {
+                let sig = k
+                    .sign(&self.rng, out.as_bytes())
+                    .map_err(|_| CryptoError::Key)?;
+                out.push('.');
+                URL_SAFE_NO_PAD.encode_string(sig.as_ref(), out);
+            }
             Inner::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
                 let padding: &dyn signature::RsaEncoding = if self.alg == Alg::PS256 {
@@ -136,12 +140,18 @@ impl SigningKey {
                 } else {
                     &signature::RSA_PKCS1_SHA256
                 };
-                k.sign(padding, &self.rng, msg, &mut sig)
+                k.sign(padding, &self.rng, out.as_bytes(), &mut sig)
                     .map_err(|_| CryptoError::Key)?;
-                Ok(sig)
+                out.push('.');
+                URL_SAFE_NO_PAD.encode_string(sig, out);
             }
-            Inner::Ed(k) => Ok(k.sign(msg).as_ref().to_vec()),
+            Inner::Ed(k) => {
+                let sig = k.sign(out.as_bytes());
+                out.push('.');
+                URL_SAFE_NO_PAD.encode_string(sig.as_ref(), out);
+            }
         }
+        Ok(())
     }
 
     /// A compact JWS over `claims` (anything serializing to a JSON object), with header
@@ -185,9 +195,7 @@ impl SigningKey {
         URL_SAFE_NO_PAD.encode_string(header, &mut out);
         out.push('.');
         URL_SAFE_NO_PAD.encode_string(claims, &mut out);
-        let sig = self.sign_bytes(out.as_bytes())?;
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(sig, &mut out);
+        self.append_signature(&mut out)?;
         Ok(out)
     }
 

@@ -28,21 +28,33 @@ pub const DEFAULT_ORG_SLUG: &str = "default";
 
 impl OrgSlug {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match Self::problem(s) {
+            Some(m) => Err(FieldError::new("slug", format!("invalid slug '{s}': {m}"))),
+            None => Ok(Self(s.to_owned())),
+        }
+    }
+
+    /// Whether `s` is a valid slug, without making one (the check every request's path gets).
+    pub fn is_valid(s: &str) -> bool {
+        Self::problem(s).is_none()
+    }
+
+    /// What is wrong with `s` as a slug, if anything.
+    fn problem(s: &str) -> Option<&'static str> {
         let bytes = s.as_bytes();
-        let err = |m: &str| Err(FieldError::new("slug", format!("invalid slug '{s}': {m}")));
         if bytes.len() < 2 || bytes.len() > 63 {
-            return err("must be 2 to 63 characters long");
+            return Some("must be 2 to 63 characters long");
         }
         if !(bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit()) {
-            return err("must start with a lowercase letter or a digit");
+            return Some("must start with a lowercase letter or a digit");
         }
         if !bytes
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         {
-            return err("may contain only lowercase letters, digits and '-'");
+            return Some("may contain only lowercase letters, digits and '-'");
         }
-        Ok(Self(s.to_owned()))
+        None
     }
 
     pub fn as_str(&self) -> &str {
@@ -142,6 +154,7 @@ mod tests {
                 && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
                 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             prop_assert_eq!(OrgSlug::parse(&s).is_ok(), valid);
+            prop_assert_eq!(OrgSlug::is_valid(&s), valid);
         }
     }
 

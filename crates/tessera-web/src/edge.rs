@@ -73,9 +73,7 @@ fn slug_refusal(req: &Request) -> Option<Response> {
         .get::<axum::extract::OriginalUri>()
         .map_or(req.uri().path(), |u| u.0.path());
     let seg = org_segment(path)?;
-    OrgSlug::parse(&seg)
-        .is_err()
-        .then(|| ApiError::not_found("no such organization").into_response())
+    (!OrgSlug::is_valid(&seg)).then(|| ApiError::not_found("no such organization").into_response())
 }
 
 /// The layer of [`Edge`], with the metrics it counts responses in.

@@ -29,7 +29,10 @@ pub(super) async fn token(
         let req = TokenRequest::parse(grant_type, |k| form.get(k), form.get_all("resource"))?;
         let out = state.services.token(&org, &auth, req).await?;
         Ok((
-            [(http::header::CONTENT_TYPE, "application/json")],
+            [(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            )],
             out.to_json(),
         )
             .into_response())
