@@ -87,10 +87,13 @@ pub(crate) const CHANGE_API_RESOURCE: &str = "api_resource";
 pub(crate) const CHANGE_REGISTRATION_POLICY: &str = "registration_policy";
 
 pub(crate) struct Caches {
-    pub orgs: Cache<String, Arc<Organization>>,
+    // The three caches with a per-thread front are private: read them with `org`, `client`
+    // and `keys`, fill them with `remember_*`, drop from them with `forget_*`, so that no
+    // drop can miss the front.
+    orgs: Cache<String, Arc<Organization>>,
     /// `None` remembers that a client does not exist.
-    pub clients: Cache<(OrgId, String), Option<Arc<CachedClient>>>,
-    pub keys: Cache<OrgId, Arc<OrgKeys>>,
+    clients: Cache<(OrgId, String), Option<Arc<CachedClient>>>,
+    keys: Cache<OrgId, Arc<OrgKeys>>,
     /// Each organization's revoked tokens that have not expired: a token is checked
     /// without a read of the database, however many tokens are introspected.
     pub revoked: Cache<OrgId, Arc<RevokedSet>>,
@@ -534,6 +537,21 @@ impl Caches {
         self.front
             .write(g, |e| e.keys = Some((org, Arc::clone(&k))));
         Some(k)
+    }
+
+    /// Keeps an organization read from the database.
+    pub fn remember_org(&self, slug: &str, org: Arc<Organization>) {
+        self.orgs.insert(slug.to_owned(), org);
+    }
+
+    /// Keeps a client read from the database (`None`: it does not exist).
+    pub fn remember_client(&self, org: OrgId, id: &str, client: Option<Arc<CachedClient>>) {
+        self.clients.insert((org, id.to_owned()), client);
+    }
+
+    /// Keeps an organization's signing keys as loaded.
+    pub fn remember_keys(&self, org: OrgId, keys: Arc<OrgKeys>) {
+        self.keys.insert(org, keys);
     }
 
     /// Drops a client (after a change to it committed, here or elsewhere).

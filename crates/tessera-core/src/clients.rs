@@ -102,9 +102,9 @@ impl Services {
 
     /// After the transaction that created `client` committed.
     pub(crate) fn client_created(&self, client: &OAuthClient) {
-        self.caches
-            .clients
-            .invalidate(&(client.org_id, client.id.to_string()));
+        // A lookup of the id before it existed left "no such client" behind: dropped, here
+        // and in every thread's front.
+        self.caches.forget_client(client.org_id, client.id.as_str());
         self.caches.cors.invalidate(&client.org_id);
         tracing::info!(client_id = %client.id, "client created");
     }

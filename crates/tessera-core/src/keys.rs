@@ -112,7 +112,7 @@ impl Services {
             tx.commit().await?;
         }
         let keys = Arc::new(self.load_keys(org, &records)?);
-        self.caches.keys.insert(org, Arc::clone(&keys));
+        self.caches.remember_keys(org, Arc::clone(&keys));
         Ok(keys)
     }
 

@@ -398,7 +398,7 @@ impl Services {
         }
         .ok_or_else(nf)?;
         let org = Arc::new(org);
-        self.caches.orgs.insert(slug.to_owned(), Arc::clone(&org));
+        self.caches.remember_org(slug, Arc::clone(&org));
         Ok(org)
     }
 
@@ -425,9 +425,7 @@ impl Services {
                 .await?
                 .map(|(client, secrets)| Arc::new(CachedClient::new(client, secrets)))
         };
-        self.caches
-            .clients
-            .insert((org, client_id.to_owned()), loaded.clone());
+        self.caches.remember_client(org, client_id, loaded.clone());
         Ok(loaded)
     }
 

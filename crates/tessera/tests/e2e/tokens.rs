@@ -127,6 +127,34 @@ async fn both_client_authentication_methods_issue_tokens() {
     assert_eq!(v["scope"], "admin.read");
 }
 
+/// An id tried before its client existed is remembered as unknown (here and in the copy the
+/// serving thread keeps of its last lookup); creating the client forgets that at once.
+#[tokio::test]
+async fn a_client_created_after_its_id_was_tried_gets_a_token_at_once() {
+    let st = setup().await;
+    let grant = [("grant_type", "client_credentials")];
+    // Twice: the first read finds nothing in the database, the second the cached "unknown".
+    for _ in 0..2 {
+        let res = form(&st.s, TOKEN, Some(("svc-later", "not-yet")), &grant).await;
+        let (code, v) = json(res).await;
+        assert_eq!(
+            (code, v["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{v}"
+        );
+    }
+    let (id, secret) = client(
+        &st.s,
+        &st.admin,
+        json!({"name": "Later", "clientId": "svc-later", "redirectUris": [], "grantTypes": ["client_credentials"], "allowedScopes": ["admin.read"]}),
+    )
+    .await;
+    assert_eq!(id, "svc-later");
+    let res = form(&st.s, TOKEN, Some((&id, &secret.unwrap())), &grant).await;
+    let (code, v) = json(res).await;
+    assert_eq!(code, 200, "{v}");
+}
+
 #[tokio::test]
 async fn basic_credentials_are_form_urlencoded_before_base64() {
     let st = setup().await;
