@@ -176,12 +176,16 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let res = match (this.refused.take(), this.inner.as_pin_mut()) {
+        let mut this = self.project();
+        let res = match (this.refused.take(), this.inner.as_mut().as_pin_mut()) {
             (Some(refused), _) => refused,
             (None, Some(inner)) => match inner.poll(cx) {
-                // The body as axum's own (what `from_fn` made of it too).
-                Poll::Ready(Ok(res)) => res.map(axum::body::Body::new),
+                // The body as axum's own (what `from_fn` made of it too); the route's future
+                // is done with, so it is never polled again.
+                Poll::Ready(Ok(res)) => {
+                    this.inner.set(None);
+                    res.map(axum::body::Body::new)
+                }
                 Poll::Pending => return Poll::Pending,
             },
             // Polled again after it answered: a caller's bug, answered as a server error.
@@ -323,6 +327,32 @@ mod tests {
         let h = through_edge(public).await.headers().clone();
         assert_eq!(h["cache-control"], "public, max-age=60");
         assert!(h.get("pragma").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_future_answers_once_and_a_slug_refusal_skips_the_route() {
+        use tower::{Layer as _, Service as _};
+        let route =
+            tower::service_fn(|_: Request| async { Ok::<_, Infallible>("route".into_response()) });
+        let mut svc = EdgeLayer(Arc::new(Metrics::new())).layer(route);
+        let mut fut = Box::pin(svc.call(Request::new(axum::body::Body::empty())));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let Poll::Ready(Ok(first)) = fut.as_mut().poll(&mut cx) else {
+            panic!("the route answers at once")
+        };
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(first.headers()["x-frame-options"], "DENY");
+        let Poll::Ready(Ok(again)) = fut.as_mut().poll(&mut cx) else {
+            panic!("a second poll answers too")
+        };
+        assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+        let bad = Request::get("/orgs/Bad_Slug/api/v1/oauth/token")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = svc.call(bad).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(res.headers()["content-type"], "application/json");
     }
 
     #[test]
