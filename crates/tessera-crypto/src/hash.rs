@@ -36,13 +36,25 @@ impl HashKey {
     /// The stored form of a generated secret: `hmac-sha256$` + base64url(HMAC(key, secret)).
     /// Deterministic, so it doubles as the lookup key of the secret.
     pub fn hash(&self, secret: &str) -> String {
+        let mut buf = [0u8; STORED_LEN];
+        String::from_utf8_lossy(self.stored_form(secret, &mut buf)).into_owned()
+    }
+
+    /// [`Self::hash`] written into `buf`, without a `String`: the token path checks a secret
+    /// on every request.
+    fn stored_form<'b>(&self, secret: &str, buf: &'b mut [u8; STORED_LEN]) -> &'b [u8] {
         let tag = hmac::sign(&self.key, secret.as_bytes());
-        let mut s = String::with_capacity(HMAC_PREFIX.len() + 43);
-        s.push_str(HMAC_PREFIX);
-        URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut s);
-        s
+        buf[..HMAC_PREFIX.len()].copy_from_slice(HMAC_PREFIX.as_bytes());
+        // 32 bytes are always 43 characters of unpadded base64url: the buffer fits them.
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(tag.as_ref(), &mut buf[HMAC_PREFIX.len()..])
+            .unwrap_or_default();
+        &buf[..HMAC_PREFIX.len() + written]
     }
 }
+
+/// The length of the stored form: the prefix and a 256-bit tag in unpadded base64url.
+const STORED_LEN: usize = HMAC_PREFIX.len() + 43;
 
 /// A parsed stored hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,17 +90,10 @@ impl StoredHash {
     ) -> Result<bool, CryptoError> {
         match self {
             Self::HmacSha256(expected) => {
-                // The tag's text in a buffer on the stack (the token path checks a secret on
-                // every request): `hmac-sha256$` + 43 characters of base64url.
-                let mut buf = [0u8; HMAC_PREFIX.len() + 43];
-                buf[..HMAC_PREFIX.len()].copy_from_slice(HMAC_PREFIX.as_bytes());
-                let tag = hmac::sign(&key.key, presented.as_bytes());
-                let written = URL_SAFE_NO_PAD
-                    .encode_slice(tag.as_ref(), &mut buf[HMAC_PREFIX.len()..])
-                    .map_err(|_| CryptoError::Key)?;
+                let mut buf = [0u8; STORED_LEN];
                 // One constant-time comparison of the whole tag (aws-lc's), not one per byte.
                 Ok(aws_lc_rs::constant_time::verify_slices_are_equal(
-                    &buf[..HMAC_PREFIX.len() + written],
+                    key.stored_form(presented, &mut buf),
                     expected.as_bytes(),
                 )
                 .is_ok())
