@@ -487,56 +487,67 @@ impl Front {
     }
 }
 
+impl Front {
+    /// A lookup through the front: this thread's copy if `copy` finds one of the current
+    /// generation, else `shared`'s answer, kept here with `keep`. The generation is read
+    /// before the shared cache is (see [`Front::generation`]).
+    fn through<T: Clone>(
+        &self,
+        copy: impl FnOnce(&FrontEntries) -> Option<T>,
+        shared: impl FnOnce() -> Option<T>,
+        keep: impl FnOnce(&mut FrontEntries, T),
+    ) -> Option<T> {
+        let g = self.generation();
+        if let Some(v) = self.read(g, copy) {
+            return Some(v);
+        }
+        let v = shared()?;
+        self.write(g, |e| keep(e, v.clone()));
+        Some(v)
+    }
+}
+
 impl Caches {
     /// The organization of `slug`, if cached.
     pub fn org(&self, slug: &str) -> Option<Arc<Organization>> {
-        let g = self.front.generation();
-        if let Some(o) = self.front.read(g, |e| {
-            e.org
-                .as_ref()
-                .filter(|(s, _)| &**s == slug)
-                .map(|(_, o)| Arc::clone(o))
-        }) {
-            return Some(o);
-        }
-        let o = self.orgs.get(slug)?;
-        self.front
-            .write(g, |e| e.org = Some((slug.into(), Arc::clone(&o))));
-        Some(o)
+        self.front.through(
+            |e| {
+                e.org
+                    .as_ref()
+                    .filter(|(s, _)| &**s == slug)
+                    .map(|(_, o)| Arc::clone(o))
+            },
+            || self.orgs.get(slug),
+            |e, o| e.org = Some((slug.into(), o)),
+        )
     }
 
     /// The client `id` of `org` (`Some(None)`: known not to exist), if cached.
     pub fn client(&self, org: OrgId, id: &str) -> Option<Option<Arc<CachedClient>>> {
-        let g = self.front.generation();
-        if let Some(c) = self.front.read(g, |e| {
-            e.client
-                .as_ref()
-                .filter(|(o, i, _)| *o == org && &**i == id)
-                .map(|(_, _, c)| c.clone())
-        }) {
-            return Some(c);
-        }
-        let c = self.clients.get(&(org, id.to_owned()))?;
-        self.front
-            .write(g, |e| e.client = Some((org, id.into(), c.clone())));
-        Some(c)
+        self.front.through(
+            |e| {
+                e.client
+                    .as_ref()
+                    .filter(|(o, i, _)| *o == org && &**i == id)
+                    .map(|(_, _, c)| c.clone())
+            },
+            || self.clients.get(&(org, id.to_owned())),
+            |e, c| e.client = Some((org, id.into(), c)),
+        )
     }
 
     /// The organization's signing keys, if cached.
     pub fn keys(&self, org: OrgId) -> Option<Arc<OrgKeys>> {
-        let g = self.front.generation();
-        if let Some(k) = self.front.read(g, |e| {
-            e.keys
-                .as_ref()
-                .filter(|(o, _)| *o == org)
-                .map(|(_, k)| Arc::clone(k))
-        }) {
-            return Some(k);
-        }
-        let k = self.keys.get(&org)?;
-        self.front
-            .write(g, |e| e.keys = Some((org, Arc::clone(&k))));
-        Some(k)
+        self.front.through(
+            |e| {
+                e.keys
+                    .as_ref()
+                    .filter(|(o, _)| *o == org)
+                    .map(|(_, k)| Arc::clone(k))
+            },
+            || self.keys.get(&org),
+            |e, k| e.keys = Some((org, k)),
+        )
     }
 
     /// Keeps an organization read from the database.
