@@ -5,11 +5,11 @@
 //! page set its own, and `Cache-Control: no-store` unless the handler chose a cache policy.
 //! Pages set only what is theirs: their Content-Security-Policy.
 //!
-//! One place, so that a new route cannot miss them, and one middleware ([`edge`]) for these
+//! One place, so that a new route cannot miss them, and one middleware ([`Edge`]) for these
 //! guards, the JSON body of the framework's own errors and the request metrics, written as a
-//! tower service ([`Edge`]): a `from_fn` layer costs each request a boxed future and a clone
-//! of the inner service, and this is the path of every token. This module reads only the request's method and path and
-//! the response's status and headers; it knows nothing of the services.
+//! tower service: a `from_fn` layer costs each request a boxed future and a clone of the
+//! inner service, and this is the path of every token. This module reads only the request's
+//! method and path and the response's status and headers; it knows nothing of the services.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
