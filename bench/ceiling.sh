@@ -113,15 +113,16 @@ for round in $(seq 1 "$rounds"); do
   rows="$rows$sign_rate $(rate_of "$healthz") $(rate_of "$cc")
 "
 done
-# The median round by its ratio: its figures are the result.
-read -r sign_rate healthz_rate cc_rate < <(python3 -c '
+# The median round by its ratio: its figures are the result; every round's ratio, in order.
+read -r sign_rate healthz_rate cc_rate ratios < <(python3 -c '
 import sys
 rows = [tuple(map(float, l.split())) for l in sys.stdin.read().splitlines() if l.strip()]
 def ratio(r):
     s, h, c = r
     return c * (1.0 / h + 1.0 / s)
+ratios = ",".join("%.0f%%" % (100.0 * ratio(r)) for r in rows)
 rows.sort(key=ratio)
-print(*rows[len(rows) // 2])
+print(*rows[len(rows) // 2], ratios)
 ' <<<"$rows")
 intro=$(peak introspection /orgs/bench/api/v1/oauth/introspect "token=$token")
 echo "$intro"
@@ -134,12 +135,10 @@ load -z "${secs}s" -c "$conns" -q "$q" -m POST -H "$basic" -H "$form" -d "token=
   "$base/orgs/bench/api/v1/oauth/introspect" | report "introspection @ 80%"
 python3 -c '
 import sys
-rows = [tuple(map(float, l.split())) for l in sys.argv[1].splitlines() if l.strip()]
-ratios = ["%.0f%%" % (100.0 * c * (1.0 / h + 1.0 / s)) for s, h, c in rows]
-h, s, c = float(sys.argv[3]), float(sys.argv[2]), float(sys.argv[4])
+s, h, c = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 ceiling = 1.0 / (1.0 / h + 1.0 / s)
-print("ceiling (1/healthz + 1/sign), median round: %.0f tokens/s (sign %.0f/s, healthz %.0f/s); client_credentials %.0f/s, at %.0f%% of it (rounds: %s)" % (ceiling, s, h, c, 100.0 * c / ceiling, ", ".join(ratios)))
-' "$rows" "$sign_rate" "$healthz_rate" "$cc_rate"
+print("ceiling (1/healthz + 1/sign), median round: %.0f tokens/s (sign %.0f/s, healthz %.0f/s); client_credentials %.0f/s, at %.0f%% of it (rounds: %s)" % (ceiling, s, h, c, 100.0 * c / ceiling, sys.argv[4].replace(",", ", ")))
+' "$sign_rate" "$healthz_rate" "$cc_rate" "$ratios"
 echo "server peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
